@@ -1,0 +1,1 @@
+"""Pure domain arithmetic (no Django): position formulas and vectorised exposure aggregates."""

@@ -1,0 +1,29 @@
+from riskgov.models.accounts import Account, checksum_address, validate_address
+from riskgov.models.audit import AuditRecord
+from riskgov.models.exposure import PROTOCOL_SCOPE, ExposureSnapshot
+from riskgov.models.markets import Market
+from riskgov.models.parameters import (
+    PARAMETER_FIELDS,
+    ChangeSource,
+    MarginParameters,
+    ParameterRule,
+)
+from riskgov.models.positions import Position, PositionStatus
+from riskgov.models.prices import PriceObservation
+
+__all__ = [
+    "PARAMETER_FIELDS",
+    "PROTOCOL_SCOPE",
+    "Account",
+    "AuditRecord",
+    "ChangeSource",
+    "ExposureSnapshot",
+    "MarginParameters",
+    "Market",
+    "ParameterRule",
+    "Position",
+    "PositionStatus",
+    "PriceObservation",
+    "checksum_address",
+    "validate_address",
+]

@@ -1,0 +1,23 @@
+"""Shared field definitions: money, prices and sizes are NUMERIC at rest."""
+
+from decimal import Decimal
+
+from django.db import models
+
+AMOUNT_DIGITS = 38
+AMOUNT_PLACES = 18
+RATE_DIGITS = 12
+RATE_PLACES = 8
+
+
+def amount_field(**kwargs: object) -> models.DecimalField:
+    """A quote- or base-unit amount (prices, sizes, collateral)."""
+    return models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, **kwargs)  # type: ignore[arg-type]
+
+
+def rate_field(**kwargs: object) -> models.DecimalField:
+    """A fraction such as a margin rate (0.05 = 5 %)."""
+    return models.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, **kwargs)  # type: ignore[arg-type]
+
+
+ZERO = Decimal("0")
