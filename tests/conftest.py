@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def require_service(available: bool, what: str) -> None:
@@ -16,3 +22,59 @@ def require_service(available: bool, what: str) -> None:
     if IN_CI:
         pytest.fail(f"{what} is required under CI=true but is not available")
     pytest.skip(f"{what} is not available")
+
+
+def _redis_up(url: str) -> bool:
+    from config.settings.broker import redis_answers
+
+    return redis_answers(url, timeout=1.0)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup: None, django_db_blocker: object) -> Iterator[subprocess.Popen[str]]:
+    """A real Celery worker process on the test broker (Redis) and the test database.
+
+    Tests using it must commit their data (``transactional_db``) so the worker can see it.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    broker = settings.CELERY_BROKER_URL
+    require_service(broker.startswith("redis") and _redis_up(broker), f"Redis broker at {broker}")
+    db = connection.settings_dict
+    database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.fail("the Celery worker tests need PostgreSQL (set DATABASE_URL)")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url,
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND,
+    }
+    log_path = REPO_ROOT / "var" / "test-worker.log"
+    log_path.parent.mkdir(exist_ok=True)
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2",
+         "--without-gossip", "--without-mingle", "--hostname=testworker@%h"],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )
+    from config.celery_app import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"Celery worker exited with {process.returncode}; see {log_path}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        process.kill()
+        pytest.fail(f"Celery worker did not answer within 60 s; see {log_path}")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()

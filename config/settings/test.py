@@ -1,12 +1,14 @@
 """Tests: PostgreSQL and Redis by default (DATABASE_URL / REDIS_URL), fast hashing, in-memory mail."""
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import REDIS_URL, env
+from config.settings.base import env
 
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/test")}
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# A Redis database of its own so a running demo and the suite never share queues.
+TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=TEST_REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=TEST_REDIS_URL)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 RISKGOV_DEMO_MODE = False
