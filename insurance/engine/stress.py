@@ -1,0 +1,101 @@
+"""Deterministic stress scenarios: a named price shock over time, optionally on top of a random model.
+
+A scenario is a list of waypoints (hours from now, fractional price change from today), e.g.
+(12, −0.30) = 30 % below today's price twelve hours in. The change at each oracle step is
+interpolated linearly between waypoints and held at the last one; market m moves by
+`beta[m] ×` the scenario change (floored at −99 %). Without a `base` model every path is the
+same deterministic path; with one, the base model's paths are multiplied by (1 + change).
+
+The named scenarios echo well-known crypto market episodes. Their magnitudes and timings are
+rounded approximations of what large assets did, not reconstructions of any venue's prices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .inputs import MarketSpec, SimulationConfig, market_vector
+from .models import FloatArray, PriceModel
+
+Waypoints = tuple[tuple[float, float], ...]
+
+NAMED_SCENARIOS: dict[str, tuple[str, Waypoints]] = {
+    "march_2020": (
+        "2020-03-12-like crash: about −45 % within a day, most of it in a few hours, no rebound.",
+        ((0.0, 0.0), (8.0, -0.12), (12.0, -0.30), (20.0, -0.45), (24.0, -0.45)),
+    ),
+    "may_2022": (
+        "2022-05-like cascade: a stablecoin de-peg drags the market down in waves, about −35 % over a week.",
+        ((0.0, 0.0), (24.0, -0.08), (48.0, -0.12), (72.0, -0.22), (120.0, -0.30), (168.0, -0.35)),
+    ),
+    "november_2022": (
+        "Exchange-collapse-like selloff: about −25 % within eight hours, little rebound.",
+        ((0.0, 0.0), (4.0, -0.10), (8.0, -0.25), (24.0, -0.22)),
+    ),
+    "flash_crash": (
+        "Flash crash: −30 % within an hour, back to −5 % four hours later (probes liquidation delay).",
+        ((0.0, 0.0), (1.0, -0.30), (4.0, -0.05)),
+    ),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class StressScenario:
+    """A deterministic price shock; see the module docstring. Changes are fractions (−0.45 = −45 %)."""
+
+    name: str
+    waypoints: Waypoints
+    description: str = ""
+    betas: ArrayLike | None = None
+    base: PriceModel | None = None
+
+    @classmethod
+    def named(cls, name: str, *, betas: ArrayLike | None = None,
+              base: PriceModel | None = None) -> StressScenario:
+        """One of NAMED_SCENARIOS, optionally scaled per market and overlaid on a random model."""
+        if name not in NAMED_SCENARIOS:
+            raise ValueError(f"name must be one of {sorted(NAMED_SCENARIOS)}, got {name!r}")
+        description, waypoints = NAMED_SCENARIOS[name]
+        return cls(name=name, waypoints=waypoints, description=description, betas=betas, base=base)
+
+    def validate(self, markets: Sequence[MarketSpec], config: SimulationConfig) -> None:
+        points = np.asarray(self.waypoints, dtype=np.float64)
+        if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+            raise ValueError("waypoints must be a non-empty sequence of (hours, change) pairs")
+        if not np.all(np.isfinite(points)):
+            raise ValueError("waypoints must be finite")
+        if np.any(np.diff(points[:, 0]) <= 0) or points[0, 0] < 0:
+            raise ValueError("waypoints must have non-negative, strictly increasing hours")
+        if np.any(points[:, 1] <= -1.0):
+            raise ValueError("waypoints changes must be > -1 (a price cannot fall 100 % or more)")
+        self._betas(len(markets))
+        if self.base is not None:
+            self.base.validate(markets, config)
+
+    def _betas(self, n_markets: int) -> FloatArray:
+        if self.betas is None:
+            return np.ones(n_markets)
+        betas = np.asarray(self.betas, dtype=np.float64)
+        if betas.shape != (n_markets,) or not np.all(np.isfinite(betas)):
+            raise ValueError(f"betas must hold one finite number per market ({n_markets})")
+        return betas
+
+    def price_factors(self, n_markets: int, config: SimulationConfig) -> FloatArray:
+        """(steps + 1, markets) multipliers of today's price implied by the scenario."""
+        points = np.asarray(self.waypoints, dtype=np.float64)
+        hours = np.arange(config.steps + 1) * config.step_hours
+        change = np.interp(hours, points[:, 0], points[:, 1], left=points[0, 1], right=points[-1, 1])
+        change[0] = 0.0  # today is today's price whatever the first waypoint says
+        return np.maximum(1.0 + change[:, None] * self._betas(n_markets), 0.01)
+
+    def generate(self, markets: Sequence[MarketSpec], config: SimulationConfig,
+                 rng: np.random.Generator, start: int, stop: int) -> FloatArray:
+        factors = self.price_factors(len(markets), config)
+        if self.base is None:
+            today = market_vector(markets, "price")
+            return np.broadcast_to(today * factors, (stop - start, *factors.shape)).copy()
+        return self.base.generate(markets, config, rng, start, stop) * factors
