@@ -1,0 +1,59 @@
+# RiskGov: `make run` starts the demo, `make test` runs the suite. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SEED ?= 7
+export DJANGO_SETTINGS_MODULE ?= config.settings.local
+
+.PHONY: run test lint bench contracts venv node chromium migrate seed clean-demo
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: node_modules/.installed
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+migrate: venv
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo --seed $(SEED)
+
+run: venv node seed
+	@echo ""
+	@echo "RiskGov demo: http://$(HOST):$(PORT)/"
+	@echo "  staff login (admin and staff pages): admin / admin   -- demo only"
+	@echo "  admin: http://$(HOST):$(PORT)/admin/"
+	@echo "  processes: web, Celery worker, Celery beat, local chain (Ctrl-C stops them all)"
+	@echo ""
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+
+test: venv node chromium
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/mypy .
+
+bench: venv node
+	mkdir -p bench/results
+	$(PY) -m bench.exposure
+	$(PY) -m bench.engine
+
+contracts: node
+	node chain/contracts/compile.js
