@@ -1,0 +1,395 @@
+"""Deploy the protocol contracts and populate a demo chain.
+
+``deploy_protocol`` is what ``manage.py chain_deploy`` records in the database; ``populate_demo``
+fills a local Anvil node with token holders, delegations, prices and positions through the real
+contracts, so the indexer path is what fills the demo. Both are plain functions over a
+:class:`~chain.client.ChainClient`; amounts follow the fixed-point conventions in :mod:`chain`.
+
+Command line (local node, dev keys): ``python -m chain.deploy --rpc-url http://127.0.0.1:8545 --demo``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TypedDict
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+
+from chain.anvil import DEV_CHAIN_ID, DEV_MNEMONIC
+from chain.client import ChainClient, Sender, sender_address
+from chain.units import FEED_DECIMALS, WAD, market_id, to_fixed
+
+KEEPER_ROLE = Web3.keccak(text="KEEPER_ROLE")
+
+
+@dataclass(frozen=True)
+class MarketSpec:
+    """A market to list. Prices are quote per base; rates are fractions (0.05 = 5 %);
+    ``max_leverage`` a multiple; ``oi_cap`` base units per side; ``max_price_age`` seconds."""
+
+    symbol: str
+    initial_price: Decimal
+    imr: Decimal
+    mmr: Decimal
+    max_leverage: Decimal
+    liquidation_penalty: Decimal
+    insurance_fee_share: Decimal
+    oi_cap: Decimal
+    feed_decimals: int = FEED_DECIMALS
+    max_price_age: int = 3600
+
+    @property
+    def description(self) -> str:
+        base, _, quote = self.symbol.partition("-")
+        return f"{base} / {quote}" if quote else self.symbol
+
+
+DEFAULT_MARKETS: tuple[MarketSpec, ...] = (
+    MarketSpec("ETH-USD", Decimal("3000"), Decimal("0.05"), Decimal("0.03"), Decimal("20"),
+               Decimal("0.01"), Decimal("0.5"), Decimal("100000")),
+    MarketSpec("BTC-USD", Decimal("60000"), Decimal("0.05"), Decimal("0.025"), Decimal("20"),
+               Decimal("0.01"), Decimal("0.5"), Decimal("5000")),
+    MarketSpec("SOL-USD", Decimal("150"), Decimal("0.1"), Decimal("0.05"), Decimal("10"),
+               Decimal("0.02"), Decimal("0.5"), Decimal("2000000")),
+)  # fmt: skip
+
+
+class ProtocolAddresses(TypedDict):
+    """Checksummed addresses of a deployment; ``deployment_block`` is where an indexer starts."""
+
+    chain_id: int
+    gov_token: str
+    registry: str
+    perp_market: str
+    price_feeds: dict[str, str]
+    deployment_block: int
+
+
+def deploy_protocol(
+    client: ChainClient,
+    deployer: Sender,
+    *,
+    executor: str | None = None,
+    keeper: str | None = None,
+    markets: Sequence[MarketSpec] = DEFAULT_MARKETS,
+) -> ProtocolAddresses:
+    """Deploy GovToken, RiskParameterRegistry, PerpMarket and one PriceFeed per market.
+
+    The deployer owns GovToken (mints for the demo) and administers PerpMarket and the feeds. It sets
+    each market's genesis parameters and first price, then hands the registry to ``executor`` and
+    the keeper role to ``keeper`` when those differ from the deployer.
+    """
+    owner = sender_address(deployer)
+    deployment_block = client.block_number + 1
+    token = client.deploy("GovToken", owner, sender=deployer)
+    registry_address = client.deploy("RiskParameterRegistry", owner, sender=deployer)
+    perp_address = client.deploy("PerpMarket", registry_address, owner, sender=deployer)
+    registry = client.contract("RiskParameterRegistry", registry_address)
+    perp = client.contract("PerpMarket", perp_address)
+
+    feeds: dict[str, str] = {}
+    for spec in markets:
+        feed_address = client.deploy(
+            "PriceFeed", spec.feed_decimals, spec.description, owner, owner, sender=deployer
+        )
+        feed = client.contract("PriceFeed", feed_address)
+        client.transact(
+            feed.functions.updateAnswer(to_fixed(spec.initial_price, spec.feed_decimals)), sender=deployer
+        )
+        client.transact(
+            registry.functions.setParameters(
+                market_id(spec.symbol),
+                to_fixed(spec.imr),
+                to_fixed(spec.mmr),
+                to_fixed(spec.max_leverage),
+                to_fixed(spec.liquidation_penalty),
+                to_fixed(spec.insurance_fee_share),
+                to_fixed(spec.oi_cap),
+            ),
+            sender=deployer,
+        )
+        client.transact(
+            perp.functions.listMarket(market_id(spec.symbol), feed_address, spec.max_price_age),
+            sender=deployer,
+        )
+        if keeper is not None and Web3.to_checksum_address(keeper) != owner:
+            client.transact(
+                feed.functions.grantRole(KEEPER_ROLE, Web3.to_checksum_address(keeper)), sender=deployer
+            )
+            client.transact(feed.functions.renounceRole(KEEPER_ROLE, owner), sender=deployer)
+        feeds[spec.symbol] = feed_address
+
+    if executor is not None and Web3.to_checksum_address(executor) != owner:
+        client.transact(
+            registry.functions.transferOwnership(Web3.to_checksum_address(executor)), sender=deployer
+        )
+
+    return ProtocolAddresses(
+        chain_id=client.chain_id,
+        gov_token=token,
+        registry=registry_address,
+        perp_market=perp_address,
+        price_feeds=feeds,
+        deployment_block=deployment_block,
+    )
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def dev_accounts(count: int, *, mnemonic: str = DEV_MNEMONIC, start: int = 0) -> list[LocalAccount]:
+    """Accounts ``m/44'/60'/0'/0/i`` for ``i`` in ``[start, start + count)`` — Anvil's dev accounts."""
+    Account.enable_unaudited_hdwallet_features()
+    return [
+        Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}")
+        for index in range(start, start + count)
+    ]
+
+
+@dataclass(frozen=True)
+class DemoAccounts:
+    """Dev account 0 deploys and executes, 1 is the price keeper, 2.. are token holders."""
+
+    deployer: LocalAccount
+    keeper: LocalAccount
+    holders: list[LocalAccount]
+
+    @classmethod
+    def from_mnemonic(cls, holder_count: int = 30, mnemonic: str = DEV_MNEMONIC) -> DemoAccounts:
+        accounts = dev_accounts(holder_count + 2, mnemonic=mnemonic)
+        return cls(deployer=accounts[0], keeper=accounts[1], holders=accounts[2:])
+
+
+class DemoSummary(TypedDict):
+    """What ``populate_demo`` did; addresses checksummed, position ids as in PerpMarket."""
+
+    holders: list[str]
+    self_delegated: list[str]
+    delegated_to_others: dict[str, str]
+    undelegated: list[str]
+    open_position_ids: list[int]
+    closed_position_ids: list[int]
+    liquidated_position_ids: list[int]
+    price_updates: int
+    first_block: int
+    last_block: int
+
+
+@dataclass
+class _DemoState:
+    open_ids: list[int] = field(default_factory=list)
+    closed_ids: list[int] = field(default_factory=list)
+    liquidated_ids: list[int] = field(default_factory=list)
+    price_updates: int = 0
+
+
+def ensure_funded(client: ChainClient, addresses: Sequence[str], *, minimum_wei: int = 10**20) -> None:
+    """Top up accounts below ``minimum_wei`` with ``anvil_setBalance`` (Anvil only)."""
+    for address in addresses:
+        if client.w3.eth.get_balance(Web3.to_checksum_address(address)) < minimum_wei:
+            client.rpc("anvil_setBalance", Web3.to_checksum_address(address), hex(10**22))
+
+
+def populate_demo(
+    client: ChainClient,
+    addresses: ProtocolAddresses,
+    *,
+    minter: Sender,
+    keeper: Sender,
+    holders: Sequence[LocalAccount],
+    markets: Sequence[MarketSpec] = DEFAULT_MARKETS,
+    seed: int = 2024,
+    price_rounds: int = 4,
+) -> DemoSummary:
+    """Mint governance tokens to ``holders``, delegate, move prices and trade, all deterministically.
+
+    About 60 % of holders self-delegate, 25 % delegate to one of the largest self-delegated holders
+    and the rest leave their tokens undelegated (no voting power until they delegate). Positions
+    are opened at 1.5x..0.6 x max leverage, some are topped up, resized or closed, and one
+    deliberately over-levered position is liquidated after a price drop (the price then recovers).
+    """
+    if len(holders) < 4:
+        raise ValueError("populate_demo needs at least 4 holders")
+    rng = random.Random(seed)
+    first_block = client.block_number + 1
+    ensure_funded(client, [holder.address for holder in holders])
+    token = client.contract("GovToken", addresses["gov_token"])
+    perp = client.contract("PerpMarket", addresses["perp_market"])
+    feeds = {
+        symbol: client.contract("PriceFeed", address) for symbol, address in addresses["price_feeds"].items()
+    }
+    specs = {spec.symbol: spec for spec in markets if spec.symbol in feeds}
+    state = _DemoState()
+
+    # Governance tokens: a long-tailed distribution of whole tokens (1e18 each).
+    balances = {h.address: int(max(100.0, rng.lognormvariate(10.0, 1.2))) * WAD for h in holders}
+    for holder in holders:
+        client.transact(token.functions.mint(holder.address, balances[holder.address]), sender=minter)
+
+    order = list(holders)
+    rng.shuffle(order)
+    n_self = round(len(order) * 0.6)
+    n_other = round(len(order) * 0.25)
+    self_group, other_group, idle_group = (
+        order[:n_self],
+        order[n_self : n_self + n_other],
+        order[n_self + n_other :],
+    )
+    for holder in self_group:
+        client.transact(token.functions.delegate(holder.address), sender=holder)
+    delegates = sorted(self_group, key=lambda h: balances[h.address], reverse=True)[:3]
+    delegated_to_others: dict[str, str] = {}
+    for holder in other_group:
+        delegate = rng.choice(delegates)
+        client.transact(token.functions.delegate(delegate.address), sender=holder)
+        delegated_to_others[holder.address] = delegate.address
+
+    # Prices: a short random walk per market (±1 % per round) published by the keeper.
+    for _ in range(price_rounds):
+        for symbol, spec in specs.items():
+            _move_price(
+                client,
+                feeds[symbol],
+                spec,
+                factor=Decimal(str(round(rng.uniform(0.99, 1.01), 6))),
+                keeper=keeper,
+            )
+            state.price_updates += 1
+
+    traders = list(holders[: max(4, (len(holders) * 2) // 3)])
+    for trader in traders:
+        for _ in range(rng.choice((1, 1, 2))):
+            spec = specs[rng.choice(sorted(specs))]
+            leverage = Decimal(str(round(rng.uniform(1.5, float(spec.max_leverage) * 0.6), 3)))
+            notional = Decimal(rng.randrange(1_000, 200_000))
+            side = rng.choice((1, -1))
+            position_id = _open(client, perp, spec, trader, notional=notional, leverage=leverage, side=side)
+            state.open_ids.append(position_id)
+
+    for position_id in list(state.open_ids):
+        owner = _owner_of(perp, position_id, traders)
+        roll = rng.random()
+        if roll < 0.2:
+            position = perp.functions.getPosition(position_id).call()
+            client.transact(perp.functions.addCollateral(position_id, position[4] // 4), sender=owner)
+        elif roll < 0.35:
+            size = perp.functions.getPosition(position_id).call()[2]
+            client.transact(perp.functions.resizePosition(position_id, size // 5), sender=owner)
+        elif roll < 0.45:
+            size = perp.functions.getPosition(position_id).call()[2]
+            client.transact(perp.functions.resizePosition(position_id, -(size // 2)), sender=owner)
+        elif roll < 0.55:
+            client.transact(perp.functions.closePosition(position_id), sender=owner)
+            state.open_ids.remove(position_id)
+            state.closed_ids.append(position_id)
+
+    _demo_liquidation(
+        client, perp, feeds, specs, liquidator=keeper, trader=holders[-1], keeper=keeper, state=state
+    )
+
+    return DemoSummary(
+        holders=[holder.address for holder in holders],
+        self_delegated=[holder.address for holder in self_group],
+        delegated_to_others=delegated_to_others,
+        undelegated=[holder.address for holder in idle_group],
+        open_position_ids=sorted(state.open_ids),
+        closed_position_ids=sorted(state.closed_ids),
+        liquidated_position_ids=state.liquidated_ids,
+        price_updates=state.price_updates,
+        first_block=first_block,
+        last_block=client.block_number,
+    )
+
+
+def _move_price(
+    client: ChainClient, feed: Contract, spec: MarketSpec, *, factor: Decimal, keeper: Sender
+) -> int:
+    """Publish ``latest answer * factor``; returns the new answer (feed decimals)."""
+    latest = feed.functions.latestRoundData().call()[1]
+    answer = max(1, int(Decimal(latest) * factor))
+    client.transact(feed.functions.updateAnswer(answer), sender=keeper)
+    return answer
+
+
+def _open(
+    client: ChainClient,
+    perp: Contract,
+    spec: MarketSpec,
+    trader: LocalAccount,
+    *,
+    notional: Decimal,
+    leverage: Decimal,
+    side: int,
+) -> int:
+    """Open ``side`` (+1 long / -1 short) with ``notional`` quote units at ``leverage``; returns the id."""
+    price = perp.functions.markPrice(market_id(spec.symbol)).call()  # 1e18 quote per base
+    size = side * (to_fixed(notional) * WAD // price)
+    collateral = to_fixed(notional / leverage)
+    receipt = client.transact(
+        perp.functions.openPosition(market_id(spec.symbol), size, collateral), sender=trader
+    )
+    event = perp.events.PositionOpened().process_receipt(receipt)[0]
+    return int(event["args"]["positionId"])
+
+
+def _owner_of(perp: Contract, position_id: int, accounts: Sequence[LocalAccount]) -> LocalAccount:
+    account = perp.functions.getPosition(position_id).call()[0]
+    return next(candidate for candidate in accounts if candidate.address == account)
+
+
+def _demo_liquidation(
+    client: ChainClient,
+    perp: Contract,
+    feeds: dict[str, Contract],
+    specs: dict[str, MarketSpec],
+    *,
+    liquidator: Sender,
+    trader: LocalAccount,
+    keeper: Sender,
+    state: _DemoState,
+) -> None:
+    """Open a long at 95 % of max leverage, drop the price 8 % to breach maintenance, liquidate, recover."""
+    spec = max(specs.values(), key=lambda s: s.imr)  # the most conservative market still breaks at 8 %
+    leverage = spec.max_leverage * Decimal("0.95")
+    position_id = _open(client, perp, spec, trader, notional=Decimal(20_000), leverage=leverage, side=1)
+    before = feeds[spec.symbol].functions.latestRoundData().call()[1]
+    _move_price(client, feeds[spec.symbol], spec, factor=Decimal("0.92"), keeper=keeper)
+    client.transact(perp.functions.liquidate(position_id), sender=liquidator)
+    client.transact(feeds[spec.symbol].functions.updateAnswer(before), sender=keeper)
+    state.price_updates += 2
+    state.liquidated_ids.append(position_id)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Deploy to a node using Anvil's dev accounts and print the addresses (and demo summary) as JSON."""
+    parser = argparse.ArgumentParser(description="Deploy RiskGov contracts with Anvil dev accounts.")
+    parser.add_argument("--rpc-url", default="http://127.0.0.1:8545")
+    parser.add_argument("--chain-id", type=int, default=DEV_CHAIN_ID)
+    parser.add_argument("--demo", action="store_true", help="also mint, delegate, price and trade")
+    parser.add_argument("--holders", type=int, default=30)
+    options = parser.parse_args(argv)
+    client = ChainClient.connect(options.rpc_url, chain_id=options.chain_id)
+    accounts = DemoAccounts.from_mnemonic(options.holders)
+    ensure_funded(client, [accounts.deployer.address, accounts.keeper.address])
+    addresses = deploy_protocol(client, accounts.deployer, keeper=accounts.keeper.address)
+    output: dict[str, object] = {"addresses": addresses}
+    if options.demo:
+        output["demo"] = populate_demo(
+            client, addresses, minter=accounts.deployer, keeper=accounts.keeper, holders=accounts.holders
+        )
+    json.dump(output, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""EIP-712 typed data for governance ballots.
+
+The ballot is OpenZeppelin Governor 5's
+``Ballot(uint256 proposalId,uint8 support,address voter,uint256 nonce)`` under the domain
+``{name: "RiskGov", version: "1", chainId, verifyingContract}``, where ``verifyingContract`` is the
+deployed ``RiskParameterRegistry``. ``support``: 0 Against, 1 For, 2 Abstain; ``nonce``: the
+voter's number of previously accepted votes. The builders here produce exactly what a wallet
+receives through ``eth_signTypedData_v4``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import SignableMessage, encode_typed_data
+from eth_keys.exceptions import BadSignature
+from eth_typing import ChecksumAddress
+from eth_utils import is_address
+from hexbytes import HexBytes
+from web3 import Web3
+
+DOMAIN_NAME = "RiskGov"
+DOMAIN_VERSION = "1"
+UINT256_MAX = 2**256 - 1
+ERC1271_MAGIC_VALUE = bytes.fromhex("1626ba7e")
+
+EIP712_DOMAIN_TYPE = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+BALLOT_TYPE = [
+    {"name": "proposalId", "type": "uint256"},
+    {"name": "support", "type": "uint8"},
+    {"name": "voter", "type": "address"},
+    {"name": "nonce", "type": "uint256"},
+]
+
+_ERC1271_ABI = [
+    {
+        "name": "isValidSignature",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "hash", "type": "bytes32"}, {"name": "signature", "type": "bytes"}],
+        "outputs": [{"name": "magicValue", "type": "bytes4"}],
+    }
+]
+
+
+class VoteSupport(IntEnum):
+    """Governor ``support`` values."""
+
+    AGAINST = 0
+    FOR = 1
+    ABSTAIN = 2
+
+
+class InvalidSignature(ValueError):
+    """The signature is malformed or cannot be recovered."""
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """One vote: ``proposal_id`` (public numeric id), ``support`` (0/1/2), ``voter``, ``nonce``."""
+
+    proposal_id: int
+    support: int
+    voter: str
+    nonce: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.proposal_id <= UINT256_MAX:
+            raise ValueError(f"proposal_id out of uint256 range: {self.proposal_id}")
+        if self.support not in tuple(VoteSupport):
+            raise ValueError(f"support must be 0 (Against), 1 (For) or 2 (Abstain), got {self.support}")
+        if not is_address(self.voter):
+            raise ValueError(f"voter is not an address: {self.voter!r}")
+        if not 0 <= self.nonce <= UINT256_MAX:
+            raise ValueError(f"nonce out of uint256 range: {self.nonce}")
+
+
+@dataclass(frozen=True)
+class BallotDomain:
+    """EIP-712 domain of RiskGov ballots."""
+
+    chain_id: int
+    verifying_contract: str
+    name: str = DOMAIN_NAME
+    version: str = DOMAIN_VERSION
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "chainId": self.chain_id,
+            "verifyingContract": Web3.to_checksum_address(self.verifying_contract),
+        }
+
+
+def ballot_typed_data(ballot: Ballot, domain: BallotDomain) -> dict[str, Any]:
+    """Full typed-data document (types, primaryType, domain, message) as sent to ``eth_signTypedData_v4``."""
+    return {
+        "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, "Ballot": BALLOT_TYPE},
+        "primaryType": "Ballot",
+        "domain": domain.as_dict(),
+        "message": {
+            "proposalId": ballot.proposal_id,
+            "support": int(ballot.support),
+            "voter": Web3.to_checksum_address(ballot.voter),
+            "nonce": ballot.nonce,
+        },
+    }
+
+
+def ballot_signable(ballot: Ballot, domain: BallotDomain) -> SignableMessage:
+    return encode_typed_data(full_message=ballot_typed_data(ballot, domain))
+
+
+def ballot_digest(ballot: Ballot, domain: BallotDomain) -> bytes:
+    """The 32-byte EIP-712 hash ``keccak256(0x1901 ‖ domainSeparator ‖ structHash)``.
+
+    This is what ERC-1271 wallets receive in ``isValidSignature``.
+    """
+    signable = ballot_signable(ballot, domain)
+    return bytes(Web3.keccak(b"\x19" + signable.version + signable.header + signable.body))
+
+
+def sign_ballot(ballot: Ballot, domain: BallotDomain, private_key: str | bytes) -> str:
+    """65-byte ``r ‖ s ‖ v`` signature as ``0x`` hex, identical to a wallet's ``eth_signTypedData_v4``."""
+    signed = Account.sign_message(ballot_signable(ballot, domain), private_key=private_key)
+    return HexBytes(signed.signature).to_0x_hex()
+
+
+def recover_ballot_signer(ballot: Ballot, domain: BallotDomain, signature: str | bytes) -> ChecksumAddress:
+    """The EOA that produced ``signature``; raises :class:`InvalidSignature` when it cannot be recovered."""
+    raw = HexBytes(signature)
+    if len(raw) != 65:
+        raise InvalidSignature(f"signature must be 65 bytes, got {len(raw)}")
+    try:
+        return Web3.to_checksum_address(
+            Account.recover_message(ballot_signable(ballot, domain), signature=raw)
+        )
+    except (BadSignature, ValueError) as exc:
+        raise InvalidSignature(f"signature cannot be recovered: {exc}") from exc
+
+
+def is_valid_erc1271_signature(w3: Web3, wallet: str, digest: bytes, signature: str | bytes) -> bool:
+    """Ask contract wallet ``wallet`` whether ``signature`` is valid for ``digest`` (ERC-1271).
+
+    False when the address has no code, the call reverts, or it returns anything but ``0x1626ba7e``.
+    """
+    address = Web3.to_checksum_address(wallet)
+    if not w3.eth.get_code(address):
+        return False
+    contract = w3.eth.contract(address=address, abi=_ERC1271_ABI)
+    try:
+        result = contract.functions.isValidSignature(digest, HexBytes(signature)).call()
+    except Exception:  # a reverting or non-conforming wallet simply does not validate the signature
+        return False
+    return bytes(result) == ERC1271_MAGIC_VALUE
+
+
+def verify_ballot_signature(
+    w3: Web3 | None, ballot: Ballot, domain: BallotDomain, signature: str | bytes
+) -> bool:
+    """True when ``ballot.voter`` signed: EOA recovery first, then ERC-1271 if ``w3`` is given.
+
+    Does not check proposal state, nonce or voting power — that is governance logic.
+    """
+    try:
+        if recover_ballot_signer(ballot, domain, signature) == Web3.to_checksum_address(ballot.voter):
+            return True
+    except InvalidSignature:
+        pass  # contract wallets may use signature formats an EOA cannot produce
+    if w3 is None:
+        return False
+    return is_valid_erc1271_signature(w3, ballot.voter, ballot_digest(ballot, domain), signature)

@@ -1,0 +1,43 @@
+"""Conversions between on-chain integers and ``Decimal`` values, and market-id encoding.
+
+The contracts use 1e18 fixed point for amounts, sizes, rates and PerpMarket prices, and the
+feed's ``decimals()`` (8 by convention) for PriceFeed answers.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+
+WAD_DECIMALS = 18
+FEED_DECIMALS = 8
+WAD = 10**WAD_DECIMALS
+
+
+def to_fixed(value: Decimal | int | str, decimals: int = WAD_DECIMALS) -> int:
+    """``Decimal("1.5")`` -> ``1_500_000_000_000_000_000`` (1e18 by default); rounds half-even."""
+    with localcontext() as ctx:
+        ctx.prec = 80  # enough digits for any uint256
+        scaled = (Decimal(value) * (Decimal(10) ** decimals)).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
+    return int(scaled)
+
+
+def from_fixed(value: int, decimals: int = WAD_DECIMALS) -> Decimal:
+    """``1_500_000_000_000_000_000`` -> ``Decimal("1.5")`` (exact; 1e18 by default)."""
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return (Decimal(value) / (Decimal(10) ** decimals)).normalize()
+
+
+def market_id(symbol: str) -> bytes:
+    """Market symbol -> ``bytes32`` id: ASCII, left-aligned, zero-padded (``"ETH-USD"``)."""
+    raw = symbol.encode("ascii")
+    if not raw or len(raw) > 32 or b"\x00" in raw:
+        raise ValueError(f"market symbol must be 1..32 ASCII characters without NUL: {symbol!r}")
+    return raw.ljust(32, b"\x00")
+
+
+def market_symbol(market_id_bytes: bytes) -> str:
+    """``bytes32`` id -> market symbol (inverse of :func:`market_id`)."""
+    if len(market_id_bytes) != 32:
+        raise ValueError(f"market id must be 32 bytes, got {len(market_id_bytes)}")
+    return market_id_bytes.rstrip(b"\x00").decode("ascii")
