@@ -51,8 +51,9 @@ def load(positions: int, markets: int, accounts: int, seed: int) -> None:
             liquidation_penalty=Decimal("0.005"), insurance_fee_share=Decimal("0.2"), source=ChangeSource.GENESIS,
             reason="benchmark", actor="bench", effective_at=now - timedelta(days=1),
         )
-        PriceObservation.objects.create(market=market, price=Decimal(f"{price:.6f}"), observed_at=now - timedelta(minutes=1),
-                                        source="bench")
+        PriceObservation.objects.create(
+            market=market, price=Decimal(f"{price:.6f}"), observed_at=now - timedelta(minutes=1), source="bench"
+        )
     market_ids = np.array(list(Market.objects.order_by("symbol").values_list("pk", flat=True)))
     with connection.cursor() as cursor:
         buffer = io.StringIO()

@@ -7,7 +7,7 @@ DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.
 # A Redis database of its own so a running demo and the suite never share queues.
 TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=TEST_REDIS_URL)
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=TEST_REDIS_URL)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -11,6 +11,7 @@ sum(max(0, −equity)) at the shocked price: bad debt if everything were liquida
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
@@ -96,7 +97,7 @@ def _percentile(values: FloatArray, q: float) -> float | None:
 def _histogram(leverage: FloatArray) -> dict[str, list[float | int | str]]:
     edges = np.array((*LEVERAGE_BIN_EDGES, np.inf))
     counts, _ = np.histogram(np.where(np.isinf(leverage), np.finfo(float).max, leverage), bins=edges)
-    labels = [f"{lo:g}–{hi:g}x" for lo, hi in zip(LEVERAGE_BIN_EDGES[:-1], LEVERAGE_BIN_EDGES[1:], strict=True)]
+    labels = [f"{lo:g}–{hi:g}x" for lo, hi in pairwise(LEVERAGE_BIN_EDGES)]
     labels.append(f">{LEVERAGE_BIN_EDGES[-1]:g}x")
     return {"labels": list(labels), "counts": [int(c) for c in counts], "edges": list(LEVERAGE_BIN_EDGES)}
 

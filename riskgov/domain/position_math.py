@@ -58,10 +58,9 @@ def position_risk(
     n = notional(size, price)
     eq = equity(size, entry_price, collateral, price)
     liq = liquidation_price(size, entry_price, collateral, mmr)
+    distance = (liq - price) / price  # short: the rise that reaches the liquidation price
     if size > 0:
         distance = (price - liq) / price if liq > 0 else INFINITY
-    else:
-        distance = (liq - price) / price
     return PositionRisk(
         notional=n,
         equity=eq,

@@ -126,5 +126,5 @@ class ParameterRule(models.Model):
         ordering = ["field", "market"]
 
     def __str__(self) -> str:
-        scope = self.market.symbol if self.market_id else "default"
+        scope = self.market.symbol if self.market is not None else "default"
         return f"{self.field} ({scope})"

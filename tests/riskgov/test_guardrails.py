@@ -90,7 +90,8 @@ def test_a_proposal_may_exceed_steward_limits_but_not_hard_rules(market):
 def test_market_specific_rule_overrides_the_default(market):
     ParameterRule.objects.create(field="imr", market=market, max_rel_change=D("0.05"))
     with pytest.raises(GuardrailError) as excinfo:
-        change(market, imr=D("0.022"), max_leverage=D("45"))  # +10 % is within the default 25 % but over the market's 5 %
+        # +10 % is within the default 25 % but over the market's 5 %.
+        change(market, imr=D("0.022"), max_leverage=D("45"))
     assert ("max_change_per_update", "imr") in rules_of(excinfo.value)
 
 
@@ -98,8 +99,9 @@ def test_unknown_field_and_missing_reason_are_rejected(market):
     with pytest.raises(GuardrailError, match="unknown_field"):
         change(market, leverage=D(3))
     with pytest.raises(GuardrailError, match="reason"):
-        margin_parameters_change(market=market, changes={"imr": D("0.021")}, source=ChangeSource.ADMIN, reason=" ",
-                                 actor="x")
+        margin_parameters_change(
+            market=market, changes={"imr": D("0.021")}, source=ChangeSource.ADMIN, reason=" ", actor="x"
+        )
 
 
 def test_versions_are_immutable(market):
