@@ -111,11 +111,11 @@ class RetryingHTTPProvider(HTTPProvider):
                 if attempt == self.retry.attempts:
                     raise ChainUnavailable(
                         f"JSON-RPC {method} to {redact_url(str(self.endpoint_uri))} failed after "
-                        f"{attempt} attempts: {type(exc).__name__}: {exc}"
+                        f"{attempt} attempts: {type(exc).__name__}: {self._redacted(exc)}"
                     ) from exc
                 delay = self.retry.delay(attempt - 1)
                 logger.warning(
-                    "JSON-RPC %s failed (%s), retry %d/%d in %.2fs",
+                    "JSON-RPC %s failed (%s), retry %d/%d in %.2fs",  # no URL: it may hold an API key
                     method,
                     type(exc).__name__,
                     attempt,
@@ -124,6 +124,13 @@ class RetryingHTTPProvider(HTTPProvider):
                 )
                 self._sleep(delay)
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _redacted(self, exc: BaseException) -> str:
+        """``str(exc)`` without the endpoint's path and query, which may hold an API key."""
+        parts = urlsplit(str(self.endpoint_uri))
+        secret = parts.path + (f"?{parts.query}" if parts.query else "")
+        text = str(exc)
+        return text.replace(secret, "/<redacted>") if secret not in ("", "/") else text
 
 
 def sender_address(sender: Sender) -> ChecksumAddress:
