@@ -82,7 +82,10 @@ def wilson_interval(successes: int, trials: int, z: float) -> tuple[float, float
     denominator = 1.0 + z * z / trials
     centre = (p_hat + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(p_hat * (1 - p_hat) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # at 0 or n successes the interval reaches the boundary exactly (rounding would leave a ulp)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
 
 
 def _quantile_with_interval(sorted_values: NDArray[np.float64], level: float, z: float) -> Estimate:
