@@ -1,0 +1,1 @@
+"""Benchmark of the liquidation-shortfall engine (``python -m bench.engine``)."""
