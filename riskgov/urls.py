@@ -1,4 +1,12 @@
 from django.urls import path
 
+from riskgov.views import dashboard, markets, positions
+
 app_name = "riskgov"
-urlpatterns: list = []
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("snapshots/run/", dashboard.snapshot_run, name="snapshot-run"),
+    path("markets/", markets.market_list, name="market-list"),
+    path("markets/<str:symbol>/", markets.market_detail, name="market-detail"),
+    path("positions/", positions.position_list, name="position-list"),
+]
