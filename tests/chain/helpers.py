@@ -8,8 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from web3.contract import Contract
+from web3.logs import DISCARD
+from web3.types import TxReceipt
 
 from chain.errors import ContractReverted
 
@@ -44,6 +48,11 @@ def reverts(error: str, **expected_args: object) -> Iterator[pytest.ExceptionInf
     assert info.value.error == error, str(info.value)
     for name, value in expected_args.items():
         assert info.value.args_by_name[name] == value, str(info.value)
+
+
+def events(contract: Contract, name: str, receipt: TxReceipt) -> list[dict[str, Any]]:
+    """Decoded ``name`` events of ``contract`` in ``receipt`` (other contracts' logs are skipped)."""
+    return [dict(log["args"]) for log in contract.events[name]().process_receipt(receipt, errors=DISCARD)]
 
 
 def wad(value: str | int) -> int:
