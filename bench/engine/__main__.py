@@ -53,13 +53,20 @@ def run_scale_case(n_positions: int) -> dict[str, Any]:
     seconds = time.perf_counter() - timed
     metrics = summarize(result)
     return {
-        "positions": n_positions, "markets": 10, "paths": config.paths, "steps": config.steps,
-        "model": "GBM (one-factor correlation 0.6)", "impact": "sqrt", "cascade": False,
+        "positions": n_positions,
+        "markets": 10,
+        "paths": config.paths,
+        "steps": config.steps,
+        "model": "GBM (one-factor correlation 0.6)",
+        "impact": "sqrt",
+        "cascade": False,
         "simulate_seconds": round(seconds, 3),
         "book_generation_seconds": round(book_seconds, 3),
         "warmup_seconds_including_compile_or_cache_load": round(compile_seconds, 3),
-        "peak_rss_bytes": _peak_rss_bytes(), "peak_rss_before_simulate_bytes": rss_before,
-        "fund_balance": fund, "mean_liquidated_positions_per_path": float(result.liquidated_positions.mean()),
+        "peak_rss_bytes": _peak_rss_bytes(),
+        "peak_rss_before_simulate_bytes": rss_before,
+        "fund_balance": fund,
+        "mean_liquidated_positions_per_path": float(result.liquidated_positions.mean()),
         "exhaustion_probability": metrics.exhaustion_probability.value,
     }
 
@@ -82,16 +89,31 @@ def run_reference_case() -> dict[str, Any]:
     fast_seconds = (time.perf_counter() - timed) / repeats
     timed = time.perf_counter()
     slow = reference_simulate(
-        market=portfolio.market, size=portfolio.size, entry_price=portfolio.entry_price,
-        collateral=portfolio.collateral, mmr=[m.mmr for m in markets],
-        penalty=[m.liquidation_penalty for m in markets], depth=[m.depth for m in markets], prices=prices,
-        impact="sqrt", impact_coefficient=1.0, cascade=False, delay=0, max_rounds=64, fund_balance=1e5,
+        market=portfolio.market,
+        size=portfolio.size,
+        entry_price=portfolio.entry_price,
+        collateral=portfolio.collateral,
+        mmr=[m.mmr for m in markets],
+        penalty=[m.liquidation_penalty for m in markets],
+        depth=[m.depth for m in markets],
+        prices=prices,
+        impact="sqrt",
+        impact_coefficient=1.0,
+        cascade=False,
+        delay=0,
+        max_rounds=64,
+        fund_balance=1e5,
     )
     slow_seconds = time.perf_counter() - timed
     scale = np.maximum(np.abs(slow.bad_debt), 1e-300)
     return {
-        "positions": 400, "markets": 2, "paths": config.paths, "steps": config.steps, "impact": "sqrt",
-        "engine_seconds": fast_seconds, "reference_seconds": round(slow_seconds, 3),
+        "positions": 400,
+        "markets": 2,
+        "paths": config.paths,
+        "steps": config.steps,
+        "impact": "sqrt",
+        "engine_seconds": fast_seconds,
+        "reference_seconds": round(slow_seconds, 3),
         "speed_ratio": round(slow_seconds / fast_seconds, 1),
         "max_relative_difference_bad_debt": float(np.max(np.abs(fast.bad_debt - slow.bad_debt) / scale)),
         "liquidations": int(slow.liquidated_positions.sum()),
@@ -99,19 +121,30 @@ def run_reference_case() -> dict[str, Any]:
 
 
 def _child(case: str) -> dict[str, Any]:
-    completed = subprocess.run([sys.executable, "-m", "bench.engine", "--case", case], capture_output=True,
-                               text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.engine", "--case", case],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.engine",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--case", choices=["a", "b", "c"], help="run one case in this process (prints JSON)")
     args = parser.parse_args()
     if args.case:
-        outcome = {"a": lambda: run_scale_case(100_000), "b": lambda: run_scale_case(1_000_000),
-                   "c": run_reference_case}[args.case]()
+        outcome = {
+            "a": lambda: run_scale_case(100_000),
+            "b": lambda: run_scale_case(1_000_000),
+            "c": run_reference_case,
+        }[args.case]()
         print(json.dumps(outcome))
         return
     from insurance.engine import ENGINE_VERSION
@@ -120,10 +153,18 @@ def main() -> None:
     report = {
         "engine_version": ENGINE_VERSION,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
         "a_100k_positions": a | {"goal_seconds": 5.0, "meets_goal": a["simulate_seconds"] <= 5.0},
-        "b_1m_positions": b | {"goal_seconds": 20.0, "goal_peak_bytes": 2 * GIB,
-                               "meets_goal": b["simulate_seconds"] <= 20.0 and b["peak_rss_bytes"] <= 2 * GIB},
+        "b_1m_positions": b
+        | {
+            "goal_seconds": 20.0,
+            "goal_peak_bytes": 2 * GIB,
+            "meets_goal": b["simulate_seconds"] <= 20.0 and b["peak_rss_bytes"] <= 2 * GIB,
+        },
         "c_speed_ratio_vs_reference": c,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -26,8 +26,14 @@ def synthetic_book(n_positions: int, n_markets: int, seed: int = 0) -> tuple[Por
     collateral = np.maximum(notional / rng.uniform(1.0, 25.0, n_positions), healthy_floor)
     open_interest = np.bincount(market, weights=notional, minlength=n_markets)
     markets = [
-        MarketSpec(symbol=f"M{m:02d}", price=float(prices[m]), mmr=0.02, liquidation_penalty=0.01,
-                   volatility=float(rng.uniform(0.5, 1.2)), depth=float(10.0 * max(open_interest[m], 1.0)))
+        MarketSpec(
+            symbol=f"M{m:02d}",
+            price=float(prices[m]),
+            mmr=0.02,
+            liquidation_penalty=0.01,
+            volatility=float(rng.uniform(0.5, 1.2)),
+            depth=float(10.0 * max(open_interest[m], 1.0)),
+        )
         for m in range(n_markets)
     ]
     portfolio = Portfolio(market=market, size=size, entry_price=entry, collateral=collateral)

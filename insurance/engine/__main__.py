@@ -67,14 +67,20 @@ def build_model(args: argparse.Namespace, correlation: list[list[float]] | None)
     if args.model == "student-t":
         return StudentT(correlation=correlation, drift=args.drift, degrees_of_freedom=args.dof)
     if args.model == "merton":
-        return MertonJump(correlation=correlation, drift=args.drift, jump_intensity=args.jump_intensity,
-                          jump_mean=args.jump_mean, jump_std=args.jump_std)
+        return MertonJump(
+            correlation=correlation,
+            drift=args.drift,
+            jump_intensity=args.jump_intensity,
+            jump_mean=args.jump_mean,
+            jump_std=args.jump_std,
+        )
     base = GBM(correlation=correlation, drift=args.drift) if args.stress_noise else None
     return StressScenario.named(args.scenario, base=base)
 
 
 def format_metrics(metrics: CoverageMetrics) -> str:
     """Human-readable metrics table; money in quote units."""
+
     def money(value: float) -> str:
         return "inf" if math.isinf(value) else f"{value:,.0f}"
 
@@ -89,12 +95,18 @@ def format_metrics(metrics: CoverageMetrics) -> str:
     ]
     for tail in metrics.tail:
         var, es = tail.value_at_risk, tail.expected_shortfall
-        lines.append(f"VaR {tail.level:.1%}  bad debt      {money(var.value)}   [{money(var.low)}, {money(var.high)}]")
-        lines.append(f"ES  {tail.level:.1%}  bad debt      {money(es.value)}   [{money(es.low)}, {money(es.high)}]")
+        lines.append(
+            f"VaR {tail.level:.1%}  bad debt      {money(var.value)}   [{money(var.low)}, {money(var.high)}]"
+        )
+        lines.append(
+            f"ES  {tail.level:.1%}  bad debt      {money(es.value)}   [{money(es.low)}, {money(es.high)}]"
+        )
     ratio, required = metrics.coverage_ratio, metrics.required_fund
     lines.append(f"coverage ratio (fund/ES99)  {ratio.value:.3f}   [{ratio.low:.3f}, {ratio.high:.3f}]")
-    lines.append(f"fund for P(exhaustion) <= {metrics.target_exhaustion_probability:.2%}   "
-                 f"{money(required.value)}   [{money(required.low)}, {money(required.high)}]")
+    lines.append(
+        f"fund for P(exhaustion) <= {metrics.target_exhaustion_probability:.2%}   "
+        f"{money(required.value)}   [{money(required.low)}, {money(required.high)}]"
+    )
     return "\n".join(lines)
 
 
@@ -109,15 +121,24 @@ def _json_safe(value: Any) -> Any:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m insurance.engine", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m insurance.engine",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--positions", type=Path, required=True, help="positions CSV")
     parser.add_argument("--markets", type=Path, required=True, help="markets JSON")
     parser.add_argument("--fund", type=float, required=True, help="insurance fund at the start (quote units)")
     parser.add_argument("--model", choices=["gbm", "student-t", "merton", "stress"], default="gbm")
-    parser.add_argument("--scenario", choices=sorted(NAMED_SCENARIOS), default="march_2020",
-                        help="named stress scenario (with --model stress)")
-    parser.add_argument("--stress-noise", action="store_true", help="overlay the stress scenario on GBM paths")
+    parser.add_argument(
+        "--scenario",
+        choices=sorted(NAMED_SCENARIOS),
+        default="march_2020",
+        help="named stress scenario (with --model stress)",
+    )
+    parser.add_argument(
+        "--stress-noise", action="store_true", help="overlay the stress scenario on GBM paths"
+    )
     parser.add_argument("--drift", type=float, default=0.0, help="annualised drift (fraction)")
     parser.add_argument("--dof", type=float, default=4.0, help="Student-t degrees of freedom")
     parser.add_argument("--jump-intensity", type=float, default=5.0, help="Merton jumps per year")
@@ -132,7 +153,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--delay", type=int, default=0, help="liquidation delay in oracle steps")
     parser.add_argument("--chunk-size", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: fresh, printed)")
-    parser.add_argument("--target", type=float, default=0.01, help="target P(exhaustion) for the required fund")
+    parser.add_argument(
+        "--target", type=float, default=0.01, help="target P(exhaustion) for the required fund"
+    )
     parser.add_argument("--output", type=Path, help="write per-path results to this CSV")
     parser.add_argument("--json", type=Path, help="write the metrics to this JSON file")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -145,18 +168,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         markets, correlation = read_markets(args.markets)
         portfolio = read_positions(args.positions, markets)
         model = build_model(args, correlation)
-        config = SimulationConfig(paths=args.paths, steps=args.steps, horizon_days=args.horizon_days,
-                                  impact=args.impact, impact_coefficient=args.impact_coefficient,
-                                  cascade=args.cascade, liquidation_delay_steps=args.delay,
-                                  chunk_size=args.chunk_size)
+        config = SimulationConfig(
+            paths=args.paths,
+            steps=args.steps,
+            horizon_days=args.horizon_days,
+            impact=args.impact,
+            impact_coefficient=args.impact_coefficient,
+            cascade=args.cascade,
+            liquidation_delay_steps=args.delay,
+            chunk_size=args.chunk_size,
+        )
         with tqdm(total=config.paths, unit="path", disable=args.no_progress, file=sys.stderr) as bar:
-            result = simulate(portfolio, markets, model, config, fund_balance=args.fund, seed=args.seed,
-                              progress=bar.update)
+            result = simulate(
+                portfolio, markets, model, config, fund_balance=args.fund, seed=args.seed, progress=bar.update
+            )
         metrics = summarize(result, target_exhaustion_probability=args.target)
     except (ValueError, KeyError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"engine {ENGINE_VERSION}, seed {result.seed}, {len(portfolio):,} positions, {len(markets)} markets")
+    print(
+        f"engine {ENGINE_VERSION}, seed {result.seed}, {len(portfolio):,} positions, {len(markets)} markets"
+    )
     print(format_metrics(metrics))
     if args.json:
         args.json.write_text(json.dumps(_json_safe(metrics.to_dict()), indent=2))

@@ -30,8 +30,14 @@ def _as_vector(name: str, values: ArrayLike) -> NDArray[np.float64]:
     return array
 
 
-def check_finite_scalar(name: str, value: float, *, minimum: float | None = None,
-                        strictly_positive: bool = False, allow_inf: bool = False) -> float:
+def check_finite_scalar(
+    name: str,
+    value: float,
+    *,
+    minimum: float | None = None,
+    strictly_positive: bool = False,
+    allow_inf: bool = False,
+) -> float:
     """Return `value` as float or raise ValueError naming `name`."""
     try:
         number = float(value)
@@ -60,8 +66,9 @@ class Portfolio:
     entry_price: NDArray[np.float64]
     collateral: NDArray[np.float64]
 
-    def __init__(self, market: ArrayLike, size: ArrayLike, entry_price: ArrayLike,
-                 collateral: ArrayLike) -> None:
+    def __init__(
+        self, market: ArrayLike, size: ArrayLike, entry_price: ArrayLike, collateral: ArrayLike
+    ) -> None:
         market_raw = _as_vector("market", market)
         if np.any(market_raw != np.round(market_raw)) or np.any(market_raw < 0):
             raise ValueError("market must hold non-negative integer market indices")
@@ -167,7 +174,9 @@ def validate_markets(markets: Sequence[MarketSpec], portfolio: Portfolio) -> Non
     if len(set(symbols)) != len(symbols):
         raise ValueError(f"markets must have unique symbols, got {symbols}")
     if len(portfolio) and int(portfolio.market.max()) >= len(markets):
-        raise ValueError(f"market index {int(portfolio.market.max())} is out of range for {len(markets)} markets")
+        raise ValueError(
+            f"market index {int(portfolio.market.max())} is out of range for {len(markets)} markets"
+        )
 
 
 def market_vector(markets: Sequence[MarketSpec], attribute: str) -> NDArray[np.float64]:

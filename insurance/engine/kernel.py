@@ -62,18 +62,34 @@ def _impact(mode: int, coefficient: float, notional: float, depth: float) -> flo
 
 
 @njit(cache=True)
-def simulate_block(prices: NDArray[np.float64], segment_start: NDArray[np.int64],
-                   bankruptcy: NDArray[np.float64], liquidation: NDArray[np.float64],
-                   quantity_hi: NDArray[np.float64], quantity_lo: NDArray[np.float64],
-                   value_hi: NDArray[np.float64], value_lo: NDArray[np.float64],
-                   penalty: NDArray[np.float64], depth: NDArray[np.float64],
-                   impact_mode: int, impact_coefficient: float, cascade: bool, delay: int,
-                   max_rounds: int, fund_start: float,
-                   bad_debt_by_market: NDArray[np.float64], penalty_by_market: NDArray[np.float64],
-                   liquidated_notional: NDArray[np.float64], liquidated_positions: NDArray[np.int64],
-                   uncovered_loss: NDArray[np.float64], fund_end: NDArray[np.float64],
-                   exhausted: NDArray[np.bool_], required_fund: NDArray[np.float64],
-                   fund_path: NDArray[np.float64], record_fund_path: bool) -> None:
+def simulate_block(
+    prices: NDArray[np.float64],
+    segment_start: NDArray[np.int64],
+    bankruptcy: NDArray[np.float64],
+    liquidation: NDArray[np.float64],
+    quantity_hi: NDArray[np.float64],
+    quantity_lo: NDArray[np.float64],
+    value_hi: NDArray[np.float64],
+    value_lo: NDArray[np.float64],
+    penalty: NDArray[np.float64],
+    depth: NDArray[np.float64],
+    impact_mode: int,
+    impact_coefficient: float,
+    cascade: bool,
+    delay: int,
+    max_rounds: int,
+    fund_start: float,
+    bad_debt_by_market: NDArray[np.float64],
+    penalty_by_market: NDArray[np.float64],
+    liquidated_notional: NDArray[np.float64],
+    liquidated_positions: NDArray[np.int64],
+    uncovered_loss: NDArray[np.float64],
+    fund_end: NDArray[np.float64],
+    exhausted: NDArray[np.bool_],
+    required_fund: NDArray[np.float64],
+    fund_path: NDArray[np.float64],
+    record_fund_path: bool,
+) -> None:
     """Liquidate the ladder along `prices` (paths, steps + 1, markets); write per-path outputs in place."""
     n_paths, n_times, n_markets = prices.shape
     last = n_times - 1
@@ -142,10 +158,16 @@ def simulate_block(prices: NDArray[np.float64], segment_start: NDArray[np.int64]
                         j2 = _search_right(bankruptcy, la, lb, x)
                         j1 = _search_right(bankruptcy, la, j2, x * (1.0 - pen))
                         # [j2, lb): bankrupt at x; [j1, j2): equity below the penalty; [la, j1): full penalty
-                        market_bad_debt += max(0.0, _band(value_hi, value_lo, j2, lb, g_long)
-                                               - x * _band(quantity_hi, quantity_lo, j2, lb, g_long))
-                        market_penalty += max(0.0, x * _band(quantity_hi, quantity_lo, j1, j2, g_long)
-                                              - _band(value_hi, value_lo, j1, j2, g_long))
+                        market_bad_debt += max(
+                            0.0,
+                            _band(value_hi, value_lo, j2, lb, g_long)
+                            - x * _band(quantity_hi, quantity_lo, j2, lb, g_long),
+                        )
+                        market_penalty += max(
+                            0.0,
+                            x * _band(quantity_hi, quantity_lo, j1, j2, g_long)
+                            - _band(value_hi, value_lo, j1, j2, g_long),
+                        )
                         market_penalty += pen * x * _band(quantity_hi, quantity_lo, la, j1, g_long)
                         long_executed[m] = la
                     if sa < sb:
@@ -153,10 +175,16 @@ def simulate_block(prices: NDArray[np.float64], segment_start: NDArray[np.int64]
                         j2 = _search_left(bankruptcy, sa, sb, x)
                         j1 = _search_left(bankruptcy, j2, sb, x * (1.0 + pen))
                         # [sa, j2): bankrupt at x; [j2, j1): equity below the penalty; [j1, sb): full penalty
-                        market_bad_debt += max(0.0, x * _band(quantity_hi, quantity_lo, sa, j2, g_short)
-                                               - _band(value_hi, value_lo, sa, j2, g_short))
-                        market_penalty += max(0.0, _band(value_hi, value_lo, j2, j1, g_short)
-                                              - x * _band(quantity_hi, quantity_lo, j2, j1, g_short))
+                        market_bad_debt += max(
+                            0.0,
+                            x * _band(quantity_hi, quantity_lo, sa, j2, g_short)
+                            - _band(value_hi, value_lo, sa, j2, g_short),
+                        )
+                        market_penalty += max(
+                            0.0,
+                            _band(value_hi, value_lo, j2, j1, g_short)
+                            - x * _band(quantity_hi, quantity_lo, j2, j1, g_short),
+                        )
                         market_penalty += pen * x * _band(quantity_hi, quantity_lo, j1, sb, g_short)
                         short_executed[m] = sb
                     bad_debt_by_market[p, m] += market_bad_debt

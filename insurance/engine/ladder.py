@@ -25,8 +25,9 @@ from .inputs import MarketSpec, Portfolio, market_vector
 
 
 @njit(cache=True)
-def _compensated_prefix(values: NDArray[np.float64], hi: NDArray[np.float64], lo: NDArray[np.float64],
-                        start: int) -> None:
+def _compensated_prefix(
+    values: NDArray[np.float64], hi: NDArray[np.float64], lo: NDArray[np.float64], start: int
+) -> None:
     """Write the prefix sums of `values` as hi + lo pairs into hi/lo[start : start + len + 1]."""
     running_hi = 0.0
     running_lo = 0.0
@@ -69,8 +70,11 @@ def build_ladder(portfolio: Portfolio, markets: Sequence[MarketSpec]) -> Liquida
     quantity = np.abs(size)
     # bankruptcy value |K|: longs q·e − C, shorts q·e + C (quote units)
     is_long = size > 0
-    bankruptcy_value = np.where(is_long, quantity * portfolio.entry_price - portfolio.collateral,
-                                quantity * portfolio.entry_price + portfolio.collateral)
+    bankruptcy_value = np.where(
+        is_long,
+        quantity * portfolio.entry_price - portfolio.collateral,
+        quantity * portfolio.entry_price + portfolio.collateral,
+    )
     bankruptcy = bankruptcy_value / quantity
     segment = 2 * portfolio.market + np.where(is_long, 0, 1)
     # one stable lexsort: by segment, then bankruptcy price, then original index for ties
@@ -81,7 +85,9 @@ def build_ladder(portfolio: Portfolio, markets: Sequence[MarketSpec]) -> Liquida
     sorted_bankruptcy = np.ascontiguousarray(bankruptcy[order])
     sorted_segment = segment[order]
     # L = B / (1 ∓ mmr): dividing a sorted array by one positive constant keeps it sorted
-    divisor = np.where(sorted_segment % 2 == 0, 1.0 - mmr[sorted_segment // 2], 1.0 + mmr[sorted_segment // 2])
+    divisor = np.where(
+        sorted_segment % 2 == 0, 1.0 - mmr[sorted_segment // 2], 1.0 + mmr[sorted_segment // 2]
+    )
     liquidation = sorted_bankruptcy / divisor
     n_prefix = len(size) + 2 * n_markets
     quantity_hi = np.zeros(n_prefix)

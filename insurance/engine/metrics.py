@@ -95,8 +95,9 @@ def _quantile_with_interval(sorted_values: NDArray[np.float64], level: float, z:
     spread = z * math.sqrt(n * level * (1 - level))
     low_rank = min(n, max(1, math.floor(n * level - spread)))
     high_rank = min(n, max(1, math.ceil(n * level + spread) + 1))
-    return Estimate(float(sorted_values[k - 1]), float(sorted_values[low_rank - 1]),
-                    float(sorted_values[high_rank - 1]))
+    return Estimate(
+        float(sorted_values[k - 1]), float(sorted_values[low_rank - 1]), float(sorted_values[high_rank - 1])
+    )
 
 
 def _tail_risk(sorted_losses: NDArray[np.float64], level: float, z: float) -> TailRisk:
@@ -108,7 +109,7 @@ def _tail_risk(sorted_losses: NDArray[np.float64], level: float, z: float) -> Ta
         shortfall = float(sorted_losses[-1])
         return TailRisk(level, var, Estimate(shortfall, shortfall, shortfall))
     shortfall = (float(sorted_losses[k:].sum()) + (k - n * level) * float(sorted_losses[k - 1])) / tail_mass
-    tail = sorted_losses[k - 1:]
+    tail = sorted_losses[k - 1 :]
     # asymptotic variance of the historical ES estimator: (Var[L | L ≥ VaR] + α·(ES − VaR)²) / (n·(1 − α))
     variance = (float(tail.var()) + level * (shortfall - var.value) ** 2) / tail_mass
     error = z * math.sqrt(max(variance, 0.0))
@@ -121,9 +122,14 @@ def _mean(values: NDArray[np.float64], z: float) -> Estimate:
     return Estimate(mean, mean - error, mean + error)
 
 
-def summarize(result: SimulationResult, fund_balance: float | None = None, *,
-              target_exhaustion_probability: float = 0.01, confidence: float = 0.95,
-              tail_levels: tuple[float, ...] = TAIL_LEVELS) -> CoverageMetrics:
+def summarize(
+    result: SimulationResult,
+    fund_balance: float | None = None,
+    *,
+    target_exhaustion_probability: float = 0.01,
+    confidence: float = 0.95,
+    tail_levels: tuple[float, ...] = TAIL_LEVELS,
+) -> CoverageMetrics:
     """Coverage metrics of `result` for a starting fund of `fund_balance` (quote; default: the simulated one).
 
     Any fund size can be evaluated from one run: a path exhausts a fund F exactly when F is below its
@@ -133,11 +139,16 @@ def summarize(result: SimulationResult, fund_balance: float | None = None, *,
     if n == 0:
         raise ValueError("result must hold at least one path")
     simulated_fund = fund_balance is None or fund_balance == result.fund_balance
-    fund = result.fund_balance if fund_balance is None else check_finite_scalar("fund_balance", fund_balance,
-                                                                                minimum=0.0)
+    fund = (
+        result.fund_balance
+        if fund_balance is None
+        else check_finite_scalar("fund_balance", fund_balance, minimum=0.0)
+    )
     target = check_finite_scalar("target_exhaustion_probability", target_exhaustion_probability)
     if not 0 < target < 1:
-        raise ValueError(f"target_exhaustion_probability must be in (0, 1), got {target_exhaustion_probability!r}")
+        raise ValueError(
+            f"target_exhaustion_probability must be in (0, 1), got {target_exhaustion_probability!r}"
+        )
     level = check_finite_scalar("confidence", confidence)
     if not 0 < level < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
@@ -156,9 +167,15 @@ def summarize(result: SimulationResult, fund_balance: float | None = None, *,
     # the fund that meets the target is the (1 − target)-quantile of the per-path required fund
     required = _quantile_with_interval(np.sort(result.required_fund), 1.0 - target, z)
     return CoverageMetrics(
-        paths=n, fund_balance=fund, confidence=level, exhaustion_probability=exhaustion,
-        mean_bad_debt=_mean(result.bad_debt, z), mean_penalty_income=_mean(result.penalty_income, z),
+        paths=n,
+        fund_balance=fund,
+        confidence=level,
+        exhaustion_probability=exhaustion,
+        mean_bad_debt=_mean(result.bad_debt, z),
+        mean_penalty_income=_mean(result.penalty_income, z),
         mean_uncovered_loss=_mean(result.uncovered_loss, z) if simulated_fund else None,
-        tail=tail, coverage_ratio=Estimate(ratio(es99.value), ratio(es99.high), ratio(es99.low)),
-        target_exhaustion_probability=target, required_fund=required,
+        tail=tail,
+        coverage_ratio=Estimate(ratio(es99.value), ratio(es99.high), ratio(es99.low)),
+        target_exhaustion_probability=target,
+        required_fund=required,
     )

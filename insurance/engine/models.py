@@ -26,8 +26,14 @@ class PriceModel(Protocol):
     def validate(self, markets: Sequence[MarketSpec], config: SimulationConfig) -> None:
         """Raise ValueError naming the argument when the model does not fit the markets/config."""
 
-    def generate(self, markets: Sequence[MarketSpec], config: SimulationConfig,
-                 rng: np.random.Generator, start: int, stop: int) -> FloatArray:
+    def generate(
+        self,
+        markets: Sequence[MarketSpec],
+        config: SimulationConfig,
+        rng: np.random.Generator,
+        start: int,
+        stop: int,
+    ) -> FloatArray:
         """Prices of global paths [start, stop) as (stop − start, steps + 1, markets), quote per base."""
 
 
@@ -46,12 +52,14 @@ def correlation_factor(correlation: ArrayLike | None, n_markets: int) -> FloatAr
         raise ValueError("correlation must have a unit diagonal")
     eigenvalues, eigenvectors = np.linalg.eigh(matrix)
     if eigenvalues.min() < -1e-10:
-        raise ValueError(f"correlation is not positive semi-definite (smallest eigenvalue {eigenvalues.min():.3g})")
+        raise ValueError(
+            f"correlation is not positive semi-definite (smallest eigenvalue {eigenvalues.min():.3g})"
+        )
     try:
-        return np.linalg.cholesky(matrix)
+        return np.asarray(np.linalg.cholesky(matrix), dtype=np.float64)
     except np.linalg.LinAlgError:
         # singular but PSD (e.g. two perfectly correlated markets): symmetric square root instead
-        return eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))
+        return np.asarray(eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None)), dtype=np.float64)
 
 
 def _per_market(name: str, value: float | ArrayLike, n_markets: int) -> FloatArray:
@@ -59,14 +67,16 @@ def _per_market(name: str, value: float | ArrayLike, n_markets: int) -> FloatArr
     if array.ndim == 0:
         array = np.full(n_markets, float(array))
     if array.shape != (n_markets,):
-        raise ValueError(f"{name} must be a number or one value per market ({n_markets}), got shape {array.shape}")
+        raise ValueError(
+            f"{name} must be a number or one value per market ({n_markets}), got shape {array.shape}"
+        )
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite")
     return array
 
 
 def prices_from_log_returns(markets: Sequence[MarketSpec], log_returns: FloatArray) -> FloatArray:
-    """Today's prices compounded by per-step log returns (paths, steps, markets) → (paths, steps + 1, markets)."""
+    """Compound today's prices by log returns: (paths, steps, markets) → (paths, steps + 1, markets)."""
     n_paths, n_steps, n_markets = log_returns.shape
     prices = np.empty((n_paths, n_steps + 1, n_markets))
     prices[:, 0, :] = market_vector(markets, "price")
@@ -91,8 +101,9 @@ class GBM:
         correlation_factor(self.correlation, len(markets))
         _per_market("drift", self.drift, len(markets))
 
-    def _innovations(self, markets: Sequence[MarketSpec], config: SimulationConfig,
-                     rng: np.random.Generator, n_paths: int) -> FloatArray:
+    def _innovations(
+        self, markets: Sequence[MarketSpec], config: SimulationConfig, rng: np.random.Generator, n_paths: int
+    ) -> FloatArray:
         factor = correlation_factor(self.correlation, len(markets))
         normals = rng.standard_normal((n_paths, config.steps, len(markets)))
         return normals @ factor.T
@@ -101,8 +112,14 @@ class GBM:
         sigma = market_vector(markets, "volatility")
         return (_per_market("drift", self.drift, len(markets)) - 0.5 * sigma**2) * config.step_years
 
-    def generate(self, markets: Sequence[MarketSpec], config: SimulationConfig,
-                 rng: np.random.Generator, start: int, stop: int) -> FloatArray:
+    def generate(
+        self,
+        markets: Sequence[MarketSpec],
+        config: SimulationConfig,
+        rng: np.random.Generator,
+        start: int,
+        stop: int,
+    ) -> FloatArray:
         sigma_step = market_vector(markets, "volatility") * np.sqrt(config.step_years)
         shocks = self._innovations(markets, config, rng, stop - start)
         log_returns = self._log_drift(markets, config) + shocks * sigma_step
@@ -126,8 +143,9 @@ class StudentT(GBM):
         if nu <= 2:
             raise ValueError(f"degrees_of_freedom must be > 2 for a finite variance, got {nu}")
 
-    def _innovations(self, markets: Sequence[MarketSpec], config: SimulationConfig,
-                     rng: np.random.Generator, n_paths: int) -> FloatArray:
+    def _innovations(
+        self, markets: Sequence[MarketSpec], config: SimulationConfig, rng: np.random.Generator, n_paths: int
+    ) -> FloatArray:
         normals = super()._innovations(markets, config, rng, n_paths)
         nu = float(self.degrees_of_freedom)
         chi_square = rng.chisquare(nu, size=(n_paths, config.steps, 1))
@@ -156,15 +174,23 @@ class MertonJump(GBM):
         if np.any(_per_market("jump_std", self.jump_std, len(markets)) < 0):
             raise ValueError("jump_std must be >= 0")
 
-    def generate(self, markets: Sequence[MarketSpec], config: SimulationConfig,
-                 rng: np.random.Generator, start: int, stop: int) -> FloatArray:
+    def generate(
+        self,
+        markets: Sequence[MarketSpec],
+        config: SimulationConfig,
+        rng: np.random.Generator,
+        start: int,
+        stop: int,
+    ) -> FloatArray:
         n_paths, n_markets = stop - start, len(markets)
         sigma_step = market_vector(markets, "volatility") * np.sqrt(config.step_years)
         jump_mean = _per_market("jump_mean", self.jump_mean, n_markets)
         jump_std = _per_market("jump_std", self.jump_std, n_markets)
         compensator = self.jump_intensity * (np.exp(jump_mean + 0.5 * jump_std**2) - 1.0)
         shocks = self._innovations(markets, config, rng, n_paths)
-        log_returns = (self._log_drift(markets, config) - compensator * config.step_years) + shocks * sigma_step
+        log_returns = (
+            self._log_drift(markets, config) - compensator * config.step_years
+        ) + shocks * sigma_step
         arrivals_shape = (n_paths, config.steps, 1 if self.shared_arrivals else n_markets)
         counts = rng.poisson(self.jump_intensity * config.step_years, size=arrivals_shape).astype(np.float64)
         # the sum of n normal jump sizes is N(n·mean, n·std²)
@@ -191,11 +217,21 @@ class Bootstrap:
             raise ValueError(f"returns must have shape (observations, {len(markets)}), got {returns.shape}")
         if not np.all(np.isfinite(returns)):
             raise ValueError("returns must be finite")
-        if isinstance(self.block_length, bool) or int(self.block_length) != self.block_length or self.block_length < 1:
+        if (
+            isinstance(self.block_length, bool)
+            or int(self.block_length) != self.block_length
+            or self.block_length < 1
+        ):
             raise ValueError(f"block_length must be a positive integer, got {self.block_length!r}")
 
-    def generate(self, markets: Sequence[MarketSpec], config: SimulationConfig,
-                 rng: np.random.Generator, start: int, stop: int) -> FloatArray:
+    def generate(
+        self,
+        markets: Sequence[MarketSpec],
+        config: SimulationConfig,
+        rng: np.random.Generator,
+        start: int,
+        stop: int,
+    ) -> FloatArray:
         returns = np.asarray(self.returns, dtype=np.float64)
         block = int(self.block_length)
         n_blocks = -(-config.steps // block)
@@ -206,7 +242,7 @@ class Bootstrap:
 
 @dataclass(frozen=True, eq=False)
 class ExplicitPaths:
-    """Given prices (paths, steps + 1, markets) in quote per base, index 0 = today; replays history exactly."""
+    """Given prices (paths, steps + 1, markets), quote per base, index 0 = today; replays history exactly."""
 
     prices: ArrayLike
 
@@ -214,10 +250,18 @@ class ExplicitPaths:
         prices = np.asarray(self.prices, dtype=np.float64)
         expected = (config.paths, config.steps + 1, len(markets))
         if prices.shape != expected:
-            raise ValueError(f"prices must have shape {expected} (paths, steps + 1, markets), got {prices.shape}")
+            raise ValueError(
+                f"prices must have shape {expected} (paths, steps + 1, markets), got {prices.shape}"
+            )
         if not np.all(np.isfinite(prices)) or not np.all(prices > 0):
             raise ValueError("prices must be finite and > 0")
 
-    def generate(self, markets: Sequence[MarketSpec], config: SimulationConfig,
-                 rng: np.random.Generator, start: int, stop: int) -> FloatArray:
+    def generate(
+        self,
+        markets: Sequence[MarketSpec],
+        config: SimulationConfig,
+        rng: np.random.Generator,
+        start: int,
+        stop: int,
+    ) -> FloatArray:
         return np.array(np.asarray(self.prices, dtype=np.float64)[start:stop])

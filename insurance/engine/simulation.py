@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -9,7 +10,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .chunks import chunk_generator, chunk_slices
-from .inputs import MarketSpec, Portfolio, SimulationConfig, check_finite_scalar, market_vector, validate_markets
+from .inputs import (
+    MarketSpec,
+    Portfolio,
+    SimulationConfig,
+    check_finite_scalar,
+    market_vector,
+    validate_markets,
+)
 from .kernel import IMPACT_LINEAR, IMPACT_NONE, IMPACT_SQRT, simulate_block
 from .ladder import build_ladder
 from .models import PriceModel
@@ -17,8 +25,16 @@ from .version import ENGINE_VERSION
 
 _IMPACT_CODES = {"none": IMPACT_NONE, "linear": IMPACT_LINEAR, "sqrt": IMPACT_SQRT}
 
-PER_PATH_FIELDS = ("bad_debt", "penalty_income", "uncovered_loss", "liquidated_notional", "fund_end",
-                   "exhausted", "required_fund", "liquidated_positions")
+PER_PATH_FIELDS = (
+    "bad_debt",
+    "penalty_income",
+    "uncovered_loss",
+    "liquidated_notional",
+    "fund_end",
+    "exhausted",
+    "required_fund",
+    "liquidated_positions",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,7 +80,9 @@ class SimulationResult:
     def n_paths(self) -> int:
         return self.path_stop - self.path_start
 
-    def fund_path_quantiles(self, quantiles: Sequence[float] = (0.01, 0.05, 0.5, 0.95, 0.99)) -> NDArray[np.float64]:
+    def fund_path_quantiles(
+        self, quantiles: Sequence[float] = (0.01, 0.05, 0.5, 0.95, 0.99)
+    ) -> NDArray[np.float64]:
         """(len(quantiles), steps + 1) quantiles of the fund balance after each step (quote)."""
         if self.fund_path is None:
             raise ValueError("fund_path was not recorded (config.record_fund_path=False)")
@@ -72,34 +90,50 @@ class SimulationResult:
 
     @classmethod
     def concatenate(cls, results: Sequence[SimulationResult]) -> SimulationResult:
-        """Merge results of adjacent path ranges of the same run; equals one run over the union, bit for bit."""
+        """Merge results of adjacent path ranges of one run; equals one run over the union, bit for bit."""
         if not results:
             raise ValueError("results must not be empty")
         ordered = sorted(results, key=lambda result: result.path_start)
         first = ordered[0]
-        for previous, current in zip(ordered, ordered[1:], strict=False):
+        for previous, current in itertools.pairwise(ordered):
             if current.path_start != previous.path_stop:
-                raise ValueError(f"results must cover adjacent path ranges; gap or overlap at path "
-                                 f"{previous.path_stop} / {current.path_start}")
+                raise ValueError(
+                    f"results must cover adjacent path ranges; gap or overlap at path "
+                    f"{previous.path_stop} / {current.path_start}"
+                )
         for result in ordered[1:]:
-            same_run = (result.seed == first.seed and result.config == first.config
-                        and result.fund_balance == first.fund_balance and result.symbols == first.symbols
-                        and result.engine_version == first.engine_version)
+            same_run = (
+                result.seed == first.seed
+                and result.config == first.config
+                and result.fund_balance == first.fund_balance
+                and result.symbols == first.symbols
+                and result.engine_version == first.engine_version
+            )
             if not same_run:
-                raise ValueError("results must come from the same run (seed, config, fund_balance, markets, version)")
+                raise ValueError(
+                    "results must come from the same run (seed, config, fund_balance, markets, version)"
+                )
 
         def stack(name: str) -> NDArray:  # type: ignore[type-arg]
             return np.concatenate([getattr(result, name) for result in ordered])
 
         fund_paths = [result.fund_path for result in ordered]
         return cls(
-            path_start=first.path_start, path_stop=ordered[-1].path_stop, seed=first.seed,
-            fund_balance=first.fund_balance, config=first.config, symbols=first.symbols,
+            path_start=first.path_start,
+            path_stop=ordered[-1].path_stop,
+            seed=first.seed,
+            fund_balance=first.fund_balance,
+            config=first.config,
+            symbols=first.symbols,
             engine_version=first.engine_version,
-            bad_debt_by_market=stack("bad_debt_by_market"), penalty_by_market=stack("penalty_by_market"),
-            uncovered_loss=stack("uncovered_loss"), liquidated_notional=stack("liquidated_notional"),
-            liquidated_positions=stack("liquidated_positions"), fund_end=stack("fund_end"),
-            exhausted=stack("exhausted"), required_fund=stack("required_fund"),
+            bad_debt_by_market=stack("bad_debt_by_market"),
+            penalty_by_market=stack("penalty_by_market"),
+            uncovered_loss=stack("uncovered_loss"),
+            liquidated_notional=stack("liquidated_notional"),
+            liquidated_positions=stack("liquidated_positions"),
+            fund_end=stack("fund_end"),
+            exhausted=stack("exhausted"),
+            required_fund=stack("required_fund"),
             fund_path=None if any(path is None for path in fund_paths) else stack("fund_path"),
         )
 
@@ -122,10 +156,17 @@ def _resolve_seed(seed: int | None) -> int:
     return int(seed)
 
 
-def simulate(portfolio: Portfolio, markets: Sequence[MarketSpec], model: PriceModel,
-             config: SimulationConfig | None = None, *, fund_balance: float, seed: int | None = None,
-             path_range: tuple[int, int] | None = None,
-             progress: Callable[[int], None] | None = None) -> SimulationResult:
+def simulate(
+    portfolio: Portfolio,
+    markets: Sequence[MarketSpec],
+    model: PriceModel,
+    config: SimulationConfig | None = None,
+    *,
+    fund_balance: float,
+    seed: int | None = None,
+    path_range: tuple[int, int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationResult:
     """Simulate liquidations of `portfolio` along `model`'s paths and the insurance fund absorbing them.
 
     fund_balance: the fund at the start, in quote units. path_range=(a, b) simulates only global
@@ -143,8 +184,11 @@ def simulate(portfolio: Portfolio, markets: Sequence[MarketSpec], model: PriceMo
     fund_start = check_finite_scalar("fund_balance", fund_balance, minimum=0.0)
     run_seed = _resolve_seed(seed)
     start, stop = (0, config.paths) if path_range is None else path_range
-    if not (isinstance(start, int | np.integer) and isinstance(stop, int | np.integer)
-            and 0 <= start <= stop <= config.paths):
+    if not (
+        isinstance(start, int | np.integer)
+        and isinstance(stop, int | np.integer)
+        and 0 <= start <= stop <= config.paths
+    ):
         raise ValueError(f"path_range must satisfy 0 <= a <= b <= paths ({config.paths}), got {path_range!r}")
     start, stop = int(start), int(stop)
 
@@ -164,44 +208,82 @@ def simulate(portfolio: Portfolio, markets: Sequence[MarketSpec], model: PriceMo
     impact_coefficient = float(config.impact_coefficient) if config.impact != "none" else 0.0
 
     for piece in chunk_slices(config.paths, config.chunk_size, start, stop):
-        prices = model.generate(markets, config, chunk_generator(run_seed, piece.index),
-                                piece.chunk_start, piece.chunk_stop)
-        needed = np.ascontiguousarray(prices[piece.start - piece.chunk_start: piece.stop - piece.chunk_start])
+        prices = model.generate(
+            markets, config, chunk_generator(run_seed, piece.index), piece.chunk_start, piece.chunk_stop
+        )
+        needed = np.ascontiguousarray(
+            prices[piece.start - piece.chunk_start : piece.stop - piece.chunk_start]
+        )
         if not np.all(np.isfinite(needed)) or not np.all(needed > 0):
             raise ValueError("model produced non-finite or non-positive prices; check volatility and drift")
         rows = slice(piece.start - start, piece.stop - start)
         simulate_block(
-            needed, ladder.segment_start, ladder.bankruptcy_price, ladder.liquidation_price,
-            ladder.quantity_hi, ladder.quantity_lo, ladder.bankruptcy_value_hi, ladder.bankruptcy_value_lo,
-            penalty, depth, _IMPACT_CODES[config.impact], impact_coefficient, bool(config.cascade),
-            int(config.liquidation_delay_steps), int(config.max_cascade_rounds), fund_start,
-            bad_debt_by_market[rows], penalty_by_market[rows], liquidated_notional[rows],
-            liquidated_positions[rows], uncovered_loss[rows], fund_end[rows], exhausted[rows],
-            required_fund[rows], fund_path[rows] if config.record_fund_path else fund_path,
+            needed,
+            ladder.segment_start,
+            ladder.bankruptcy_price,
+            ladder.liquidation_price,
+            ladder.quantity_hi,
+            ladder.quantity_lo,
+            ladder.bankruptcy_value_hi,
+            ladder.bankruptcy_value_lo,
+            penalty,
+            depth,
+            _IMPACT_CODES[config.impact],
+            impact_coefficient,
+            bool(config.cascade),
+            int(config.liquidation_delay_steps),
+            int(config.max_cascade_rounds),
+            fund_start,
+            bad_debt_by_market[rows],
+            penalty_by_market[rows],
+            liquidated_notional[rows],
+            liquidated_positions[rows],
+            uncovered_loss[rows],
+            fund_end[rows],
+            exhausted[rows],
+            required_fund[rows],
+            fund_path[rows] if config.record_fund_path else fund_path,
             bool(config.record_fund_path),
         )
         if progress is not None:
             progress(piece.stop - piece.start)
 
     return SimulationResult(
-        path_start=start, path_stop=stop, seed=run_seed, fund_balance=fund_start, config=config,
-        symbols=tuple(market.symbol for market in markets), engine_version=ENGINE_VERSION,
-        bad_debt_by_market=bad_debt_by_market, penalty_by_market=penalty_by_market,
-        uncovered_loss=uncovered_loss, liquidated_notional=liquidated_notional,
-        liquidated_positions=liquidated_positions, fund_end=fund_end, exhausted=exhausted,
-        required_fund=required_fund, fund_path=fund_path if config.record_fund_path else None,
+        path_start=start,
+        path_stop=stop,
+        seed=run_seed,
+        fund_balance=fund_start,
+        config=config,
+        symbols=tuple(market.symbol for market in markets),
+        engine_version=ENGINE_VERSION,
+        bad_debt_by_market=bad_debt_by_market,
+        penalty_by_market=penalty_by_market,
+        uncovered_loss=uncovered_loss,
+        liquidated_notional=liquidated_notional,
+        liquidated_positions=liquidated_positions,
+        fund_end=fund_end,
+        exhausted=exhausted,
+        required_fund=required_fund,
+        fund_path=fund_path if config.record_fund_path else None,
     )
 
 
-def price_paths(markets: Sequence[MarketSpec], model: PriceModel, config: SimulationConfig, *,
-                seed: int, path_range: tuple[int, int] | None = None) -> NDArray[np.float64]:
+def price_paths(
+    markets: Sequence[MarketSpec],
+    model: PriceModel,
+    config: SimulationConfig,
+    *,
+    seed: int,
+    path_range: tuple[int, int] | None = None,
+) -> NDArray[np.float64]:
     """The oracle prices `simulate` would use for paths [a, b) of a run: (b − a, steps + 1, markets)."""
     model.validate(markets, config)
     run_seed = _resolve_seed(seed)
     start, stop = (0, config.paths) if path_range is None else path_range
     pieces = [
-        model.generate(markets, config, chunk_generator(run_seed, piece.index), piece.chunk_start,
-                       piece.chunk_stop)[piece.start - piece.chunk_start: piece.stop - piece.chunk_start]
+        model.generate(
+            markets, config, chunk_generator(run_seed, piece.index), piece.chunk_start, piece.chunk_stop
+        )[piece.start - piece.chunk_start : piece.stop - piece.chunk_start]
         for piece in chunk_slices(config.paths, config.chunk_size, start, stop)
     ]
     return np.concatenate(pieces) if pieces else np.zeros((0, config.steps + 1, len(markets)))

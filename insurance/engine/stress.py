@@ -54,8 +54,9 @@ class StressScenario:
     base: PriceModel | None = None
 
     @classmethod
-    def named(cls, name: str, *, betas: ArrayLike | None = None,
-              base: PriceModel | None = None) -> StressScenario:
+    def named(
+        cls, name: str, *, betas: ArrayLike | None = None, base: PriceModel | None = None
+    ) -> StressScenario:
         """One of NAMED_SCENARIOS, optionally scaled per market and overlaid on a random model."""
         if name not in NAMED_SCENARIOS:
             raise ValueError(f"name must be one of {sorted(NAMED_SCENARIOS)}, got {name!r}")
@@ -92,8 +93,14 @@ class StressScenario:
         change[0] = 0.0  # today is today's price whatever the first waypoint says
         return np.maximum(1.0 + change[:, None] * self._betas(n_markets), 0.01)
 
-    def generate(self, markets: Sequence[MarketSpec], config: SimulationConfig,
-                 rng: np.random.Generator, start: int, stop: int) -> FloatArray:
+    def generate(
+        self,
+        markets: Sequence[MarketSpec],
+        config: SimulationConfig,
+        rng: np.random.Generator,
+        start: int,
+        stop: int,
+    ) -> FloatArray:
         factors = self.price_factors(len(markets), config)
         if self.base is None:
             today = market_vector(markets, "price")

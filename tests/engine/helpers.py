@@ -34,15 +34,23 @@ def random_book(seed: int, n_positions: int, n_markets: int, *, depth_scale: flo
     book_notional = np.bincount(market, weights=notional, minlength=n_markets)
     depth = np.maximum(book_notional, 1.0) * depth_scale * rng.uniform(0.2, 5.0, n_markets)
     markets = [
-        MarketSpec(symbol=SYMBOLS[m], price=float(prices[m]), mmr=float(mmr[m]),
-                   liquidation_penalty=float(penalty[m]), volatility=0.8, depth=float(depth[m]))
+        MarketSpec(
+            symbol=SYMBOLS[m],
+            price=float(prices[m]),
+            mmr=float(mmr[m]),
+            liquidation_penalty=float(penalty[m]),
+            volatility=0.8,
+            depth=float(depth[m]),
+        )
         for m in range(n_markets)
     ]
     portfolio = Portfolio(market=market, size=side * quantity, entry_price=entry, collateral=collateral)
     return Book(portfolio, markets)
 
 
-def random_paths(seed: int, book: Book, n_paths: int, steps: int, step_volatility: float = 0.05) -> np.ndarray:
+def random_paths(
+    seed: int, book: Book, n_paths: int, steps: int, step_volatility: float = 0.05
+) -> np.ndarray:
     """Explicit price paths (paths, steps + 1, markets): a random walk in log price with occasional gaps."""
     rng = np.random.default_rng(seed + 7_919)
     today = np.array([market.price for market in book.markets])

@@ -38,19 +38,36 @@ def _impact(mode: str, coefficient: float, notional: float, depth: float) -> flo
     return min(IMPACT_CAP, coefficient * math.sqrt(notional / depth))
 
 
-def reference_simulate(*, market: np.ndarray, size: np.ndarray, entry_price: np.ndarray,
-                       collateral: np.ndarray, mmr: list[float], penalty: list[float], depth: list[float],
-                       prices: np.ndarray, impact: str, impact_coefficient: float, cascade: bool,
-                       delay: int, max_rounds: int, fund_balance: float) -> ReferenceOutcome:
+def reference_simulate(
+    *,
+    market: np.ndarray,
+    size: np.ndarray,
+    entry_price: np.ndarray,
+    collateral: np.ndarray,
+    mmr: list[float],
+    penalty: list[float],
+    depth: list[float],
+    prices: np.ndarray,
+    impact: str,
+    impact_coefficient: float,
+    cascade: bool,
+    delay: int,
+    max_rounds: int,
+    fund_balance: float,
+) -> ReferenceOutcome:
     """Liquidate the positions along explicit `prices` (paths, steps + 1, markets)."""
     n_paths, n_times, n_markets = prices.shape
     last_step = n_times - 1
     n_positions = len(size)
     out = ReferenceOutcome(
-        bad_debt=np.zeros(n_paths), penalty_income=np.zeros(n_paths),
-        bad_debt_by_market=np.zeros((n_paths, n_markets)), uncovered_loss=np.zeros(n_paths),
-        liquidated_notional=np.zeros(n_paths), liquidated_positions=np.zeros(n_paths, dtype=np.int64),
-        fund_end=np.zeros(n_paths), exhausted=np.zeros(n_paths, dtype=bool),
+        bad_debt=np.zeros(n_paths),
+        penalty_income=np.zeros(n_paths),
+        bad_debt_by_market=np.zeros((n_paths, n_markets)),
+        uncovered_loss=np.zeros(n_paths),
+        liquidated_notional=np.zeros(n_paths),
+        liquidated_positions=np.zeros(n_paths, dtype=np.int64),
+        fund_end=np.zeros(n_paths),
+        exhausted=np.zeros(n_paths, dtype=bool),
         fund_path=np.zeros((n_paths, n_times)),
     )
     for path in range(n_paths):
@@ -71,9 +88,14 @@ def reference_simulate(*, market: np.ndarray, size: np.ndarray, entry_price: np.
                         equity = collateral[i] + size[i] * (price - entry_price[i])
                         if equity < mmr[m] * abs(size[i]) * price:
                             flagged_at[i] = t
-                    due = [i for i in range(n_positions)
-                           if market[i] == m and flagged_at[i] >= 0 and not executed[i]
-                           and (flagged_at[i] + delay <= t or t == last_step)]
+                    due = [
+                        i
+                        for i in range(n_positions)
+                        if market[i] == m
+                        and flagged_at[i] >= 0
+                        and not executed[i]
+                        and (flagged_at[i] + delay <= t or t == last_step)
+                    ]
                     if not due:
                         break
                     long_notional = sum(abs(size[i]) * price for i in due if size[i] > 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -19,9 +21,19 @@ from insurance.engine import (
 
 from .helpers import random_book, random_paths
 
-ARRAYS = ("bad_debt_by_market", "penalty_by_market", "uncovered_loss", "liquidated_notional",
-          "liquidated_positions", "fund_end", "exhausted", "required_fund", "fund_path", "bad_debt",
-          "penalty_income")
+ARRAYS = (
+    "bad_debt_by_market",
+    "penalty_by_market",
+    "uncovered_loss",
+    "liquidated_notional",
+    "liquidated_positions",
+    "fund_end",
+    "exhausted",
+    "required_fund",
+    "fund_path",
+    "bad_debt",
+    "penalty_income",
+)
 
 
 def assert_identical(left: SimulationResult, right: SimulationResult) -> None:
@@ -31,17 +43,33 @@ def assert_identical(left: SimulationResult, right: SimulationResult) -> None:
         assert a.tobytes() == b.tobytes(), name
 
 
-@pytest.mark.parametrize("model", [GBM(correlation=[[1.0, 0.5], [0.5, 1.0]]), StudentT(), MertonJump(),
-                                   StressScenario.named("march_2020", base=GBM())],
-                         ids=["gbm", "student-t", "merton", "stress+gbm"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        GBM(correlation=[[1.0, 0.5], [0.5, 1.0]]),
+        StudentT(),
+        MertonJump(),
+        StressScenario.named("march_2020", base=GBM()),
+    ],
+    ids=["gbm", "student-t", "merton", "stress+gbm"],
+)
 def test_ranges_concatenate_to_the_full_run_bit_for_bit(model):
     book = random_book(21, 500, 2)
-    config = SimulationConfig(paths=1_250, steps=16, horizon_days=1.0, impact="sqrt", cascade=True,
-                              liquidation_delay_steps=1, chunk_size=300)
+    config = SimulationConfig(
+        paths=1_250,
+        steps=16,
+        horizon_days=1.0,
+        impact="sqrt",
+        cascade=True,
+        liquidation_delay_steps=1,
+        chunk_size=300,
+    )
     whole = simulate(book.portfolio, book.markets, model, config, fund_balance=5e4, seed=77)
     cuts = [0, 7, 299, 300, 901, 1_250]
-    pieces = [simulate(book.portfolio, book.markets, model, config, fund_balance=5e4, seed=77,
-                       path_range=(a, b)) for a, b in zip(cuts, cuts[1:], strict=False)]
+    pieces = [
+        simulate(book.portfolio, book.markets, model, config, fund_balance=5e4, seed=77, path_range=(a, b))
+        for a, b in itertools.pairwise(cuts)
+    ]
     merged = SimulationResult.concatenate(list(reversed(pieces)))
     assert (merged.path_start, merged.path_stop) == (0, 1_250)
     assert_identical(whole, merged)
@@ -76,14 +104,35 @@ def test_explicit_paths_ranges_and_concatenation_checks():
     prices = random_paths(2, book, 10, 6)
     config = SimulationConfig(paths=10, steps=6, chunk_size=4)
     whole = simulate(book.portfolio, book.markets, ExplicitPaths(prices), config, fund_balance=1e3, seed=0)
-    head = simulate(book.portfolio, book.markets, ExplicitPaths(prices), config, fund_balance=1e3, seed=0,
-                    path_range=(0, 5))
-    tail = simulate(book.portfolio, book.markets, ExplicitPaths(prices), config, fund_balance=1e3, seed=0,
-                    path_range=(5, 10))
+    head = simulate(
+        book.portfolio,
+        book.markets,
+        ExplicitPaths(prices),
+        config,
+        fund_balance=1e3,
+        seed=0,
+        path_range=(0, 5),
+    )
+    tail = simulate(
+        book.portfolio,
+        book.markets,
+        ExplicitPaths(prices),
+        config,
+        fund_balance=1e3,
+        seed=0,
+        path_range=(5, 10),
+    )
     assert_identical(whole, SimulationResult.concatenate([head, tail]))
     with pytest.raises(ValueError, match="adjacent"):
         SimulationResult.concatenate([head, head])
-    other_fund = simulate(book.portfolio, book.markets, ExplicitPaths(prices), config, fund_balance=2e3, seed=0,
-                          path_range=(5, 10))
+    other_fund = simulate(
+        book.portfolio,
+        book.markets,
+        ExplicitPaths(prices),
+        config,
+        fund_balance=2e3,
+        seed=0,
+        path_range=(5, 10),
+    )
     with pytest.raises(ValueError, match="same run"):
         SimulationResult.concatenate([head, other_fund])

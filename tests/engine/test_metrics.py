@@ -11,17 +11,28 @@ from insurance.engine import SimulationConfig, SimulationResult, summarize
 from insurance.engine.metrics import wilson_interval
 
 
-def result_with(bad_debt: np.ndarray, required_fund: np.ndarray | None = None,
-                fund_balance: float = 100.0) -> SimulationResult:
+def result_with(
+    bad_debt: np.ndarray, required_fund: np.ndarray | None = None, fund_balance: float = 100.0
+) -> SimulationResult:
     n = len(bad_debt)
     required = bad_debt if required_fund is None else required_fund
     return SimulationResult(
-        path_start=0, path_stop=n, seed=0, fund_balance=fund_balance, config=SimulationConfig(paths=n, steps=1),
-        symbols=("ETH",), engine_version="test", bad_debt_by_market=bad_debt[:, None].astype(float),
-        penalty_by_market=np.zeros((n, 1)), uncovered_loss=np.maximum(bad_debt - fund_balance, 0.0),
-        liquidated_notional=np.zeros(n), liquidated_positions=np.zeros(n, dtype=np.int64),
-        fund_end=np.maximum(fund_balance - bad_debt, 0.0), exhausted=required > fund_balance,
-        required_fund=required.astype(float), fund_path=None,
+        path_start=0,
+        path_stop=n,
+        seed=0,
+        fund_balance=fund_balance,
+        config=SimulationConfig(paths=n, steps=1),
+        symbols=("ETH",),
+        engine_version="test",
+        bad_debt_by_market=bad_debt[:, None].astype(float),
+        penalty_by_market=np.zeros((n, 1)),
+        uncovered_loss=np.maximum(bad_debt - fund_balance, 0.0),
+        liquidated_notional=np.zeros(n),
+        liquidated_positions=np.zeros(n, dtype=np.int64),
+        fund_end=np.maximum(fund_balance - bad_debt, 0.0),
+        exhausted=required > fund_balance,
+        required_fund=required.astype(float),
+        fund_path=None,
     )
 
 
@@ -47,7 +58,9 @@ def test_var_and_es_of_the_empirical_distribution():
 
 def test_exhaustion_probability_and_required_fund():
     required = np.arange(1000, dtype=float)
-    metrics = summarize(result_with(required, required, fund_balance=899.5), target_exhaustion_probability=0.05)
+    metrics = summarize(
+        result_with(required, required, fund_balance=899.5), target_exhaustion_probability=0.05
+    )
     assert metrics.exhaustion_probability.value == pytest.approx(0.1)
     assert metrics.exhaustion_probability.low < 0.1 < metrics.exhaustion_probability.high
     fund = metrics.required_fund.value

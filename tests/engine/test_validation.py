@@ -27,62 +27,79 @@ BOOK = Portfolio(market=[0, 1], size=[1.0, -0.1], entry_price=[3000.0, 60000.0],
 CONFIG = SimulationConfig(paths=10, steps=4)
 
 
-@pytest.mark.parametrize(("kwargs", "name"), [
-    ({"price": math.nan}, "price"),
-    ({"price": -1.0}, "price"),
-    ({"mmr": 1.5}, "mmr"),
-    ({"liquidation_penalty": -0.1}, "liquidation_penalty"),
-    ({"volatility": math.inf}, "volatility"),
-    ({"depth": 0.0}, "depth"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"price": math.nan}, "price"),
+        ({"price": -1.0}, "price"),
+        ({"mmr": 1.5}, "mmr"),
+        ({"liquidation_penalty": -0.1}, "liquidation_penalty"),
+        ({"volatility": math.inf}, "volatility"),
+        ({"depth": 0.0}, "depth"),
+    ],
+)
 def test_market_spec_rejects(kwargs, name):
     fields = {"symbol": "ETH", "price": 3000.0, "mmr": 0.03, "liquidation_penalty": 0.01, "volatility": 0.8}
     with pytest.raises(ValueError, match=name):
         MarketSpec(**(fields | kwargs))
 
 
-@pytest.mark.parametrize(("kwargs", "name"), [
-    ({"collateral": [100.0, -1.0]}, "collateral"),
-    ({"size": [1.0, 2.0, 3.0]}, "size"),
-    ({"entry_price": [3000.0]}, "entry_price"),
-    ({"size": [1.0, math.nan]}, "size"),
-    ({"size": [0.0, 1.0]}, "size"),
-    ({"entry_price": [0.0, 1.0]}, "entry_price"),
-    ({"market": [0, 1.5]}, "market"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"collateral": [100.0, -1.0]}, "collateral"),
+        ({"size": [1.0, 2.0, 3.0]}, "size"),
+        ({"entry_price": [3000.0]}, "entry_price"),
+        ({"size": [1.0, math.nan]}, "size"),
+        ({"size": [0.0, 1.0]}, "size"),
+        ({"entry_price": [0.0, 1.0]}, "entry_price"),
+        ({"market": [0, 1.5]}, "market"),
+    ],
+)
 def test_portfolio_rejects(kwargs, name):
-    fields = {"market": [0, 1], "size": [1.0, -1.0], "entry_price": [3000.0, 3000.0], "collateral": [100.0, 100.0]}
+    fields = {
+        "market": [0, 1],
+        "size": [1.0, -1.0],
+        "entry_price": [3000.0, 3000.0],
+        "collateral": [100.0, 100.0],
+    }
     with pytest.raises(ValueError, match=name):
         Portfolio(**(fields | kwargs))
 
 
-@pytest.mark.parametrize(("kwargs", "name"), [
-    ({"paths": 0}, "paths"),
-    ({"steps": 2.5}, "steps"),
-    ({"horizon_days": math.nan}, "horizon_days"),
-    ({"impact": "cubic"}, "impact"),
-    ({"impact_coefficient": -1.0}, "impact_coefficient"),
-    ({"liquidation_delay_steps": -1}, "liquidation_delay_steps"),
-    ({"chunk_size": 0}, "chunk_size"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"paths": 0}, "paths"),
+        ({"steps": 2.5}, "steps"),
+        ({"horizon_days": math.nan}, "horizon_days"),
+        ({"impact": "cubic"}, "impact"),
+        ({"impact_coefficient": -1.0}, "impact_coefficient"),
+        ({"liquidation_delay_steps": -1}, "liquidation_delay_steps"),
+        ({"chunk_size": 0}, "chunk_size"),
+    ],
+)
 def test_config_rejects(kwargs, name):
     with pytest.raises(ValueError, match=name):
         SimulationConfig(**kwargs)
 
 
-@pytest.mark.parametrize(("model", "name"), [
-    (GBM(correlation=[[1.0, 0.9], [0.9, 1.0], [0.0, 0.0]]), "correlation"),
-    (GBM(correlation=[[1.0, 1.5], [1.5, 1.0]]), "correlation"),
-    (GBM(correlation=[[1.0, 0.2], [0.3, 1.0]]), "correlation"),
-    (GBM(drift=[0.1, 0.2, 0.3]), "drift"),
-    (StudentT(degrees_of_freedom=2.0), "degrees_of_freedom"),
-    (MertonJump(jump_std=-0.1), "jump_std"),
-    (Bootstrap(returns=np.zeros((5, 3))), "returns"),
-    (Bootstrap(returns=[[0.0, math.nan]]), "returns"),
-    (ExplicitPaths(np.full((10, 5, 2), 100.0)[:, :4]), "prices"),
-    (ExplicitPaths(np.where(np.ones((10, 5, 2)) > 0, math.nan, 1.0)), "prices"),
-    (StressScenario(name="bad", waypoints=((0.0, 0.0), (1.0, -1.2))), "waypoints"),
-])
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [
+        (GBM(correlation=[[1.0, 0.9], [0.9, 1.0], [0.0, 0.0]]), "correlation"),
+        (GBM(correlation=[[1.0, 1.5], [1.5, 1.0]]), "correlation"),
+        (GBM(correlation=[[1.0, 0.2], [0.3, 1.0]]), "correlation"),
+        (GBM(drift=[0.1, 0.2, 0.3]), "drift"),
+        (StudentT(degrees_of_freedom=2.0), "degrees_of_freedom"),
+        (MertonJump(jump_std=-0.1), "jump_std"),
+        (Bootstrap(returns=np.zeros((5, 3))), "returns"),
+        (Bootstrap(returns=[[0.0, math.nan]]), "returns"),
+        (ExplicitPaths(np.full((10, 5, 2), 100.0)[:, :4]), "prices"),
+        (ExplicitPaths(np.where(np.ones((10, 5, 2)) > 0, math.nan, 1.0)), "prices"),
+        (StressScenario(name="bad", waypoints=((0.0, 0.0), (1.0, -1.2))), "waypoints"),
+    ],
+)
 def test_models_reject(model, name):
     with pytest.raises(ValueError, match=name):
         simulate(BOOK, [ETH, BTC], model, CONFIG, fund_balance=0.0, seed=0)
@@ -95,13 +112,16 @@ def test_correlation_three_markets_not_positive_semidefinite():
         simulate(BOOK, [ETH, BTC, sol], GBM(correlation=correlation), CONFIG, fund_balance=0.0, seed=0)
 
 
-@pytest.mark.parametrize(("kwargs", "name"), [
-    ({"fund_balance": -1.0}, "fund_balance"),
-    ({"fund_balance": math.nan}, "fund_balance"),
-    ({"path_range": (5, 11)}, "path_range"),
-    ({"path_range": (6, 5)}, "path_range"),
-    ({"seed": -3}, "seed"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"fund_balance": -1.0}, "fund_balance"),
+        ({"fund_balance": math.nan}, "fund_balance"),
+        ({"path_range": (5, 11)}, "path_range"),
+        ({"path_range": (6, 5)}, "path_range"),
+        ({"seed": -3}, "seed"),
+    ],
+)
 def test_simulate_rejects(kwargs, name):
     arguments = {"fund_balance": 0.0, "seed": 0} | kwargs
     with pytest.raises(ValueError, match=name):
