@@ -56,7 +56,7 @@ def test_positions_page_fits_a_small_fixed_budget(client, db, django_assert_max_
 
 
 def test_dashboard_fits_a_small_fixed_budget(client, db, django_assert_max_num_queries):
-    eth, btc = build_markets()
+    eth, _ = build_markets()
     bulk_positions(eth, 200)
     take_snapshots(count=5)
     # Latest instant, its set, history instants, history rows.
