@@ -18,6 +18,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,10 @@ def run_scale_case(n_positions: int) -> dict[str, Any]:
     result = simulate(portfolio, markets, model, config, fund_balance=fund, seed=42)
     seconds = time.perf_counter() - timed
     metrics = summarize(result)
+    cascade_config = replace(config, cascade=True, liquidation_delay_steps=1)
+    timed = time.perf_counter()
+    simulate(portfolio, markets, model, cascade_config, fund_balance=fund, seed=42)
+    cascade_seconds = time.perf_counter() - timed
     return {
         "positions": n_positions,
         "markets": 10,
@@ -61,6 +66,7 @@ def run_scale_case(n_positions: int) -> dict[str, Any]:
         "impact": "sqrt",
         "cascade": False,
         "simulate_seconds": round(seconds, 3),
+        "simulate_seconds_with_cascade_and_one_step_delay": round(cascade_seconds, 3),
         "book_generation_seconds": round(book_seconds, 3),
         "warmup_seconds_including_compile_or_cache_load": round(compile_seconds, 3),
         "peak_rss_bytes": _peak_rss_bytes(),
