@@ -53,7 +53,8 @@ Determinism
 -----------
 Chunk i (``chunk_size`` paths) draws from ``SeedSequence(seed).spawn(n)[i]``; ``simulate(...,
 path_range=(a, b))`` runs only those paths and ``SimulationResult.concatenate`` of adjacent
-ranges equals one run bit for bit, whatever the number of workers.
+ranges equals one run bit for bit, whatever the number of workers (on one platform and one set
+of NumPy/BLAS versions; heterogeneous machines may differ in the last bits of exp or matmul).
 """
 
 from .chunks import chunk_count, chunk_seed

@@ -52,7 +52,7 @@ def check_finite_scalar(
     return number
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Portfolio:
     """Open isolated-margin positions, one entry per position.
 

@@ -28,6 +28,7 @@ class ReferenceOutcome:
     fund_end: np.ndarray
     exhausted: np.ndarray
     fund_path: np.ndarray
+    required_fund: np.ndarray
 
 
 def _impact(mode: str, coefficient: float, notional: float, depth: float) -> float:
@@ -69,12 +70,14 @@ def reference_simulate(
         fund_end=np.zeros(n_paths),
         exhausted=np.zeros(n_paths, dtype=bool),
         fund_path=np.zeros((n_paths, n_times)),
+        required_fund=np.zeros(n_paths),
     )
     for path in range(n_paths):
         flagged_at = [-1] * n_positions
         executed = [False] * n_positions
         displacement = [1.0] * n_markets
         fund = fund_balance
+        net_flow = 0.0  # penalties minus bad debt so far, without the floor at zero
         for t in range(n_times):
             bad_debt_now = 0.0
             penalties_now = 0.0
@@ -123,6 +126,8 @@ def reference_simulate(
                     rounds += 1
                     if rounds >= max_rounds:
                         break
+            net_flow += penalties_now - bad_debt_now
+            out.required_fund[path] = max(out.required_fund[path], -net_flow)
             fund = fund + penalties_now - bad_debt_now
             if fund < 0:
                 out.uncovered_loss[path] += -fund

@@ -82,6 +82,7 @@ def _assert_agree(fast, slow, fund_balance: float) -> None:
     np.testing.assert_allclose(fast.fund_end, slow.fund_end, rtol=RTOL, atol=RTOL * scale)
     np.testing.assert_allclose(fast.uncovered_loss, slow.uncovered_loss, rtol=RTOL, atol=RTOL * scale)
     np.testing.assert_allclose(fast.fund_path, slow.fund_path, rtol=RTOL, atol=RTOL * scale)
+    np.testing.assert_allclose(fast.required_fund, slow.required_fund, rtol=RTOL, atol=RTOL * scale)
 
 
 @settings(max_examples=250, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
