@@ -165,7 +165,7 @@ def simulate(
     fund_balance: float,
     seed: int | None = None,
     path_range: tuple[int, int] | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> SimulationResult:
     """Simulate liquidations of `portfolio` along `model`'s paths and the insurance fund absorbing them.
 
