@@ -76,7 +76,7 @@ def scripted_rpc() -> Iterator[ScriptedRPC]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     script.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield script
