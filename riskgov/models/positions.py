@@ -53,6 +53,20 @@ class Position(models.Model):
                 name="position_open_risk_idx",
                 condition=Q(status="open"),
             ),
+            # The positions list's other sorts, read per (market, side) stream; id keys the page cursor.
+            models.Index(
+                fields=["market", "side", "size", "id"], name="position_open_size_idx", condition=Q(status="open")
+            ),
+            models.Index(
+                fields=["market", "side", "collateral", "id"],
+                name="position_open_collateral_idx",
+                condition=Q(status="open"),
+            ),
+            models.Index(
+                fields=["market", "side", "opened_at", "id"],
+                name="position_open_opened_idx",
+                condition=Q(status="open"),
+            ),
             models.Index(fields=["status", "market"], name="position_status_market_idx"),
             models.Index(fields=["account", "status"], name="position_account_status_idx"),
         ]
