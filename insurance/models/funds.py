@@ -81,6 +81,10 @@ class FundLedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} ({self.external_ref})"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.effect = signed_effect(self.kind, self.amount)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
     def clean(self) -> None:
         if self.amount is None:
             return
@@ -90,7 +94,3 @@ class FundLedgerEntry(models.Model):
             raise ValidationError({"amount": "The amount must be positive; the kind decides the direction."})
         if not (self.note or "").strip():
             raise ValidationError({"note": "A note explaining the entry is required."})
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.effect = signed_effect(self.kind, self.amount)
-        super().save(*args, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,252 @@
+"""What the workers do for a coverage run: simulate one chunk, merge the chunks, sweep lost chunks.
+
+Every step is safe to run twice. A chunk claims its row with a conditional UPDATE, writes its result
+file atomically, and counts itself done once (UPDATE … WHERE status <> 'done'); the run's done counter
+is incremented under the run's row lock, so exactly one chunk sees the last increment and enqueues the
+merge — whether the chord callback fires or not. The merge claims the run the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import DatabaseError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from insurance.engine import SimulationResult, simulate
+from insurance.models import ACTIVE_STATUSES, ChunkStatus, CoverageChunk, CoverageRun, RunStatus
+from insurance.services.coverage_files import (
+    CoverageFileError,
+    FrozenInputs,
+    arrays_read,
+    arrays_write,
+    result_from_arrays,
+    result_to_arrays,
+)
+from insurance.services.coverage_metrics import coverage_metrics
+from insurance.services.coverage_model import engine_model
+from insurance.services.coverage_runs import coverage_chunks_enqueue, run_config, tasks_revoke
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SOFT_TIME_LIMIT = 900  # seconds; a chunk of 1,000 paths takes seconds even for 100,000 positions
+CHUNK_TIME_LIMIT = 960
+MAX_CHUNK_ATTEMPTS = 3
+MERGE_TIMEOUT = timedelta(minutes=15)
+
+
+def coverage_run_fail(*, run_id: int, reason: str) -> bool:
+    """Mark an active run failed with `reason` and revoke its outstanding chunks; False if it was not active."""
+    changed = CoverageRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
+        status=RunStatus.FAILED, error=reason, finished_at=timezone.now())
+    if changed:
+        logger.warning("coverage run %s failed: %s", run_id, reason)
+        task_ids = list(CoverageChunk.objects.filter(run_id=run_id).exclude(status=ChunkStatus.DONE)
+                        .exclude(task_id="").values_list("task_id", flat=True))
+        transaction.on_commit(lambda: tasks_revoke(task_ids))
+    return bool(changed)
+
+
+def run_frozen_inputs(run: CoverageRun) -> FrozenInputs:
+    """The run's frozen engine inputs, after checking the file's sha256; raises CoverageFileError."""
+    return FrozenInputs.from_arrays(arrays_read(run.inputs_file, run.inputs_sha256, what="frozen inputs"))
+
+
+def run_simulate(run: CoverageRun, inputs: FrozenInputs, path_range: tuple[int, int] | None = None,
+                 progress: Callable[[int], None] | None = None) -> SimulationResult:
+    """`simulate` on a run's frozen inputs: what a chunk computes, or (without path_range) the whole run."""
+    model = engine_model(run.model, run.model_params, correlation=inputs.correlation,
+                         bootstrap_returns=inputs.bootstrap_returns)
+    return simulate(inputs.portfolio, inputs.markets, model, run_config(run), fund_balance=float(run.fund_balance),
+                    seed=int(run.seed), path_range=path_range, progress=progress)
+
+
+def coverage_chunk_simulate(*, run_id: int, chunk_index: int, task_id: str = "", worker: str = "",
+                            enqueue_finish: bool = True) -> bool:
+    """Simulate one chunk of an active run and record it. Returns False when there was nothing to do.
+
+    Safe to run twice: a chunk already done is skipped, a chunk whose earlier attempt was lost is
+    recomputed into the same row and file (same seed, same result).
+    """
+    run = CoverageRun.objects.filter(pk=run_id).first()
+    if run is None or run.status not in ACTIVE_STATUSES:
+        return False
+    now = timezone.now()
+    chunk = CoverageChunk.objects.filter(run_id=run_id, chunk_index=chunk_index).first()
+    if chunk is None or chunk.status == ChunkStatus.DONE:
+        return False
+    if chunk.attempts >= MAX_CHUNK_ATTEMPTS:
+        coverage_run_fail(run_id=run_id, reason=f"Chunk {chunk_index} was started {chunk.attempts} times without "
+                                                f"finishing (last on {chunk.worker or 'an unknown worker'}); the "
+                                                f"worker may be running out of memory or time.")
+        return False
+    claimed = CoverageChunk.objects.filter(pk=chunk.pk).exclude(status=ChunkStatus.DONE).update(
+        status=ChunkStatus.RUNNING, attempts=F("attempts") + 1, started_at=now, finished_at=None,
+        task_id=task_id or chunk.task_id, worker=worker)
+    if not claimed:
+        return False
+    CoverageRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(status=RunStatus.RUNNING, started_at=now)
+    CoverageRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(last_progress_at=now)
+    try:
+        inputs = run_frozen_inputs(run)
+        result = run_simulate(run, inputs, (chunk.path_start, chunk.path_stop))
+        relative = f"{run.inputs_file.rsplit('/', 1)[0]}/chunk-{chunk_index:05d}.npz"
+        digest = arrays_write(relative, result_to_arrays(result, with_fund_path=True))
+    except CoverageFileError as error:
+        coverage_run_fail(run_id=run_id, reason=f"{error} The run cannot be reproduced; start a new run.")
+        return False
+    except SoftTimeLimitExceeded:
+        coverage_run_fail(run_id=run_id, reason=f"Chunk {chunk_index} exceeded the time limit of "
+                                                f"{CHUNK_SOFT_TIME_LIMIT} s; use fewer paths or a smaller chunk size.")
+        return False
+    except DatabaseError:
+        raise  # transient: the task retries
+    except Exception as error:  # a bug or a bad input must fail the run visibly, not loop
+        logger.exception("coverage run %s chunk %s failed", run_id, chunk_index)
+        coverage_run_fail(run_id=run_id, reason=f"Chunk {chunk_index} failed: {type(error).__name__}: {error}")
+        return False
+    return _chunk_done(run_id=run_id, chunk_pk=chunk.pk, relative=relative, digest=digest,
+                       enqueue_finish=enqueue_finish)
+
+
+def _chunk_done(*, run_id: int, chunk_pk: int, relative: str, digest: str, enqueue_finish: bool) -> bool:
+    from insurance import tasks
+
+    with transaction.atomic():
+        now = timezone.now()
+        counted = CoverageChunk.objects.filter(pk=chunk_pk).exclude(status=ChunkStatus.DONE).update(
+            status=ChunkStatus.DONE, finished_at=now, result_file=relative, result_sha256=digest)
+        if not counted:
+            return False
+        # the row lock taken here serialises the last increments: one chunk sees done == count
+        CoverageRun.objects.filter(pk=run_id).update(chunks_done=F("chunks_done") + 1, last_progress_at=now)
+        done, total, status = CoverageRun.objects.filter(pk=run_id).values_list(
+            "chunks_done", "chunk_count", "status").get()
+        if enqueue_finish and done == total and status in ACTIVE_STATUSES:
+            transaction.on_commit(lambda: tasks.finish_run.delay(run_id=run_id))
+    return True
+
+
+def coverage_run_finish(*, run_id: int) -> bool:
+    """Merge the chunks of a run whose chunks are all done, in chunk order, and store metrics and results.
+
+    Returns False when the run is not ready or another merge holds it (the chord callback and the last
+    chunk may both ask).
+    """
+    now = timezone.now()
+    claimed = CoverageRun.objects.filter(
+        Q(merge_started_at__isnull=True) | Q(merge_started_at__lt=now - MERGE_TIMEOUT),
+        pk=run_id, status=RunStatus.RUNNING, chunks_done=F("chunk_count"),
+    ).update(merge_started_at=now)
+    if not claimed:
+        return False
+    run = CoverageRun.objects.get(pk=run_id)
+    started = time.perf_counter()
+    try:
+        chunks = list(run.chunks.order_by("chunk_index"))
+        config, symbols = run_config(run), tuple(m["symbol"] for m in run.market_inputs["markets"])
+        results = [
+            result_from_arrays(arrays_read(chunk.result_file, chunk.result_sha256, what=f"chunk {chunk.chunk_index}"),
+                               seed=int(run.seed), fund_balance=float(run.fund_balance), config=config,
+                               symbols=symbols, engine_version=run.engine_version)
+            for chunk in chunks
+        ]
+        merged = SimulationResult.concatenate(results)
+        metrics = coverage_metrics(merged, target_exhaustion_probability=float(run.target_exhaustion_probability))
+        relative = f"{run.inputs_file.rsplit('/', 1)[0]}/results.npz"
+        digest = arrays_write(relative, result_to_arrays(merged, with_fund_path=False))
+    except Exception as error:
+        logger.exception("coverage run %s could not be merged", run_id)
+        coverage_run_fail(run_id=run_id, reason=f"Merging the chunks failed: {type(error).__name__}: {error}")
+        return False
+    finished = timezone.now()
+    durations = [c.duration_seconds for c in chunks if c.duration_seconds is not None]
+    metrics["timings"] = {
+        "queued_seconds": (run.started_at - run.created_at).total_seconds() if run.started_at else None,
+        "wall_seconds": (finished - run.started_at).total_seconds() if run.started_at else None,
+        "chunk_seconds_total": sum(durations),
+        "chunk_seconds_max": max(durations, default=0.0),
+        "merge_seconds": time.perf_counter() - started,
+        "workers": sorted({c.worker for c in chunks if c.worker}),
+    }
+    return bool(CoverageRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+        status=RunStatus.SUCCEEDED, finished_at=finished, metrics=metrics, results_file=relative,
+        results_sha256=digest, error=""))
+
+
+@dataclass
+class SweepReport:
+    requeued: dict[int, list[int]] = field(default_factory=dict)
+    merges: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def coverage_runs_sweep(*, running_task_ids: Callable[[], set[str] | None], lost_after: timedelta,
+                        stalled_after: timedelta, max_attempts: int = MAX_CHUNK_ATTEMPTS) -> SweepReport:
+    """Find active runs whose chunks stopped progressing and put them back on track.
+
+    A running chunk is lost when it started more than `lost_after` ago and no worker reports its task
+    as active (`running_task_ids()`; None when no worker answered, then only chunks older than the hard
+    time limit count). Lost chunks are re-enqueued until they have been started `max_attempts` times,
+    then the run fails with the reason. Pending chunks of a run without progress for `stalled_after`
+    are sent again (a duplicate is a no-op). A run whose chunks are all done but never merged is merged.
+    """
+    report = SweepReport()
+    now = timezone.now()
+    runs = list(CoverageRun.objects.filter(status__in=ACTIVE_STATUSES).order_by("pk"))
+    if not runs:
+        return report
+    active: set[str] | None = None
+    if CoverageChunk.objects.filter(run__in=runs, status=ChunkStatus.RUNNING, started_at__lt=now - lost_after).exists():
+        active = running_task_ids()
+    from insurance import tasks
+
+    for run in runs:
+        if run.chunk_count and run.chunks_done == run.chunk_count:
+            stale_merge = run.merge_started_at is None or run.merge_started_at < now - MERGE_TIMEOUT
+            if stale_merge and (run.last_progress_at or run.created_at) < now - lost_after:
+                tasks.finish_run.delay(run_id=run.pk)
+                report.merges.append(run.pk)
+            continue
+        lost, resend = [], []
+        stalled = (run.last_progress_at or run.created_at) < now - stalled_after
+        for chunk in run.chunks.exclude(status=ChunkStatus.DONE).order_by("chunk_index"):
+            if chunk.status == ChunkStatus.RUNNING:
+                assert chunk.started_at is not None
+                too_old = chunk.started_at < now - timedelta(seconds=CHUNK_TIME_LIMIT + 60)
+                vanished = active is not None and chunk.task_id not in active and chunk.started_at < now - lost_after
+                if too_old or vanished:
+                    lost.append(chunk)
+            elif stalled:
+                resend.append(chunk.chunk_index)
+        exhausted = [chunk for chunk in lost if chunk.attempts >= max_attempts]
+        if exhausted:
+            chunk = exhausted[0]
+            reason = (f"Chunk {chunk.chunk_index} was lost {chunk.attempts} times (last on "
+                      f"{chunk.worker or 'an unknown worker'}); the worker may have been killed, e.g. out of memory.")
+            if coverage_run_fail(run_id=run.pk, reason=reason):
+                report.failed[run.pk] = reason
+            continue
+        for chunk in lost:
+            CoverageChunk.objects.filter(pk=chunk.pk, status=ChunkStatus.RUNNING).update(status=ChunkStatus.PENDING)
+            resend.append(chunk.chunk_index)
+        if resend:
+            coverage_chunks_enqueue(run_id=run.pk, chunk_indices=sorted(resend))
+            report.requeued[run.pk] = sorted(resend)
+    return report
+
+
+def celery_running_task_ids() -> set[str] | None:
+    """Ids of tasks the workers are executing now; None when no worker answers."""
+    from config.celery_app import app
+
+    replies = app.control.inspect(timeout=1.0).active()
+    if not replies:
+        return None
+    return {task["id"] for tasks in replies.values() for task in tasks}

@@ -1,0 +1,105 @@
+"""Price-model parameters of a run: validation with defaults, and the engine model they describe."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from numpy.typing import NDArray
+
+from insurance.engine import GBM, NAMED_SCENARIOS, Bootstrap, MertonJump, PriceModel, StressScenario, StudentT
+from insurance.models import PriceModelKind
+
+# per model: parameter → (default, kind); drift and jump sizes are annualised / log fractions
+MODEL_PARAMETERS: dict[str, dict[str, tuple[Any, type]]] = {
+    PriceModelKind.GBM: {"drift": (0.0, float)},
+    PriceModelKind.STUDENT_T: {"drift": (0.0, float), "degrees_of_freedom": (4.0, float)},
+    PriceModelKind.MERTON: {"drift": (0.0, float), "jump_intensity": (5.0, float), "jump_mean": (-0.05, float),
+                            "jump_std": (0.05, float), "shared_arrivals": (True, bool)},
+    PriceModelKind.BOOTSTRAP: {"block_length": (6, int)},
+    PriceModelKind.STRESS: {"scenario": ("march_2020", str), "noise": (False, bool), "drift": (0.0, float)},
+}
+
+
+def model_params_clean(model: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`params` with defaults filled in and types checked; raises ValidationError on `model_params`."""
+    if model not in MODEL_PARAMETERS:
+        raise ValidationError({"model": f"Unknown model {model!r}; choose one of {', '.join(MODEL_PARAMETERS)}."})
+    schema = MODEL_PARAMETERS[model]
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(schema))
+    if unknown:
+        raise ValidationError({"model_params": f"{', '.join(unknown)} is not a parameter of the {model} model "
+                                               f"(it takes {', '.join(schema)})."})
+    cleaned: dict[str, Any] = {}
+    for name, (default, kind) in schema.items():
+        value = params.get(name, default)
+        if value is None:
+            value = default
+        cleaned[name] = _coerce(name, value, kind)
+    if model == PriceModelKind.STRESS and cleaned["scenario"] not in NAMED_SCENARIOS:
+        raise ValidationError({"model_params": f"scenario must be one of {', '.join(sorted(NAMED_SCENARIOS))}, "
+                                               f"got {cleaned['scenario']!r}."})
+    if model == PriceModelKind.STUDENT_T and cleaned["degrees_of_freedom"] <= 2:
+        raise ValidationError({"model_params": "degrees_of_freedom must be greater than 2 (finite variance)."})
+    if model == PriceModelKind.MERTON and (cleaned["jump_intensity"] < 0 or cleaned["jump_std"] < 0):
+        raise ValidationError({"model_params": "jump_intensity and jump_std must not be negative."})
+    if model == PriceModelKind.BOOTSTRAP and not 1 <= cleaned["block_length"] <= 1000:
+        raise ValidationError({"model_params": "block_length must be between 1 and 1000 steps."})
+    return cleaned
+
+
+def _coerce(name: str, value: Any, kind: type) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ValidationError({"model_params": f"{name} must be true or false, got {value!r}."})
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise ValidationError({"model_params": f"{name} must be text, got {value!r}."})
+    if isinstance(value, bool):
+        raise ValidationError({"model_params": f"{name} must be a number, got {value!r}."})
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError({"model_params": f"{name} must be a number, got {value!r}."}) from None
+    if not math.isfinite(number):
+        raise ValidationError({"model_params": f"{name} must be finite, got {value!r}."})
+    if kind is int:
+        if number != int(number):
+            raise ValidationError({"model_params": f"{name} must be a whole number, got {value!r}."})
+        return int(number)
+    return number
+
+
+def engine_model(model: str, params: Mapping[str, Any], *, correlation: NDArray[np.float64],
+                 bootstrap_returns: NDArray[np.float64]) -> PriceModel:
+    """The engine price model of a run; correlation and bootstrap returns come from the frozen inputs."""
+    matrix = correlation if correlation.size else None
+    if model == PriceModelKind.GBM:
+        return GBM(correlation=matrix, drift=params["drift"])
+    if model == PriceModelKind.STUDENT_T:
+        return StudentT(correlation=matrix, drift=params["drift"], degrees_of_freedom=params["degrees_of_freedom"])
+    if model == PriceModelKind.MERTON:
+        return MertonJump(correlation=matrix, drift=params["drift"], jump_intensity=params["jump_intensity"],
+                          jump_mean=params["jump_mean"], jump_std=params["jump_std"],
+                          shared_arrivals=params["shared_arrivals"])
+    if model == PriceModelKind.BOOTSTRAP:
+        return Bootstrap(returns=bootstrap_returns, block_length=params["block_length"])
+    if model == PriceModelKind.STRESS:
+        base = GBM(correlation=matrix, drift=params["drift"]) if params["noise"] else None
+        return StressScenario.named(params["scenario"], base=base)
+    raise ValueError(f"unknown model {model!r}")
+
+
+def model_describe(model: str, params: Mapping[str, Any]) -> str:
+    """One line for pages and the command line, e.g. 'Stress scenario march_2020'."""
+    label = PriceModelKind(model).label
+    if model == PriceModelKind.STRESS:
+        return f"{label} {params.get('scenario')}" + (" + GBM noise" if params.get("noise") else "")
+    shown = ", ".join(f"{key}={value}" for key, value in params.items())
+    return f"{label} ({shown})" if shown else label

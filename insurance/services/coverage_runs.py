@@ -1,0 +1,265 @@
+"""Starting, enqueueing and cancelling coverage runs.
+
+A run is created with every input validated and the positions and market inputs frozen to a file;
+its chunks are enqueued when the transaction commits (one Celery task per chunk, joined by a chord
+whose callback merges them). See `coverage_execution` for what the workers do.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from insurance.engine import ENGINE_VERSION, SimulationConfig, chunk_count
+from insurance.models import (
+    ACTIVE_STATUSES,
+    MAX_PATH_STEPS,
+    ChunkStatus,
+    CoverageChunk,
+    CoverageRun,
+    InsuranceFund,
+    ParameterSet,
+    PriceModelKind,
+    RunStatus,
+)
+from insurance.selectors.funds import fund_balance as ledger_balance
+from insurance.selectors.funds import fund_default
+from insurance.services.coverage_files import arrays_write, run_directory
+from insurance.services.coverage_inputs import coverage_inputs_collect
+from insurance.services.coverage_model import engine_model, model_params_clean
+from riskgov.services.audit import audit_record
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_SIZE = 1_000
+CONFIG_FIELDS = ("paths", "steps", "horizon_days", "impact", "impact_coefficient", "cascade",
+                 "liquidation_delay_steps", "chunk_size")
+
+
+class CoverageRunError(Exception):
+    """A run cannot do what was asked (e.g. cancel a finished run); the message says why."""
+
+
+def run_config(run: CoverageRun) -> SimulationConfig:
+    """The engine configuration of a run (money and rates as floats only here)."""
+    return SimulationConfig(
+        paths=run.paths, steps=run.steps, horizon_days=float(run.horizon_days), impact=run.impact,  # type: ignore[arg-type]
+        impact_coefficient=float(run.impact_coefficient), cascade=run.cascade,
+        liquidation_delay_steps=run.liquidation_delay_steps, chunk_size=run.chunk_size, record_fund_path=True,
+    )
+
+
+def _config_check(run: CoverageRun) -> None:
+    try:
+        run_config(run)
+    except ValueError as error:
+        field = str(error).split(" ", 1)[0]
+        raise ValidationError({field if field in CONFIG_FIELDS else NON_FIELD_ERRORS: str(error)}) from None
+    if run.paths * (run.steps + 1) > MAX_PATH_STEPS:
+        raise ValidationError({"paths": f"paths × (steps + 1) must stay below {MAX_PATH_STEPS:,} "
+                                        f"(here {run.paths * (run.steps + 1):,}); use fewer paths or steps."})
+    if run.liquidation_delay_steps > run.steps:
+        raise ValidationError({"liquidation_delay_steps": "The delay cannot be longer than the horizon "
+                                                          f"({run.steps} steps)."})
+
+
+def coverage_run_create(
+    *,
+    label: str,
+    requested_by: str,
+    model: str = PriceModelKind.GBM,
+    model_params: Mapping[str, Any] | None = None,
+    paths: int = 10_000,
+    steps: int = 96,
+    horizon_days: Decimal = Decimal("4"),
+    impact: str = "sqrt",
+    impact_coefficient: Decimal = Decimal("0.01"),
+    cascade: bool = True,
+    liquidation_delay_steps: int = 0,
+    seed: int | None = None,
+    fund: InsuranceFund | None = None,
+    fund_balance: Decimal | None = None,
+    parameter_versions: dict[str, int] | None = None,
+    parameter_overrides: dict[str, dict[str, Decimal]] | None = None,
+    volatility_window_days: int = 30,
+    target_exhaustion_probability: Decimal = Decimal("0.01"),
+    chunk_size: int | None = None,
+    at: datetime | None = None,
+    enqueue: bool = True,
+) -> CoverageRun:
+    """Validate a run's inputs, freeze positions and market inputs, and enqueue its chunks on commit.
+
+    Money (fund_balance) in quote units, rates as fractions, horizon in days. The parameter set is
+    the current parameters, or `parameter_versions` ({symbol: version}), or `parameter_overrides`
+    ({symbol: {field: value}} applied to the current version, e.g. a proposal's changes). Without
+    `fund_balance` the fund's ledger balance is used (the oldest fund when `fund` is not given).
+    impact_coefficient k gives impact k·(V/depth) or k·√(V/depth); with Market.depth being the notional
+    that moves the price about 1 %, k = 0.01 matches it. Raises ValidationError naming the field;
+    nothing is written or enqueued then.
+    """
+    if parameter_versions and parameter_overrides:
+        raise ValidationError({"parameter_overrides": "Give either parameter versions or overrides, not both."})
+    parameter_set = (ParameterSet.OVERRIDES if parameter_overrides else
+                     ParameterSet.VERSIONS if parameter_versions else ParameterSet.CURRENT)
+    if fund is None and fund_balance is None:
+        fund = fund_default()
+        if fund is None:
+            raise ValidationError({"fund": "There is no insurance fund yet; create one or give a fund balance."})
+    balance = fund_balance if fund_balance is not None else ledger_balance(fund=fund)  # type: ignore[arg-type]
+    if balance < 0:
+        field = "fund_balance" if fund_balance is not None else "fund"
+        raise ValidationError({field: f"The fund balance is negative ({balance}); the simulation needs a fund ≥ 0."})
+    params = model_params_clean(model, model_params)
+    run = CoverageRun(
+        label=label.strip() or "Coverage run", requested_by=requested_by, fund=fund, fund_balance=balance,
+        model=model, model_params=params, paths=paths, steps=steps, horizon_days=horizon_days, impact=impact,
+        impact_coefficient=impact_coefficient, cascade=cascade, liquidation_delay_steps=liquidation_delay_steps,
+        seed=seed if seed is not None else secrets.randbits(63), chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
+        target_exhaustion_probability=target_exhaustion_probability, volatility_window_days=volatility_window_days,
+        parameter_set=parameter_set, parameter_versions=dict(parameter_versions or {}),
+        engine_version=ENGINE_VERSION, status=RunStatus.QUEUED,
+    )
+    run.full_clean(exclude=["parameter_overrides", "market_inputs", "inputs_file", "inputs_sha256"])
+    _config_check(run)
+
+    at = at or timezone.now()
+    with transaction.atomic():
+        collected = coverage_inputs_collect(
+            parameter_set=parameter_set, parameter_versions=parameter_versions, parameter_overrides=parameter_overrides,
+            volatility_window_days=volatility_window_days, model=model, steps=steps, horizon_days=horizon_days, at=at,
+        )
+        frozen = collected.frozen
+        try:
+            engine_model(model, params, correlation=frozen.correlation,
+                         bootstrap_returns=frozen.bootstrap_returns).validate(frozen.markets, run_config(run))
+        except ValueError as error:
+            raise ValidationError({"model_params": str(error)}) from None
+        run.parameter_overrides = {symbol: {field: str(value) for field, value in changes.items()}
+                                   for symbol, changes in collected.overrides.items()}
+        estimate = collected.estimate
+        run.market_inputs = {
+            "markets": collected.market_inputs,
+            "window": {"days": estimate.window_days, "since": estimate.since.isoformat(),
+                       "until": estimate.until.isoformat()},
+            "correlation": {"symbols": [m.symbol for m in frozen.markets], "matrix": frozen.correlation.tolist(),
+                            "source": estimate.correlation_source,
+                            "observations": estimate.correlation_observations},
+            "bootstrap_returns": len(frozen.bootstrap_returns),
+        }
+        run.position_count = len(frozen.portfolio)
+        run.chunk_count = chunk_count(run.paths, run.chunk_size)
+        run.save()
+        directory = run_directory(run.pk)
+        run.inputs_file = f"{directory}/inputs.npz"
+        run.inputs_sha256 = arrays_write(run.inputs_file, frozen.to_arrays())
+        run.save(update_fields=["inputs_file", "inputs_sha256"])
+        CoverageChunk.objects.bulk_create([
+            CoverageChunk(run=run, chunk_index=index, path_start=index * run.chunk_size,
+                          path_stop=min((index + 1) * run.chunk_size, run.paths))
+            for index in range(run.chunk_count)
+        ])
+        audit_record(action="insurance.coverage_run_created", subject=run, actor=requested_by,
+                     data={"label": run.label, "parameter_set": parameter_set, "model": model, "paths": paths})
+        if enqueue:
+            run_id = run.pk
+            transaction.on_commit(lambda: coverage_run_enqueue(run_id=run_id))
+    return run
+
+
+def chunk_queue() -> str | None:
+    """The Celery queue chunk tasks go to (None: the default queue)."""
+    return getattr(settings, "INSURANCE_CHUNK_QUEUE", None)
+
+
+def coverage_run_enqueue(*, run_id: int) -> int:
+    """Send one task per unfinished chunk, joined by a chord whose callback merges the run. Returns the count.
+
+    Each chunk gets a fresh task id, stored on its row so the sweeper can tell lost chunks from running ones
+    and cancel can revoke them.
+    """
+    from celery import chord
+
+    from insurance import tasks
+
+    chunks = list(CoverageChunk.objects.filter(run_id=run_id, run__status__in=ACTIVE_STATUSES)
+                  .exclude(status=ChunkStatus.DONE).order_by("chunk_index"))
+    if not chunks:
+        return 0
+    now = timezone.now()
+    for chunk in chunks:
+        chunk.task_id = f"coverage-{run_id}-{chunk.chunk_index}-{uuid.uuid4().hex[:12]}"
+        chunk.enqueued_at = now
+    CoverageChunk.objects.bulk_update(chunks, ["task_id", "enqueued_at"])
+    options: dict[str, Any] = {"queue": chunk_queue()} if chunk_queue() else {}
+    header = [tasks.simulate_chunk.si(run_id=run_id, chunk_index=chunk.chunk_index).set(task_id=chunk.task_id,
+                                                                                        **options)
+              for chunk in chunks]
+    chord(header)(tasks.finish_run.si(run_id=run_id))
+    return len(chunks)
+
+
+def coverage_chunks_enqueue(*, run_id: int, chunk_indices: list[int]) -> None:
+    """Send single chunk tasks (no chord): the last chunk to finish enqueues the merge itself."""
+    from insurance import tasks
+
+    options: dict[str, Any] = {"queue": chunk_queue()} if chunk_queue() else {}
+    now = timezone.now()
+    for index in chunk_indices:
+        task_id = f"coverage-{run_id}-{index}-{uuid.uuid4().hex[:12]}"
+        CoverageChunk.objects.filter(run_id=run_id, chunk_index=index).update(task_id=task_id, enqueued_at=now)
+        tasks.simulate_chunk.apply_async(kwargs={"run_id": run_id, "chunk_index": index}, task_id=task_id, **options)
+
+
+def coverage_run_cancel(*, run: CoverageRun, actor: str) -> CoverageRun:
+    """Stop a queued or running run: chunks not yet started are revoked, running ones discard their result."""
+    with transaction.atomic():
+        changed = CoverageRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
+            status=RunStatus.CANCELLED, finished_at=timezone.now(), error=f"Cancelled by {actor}.")
+        if not changed:
+            run.refresh_from_db()
+            raise CoverageRunError(f"Run #{run.pk} is {run.get_status_display().lower()}; only queued or running "
+                                   f"runs can be cancelled.")
+        audit_record(action="insurance.coverage_run_cancelled", subject=run, actor=actor)
+        task_ids = list(CoverageChunk.objects.filter(run=run).exclude(status=ChunkStatus.DONE)
+                        .exclude(task_id="").values_list("task_id", flat=True))
+        transaction.on_commit(lambda: tasks_revoke(task_ids))
+    run.refresh_from_db()
+    return run
+
+
+def tasks_revoke(task_ids: list[str]) -> None:
+    """Revoke queued tasks; a broker without broadcast support only loses the shortcut (chunks check status)."""
+    if not task_ids:
+        return
+    from config.celery_app import app
+
+    try:
+        app.control.revoke(task_ids)
+    except Exception:  # broker without remote control (e.g. the filesystem transport)
+        logger.warning("could not revoke %d coverage chunk tasks; they will stop when they start", len(task_ids))
+
+
+def coverage_run_execute_inline(*, run: CoverageRun, progress: Callable[[int], None] | None = None) -> CoverageRun:
+    """Simulate every chunk in this process (in chunk order), then merge: the same code the workers run."""
+    from insurance.services.coverage_execution import coverage_chunk_simulate, coverage_run_finish
+
+    for index in range(run.chunk_count):
+        coverage_chunk_simulate(run_id=run.pk, chunk_index=index, enqueue_finish=False)
+        if progress is not None:
+            progress(1)
+        run.refresh_from_db(fields=["status"])
+        if run.status not in ACTIVE_STATUSES:
+            break
+    coverage_run_finish(run_id=run.pk)
+    run.refresh_from_db()
+    return run
