@@ -85,6 +85,7 @@ class AnvilNode:
     chain_id: int
     log_path: Path | None = None
     command: list[str] = field(default_factory=list)
+    remove_log_on_stop: bool = False
 
     @property
     def url(self) -> str:
@@ -102,6 +103,8 @@ class AnvilNode:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=timeout)
+        if self.remove_log_on_stop and self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> AnvilNode:
         return self
@@ -159,6 +162,7 @@ def start_anvil(
     url = f"http://{host}:{port}"
     if rpc_chain_id(url, timeout=0.3) is not None:
         raise AnvilError(f"something already answers JSON-RPC at {url}; choose another port")
+    temporary_log = log_path is None
     if log_path is None:
         handle, name = tempfile.mkstemp(prefix="anvil-", suffix=".log")
         os.close(handle)
@@ -175,7 +179,13 @@ def start_anvil(
     with open(log_path, "wb") as log:
         process = subprocess.Popen([*command, *args, *extra_args], stdout=log, stderr=subprocess.STDOUT)
     node = AnvilNode(
-        process=process, host=host, port=port, chain_id=chain_id, log_path=log_path, command=[*command, *args]
+        process=process,
+        host=host,
+        port=port,
+        chain_id=chain_id,
+        log_path=log_path,
+        command=[*command, *args],
+        remove_log_on_stop=temporary_log,
     )
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
@@ -188,8 +198,9 @@ def start_anvil(
                 raise AnvilError(f"anvil at {url} reports chain id {reported}, expected {chain_id}")
             return node
         time.sleep(0.05)
+    output = _tail(log_path)
     node.stop()
-    raise AnvilError(f"anvil did not answer at {url} within {startup_timeout:.0f}s: {_tail(log_path)}")
+    raise AnvilError(f"anvil did not answer at {url} within {startup_timeout:.0f}s: {output}")
 
 
 def _tail(path: Path, limit: int = 2000) -> str:

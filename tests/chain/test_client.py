@@ -13,6 +13,7 @@ import pytest
 import requests
 from eth_abi import encode
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
 
@@ -155,7 +156,7 @@ def test_reverts_are_not_retried(scripted_rpc: ScriptedRPC) -> None:
     scripted_rpc.default = revert
     scripted_rpc.replies = [Reply(result="0x7a69")]  # web3 asks for the chain id before eth_call
     with pytest.raises((ContractLogicError, Web3RPCError)):
-        client.w3.eth.call({"to": "0x" + "11" * 20, "data": "0x"})
+        client.w3.eth.call({"to": "0x" + "11" * 20, "data": HexStr("0x")})
     assert scripted_rpc.methods.count("eth_call") == 1
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from web3 import Web3
 from web3.contract import Contract
 
@@ -40,7 +42,7 @@ def test_keeper_publishes_a_new_round(
 
 
 def test_answer_updated_matches_chainlink_topics(feeds: dict[str, Contract]) -> None:
-    abi = next(e for e in feeds["ETH-USD"].abi if e.get("name") == "AnswerUpdated")
+    abi: dict[str, Any] = next(dict(e) for e in feeds["ETH-USD"].abi if e.get("name") == "AnswerUpdated")
     assert [(i["name"], i["type"], i["indexed"]) for i in abi["inputs"]] == [
         ("current", "int256", True),
         ("roundId", "uint256", True),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from web3.contract import Contract
+from web3.types import TxReceipt
 
-from chain.client import ChainClient
+from chain.client import ChainClient, Sender
 from chain.deploy import DEFAULT_MARKETS, DemoAccounts
 from chain.units import market_id, to_fixed
 from tests.chain.helpers import ONE, events, reverts, wad
@@ -22,8 +23,8 @@ VALID = {
 
 
 def _set(
-    client: ChainClient, registry: Contract, sender: object, market: bytes = ETH, **overrides: int
-) -> dict:
+    client: ChainClient, registry: Contract, sender: Sender, market: bytes = ETH, **overrides: int
+) -> TxReceipt:
     values = {**VALID, **overrides}
     return client.transact(
         registry.functions.setParameters(
@@ -35,7 +36,7 @@ def _set(
             values["insuranceFeeShare"],
             values["oiCap"],
         ),
-        sender=sender,  # type: ignore[arg-type]
+        sender=sender,
     )
 
 
