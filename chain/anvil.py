@@ -124,6 +124,7 @@ def anvil_args(
     mnemonic: str,
     balance_ether: int,
     block_time: float | None,
+    state_path: Path | None = None,
 ) -> list[str]:
     """Command-line arguments for Anvil."""
     args = [
@@ -136,6 +137,8 @@ def anvil_args(
     ]  # fmt: skip
     if block_time is not None:
         args += ["--block-time", str(block_time)]
+    if state_path is not None:
+        args += ["--state", str(state_path)]  # loaded at start if present, written on exit
     return args
 
 
@@ -150,12 +153,14 @@ def start_anvil(
     block_time: float | None = None,
     startup_timeout: float = 15.0,
     log_path: Path | None = None,
+    state_path: Path | None = None,
     extra_args: Sequence[str] = (),
 ) -> AnvilNode:
     """Start Anvil and return once its JSON-RPC answers with ``chain_id``.
 
     ``port=None`` picks a free port. ``block_time`` (seconds) switches from automine to interval
-    mining. Output goes to ``log_path`` (a temporary file by default) so failures can be reported.
+    mining. ``state_path`` keeps the chain across restarts (loaded if present, dumped on a clean
+    stop). Output goes to ``log_path`` (a temporary file by default) so failures can be reported.
     """
     command = find_anvil()
     port = port if port is not None else free_port(host)
@@ -175,6 +180,7 @@ def start_anvil(
         mnemonic=mnemonic,
         balance_ether=balance_ether,
         block_time=block_time,
+        state_path=state_path,
     )
     with open(log_path, "wb") as log:
         process = subprocess.Popen([*command, *args, *extra_args], stdout=log, stderr=subprocess.STDOUT)
@@ -218,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chain-id", type=int, default=DEV_CHAIN_ID)
     parser.add_argument("--accounts", type=int, default=DEFAULT_ACCOUNTS)
     parser.add_argument("--block-time", type=float, default=None, help="seconds; default automine")
+    parser.add_argument(
+        "--state", type=Path, default=None, help="JSON file keeping the chain across restarts"
+    )
     options = parser.parse_args(argv)
     node = start_anvil(
         host=options.host,
@@ -225,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         chain_id=options.chain_id,
         accounts=options.accounts,
         block_time=options.block_time,
+        state_path=options.state,
     )
     print(
         f"anvil listening on {node.url} (chain id {node.chain_id}, pid {node.process.pid}, "

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
@@ -241,3 +242,16 @@ def test_anvil_node_stops(anvil_node: AnvilNode) -> None:
     with start_anvil(accounts=2) as node:
         assert ChainClient.connect(node.url, chain_id=31337).block_number == 0
     assert not node.running()
+
+
+def test_anvil_state_survives_a_restart(anvil_node: AnvilNode, tmp_path: Path) -> None:
+    state = tmp_path / "anvil-state.json"
+    deployer = DemoAccounts.from_mnemonic(2).deployer
+    with start_anvil(accounts=2, state_path=state) as node:
+        client = ChainClient.connect(node.url, chain_id=31337)
+        address = client.deploy("SmartWallet", deployer.address, sender=deployer)
+    assert state.is_file()
+    with start_anvil(accounts=2, state_path=state) as node:
+        client = ChainClient.connect(node.url, chain_id=31337)
+        assert client.block_number == 1
+        assert client.contract("SmartWallet", address).functions.owner().call() == deployer.address
