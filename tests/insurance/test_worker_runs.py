@@ -1,0 +1,101 @@
+"""Coverage runs on real Celery workers over Redis: the merged result equals one in-process simulation
+bit for bit, also when a worker is SIGKILLed in the middle of a chunk."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.test import override_settings
+
+from config.celery_app import app
+from insurance.models import ChunkStatus, CoverageChunk, CoverageRun, RunStatus
+from insurance.services.coverage_execution import (
+    celery_running_task_ids,
+    coverage_runs_sweep,
+    run_frozen_inputs,
+    run_simulate,
+)
+from insurance.services.coverage_files import RESULT_FIELDS, arrays_read
+from insurance.services.coverage_metrics import FUND_QUANTILES
+from insurance.services.coverage_runs import coverage_run_create
+from tests.insurance.conftest import NOW, build_book, kill_worker, start_worker, wait_for_run
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+KILL_QUEUE = "coverage-kill-test"
+
+
+def assert_equals_in_process(run: CoverageRun) -> None:
+    """Every per-path array of the stored result equals a single in-process `simulate` with the same seed."""
+    expected = run_simulate(run, run_frozen_inputs(run))
+    stored = arrays_read(run.results_file, run.results_sha256, what="results")
+    for name in RESULT_FIELDS:
+        assert np.array_equal(stored[name], getattr(expected, name)), name
+    assert stored["path_range"].tolist() == [0, run.paths]
+    quantiles = np.array(run.metrics["fund_quantiles"]["values"])
+    steps = np.round(np.array(run.metrics["fund_quantiles"]["hours"]) / expected.config.step_hours).astype(int)
+    assert np.array_equal(quantiles, expected.fund_path_quantiles(FUND_QUANTILES)[:, steps])
+
+
+def test_multi_chunk_run_on_worker_equals_in_process(celery_worker_process: object) -> None:
+    build_book()
+    run = coverage_run_create(label="worker", requested_by="test", paths=700, steps=48, chunk_size=200, seed=42,
+                              at=NOW)
+    assert run.chunk_count == 4
+    run = wait_for_run(run)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    chunks = list(run.chunks.all())
+    assert [c.status for c in chunks] == [ChunkStatus.DONE] * 4
+    assert all(c.attempts == 1 and c.worker.startswith("testworker@") for c in chunks)
+    assert run.metrics["summary"]["paths"] == 700
+    assert_equals_in_process(run)
+
+
+def test_worker_killed_mid_chunk_still_gives_identical_run(celery_worker_process: object) -> None:
+    build_book()
+    doomed = start_worker(hostname="doomed@%h", queue=KILL_QUEUE, log_name="test-worker-doomed.log")
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5, destination=[_hostname("doomed")]):
+            assert doomed.poll() is None and time.monotonic() < deadline, "the extra worker did not start"
+        with override_settings(INSURANCE_CHUNK_QUEUE=KILL_QUEUE):
+            # slow chunks (about a second each) so the kill lands in the middle of one
+            run = coverage_run_create(label="kill", requested_by="test", paths=6000, steps=3000, chunk_size=2000,
+                                      seed=7, at=NOW)
+        victim = _wait_for_running_chunk(run, worker_prefix="doomed@")
+        kill_worker(doomed)
+        victim.refresh_from_db()
+        assert victim.status == ChunkStatus.RUNNING, "the chunk finished before the kill; make chunks slower"
+
+        report = coverage_runs_sweep(running_task_ids=celery_running_task_ids, lost_after=timedelta(0),
+                                     stalled_after=timedelta(0))
+        assert victim.chunk_index in report.requeued[run.pk]
+        run = wait_for_run(run, timeout=120)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        victim.refresh_from_db()
+        assert victim.attempts == 2 and victim.worker.startswith("testworker@")
+        assert_equals_in_process(run)
+    finally:
+        if doomed.poll() is None:
+            kill_worker(doomed)
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(KILL_QUEUE)
+
+
+def _hostname(name: str) -> str:
+    import socket
+
+    return f"{name}@{socket.gethostname()}"
+
+
+def _wait_for_running_chunk(run: CoverageRun, *, worker_prefix: str, timeout: float = 60.0) -> CoverageChunk:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        chunk = CoverageChunk.objects.filter(run=run, status=ChunkStatus.RUNNING,
+                                             worker__startswith=worker_prefix).first()
+        if chunk is not None:
+            return chunk
+        time.sleep(0.02)
+    pytest.fail(f"no chunk of run #{run.pk} started on {worker_prefix}")
