@@ -225,9 +225,8 @@ def _price_chart(market: Market) -> dict[str, Any]:
 def _parameters_chart(versions: list[MarginParameters]) -> dict[str, Any]:
     ordered = sorted(versions, key=lambda v: v.version)
     return {
-        "type": "line",
-        "stepped": True,
-        "labels": [f"v{v.version}" for v in ordered],
+        "type": "bar",
+        "labels": [f"v{v.version} · {timezone.localtime(v.effective_at):%Y-%m-%d}" for v in ordered],
         "datasets": [
             {"label": "Initial margin (IMR)", "data": [float(v.imr) * 100 for v in ordered], "color": "accent"},
             {"label": "Maintenance margin (MMR)", "data": [float(v.mmr) * 100 for v in ordered], "color": "warn"},

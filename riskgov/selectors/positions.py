@@ -43,23 +43,23 @@ LEVERAGE_BANDS: dict[str, tuple[str, tuple[int, int | None] | None]] = {
     "5-10": ("5–10x", (5, 10)),
     "10-20": ("10–20x", (10, 20)),
     "20-50": ("20–50x", (20, 50)),
-    "50+": ("over 50x", (50, None)),
-    "underwater": ("underwater (equity ≤ 0)", None),
+    "50+": ("Over 50x", (50, None)),
+    "underwater": ("Underwater (equity ≤ 0)", None),
 }
 # Distance to liquidation strictly below the fraction; "liquidatable" is distance < 0, i.e.
 # equity < mmr × notional. Within-x bands include liquidatable positions, like snapshots do.
 DISTANCE_BANDS: dict[str, tuple[str, Decimal]] = {
-    "liquidatable": ("liquidatable now", Decimal("0")),
-    "5": ("within 5 %", Decimal("0.05")),
-    "10": ("within 10 %", Decimal("0.10")),
-    "20": ("within 20 %", Decimal("0.20")),
+    "liquidatable": ("Liquidatable now", Decimal("0")),
+    "5": ("Within 5 %", Decimal("0.05")),
+    "10": ("Within 10 %", Decimal("0.10")),
+    "20": ("Within 20 %", Decimal("0.20")),
 }
 SORTS: dict[str, str] = {
-    "liquidation": "nearest liquidation",
-    "leverage": "highest leverage",
-    "notional": "largest notional",
-    "collateral": "largest collateral",
-    "newest": "newest",
+    "liquidation": "Nearest liquidation",
+    "leverage": "Highest leverage",
+    "notional": "Largest notional",
+    "collateral": "Largest collateral",
+    "newest": "Newest",
 }
 DEFAULT_SORT = "liquidation"
 
@@ -275,7 +275,7 @@ _SORT_COLUMNS: dict[str, Callable[[int], tuple[str, bool]]] = {
 
 def _streams(filters: PositionFilters, states: list[MarketState]) -> list[_Stream]:
     sides = [filters.side] if filters.side in (LONG, SHORT) else [LONG, SHORT]
-    streams = []
+    streams: list[_Stream] = []
     for state in states:
         if filters.market and state.market.symbol != filters.market:
             continue

@@ -38,7 +38,9 @@ class PositionFilterForm(forms.Form):
 
     def __init__(self, *args: object, states: list[MarketState], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["market"].choices = [("", "All markets")] + [(s.market.symbol, str(s.market)) for s in states]
+        market = self.fields["market"]
+        assert isinstance(market, forms.ChoiceField)
+        market.choices = [("", "All markets"), *((s.market.symbol, str(s.market)) for s in states)]
 
     def filters(self) -> PositionFilters:
         data = self.cleaned_data
