@@ -81,6 +81,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at every request when the folder is missing
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 
