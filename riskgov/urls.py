@@ -1,6 +1,6 @@
 from django.urls import path
 
-from riskgov.views import dashboard, markets, positions
+from riskgov.views import dashboard, imports, markets, positions
 
 app_name = "riskgov"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
     path("markets/", markets.market_list, name="market-list"),
     path("markets/<str:symbol>/", markets.market_detail, name="market-detail"),
     path("positions/", positions.position_list, name="position-list"),
+    path("import/", imports.import_upload, name="import"),
 ]
