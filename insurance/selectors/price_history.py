@@ -111,3 +111,15 @@ def _nearest_correlation(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
     repaired = repaired / np.outer(scale, scale)
     np.fill_diagonal(repaired, 1.0)
     return (repaired + repaired.T) / 2
+
+
+def volatility_preview(*, window_days: int, until: datetime) -> list[dict[str, object]]:
+    """Per active market with a mark price and parameters: the volatility a run started now would use."""
+    from riskgov.selectors.markets import market_states
+
+    markets = [s.market for s in market_states(until) if s.mark_price is not None and s.parameters is not None]
+    if not markets:
+        return []
+    estimate = volatility_estimate(markets=markets, window_days=window_days, until=until)
+    return [{"symbol": market.symbol, "volatility": estimate.volatility[i], "source": estimate.volatility_source[i],
+             "observations": estimate.observations[i]} for i, market in enumerate(markets)]

@@ -249,7 +249,7 @@ def tasks_revoke(task_ids: list[str]) -> None:
         logger.warning("could not revoke %d coverage chunk tasks; they will stop when they start", len(task_ids))
 
 
-def coverage_run_execute_inline(*, run: CoverageRun, progress: Callable[[int], None] | None = None) -> CoverageRun:
+def coverage_run_execute_inline(*, run: CoverageRun, progress: Callable[[int], object] | None = None) -> CoverageRun:
     """Simulate every chunk in this process (in chunk order), then merge: the same code the workers run."""
     from insurance.services.coverage_execution import coverage_chunk_simulate, coverage_run_finish
 

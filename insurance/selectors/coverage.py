@@ -1,0 +1,133 @@
+"""Reads about coverage runs: lists, headline figures, live progress, per-path tables for downloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from insurance.models import CoverageRun, InsuranceFund, RunStatus
+from insurance.services.coverage_files import arrays_read
+
+
+def run_list(*, limit: int = 50) -> QuerySet[CoverageRun]:
+    """The newest runs, without their bulky JSON columns."""
+    return (CoverageRun.objects.select_related("fund").defer("metrics", "market_inputs")
+            .order_by("-created_at", "-pk")[:limit])
+
+
+def run_latest_succeeded(*, fund: InsuranceFund | None = None) -> CoverageRun | None:
+    runs = CoverageRun.objects.filter(status=RunStatus.SUCCEEDED)
+    if fund is not None:
+        runs = runs.filter(fund=fund)
+    return runs.order_by("-finished_at", "-pk").first()
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A headline number with its confidence interval; None stands for unbounded (e.g. coverage with no loss)."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class Headline:
+    exhaustion_probability: Figure
+    es99: Figure
+    var99: Figure
+    coverage_ratio: Figure
+    required_fund: Figure
+    mean_bad_debt: Figure
+    target_exhaustion_probability: float
+    confidence: float
+    fund_balance: float
+    paths: int
+
+
+def _figure(data: dict[str, Any]) -> Figure:
+    return Figure(data.get("value"), data.get("low"), data.get("high"))
+
+
+def run_headline(run: CoverageRun) -> Headline | None:
+    """Headline figures of a succeeded run (quote units, probabilities as fractions)."""
+    if not run.metrics:
+        return None
+    summary = run.metrics["summary"]
+    tail99 = next(entry for entry in summary["tail"] if abs(entry["level"] - 0.99) < 1e-9)
+    return Headline(
+        exhaustion_probability=_figure(summary["exhaustion_probability"]),
+        es99=_figure(tail99["expected_shortfall"]), var99=_figure(tail99["value_at_risk"]),
+        coverage_ratio=_figure(summary["coverage_ratio"]), required_fund=_figure(summary["required_fund"]),
+        mean_bad_debt=_figure(summary["mean_bad_debt"]),
+        target_exhaustion_probability=summary["target_exhaustion_probability"], confidence=summary["confidence"],
+        fund_balance=summary["fund_balance"], paths=summary["paths"],
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    percent: float
+    elapsed_seconds: float | None
+    eta_seconds: float | None
+
+
+def run_progress(run: CoverageRun) -> Progress:
+    """Chunks done, and an ETA from the pace so far (None until a chunk has finished)."""
+    elapsed = (timezone.now() - run.started_at).total_seconds() if run.started_at else None
+    if run.finished_at and run.started_at:
+        elapsed = (run.finished_at - run.started_at).total_seconds()
+    eta = None
+    if elapsed is not None and run.is_active and 0 < run.chunks_done < run.chunk_count:
+        eta = elapsed / run.chunks_done * (run.chunk_count - run.chunks_done)
+    percent = 100.0 * run.chunks_done / run.chunk_count if run.chunk_count else 0.0
+    return Progress(run.chunks_done, run.chunk_count, percent, elapsed, eta)
+
+
+def run_per_path_columns(run: CoverageRun) -> dict[str, np.ndarray]:
+    """Per-path results of a succeeded run: path, totals, and bad debt per market (quote units)."""
+    arrays = arrays_read(run.results_file, run.results_sha256, what="results")
+    symbols = [market["symbol"] for market in run.market_inputs["markets"]]
+    start, stop = (int(value) for value in arrays["path_range"])
+    columns: dict[str, np.ndarray] = {
+        "path": np.arange(start, stop),
+        "bad_debt": arrays["bad_debt_by_market"].sum(axis=1),
+        "penalty_income": arrays["penalty_by_market"].sum(axis=1),
+    }
+    for name in ("uncovered_loss", "liquidated_notional", "liquidated_positions", "fund_end", "exhausted",
+                 "required_fund"):
+        columns[name] = arrays[name]
+    for index, symbol in enumerate(symbols):
+        columns[f"bad_debt_{symbol}"] = arrays["bad_debt_by_market"][:, index]
+    return columns
+
+
+def run_export(run: CoverageRun) -> dict[str, Any]:
+    """Inputs, status and metrics of a run as one JSON document."""
+    return {
+        "id": run.pk, "label": run.label, "status": run.status, "requested_by": run.requested_by,
+        "created_at": run.created_at.isoformat(),
+        "started_at": run.started_at.isoformat() if run.started_at else None,
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "error": run.error, "engine_version": run.engine_version,
+        "inputs": {
+            "fund": run.fund.name if run.fund else None, "fund_balance": str(run.fund_balance),
+            "model": run.model, "model_params": run.model_params, "paths": run.paths, "steps": run.steps,
+            "horizon_days": str(run.horizon_days), "impact": run.impact,
+            "impact_coefficient": str(run.impact_coefficient), "cascade": run.cascade,
+            "liquidation_delay_steps": run.liquidation_delay_steps, "seed": run.seed, "chunk_size": run.chunk_size,
+            "target_exhaustion_probability": str(run.target_exhaustion_probability),
+            "volatility_window_days": run.volatility_window_days, "parameter_set": run.parameter_set,
+            "parameter_versions": run.parameter_versions, "parameter_overrides": run.parameter_overrides,
+            "positions": run.position_count, "markets": run.market_inputs,
+            "inputs_sha256": run.inputs_sha256,
+        },
+        "metrics": run.metrics,
+        "results_sha256": run.results_sha256,
+    }

@@ -1,0 +1,112 @@
+"""JSON API for coverage runs: list, create, read, cancel. Input errors are 400 {field: [reasons]}."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from insurance.models import MAX_PATHS, MAX_STEPS, CoverageRun, ImpactKind, InsuranceFund, PriceModelKind
+from insurance.selectors.coverage import run_list, run_progress
+from insurance.services.coverage_runs import CoverageRunError, coverage_run_cancel, coverage_run_create
+from insurance.views.errors import error_fields
+
+
+class CoverageRunInputSerializer(serializers.Serializer):
+    label = serializers.CharField(max_length=200, default="Coverage run")  # type: ignore[assignment]
+    fund = serializers.PrimaryKeyRelatedField(queryset=InsuranceFund.objects.all(), required=False, allow_null=True)
+    fund_balance = serializers.DecimalField(max_digits=38, decimal_places=18, min_value=0, required=False,
+                                            allow_null=True)
+    model = serializers.ChoiceField(choices=PriceModelKind.choices, default=PriceModelKind.GBM)
+    model_params = serializers.DictField(required=False, default=dict)
+    paths = serializers.IntegerField(min_value=1, max_value=MAX_PATHS, default=10_000)
+    steps = serializers.IntegerField(min_value=1, max_value=MAX_STEPS, default=96)
+    horizon_days = serializers.DecimalField(max_digits=8, decimal_places=3, min_value=0.001, max_value=365,
+                                            default=Decimal("4"))
+    impact = serializers.ChoiceField(choices=ImpactKind.choices, default=ImpactKind.SQRT)
+    impact_coefficient = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=0, default=Decimal("0.01"))
+    cascade = serializers.BooleanField(default=True)
+    liquidation_delay_steps = serializers.IntegerField(min_value=0, default=0)
+    seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False, allow_null=True)
+    volatility_window_days = serializers.IntegerField(min_value=1, max_value=3650, default=30)
+    target_exhaustion_probability = serializers.DecimalField(max_digits=12, decimal_places=8, min_value=0.00000001,
+                                                             max_value=0.99999999,
+                                                             default=Decimal("0.01"))
+    parameter_versions = serializers.DictField(child=serializers.IntegerField(min_value=1), required=False,
+                                               allow_null=True)
+    parameter_overrides = serializers.DictField(
+        child=serializers.DictField(child=serializers.DecimalField(max_digits=38, decimal_places=18)),
+        required=False, allow_null=True)
+
+
+class CoverageRunOutputSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CoverageRun
+        fields = ["id", "label", "status", "requested_by", "fund", "fund_balance", "model", "model_params", "paths",
+                  "steps", "horizon_days", "impact", "impact_coefficient", "cascade", "liquidation_delay_steps",
+                  "seed", "chunk_size", "chunk_count", "chunks_done", "progress", "target_exhaustion_probability",
+                  "volatility_window_days", "parameter_set", "parameter_versions", "parameter_overrides",
+                  "position_count", "engine_version", "inputs_sha256", "created_at", "started_at", "finished_at",
+                  "error"]
+
+    def get_progress(self, run: CoverageRun) -> dict[str, Any]:
+        progress = run_progress(run)
+        return {"percent": progress.percent, "eta_seconds": progress.eta_seconds,
+                "elapsed_seconds": progress.elapsed_seconds}
+
+
+class CoverageRunDetailSerializer(CoverageRunOutputSerializer):
+    class Meta(CoverageRunOutputSerializer.Meta):
+        fields = [*CoverageRunOutputSerializer.Meta.fields, "market_inputs", "metrics"]
+
+
+def _actor(request: Request) -> str:
+    return request.user.get_username() if request.user.is_authenticated else "anonymous"
+
+
+@extend_schema(request=CoverageRunInputSerializer, responses={200: CoverageRunOutputSerializer(many=True),
+                                                               201: CoverageRunOutputSerializer})
+@api_view(["GET", "POST"])
+@permission_classes([IsAuthenticatedOrReadOnly])
+def runs(request: Request) -> Response:
+    if request.method == "GET":
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(run_list(limit=1000), request)
+        return paginator.get_paginated_response(CoverageRunOutputSerializer(page, many=True).data)
+    serializer = CoverageRunInputSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    try:
+        run = coverage_run_create(**serializer.validated_data, requested_by=_actor(request))
+    except ValidationError as error:
+        return Response(error_fields(error), status=status.HTTP_400_BAD_REQUEST)
+    return Response(CoverageRunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(responses=CoverageRunDetailSerializer)
+@api_view(["GET"])
+def run_detail(request: Request, run_id: int) -> Response:
+    run = get_object_or_404(CoverageRun, pk=run_id)
+    return Response(CoverageRunDetailSerializer(run).data)
+
+
+@extend_schema(request=None, responses=CoverageRunOutputSerializer)
+@api_view(["POST"])
+@permission_classes([IsAuthenticated])
+def run_cancel(request: Request, run_id: int) -> Response:
+    run = get_object_or_404(CoverageRun, pk=run_id)
+    try:
+        run = coverage_run_cancel(run=run, actor=_actor(request))
+    except CoverageRunError as error:
+        return Response({"status": [str(error)]}, status=status.HTTP_409_CONFLICT)
+    return Response(CoverageRunOutputSerializer(run).data)

@@ -1,0 +1,135 @@
+/* Insurance pages: Chart.js charts from json_script data, and the run form's model-specific fields. */
+(function () {
+  "use strict";
+
+  function data(id) {
+    var element = document.getElementById(id);
+    return element ? JSON.parse(element.textContent) : null;
+  }
+
+  function money(value) {
+    var abs = Math.abs(value);
+    if (abs >= 1e9) return "$" + (value / 1e9).toFixed(2) + "B";
+    if (abs >= 1e6) return "$" + (value / 1e6).toFixed(2) + "M";
+    if (abs >= 1e3) return "$" + (value / 1e3).toFixed(1) + "K";
+    return "$" + value.toFixed(0);
+  }
+
+  function percent(value) {
+    return value >= 0.01 ? (value * 100).toFixed(1) + " %" : (value * 100).toPrecision(2) + " %";
+  }
+
+  function canvas(name) {
+    return document.querySelector('canvas[data-insurance-chart="' + name + '"]');
+  }
+
+  var base = {responsive: true, maintainAspectRatio: false, animation: false, plugins: {legend: {position: "bottom"}}};
+
+  function options(extra) {
+    return Object.assign({}, base, extra);
+  }
+
+  function exceedanceDatasets(exceedance, label, color) {
+    return {label: label, data: exceedance.x.map(function (x, i) { return {x: x, y: exceedance.p[i]}; }),
+      borderColor: color, backgroundColor: color, pointRadius: 0, borderWidth: 2, stepped: "after", showLine: true};
+  }
+
+  function fundLine(fund, minP, color) {
+    return {label: "Fund " + money(fund), data: [{x: fund, y: minP}, {x: fund, y: 1}], borderColor: color,
+      borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5, showLine: true};
+  }
+
+  function exceedanceScales() {
+    return {
+      x: {type: "linear", title: {display: true, text: "bad debt x (quote)"}, ticks: {callback: money}},
+      y: {type: "logarithmic", max: 1, title: {display: true, text: "P(bad debt > x)"}, ticks: {callback: percent}}
+    };
+  }
+
+  function drawBalance() {
+    var points = data("insurance-balance");
+    var target = canvas("balance");
+    if (!points || !target) return;
+    new Chart(target, {type: "line", data: {labels: points.t.map(function (t) { return t.slice(0, 16).replace("T", " "); }),
+      datasets: [{label: "Balance", data: points.balance.map(Number), borderColor: "#2f5bea", backgroundColor: "rgba(47,91,234,0.12)",
+        fill: true, stepped: "after", pointRadius: 0}]},
+      options: options({scales: {y: {ticks: {callback: money}}}, plugins: {legend: {display: false}}})});
+  }
+
+  function drawRun() {
+    var metrics = data("insurance-metrics");
+    if (!metrics) return;
+    var fund = Number(data("insurance-fund"));
+    var histogram = metrics.histogram;
+    if (canvas("histogram") && histogram.counts.length) {
+      var labels = histogram.counts.map(function (_, i) { return money((histogram.edges[i] + histogram.edges[i + 1]) / 2); });
+      new Chart(canvas("histogram"), {type: "bar", data: {labels: labels, datasets: [{label: "paths", data: histogram.counts,
+        backgroundColor: "#d94848"}]}, options: options({plugins: {legend: {display: false}}})});
+    }
+    var exceedance = metrics.exceedance;
+    if (canvas("exceedance") && exceedance.x.length) {
+      var minP = 1 / exceedance.paths;
+      new Chart(canvas("exceedance"), {type: "scatter", data: {datasets: [
+        exceedanceDatasets(exceedance, "P(bad debt > x)", "#2f5bea"), fundLine(fund, minP, "#0f9d6b")]},
+        options: options({scales: exceedanceScales()})});
+    }
+    var bands = metrics.fund_quantiles;
+    if (canvas("fund") && bands) {
+      var hours = bands.hours.map(function (h) { return h.toFixed(1) + " h"; });
+      var colors = ["rgba(217,72,72,0.15)", "rgba(217,72,72,0.25)", "rgba(47,91,234,0.25)"];
+      var sets = [];
+      var n = bands.values.length;
+      for (var i = 0; i < n; i++) {
+        var q = bands.quantiles[i];
+        var inner = Math.min(i - 1, n - 1 - i);  // the band between this quantile and the one below
+        sets.push({label: "q" + (q * 100).toFixed(0), data: bands.values[i], pointRadius: 0, borderWidth: q === 0.5 ? 2 : 1,
+          borderColor: q === 0.5 ? "#1b2330" : "rgba(47,91,234,0.6)", backgroundColor: colors[Math.max(0, Math.min(inner, 2))],
+          fill: i === 0 ? false : "-1"});
+      }
+      new Chart(canvas("fund"), {type: "line", data: {labels: hours, datasets: sets},
+        options: options({scales: {y: {ticks: {callback: money}}}})});
+    }
+    if (canvas("markets") && metrics.markets) {
+      new Chart(canvas("markets"), {type: "bar", data: {labels: metrics.markets.map(function (m) { return m.symbol; }),
+        datasets: [{label: "mean bad debt", data: metrics.markets.map(function (m) { return m.mean_bad_debt; }), backgroundColor: "#2f5bea"},
+          {label: "mean over 1 % worst paths", data: metrics.markets.map(function (m) { return m.tail_bad_debt; }), backgroundColor: "#d94848"}]},
+        options: options({scales: {y: {ticks: {callback: money}}}})});
+    }
+  }
+
+  function drawCompare() {
+    var runs = data("insurance-compare");
+    if (!runs || !canvas("compare") || !runs.length) return;
+    var colors = ["#2f5bea", "#d94848"];
+    var sets = [];
+    var minP = 1;
+    runs.forEach(function (run, i) {
+      if (!run.exceedance.x.length) return;
+      minP = Math.min(minP, 1 / run.exceedance.paths);
+      sets.push(exceedanceDatasets(run.exceedance, run.label, colors[i]));
+    });
+    runs.forEach(function (run, i) { sets.push(fundLine(run.fund, minP, colors[i])); });
+    new Chart(canvas("compare"), {type: "scatter", data: {datasets: sets}, options: options({scales: exceedanceScales()})});
+  }
+
+  function modelFields() {
+    var form = document.querySelector("form[data-run-form]");
+    if (!form) return;
+    var select = form.querySelector("select[name=model]");
+    function update() {
+      form.querySelectorAll("[data-models]").forEach(function (field) {
+        field.hidden = field.getAttribute("data-models").split(" ").indexOf(select.value) < 0;
+      });
+    }
+    select.addEventListener("change", update);
+    update();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    modelFields();
+    if (typeof Chart === "undefined") return;
+    drawBalance();
+    drawRun();
+    drawCompare();
+  });
+})();
