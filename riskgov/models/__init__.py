@@ -10,6 +10,15 @@ from riskgov.models.parameters import (
 )
 from riskgov.models.positions import Position, PositionStatus
 from riskgov.models.prices import PriceObservation
+from riskgov.models.reports import (
+    DeliveryStatus,
+    ExposureReport,
+    ReportCadence,
+    ReportDelivery,
+    ReportKind,
+    ReportSchedule,
+    ReportSubscription,
+)
 
 __all__ = [
     "PARAMETER_FIELDS",
@@ -17,6 +26,8 @@ __all__ = [
     "Account",
     "AuditRecord",
     "ChangeSource",
+    "DeliveryStatus",
+    "ExposureReport",
     "ExposureSnapshot",
     "MarginParameters",
     "Market",
@@ -24,6 +35,11 @@ __all__ = [
     "Position",
     "PositionStatus",
     "PriceObservation",
+    "ReportCadence",
+    "ReportDelivery",
+    "ReportKind",
+    "ReportSchedule",
+    "ReportSubscription",
     "checksum_address",
     "validate_address",
 ]
