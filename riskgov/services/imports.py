@@ -344,7 +344,8 @@ def positions_import(*, rows: Sequence[Mapping[str, Any]], progress: Progress | 
     """Validate every row, then upsert positions by `external_id` in one transaction.
 
     Accounts are created for new addresses (checksummed). A missing status means open; a missing
-    `opened_at` means now; a timestamp without a zone is UTC. Raises ImportRejected, writing nothing.
+    `opened_at` means now for a new position and leaves a stored one as it is; a timestamp without a
+    zone is UTC. Raises ImportRejected, writing nothing.
     """
     now = timezone.now()
     parsers = _position_parsers(_markets_by_symbol(), now)
@@ -363,7 +364,7 @@ def positions_import(*, rows: Sequence[Mapping[str, Any]], progress: Progress | 
             continue
         first_seen[clean["external_id"]] = number
         clean.setdefault("status", PositionStatus.OPEN.value)
-        clean.setdefault("opened_at", now)
+        clean.setdefault("opened_at", None)  # now for a new position; a stored one keeps its own
         valid.append(clean)
     errors.raise_if_any()
 
@@ -378,11 +379,12 @@ def positions_import(*, rows: Sequence[Mapping[str, Any]], progress: Progress | 
         to_create: list[tuple[Any, ...]] = []
         to_update: list[tuple[Any, ...]] = []
         for row in valid:
+            stored = existing.get(row["external_id"])
+            opened_at = row["opened_at"] or (stored[-1] if stored else now)
             values = (
                 account_ids[row["account"]], row["market"], row["size"], row["entry_price"], row["collateral"],
-                row["status"], row["opened_at"],
+                row["status"], opened_at,
             )  # _POSITION_COMPARED order
-            stored = existing.get(row["external_id"])
             if stored is None:
                 to_create.append((row["external_id"], *values, now))
             elif stored[1:] != values:
