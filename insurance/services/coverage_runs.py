@@ -144,7 +144,7 @@ def coverage_run_create(
                          bootstrap_returns=frozen.bootstrap_returns).validate(frozen.markets, run_config(run))
         except ValueError as error:
             raise ValidationError({"model_params": str(error)}) from None
-        run.parameter_overrides = {symbol: {field: str(value) for field, value in changes.items()}
+        run.parameter_overrides = {symbol: {field: f"{value.normalize():f}" for field, value in changes.items()}
                                    for symbol, changes in collected.overrides.items()}
         estimate = collected.estimate
         run.market_inputs = {
