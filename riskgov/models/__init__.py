@@ -1,6 +1,17 @@
 from riskgov.models.accounts import Account, checksum_address, validate_address
 from riskgov.models.audit import AuditRecord
 from riskgov.models.exposure import PROTOCOL_SCOPE, ExposureSnapshot
+from riskgov.models.governance import (
+    GovernanceSettings,
+    ParameterChange,
+    Proposal,
+    ProposalExecution,
+    ProposalState,
+    SiweNonce,
+    StaffAddress,
+    Vote,
+    VoteSupportChoice,
+)
 from riskgov.models.markets import Market
 from riskgov.models.parameters import (
     PARAMETER_FIELDS,
@@ -29,17 +40,26 @@ __all__ = [
     "DeliveryStatus",
     "ExposureReport",
     "ExposureSnapshot",
+    "GovernanceSettings",
     "MarginParameters",
     "Market",
+    "ParameterChange",
     "ParameterRule",
     "Position",
     "PositionStatus",
     "PriceObservation",
+    "Proposal",
+    "ProposalExecution",
+    "ProposalState",
     "ReportCadence",
     "ReportDelivery",
     "ReportKind",
     "ReportSchedule",
     "ReportSubscription",
+    "SiweNonce",
+    "StaffAddress",
+    "Vote",
+    "VoteSupportChoice",
     "checksum_address",
     "validate_address",
 ]
