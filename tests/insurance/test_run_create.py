@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from insurance.models import CoverageChunk, CoverageRun, InsuranceFund, ParameterSet, RunStatus
+from insurance.models import CoverageChunk, CoverageRun, FundLedgerEntry, InsuranceFund, ParameterSet, RunStatus
 from insurance.services import coverage_runs
 from insurance.services.coverage_runs import coverage_run_create
 from tests.insurance.conftest import NOW, build_book
@@ -150,6 +150,7 @@ def test_history_estimates_are_frozen_with_the_window(enqueued: list[int]) -> No
 
 def test_service_needs_a_fund_or_a_balance(enqueued: list[int]) -> None:
     build_book()
+    FundLedgerEntry.objects.all().delete()
     InsuranceFund.objects.all().delete()
     with pytest.raises(ValidationError) as error:
         coverage_run_create(label="x", requested_by="t", paths=10, steps=4, at=NOW)
