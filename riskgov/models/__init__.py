@@ -13,12 +13,26 @@ from riskgov.models.governance import (
     VoteSupportChoice,
 )
 from riskgov.models.markets import Market
+from riskgov.models.monitoring import (
+    Alert,
+    AlertDelivery,
+    AlertDeliveryChannel,
+    AlertDeliveryEvent,
+    AlertDeliveryStatus,
+    AlertKind,
+    AlertRule,
+    AlertState,
+    MarginRecommendation,
+    PriceFeed,
+    RecommendationStatus,
+)
 from riskgov.models.parameters import (
     PARAMETER_FIELDS,
     ChangeSource,
     MarginParameters,
     ParameterRule,
 )
+from riskgov.models.policy import POLICY_FIELDS, MarginPolicy, PolicyKind
 from riskgov.models.positions import Position, PositionStatus
 from riskgov.models.prices import PriceObservation
 from riskgov.models.reports import (
@@ -33,8 +47,17 @@ from riskgov.models.reports import (
 
 __all__ = [
     "PARAMETER_FIELDS",
+    "POLICY_FIELDS",
     "PROTOCOL_SCOPE",
     "Account",
+    "Alert",
+    "AlertDelivery",
+    "AlertDeliveryChannel",
+    "AlertDeliveryEvent",
+    "AlertDeliveryStatus",
+    "AlertKind",
+    "AlertRule",
+    "AlertState",
     "AuditRecord",
     "ChangeSource",
     "DeliveryStatus",
@@ -42,15 +65,20 @@ __all__ = [
     "ExposureSnapshot",
     "GovernanceSettings",
     "MarginParameters",
+    "MarginPolicy",
+    "MarginRecommendation",
     "Market",
     "ParameterChange",
     "ParameterRule",
+    "PolicyKind",
     "Position",
     "PositionStatus",
+    "PriceFeed",
     "PriceObservation",
     "Proposal",
     "ProposalExecution",
     "ProposalState",
+    "RecommendationStatus",
     "ReportCadence",
     "ReportDelivery",
     "ReportKind",
