@@ -30,17 +30,18 @@ class CoverageRunInputSerializer(serializers.Serializer):
     model_params = serializers.DictField(required=False, default=dict)
     paths = serializers.IntegerField(min_value=1, max_value=MAX_PATHS, default=10_000)
     steps = serializers.IntegerField(min_value=1, max_value=MAX_STEPS, default=96)
-    horizon_days = serializers.DecimalField(max_digits=8, decimal_places=3, min_value=Decimal("0.001"), max_value=Decimal("365"),
-                                            default=Decimal("4"))
+    horizon_days = serializers.DecimalField(max_digits=8, decimal_places=3, min_value=Decimal("0.001"),
+                                            max_value=Decimal("365"), default=Decimal("4"))
     impact = serializers.ChoiceField(choices=ImpactKind.choices, default=ImpactKind.SQRT)
-    impact_coefficient = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=Decimal("0"), default=Decimal("0.01"))
+    impact_coefficient = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=Decimal("0"),
+                                                  default=Decimal("0.01"))
     cascade = serializers.BooleanField(default=True)
     liquidation_delay_steps = serializers.IntegerField(min_value=0, default=0)
     seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False, allow_null=True)
     volatility_window_days = serializers.IntegerField(min_value=1, max_value=3650, default=30)
-    target_exhaustion_probability = serializers.DecimalField(max_digits=12, decimal_places=8, min_value=Decimal("0.00000001"),
-                                                             max_value=Decimal("0.99999999"),
-                                                             default=Decimal("0.01"))
+    target_exhaustion_probability = serializers.DecimalField(
+        max_digits=12, decimal_places=8, min_value=Decimal("0.00000001"), max_value=Decimal("0.99999999"),
+        default=Decimal("0.01"))
     parameter_versions = serializers.DictField(child=serializers.IntegerField(min_value=1), required=False,
                                                allow_null=True)
     parameter_overrides = serializers.DictField(

@@ -134,7 +134,7 @@ def test_sweeper_leaves_young_chunks_and_unknown_workers_alone(resent: list[tupl
     assert sweep({"unknown"}).requeued == {}  # 1 is running; 0 is not reported yet but too young to call lost
     assert sweep(None).requeued == {}  # no worker answered: only the hard time limit decides
     _start_chunk(run, 1, minutes_ago=30, task_id="unknown")
-    assert sweep(None).requeued == {run.pk: [1]}
+    assert sweep(None).requeued == {run.pk: [1, 2]}  # 1 outlived the hard limit; the stalled run resends 2
 
 
 def test_sweeper_fails_a_run_whose_chunk_keeps_getting_lost(resent: list[tuple[int, list[int]]]) -> None:
