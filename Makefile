@@ -54,6 +54,7 @@ bench: venv node
 	mkdir -p bench/results
 	$(PY) -m bench.exposure
 	$(PY) -m bench.engine
+	$(PY) -m bench.coverage
 
 contracts: node
 	node chain/contracts/compile.js
