@@ -7,5 +7,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("insurance/", include("insurance.urls")),
+    path("reports/", include("riskgov.reports_urls")),
     path("", include("riskgov.urls")),
 ]

@@ -7,3 +7,5 @@ from riskgov.services.exposure import exposure_snapshot_take
 def exposure_snapshot() -> int:
     """Write a snapshot set for now; returns the number of rows stored."""
     return len(exposure_snapshot_take())
+
+import riskgov.tasks_governance  # noqa: E402, F401  (governance tasks, found by autodiscovery through this module)

@@ -165,7 +165,7 @@ def demo_reset() -> None:
         try:
             markets.delete()
         except ProtectedError as error:
-            names = sorted({obj._meta.verbose_name_plural for obj in error.protected_objects})
+            names = sorted({str(obj._meta.verbose_name_plural) for obj in error.protected_objects})
             raise DemoError(f"cannot reset the demo: its markets are referenced by {', '.join(names)}") from error
         Account.objects.filter(label__startswith="demo", positions__isnull=True).delete()
 

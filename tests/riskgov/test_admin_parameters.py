@@ -24,7 +24,7 @@ GENESIS = {
 
 
 @pytest.fixture
-def market() -> Market:
+def market():
     market = MarketFactory(symbol="ETH")
     with time_machine.travel(timezone.now() - timedelta(days=30)):
         margin_parameters_change(market=market, changes=GENESIS, source=ChangeSource.GENESIS, reason="launch",

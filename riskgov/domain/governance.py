@@ -1,0 +1,104 @@
+"""Governance rules as pure functions: the proposal state machine and Governor-style counting.
+
+Times are aware datetimes (UTC); vote amounts are integers of token wei. The state is derived from
+the proposal's frozen window, its recorded actions (cancel, queue, veto, execute) and its tally —
+the same function serves the pages, the API, the admin and the periodic task.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+PENDING = "pending"
+ACTIVE = "active"
+CANCELED = "canceled"
+DEFEATED = "defeated"
+SUCCEEDED = "succeeded"
+QUEUED = "queued"
+VETOED = "vetoed"
+EXPIRED = "expired"
+EXECUTED = "executed"
+
+FINAL_STATES = frozenset({CANCELED, DEFEATED, VETOED, EXPIRED, EXECUTED})
+
+
+class ProposalFacts(Protocol):
+    """What the state depends on; a Proposal row provides it."""
+
+    voting_starts_at: datetime
+    voting_ends_at: datetime
+    canceled_at: datetime | None
+    queued_at: datetime | None
+    vetoed_at: datetime | None
+    executed_at: datetime | None
+    timelock_seconds: int
+    grace_period_seconds: int
+    for_votes: Decimal
+    against_votes: Decimal
+    abstain_votes: Decimal
+    total_supply: Decimal
+    quorum_fraction: Decimal
+
+
+def quorum_votes(total_supply: Decimal | int, quorum_fraction: Decimal) -> int:
+    """floor(total supply at the snapshot × fraction), token wei."""
+    return int(Decimal(total_supply) * quorum_fraction)
+
+
+def quorum_reached(*, for_votes: Decimal | int, abstain_votes: Decimal | int, quorum: int) -> bool:
+    """GovernorCountingSimple: For and Abstain count toward quorum; reached at equality."""
+    return int(for_votes) + int(abstain_votes) >= quorum
+
+
+def vote_succeeded(*, for_votes: Decimal | int, against_votes: Decimal | int) -> bool:
+    """GovernorCountingSimple: strictly more For than Against; a tie fails."""
+    return int(for_votes) > int(against_votes)
+
+
+def proposal_passed(proposal: ProposalFacts) -> bool:
+    quorum = quorum_votes(proposal.total_supply, proposal.quorum_fraction)
+    return quorum_reached(
+        for_votes=proposal.for_votes, abstain_votes=proposal.abstain_votes, quorum=quorum
+    ) and vote_succeeded(for_votes=proposal.for_votes, against_votes=proposal.against_votes)
+
+
+def execution_eta(proposal: ProposalFacts) -> datetime | None:
+    if proposal.queued_at is None:
+        return None
+    return proposal.queued_at + timedelta(seconds=proposal.timelock_seconds)
+
+
+def proposal_state(proposal: ProposalFacts, now: datetime) -> str:
+    """The state at `now`.
+
+    Executed, Canceled and Vetoed are recorded actions; before the window it is Pending, inside it
+    Active (start inclusive, end exclusive); after it Defeated unless quorum is reached and For >
+    Against, then Succeeded until queued, Queued until executed, and Expired once the grace period
+    after the timelock has passed without execution.
+    """
+    if proposal.executed_at is not None:
+        return EXECUTED
+    if proposal.canceled_at is not None:
+        return CANCELED
+    if proposal.vetoed_at is not None:
+        return VETOED
+    if now < proposal.voting_starts_at:
+        return PENDING
+    if now < proposal.voting_ends_at:
+        return ACTIVE
+    if not proposal_passed(proposal):
+        return DEFEATED
+    eta = execution_eta(proposal)
+    if eta is None:
+        return SUCCEEDED
+    if now >= eta + timedelta(seconds=proposal.grace_period_seconds):
+        return EXPIRED
+    return QUEUED
+
+
+def executable(proposal: ProposalFacts, now: datetime) -> bool:
+    """Queued and past its timelock (and not expired)."""
+    eta = execution_eta(proposal)
+    return proposal_state(proposal, now) == QUEUED and eta is not None and now >= eta

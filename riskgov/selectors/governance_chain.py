@@ -1,0 +1,121 @@
+"""What governance reads from the chain: the deployment, the head block and voting power.
+
+Voting power and supply come from ``chain.selectors.voting`` (token wei, as ``getPastVotes`` /
+``getPastTotalSupply``); this module is the one place governance touches the chain layer, so tests
+can replace it and the services never build clients of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from web3 import Web3
+
+from chain.client import ChainClient, RetryPolicy
+from riskgov.services.governance_errors import ChainNotConfigured
+
+
+@dataclass(frozen=True)
+class GovernanceChain:
+    """The deployment ballots are bound to: EIP-712 `chainId` and `verifyingContract` (the registry)."""
+
+    chain_id: int
+    registry: str
+    gov_token: str
+
+
+@lru_cache(maxsize=4)
+def _client(rpc_url: str, chain_id: int) -> ChainClient:
+    from chain.conf import chain_client as connect
+
+    return connect(rpc_url, retry=RetryPolicy(attempts=3))
+
+
+def chain_client() -> ChainClient:
+    """A client for CHAIN_RPC_URL, checked against CHAIN_ID once per process."""
+    return _client(settings.CHAIN_RPC_URL, settings.CHAIN_ID)
+
+
+def governance_chain() -> GovernanceChain:
+    """The active deployment on CHAIN_ID; raises ChainNotConfigured when none is recorded."""
+    from chain.selectors.deployments import active_deployment
+
+    deployment = active_deployment()
+    if deployment is None:
+        raise ChainNotConfigured(
+            "chain_not_configured",
+            f"No contracts are recorded for chain {settings.CHAIN_ID}; deploy them first (manage.py chain_deploy).",
+        )
+    return GovernanceChain(
+        chain_id=int(deployment.chain_id),
+        registry=Web3.to_checksum_address(deployment.registry),
+        gov_token=Web3.to_checksum_address(deployment.gov_token),
+    )
+
+
+def latest_block() -> int:
+    """The newest block whose token events are indexed: the snapshot a new proposal takes."""
+    from chain.selectors.voting import latest_indexed_block
+
+    return int(latest_indexed_block())
+
+
+def voting_power_at(address: str, block: int) -> int:
+    """Votes (token wei) delegated to `address` at the end of `block` (getPastVotes)."""
+    from chain.selectors.voting import voting_power
+
+    return int(voting_power(Web3.to_checksum_address(address), block))
+
+
+def voting_powers_at(addresses: Iterable[str], block: int) -> dict[str, int]:
+    """Voting power of many addresses at `block` (token wei); on PostgreSQL one query per 5,000 addresses."""
+    from chain.models import ContractRole, IndexerCheckpoint, VotingPowerCheckpoint
+    from chain.selectors.deployments import active_deployment
+
+    unique: list[str] = sorted({Web3.to_checksum_address(a) for a in addresses})
+    if not unique:
+        return {}
+    first = voting_power_at(unique[0], block)  # raises while the deployment or the block is not indexed
+    if connection.vendor != "postgresql":
+        return {address: voting_power_at(address, block) for address in unique}
+    checkpoint = IndexerCheckpoint.objects.get(deployment=active_deployment(), role=ContractRole.GOV_TOKEN)
+    powers: dict[str, int] = dict.fromkeys(unique, 0)
+    powers[unique[0]] = first
+    for start in range(0, len(unique), 5000):
+        rows = (
+            VotingPowerCheckpoint.objects.filter(
+                checkpoint=checkpoint, delegatee__in=unique[start : start + 5000], block_number__lte=block
+            )
+            .order_by("delegatee", "-block_number", "-log_index")
+            .distinct("delegatee")
+            .values_list("delegatee", "votes")
+        )
+        powers.update({delegatee: int(votes) for delegatee, votes in rows})
+    return powers
+
+
+def total_supply_at(block: int) -> int:
+    """Total token supply (wei) at the end of `block`."""
+    from chain.selectors.voting import total_supply
+
+    return int(total_supply(block))
+
+
+def delegation_of(address: str) -> Any:
+    """Balance, votes and delegate of `address` (chain.selectors.voting.DelegationStatus)."""
+    from chain.selectors.voting import delegation_status
+
+    return delegation_status(Web3.to_checksum_address(address))
+
+
+def ballot_web3() -> Web3 | None:
+    """A Web3 for ERC-1271 checks of contract-wallet ballots, or None when the node is unreachable."""
+    try:
+        return chain_client().w3
+    except Exception:  # an unreachable node only disables contract-wallet checks; EOAs still verify
+        return None

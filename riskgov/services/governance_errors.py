@@ -1,0 +1,45 @@
+"""Domain errors of governance; each carries a machine code, a field (when one is to blame) and a status."""
+
+from __future__ import annotations
+
+
+class GovernanceError(Exception):
+    """A governance action was refused; `message` is meant for the user."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str, *, field: str | None = None, status: int | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.field = field
+        if status is not None:
+            self.status = status
+        super().__init__(message)
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "field": self.field, "reason": self.message}
+
+
+class ProposalRejected(GovernanceError):
+    """Proposal creation failed; `errors` maps form fields to messages."""
+
+    def __init__(self, errors: dict[str, list[str]], *, code: str = "invalid_proposal") -> None:
+        self.errors = errors
+        first_field, messages = next(iter(errors.items()))
+        super().__init__(code, messages[0], field=first_field)
+
+
+class VoteRejected(GovernanceError):
+    """A ballot was not accepted (a repeated vote has status 409)."""
+
+
+class ActionNotAllowed(GovernanceError):
+    """Cancel, queue, veto or execute is not allowed for this caller or in this state."""
+
+    status = 409
+
+
+class ChainNotConfigured(GovernanceError):
+    """No chain deployment is recorded, so there is no ballot domain or voting power source."""
+
+    status = 503

@@ -1,0 +1,132 @@
+"""Casting an EIP-712 signed ballot: verify, weigh at the snapshot, store, and update the tally.
+
+Weights are token wei (voting power at the proposal's snapshot block). Counting follows
+GovernorCountingSimple; the tally columns on the proposal move in the same transaction as the vote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from eth_utils import is_address, to_checksum_address
+from hexbytes import HexBytes
+
+from chain.eip712 import Ballot, BallotDomain, verify_ballot_signature
+from riskgov.domain.governance import ACTIVE, PENDING, proposal_state
+from riskgov.models import Proposal, Vote, VoteSupportChoice
+from riskgov.selectors import governance_chain as chain_reads
+from riskgov.services.governance_errors import VoteRejected
+
+TALLY_COLUMN = {
+    VoteSupportChoice.AGAINST: "against_votes",
+    VoteSupportChoice.FOR: "for_votes",
+    VoteSupportChoice.ABSTAIN: "abstain_votes",
+}
+
+
+@dataclass(frozen=True)
+class SignedBallot:
+    """A ballot as submitted: the signed fields plus the signature and optional unsigned reason."""
+
+    proposal_id: int
+    support: int
+    voter: str
+    nonce: int
+    signature: str
+    reason: str = ""
+
+
+def ballot_domain(proposal: Proposal) -> BallotDomain:
+    """The EIP-712 domain frozen on the proposal at creation."""
+    return BallotDomain(chain_id=int(proposal.chain_id), verifying_contract=proposal.verifying_contract)
+
+
+def voter_nonce(voter: str) -> int:
+    """The nonce the voter's next ballot must carry: their number of accepted votes."""
+    return Vote.objects.filter(voter=to_checksum_address(voter)).count()
+
+
+def _ballot(submitted: SignedBallot) -> Ballot:
+    if not is_address(submitted.voter):
+        raise VoteRejected("invalid_voter", f"{submitted.voter!r} is not an address", field="voter")
+    if submitted.support not in VoteSupportChoice.values:
+        raise VoteRejected("invalid_support", "support must be 0 (Against), 1 (For) or 2 (Abstain)", field="support")
+    try:
+        HexBytes(submitted.signature)
+        return Ballot(
+            proposal_id=submitted.proposal_id,
+            support=submitted.support,
+            voter=to_checksum_address(submitted.voter),
+            nonce=submitted.nonce,
+        )
+    except ValueError as exc:
+        raise VoteRejected("invalid_ballot", str(exc)) from exc
+
+
+def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | None = None) -> Vote:
+    """Accept `ballot` if the voter signed it, the proposal is Active, the nonce is the voter's next one,
+    the voter has power at the snapshot and has not voted yet. Anyone may submit (relay) it.
+
+    Raises VoteRejected naming the reason (status 409 for a repeated vote, 404 for an unknown proposal).
+    """
+    now = now or timezone.now()
+    typed = _ballot(ballot)
+    proposal = Proposal.objects.filter(pk=ballot.proposal_id).first()
+    if proposal is None:
+        raise VoteRejected("unknown_proposal", f"there is no proposal #{ballot.proposal_id}", status=404)
+    state = proposal_state(proposal, now)
+    if state == PENDING:
+        raise VoteRejected("voting_not_started", f"voting starts at {proposal.voting_starts_at:%Y-%m-%d %H:%M:%S} UTC")
+    if state != ACTIVE:
+        raise VoteRejected("voting_closed", f"voting is closed (proposal is {state})")
+    voter = typed.voter
+    if Vote.objects.filter(proposal=proposal, voter=voter).exists():
+        raise VoteRejected("already_voted", f"{voter} has already voted on proposal #{proposal.pk}", status=409)
+    expected = voter_nonce(voter)
+    if ballot.nonce != expected:
+        raise VoteRejected(
+            "wrong_nonce", f"nonce must be {expected} (the voter's accepted votes), got {ballot.nonce}", field="nonce"
+        )
+    domain = ballot_domain(proposal)
+    if not verify_ballot_signature(None, typed, domain, ballot.signature) and not verify_ballot_signature(
+        chain_reads.ballot_web3(), typed, domain, ballot.signature
+    ):
+        raise VoteRejected(
+            "invalid_signature",
+            f"the signature is not {voter}'s signature of this ballot (proposal {proposal.pk}, support "
+            f"{ballot.support}, nonce {ballot.nonce}, chain {domain.chain_id}, contract {domain.verifying_contract})",
+            field="signature",
+        )
+    weight = chain_reads.voting_power_at(voter, int(proposal.snapshot_block))
+    if weight <= 0:
+        raise VoteRejected(
+            "no_voting_power", f"{voter} had no voting power at snapshot block {proposal.snapshot_block}"
+        )
+    relayer = to_checksum_address(submitted_by) if submitted_by and is_address(submitted_by) else ""
+    try:
+        with transaction.atomic():
+            vote = Vote.objects.create(
+                proposal=proposal,
+                voter=voter,
+                support=ballot.support,
+                weight=Decimal(weight),
+                nonce=ballot.nonce,
+                signature=HexBytes(ballot.signature).to_0x_hex(),
+                reason=ballot.reason.strip()[:2000],
+                submitted_by="" if relayer == voter else relayer,
+                created_at=now,
+            )
+            column = TALLY_COLUMN[VoteSupportChoice(ballot.support)]
+            Proposal.objects.filter(pk=proposal.pk).update(
+                **{column: F(column) + Decimal(weight)}, vote_count=F("vote_count") + 1
+            )
+    except IntegrityError as exc:  # a concurrent vote by the same voter won the race
+        raise VoteRejected(
+            "already_voted", f"{voter} has already voted or used nonce {ballot.nonce}", status=409
+        ) from exc
+    return vote
