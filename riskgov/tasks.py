@@ -9,5 +9,3 @@ def exposure_snapshot() -> int:
     return len(exposure_snapshot_take())
 
 import riskgov.tasks_governance  # noqa: E402, F401  (governance tasks, found by autodiscovery through this module)
-
-import riskgov.tasks_governance  # noqa: E402, F401  (governance tasks, found by autodiscovery through this module)
