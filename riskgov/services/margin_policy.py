@@ -1,0 +1,219 @@
+"""The one door for changing a market's margin policy: every change adds a version, atomically, audited.
+
+Hard rules (all sources): 0 < λ < 1, 0.5 < confidence < 1, 0 < floor ≤ cap ≤ 1, 0 < mmr_ratio < 1,
+horizon ≥ 1 h, add-on base and slope together, and the ranges in POLICY_BOUNDS. Steward rules (admin
+source): a maximum change per field per update, a minimum delay between admin changes of a market
+(the market's steward delay), and no change of kind, no switching automatic updates on and no adding
+or removing optional parts — those belong to a governance proposal. Switching automatic updates off
+is always allowed: it only makes the protocol wait for people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from riskgov.domain.margin_policy import PolicyCoefficients
+from riskgov.models import POLICY_FIELDS, ChangeSource, MarginPolicy, Market, PolicyKind
+from riskgov.services.audit import audit_record
+from riskgov.services.guardrails import GuardrailError, Violation
+
+
+@dataclass(frozen=True)
+class PolicyBound:
+    min_value: Decimal | None
+    max_value: Decimal | None
+    max_abs_change: Decimal | None = None
+    max_rel_change: Decimal | None = None
+
+
+D = Decimal
+POLICY_BOUNDS: dict[str, PolicyBound] = {
+    "coefficient_a": PolicyBound(D("0"), D("10"), max_rel_change=D("0.25")),
+    "coefficient_b": PolicyBound(D("0"), D("0.5"), max_abs_change=D("0.01")),
+    "ewma_lambda": PolicyBound(D("0.8"), D("0.9999"), max_abs_change=D("0.02")),
+    "confidence": PolicyBound(D("0.9"), D("0.99999"), max_abs_change=D("0.005")),
+    "horizon_hours": PolicyBound(D("1"), D("168"), max_rel_change=D("0.5")),
+    "imr_floor": PolicyBound(D("0.001"), D("1"), max_rel_change=D("0.25")),
+    "imr_cap": PolicyBound(D("0.01"), D("1"), max_rel_change=D("0.25")),
+    "mmr_ratio": PolicyBound(D("0.1"), D("0.95"), max_abs_change=D("0.05")),
+    "size_addon_base": PolicyBound(D("0"), None, max_rel_change=D("0.5")),
+    "size_addon_slope": PolicyBound(D("0"), D("0.5"), max_abs_change=D("0.01")),
+    "oi_depth_multiple": PolicyBound(D("0"), D("1000"), max_rel_change=D("0.25")),
+    "rebalance_threshold": PolicyBound(D("0"), D("0.5"), max_abs_change=D("0.05")),
+}
+OPTIONAL_FIELDS = ("size_addon_base", "size_addon_slope", "oi_depth_multiple")
+DEFAULT_POLICY: dict[str, Any] = {
+    "kind": PolicyKind.VOLATILITY_SCALED,
+    "coefficient_a": D("2"),
+    "coefficient_b": D("0"),
+    "ewma_lambda": D("0.97"),
+    "confidence": D("0.99"),
+    "horizon_hours": 8,
+    "imr_floor": D("0.01"),
+    "imr_cap": D("0.5"),
+    "mmr_ratio": D("0.5"),
+    "size_addon_base": None,
+    "size_addon_slope": None,
+    "oi_depth_multiple": None,
+    "rebalance_threshold": D("0.05"),
+    "automatic": False,
+}
+
+
+def policy_coefficients(policy: MarginPolicy | Mapping[str, Any]) -> PolicyCoefficients:
+    """The float coefficients the pure margin formulas take, from a policy row or a dict of its values."""
+    values = policy.values() if isinstance(policy, MarginPolicy) else policy
+    return PolicyCoefficients(
+        volatility_scaled=values["kind"] == PolicyKind.VOLATILITY_SCALED,
+        a=float(values["coefficient_a"]),
+        b=float(values["coefficient_b"]),
+        ewma_lambda=float(values["ewma_lambda"]),
+        confidence=float(values["confidence"]),
+        horizon_hours=float(values["horizon_hours"]),
+        imr_floor=float(values["imr_floor"]),
+        imr_cap=float(values["imr_cap"]),
+        mmr_ratio=float(values["mmr_ratio"]),
+    )
+
+
+def _hard_rules(values: dict[str, Any]) -> list[Violation]:
+    found: list[Violation] = []
+    if values["kind"] not in PolicyKind.values:
+        found.append(Violation("choice", "kind", f"must be one of {', '.join(PolicyKind.values)}"))
+    for name, bound in POLICY_BOUNDS.items():
+        value = values[name]
+        if value is None:
+            continue
+        if bound.min_value is not None and value < bound.min_value:
+            found.append(Violation("field_bounds", name, f"{value} is below the minimum {bound.min_value}"))
+        if bound.max_value is not None and value > bound.max_value:
+            found.append(Violation("field_bounds", name, f"{value} is above the maximum {bound.max_value}"))
+    if values["imr_floor"] > values["imr_cap"]:
+        found.append(Violation("floor_cap_order", "imr_floor", "must not exceed the cap"))
+    if not D("0") < values["ewma_lambda"] < D("1"):
+        found.append(Violation("lambda_range", "ewma_lambda", "must be between 0 and 1"))
+    if not D("0.5") < values["confidence"] < D("1"):
+        found.append(Violation("confidence_range", "confidence", "must be between 0.5 and 1"))
+    if (values["size_addon_base"] is None) != (values["size_addon_slope"] is None):
+        found.append(Violation("size_addon_pair", "size_addon_slope", "the size add-on needs both base and slope"))
+    return found
+
+
+def _steward_limits(current: MarginPolicy, proposed: dict[str, Any]) -> list[Violation]:
+    found: list[Violation] = []
+    if proposed["kind"] != current.kind:
+        found.append(Violation("kind_change", "kind", "changing the policy kind needs a governance proposal"))
+    if proposed["automatic"] and not current.automatic:
+        found.append(
+            Violation("automatic_on", "automatic", "switching automatic updates on needs a governance proposal")
+        )
+    for name, bound in POLICY_BOUNDS.items():
+        old, new = getattr(current, name), proposed[name]
+        if old == new:
+            continue
+        if old is None or new is None:
+            found.append(Violation("max_change_per_update", name, "adding or removing it needs a governance proposal"))
+            continue
+        delta = abs(D(new) - D(old))
+        if bound.max_abs_change is not None and delta > bound.max_abs_change:
+            found.append(Violation("max_change_per_update", name,
+                                   f"change of {delta.normalize()} exceeds the steward limit of "
+                                   f"{bound.max_abs_change} per update; larger changes need a governance proposal"))
+        if bound.max_rel_change is not None and old != 0 and delta / abs(D(old)) > bound.max_rel_change:
+            found.append(Violation("max_change_per_update", name,
+                                   f"change of {delta / abs(D(old)):.1%} exceeds the steward limit of "
+                                   f"{bound.max_rel_change:.0%} per update; larger changes need a governance proposal"))
+    return found
+
+
+def _steward_delay(market: Market, now: datetime) -> list[Violation]:
+    last = (MarginPolicy.objects.filter(market=market, source=ChangeSource.ADMIN)
+            .order_by("-created_at").values_list("created_at", flat=True).first())
+    delay = timedelta(hours=market.steward_min_delay_hours)
+    if last is not None and now - last < delay:
+        return [Violation("steward_min_delay", None,
+                          f"the last admin policy change of {market.symbol} was at {last:%Y-%m-%d %H:%M} UTC; the "
+                          f"next is allowed from {last + delay:%Y-%m-%d %H:%M} UTC; earlier changes need a "
+                          "governance proposal")]
+    return []
+
+
+def _normalise(changes: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(changes) - set(POLICY_FIELDS))
+    if unknown:
+        raise GuardrailError([Violation("unknown_field", name, "is not a policy field") for name in unknown])
+    normalised: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name == "kind":
+            normalised[name] = str(value)
+        elif name == "automatic":
+            normalised[name] = bool(value)
+        elif name == "horizon_hours":
+            normalised[name] = int(value)
+        else:
+            normalised[name] = None if value is None else D(str(value))
+    return normalised
+
+
+def margin_policy_change(
+    *,
+    market: Market,
+    changes: Mapping[str, Any],
+    source: str,
+    reason: str,
+    actor: str,
+    proposal_ref: str = "",
+) -> MarginPolicy:
+    """Add the next version of `market`'s margin policy with `changes` applied (rates are fractions).
+
+    The first version starts from DEFAULT_POLICY and passes the hard rules only. Raises GuardrailError,
+    naming each broken rule and field, and writes nothing when a rule fails.
+    """
+    if not reason.strip():
+        raise GuardrailError([Violation("reason_required", "reason", "a reason is required")])
+    normalised = _normalise(changes)
+    now = timezone.now()
+    with transaction.atomic():
+        Market.objects.select_for_update().filter(pk=market.pk).first()  # serialise versions per market
+        current = MarginPolicy.objects.filter(market=market).order_by("-version").first()
+        proposed = current.values() if current else dict(DEFAULT_POLICY)
+        proposed.update(normalised)
+        violations = _hard_rules(proposed)
+        if current is not None:
+            if all(getattr(current, f) == proposed[f] for f in POLICY_FIELDS):
+                violations.append(Violation("no_change", None, "the new values equal the current policy"))
+            elif source == ChangeSource.ADMIN:
+                violations += _steward_limits(current, proposed) + _steward_delay(market, now)
+            elif source in (ChangeSource.POLICY, ChangeSource.GENESIS):
+                violations.append(Violation("source", None, f"a policy cannot be changed by source {source!r}"))
+        if violations:
+            raise GuardrailError(violations)
+        policy = MarginPolicy.objects.create(
+            market=market, version=(current.version + 1) if current else 1, effective_at=now, source=source,
+            reason=reason.strip(), actor=actor, proposal_ref=proposal_ref, **proposed,
+        )
+        audit_record(
+            action="margin_policy.changed", subject=policy, actor=actor,
+            data={
+                "market": market.symbol, "version": policy.version, "source": source, "reason": policy.reason,
+                "changes": {
+                    name: {"old": None if current is None else _text(getattr(current, name)), "new": _text(value)}
+                    for name, value in proposed.items()
+                    if current is None or getattr(current, name) != value
+                },
+            },
+        )
+    return policy
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return value
