@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("insurance/", include("insurance.urls")),
     path("reports/", include("riskgov.reports_urls")),
+    path("chain/", include("chain.urls")),
     path("", include("riskgov.urls")),
 ]

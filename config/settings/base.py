@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "riskgov",
     "insurance",
+    "chain",
 ]
 
 MIDDLEWARE = [
@@ -125,6 +126,11 @@ RISKGOV_SNAPSHOT_INTERVAL = timedelta(minutes=env.int("RISKGOV_SNAPSHOT_MINUTES"
 RISKGOV_STEWARD_MIN_DELAY = timedelta(days=env.int("RISKGOV_STEWARD_MIN_DELAY_DAYS", default=3))
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
+# Indexer: blocks per eth_getLogs range, and how far behind the head it stays (0 on a local Anvil).
+CHAIN_INDEXER_BLOCK_RANGE = env.int("CHAIN_INDEXER_BLOCK_RANGE", default=2000)
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=0)
+# Executor key: environment only, never the database; empty means Anvil's dev key in demo mode.
+CHAIN_EXECUTOR_KEY = env.str("CHAIN_EXECUTOR_KEY", default="")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,88 @@
+"""Admin for the chain app: deployments and checkpoints are visible, indexed rows read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from chain.models import (
+    ChainDeployment,
+    ChainEvent,
+    DelegationChange,
+    IndexerCheckpoint,
+    RegistryUpdate,
+    TokenSupplyCheckpoint,
+    TokenTransfer,
+    VotingPowerCheckpoint,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the indexer (or chain_deploy): changing them by hand would desync the chain view."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ChainDeployment)
+class ChainDeploymentAdmin(ReadOnlyAdmin):
+    list_display = ["chain_id", "deployment_block", "gov_token", "registry", "perp_market", "is_active", "created_at"]
+    list_filter = ["chain_id", "is_active"]
+
+
+@admin.register(IndexerCheckpoint)
+class IndexerCheckpointAdmin(ReadOnlyAdmin):
+    list_display = ["deployment", "role", "market_symbol", "address", "block_number", "events_indexed",
+                    "last_error_at", "updated_at"]  # fmt: skip
+    list_filter = ["role"]
+    list_select_related = ["deployment"]
+
+
+class IndexedRowAdmin(ReadOnlyAdmin):
+    list_per_page = 100
+    show_full_result_count = False
+
+
+@admin.register(ChainEvent)
+class ChainEventAdmin(IndexedRowAdmin):
+    list_display = ["event", "address", "block_number", "log_index", "tx_hash", "block_time"]
+    list_filter = ["event"]
+    search_fields = ["tx_hash", "address"]
+
+
+@admin.register(VotingPowerCheckpoint)
+class VotingPowerCheckpointAdmin(IndexedRowAdmin):
+    list_display = ["delegatee", "votes", "previous_votes", "block_number", "log_index"]
+    search_fields = ["delegatee"]
+
+
+@admin.register(DelegationChange)
+class DelegationChangeAdmin(IndexedRowAdmin):
+    list_display = ["delegator", "from_delegate", "to_delegate", "block_number"]
+    search_fields = ["delegator", "to_delegate"]
+
+
+@admin.register(TokenTransfer)
+class TokenTransferAdmin(IndexedRowAdmin):
+    list_display = ["sender", "recipient", "amount", "block_number", "log_index"]
+    search_fields = ["sender", "recipient", "tx_hash"]
+
+
+@admin.register(TokenSupplyCheckpoint)
+class TokenSupplyCheckpointAdmin(IndexedRowAdmin):
+    list_display = ["total_supply", "delta", "block_number", "log_index"]
+
+
+@admin.register(RegistryUpdate)
+class RegistryUpdateAdmin(IndexedRowAdmin):
+    list_display = ["market_symbol", "version", "imr", "mmr", "max_leverage", "liquidation_penalty", "oi_cap",
+                    "block_number"]  # fmt: skip
+    list_filter = ["market_symbol"]

@@ -1,0 +1,156 @@
+"""Recording a protocol deployment, and deploying when the chain does not have one (``chain_deploy``)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+
+from chain.client import ChainClient
+from chain.conf import demo_mode, executor_account
+from chain.deploy import DemoAccounts, DemoSummary, ProtocolAddresses, deploy_protocol, ensure_funded, populate_demo
+from chain.errors import ChainError
+from chain.models import ChainDeployment, IndexerCheckpoint
+from chain.selectors.deployments import active_deployment
+from chain.services.indexer import CheckpointRun, IndexerConfig, deployment_index
+from chain.services.references import markets_ensure
+from riskgov.models import Position, PriceObservation
+
+logger = logging.getLogger(__name__)
+
+
+class DeploymentError(ChainError):
+    """The chain cannot be deployed to as configured (e.g. a demo on a non-Anvil chain)."""
+
+
+def genesis_hash(client: ChainClient) -> str:
+    block = client.rpc("eth_getBlockByNumber", "0x0", False)
+    if block is None:
+        raise ChainError("the node has no genesis block")
+    return str(block["hash"])
+
+
+def deployment_is_live(client: ChainClient, deployment: ChainDeployment) -> bool:
+    """Whether the node is the chain ``deployment`` was made on: same genesis, code at every address."""
+    if deployment.genesis_hash != genesis_hash(client):
+        return False
+    addresses = [deployment.gov_token, deployment.registry, deployment.perp_market, *deployment.price_feeds.values()]
+    return all(client.rpc("eth_getCode", address, "latest") not in (None, "0x", "") for address in addresses)
+
+
+def deployment_record(
+    *, addresses: ProtocolAddresses, genesis: str, feed_decimals: dict[str, int], start_hash: str
+) -> ChainDeployment:
+    """Store ``addresses`` as the active deployment of their chain, with one checkpoint per contract.
+
+    Previous deployments of the chain id are deleted along with everything indexed from them,
+    including the riskgov positions and prices they produced: their chain no longer exists.
+    Checkpoints start at the block before the deployment (``start_hash`` is that block's hash).
+    Markets are created or linked by symbol ("ETH-USD" ↔ ETH quoted in USD).
+    """
+    chain_id = addresses["chain_id"]
+    with transaction.atomic():
+        stale = ChainDeployment.objects.filter(chain_id=chain_id)
+        if stale.exists():
+            chain_rows_purge(chain_id=chain_id, symbols=_symbols_of(stale))
+            stale.delete()
+        deployment = ChainDeployment.objects.create(
+            chain_id=chain_id,
+            genesis_hash=genesis,
+            gov_token=addresses["gov_token"],
+            registry=addresses["registry"],
+            perp_market=addresses["perp_market"],
+            price_feeds=dict(addresses["price_feeds"]),
+            feed_decimals=feed_decimals,
+            deployment_block=addresses["deployment_block"],
+            is_active=True,
+        )
+        start = addresses["deployment_block"] - 1
+        IndexerCheckpoint.objects.bulk_create(
+            [
+                IndexerCheckpoint(
+                    deployment=deployment,
+                    role=role,
+                    address=address,
+                    market_symbol=symbol,
+                    block_number=start,
+                    block_hash=start_hash,
+                )
+                for role, address, symbol in deployment.contract_addresses()
+            ]
+        )
+        markets_ensure(addresses["price_feeds"].keys())
+    return deployment
+
+
+def _symbols_of(deployments: object) -> set[str]:
+    return {symbol for deployment in deployments for symbol in deployment.price_feeds}  # type: ignore[attr-defined]
+
+
+def chain_rows_purge(*, chain_id: int, symbols: set[str]) -> None:
+    """Delete the riskgov rows the indexer wrote for ``chain_id`` (positions ``chain:<id>:…``, feed prices)."""
+    Position.objects.filter(external_id__startswith=f"chain:{chain_id}:").delete()
+    if symbols:
+        sources = Q()
+        for symbol in symbols:
+            sources |= Q(source=f"chain:{symbol}")
+        PriceObservation.objects.filter(sources).delete()
+
+
+@dataclass
+class DeployOutcome:
+    deployment: ChainDeployment
+    deployed: bool
+    demo: DemoSummary | None
+    index_runs: list[CheckpointRun]
+
+    @property
+    def index_errors(self) -> list[str]:
+        return [f"{run.label}: {run.error}" for run in self.index_runs if run.error]
+
+
+def protocol_deploy(*, client: ChainClient, demo: bool = False, config: IndexerConfig | None = None) -> DeployOutcome:
+    """Make sure the protocol is deployed on ``client``'s chain and indexed into the database.
+
+    Idempotent: an active deployment whose genesis hash matches and whose contracts have code is
+    kept as is. Otherwise (a fresh node, or a reset one) the contracts are deployed from the executor
+    account, recorded (checkpoints reset), and with ``demo`` populated with holders, delegations,
+    prices and positions using Anvil's dev accounts. Then one indexing pass brings the database up
+    to the chain head.
+    """
+    existing = active_deployment(chain_id=client.chain_id)
+    summary: DemoSummary | None = None
+    if existing is not None and deployment_is_live(client, existing):
+        deployment, deployed = existing, False
+    else:
+        if demo and not demo_mode():
+            raise DeploymentError("--demo uses Anvil's dev keys and needs RISKGOV_DEMO_MODE=1")
+        executor = executor_account()
+        demo_accounts = DemoAccounts.from_mnemonic() if demo else None
+        keeper = demo_accounts.keeper.address if demo_accounts else None
+        if demo_accounts is not None:
+            ensure_funded(client, [executor.address, demo_accounts.keeper.address])
+        addresses = deploy_protocol(client, executor, executor=executor.address, keeper=keeper)
+        deployment = deployment_record(
+            addresses=addresses,
+            genesis=genesis_hash(client),
+            feed_decimals=_feed_decimals(client, addresses),
+            start_hash=str(client.rpc("eth_getBlockByNumber", hex(addresses["deployment_block"] - 1), False)["hash"]),
+        )
+        deployed = True
+        logger.info("deployed the protocol on chain %d at block %d", client.chain_id, addresses["deployment_block"])
+        if demo_accounts is not None:
+            summary = populate_demo(
+                client, addresses, minter=executor, keeper=demo_accounts.keeper, holders=demo_accounts.holders
+            )
+    runs = deployment_index(deployment=deployment, client=client, config=config)
+    return DeployOutcome(deployment=deployment, deployed=deployed, demo=summary, index_runs=runs)
+
+
+def _feed_decimals(client: ChainClient, addresses: ProtocolAddresses) -> dict[str, int]:
+    return {
+        symbol: int(client.call(client.contract("PriceFeed", address).functions.decimals()))
+        for symbol, address in addresses["price_feeds"].items()
+    }
