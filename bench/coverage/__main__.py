@@ -118,11 +118,14 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
             os.killpg(worker.pid, signal.SIGKILL)
 
 
+CHUNK_SIZE = 1000
+
+
 def new_run(paths: int, steps: int, label: str):  # type: ignore[no-untyped-def]
     from insurance.services.coverage_runs import coverage_run_create
 
     return coverage_run_create(label=label, requested_by="bench", paths=paths, steps=steps, seed=2024,
-                               chunk_size=1000, enqueue=False)
+                               chunk_size=CHUNK_SIZE, enqueue=False)
 
 
 def through_celery(run, timeout: float = 1800.0) -> float:  # type: ignore[no-untyped-def]
@@ -138,6 +141,7 @@ def through_celery(run, timeout: float = 1800.0) -> float:  # type: ignore[no-un
             break
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
+    run.refresh_from_db()
     if run.status != "succeeded":
         raise SystemExit(f"run #{run.pk} ended {run.status}: {run.error}")
     return elapsed
@@ -151,7 +155,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=96)
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per configuration (best is reported)")
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--chunk-size", type=int, default=2500, help="paths per chunk (one task each)")
     args = parser.parse_args()
+    global CHUNK_SIZE
+    CHUNK_SIZE = args.chunk_size
 
     os.environ["DATABASE_URL"] = recreate_database()
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
@@ -191,7 +198,7 @@ def main() -> None:
     for count in (1, 2):
         workers = start_workers(count)
         try:
-            through_celery(new_run(count * 1000, args.steps, "warm-up"))  # every worker loads the kernels
+            through_celery(new_run(count * CHUNK_SIZE, args.steps, "warm-up"))  # every worker loads the kernels
             celery[count] = []
             for _ in range(args.repeats):
                 run = new_run(args.paths, args.steps, f"{count} worker(s)")
@@ -209,7 +216,7 @@ def main() -> None:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "positions": args.positions, "markets": args.markets, "paths": args.paths, "steps": args.steps,
-        "chunk_size": 1000, "chunks": -(-args.paths // 1000),
+        "chunk_size": CHUNK_SIZE, "chunks": -(-args.paths // CHUNK_SIZE),
         "run_create_seconds": round(create_seconds, 2),
         "in_process_seconds": {"runs": [round(s, 2) for s in in_process], "best": round(engine, 2)},
         "celery_seconds": {f"{count}_worker{'s' if count > 1 else ''}": {"runs": [round(s, 2) for s in times],

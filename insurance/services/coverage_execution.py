@@ -26,6 +26,7 @@ from insurance.services.coverage_files import (
     FrozenInputs,
     arrays_read,
     arrays_write,
+    file_sha256_check,
     result_from_arrays,
     result_to_arrays,
 )
@@ -54,8 +55,21 @@ def coverage_run_fail(*, run_id: int, reason: str) -> bool:
 
 
 def run_frozen_inputs(run: CoverageRun) -> FrozenInputs:
-    """The run's frozen engine inputs, after checking the file's sha256; raises CoverageFileError."""
-    return FrozenInputs.from_arrays(arrays_read(run.inputs_file, run.inputs_sha256, what="frozen inputs"))
+    """The run's frozen engine inputs, after checking the file's sha256; raises CoverageFileError.
+
+    A worker keeps the last decoded inputs: its next chunk of the same run only re-hashes the file.
+    """
+    cached = _inputs_cache.get(run.inputs_sha256)
+    if cached is not None:
+        file_sha256_check(run.inputs_file, run.inputs_sha256, what="frozen inputs")
+        return cached
+    inputs = FrozenInputs.from_arrays(arrays_read(run.inputs_file, run.inputs_sha256, what="frozen inputs"))
+    _inputs_cache.clear()
+    _inputs_cache[run.inputs_sha256] = inputs
+    return inputs
+
+
+_inputs_cache: dict[str, FrozenInputs] = {}
 
 
 def run_simulate(run: CoverageRun, inputs: FrozenInputs, path_range: tuple[int, int] | None = None,
@@ -97,7 +111,7 @@ def coverage_chunk_simulate(*, run_id: int, chunk_index: int, task_id: str = "",
         inputs = run_frozen_inputs(run)
         result = run_simulate(run, inputs, (chunk.path_start, chunk.path_stop))
         relative = f"{run.inputs_file.rsplit('/', 1)[0]}/chunk-{chunk_index:05d}.npz"
-        digest = arrays_write(relative, result_to_arrays(result, with_fund_path=True))
+        digest = arrays_write(relative, result_to_arrays(result, with_fund_path=True), compress=False)
     except CoverageFileError as error:
         coverage_run_fail(run_id=run_id, reason=f"{error} The run cannot be reproduced; start a new run.")
         return False
@@ -160,7 +174,7 @@ def coverage_run_finish(*, run_id: int) -> bool:
         merged = SimulationResult.concatenate(results)
         metrics = coverage_metrics(merged, target_exhaustion_probability=float(run.target_exhaustion_probability))
         relative = f"{run.inputs_file.rsplit('/', 1)[0]}/results.npz"
-        digest = arrays_write(relative, result_to_arrays(merged, with_fund_path=False))
+        digest = arrays_write(relative, result_to_arrays(merged, with_fund_path=False), compress=False)
     except Exception as error:
         logger.exception("coverage run %s could not be merged", run_id)
         coverage_run_fail(run_id=run_id, reason=f"Merging the chunks failed: {type(error).__name__}: {error}")

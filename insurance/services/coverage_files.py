@@ -64,6 +64,17 @@ def arrays_write(relative: str, arrays: Mapping[str, NDArray], *, compress: bool
     return digest
 
 
+def file_sha256_check(relative: str, expected_sha256: str, *, what: str) -> None:
+    """Raise CoverageFileError unless the file exists with the expected sha256."""
+    path = media_path(relative)
+    if not relative or not path.is_file():
+        raise CoverageFileError(f"The {what} file {relative or '(none)'} is missing.")
+    actual = sha256_of(path)
+    if actual != expected_sha256:
+        raise CoverageFileError(f"The {what} file {relative} was altered after it was written "
+                                f"(sha256 {actual[:12]}… instead of {expected_sha256[:12]}…).")
+
+
 def arrays_read(relative: str, expected_sha256: str, *, what: str) -> dict[str, NDArray]:  # type: ignore[type-arg]
     """The arrays of a file whose hash must equal `expected_sha256`; raises CoverageFileError otherwise."""
     path = media_path(relative)
