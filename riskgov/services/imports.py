@@ -209,7 +209,8 @@ def _amount(value: Any) -> Decimal:
         raise _FieldError("must be a finite number")
     if number != 0 and number.adjusted() >= AMOUNT_DIGITS - AMOUNT_PLACES:
         raise _FieldError("is too large")
-    if _decimal_places(number) > AMOUNT_PLACES:
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -AMOUNT_PLACES and _decimal_places(number) > AMOUNT_PLACES:
         raise _FieldError(f"has more than {AMOUNT_PLACES} decimal places")
     return number
 
@@ -279,6 +280,7 @@ def _markets_by_symbol() -> dict[str, int]:
 
 def _position_parsers(markets: dict[str, int], now: datetime) -> dict[str, Callable[[Any], Any]]:
     addresses: dict[str, str] = {}
+    statuses = frozenset(PositionStatus.values)
 
     def account(value: Any) -> str:
         text = _text(value)
@@ -324,7 +326,7 @@ def _position_parsers(markets: dict[str, int], now: datetime) -> dict[str, Calla
 
     def status(value: Any) -> str:
         text = _text(value).lower()
-        if text not in PositionStatus.values:
+        if text not in statuses:
             raise _FieldError(f"{text!r} is not one of {', '.join(PositionStatus.values)}")
         return text
 

@@ -240,3 +240,19 @@ def test_upload_page_is_staff_only(client):
     assert client.get(url).status_code == 302
     client.force_login(get_user_model().objects.create_user("holder", password="pw"))
     assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("1.0000000000000000001", "more than 18 decimal places"), ("1e21", "too large"), ("NaN", "finite"),
+     ("abc", "is not a number")],
+)
+def test_amount_limits(value, reason):
+    with pytest.raises(ImportRejected) as caught:
+        import_file(kind="positions", content=positions_csv(f"a-1,{ADDRESS},ETH,{value},3000,300,open,"), fmt="csv")
+    assert reason in caught.value.errors[0].reason
+
+
+def test_trailing_zeros_beyond_18_places_are_accepted():
+    content = positions_csv(f"a-1,{ADDRESS},ETH,1.50000000000000000000,3000,300,open,")
+    assert import_file(kind="positions", content=content, fmt="csv").created == 1
