@@ -9,5 +9,7 @@ urlpatterns = [
     path("insurance/", include("insurance.urls")),
     path("reports/", include("riskgov.reports_urls")),
     path("chain/", include("chain.urls")),
+    path("governance/", include("riskgov.governance_urls")),
+    path("auth/", include("riskgov.auth_urls")),
     path("", include("riskgov.urls")),
 ]
