@@ -89,9 +89,7 @@ def assert_events_complete(chain: DemoChain, deployment: ChainDeployment) -> Non
             {"address": checkpoint.address, "fromBlock": hex(deployment.deployment_block),
              "toBlock": hex(checkpoint.block_number)},
         )  # fmt: skip
-        stored = set(
-            ChainEvent.objects.filter(checkpoint=checkpoint).values_list("tx_hash", "log_index", "block_hash")
-        )
+        stored = set(ChainEvent.objects.filter(checkpoint=checkpoint).values_list("tx_hash", "log_index", "block_hash"))
         assert stored == {(log["transactionHash"], int(log["logIndex"], 16), log["blockHash"]) for log in logs}
 
 

@@ -1,0 +1,117 @@
+"""``manage.py chain_deploy`` on fresh Anvil nodes: deploy, record, index; idempotent; redeploy on reset."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from chain.anvil import AnvilNode, free_port, start_anvil
+from chain.client import ChainClient
+from chain.models import ChainDeployment, ChainEvent, IndexerCheckpoint
+from riskgov.models import Market, Position, PriceObservation
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def fresh_node(indexer_anvil: AnvilNode) -> Iterator[AnvilNode]:  # indexer_anvil: skip/fail without Anvil
+    node = start_anvil(accounts=40)
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+def deploy(url: str, **options: object) -> str:
+    out = StringIO()
+    call_command("chain_deploy", rpc_url=url, wait=5, stdout=out, **options)
+    return out.getvalue()
+
+
+def test_chain_deploy_demo_is_idempotent_and_redeploys_on_a_reset_node(fresh_node, settings):
+    settings.RISKGOV_DEMO_MODE = True
+    settings.CHAIN_EXECUTOR_KEY = ""
+    client = ChainClient.connect(fresh_node.url, chain_id=31337)
+
+    output = deploy(fresh_node.url, demo=True)
+
+    assert "Deployed on chain 31337" in output and "Demo: 30 holders" in output
+    deployment = ChainDeployment.objects.get(is_active=True)
+    head = client.block_number
+    assert {(m.symbol, m.quote_asset) for m in Market.objects.all()} == {("ETH", "USD"), ("BTC", "USD"), ("SOL", "USD")}
+    assert set(IndexerCheckpoint.objects.values_list("block_number", flat=True)) == {head}
+    assert Position.objects.filter(external_id__startswith="chain:31337:").count() > 20
+    assert PriceObservation.objects.filter(source="chain:ETH-USD").exists()
+    events = ChainEvent.objects.count()
+
+    again = deploy(fresh_node.url, demo=True)
+
+    assert "Already deployed on chain 31337" in again and "Indexed 0 events" in again
+    assert client.block_number == head
+    assert list(ChainDeployment.objects.values_list("pk", flat=True)) == [deployment.pk]
+    assert ChainEvent.objects.count() == events
+
+    # A fresh node on the same port: the contracts are gone, so they are deployed again.
+    port = fresh_node.port
+    fresh_node.stop()
+    reset = start_anvil(port=port, accounts=40)
+    try:
+        output = deploy(reset.url)
+        redeployed = ChainDeployment.objects.get()
+        reset_head = ChainClient.connect(reset.url, chain_id=31337).block_number
+    finally:
+        reset.stop()
+
+    assert "Deployed on chain 31337" in output
+    assert redeployed.pk != deployment.pk and redeployed.genesis_hash != deployment.genesis_hash
+    assert set(IndexerCheckpoint.objects.values_list("block_number", flat=True)) == {reset_head}
+    assert not Position.objects.filter(external_id__startswith="chain:31337:").exists()  # no demo this time
+    assert not PriceObservation.objects.filter(source="chain:ETH-USD").exclude(round_id="1").exists()
+
+
+def test_chain_id_mismatch_is_a_clear_error(fresh_node, settings):
+    settings.CHAIN_ID = 1
+
+    with pytest.raises(CommandError, match="serves chain 31337, but CHAIN_ID is 1"):
+        deploy(fresh_node.url)
+    assert not ChainDeployment.objects.exists()
+
+
+def test_demo_needs_demo_mode(fresh_node, settings):
+    settings.RISKGOV_DEMO_MODE = False
+    settings.CHAIN_EXECUTOR_KEY = ""
+
+    with pytest.raises(CommandError, match="RISKGOV_DEMO_MODE"):
+        deploy(fresh_node.url, demo=True)
+
+
+def test_deploy_without_an_executor_key_outside_demo_mode(fresh_node, settings):
+    settings.RISKGOV_DEMO_MODE = False
+    settings.CHAIN_EXECUTOR_KEY = ""
+
+    with pytest.raises(CommandError, match="CHAIN_EXECUTOR_KEY is not set"):
+        deploy(fresh_node.url)
+
+
+def test_deploy_with_an_executor_key_from_the_environment(fresh_node, settings):
+    from chain.deploy import dev_accounts
+
+    executor = dev_accounts(1, start=5)[0]
+    settings.RISKGOV_DEMO_MODE = False
+    settings.CHAIN_EXECUTOR_KEY = executor.key.hex()
+
+    deploy(fresh_node.url)
+
+    deployment = ChainDeployment.objects.get()
+    registry = ChainClient.connect(fresh_node.url, chain_id=31337).contract(
+        "RiskParameterRegistry", deployment.registry
+    )
+    assert registry.functions.owner().call() == executor.address
+
+
+def test_no_node_is_a_clear_error():
+    with pytest.raises(CommandError, match=r"no JSON-RPC node answers at http://127\.0\.0\.1:"):
+        call_command("chain_deploy", rpc_url=f"http://127.0.0.1:{free_port()}", wait=0.5)
