@@ -1,0 +1,146 @@
+"""Signed ballots through the vote endpoint: the valid one is accepted, every bad one rejected with its reason."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from riskgov.models import Proposal, Vote
+from riskgov.selectors.governance import proposal_tally
+from tests.governance.conftest import ACTIVE_AT, AFTER_END, CHAIN_ID, REGISTRY, T0, WAD, make_proposal, signed
+
+pytestmark = pytest.mark.django_db
+
+
+def post_vote(client: Client, proposal_id: int, body: dict[str, Any], at: Any = ACTIVE_AT) -> Any:
+    with time_machine.travel(at, tick=False):
+        return client.post(reverse("governance:api-votes", args=[proposal_id]), body, content_type="application/json")
+
+
+@pytest.fixture
+def proposal(chain, holders, market, gov_settings) -> Proposal:  # type: ignore[no-untyped-def]
+    for holder, tokens in zip(holders, (50_000, 30_000, 10_000, 5_000, 0), strict=False):
+        chain.powers[holder.address] = tokens * WAD
+    return make_proposal(chain, holders[0])
+
+
+def test_valid_vote_is_accepted_and_counted(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+    response = post_vote(client, proposal.pk, {**signed(proposal.pk, 1, holders[1]), "reason": "prudent"})
+    assert response.status_code == 201, response.json()
+    assert response.json()["weight"] == str(30_000 * WAD)
+    vote = Vote.objects.get()
+    assert (vote.voter, vote.support, vote.nonce, vote.reason) == (holders[1].address, 1, 0, "prudent")
+    proposal.refresh_from_db()
+    assert (proposal.for_votes, proposal.vote_count) == (Decimal(30_000 * WAD), 1)
+    public = client.get(reverse("governance:api-votes", args=[proposal.pk])).json()
+    assert public[0]["signature"] == vote.signature and public[0]["weight"] == str(30_000 * WAD)
+
+
+REJECTIONS = [
+    # (name, ballot kwargs, time, expected status, expected code)
+    ("wrong chain id", {"chain_id": CHAIN_ID + 1}, ACTIVE_AT, 400, "invalid_signature"),
+    ("wrong contract", {"contract": "0x" + "11" * 20}, ACTIVE_AT, 400, "invalid_signature"),
+    ("wrong nonce", {"nonce": 1}, ACTIVE_AT, 400, "wrong_nonce"),
+    ("before start", {}, T0 + timedelta(seconds=30), 400, "voting_not_started"),
+    ("after end", {}, AFTER_END, 400, "voting_closed"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "at", "status", "code"), [r[1:] for r in REJECTIONS], ids=[r[0] for r in REJECTIONS]
+)
+def test_rejected_with_reason(client: Client, proposal: Proposal, holders, kwargs, at, status, code) -> None:  # type: ignore[no-untyped-def]
+    response = post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1], **kwargs), at=at)
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert response.json()["reason"]
+    assert not Vote.objects.exists()
+
+
+def test_signature_for_another_proposal(client: Client, chain, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+    other = make_proposal(chain, holders[0], mmr="0.036")
+    response = post_vote(client, proposal.pk, signed(other.pk, 1, holders[1]))
+    assert response.status_code == 400 and response.json()["code"] == "invalid_signature"
+    assert "proposal" in response.json()["reason"]
+
+
+def test_signer_is_not_the_voter(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+    response = post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1], key=holders[2]))
+    assert response.status_code == 400 and response.json()["code"] == "invalid_signature"
+
+
+def test_zero_voting_power(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+    response = post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[4]))
+    assert response.status_code == 400 and response.json()["code"] == "no_voting_power"
+
+
+def test_repeated_vote_is_409(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+    assert post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1])).status_code == 201
+    again = post_vote(client, proposal.pk, signed(proposal.pk, 0, holders[1], nonce=1))
+    assert again.status_code == 409 and again.json()["code"] == "already_voted"
+    replay = post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1]))
+    assert replay.status_code == 409
+    assert Vote.objects.count() == 1
+
+
+def test_nonce_counts_accepted_votes_across_proposals(client: Client, chain, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+    second = make_proposal(chain, holders[0], mmr="0.036")
+    assert post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1])).status_code == 201
+    assert post_vote(client, second.pk, signed(second.pk, 1, holders[1], nonce=0)).json()["code"] == "wrong_nonce"
+    typed = client.get(reverse("governance:api-ballot", args=[second.pk]), {"voter": holders[1].address, "support": 2})
+    assert typed.json()["message"]["nonce"] == 1
+    assert typed.json()["domain"] == {
+        "name": "RiskGov",
+        "version": "1",
+        "chainId": CHAIN_ID,
+        "verifyingContract": REGISTRY,
+    }
+    assert post_vote(client, second.pk, signed(second.pk, 2, holders[1], nonce=1)).status_code == 201
+
+
+def test_relayer_may_submit(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+    with time_machine.travel(ACTIVE_AT, tick=False):
+        session = client.session
+        session["siwe_address"] = holders[3].address
+        session.save()
+    assert post_vote(client, proposal.pk, signed(proposal.pk, 0, holders[2])).status_code == 201
+    assert Vote.objects.get().submitted_by == holders[3].address
+
+
+def test_malformed_input(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+    body = {**signed(proposal.pk, 1, holders[1]), "support": 7}
+    response = post_vote(client, proposal.pk, body)
+    assert response.status_code == 400 and response.json()["field"] == "support"
+    assert post_vote(client, 999_999, signed(999_999, 1, holders[1])).status_code == 404
+
+
+QUORUM_EDGES = [
+    # powers (For, Against, Abstain) in tokens; supply 1,000,000 → quorum 40,000 tokens
+    ((40_000, 0, 0), True, True),
+    ((39_999, 0, 0), False, True),
+    ((20_000, 0, 20_000), True, True),
+    ((25_000, 25_000, 0), False, False),
+    ((30_000, 30_000, 10_000), True, False),  # tie fails even with quorum
+    ((30_001, 30_000, 10_000), True, True),
+]
+
+
+@pytest.mark.parametrize(("amounts", "quorum", "succeeded"), QUORUM_EDGES)
+def test_quorum_and_tie_edges(client: Client, chain, holders, market, gov_settings, amounts, quorum, succeeded) -> None:  # type: ignore[no-untyped-def]
+    proposal = make_proposal(chain, holders[5])
+    for holder, support, tokens in zip(holders, (1, 0, 2), amounts, strict=False):
+        if tokens:
+            chain.powers[holder.address] = tokens * WAD
+            assert post_vote(client, proposal.pk, signed(proposal.pk, support, holder)).status_code == 201
+    proposal.refresh_from_db()
+    tally = proposal_tally(proposal)
+    assert (tally.quorum_reached, tally.succeeded) == (quorum, succeeded)
+    with time_machine.travel(AFTER_END, tick=False):
+        state = client.get(reverse("governance:api-proposal", args=[proposal.pk])).json()["state"]
+    assert state == ("succeeded" if quorum and succeeded else "defeated")
