@@ -89,7 +89,8 @@ def _figure(width: float = 7.2, height: float = 2.6) -> Figure:
     return Figure(figsize=(width, height), dpi=72, layout="constrained")
 
 
-def chart_open_interest(*, scope: str = "oi", markets: Sequence[str], long: Sequence[float], short: Sequence[float]) -> str:
+def chart_open_interest(*, scope: str = "oi", markets: Sequence[str], long: Sequence[float],
+                        short: Sequence[float]) -> str:
     """Grouped bars: long and short open interest per market."""
     with rc_context(_STYLE):
         figure = _figure(*HALF)
@@ -104,7 +105,8 @@ def chart_open_interest(*, scope: str = "oi", markets: Sequence[str], long: Sequ
         return _svg(figure, scope)
 
 
-def chart_leverage(*, scope: str = "leverage", labels: Sequence[str], counts: Sequence[int], title: str = "Leverage distribution") -> str:
+def chart_leverage(*, scope: str = "leverage", labels: Sequence[str], counts: Sequence[int],
+                   title: str = "Leverage distribution") -> str:
     """Bars: positions per leverage band."""
     with rc_context(_STYLE):
         figure = _figure(*HALF)

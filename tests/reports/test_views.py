@@ -1,0 +1,129 @@
+"""Report pages: list and filters, report page, downloads, staff "Generate now", subscribe and unsubscribe."""
+
+import json
+from unittest import mock
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from riskgov.domain.report_periods import ReportPeriod
+from riskgov.models import AuditRecord, ExposureReport, ReportSubscription
+from riskgov.services.reports import exposure_report_generate, report_subscription_create
+from riskgov.tasks_reports import generate_exposure_report
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client):
+    user = get_user_model().objects.create_user("steward", password="pw-steward", is_staff=True)
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def reports(protocol, daily_schedule) -> list[ExposureReport]:
+    empty: ReportPeriod = protocol.period.previous().previous()
+    return [
+        exposure_report_generate(schedule=daily_schedule, period=period, requested_by="test").report
+        for period in (protocol.period, empty)
+    ]
+
+
+def test_list_filters_by_schedule_kind_and_dates(client, reports, daily_schedule, weekly_schedule):
+    page = client.get(reverse("reports:report-list"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert all(r.period_label in html for r in reports) and "no data" in html
+    newest, oldest = reports
+    by_date = client.get(reverse("reports:report-list"), {"date_from": newest.period_label}).content.decode()
+    assert newest.period_label in by_date and oldest.period_label not in by_date
+    by_day = client.get(reverse("reports:report-list"), {"date_to": oldest.period_label}).content.decode()
+    assert oldest.period_label in by_day and f">{newest.period_label}<" not in by_day
+    weekly = client.get(reverse("reports:report-list"), {"schedule": weekly_schedule.pk}).content.decode()
+    assert "No report matches" in weekly
+    detail_kind = client.get(reverse("reports:report-list"), {"kind": "market_detail"}).content.decode()
+    assert "No report matches" in detail_kind
+    fragment = client.get(reverse("reports:report-list"), {"kind": "protocol"}, headers={"HX-Request": "true"})
+    assert fragment.content.decode().startswith('<div id="report-rows">')
+
+
+def test_report_page_and_downloads(client, reports, protocol):
+    report = reports[0]
+    page = client.get(reverse("reports:report-detail", args=[report.pk])).content.decode()
+    assert report.html in page and "E-mail deliveries" not in page  # deliveries are for staff only
+    csv_response = client.get(reverse("reports:report-csv", args=[report.pk]))
+    assert csv_response["Content-Type"].startswith("text/csv")
+    assert csv_response.content.decode().startswith("section,scope,metric,value")
+    data = json.loads(client.get(reverse("reports:report-json", args=[report.pk])).content)
+    assert data["headline"]["oi_long"] == report.content["headline"]["oi_long"]
+    pdf = client.get(reverse("reports:report-pdf", args=[report.pk]))
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert f'filename="exposure-report-daily-protocol-report-{report.period_label}.pdf"' in pdf["Content-Disposition"]
+    assert client.get(reverse("reports:report-detail", args=[report.pk + 100])).status_code == 404
+
+
+def test_generate_now_is_staff_only_and_enqueued_on_commit(client, staff_client, daily_schedule,
+                                                             django_capture_on_commit_callbacks):
+    anonymous = client.__class__().post(reverse("reports:generate"), {"schedule": daily_schedule.pk})
+    assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
+    with mock.patch.object(generate_exposure_report, "delay") as delay, \
+            django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = staff_client.post(reverse("reports:generate"), {"schedule": daily_schedule.pk,
+                                                                   "period": "2026-11-20"})
+    assert response.status_code == 302 and len(callbacks) == 1
+    delay.assert_called_once_with(schedule_id=daily_schedule.pk, period="2026-11-20", requested_by="steward",
+                                  on_demand=True)
+    bad = staff_client.post(reverse("reports:generate"), {"schedule": daily_schedule.pk, "period": "2026-W47"},
+                            follow=True)
+    assert "is a week" in bad.content.decode()
+
+
+def test_staff_subscribes_and_anyone_with_the_link_unsubscribes(client, staff_client, daily_schedule):
+    response = staff_client.post(reverse("reports:subscribe"), {"schedule": daily_schedule.pk,
+                                                                "email": "Ops@Example.org"}, follow=True)
+    assert "ops@example.org receives" in response.content.decode()
+    subscription = ReportSubscription.objects.get(email="ops@example.org")
+    assert subscription.created_by == "steward"
+    assert client.__class__().post(reverse("reports:subscribe"), {"schedule": daily_schedule.pk,
+                                                                   "email": "x@example.org"}).status_code == 302
+    assert not ReportSubscription.objects.filter(email="x@example.org").exists()
+
+    anonymous = client.__class__()
+    link = reverse("reports:unsubscribe", args=[subscription.token])
+    confirm = anonymous.get(link)
+    assert confirm.status_code == 200 and "Stop receiving" in confirm.content.decode()
+    assert ReportSubscription.objects.filter(pk=subscription.pk).exists()  # a GET (a link preview) changes nothing
+    done = anonymous.post(link)
+    assert done.status_code == 200 and "no longer receives" in done.content.decode()
+    assert not ReportSubscription.objects.filter(pk=subscription.pk).exists()
+    assert AuditRecord.objects.filter(action="report_subscription.deleted").exists()
+    assert anonymous.post(link).status_code == 404
+    assert anonymous.get(reverse("reports:unsubscribe", args=["not-a-token"])).status_code == 404
+
+
+def test_subscribing_twice_keeps_one_subscription(daily_schedule):
+    first = report_subscription_create(schedule=daily_schedule, email="a@example.org", created_by="test")
+    again = report_subscription_create(schedule=daily_schedule, email="A@example.org", created_by="test")
+    assert first.pk == again.pk and ReportSubscription.objects.count() == 1
+
+
+def test_schedules_page_lists_schedules_and_staff_sees_subscribers(client, staff_client, daily_schedule):
+    report_subscription_create(schedule=daily_schedule, email="a@example.org", created_by="test")
+    public = client.__class__().get(reverse("reports:schedules")).content.decode()
+    assert "Daily protocol report" in public and "Weekly market detail" in public and "a@example.org" not in public
+    staff = staff_client.get(reverse("reports:schedules")).content.decode()
+    assert "a@example.org" in staff
+
+
+def test_command_generates_and_sends(protocol, daily_schedule, capsys):
+    from django.core import mail
+    from django.core.management import call_command
+
+    call_command("exposure_report", schedule=str(daily_schedule.pk), period=protocol.period.label)
+    out = capsys.readouterr().out
+    assert f"{protocol.period.label}: generated" in out and "sent to dao@example.org" in out
+    assert len(mail.outbox) == 2
+    call_command("exposure_report", schedule=daily_schedule.name, period=protocol.period.label)
+    assert "already stored" in capsys.readouterr().out and len(mail.outbox) == 2
