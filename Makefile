@@ -9,7 +9,7 @@ PORT ?= 8000
 SEED ?= 7
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: run test lint bench contracts venv node chromium migrate seed clean-demo
+.PHONY: run test lint bench contracts venv node chromium pdf-libs migrate seed clean-demo
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,13 +28,17 @@ node: node_modules/.installed
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
+# WeasyPrint (report PDFs) loads Pango through its C library.
+pdf-libs:
+	@ldconfig -p | grep -q libpangoft2-1.0 || { apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
+
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
 seed: migrate
 	$(PY) manage.py seed_demo --seed $(SEED)
 
-run: venv node seed
+run: venv node pdf-libs seed
 	@echo ""
 	@echo "RiskGov demo: http://$(HOST):$(PORT)/"
 	@echo "  staff login (admin and staff pages): admin / admin   -- demo only"
@@ -43,7 +47,7 @@ run: venv node seed
 	@echo ""
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
-test: venv node chromium
+test: venv node chromium pdf-libs
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest
 
 lint: venv
