@@ -28,7 +28,7 @@ def param_value(value: Decimal | float | None, field: str) -> str:
         return "—"
     number = Decimal(str(value))
     if field in RATE_FIELDS:
-        return f"{number * 100:.4g} %"
+        return f"{(number * 100).normalize():f} %"
     if field == "max_leverage":
         return f"{number.normalize():f}×"
     return f"{number:,.0f}"
