@@ -22,6 +22,8 @@ from riskgov.models import (
     ReportSchedule,
     ReportSubscription,
 )
+from riskgov.models.governance import ProposalState
+from riskgov.selectors.governance import ProposalRow, proposal_rows
 from riskgov.selectors.overview import thin_indices
 
 HISTORY_POINTS = 200
@@ -96,6 +98,25 @@ def insurance_at(*, at: datetime) -> InsuranceState | None:
     )
     headline = run_headline(run) if run is not None else None
     return InsuranceState(fund=fund, balance=fund_balance(fund=fund, at=at), run=run, headline=headline)
+
+
+OPEN_PROPOSAL_STATES = frozenset({ProposalState.PENDING, ProposalState.ACTIVE, ProposalState.SUCCEEDED,
+                                  ProposalState.QUEUED})
+
+
+def proposals_in_period(*, start: datetime, end: datetime) -> list[ProposalRow]:
+    """Proposals open at the end of [start, end), and those decided inside it (vote ended, executed,
+    canceled or vetoed), with their state as of the period end; oldest first."""
+    rows = []
+    for row in proposal_rows(now=end):
+        proposal = row.proposal
+        if proposal.created_at >= end:
+            continue
+        instants = (proposal.voting_ends_at, proposal.executed_at, proposal.canceled_at, proposal.vetoed_at)
+        decided_in_period = any(at is not None and start <= at < end for at in instants)
+        if row.state in OPEN_PROPOSAL_STATES or decided_in_period:
+            rows.append(row)
+    return sorted(rows, key=lambda r: (r.proposal.created_at, r.proposal.pk))
 
 
 def report_schedule_recipients(*, schedule: ReportSchedule) -> list[str]:

@@ -21,6 +21,7 @@ from riskgov.selectors.reports import (
     insurance_at,
     parameter_changes_in_period,
     parameters_in_force,
+    proposals_in_period,
     snapshot_in_period,
     snapshot_series_in_period,
     snapshot_set_at,
@@ -153,6 +154,23 @@ def _parameter_changes(period: ReportPeriod, markets: list[Any]) -> list[dict[st
     return rows
 
 
+def _proposals(period: ReportPeriod, markets: list[Any]) -> list[dict[str, Any]]:
+    symbols = {m.symbol for m in markets}
+    rows = []
+    for row in proposals_in_period(start=period.start, end=period.end):
+        proposal = row.proposal
+        touched = sorted({change.market.symbol for change in proposal.changes.all()})
+        if symbols and not symbols.intersection(touched):
+            continue
+        rows.append({
+            "id": proposal.pk, "ref": f"#{proposal.pk}", "title": proposal.title, "state": row.state,
+            "state_label": row.state_label, "markets": touched, "vote_count": proposal.vote_count,
+            "voting_ends_at": proposal.voting_ends_at.isoformat(),
+            "url": reverse("governance:proposal-detail", args=[proposal.pk]),
+        })
+    return rows
+
+
 @dataclass(frozen=True)
 class Thresholds:
     coverage_ratio_min: float
@@ -233,6 +251,7 @@ def report_content_build(
         "markets": [],
         "insurance": _insurance(period.end),
         "parameter_changes": _parameter_changes(period, markets),
+        "proposals": _proposals(period, markets),
         "thresholds": {},
     }
     if snapshot is not None:

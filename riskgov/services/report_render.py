@@ -61,6 +61,10 @@ def report_view(content: dict[str, Any]) -> dict[str, Any]:
         "shock_row": [content["shocks"].get(m, "0") for m in moves],
         "markets": markets,
         "run_finished_at": _when((run or {}).get("finished_at")),
+        "proposals": [
+            {**proposal, "voting_ends_at": _when(proposal["voting_ends_at"])}
+            for proposal in content.get("proposals", [])
+        ],
         "parameter_changes": [
             {**change, "effective_at": _when(change["effective_at"]), "changes": list(change["changes"].items())}
             for change in content["parameter_changes"]
@@ -125,7 +129,8 @@ def report_csv(report: ExposureReport) -> str:
             writer.writerow(["parameter_change", change["market"], f"v{change['version']}:{name}",
                              f"{_cell(old)} -> {new} ({change['source']})"])
     for proposal in content.get("proposals", []):
-        writer.writerow(["proposal", proposal.get("ref", ""), proposal.get("title", ""), proposal.get("state", "")])
+        writer.writerow(["proposal", ",".join(proposal["markets"]), f"{proposal['ref']} {proposal['title']}",
+                         proposal["state"]])
     for alert in content["alerts"]:
         writer.writerow(["alert", alert["scope"], alert["code"], alert["message"]])
     return buffer.getvalue()
