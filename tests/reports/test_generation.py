@@ -40,7 +40,7 @@ def test_report_figures_equal_the_dashboard_selectors_for_the_same_snapshot(prot
     for name in ("leverage_p50", "leverage_p90", "leverage_p99", "top10_share", "hhi"):
         assert _number(headline[name]) == getattr(protocol_row, name)
     assert headline["position_count"] == protocol_row.position_count
-    near = [(band, figures["count"], float(figures["notional"])) for band, figures in content["near_liquidation"].items()]
+    near = [(band, f["count"], float(f["notional"])) for band, f in content["near_liquidation"].items()]
     assert near == dashboard.near_liquidation
     assert [(t["address"], D(t["notional"])) for t in content["top_accounts"]] == [
         (t["address"], D(str(t["notional"]))) for t in protocol_row.top_accounts
