@@ -176,6 +176,7 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     app.control.purge()
+    load_before = os.getloadavg()
     started = time.perf_counter()
     load(args.positions, args.markets, args.seed)
     print(f"loaded {args.positions:,} positions in {time.perf_counter() - started:.1f}s", file=sys.stderr)
@@ -214,7 +215,8 @@ def main() -> None:
     result = {
         "benchmark": "coverage",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]},
         "positions": args.positions, "markets": args.markets, "paths": args.paths, "steps": args.steps,
         "chunk_size": CHUNK_SIZE, "chunks": -(-args.paths // CHUNK_SIZE),
         "run_create_seconds": round(create_seconds, 2),
