@@ -11,5 +11,6 @@ urlpatterns = [
     path("chain/", include("chain.urls")),
     path("governance/", include("riskgov.governance_urls")),
     path("auth/", include("riskgov.auth_urls")),
+    path("risk/", include("riskgov.monitoring_urls")),
     path("", include("riskgov.urls")),
 ]

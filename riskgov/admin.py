@@ -214,3 +214,4 @@ class MarginParametersAdmin(admin.ModelAdmin):
                                 status=400 if form.errors else 200)
 import riskgov.admin_governance  # noqa: E402, F401  (governance admin, registered through this module)
 import riskgov.admin_reports  # noqa: E402, F401  (report admin, registered through this module)
+import riskgov.admin_monitoring  # noqa: E402, F401  (margin policy and monitoring admin, registered through this module)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from django.db import connection
 from django.db.models import QuerySet
+from numpy.typing import NDArray
 
-from riskgov.domain.margin_policy import FloatArray
+from riskgov.domain.margin_policy import HOURS_PER_YEAR, BacktestResult, FloatArray, PolicyCoefficients, backtest
 from riskgov.models import (
     MarginParameters,
     MarginPolicy,
@@ -22,6 +24,7 @@ from riskgov.models import (
 )
 
 SECONDS_PER_HOUR = 3600.0
+BACKTEST_WARMUP_HOURS = 168
 
 
 @dataclass(frozen=True)
@@ -127,3 +130,92 @@ def recommendations_list(*, status: str | None = None, market: Market | None = N
 
 def pending_recommendation_count() -> int:
     return MarginRecommendation.objects.filter(status=RecommendationStatus.PENDING).count()
+
+
+MAX_CHART_POINTS = 600
+
+
+@dataclass(frozen=True)
+class MarketBacktest:
+    market: Market
+    policy: MarginPolicy | None
+    coefficients: PolicyCoefficients
+    result: BacktestResult | None
+    since: datetime
+    until: datetime
+
+    @property
+    def breach_rate(self) -> float:
+        return self.result.kupiec.breach_rate if self.result else 0.0
+
+
+def market_backtest(*, market: Market, values: dict[str, Any], since: datetime, until: datetime,
+                    policy: MarginPolicy | None = None) -> MarketBacktest:
+    """Replay policy `values` (a policy's values(), possibly edited) over the market's stored hourly prices."""
+    from riskgov.services.margin_policy import policy_coefficients
+
+    coefficients = policy_coefficients(values)
+    series = hourly_price_series([market.pk], since=since, until=until).get(market.pk)
+    result = None
+    if series is not None and len(series) > 3:
+        _, actual_mmr = parameters_in_force(market, series.hours)
+        warmup = min(BACKTEST_WARMUP_HOURS, len(series) // 4)
+        result = backtest(series.hours, series.prices, coefficients, warmup_hours=warmup, actual_mmr=actual_mmr)
+    return MarketBacktest(market=market, policy=policy, coefficients=coefficients, result=result, since=since,
+                          until=until)
+
+
+def _label(hour: float) -> str:
+    return datetime.fromtimestamp(hour * SECONDS_PER_HOUR, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _thin(count: int) -> NDArray[np.int64]:
+    if count <= MAX_CHART_POINTS:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, MAX_CHART_POINTS).astype(np.int64))
+
+
+def _series(values: FloatArray, keep: NDArray[np.int64], scale: float = 100.0) -> list[float | None]:
+    return [None if np.isnan(v) else round(float(v) * scale, 4) for v in values[keep]]
+
+
+def backtest_charts(found: MarketBacktest) -> dict[str, dict[str, Any]]:
+    """Chart payloads (static/js/charts.js format; percent values) for the backtest page."""
+    result = found.result
+    if result is None:
+        return {}
+    actual_imr, actual_mmr = parameters_in_force(found.market, result.hours)
+    keep = _thin(len(result.hours))
+    labels = [_label(h) for h in result.hours[keep]]
+    margins = {
+        "type": "line", "labels": labels, "format": "pct", "stepped": True,
+        "datasets": [
+            {"label": "Recommended IMR", "data": _series(result.imr, keep), "color": "accent"},
+            {"label": "Recommended MMR", "data": _series(result.mmr, keep), "color": "long"},
+            {"label": "Actual IMR", "data": _series(actual_imr, keep), "color": "warn"},
+            {"label": "Actual MMR", "data": _series(actual_mmr, keep), "color": "short"},
+        ],
+    }
+    volatility = {
+        "type": "line", "labels": labels, "format": "pct",
+        "datasets": [
+            {"label": "Realised (7 d, annualised)", "data": _series(result.realised_volatility, keep)},
+            {"label": "EWMA σ (annualised)",
+             "data": _series(result.sigma_hourly * np.sqrt(HOURS_PER_YEAR), keep)},
+        ],
+    }
+    points = result.point_index
+    keep_points = _thin(len(points))
+    move = np.abs(result.move)
+    moves = {
+        "type": "line", "labels": [_label(h) for h in result.hours[points][keep_points]], "format": "pct",
+        "datasets": [
+            {"label": "|horizon move|", "data": _series(move, keep_points), "points": True, "color": "accent"},
+            {"label": "Breach of the recommended MMR",
+             "data": [v if b else None for v, b in zip(_series(move, keep_points), result.breach[keep_points],
+                                                        strict=True)], "points": True, "color": "danger"},
+            {"label": "Recommended MMR", "data": _series(result.mmr[points], keep_points), "color": "long",
+             "stepped": True},
+        ],
+    }
+    return {"margins": margins, "volatility": volatility, "moves": moves}

@@ -168,3 +168,16 @@ def alert_rules() -> QuerySet[AlertRule]:
 
 def recent_deliveries(*, limit: int = 50) -> QuerySet[AlertDelivery]:
     return AlertDelivery.objects.select_related("alert", "alert__rule").order_by("-created_at", "-pk")[:limit]
+
+
+@dataclass(frozen=True)
+class AlertBanner:
+    count: int
+    newest: list[Alert]
+
+
+def open_alert_banner(*, shown: int = 3) -> AlertBanner:
+    """How many alerts are open and the newest few, in one query."""
+    rows = list(open_alerts()[: shown + 1])
+    count = len(rows) if len(rows) <= shown else open_alert_count()
+    return AlertBanner(count=count, newest=rows[:shown])

@@ -162,6 +162,24 @@ def _normalise(changes: Mapping[str, Any]) -> dict[str, Any]:
     return normalised
 
 
+def margin_policy_check(*, market: Market, current: MarginPolicy | None, changes: Mapping[str, Any], source: str,
+                        now: datetime) -> dict[str, Any]:
+    """The policy values `changes` lead to; raises GuardrailError listing every rule they break for `source`."""
+    proposed = current.values() if current else dict(DEFAULT_POLICY)
+    proposed.update(_normalise(changes))
+    violations = _hard_rules(proposed)
+    if current is not None:
+        if all(getattr(current, f) == proposed[f] for f in POLICY_FIELDS):
+            violations.append(Violation("no_change", None, "the new values equal the current policy"))
+        elif source == ChangeSource.ADMIN:
+            violations += _steward_limits(current, proposed) + _steward_delay(market, now)
+        elif source in (ChangeSource.POLICY, ChangeSource.GENESIS):
+            violations.append(Violation("source", None, f"a policy cannot be changed by source {source!r}"))
+    if violations:
+        raise GuardrailError(violations)
+    return proposed
+
+
 def margin_policy_change(
     *,
     market: Market,
@@ -178,23 +196,11 @@ def margin_policy_change(
     """
     if not reason.strip():
         raise GuardrailError([Violation("reason_required", "reason", "a reason is required")])
-    normalised = _normalise(changes)
     now = timezone.now()
     with transaction.atomic():
         Market.objects.select_for_update().filter(pk=market.pk).first()  # serialise versions per market
         current = MarginPolicy.objects.filter(market=market).order_by("-version").first()
-        proposed = current.values() if current else dict(DEFAULT_POLICY)
-        proposed.update(normalised)
-        violations = _hard_rules(proposed)
-        if current is not None:
-            if all(getattr(current, f) == proposed[f] for f in POLICY_FIELDS):
-                violations.append(Violation("no_change", None, "the new values equal the current policy"))
-            elif source == ChangeSource.ADMIN:
-                violations += _steward_limits(current, proposed) + _steward_delay(market, now)
-            elif source in (ChangeSource.POLICY, ChangeSource.GENESIS):
-                violations.append(Violation("source", None, f"a policy cannot be changed by source {source!r}"))
-        if violations:
-            raise GuardrailError(violations)
+        proposed = margin_policy_check(market=market, current=current, changes=changes, source=source, now=now)
         policy = MarginPolicy.objects.create(
             market=market, version=(current.version + 1) if current else 1, effective_at=now, source=source,
             reason=reason.strip(), actor=actor, proposal_ref=proposal_ref, **proposed,

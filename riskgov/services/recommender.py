@@ -65,12 +65,12 @@ def lookback_hours(policy: MarginPolicy) -> int:
     return min(MAX_LOOKBACK_HOURS, ewma_lookback_hours(float(policy.ewma_lambda)) + 1)
 
 
-def margin_compute(*, market: Market, policy: MarginPolicy, parameters: MarginParameters,
-                   series: HourlySeries | None, now: datetime) -> Computation | None:
-    """The parameters `policy` recommends now, or None when they stay within the rebalance threshold."""
+def margin_policy_evaluate(*, market: Market, policy: MarginPolicy, series: HourlySeries | None,
+                           now: datetime) -> tuple[dict[str, Decimal | None], dict[str, Any]]:
+    """The parameter values `policy` gives for `series` (hourly prices), with the evidence behind them."""
     coefficients = policy_coefficients(policy)
     evidence: dict[str, Any] = {
-        "policy_version": policy.version, "parameters_version": parameters.version, "kind": policy.kind,
+        "policy_version": policy.version, "kind": policy.kind,
         "formula": "IMR = clamp(a·z·σ_h + b, floor, cap); MMR = ratio·IMR; max leverage = ⌊1/IMR⌋",
         "a": float(policy.coefficient_a), "b": float(policy.coefficient_b), "lambda": float(policy.ewma_lambda),
         "confidence": float(policy.confidence), "z": coefficients.z, "horizon_hours": policy.horizon_hours,
@@ -102,11 +102,25 @@ def margin_compute(*, market: Market, policy: MarginPolicy, parameters: MarginPa
         values["oi_cap"] = oi_cap_from_depth(market.depth, policy.oi_depth_multiple)
         evidence.update(depth=float(market.depth), oi_depth_multiple=float(policy.oi_depth_multiple))
     if policy.size_addon_base is not None:
+        evidence.update(size_addon_base=float(policy.size_addon_base),
+                        size_addon_slope=float(policy.size_addon_slope or 0))
+    if policy.size_addon_base is not None:
         values["size_margin_base"] = policy.size_addon_base
         values["size_margin_slope"] = policy.size_addon_slope
+    evidence["last_hour"] = last_hour
+    return values, evidence
+
+
+def margin_compute(*, market: Market, policy: MarginPolicy, parameters: MarginParameters,
+                   series: HourlySeries | None, now: datetime) -> Computation | None:
+    """The parameters `policy` recommends now, or None when they stay within the rebalance threshold."""
+    values, evidence = margin_policy_evaluate(market=market, policy=policy, series=series, now=now)
+    last_hour = evidence.pop("last_hour")
+    evidence["parameters_version"] = parameters.version
     if not _worth_changing(parameters, values, policy.rebalance_threshold):
         return None
     evidence["current"] = {name: _text(getattr(parameters, name)) for name in values}
+    evidence["imr_rounded"] = _text(values["imr"])
     inputs = {"market": market.pk, "policy": policy.pk, "parameters": parameters.pk, "last_hour": last_hour,
               "returns": evidence["returns"] if policy.is_volatility_scaled else 0,
               "values": {k: _text(v) for k, v in values.items()}}
@@ -196,6 +210,14 @@ def _mark_applied(recommendation: MarginRecommendation, version: MarginParameter
                  data={"market": recommendation.market.symbol, "version": version.version})
 
 
+def policy_series(policy: MarginPolicy, *, now: datetime) -> HourlySeries | None:
+    """The hourly prices a recommendation of `policy` reads (None for static policies or no prices)."""
+    if not policy.is_volatility_scaled:
+        return None
+    return hourly_price_series([policy.market_id], since=now - timedelta(hours=lookback_hours(policy)),
+                               until=now).get(policy.market_id)
+
+
 def margin_recommend_all(*, now: datetime | None = None) -> list[MarginRecommendation]:
     """Run the recommender for every active market with a policy; prices are read in one query."""
     now = now or timezone.now()
@@ -276,3 +298,57 @@ def margin_recommendation_mark_proposed(*, recommendation_id: int, actor: str,
         audit_record(action="margin_recommendation.proposed", subject=recommendation, actor=actor,
                      data={"proposal": proposal_ref})
     return recommendation
+
+
+def _proposal_description(recommendation: MarginRecommendation) -> str:
+    evidence = recommendation.evidence
+    rows = [f"| {name} | {(evidence.get('current') or {}).get(name) or '—'} | {value} |"
+            for name, value in recommendation.values.items()]
+    lines = [
+        f"The margin policy (v{evidence.get('policy_version')}, {evidence.get('kind')}) of "
+        f"{recommendation.market.symbol} recommends new parameters; the change is larger than the stewards may "
+        "apply, so it is put to a vote.",
+        "",
+        "| parameter | current | recommended |",
+        "|---|---|---|",
+        *rows,
+        "",
+        f"Evidence (computed {recommendation.computed_at:%Y-%m-%d %H:%M} UTC, recommendation "
+        f"#{recommendation.pk}): {evidence.get('formula', '')}",
+        "",
+    ]
+    for key in ("sigma_annual", "sigma_horizon", "z", "a", "b", "horizon_hours", "lambda", "returns", "floor", "cap",
+                "mmr_ratio"):
+        if key in evidence:
+            lines.append(f"- {key}: {evidence[key]}")
+    for violation in evidence.get("violations", []):
+        lines.append(f"- steward bound: {violation}")
+    return "\n".join(lines)
+
+
+def margin_recommendation_propose(*, recommendation_id: int, proposer: str) -> Any:
+    """Turn a pending recommendation into a governance proposal carrying its evidence; returns the proposal.
+
+    Raises RecommendationError, or the governance service's ProposalRejected (threshold, guardrails).
+    """
+    from riskgov.services.proposals import ChangeInput, proposal_create
+
+    recommendation = (MarginRecommendation.objects.select_related("market", "based_on")
+                      .get(pk=recommendation_id))
+    if recommendation.status != RecommendationStatus.PENDING:
+        raise RecommendationError(f"this recommendation is {recommendation.get_status_display().lower()}")
+    current = recommendation.based_on
+    changes = [ChangeInput(market=recommendation.market.symbol, field=name, new_value=value)
+               for name, value in _decimal_values(recommendation).items() if getattr(current, name) != value]
+    if not changes:
+        raise RecommendationError("the recommended values equal the parameters in force")
+    proposal = proposal_create(
+        proposer=proposer,
+        title=f"{recommendation.market.symbol}: margin parameters from its policy (recommendation "
+              f"#{recommendation.pk})",
+        description=_proposal_description(recommendation),
+        changes=changes,
+    )
+    margin_recommendation_mark_proposed(recommendation_id=recommendation.pk, actor=proposer,
+                                        proposal_ref=str(proposal.pk))
+    return proposal
