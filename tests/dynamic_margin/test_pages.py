@@ -87,3 +87,16 @@ def test_alert_banner_and_page(client, market):
     assert page.status_code == 200 and "No open alerts" in page.content.decode()
     dashboard = client.get(reverse("riskgov:dashboard")).content.decode()
     assert reverse("monitoring:alert-banner") in dashboard
+
+
+def test_margin_backtest_command(market):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("margin_backtest", "PAGE", "--days", "30", "--set", "coefficient_a=1", "--json", stdout=out)
+    summary = json.loads(out.getvalue())
+    assert summary["market"] == "PAGE" and summary["windows"] > 0
+    assert 0 <= summary["kupiec_p_value"] <= 1
