@@ -14,6 +14,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -232,6 +233,11 @@ def main() -> None:
                   "metrics); the in-process time is one simulate + the same metrics. run_create_seconds (reading "
                   "and freezing the positions) is the same for both and excluded. Other processes share the cores."),
     }
+    from insurance.models import CoverageRun
+    from insurance.services.coverage_files import media_path
+
+    for inputs_file in CoverageRun.objects.values_list("inputs_file", flat=True):
+        shutil.rmtree(media_path(inputs_file).parent, ignore_errors=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

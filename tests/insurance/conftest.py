@@ -4,6 +4,7 @@ and a funded insurance fund; plus helpers to start an extra worker and wait for 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -111,3 +113,13 @@ def kill_worker(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the worker and its pool processes at once (no warm shutdown, no message handed back)."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def coverage_files_cleanup() -> Any:
+    """Remove the run directories this session wrote under MEDIA_ROOT/coverage/."""
+    root = Path(settings.MEDIA_ROOT) / "coverage"
+    before = set(root.iterdir()) if root.is_dir() else set()
+    yield
+    for directory in (set(root.iterdir()) if root.is_dir() else set()) - before:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -229,7 +229,7 @@ def test_pages_and_downloads_of_a_finished_run(client: Client, succeeded_run: Co
     assert "P(fund exhausted)" in body and "insurance-balance" in body and f"#{run.pk}" in body
 
     detail = client.get(reverse("insurance:run-detail", args=[run.pk])).content.decode()
-    assert "insurance-metrics" in detail and "Worst paths" in detail and "hx-get" not in detail
+    assert "insurance-metrics" in detail and "Worst paths" in detail and "every 1500ms" not in detail
 
     progress = client.get(reverse("insurance:run-progress", args=[run.pk]))
     assert progress["HX-Refresh"] == "true"
