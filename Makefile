@@ -43,7 +43,8 @@ run: venv node pdf-libs seed
 	@echo "RiskGov demo: http://$(HOST):$(PORT)/"
 	@echo "  staff login (admin and staff pages): admin / admin   -- demo only"
 	@echo "  admin: http://$(HOST):$(PORT)/admin/"
-	@echo "  processes: web, Celery worker, Celery beat, local chain (Ctrl-C stops them all)"
+	@echo "  chain indexer (staff): http://$(HOST):$(PORT)/chain/status/"
+	@echo "  processes: web, Celery worker, Celery beat, local chain, chain deploy + demo price keeper (Ctrl-C stops them all)"
 	@echo ""
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 

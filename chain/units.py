@@ -28,6 +28,23 @@ def from_fixed(value: int, decimals: int = WAD_DECIMALS) -> Decimal:
         return (Decimal(value) / (Decimal(10) ** decimals)).normalize()
 
 
+def oi_cap_base_units(quote_notional: Decimal, mark_price: Decimal) -> Decimal:
+    """An open-interest cap in quote notional (``MarginParameters.oi_cap``) -> base units per side, as
+    ``RiskParameterRegistry`` stores it, at ``mark_price`` (quote per base); 18 places like the chain."""
+    if mark_price <= 0:
+        raise ValueError(f"mark price must be positive, got {mark_price}")
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return (Decimal(quote_notional) / Decimal(mark_price)).quantize(Decimal(1).scaleb(-WAD_DECIMALS))
+
+
+def oi_cap_quote_notional(base_units: Decimal, mark_price: Decimal) -> Decimal:
+    """The inverse of :func:`oi_cap_base_units`: a registry OI cap (base units) -> quote notional."""
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return Decimal(base_units) * Decimal(mark_price)
+
+
 def market_id(symbol: str) -> bytes:
     """Market symbol -> ``bytes32`` id: ASCII, left-aligned, zero-padded (``"ETH-USD"``)."""
     raw = symbol.encode("ascii")

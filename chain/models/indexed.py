@@ -120,7 +120,8 @@ class RegistryUpdate(IndexedRow):
     """A ``ParametersUpdated`` event of the on-chain registry. Rates are fractions; ``oi_cap`` is in
     base units per side, as the registry stores it (``MarginParameters.oi_cap`` is quote notional)."""
 
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="registry_updates")
+    # A deleted market takes its indexed updates along, like its positions and prices.
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="registry_updates")
     market_symbol = models.CharField(max_length=32, help_text='On-chain symbol, e.g. "ETH-USD".')
     version = models.PositiveIntegerField()
     # 1e18 fixed point on chain: 18 places keep every value exact.

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.db.models import Q
 
 from chain.client import ChainClient
 from chain.conf import demo_mode, executor_account
-from chain.deploy import DemoAccounts, DemoSummary, ProtocolAddresses, deploy_protocol, ensure_funded, populate_demo
+from chain.deploy import (
+    DEFAULT_MARKETS,
+    DemoAccounts,
+    DemoSummary,
+    MarketSpec,
+    ProtocolAddresses,
+    deploy_protocol,
+    ensure_funded,
+    populate_demo,
+)
 from chain.errors import ChainError
 from chain.models import ChainDeployment, IndexerCheckpoint
 from chain.selectors.deployments import active_deployment
 from chain.services.indexer import CheckpointRun, IndexerConfig, deployment_index
 from chain.services.references import markets_ensure
-from riskgov.models import Position, PriceObservation
+from chain.units import oi_cap_base_units
+from riskgov.models import MarginParameters, Position, PriceObservation
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +143,8 @@ def protocol_deploy(*, client: ChainClient, demo: bool = False, config: IndexerC
         keeper = demo_accounts.keeper.address if demo_accounts else None
         if demo_accounts is not None:
             ensure_funded(client, [executor.address, demo_accounts.keeper.address])
-        addresses = deploy_protocol(client, executor, executor=executor.address, keeper=keeper)
+        markets = market_specs()
+        addresses = deploy_protocol(client, executor, executor=executor.address, keeper=keeper, markets=markets)
         deployment = deployment_record(
             addresses=addresses,
             genesis=genesis_hash(client),
@@ -143,10 +155,55 @@ def protocol_deploy(*, client: ChainClient, demo: bool = False, config: IndexerC
         logger.info("deployed the protocol on chain %d at block %d", client.chain_id, addresses["deployment_block"])
         if demo_accounts is not None:
             summary = populate_demo(
-                client, addresses, minter=executor, keeper=demo_accounts.keeper, holders=demo_accounts.holders
+                client,
+                addresses,
+                minter=executor,
+                keeper=demo_accounts.keeper,
+                holders=demo_accounts.holders,
+                markets=markets,
             )
     runs = deployment_index(deployment=deployment, client=client, config=config)
     return DeployOutcome(deployment=deployment, deployed=deployed, demo=summary, index_runs=runs)
+
+
+def market_specs(base: Sequence[MarketSpec] = DEFAULT_MARKETS) -> list[MarketSpec]:
+    """The markets to list, continuing what the database already knows about them.
+
+    For a market that exists with a price and margin parameters in force, the feed starts at its
+    latest price and the registry at its current parameters, so the chain picks up where the stored
+    history ends. The registry's OI cap is base units per side: ``MarginParameters.oi_cap`` (quote
+    notional) divided by that price. Other markets keep the defaults of :data:`DEFAULT_MARKETS`.
+    """
+    markets = markets_ensure(spec.symbol for spec in base)
+    specs = []
+    for spec in base:
+        market = markets[spec.symbol]
+        price = (
+            PriceObservation.objects.filter(market=market)
+            .order_by("-observed_at")
+            .values_list("price", flat=True)
+            .first()
+        )
+        try:
+            params = MarginParameters.objects.current_for(market)
+        except MarginParameters.DoesNotExist:
+            params = None
+        if price is None or params is None or params.oi_cap is None or price <= 0:
+            specs.append(spec)
+            continue
+        specs.append(
+            replace(
+                spec,
+                initial_price=price,
+                imr=params.imr,
+                mmr=params.mmr,
+                max_leverage=params.max_leverage,
+                liquidation_penalty=params.liquidation_penalty,
+                insurance_fee_share=params.insurance_fee_share,
+                oi_cap=oi_cap_base_units(params.oi_cap, price),
+            )
+        )
+    return specs
 
 
 def _feed_decimals(client: ChainClient, addresses: ProtocolAddresses) -> dict[str, int]:

@@ -115,3 +115,29 @@ def test_deploy_with_an_executor_key_from_the_environment(fresh_node, settings):
 def test_no_node_is_a_clear_error():
     with pytest.raises(CommandError, match=r"no JSON-RPC node answers at http://127\.0\.0\.1:"):
         call_command("chain_deploy", rpc_url=f"http://127.0.0.1:{free_port()}", wait=0.5)
+
+
+def test_listed_markets_continue_the_stored_prices_and_parameters():
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from chain.services.deployments import market_specs
+    from chain.units import oi_cap_base_units, oi_cap_quote_notional
+    from riskgov.models import ChangeSource, MarginParameters
+
+    eth = Market.objects.create(symbol="ETH", quote_asset="USD", name="Ether")
+    MarginParameters.objects.create(
+        market=eth, version=1, imr=Decimal("0.04"), mmr=Decimal("0.02"), max_leverage=Decimal("25"),
+        liquidation_penalty=Decimal("0.01"), insurance_fee_share=Decimal("0.3"), oi_cap=Decimal("340000000"),
+        source=ChangeSource.GENESIS, reason="test", actor="test",
+    )  # fmt: skip
+    PriceObservation.objects.create(market=eth, price=Decimal("3400"), observed_at=datetime.now(UTC), source="import")
+
+    specs = {spec.symbol: spec for spec in market_specs()}
+
+    eth_spec = specs["ETH-USD"]
+    assert (eth_spec.initial_price, eth_spec.imr, eth_spec.max_leverage) == (Decimal(3400), Decimal("0.04"), 25)
+    assert eth_spec.oi_cap == Decimal(100_000) == oi_cap_base_units(Decimal("340000000"), Decimal(3400))
+    assert oi_cap_quote_notional(eth_spec.oi_cap, Decimal(3400)) == Decimal("340000000")
+    assert specs["BTC-USD"].initial_price == Decimal(60_000)  # nothing stored: the defaults
+    assert Market.objects.filter(symbol="BTC", quote_asset="USD").exists()
