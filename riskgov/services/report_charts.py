@@ -133,10 +133,10 @@ def chart_shocks(*, scope: str = "shocks", labels: Sequence[str], bad_debt: Sequ
 
 
 def chart_history(*, scope: str = "history", times: Sequence[datetime], long: Sequence[float], short: Sequence[float],
-                  near10: Sequence[float], title: str = "Exposure over the period") -> str:
+                  near10: Sequence[float], title: str = "Exposure over the period", half: bool = False) -> str:
     """Lines over the period: long and short OI and the notional within 10 % of liquidation."""
     with rc_context(_STYLE):
-        figure = _figure()
+        figure = _figure(*HALF) if half else _figure()
         axes = figure.add_subplot()
         when: Any = list(times)
         axes.plot(when, long, color=LONG, label="Long OI", linewidth=1.4)
@@ -148,5 +148,5 @@ def chart_history(*, scope: str = "history", times: Sequence[datetime], long: Se
         axes.yaxis.set_major_formatter(FuncFormatter(compact_usd))
         axes.set_ylim(bottom=0)
         axes.set_title(title, loc="left")
-        axes.legend(loc="lower left", ncols=3)
+        axes.legend(loc="lower left", ncols=2 if half else 3)
         return _svg(figure, scope)

@@ -316,7 +316,7 @@ def report_charts_render(*, content: dict[str, Any], period: ReportPeriod) -> di
             history = snapshot_series_in_period(scope=symbol, start=period.start, end=period.end)
             if len(history) > 1:
                 charts[f"history:{symbol}"] = _history(history, f"{symbol} exposure over the period",
-                                                       scope=f"history-{symbol}")
+                                                       scope=f"history-{symbol}", half=True)
             bins = market["leverage_histogram"]
             if bins.get("labels"):
                 charts[f"leverage:{symbol}"] = report_charts.chart_leverage(
@@ -326,9 +326,9 @@ def report_charts_render(*, content: dict[str, Any], period: ReportPeriod) -> di
     return charts
 
 
-def _history(series: list[tuple[datetime, Any, Any, dict]], title: str, *, scope: str) -> str:
+def _history(series: list[tuple[datetime, Any, Any, dict]], title: str, *, scope: str, half: bool = False) -> str:
     return report_charts.chart_history(
-        scope=scope,
+        scope=scope, half=half,
         times=[row[0] for row in series], long=[float(row[1]) for row in series],
         short=[float(row[2]) for row in series],
         near10=[float((row[3] or {}).get("10", {}).get("notional", 0.0)) for row in series], title=title,
