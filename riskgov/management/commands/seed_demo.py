@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from insurance.services.demo import insurance_demo_seed
 from riskgov.services.demo import (
     DEMO_PASSWORD,
     DEMO_USERNAME,
@@ -40,6 +41,7 @@ class Command(BaseCommand):
                 f"Demo data already present (seed {info.get('seed', '?')}); nothing to do. "
                 "Use --reset to rebuild it."
             )
+            self._insurance(options["seed"], options["days"])
             return
         started = time.monotonic()
         bar: tqdm | None = None
@@ -73,3 +75,13 @@ class Command(BaseCommand):
             f"({result.near_liquidation} within 5 % of liquidation, {result.liquidatable} liquidatable), "
             f"{result.snapshot_sets} snapshot sets."
         ))
+        self._insurance(options["seed"], options["days"])
+
+    def _insurance(self, seed: int, days: int) -> None:
+        started = time.monotonic()
+        fund = insurance_demo_seed(seed=seed, days=days)
+        if fund is not None:
+            self.stdout.write(self.style.SUCCESS(
+                f"Demo insurance fund with {days} days of ledger history and a baseline coverage run "
+                f"in {time.monotonic() - started:.1f} s."
+            ))

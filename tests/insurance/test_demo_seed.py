@@ -1,0 +1,28 @@
+"""seed_demo also builds the demo insurance fund: a ledger history and a finished baseline coverage run."""
+
+from decimal import Decimal as D
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+
+from insurance.models import CoverageRun, FundLedgerEntry, InsuranceFund
+from insurance.selectors.funds import fund_balance
+from insurance.services.demo import DEMO_FUND_NAME
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_fund_has_a_ledger_and_a_succeeded_run_and_is_built_once():
+    call_command("seed_demo", "--seed", "4", "--positions", "300", "--days", "20", "--snapshot-days", "0",
+                 "--no-progress", stdout=StringIO())
+    fund = InsuranceFund.objects.get(name=DEMO_FUND_NAME)
+    entries = FundLedgerEntry.objects.filter(fund=fund)
+    assert entries.filter(kind="deposit").exists() and entries.filter(kind="penalty_income").count() == 19
+    assert fund_balance(fund=fund) == entries.aggregate(total=Sum("effect"))["total"] > D("20000000")
+    run = CoverageRun.objects.get()
+    assert run.status == "succeeded" and run.metrics["summary"]["paths"] == 5000
+    count = entries.count()
+    call_command("seed_demo", "--seed", "4", "--no-progress", stdout=StringIO())  # already there: no change
+    assert FundLedgerEntry.objects.count() == count and CoverageRun.objects.count() == 1
