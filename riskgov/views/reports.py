@@ -31,6 +31,7 @@ from riskgov.services.reports import (
     report_subscription_delete,
 )
 from riskgov.tasks_reports import generate_exposure_report
+from riskgov.views.auth import session_address
 
 PAGE_SIZE = 50
 
@@ -139,12 +140,24 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
         for schedule in schedules:
             subscriptions[schedule.pk] = list(schedule.subscriptions.order_by("email"))
     rows = [(schedule, subscriptions.get(schedule.pk, [])) for schedule in schedules]
-    return render(request, "reports/schedules.html", {"rows": rows, "subscribe_form": SubscribeForm()})
+    return render(request, "reports/schedules.html", {
+        "rows": rows, "subscribe_form": SubscribeForm(), "can_subscribe": _subscriber(request) is not None,
+    })
+
+
+def _subscriber(request: HttpRequest) -> str | None:
+    """Who may subscribe an address: a staff user (by username) or a holder signed in with their wallet."""
+    if request.user.is_staff:
+        return request.user.get_username()
+    return session_address(request)
 
 
 @require_POST
-@staff_member_required
 def subscription_create(request: HttpRequest) -> HttpResponse:
+    actor = _subscriber(request)
+    if actor is None:
+        messages.error(request, "Sign in with your wallet (or as staff) to subscribe an address.")
+        return redirect("reports:schedules")
     form = SubscribeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Enter a valid e-mail address and choose a schedule.")
@@ -152,7 +165,7 @@ def subscription_create(request: HttpRequest) -> HttpResponse:
     try:
         subscription = report_subscription_create(schedule=form.cleaned_data["schedule"],
                                                   email=form.cleaned_data["email"],
-                                                  created_by=request.user.get_username())
+                                                  created_by=actor)
     except ReportError as error:
         messages.error(request, str(error))
         return redirect("reports:schedules")

@@ -80,7 +80,7 @@ def test_generate_now_is_staff_only_and_enqueued_on_commit(client, staff_client,
     assert "is a week" in bad.content.decode()
 
 
-def test_staff_subscribes_and_anyone_with_the_link_unsubscribes(client, staff_client, daily_schedule):
+def test_staff_or_holders_subscribe_and_anyone_with_the_link_unsubscribes(client, staff_client, daily_schedule):
     response = staff_client.post(reverse("reports:subscribe"), {"schedule": daily_schedule.pk,
                                                                 "email": "Ops@Example.org"}, follow=True)
     assert "ops@example.org receives" in response.content.decode()
@@ -88,7 +88,15 @@ def test_staff_subscribes_and_anyone_with_the_link_unsubscribes(client, staff_cl
     assert subscription.created_by == "steward"
     assert client.__class__().post(reverse("reports:subscribe"), {"schedule": daily_schedule.pk,
                                                                    "email": "x@example.org"}).status_code == 302
-    assert not ReportSubscription.objects.filter(email="x@example.org").exists()
+    assert not ReportSubscription.objects.filter(email="x@example.org").exists()  # neither staff nor holder
+
+    holder = client.__class__()
+    session = holder.session
+    session["siwe_address"] = "0x1111111111111111111111111111111111111111"
+    session.save()
+    assert "Subscribe an address" in holder.get(reverse("reports:schedules")).content.decode()
+    holder.post(reverse("reports:subscribe"), {"schedule": daily_schedule.pk, "email": "holder@example.org"})
+    assert ReportSubscription.objects.get(email="holder@example.org").created_by == session["siwe_address"]
 
     anonymous = client.__class__()
     link = reverse("reports:unsubscribe", args=[subscription.token])
