@@ -60,6 +60,7 @@ bench: venv node
 	$(PY) -m bench.exposure
 	$(PY) -m bench.engine
 	$(PY) -m bench.coverage
+	$(PY) -m bench.dynamic_margin
 
 contracts: node
 	node chain/contracts/compile.js

@@ -112,7 +112,9 @@ def _market_finding(rule: AlertRule, market: Market, figures: _Figures) -> Findi
         if reading is None:
             return None
         flagged = reading.flagged
-        names = ", ".join(f"{f.name} {f.status}" for f in flagged) or "all feeds healthy"
+        names = ", ".join(f"{f.name} {f.status}" + (f" ({f.deviation:.1%} from the median)"
+                                                     if f.status == "deviating" and f.deviation is not None else "")
+                          for f in flagged) or "all feeds healthy"
         no_price = reading.reference_price is None
         return Finding(len(flagged) > threshold or no_price,
                        f"{market}: {names}" + ("; no reference price" if no_price else ""),

@@ -38,8 +38,10 @@ from riskgov.services.recommender import (
 from riskgov.views.auth import session_address
 
 BACKTEST_DAYS = (30, 90, 180, 365, 730)
-EDITABLE_COEFFICIENTS = ("coefficient_a", "coefficient_b", "ewma_lambda", "confidence", "horizon_hours",
-                         "imr_floor", "imr_cap", "mmr_ratio")
+COEFFICIENT_LABELS = {"coefficient_a": "a", "coefficient_b": "b", "ewma_lambda": "λ", "confidence": "Confidence q",
+                      "horizon_hours": "Horizon (h)", "imr_floor": "IMR floor", "imr_cap": "IMR cap",
+                      "mmr_ratio": "MMR ratio"}
+EDITABLE_COEFFICIENTS = tuple(COEFFICIENT_LABELS)
 
 
 @require_GET
@@ -171,6 +173,10 @@ def _what_if(request: HttpRequest, policy: MarginPolicy) -> tuple[dict[str, Any]
     return values, errors
 
 
+def _plain(value: Any) -> str:
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
+
+
 @require_GET
 def market_backtest_page(request: HttpRequest, symbol: str) -> HttpResponse:
     market = get_object_or_404(Market, symbol__iexact=symbol)
@@ -194,6 +200,9 @@ def market_backtest_page(request: HttpRequest, symbol: str) -> HttpResponse:
         values = policy.values()
         found = market_backtest(market=market, values=values, since=now - timedelta(days=days), until=now,
                                 policy=policy)
+    in_force = policy.values()
+    context["coefficient_fields"] = [(name, label, _plain(in_force[name]), request.GET.get(name, ""))
+                                     for name, label in COEFFICIENT_LABELS.items()]
     context.update(found=found, result=found.result, charts=backtest_charts(found), values=values, errors=errors,
                    what_if=any(request.GET.get(n) for n in EDITABLE_COEFFICIENTS))
     return render(request, "riskgov/monitoring/backtest.html", context)
