@@ -59,6 +59,7 @@ of NumPy/BLAS versions; heterogeneous machines may differ in the last bits of ex
 
 from .chunks import chunk_count, chunk_seed
 from .inputs import MarketSpec, Portfolio, SimulationConfig
+from .ladder import LiquidationLadder, build_ladder
 from .metrics import CoverageMetrics, Estimate, TailRisk, summarize
 from .models import GBM, Bootstrap, ExplicitPaths, MertonJump, PriceModel, StudentT
 from .simulation import SimulationResult, price_paths, simulate
@@ -73,6 +74,7 @@ __all__ = [
     "CoverageMetrics",
     "Estimate",
     "ExplicitPaths",
+    "LiquidationLadder",
     "MarketSpec",
     "MertonJump",
     "Portfolio",
@@ -82,6 +84,7 @@ __all__ = [
     "StressScenario",
     "StudentT",
     "TailRisk",
+    "build_ladder",
     "chunk_count",
     "chunk_seed",
     "price_paths",

@@ -61,6 +61,10 @@ class LiquidationLadder:
     def n_markets(self) -> int:
         return (len(self.segment_start) - 1) // 2
 
+    @property
+    def n_positions(self) -> int:
+        return len(self.position_index)
+
 
 def build_ladder(portfolio: Portfolio, markets: Sequence[MarketSpec]) -> LiquidationLadder:
     """Sort the book into the ladder layout; O(n log n), done once per `simulate` call."""

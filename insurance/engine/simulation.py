@@ -19,7 +19,7 @@ from .inputs import (
     validate_markets,
 )
 from .kernel import IMPACT_LINEAR, IMPACT_NONE, IMPACT_SQRT, simulate_block
-from .ladder import build_ladder
+from .ladder import LiquidationLadder, build_ladder
 from .models import PriceModel
 from .version import ENGINE_VERSION
 
@@ -166,13 +166,16 @@ def simulate(
     seed: int | None = None,
     path_range: tuple[int, int] | None = None,
     progress: Callable[[int], object] | None = None,
+    ladder: LiquidationLadder | None = None,
 ) -> SimulationResult:
     """Simulate liquidations of `portfolio` along `model`'s paths and the insurance fund absorbing them.
 
     fund_balance: the fund at the start, in quote units. path_range=(a, b) simulates only global
     paths a ≤ i < b of the run (default: all `config.paths`); results of adjacent ranges concatenate
     to the full run bit for bit. progress, if given, is called with the number of paths finished
-    after each chunk. Raises ValueError naming the offending argument.
+    after each chunk. ladder, if given, is ``build_ladder(portfolio, markets)`` from an earlier call
+    with the same portfolio and markets: callers that simulate many ranges of one run (Celery chunk
+    workers) sort the book once. Raises ValueError naming the offending argument.
     """
     config = config or SimulationConfig()
     if not isinstance(portfolio, Portfolio):
@@ -192,7 +195,11 @@ def simulate(
         raise ValueError(f"path_range must satisfy 0 <= a <= b <= paths ({config.paths}), got {path_range!r}")
     start, stop = int(start), int(stop)
 
-    ladder = build_ladder(portfolio, markets)
+    if ladder is None:
+        ladder = build_ladder(portfolio, markets)
+    elif ladder.n_positions != len(portfolio) or ladder.n_markets != len(markets):
+        raise ValueError(f"ladder was built for {ladder.n_positions} positions in {ladder.n_markets} markets, "
+                         f"not this portfolio ({len(portfolio)} in {len(markets)})")
     penalty = market_vector(markets, "liquidation_penalty")
     depth = market_vector(markets, "depth")
     n_paths, n_markets, n_times = stop - start, len(markets), config.steps + 1

@@ -19,7 +19,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from insurance.engine import SimulationResult, simulate
+from insurance.engine import LiquidationLadder, SimulationResult, build_ladder, simulate
 from insurance.models import ACTIVE_STATUSES, ChunkStatus, CoverageChunk, CoverageRun, RunStatus
 from insurance.services.coverage_files import (
     CoverageFileError,
@@ -70,6 +70,7 @@ def run_frozen_inputs(run: CoverageRun) -> FrozenInputs:
 
 
 _inputs_cache: dict[str, FrozenInputs] = {}
+_ladder_cache: dict[str, LiquidationLadder] = {}
 
 
 def run_simulate(run: CoverageRun, inputs: FrozenInputs, path_range: tuple[int, int] | None = None,
@@ -77,8 +78,13 @@ def run_simulate(run: CoverageRun, inputs: FrozenInputs, path_range: tuple[int, 
     """`simulate` on a run's frozen inputs: what a chunk computes, or (without path_range) the whole run."""
     model = engine_model(run.model, run.model_params, correlation=inputs.correlation,
                          bootstrap_returns=inputs.bootstrap_returns)
+    ladder = _ladder_cache.get(run.inputs_sha256)
+    if ladder is None:
+        ladder = build_ladder(inputs.portfolio, inputs.markets)
+        _ladder_cache.clear()
+        _ladder_cache[run.inputs_sha256] = ladder  # the next chunk of this run skips sorting the book
     return simulate(inputs.portfolio, inputs.markets, model, run_config(run), fund_balance=float(run.fund_balance),
-                    seed=int(run.seed), path_range=path_range, progress=progress)
+                    seed=int(run.seed), path_range=path_range, progress=progress, ladder=ladder)
 
 
 def coverage_chunk_simulate(*, run_id: int, chunk_index: int, task_id: str = "", worker: str = "",
