@@ -61,6 +61,7 @@ bench: venv node
 	$(PY) -m bench.engine
 	$(PY) -m bench.coverage
 	$(PY) -m bench.dynamic_margin
+	$(PY) -m bench.indexer
 
 contracts: node
 	node chain/contracts/compile.js
