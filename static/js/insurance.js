@@ -50,10 +50,11 @@
     var points = data("insurance-balance");
     var target = canvas("balance");
     if (!points || !target) return;
-    new Chart(target, {type: "line", data: {labels: points.t.map(function (t) { return t.slice(0, 16).replace("T", " "); }),
+    new Chart(target, {type: "line", data: {labels: points.t.map(function (t) { return t.slice(0, 10); }),
       datasets: [{label: "Balance", data: points.balance.map(Number), borderColor: "#2f5bea", backgroundColor: "rgba(47,91,234,0.12)",
         fill: true, stepped: "after", pointRadius: 0}]},
-      options: options({scales: {y: {ticks: {callback: money}}}, plugins: {legend: {display: false}}})});
+      options: options({scales: {x: {ticks: {maxTicksLimit: 12, maxRotation: 0}}, y: {ticks: {callback: money}}},
+        plugins: {legend: {display: false}}})});
   }
 
   function drawRun() {
