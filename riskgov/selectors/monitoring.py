@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from django.apps import apps
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -106,15 +105,13 @@ class CoverageFigures:
 
 
 def latest_coverage() -> CoverageFigures | None:
-    """Headline figures of the newest succeeded coverage run, when the insurance app has one."""
-    if not apps.is_installed("insurance"):
+    """Headline figures (fractions) of the newest succeeded coverage run, or None before the first one."""
+    from insurance.selectors.coverage import run_latest_succeeded
+
+    run = run_latest_succeeded()
+    if run is None or not run.metrics:
         return None
-    run_model = apps.get_model("insurance", "CoverageRun")
-    run = (run_model.objects.filter(status="succeeded").exclude(metrics=None).only("pk", "finished_at", "metrics")
-           .order_by("-finished_at", "-pk").first())
-    if run is None:
-        return None
-    summary: dict[str, Any] = (run.metrics or {}).get("summary", {})
+    summary: dict[str, Any] = run.metrics.get("summary", {})
     return CoverageFigures(
         run_id=run.pk, finished_at=run.finished_at,
         coverage_ratio=(summary.get("coverage_ratio") or {}).get("value"),
@@ -126,27 +123,26 @@ def latest_coverage() -> CoverageFigures | None:
 class IndexerLag:
     seconds: float
     checkpoint: str
-    updated_at: datetime
+    last_success_at: datetime | None
 
 
 def indexer_lag(now: datetime) -> IndexerLag | None:
-    """Seconds since the chain indexer last moved its checkpoint, when the chain app keeps one."""
-    try:
-        model = apps.get_model("chain", "IndexerCheckpoint")
-    except LookupError:
-        return None
-    stamp_field = next((f for f in ("updated_at", "indexed_at", "modified_at") if _has_field(model, f)), None)
-    if stamp_field is None:
-        return None
-    checkpoint = model.objects.order_by(f"-{stamp_field}").first()
-    if checkpoint is None:
-        return None
-    updated_at = getattr(checkpoint, stamp_field)
-    return IndexerLag(seconds=(now - updated_at).total_seconds(), checkpoint=str(checkpoint), updated_at=updated_at)
+    """Seconds since the chain indexer's most lagging contract last indexed successfully (active deployment).
 
+    None without a deployment or checkpoints; a checkpoint that never succeeded counts from its creation.
+    """
+    from chain.selectors.deployments import active_deployment, deployment_checkpoints
 
-def _has_field(model: Any, name: str) -> bool:
-    return any(f.name == name for f in model._meta.get_fields())
+    deployment = active_deployment()
+    if deployment is None:
+        return None
+    checkpoints = deployment_checkpoints(deployment=deployment)
+    if not checkpoints:
+        return None
+    lagging = min(checkpoints, key=lambda c: c.last_success_at or c.updated_at)
+    since = lagging.last_success_at or lagging.updated_at
+    return IndexerLag(seconds=(now - since).total_seconds(), checkpoint=str(lagging),
+                      last_success_at=lagging.last_success_at)
 
 
 def open_alerts() -> QuerySet[Alert]:

@@ -150,8 +150,8 @@ def _protocol_finding(rule: AlertRule, figures: _Figures) -> Finding | None:
         if lag is None:
             return None
         return Finding(lag.seconds > threshold, f"Chain indexer {lag.seconds:,.0f} s behind (limit {threshold:g} s)",
-                       {"seconds": lag.seconds, "checkpoint": lag.checkpoint, "updated_at": lag.updated_at.isoformat(),
-                        "threshold": threshold})
+                       {"seconds": lag.seconds, "checkpoint": lag.checkpoint, "threshold": threshold,
+                        "last_success_at": lag.last_success_at.isoformat() if lag.last_success_at else None})
     return None
 
 

@@ -209,3 +209,43 @@ def test_client_error_fails_at_once_and_a_recreated_delivery_is_not_duplicated(m
     assert (delivery.status, delivery.attempts, delivery.response_code) == (AlertDeliveryStatus.FAILED, 1, 404)
     alert_deliveries_create(alert=delivery.alert, event="opened")
     assert AlertDelivery.objects.filter(alert=delivery.alert).count() == 1
+
+
+def test_coverage_and_exhaustion_rules_read_the_latest_coverage_run(db, settings):
+    from insurance.models import CoverageRun
+
+    def run(ratio: float, exhaustion: float, minutes_ago: int) -> None:
+        CoverageRun.objects.create(
+            label="nightly", requested_by="beat", fund_balance=D("1000000"), paths=1000, steps=24,
+            horizon_days=D("1"), impact_coefficient=D("0.5"), seed=1, chunk_size=500, engine_version="test",
+            status="succeeded", finished_at=timezone.now() - timedelta(minutes=minutes_ago),
+            metrics={"summary": {"coverage_ratio": {"value": ratio}, "exhaustion_probability": {"value": exhaustion}}})
+
+    AlertRule.objects.create(name="Coverage", kind=AlertKind.COVERAGE_RATIO_BELOW, threshold=D("1.5"))
+    AlertRule.objects.create(name="Exhaustion", kind=AlertKind.EXHAUSTION_ABOVE, threshold=D("0.01"))
+    assert alerts_evaluate().evaluated == 0  # no run yet: nothing known, nothing opened
+    run(1.2, 0.002, minutes_ago=30)
+    alerts_evaluate()
+    [alert] = Alert.objects.filter(state=AlertState.OPEN)
+    assert alert.rule.kind == AlertKind.COVERAGE_RATIO_BELOW and alert.market is None
+    assert "coverage ratio 1.20" in alert.summary
+    run(2.5, 0.03, minutes_ago=1)
+    sweep = alerts_evaluate()
+    assert sweep.resolved == [alert.pk] and len(sweep.opened) == 1
+    assert Alert.objects.get(state=AlertState.OPEN).rule.kind == AlertKind.EXHAUSTION_ABOVE
+
+
+def test_indexer_lag_rule_watches_the_most_lagging_checkpoint(db):
+    from chain.models import ChainDeployment, IndexerCheckpoint
+
+    deployment = ChainDeployment.objects.create(chain_id=31337, genesis_hash="0x" + "0" * 64, gov_token="0x1",
+                                                registry="0x2", perp_market="0x3", deployment_block=1)
+    for role, minutes in (("gov_token", 1), ("perp_market", 30)):
+        IndexerCheckpoint.objects.create(deployment=deployment, role=role, address=f"0x{role}", block_number=10,
+                                         last_success_at=timezone.now() - timedelta(minutes=minutes))
+    AlertRule.objects.create(name="Indexer", kind=AlertKind.INDEXER_LAG_ABOVE, threshold=D("600"))
+    alerts_evaluate()
+    alert = Alert.objects.get(state=AlertState.OPEN)
+    assert alert.evidence["seconds"] == pytest.approx(1800, abs=5) and "perp_market" in alert.evidence["checkpoint"]
+    IndexerCheckpoint.objects.filter(role="perp_market").update(last_success_at=timezone.now())
+    assert len(alerts_evaluate().resolved) == 1
