@@ -18,10 +18,14 @@ import os
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+
+from chain.client import ChainClient
+from chain.deploy import ProtocolAddresses, dev_accounts
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "indexer.json"
 SERVER_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -38,9 +42,18 @@ def recreate_database() -> str:
     return SERVER_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 
 
-def generate(client, events: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class Generated:
+    addresses: ProtocolAddresses
+    price_updates: int
+    transfers: int
+    transactions: int
+    generation_seconds: float
+
+
+def generate(client: ChainClient, events: int) -> Generated:
     """Deploy the protocol and the batcher, then emit at least ``events`` logs; returns what was made."""
-    from chain.deploy import KEEPER_ROLE, DemoAccounts, deploy_protocol, dev_accounts
+    from chain.deploy import KEEPER_ROLE, DemoAccounts, deploy_protocol
     from chain.units import WAD
 
     deployer = DemoAccounts.from_mnemonic(0).deployer
@@ -63,9 +76,9 @@ def generate(client, events: int) -> dict[str, object]:  # type: ignore[no-untyp
     started = time.perf_counter()
     for index in range(-(-updates // UPDATES_PER_TX)):
         count = min(UPDATES_PER_TX, updates - index * UPDATES_PER_TX)
-        feed = feeds[index % len(feeds)]
+        feed_address = feeds[index % len(feeds)]
         client.transact(
-            batcher.functions.updateAnswers(feed, 100_000_000 + index, count), sender=deployer, gas=29_000_000
+            batcher.functions.updateAnswers(feed_address, 100_000_000 + index, count), sender=deployer, gas=29_000_000
         )
         transactions += 1
     # Every other recipient is delegated: two transfers emit three events.
@@ -79,14 +92,13 @@ def generate(client, events: int) -> dict[str, object]:  # type: ignore[no-untyp
             gas=29_000_000,
         )
         transactions += 1
-    return {
-        "addresses": addresses,
-        "price_updates": updates,
-        "transfers": transfers,
-        "transactions": transactions,
-        "generation_seconds": round(time.perf_counter() - started, 1),
-        "head": client.block_number,
-    }
+    return Generated(
+        addresses=addresses,
+        price_updates=updates,
+        transfers=transfers,
+        transactions=transactions,
+        generation_seconds=round(time.perf_counter() - started, 1),
+    )
 
 
 def main() -> None:
@@ -103,7 +115,6 @@ def main() -> None:
     from django.core.management import call_command
 
     from chain.anvil import start_anvil
-    from chain.client import ChainClient
     from chain.models import ChainEvent, TokenTransfer, VotingPowerCheckpoint
     from chain.services.deployments import deployment_record, genesis_hash
     from chain.services.indexer import IndexerConfig, deployment_index
@@ -113,8 +124,8 @@ def main() -> None:
     with start_anvil(accounts=RECIPIENTS + 2) as node:
         client = ChainClient.connect(node.url, chain_id=node.chain_id, timeout=120.0)
         made = generate(client, args.events)
-        addresses = made["addresses"]
-        print(f"generated {made['transactions']} transactions in {made['generation_seconds']}s", file=sys.stderr)
+        addresses = made.addresses
+        print(f"generated {made.transactions} transactions in {made.generation_seconds}s", file=sys.stderr)
         start = client.rpc("eth_getBlockByNumber", hex(addresses["deployment_block"] - 1), False)["hash"]
         deployment = deployment_record(
             addresses=addresses,
@@ -136,7 +147,7 @@ def main() -> None:
         token = client.contract("GovToken", addresses["gov_token"])
         head = client.block_number
         client.rpc("evm_mine")
-        holder = client.w3.eth.accounts[2]
+        holder = dev_accounts(1, start=2)[0].address  # the first recipient, self-delegated
         assert ChainEvent.objects.count() == events
         from chain.selectors.voting import voting_power
 
@@ -152,8 +163,8 @@ def main() -> None:
         "goal_events_per_second": 2000,
         "block_range": args.block_range,
         "blocks": head - addresses["deployment_block"] + 1,
-        "transactions": made["transactions"],
-        "generation_seconds": made["generation_seconds"],
+        "transactions": made.transactions,
+        "generation_seconds": made.generation_seconds,
         "per_contract": {run.label: {"events": run.events, "ranges": run.ranges} for run in runs},
         "rows_written": {
             "chain_events": ChainEvent.objects.count(),
