@@ -151,7 +151,7 @@ def main() -> None:
     from django.utils import timezone
 
     from riskgov.models import Alert, MarginPolicy, MarginRecommendation, Market
-    from riskgov.selectors.margin_policy import market_backtest
+    from riskgov.selectors.margin_policy import hourly_price_series, market_backtest
     from riskgov.services.monitoring import alerts_evaluate
     from riskgov.services.recommender import margin_recommend_all
 
@@ -172,6 +172,10 @@ def main() -> None:
         market=market, values=policy.values(), since=now - timedelta(days=args.days), until=now,
         policy=policy).result.kupiec.observations, args.runs)  # type: ignore[union-attr]
 
+    market_ids = list(Market.objects.values_list("pk", flat=True))
+    full_read = timed("full 2-year read (for comparison)", lambda: sum(len(v) for v in hourly_price_series(
+        market_ids, since=now - timedelta(days=args.days + 1), until=now).values()), 1)
+
     def summary(seconds: list[float], goal: float | None) -> dict[str, object]:
         found: dict[str, object] = {"runs": [round(s, 3) for s in seconds],
                                     "median": round(statistics.median(seconds), 3)}
@@ -190,10 +194,12 @@ def main() -> None:
         "recommendations_seconds": summary(recommend, 2.0) | {"recommendations_recorded": recorded},
         "monitoring_sweep_seconds": summary(sweep, 5.0) | {"rules": 7, "open_alerts_after": open_alerts},
         "backtest_one_market_two_years_seconds": summary(backtest_seconds, None),
+        "full_history_read_all_markets_seconds": round(full_read[0], 3),
         "notes": ("Recommendations read, per policy, the hours that carry all but 1e-4 of the EWMA weight "
-                  "(λ = 0.97: 303 h) from the 2-year history, all markets in one query. The sweep evaluates "
-                  "near-liquidation notional, OI vs cap, volatility jump (24 h vs 30 d), oracle feeds, coverage "
-                  "and indexer rules; positions are aggregated in PostgreSQL in one pass."),
+                  "(λ = 0.97: 303 h) from the 2-year history, all markets in one query; reading all 2 years "
+                  "instead costs the full_history_read figure and changes σ by less than the weight left out. "
+                  "The sweep evaluates near-liquidation notional, OI vs cap, volatility jump (24 h vs 30 d), "
+                  "oracle feeds, coverage and indexer rules; positions are aggregated in PostgreSQL in one pass."),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")

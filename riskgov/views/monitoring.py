@@ -38,9 +38,9 @@ from riskgov.services.recommender import (
 from riskgov.views.auth import session_address
 
 BACKTEST_DAYS = (30, 90, 180, 365, 730)
-COEFFICIENT_LABELS = {"coefficient_a": "a", "coefficient_b": "b", "ewma_lambda": "λ", "confidence": "Confidence q",
-                      "horizon_hours": "Horizon (h)", "imr_floor": "IMR floor", "imr_cap": "IMR cap",
-                      "mmr_ratio": "MMR ratio"}
+COEFFICIENT_LABELS = {"coefficient_a": "a", "coefficient_b": "b", "ewma_lambda": "EWMA decay",
+                      "confidence": "Confidence", "horizon_hours": "Horizon (h)", "imr_floor": "IMR floor",
+                      "imr_cap": "IMR cap", "mmr_ratio": "MMR ratio"}
 EDITABLE_COEFFICIENTS = tuple(COEFFICIENT_LABELS)
 
 

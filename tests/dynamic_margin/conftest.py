@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal as D
+from typing import cast
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def add_hourly_prices(market: Market, sigma_hourly: float, hours: int = 400, sta
 
 
 def make_market(symbol: str, **policy: object) -> Market:
-    market = MarketFactory(symbol=symbol)
+    market = cast(Market, MarketFactory(symbol=symbol))
     with time_machine.travel(timezone.now() - timedelta(days=30)):
         margin_parameters_change(market=market, changes=GENESIS, source=ChangeSource.GENESIS, reason="launch",
                                  actor="deployer")
