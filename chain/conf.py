@@ -63,3 +63,19 @@ def chain_client(rpc_url: str | None = None, *, retry: RetryPolicy | None = None
         timeout=timeout,
         retry=retry or RetryPolicy(),
     )
+
+
+def executor_check(client: ChainClient, *, registry: str) -> LocalAccount:
+    """The executor account, after checking it owns the parameter registry at ``registry``.
+
+    Raises :class:`ExecutorKeyError` naming both addresses when another account owns it (executed
+    proposals could not reach the chain) or when no executor key is configured.
+    """
+    executor = executor_account()
+    owner = client.call(client.contract("RiskParameterRegistry", registry).functions.owner())
+    if str(owner).lower() != executor.address.lower():
+        raise ExecutorKeyError(
+            f"CHAIN_EXECUTOR_KEY is the key of {executor.address}, but the registry at {registry} is owned by "
+            f"{owner}: set the key of the registry's owner"
+        )
+    return executor

@@ -25,6 +25,7 @@ from chain.errors import ChainError
 from chain.models import ChainDeployment, IndexerCheckpoint
 from chain.selectors.deployments import active_deployment
 from chain.services.indexer import CheckpointRun, IndexerConfig, deployment_index
+from chain.services.projections import PER_LOG_MODELS
 from chain.services.references import markets_ensure
 from chain.units import oi_cap_base_units
 from riskgov.models import MarginParameters, Position, PriceObservation
@@ -164,6 +165,30 @@ def protocol_deploy(*, client: ChainClient, demo: bool = False, config: IndexerC
             )
     runs = deployment_index(deployment=deployment, client=client, config=config)
     return DeployOutcome(deployment=deployment, deployed=deployed, demo=summary, index_runs=runs)
+
+
+def deployment_reindex(
+    *, deployment: ChainDeployment, client: ChainClient, config: IndexerConfig | None = None
+) -> list[CheckpointRun]:
+    """Forget everything indexed from ``deployment`` and read its chain again from the deployment block.
+
+    For when riskgov rows the indexer wrote were removed by hand (e.g. ``seed_demo --reset`` deletes the
+    demo markets with their positions and prices): checkpoints past those events would never restore them.
+    """
+    start = deployment.deployment_block - 1
+    block = client.rpc("eth_getBlockByNumber", hex(start), False)
+    if block is None:
+        raise ChainError(f"block {start} is missing: the chain was reset; run chain_deploy")
+    with transaction.atomic():
+        checkpoints = IndexerCheckpoint.objects.select_for_update().filter(deployment=deployment)
+        list(checkpoints)  # lock them all before deleting what they wrote
+        for model in PER_LOG_MODELS:
+            model.objects.filter(checkpoint__deployment=deployment).delete()
+        chain_rows_purge(chain_id=deployment.chain_id, symbols=set(deployment.price_feeds))
+        checkpoints.update(
+            block_number=start, block_hash=block["hash"], events_indexed=0, last_error="", last_error_at=None
+        )
+    return deployment_index(deployment=deployment, client=client, config=config)
 
 
 def market_specs(base: Sequence[MarketSpec] = DEFAULT_MARKETS) -> list[MarketSpec]:

@@ -141,3 +141,16 @@ def test_listed_markets_continue_the_stored_prices_and_parameters():
     assert oi_cap_quote_notional(eth_spec.oi_cap, Decimal(3400)) == Decimal("340000000")
     assert specs["BTC-USD"].initial_price == Decimal(60_000)  # nothing stored: the defaults
     assert Market.objects.filter(symbol="BTC", quote_asset="USD").exists()
+
+
+def test_an_executor_key_that_does_not_own_the_registry_is_refused(fresh_node, settings):
+    from chain.deploy import dev_accounts
+
+    owner, stranger = dev_accounts(2, start=5)
+    settings.RISKGOV_DEMO_MODE = False
+    settings.CHAIN_EXECUTOR_KEY = owner.key.hex()
+    deploy(fresh_node.url)
+    settings.CHAIN_EXECUTOR_KEY = stranger.key.hex()
+
+    with pytest.raises(CommandError, match=f"is the key of {stranger.address}, but the registry at .* is owned by"):
+        deploy(fresh_node.url)

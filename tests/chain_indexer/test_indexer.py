@@ -72,3 +72,24 @@ def test_small_ranges_and_confirmations(demo_chain, deployment):
     assert VotingPowerCheckpoint.objects.filter(block_number__gt=head - 3).count() == 0
     contract_index(role="gov_token", config=IndexerConfig(block_range=7, confirmations=0))
     assert IndexerCheckpoint.objects.get(role="gov_token").block_number == head
+
+
+def test_reindex_restores_rows_removed_by_hand(demo_chain, deployment):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from riskgov.models import Position, PriceObservation
+
+    deployment_index(deployment=deployment)
+    # As seed_demo --reset does with its markets: positions first, then the market with its prices.
+    Position.objects.filter(market__symbol="ETH").delete()
+    Market.objects.filter(symbol="ETH").delete()
+    assert not PriceObservation.objects.filter(source="chain:ETH-USD").exists()
+    out = StringIO()
+
+    call_command("chain_reindex", stdout=out)
+
+    assert f"Indexed {ChainEvent.objects.count()} events" in out.getvalue()
+    assert Position.objects.filter(market__symbol="ETH").exists()
+    assert_db_matches_chain(demo_chain, deployment)

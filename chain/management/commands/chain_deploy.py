@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from chain.anvil import rpc_chain_id
 from chain.client import redact_url
-from chain.conf import ExecutorKeyError, chain_client
+from chain.conf import ExecutorKeyError, chain_client, demo_mode, executor_check
 from chain.errors import ChainError, ChainIdMismatch
 from chain.services.deployments import protocol_deploy
 
@@ -40,6 +40,8 @@ class Command(BaseCommand):
             ) from error
         try:
             outcome = protocol_deploy(client=client, demo=options["demo"])
+            if settings.CHAIN_EXECUTOR_KEY or demo_mode():
+                executor_check(client, registry=outcome.deployment.registry)
         except (ChainError, ExecutorKeyError) as error:
             raise CommandError(str(error)) from error
         deployment = outcome.deployment
