@@ -15,6 +15,7 @@ from riskgov.services.demo import (
     demo_seed_info,
     demo_user_ensure,
 )
+from riskgov.services.demo_risk import demo_risk_seed
 
 
 class Command(BaseCommand):
@@ -85,3 +86,6 @@ class Command(BaseCommand):
                 f"Demo insurance fund with {days} days of ledger history and a baseline coverage run "
                 f"in {time.monotonic() - started:.1f} s."
             ))
+        if demo_risk_seed():
+            self.stdout.write(self.style.SUCCESS("Demo margin policies, oracle feeds and alert rules; "
+                                                 "first recommendations and alert sweep done."))
