@@ -23,13 +23,17 @@ from eth_utils import keccak, to_checksum_address
 
 from riskgov.models import (
     Account,
+    Alert,
     AuditRecord,
     ChangeSource,
     ExposureSnapshot,
     MarginParameters,
+    MarginPolicy,
+    MarginRecommendation,
     Market,
     Position,
     PositionStatus,
+    PriceFeed,
     PriceObservation,
 )
 from riskgov.services.audit import audit_record
@@ -157,6 +161,11 @@ def demo_reset() -> None:
     """Delete the demo markets and everything hanging off them (positions, prices, versions, snapshots)."""
     markets = Market.objects.filter(symbol__in=DEMO_SYMBOLS)
     with transaction.atomic():
+        # margin policy state hangs off the parameter versions: it goes first
+        Alert.objects.filter(market__in=markets).delete()
+        MarginRecommendation.objects.filter(market__in=markets).delete()
+        MarginPolicy.objects.filter(market__in=markets).delete()
+        PriceFeed.objects.filter(market__in=markets).delete()
         moments = ExposureSnapshot.objects.filter(market__in=markets).values("taken_at")
         ExposureSnapshot.objects.filter(taken_at__in=moments).delete()
         Position.objects.filter(market__in=markets).delete()
