@@ -21,14 +21,14 @@ DEMO_RULES = (
     (AlertKind.NEAR_LIQ_NOTIONAL_ABOVE, D("5000000"), "Over $5M within 5 % of liquidation"),
     (AlertKind.OI_SHARE_OF_CAP_ABOVE, D("0.9"), "Open interest above 90 % of cap"),
     (AlertKind.VOLATILITY_JUMP, D("2"), "Volatility doubled (24 h vs 30 d)"),
-    (AlertKind.ORACLE_STALE_OR_DEVIATING, D("0"), "Oracle feed stale or deviating"),
+    (AlertKind.ORACLE_STALE_OR_DEVIATING, D("1"), "Oracle: more than one feed stale or deviating"),
     (AlertKind.INDEXER_LAG_ABOVE, D("300"), "Chain indexer more than 5 minutes behind"),
 )
 
 
 def demo_risk_seed() -> bool:
-    """Genesis policies (1 h horizon, 99 % two-sided, floor 80 % of today's IMR), one feed per market
-    reading the demo price history, and the default alert rules; then one recommender pass and one
+    """Genesis policies (1 h horizon, 99 % two-sided, floor 80 % of today's IMR), two feeds per market
+    (the imported history and the local chain's oracle), and the default alert rules; then one recommender pass and one
     alert sweep. Returns False, changing nothing, when the demo markets already have policies."""
     markets = list(Market.objects.filter(symbol__in=DEMO_SYMBOLS).prefetch_related("parameter_versions"))
     if not markets or MarginPolicy.objects.filter(market__in=markets).exists():
@@ -45,7 +45,12 @@ def demo_risk_seed() -> bool:
             )
             PriceFeed.objects.get_or_create(
                 market=market, source=PRICE_SOURCE,
-                defaults={"name": "Demo oracle", "heartbeat_seconds": 2 * 3600, "deviation_threshold": D("0.02")},
+                defaults={"name": "History import", "heartbeat_seconds": 2 * 3600, "deviation_threshold": D("0.02")},
+            )
+            # the local chain's keeper pushes a price a minute; the indexer stores it under this source
+            PriceFeed.objects.get_or_create(
+                market=market, source=f"chain:{market.symbol}-{market.quote_asset}",
+                defaults={"name": "Chain oracle", "heartbeat_seconds": 300, "deviation_threshold": D("0.02")},
             )
         for kind, threshold, name in DEMO_RULES:
             AlertRule.objects.get_or_create(kind=kind, market=None, defaults={"name": name, "threshold": threshold})
