@@ -212,6 +212,6 @@ class MarginParametersAdmin(admin.ModelAdmin):
         )
         return TemplateResponse(request, "admin/riskgov/marginparameters/change_parameters.html", context,
                                 status=400 if form.errors else 200)
-import riskgov.admin_governance  # noqa: E402, F401  (governance admin, registered through this module)
+import riskgov.admin_governance  # noqa: E402  (governance admin, registered through this module)
+import riskgov.admin_monitoring  # noqa: E402  (margin policy and monitoring admin, registered through this module)
 import riskgov.admin_reports  # noqa: E402, F401  (report admin, registered through this module)
-import riskgov.admin_monitoring  # noqa: E402, F401  (margin policy and monitoring admin, registered through this module)

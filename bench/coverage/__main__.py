@@ -101,7 +101,7 @@ def start_workers(count: int) -> list[subprocess.Popen[bytes]]:
             cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
     names = [f"bench{index}@{socket.gethostname()}" for index in range(count)]
     deadline = time.monotonic() + 90
-    while len(app.control.ping(timeout=0.5, destination=names)) < count:
+    while len(app.control.ping(timeout=0.5, destination=names) or []) < count:
         if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
             stop_workers(workers)
             raise SystemExit("benchmark workers did not start; see var/bench-coverage-worker-*.log")
