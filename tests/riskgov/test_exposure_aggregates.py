@@ -21,7 +21,7 @@ position = st.tuples(
 def reference(rows, price: D, mmr: D):
     """Loop over positions: the obviously-correct aggregate."""
     oi_long = oi_short = collateral = liquidatable_notional = D(0)
-    near = {"5": [0, D(0)], "10": [0, D(0)], "20": [0, D(0)]}
+    near: dict[str, list] = {"5": [0, D(0)], "10": [0, D(0)], "20": [0, D(0)]}
     by_account: dict[int, D] = {}
     leverages = []
     for quantity, long, entry, lev, account in rows:
