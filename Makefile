@@ -59,6 +59,7 @@ bench: venv node
 	mkdir -p bench/results
 	$(PY) -m bench.exposure
 	$(PY) -m bench.engine
+	$(PY) -m bench.governance
 	$(PY) -m bench.coverage
 	$(PY) -m bench.dynamic_margin
 	$(PY) -m bench.indexer

@@ -16,6 +16,7 @@ from riskgov.models import (
     StaffAddress,
     Vote,
 )
+from riskgov.selectors.governance import tally_attach
 
 
 @admin.register(GovernanceSettings)
@@ -77,6 +78,7 @@ class ProposalAdmin(admin.ModelAdmin):
 
     @admin.display(description="State")
     def current_state(self, obj: Proposal) -> str:
+        tally_attach([obj])
         return str(ProposalState(proposal_state(obj, timezone.now())).label)
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from chain.eip712 import Ballot, ballot_typed_data
 from riskgov.domain.governance import proposal_state
 from riskgov.models import Proposal, ProposalState, Vote
-from riskgov.selectors.governance import latest_recount, proposal_rows, proposal_tally, tally_export
+from riskgov.selectors.governance import latest_recount, proposal_rows, proposal_tally, tally_attach, tally_export
 from riskgov.services.governance_errors import GovernanceError
 from riskgov.services.votes import SignedBallot, ballot_domain, vote_cast, voter_nonce
 from riskgov.views.auth import session_address
@@ -96,7 +96,7 @@ class ProposalListApi(APIView):
         query = ProposalListFilter(data=request.query_params)
         query.is_valid(raise_exception=True)
         now = timezone.now()
-        rows = proposal_rows(state=query.validated_data.get("state"), now=now)
+        rows = proposal_rows(state=query.validated_data.get("state"), now=now)  # tallies attached
         return Response(ProposalOutput([row.proposal for row in rows], many=True, context={"now": now}).data)
 
 
@@ -106,6 +106,7 @@ class ProposalDetailApi(APIView):
     @extend_schema(responses=ProposalOutput)
     def get(self, request: Request, proposal_id: int) -> Response:
         proposal = get_object_or_404(Proposal.objects.prefetch_related("changes__market"), pk=proposal_id)
+        tally_attach([proposal])
         return Response(ProposalOutput(proposal, context={"now": timezone.now()}).data)
 
 

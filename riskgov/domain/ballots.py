@@ -8,6 +8,9 @@ cannot confirm (a contract wallet, an odd signature) is left to ``chain.eip712.v
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+
 import coincurve
 from eth_hash.auto import keccak
 
@@ -54,3 +57,34 @@ def recover_address(digest: bytes, signature: bytes) -> str | None:
     except ValueError:
         return None
     return "0x" + keccak(public_key.format(compressed=False)[1:])[-20:].hex()
+
+
+BallotRow = tuple[str, int, int, bytes]  # voter (0x address), support, nonce, 65-byte signature
+
+
+def signers_match(separator: bytes, proposal_id: int, rows: list[BallotRow]) -> list[bool]:
+    """For each row, whether its signature recovers to its voter (EOA only)."""
+    return [
+        recover_address(
+            ballot_digest_fast(separator, proposal_id=proposal_id, support=support, voter=voter, nonce=nonce), signature
+        )
+        == voter.lower()
+        for voter, support, nonce, signature in rows
+    ]
+
+
+def _match_chunk(args: tuple[bytes, int, list[BallotRow]]) -> list[bool]:
+    return signers_match(*args)
+
+
+def signers_match_parallel(
+    separator: bytes, proposal_id: int, rows: list[BallotRow], *, processes: int | None = None, min_rows: int = 20_000
+) -> list[bool]:
+    """`signers_match` split over forked processes (one per CPU) when there are at least `min_rows` rows."""
+    workers = processes or os.cpu_count() or 1
+    if workers < 2 or len(rows) < min_rows or "fork" not in multiprocessing.get_all_start_methods():
+        return signers_match(separator, proposal_id, rows)
+    size = -(-len(rows) // workers)
+    chunks = [(separator, proposal_id, rows[i : i + size]) for i in range(0, len(rows), size)]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return [ok for part in pool.map(_match_chunk, chunks) for ok in part]

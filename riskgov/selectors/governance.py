@@ -8,12 +8,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 from hexbytes import HexBytes
 
 from chain.eip712 import DOMAIN_NAME, DOMAIN_VERSION, Ballot, BallotDomain, verify_ballot_signature
-from riskgov.domain.ballots import ballot_digest_fast, domain_separator, recover_address
+from riskgov.domain.ballots import domain_separator, signers_match_parallel
 from riskgov.domain.governance import (
     proposal_passed,
     proposal_state,
@@ -35,10 +35,40 @@ class ProposalRow:
         return str(ProposalState(self.state).label)
 
 
+def tally_attach(proposals: Iterable[Proposal]) -> None:
+    """Set each proposal's tally (for/against/abstain wei, vote count) from its accepted votes, in one query.
+
+    Votes are only inserted (no shared counter row to lock), so the tally is always this aggregate; the
+    columns on the proposal are its cache, saved whenever the proposal row is saved.
+    """
+    by_id = {p.pk: p for p in proposals}
+    if not by_id:
+        return
+    for proposal in by_id.values():
+        proposal.for_votes = proposal.against_votes = proposal.abstain_votes = Decimal(0)
+        proposal.vote_count = 0
+    rows = (
+        Vote.objects.filter(proposal_id__in=list(by_id))
+        .values("proposal_id", "support")
+        .annotate(total=Sum("weight"), n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        proposal = by_id[row["proposal_id"]]
+        setattr(proposal, _TALLY_FIELD[row["support"]], row["total"] or Decimal(0))
+        proposal.vote_count += row["n"]
+
+
+_TALLY_FIELD = {VoteSupportChoice.AGAINST: "against_votes", VoteSupportChoice.FOR: "for_votes",
+                VoteSupportChoice.ABSTAIN: "abstain_votes"}  # fmt: skip
+
+
 def proposal_rows(*, state: str | None = None, now: datetime | None = None) -> list[ProposalRow]:
     """Every proposal with its derived state, newest first; `state` filters on the derived state."""
     now = now or timezone.now()
-    rows = [ProposalRow(p, proposal_state(p, now)) for p in Proposal.objects.prefetch_related("changes__market")]
+    proposals = list(Proposal.objects.prefetch_related("changes__market"))
+    tally_attach(proposals)
+    rows = [ProposalRow(p, proposal_state(p, now)) for p in proposals]
     return [row for row in rows if state is None or row.state == state]
 
 
@@ -267,6 +297,7 @@ def proposal_recount(proposal: Proposal, *, power_lookup: PowerLookup | None = N
     """Recompute the tally: every stored signature is re-verified against the rebuilt ballot and every
     weight re-read at the snapshot block; compares with the running tally stored on the proposal."""
     lookup = power_lookup or chain_reads.voting_powers_at
+    tally_attach([proposal])
     separator = domain_separator(
         name=DOMAIN_NAME,
         version=DOMAIN_VERSION,
@@ -282,11 +313,15 @@ def proposal_recount(proposal: Proposal, *, power_lookup: PowerLookup | None = N
         "against": int(proposal.against_votes),
         "abstain": int(proposal.abstain_votes),
     }
+    signatures = [bytes(HexBytes(row[3])) for row in rows]
+    matched = signers_match_parallel(
+        separator,
+        proposal.pk,
+        [(voter, support, nonce, sig) for (voter, support, nonce, _, _), sig in zip(rows, signatures, strict=True)],
+    )
     w3 = None
-    for voter, support, nonce, signature, weight in rows:
-        raw = bytes(HexBytes(signature))
-        digest = ballot_digest_fast(separator, proposal_id=proposal.pk, support=support, voter=voter, nonce=nonce)
-        if recover_address(digest, raw) != voter.lower():
+    for (voter, support, nonce, _, weight), raw, ok in zip(rows, signatures, matched, strict=True):
+        if not ok:
             w3 = w3 or chain_reads.ballot_web3()  # contract wallets: ERC-1271 on the chain
             ballot = Ballot(proposal_id=proposal.pk, support=support, voter=voter, nonce=nonce)
             if not verify_ballot_signature(w3, ballot, domain, raw):
@@ -306,6 +341,7 @@ def proposal_recount(proposal: Proposal, *, power_lookup: PowerLookup | None = N
 def tally_export(proposal: Proposal, *, now: datetime | None = None) -> dict[str, Any]:
     """Everything needed to recount independently: domain, snapshot, settings and every vote with its signature."""
     now = now or timezone.now()
+    tally_attach([proposal])
     return {
         "proposal_id": proposal.pk,
         "title": proposal.title,

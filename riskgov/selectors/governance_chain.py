@@ -7,6 +7,7 @@ can replace it and the services never build clients of their own.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -72,12 +73,47 @@ def voting_power_at(address: str, block: int) -> int:
     return int(voting_power(Web3.to_checksum_address(address), block))
 
 
+def snapshot_voting_power(address: str, block: int) -> int:
+    """Voting power at a proposal's snapshot block (already indexed when the proposal was created), in one query.
+
+    The token checkpoint row is looked up once per minute per process; a block past it still goes through
+    voting_power_at, which refuses blocks the indexer has not reached.
+    """
+    from chain.models import VotingPowerCheckpoint
+
+    checkpoint_id, indexed_to = _token_checkpoint(int(time.monotonic() // 60))
+    if checkpoint_id is None or block > indexed_to:
+        return voting_power_at(address, block)
+    votes = (
+        VotingPowerCheckpoint.objects.filter(checkpoint_id=checkpoint_id, delegatee=address, block_number__lte=block)
+        .order_by("-block_number", "-log_index")
+        .values_list("votes", flat=True)
+        .first()
+    )
+    if votes is None:  # none found: ask the authoritative selector (also covers a replaced deployment)
+        return voting_power_at(address, block)
+    return int(votes)
+
+
+@lru_cache(maxsize=2)
+def _token_checkpoint(minute: int) -> tuple[int | None, int]:
+    from chain.models import ContractRole, IndexerCheckpoint
+    from chain.selectors.deployments import active_deployment
+
+    row = (
+        IndexerCheckpoint.objects.filter(deployment=active_deployment(), role=ContractRole.GOV_TOKEN)
+        .values_list("pk", "block_number")
+        .first()
+    )
+    return (None, 0) if row is None else (int(row[0]), int(row[1]))
+
+
 def voting_powers_at(addresses: Iterable[str], block: int) -> dict[str, int]:
-    """Voting power of many addresses at `block` (token wei); on PostgreSQL one query per 5,000 addresses."""
+    """Voting power of many checksummed addresses at `block` (token wei); on PostgreSQL one query per 5,000."""
     from chain.models import ContractRole, IndexerCheckpoint, VotingPowerCheckpoint
     from chain.selectors.deployments import active_deployment
 
-    unique: list[str] = sorted({Web3.to_checksum_address(a) for a in addresses})
+    unique: list[str] = sorted(set(addresses))
     if not unique:
         return {}
     first = voting_power_at(unique[0], block)  # raises while the deployment or the block is not indexed

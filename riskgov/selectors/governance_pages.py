@@ -19,6 +19,7 @@ from riskgov.selectors.governance import (
     proposal_diff,
     proposal_tally,
     proposal_timeline,
+    tally_attach,
 )
 
 
@@ -65,6 +66,7 @@ def _coverage(proposal: Proposal) -> list[CoverageSide]:
 
 def proposal_page(proposal: Proposal, *, viewer: str | None, now: datetime | None = None) -> ProposalPage:
     now = now or timezone.now()
+    tally_attach([proposal])
     state = derive_state(proposal, now)
     votes = list(proposal.votes.order_by("-weight", "created_at"))
     viewer_vote = next((v for v in votes if viewer and v.voter.lower() == viewer.lower()), None)

@@ -32,6 +32,7 @@ from chain.units import market_id, to_fixed
 from riskgov.domain.governance import executable, proposal_state
 from riskgov.models import ChangeSource, MarginParameters, Market, Proposal, ProposalExecution
 from riskgov.selectors import governance_chain as chain_reads
+from riskgov.selectors.governance import tally_attach
 from riskgov.selectors.markets import markets_with_marks
 from riskgov.services.audit import audit_record
 from riskgov.services.governance_errors import ActionNotAllowed, GovernanceError
@@ -133,6 +134,7 @@ def _execution_row(proposal: Proposal, market: Market, targets: dict[str, str]) 
 def _claim(proposal_id: int, now: datetime) -> Proposal | None:
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        tally_attach([proposal])
         if proposal.executed_at is not None:
             return None
         if not executable(proposal, now):
@@ -215,6 +217,7 @@ def _write_versions(
 ) -> None:
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        tally_attach([proposal])
         if proposal.executed_at is not None:
             return
         transactions: dict[str, str] = {}

@@ -31,7 +31,7 @@ from riskgov.models import (
     ProposalState,
 )
 from riskgov.selectors import governance_chain as chain_reads
-from riskgov.selectors.governance import Recount, proposal_recount
+from riskgov.selectors.governance import Recount, proposal_recount, tally_attach
 from riskgov.selectors.governance_impact import proposal_impact
 from riskgov.services.audit import audit_record
 from riskgov.services.governance_errors import ActionNotAllowed, ProposalRejected
@@ -303,6 +303,7 @@ def proposal_cancel(*, proposal_id: int, actor: str, now: datetime | None = None
     now = now or timezone.now()
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        tally_attach([proposal])
         if actor.lower() != proposal.proposer.lower():
             raise ActionNotAllowed("not_proposer", "Only the proposer can cancel a proposal.", status=403)
         if proposal_state(proposal, now) != ProposalState.PENDING:
@@ -317,6 +318,7 @@ def proposal_queue(*, proposal_id: int, actor: str, now: datetime | None = None)
     now = now or timezone.now()
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        tally_attach([proposal])
         if proposal_state(proposal, now) != SUCCEEDED:
             raise ActionNotAllowed(
                 "not_succeeded", f"Only a succeeded proposal can be queued (it is {proposal.state})."
@@ -333,6 +335,7 @@ def proposal_veto(*, proposal_id: int, guardian: str, reason: str, now: datetime
         raise ActionNotAllowed("reason_required", "Give a reason for the veto.", field="reason", status=400)
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        tally_attach([proposal])
         if not proposal.guardian_address or guardian.lower() != proposal.guardian_address.lower():
             raise ActionNotAllowed("not_guardian", "Only the guardian can veto this proposal.", status=403)
         if proposal_state(proposal, now) != ProposalState.QUEUED:
@@ -351,6 +354,7 @@ def proposal_states_sync(*, now: datetime | None = None) -> dict[str, list[int]]
     for proposal_id in open_ids:
         with transaction.atomic():
             proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+            tally_attach([proposal])
             derived = proposal_state(proposal, now)
             if derived != proposal.state:
                 _transition(proposal, now=now, actor="system", action="proposal.state_changed", data={})

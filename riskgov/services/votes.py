@@ -1,7 +1,8 @@
 """Casting an EIP-712 signed ballot: verify, weigh at the snapshot, store, and update the tally.
 
 Weights are token wei (voting power at the proposal's snapshot block). Counting follows
-GovernorCountingSimple; the tally columns on the proposal move in the same transaction as the vote.
+GovernorCountingSimple. A vote is one insert — no shared counter row — so concurrent votes commit together;
+the tally is the aggregate of accepted votes (selectors.governance.tally_attach).
 """
 
 from __future__ import annotations
@@ -11,22 +12,18 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, Q
 from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
 
-from chain.eip712 import Ballot, BallotDomain, verify_ballot_signature
+from chain.eip712 import DOMAIN_NAME, DOMAIN_VERSION, Ballot, BallotDomain, verify_ballot_signature
+from riskgov.domain.ballots import ballot_digest_fast, domain_separator, recover_address
 from riskgov.domain.governance import ACTIVE, PENDING, proposal_state
 from riskgov.models import Proposal, Vote, VoteSupportChoice
 from riskgov.selectors import governance_chain as chain_reads
+from riskgov.selectors.governance import tally_attach
 from riskgov.services.governance_errors import VoteRejected
-
-TALLY_COLUMN = {
-    VoteSupportChoice.AGAINST: "against_votes",
-    VoteSupportChoice.FOR: "for_votes",
-    VoteSupportChoice.ABSTAIN: "abstain_votes",
-}
 
 
 @dataclass(frozen=True)
@@ -68,6 +65,26 @@ def _ballot(submitted: SignedBallot) -> Ballot:
         raise VoteRejected("invalid_ballot", str(exc)) from exc
 
 
+# What accepting a vote reads from the proposal (the voting window, the frozen ballot domain and snapshot).
+VOTE_FIELDS = (
+    "chain_id", "verifying_contract", "snapshot_block", "voting_starts_at", "voting_ends_at", "canceled_at",
+    "queued_at", "vetoed_at", "executed_at", "timelock_seconds", "grace_period_seconds", "total_supply",
+    "quorum_fraction",
+)  # fmt: skip
+
+
+def _signed_by_voter(proposal: Proposal, ballot: Ballot, signature: str) -> bool:
+    """EOA check on the fast path (libsecp256k1); contract wallets fall through to ERC-1271."""
+    separator = domain_separator(
+        name=DOMAIN_NAME, version=DOMAIN_VERSION, chain_id=int(proposal.chain_id),
+        verifying_contract=proposal.verifying_contract,
+    )  # fmt: skip
+    digest = ballot_digest_fast(
+        separator, proposal_id=ballot.proposal_id, support=ballot.support, voter=ballot.voter, nonce=ballot.nonce
+    )
+    return recover_address(digest, bytes(HexBytes(signature))) == ballot.voter.lower()
+
+
 def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | None = None) -> Vote:
     """Accept `ballot` if the voter signed it, the proposal is Active, the nonce is the voter's next one,
     the voter has power at the snapshot and has not voted yet. Anyone may submit (relay) it.
@@ -76,24 +93,28 @@ def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | N
     """
     now = now or timezone.now()
     typed = _ballot(ballot)
-    proposal = Proposal.objects.filter(pk=ballot.proposal_id).first()
+    proposal = Proposal.objects.only(*VOTE_FIELDS).filter(pk=ballot.proposal_id).first()
     if proposal is None:
         raise VoteRejected("unknown_proposal", f"there is no proposal #{ballot.proposal_id}", status=404)
     state = proposal_state(proposal, now)
     if state == PENDING:
         raise VoteRejected("voting_not_started", f"voting starts at {proposal.voting_starts_at:%Y-%m-%d %H:%M:%S} UTC")
     if state != ACTIVE:
-        raise VoteRejected("voting_closed", f"voting is closed (proposal is {state})")
+        tally_attach([proposal])
+        raise VoteRejected("voting_closed", f"voting is closed (proposal is {proposal_state(proposal, now)})")
     voter = typed.voter
-    if Vote.objects.filter(proposal=proposal, voter=voter).exists():
+    history = Vote.objects.filter(voter=voter).aggregate(
+        accepted=Count("pk"), here=Count("pk", filter=Q(proposal_id=proposal.pk))
+    )
+    if history["here"]:
         raise VoteRejected("already_voted", f"{voter} has already voted on proposal #{proposal.pk}", status=409)
-    expected = voter_nonce(voter)
+    expected = history["accepted"]
     if ballot.nonce != expected:
         raise VoteRejected(
             "wrong_nonce", f"nonce must be {expected} (the voter's accepted votes), got {ballot.nonce}", field="nonce"
         )
     domain = ballot_domain(proposal)
-    if not verify_ballot_signature(None, typed, domain, ballot.signature) and not verify_ballot_signature(
+    if not _signed_by_voter(proposal, typed, ballot.signature) and not verify_ballot_signature(
         chain_reads.ballot_web3(), typed, domain, ballot.signature
     ):
         raise VoteRejected(
@@ -102,14 +123,14 @@ def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | N
             f"{ballot.support}, nonce {ballot.nonce}, chain {domain.chain_id}, contract {domain.verifying_contract})",
             field="signature",
         )
-    weight = chain_reads.voting_power_at(voter, int(proposal.snapshot_block))
+    weight = chain_reads.snapshot_voting_power(voter, int(proposal.snapshot_block))
     if weight <= 0:
         raise VoteRejected(
             "no_voting_power", f"{voter} had no voting power at snapshot block {proposal.snapshot_block}"
         )
     relayer = to_checksum_address(submitted_by) if submitted_by and is_address(submitted_by) else ""
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # unique (proposal, voter) and (voter, nonce) settle races
             vote = Vote.objects.create(
                 proposal=proposal,
                 voter=voter,
@@ -120,10 +141,6 @@ def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | N
                 reason=ballot.reason.strip()[:2000],
                 submitted_by="" if relayer == voter else relayer,
                 created_at=now,
-            )
-            column = TALLY_COLUMN[VoteSupportChoice(ballot.support)]
-            Proposal.objects.filter(pk=proposal.pk).update(
-                **{column: F(column) + Decimal(weight)}, vote_count=F("vote_count") + 1
             )
     except IntegrityError as exc:  # a concurrent vote by the same voter won the race
         raise VoteRejected(

@@ -19,7 +19,7 @@
   }
   function csrf() {
     const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
+    return match ? decodeURIComponent(match[1]) : card.dataset.csrf || "";
   }
   async function postJson(url, body) {
     const response = await fetch(url, {

@@ -47,6 +47,7 @@ def chain(monkeypatch: pytest.MonkeyPatch) -> FakeChain:
     )
     monkeypatch.setattr(governance_chain, "latest_block", lambda: fake.block)
     monkeypatch.setattr(governance_chain, "voting_power_at", fake.power)
+    monkeypatch.setattr(governance_chain, "snapshot_voting_power", fake.power)
     monkeypatch.setattr(
         governance_chain, "voting_powers_at", lambda addresses, block: {a: fake.power(a, block) for a in addresses}
     )
@@ -66,7 +67,7 @@ def market(db: None) -> Market:
     MarginParametersFactory(market=eth, imr=Decimal("0.05"), mmr=Decimal("0.03"), max_leverage=Decimal("20"),
                             liquidation_penalty=Decimal("0.01"))  # fmt: skip
     PriceObservationFactory(market=eth, price=Decimal("3000"), observed_at=datetime(2024, 1, 1, tzinfo=UTC))
-    return eth
+    return Market.objects.get(pk=eth.pk)
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ def deployed(settings: Any, node: AnvilNode) -> Iterator[dict[str, Any]]:
     settings.CHAIN_RPC_URL, settings.CHAIN_ID, settings.RISKGOV_DEMO_MODE = node.url, 31337, True
     settings.CHAIN_EXECUTOR_KEY = ""
     governance_chain._client.cache_clear()
+    governance_chain._token_checkpoint.cache_clear()
     client = ChainClient.connect(node.url, chain_id=31337)
     snapshot = client.rpc("evm_snapshot")
     try:

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from riskgov.domain import governance as g
-from riskgov.models import AuditRecord, Proposal, ProposalState
+from riskgov.models import AuditRecord, Proposal, ProposalState, Vote
 from riskgov.services.governance_errors import ActionNotAllowed
 from riskgov.services.proposals import proposal_cancel, proposal_queue, proposal_states_sync, proposal_veto
 from tests.governance.conftest import T0, WAD, make_proposal
@@ -108,6 +108,11 @@ ACTIONS = [
 ]
 
 
+def _vote_for(proposal: Proposal) -> None:
+    Vote.objects.create(proposal=proposal, voter=f"0x{proposal.pk:040x}", support=1, weight=Decimal(900_000 * WAD),
+                        nonce=0, signature="0x00")  # fmt: skip
+
+
 def _put_in(proposal: Proposal, state: str) -> datetime:
     if state == "pending":
         return T0
@@ -115,7 +120,7 @@ def _put_in(proposal: Proposal, state: str) -> datetime:
         return START + timedelta(minutes=1)
     if state == "defeated":
         return END + timedelta(minutes=1)
-    Proposal.objects.filter(pk=proposal.pk).update(for_votes=Decimal(900_000 * WAD))
+    _vote_for(proposal)
     if state == "queued":
         Proposal.objects.filter(pk=proposal.pk).update(queued_at=END)
     return END + timedelta(minutes=1)
@@ -173,7 +178,7 @@ def test_periodic_sync_persists_transitions_and_queues(chain, holders, market, g
     failing = make_proposal(chain, holders[1], mmr="0.036")
     assert sorted(proposal_states_sync(now=START + timedelta(seconds=1))["changed"]) == [passing.pk, failing.pk]
     assert set(Proposal.objects.values_list("state", flat=True)) == {ProposalState.ACTIVE}
-    Proposal.objects.filter(pk=passing.pk).update(for_votes=Decimal(900_000 * WAD))
+    _vote_for(passing)
     with time_machine.travel(END + timedelta(seconds=5), tick=False):
         result = proposal_states_sync(now=END + timedelta(seconds=5))
     assert result["queued"] == [passing.pk]

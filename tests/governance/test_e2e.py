@@ -1,0 +1,186 @@
+"""End to end in Chromium: a wallet (an injected EIP-1193 provider signing with Anvil's dev keys) signs in, creates a
+proposal, three holders vote, time passes, the proposal is queued and executed, and the market shows the new
+parameters. Screenshots of each step go to test-artifacts/governance/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from eth_account.messages import encode_defunct, encode_typed_data
+from hexbytes import HexBytes
+
+from chain.units import from_fixed, market_id
+from riskgov.models import ChangeSource, GovernanceSettings, MarginParameters, Proposal, ProposalState
+from tests.conftest import REPO_ROOT, require_service
+from tests.governance.test_chain_anvil import deployed, node  # noqa: F401  (fixtures)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "governance"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+PROVIDER = """
+(() => {
+  window.ethereum = {
+    isE2EWallet: true,
+    async request({ method, params }) {
+      const account = localStorage.getItem("e2e.account");
+      switch (method) {
+        case "eth_requestAccounts":
+        case "eth_accounts":
+          return account ? [account] : [];
+        case "eth_chainId":
+          return "0x7a69";
+        case "personal_sign":
+          return await window.e2eSign("personal_sign", params[1], params[0]);
+        case "eth_signTypedData_v4":
+          return await window.e2eSign("eth_signTypedData_v4", params[0], params[1]);
+        default:
+          throw Object.assign(new Error("unsupported method " + method), { code: 4200 });
+      }
+    },
+    on() {},
+    removeListener() {},
+  };
+})();
+"""
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    require_service(
+        Path(CHROMIUM).exists() or shutil.which("chromium") is not None, "Chromium (apt-get install chromium)"
+    )
+    from playwright.sync_api import sync_playwright
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1360, "height": 1000})
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def _signer(accounts: Any) -> Any:
+    keys = {h.address.lower(): h for h in accounts.holders}
+
+    def sign(method: str, address: str, payload: str) -> str:
+        account = keys[address.lower()]
+        if method == "personal_sign":
+            signable = encode_defunct(primitive=bytes(HexBytes(payload)))
+        else:
+            signable = encode_typed_data(full_message=json.loads(payload))
+        return HexBytes(account.sign_message(signable).signature).to_0x_hex()
+
+    return sign
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wallet_proposal_votes_queue_execute(deployed: dict[str, Any], live_server: Any, browser_page: Any) -> None:  # noqa: F811
+    page, env, base = browser_page, deployed, live_server.url
+    GovernanceSettings.objects.filter(pk=1).update(voting_delay_seconds=0, voting_period_seconds=300,
+                                                   timelock_seconds=60, quorum_fraction=Decimal("0.01"))  # fmt: skip
+    token = env["token"]
+    ranked = sorted(env["summary"]["self_delegated"], key=lambda a: token.functions.getVotes(a).call(), reverse=True)
+    proposer, voters = ranked[0], ranked[:3]
+    page.expose_function("e2eSign", _signer(env["accounts"]))
+    page.add_init_script(PROVIDER)
+
+    def shot(name: str) -> None:
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def use_account(address: str) -> None:
+        page.evaluate(
+            "a => { localStorage.setItem('e2e.account', a); sessionStorage.setItem('riskgov.wallet', 'injected'); }",
+            address,
+        )
+
+    # 1. Connect and sign in (EIP-4361 through personal_sign).
+    page.goto(f"{base}/governance/")
+    use_account(proposer)
+    page.click("#wallet-connect")
+    page.wait_for_selector("#wallet-signin:not([hidden])")
+    shot("01-connected")
+    page.click("#wallet-signin")
+    page.wait_for_selector(f"#wallet-status:has-text('Signed in as {proposer}')")
+    shot("02-signed-in")
+
+    # 2. Create a proposal through the form.
+    page.goto(f"{base}/governance/new/")
+    page.fill("input[name=title]", "Raise ETH maintenance margin to 3.5 %")
+    page.fill(
+        "textarea[name=description]",
+        "ETH volatility doubled this month.\n\n- mmr 3 % → **3.5 %**\n- max leverage 20× → 18×",
+    )
+    page.select_option("select[name=changes-0-market]", "ETH")
+    page.select_option("select[name=changes-0-field]", "mmr")
+    page.fill("input[name=changes-0-new_value]", "0.035")
+    page.select_option("select[name=changes-1-market]", "ETH")
+    page.select_option("select[name=changes-1-field]", "max_leverage")
+    page.fill("input[name=changes-1-new_value]", "18")
+    shot("03-create-form")
+    page.click("button:has-text('Create proposal')")
+    page.wait_for_selector("#proposal-state")
+    proposal = Proposal.objects.get()
+    assert page.url.rstrip("/").endswith(f"/governance/{proposal.pk}")
+    shot("04-proposal-created")
+
+    # 3. Three holders vote with EIP-712 ballots.
+    for index, voter in enumerate(voters):
+        use_account(voter)
+        page.reload()
+        page.wait_for_selector(f"#wallet-status:has-text('{voter}')")
+        page.fill(".vote-box textarea[name=reason]", f"holder {index + 1}: agreed")
+        page.click(".vote-box [data-vote='1']")
+        page.wait_for_selector(".vote-result.ok")
+        page.wait_for_load_state("load")
+        page.wait_for_selector(f"#voters:has-text('{voter}')")
+        shot(f"05-vote-{index + 1}")
+    assert proposal.votes.count() == 3
+    assert page.inner_text("#proposal-state") == "Active"
+
+    # 4. Time passes: voting ends, the proposal is queued, the timelock runs, it executes.
+    with time_machine.travel(proposal.voting_ends_at + timedelta(seconds=2), tick=True):
+        page.reload()
+        assert page.inner_text("#proposal-state") == "Succeeded"
+        page.click("#recount-button")
+        page.wait_for_selector(".badge-ok:has-text('Recount matches')")
+        page.click("#queue-button")
+        page.wait_for_selector("#proposal-state:has-text('Queued')")
+        shot("06-queued")
+    proposal.refresh_from_db()
+    with time_machine.travel(proposal.eta + timedelta(seconds=5), tick=True):
+        page.reload()
+        page.click("#execute-button")
+        page.wait_for_selector("#proposal-state:has-text('Executed')")
+        shot("07-executed")
+        # 5. The market page shows the new version (in force from the execution time); the registry holds it too.
+        page.goto(f"{base}/markets/ETH/")
+        page.wait_for_selector("text=Governance proposal")
+        shot("08-market-new-parameters")
+        stats = page.inner_text(".stats")
+    proposal.refresh_from_db()
+    assert proposal.state == ProposalState.EXECUTED
+    version = MarginParameters.objects.filter(market__symbol="ETH").latest("version")
+    assert (version.source, version.mmr, version.max_leverage) == (
+        ChangeSource.PROPOSAL,
+        Decimal("0.035"),
+        Decimal("18"),
+    )
+    assert "MMR 3.50 %" in stats and "18.00x" in stats and "version 2" in stats
+    onchain = env["registry"].functions.getParameters(market_id("ETH-USD")).call()
+    assert (from_fixed(onchain[1]), from_fixed(onchain[2])) == (Decimal("0.035"), Decimal("18"))
