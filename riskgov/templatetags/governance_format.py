@@ -49,3 +49,21 @@ def support_label(value: int) -> str:
 @register.filter
 def get_item(mapping: dict[str, object], key: str) -> object:
     return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
+def duration(seconds: int | None) -> str:
+    """Seconds as the largest whole units: 259200 → "3 d", 5400 → "1 h 30 min", 45 → "45 s"."""
+    if seconds is None:
+        return "—"
+    remaining, parts = int(seconds), []
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min"), (1, "s")):
+        if remaining >= size:
+            parts.append(f"{remaining // size} {unit}")
+            remaining %= size
+    return " ".join(parts[:2]) or "0 s"
+
+
+@register.filter
+def percent(value: Decimal | float | None) -> str:
+    return "—" if value is None else f"{(Decimal(str(value)) * 100).normalize():f} %"

@@ -20,6 +20,8 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from hexbytes import HexBytes
 
 from chain.units import from_fixed, market_id
+from insurance.models import EntryKind, InsuranceFund
+from insurance.services.ledger import ledger_entry_record
 from riskgov.models import ChangeSource, GovernanceSettings, MarginParameters, Proposal, ProposalState
 from tests.conftest import REPO_ROOT, require_service
 from tests.governance.test_chain_anvil import deployed, node  # noqa: F401  (fixtures)
@@ -94,6 +96,9 @@ def test_wallet_proposal_votes_queue_execute(deployed: dict[str, Any], live_serv
     page, env, base = browser_page, deployed, live_server.url
     GovernanceSettings.objects.filter(pk=1).update(voting_delay_seconds=0, voting_period_seconds=300,
                                                    timelock_seconds=60, quorum_fraction=Decimal("0.01"))  # fmt: skip
+    fund = InsuranceFund.objects.create(name="Protocol insurance fund")
+    ledger_entry_record(fund=fund, kind=EntryKind.DEPOSIT, amount=Decimal("2000000"), external_ref="e2e-seed",
+                        note="seed", recorded_by="e2e")  # fmt: skip
     token = env["token"]
     ranked = sorted(env["summary"]["self_delegated"], key=lambda a: token.functions.getVotes(a).call(), reverse=True)
     proposer, voters = ranked[0], ranked[:3]
@@ -138,6 +143,7 @@ def test_wallet_proposal_votes_queue_execute(deployed: dict[str, Any], live_serv
     proposal = Proposal.objects.get()
     assert page.url.rstrip("/").endswith(f"/governance/{proposal.pk}")
     shot("04-proposal-created")
+    assert page.locator(".coverage-side a").count() == 2  # current vs proposed coverage runs, linked
 
     # 3. Three holders vote with EIP-712 ballots.
     for index, voter in enumerate(voters):
@@ -184,3 +190,30 @@ def test_wallet_proposal_votes_queue_execute(deployed: dict[str, Any], live_serv
     assert "MMR 3.50 %" in stats and "18.00x" in stats and "version 2" in stats
     onchain = env["registry"].functions.getParameters(market_id("ETH-USD")).call()
     assert (from_fixed(onchain[1]), from_fixed(onchain[2])) == (Decimal("0.035"), Decimal("18"))
+
+
+NO_CHAIN_PROVIDER = """
+window.ethereum = { async request({ method }) {
+  if (method === "eth_chainId") return "0x1";
+  if (method === "eth_requestAccounts" || method === "eth_accounts") return ["0x" + "00".repeat(19) + "01"];
+  throw new Error("unsupported");
+} };
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_wallet_and_wrong_chain_messages(live_server: Any, browser_page: Any, settings: Any) -> None:
+    settings.RISKGOV_DEMO_MODE = False
+    page = browser_page
+    page.goto(f"{live_server.url}/governance/")
+    page.click("#wallet-connect")
+    page.wait_for_selector("#wallet-message:has-text('No browser wallet found')")
+    assert page.locator(".demo-wallet").count() == 0  # the demo wallet exists only in demo mode
+    shot_path = ARTIFACTS / "09-no-wallet.png"
+    page.screenshot(path=str(shot_path))
+    page.add_init_script(NO_CHAIN_PROVIDER)
+    page.reload()
+    page.click("#wallet-connect")
+    page.wait_for_selector("#wallet-message:has-text('is on chain 1')")
+    assert page.is_visible("#wallet-switch")
+    page.screenshot(path=str(ARTIFACTS / "10-wrong-chain.png"))
