@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django import template
 
-from riskgov.templatetags.riskgov_format import DASH, usd
+from riskgov.templatetags.riskgov_format import DASH, as_decimal, usd
 
 register = template.Library()
-
-
-def _decimal(value: object) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 @register.filter
 def signed_usd(value: object) -> str:
     """A change in quote units: +$1.20M, −$350K, ±$0."""
-    amount = _decimal(value)
+    amount = as_decimal(value)
     if amount is None:
         return DASH
     if amount == 0:
@@ -34,7 +23,7 @@ def signed_usd(value: object) -> str:
 @register.filter
 def signed_points(value: object, places: int = 1) -> str:
     """A change of a fraction, in percentage points: 0.012 → +1.2 pp."""
-    amount = _decimal(value)
+    amount = as_decimal(value)
     if amount is None:
         return DASH
     return f"{amount * 100:+,.{int(places)}f} pp".replace("-", "−")
@@ -42,7 +31,7 @@ def signed_points(value: object, places: int = 1) -> str:
 
 @register.filter
 def signed_number(value: object, places: int = 0) -> str:
-    amount = _decimal(value)
+    amount = as_decimal(value)
     if amount is None:
         return DASH
     return f"{amount:+,.{int(places)}f}".replace("-", "−")
@@ -51,7 +40,7 @@ def signed_number(value: object, places: int = 0) -> str:
 @register.filter
 def trend(value: object) -> str:
     """A CSS class for a change: rpt-long when it rose, rpt-short when it fell."""
-    amount = _decimal(value)
+    amount = as_decimal(value)
     if amount is None or amount == 0:
         return "rpt-muted"
     return "rpt-long" if amount > 0 else "rpt-short"
@@ -66,7 +55,7 @@ def chart(charts: dict[str, str], name: str) -> str:
 @register.filter
 def param_value(value: object, field: str) -> str:
     """A margin parameter for people: rates as percentages, leverage as a multiple, caps in dollars."""
-    amount = _decimal(value)
+    amount = as_decimal(value)
     if amount is None:
         return DASH
     if field in {"max_leverage"}:

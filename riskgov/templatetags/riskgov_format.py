@@ -13,7 +13,7 @@ Number = Decimal | float | int | None
 DASH = "—"
 
 
-def _decimal(value: Number | str) -> Decimal | None:
+def as_decimal(value: Number | str) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
@@ -25,7 +25,7 @@ def _decimal(value: Number | str) -> Decimal | None:
 @register.filter
 def usd(value: Number) -> str:
     """Compact quote amount: $1.23B, $45.6M, $7.8K, $950."""
-    amount = _decimal(value)
+    amount = as_decimal(value)
     if amount is None:
         return DASH
     if not amount.is_finite():
@@ -41,7 +41,7 @@ def usd(value: Number) -> str:
 @register.filter
 def money(value: Number) -> str:
     """Full quote amount with two decimals and thousands separators."""
-    amount = _decimal(value)
+    amount = as_decimal(value)
     if amount is None:
         return DASH
     return f"{amount:,.2f}"
@@ -50,7 +50,7 @@ def money(value: Number) -> str:
 @register.filter
 def price(value: Number) -> str:
     """A price with precision that suits its size (BTC 97,123.45; a small-cap 0.012345)."""
-    amount = _decimal(value)
+    amount = as_decimal(value)
     if amount is None:
         return DASH
     if not amount.is_finite():
@@ -64,7 +64,7 @@ def price(value: Number) -> str:
 
 @register.filter
 def quantity(value: Number) -> str:
-    amount = _decimal(value)
+    amount = as_decimal(value)
     if amount is None:
         return DASH
     return f"{amount:,.4f}".rstrip("0").rstrip(".")
@@ -73,7 +73,7 @@ def quantity(value: Number) -> str:
 @register.filter
 def pct(value: Number, places: int = 2) -> str:
     """A fraction as a percentage: 0.0525 → 5.25 %."""
-    amount = _decimal(value)
+    amount = as_decimal(value)
     if amount is None:
         return DASH
     if not amount.is_finite():
@@ -83,7 +83,7 @@ def pct(value: Number, places: int = 2) -> str:
 
 @register.filter
 def leverage(value: Number) -> str:
-    amount = _decimal(value)
+    amount = as_decimal(value)
     if amount is None:
         return DASH
     if not amount.is_finite():
