@@ -6,12 +6,14 @@ from decimal import Decimal as D
 
 from django.db import transaction
 
+from chain.deploy import DEFAULT_MARKETS
 from riskgov.models import AlertKind, AlertRule, ChangeSource, MarginPolicy, Market, PriceFeed
 from riskgov.services.demo import DEMO_ACTOR, DEMO_SYMBOLS, PRICE_SOURCE
 from riskgov.services.margin_policy import margin_policy_change
 from riskgov.services.monitoring import alerts_evaluate
 from riskgov.services.recommender import margin_recommend_all
 
+CHAIN_SYMBOLS = frozenset(spec.symbol for spec in DEFAULT_MARKETS)  # markets the demo chain lists
 # Policies applied automatically (inside steward bounds) in the demo; the rest only recommend.
 AUTOMATIC = ("BTC", "ETH")
 # (kind, threshold, name); rules without a market cover every market.
@@ -27,8 +29,8 @@ DEMO_RULES = (
 
 
 def demo_risk_seed() -> bool:
-    """Genesis policies (1 h horizon, 99 % two-sided, floor 80 % of today's IMR), two feeds per market
-    (the imported history and the local chain's oracle), and the default alert rules; then one recommender pass and one
+    """Genesis policies (1 h horizon, 99 % two-sided, floor 80 % of today's IMR), a feed per market for
+    the imported history and one for the local chain's oracle where the demo chain lists the market, and the default alert rules; then one recommender pass and one
     alert sweep. Returns False, changing nothing, when the demo markets already have policies."""
     markets = list(Market.objects.filter(symbol__in=DEMO_SYMBOLS).prefetch_related("parameter_versions"))
     if not markets or MarginPolicy.objects.filter(market__in=markets).exists():
@@ -47,11 +49,13 @@ def demo_risk_seed() -> bool:
                 market=market, source=PRICE_SOURCE,
                 defaults={"name": "History import", "heartbeat_seconds": 2 * 3600, "deviation_threshold": D("0.02")},
             )
-            # the local chain's keeper pushes a price a minute; the indexer stores it under this source
-            PriceFeed.objects.get_or_create(
-                market=market, source=f"chain:{market.symbol}-{market.quote_asset}",
-                defaults={"name": "Chain oracle", "heartbeat_seconds": 300, "deviation_threshold": D("0.02")},
-            )
+            chain_symbol = f"{market.symbol}-{market.quote_asset}"
+            if chain_symbol in CHAIN_SYMBOLS:
+                # the local chain's keeper pushes a price a minute; the indexer stores it under this source
+                PriceFeed.objects.get_or_create(
+                    market=market, source=f"chain:{chain_symbol}",
+                    defaults={"name": "Chain oracle", "heartbeat_seconds": 300, "deviation_threshold": D("0.02")},
+                )
         for kind, threshold, name in DEMO_RULES:
             AlertRule.objects.get_or_create(kind=kind, market=None, defaults={"name": name, "threshold": threshold})
     margin_recommend_all()

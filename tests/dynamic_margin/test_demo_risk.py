@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from riskgov.models import AlertRule, MarginPolicy, MarginRecommendation, PriceFeed
 from riskgov.services.demo import DEMO_SYMBOLS
-from riskgov.services.demo_risk import DEMO_RULES, demo_risk_seed
+from riskgov.services.demo_risk import CHAIN_SYMBOLS, DEMO_RULES, demo_risk_seed
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +16,7 @@ def test_demo_policies_feeds_and_rules_are_created_once_and_evaluated():
     call_command("seed_demo", "--seed", "2", "--positions", "300", "--days", "40", "--snapshot-days", "0",
                  "--no-progress", stdout=StringIO())
     assert MarginPolicy.objects.filter(version=1).count() == len(DEMO_SYMBOLS)
-    assert PriceFeed.objects.count() == 2 * len(DEMO_SYMBOLS)
+    assert PriceFeed.objects.count() == len(DEMO_SYMBOLS) + len(CHAIN_SYMBOLS)
     assert AlertRule.objects.count() == len(DEMO_RULES)
     assert MarginRecommendation.objects.exists()  # the recommender ran over the demo history
     assert demo_risk_seed() is False
