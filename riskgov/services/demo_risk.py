@@ -30,8 +30,9 @@ DEMO_RULES = (
 
 def demo_risk_seed() -> bool:
     """Genesis policies (1 h horizon, 99 % two-sided, floor 80 % of today's IMR), a feed per market for
-    the imported history and one for the local chain's oracle where the demo chain lists the market, and the default alert rules; then one recommender pass and one
-    alert sweep. Returns False, changing nothing, when the demo markets already have policies."""
+    the imported history plus the local chain's oracle where the demo chain lists the market, and the
+    default alert rules; then one recommender pass and one alert sweep. Returns False, changing
+    nothing, when the demo markets already have policies."""
     markets = list(Market.objects.filter(symbol__in=DEMO_SYMBOLS).prefetch_related("parameter_versions"))
     if not markets or MarginPolicy.objects.filter(market__in=markets).exists():
         return False
