@@ -13,7 +13,7 @@ Number = Decimal | float | int | None
 DASH = "—"
 
 
-def as_decimal(value: Number | str) -> Decimal | None:
+def as_decimal(value: object) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
