@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Q
 
@@ -86,16 +87,70 @@ def _hard_rules(values: dict[str, Decimal | None]) -> list[Violation]:
     return found
 
 
+def field_bounds(name: str, value: Any, min_value: Decimal | None, max_value: Decimal | None) -> list[Violation]:
+    """The `field_bounds` rule for one value (None passes: an unset optional field)."""
+    found: list[Violation] = []
+    if value is None:
+        return found
+    if min_value is not None and value < min_value:
+        found.append(Violation("field_bounds", name, f"{value} is below the minimum {min_value.normalize()}"))
+    if max_value is not None and value > max_value:
+        found.append(Violation("field_bounds", name, f"{value} is above the maximum {max_value.normalize()}"))
+    return found
+
+
+def max_change_per_update(
+    name: str, old: Any, new: Any, max_abs_change: Decimal | None, max_rel_change: Decimal | None
+) -> list[Violation]:
+    """The steward's `max_change_per_update` rule for one field (absolute and/or relative to the old value)."""
+    if old == new:
+        return []
+    if old is None or new is None:
+        return [Violation("max_change_per_update", name, "adding or removing it needs a governance proposal")]
+    old, new = Decimal(old), Decimal(new)
+    delta = abs(new - old)
+    found = []
+    if max_abs_change is not None and delta > max_abs_change:
+        found.append(
+            Violation(
+                "max_change_per_update",
+                name,
+                f"change of {delta.normalize()} exceeds the steward limit of "
+                f"{max_abs_change.normalize()} per update; larger changes need a governance proposal",
+            )
+        )
+    if max_rel_change is not None and old != 0 and delta / abs(old) > max_rel_change:
+        found.append(
+            Violation(
+                "max_change_per_update",
+                name,
+                f"change of {delta / abs(old):.1%} exceeds the steward limit of "
+                f"{max_rel_change:.0%} per update; larger changes need a governance proposal",
+            )
+        )
+    return found
+
+
+def steward_min_delay(*, market: Market, last: datetime | None, now: datetime, what: str) -> list[Violation]:
+    """The `steward_min_delay` rule: `last` is the market's previous steward change of `what`, or None."""
+    delay = timedelta(hours=market.steward_min_delay_hours)
+    if last is None or now - last >= delay:
+        return []
+    return [
+        Violation(
+            "steward_min_delay",
+            None,
+            f"the last {what} of {market.symbol} was at {last:%Y-%m-%d %H:%M} UTC; the next is allowed "
+            f"from {last + delay:%Y-%m-%d %H:%M} UTC (minimum delay {market.steward_min_delay_hours} h); "
+            "earlier changes need a governance proposal",
+        )
+    ]
+
+
 def _bounds(values: dict[str, Decimal | None], rules: dict[str, ParameterRule]) -> list[Violation]:
     found = []
     for name, rule in rules.items():
-        value = values.get(name)
-        if value is None:
-            continue
-        if rule.min_value is not None and value < rule.min_value:
-            found.append(Violation("field_bounds", name, f"{value} is below the minimum {rule.min_value.normalize()}"))
-        if rule.max_value is not None and value > rule.max_value:
-            found.append(Violation("field_bounds", name, f"{value} is above the maximum {rule.max_value.normalize()}"))
+        found += field_bounds(name, values.get(name), rule.min_value, rule.max_value)
     return found
 
 
@@ -104,33 +159,10 @@ def _steward_limits(
 ) -> list[Violation]:
     found = []
     for name in PARAMETER_FIELDS:
-        old, new = getattr(current, name), proposed[name]
         rule = rules.get(name)
-        if old == new or rule is None:
-            continue
-        if old is None or new is None:
-            found.append(
-                Violation("max_change_per_update", name, "adding or removing it needs a governance proposal")
-            )
-            continue
-        delta = abs(new - old)
-        if rule.max_abs_change is not None and delta > rule.max_abs_change:
-            found.append(
-                Violation(
-                    "max_change_per_update",
-                    name,
-                    f"change of {delta.normalize()} exceeds the steward limit of "
-                    f"{rule.max_abs_change.normalize()} per update; larger changes need a governance proposal",
-                )
-            )
-        if rule.max_rel_change is not None and old != 0 and delta / abs(old) > rule.max_rel_change:
-            found.append(
-                Violation(
-                    "max_change_per_update",
-                    name,
-                    f"change of {delta / abs(old):.1%} exceeds the steward limit of "
-                    f"{rule.max_rel_change:.0%} per update; larger changes need a governance proposal",
-                )
+        if rule is not None:
+            found += max_change_per_update(
+                name, getattr(current, name), proposed[name], rule.max_abs_change, rule.max_rel_change
             )
     return found
 
@@ -142,19 +174,7 @@ def _steward_delay(market: Market, now: datetime) -> list[Violation]:
         .values_list("created_at", flat=True)
         .first()
     )
-    delay = timedelta(hours=market.steward_min_delay_hours)
-    if last is not None and now - last < delay:
-        ready = last + delay
-        return [
-            Violation(
-                "steward_min_delay",
-                None,
-                f"the last steward update of {market.symbol} was at {last:%Y-%m-%d %H:%M} UTC; the next is allowed "
-                f"from {ready:%Y-%m-%d %H:%M} UTC (minimum delay {market.steward_min_delay_hours} h); "
-                "earlier changes need a governance proposal",
-            )
-        ]
-    return []
+    return steward_min_delay(market=market, last=last, now=now, what="steward update")
 
 
 def guardrails_check(

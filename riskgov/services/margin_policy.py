@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +21,14 @@ from django.utils import timezone
 
 from riskgov.domain.margin_policy import PolicyCoefficients
 from riskgov.models import POLICY_FIELDS, ChangeSource, MarginPolicy, Market, PolicyKind
-from riskgov.services.audit import audit_record
-from riskgov.services.guardrails import GuardrailError, Violation
+from riskgov.services.audit import audit_record, changed_fields
+from riskgov.services.guardrails import (
+    GuardrailError,
+    Violation,
+    field_bounds,
+    max_change_per_update,
+    steward_min_delay,
+)
 
 
 @dataclass(frozen=True)
@@ -88,13 +94,7 @@ def _hard_rules(values: dict[str, Any]) -> list[Violation]:
     if values["kind"] not in PolicyKind.values:
         found.append(Violation("choice", "kind", f"must be one of {', '.join(PolicyKind.values)}"))
     for name, bound in POLICY_BOUNDS.items():
-        value = values[name]
-        if value is None:
-            continue
-        if bound.min_value is not None and value < bound.min_value:
-            found.append(Violation("field_bounds", name, f"{value} is below the minimum {bound.min_value}"))
-        if bound.max_value is not None and value > bound.max_value:
-            found.append(Violation("field_bounds", name, f"{value} is above the maximum {bound.max_value}"))
+        found += field_bounds(name, values[name], bound.min_value, bound.max_value)
     if values["imr_floor"] > values["imr_cap"]:
         found.append(Violation("floor_cap_order", "imr_floor", "must not exceed the cap"))
     if not D("0") < values["ewma_lambda"] < D("1"):
@@ -115,34 +115,16 @@ def _steward_limits(current: MarginPolicy, proposed: dict[str, Any]) -> list[Vio
             Violation("automatic_on", "automatic", "switching automatic updates on needs a governance proposal")
         )
     for name, bound in POLICY_BOUNDS.items():
-        old, new = getattr(current, name), proposed[name]
-        if old == new:
-            continue
-        if old is None or new is None:
-            found.append(Violation("max_change_per_update", name, "adding or removing it needs a governance proposal"))
-            continue
-        delta = abs(D(new) - D(old))
-        if bound.max_abs_change is not None and delta > bound.max_abs_change:
-            found.append(Violation("max_change_per_update", name,
-                                   f"change of {delta.normalize()} exceeds the steward limit of "
-                                   f"{bound.max_abs_change} per update; larger changes need a governance proposal"))
-        if bound.max_rel_change is not None and old != 0 and delta / abs(D(old)) > bound.max_rel_change:
-            found.append(Violation("max_change_per_update", name,
-                                   f"change of {delta / abs(D(old)):.1%} exceeds the steward limit of "
-                                   f"{bound.max_rel_change:.0%} per update; larger changes need a governance proposal"))
+        found += max_change_per_update(
+            name, getattr(current, name), proposed[name], bound.max_abs_change, bound.max_rel_change
+        )
     return found
 
 
 def _steward_delay(market: Market, now: datetime) -> list[Violation]:
     last = (MarginPolicy.objects.filter(market=market, source=ChangeSource.ADMIN)
             .order_by("-created_at").values_list("created_at", flat=True).first())
-    delay = timedelta(hours=market.steward_min_delay_hours)
-    if last is not None and now - last < delay:
-        return [Violation("steward_min_delay", None,
-                          f"the last admin policy change of {market.symbol} was at {last:%Y-%m-%d %H:%M} UTC; the "
-                          f"next is allowed from {last + delay:%Y-%m-%d %H:%M} UTC; earlier changes need a "
-                          "governance proposal")]
-    return []
+    return steward_min_delay(market=market, last=last, now=now, what="admin policy change")
 
 
 def _normalise(changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -209,17 +191,8 @@ def margin_policy_change(
             action="margin_policy.changed", subject=policy, actor=actor,
             data={
                 "market": market.symbol, "version": policy.version, "source": source, "reason": policy.reason,
-                "changes": {
-                    name: {"old": None if current is None else _text(getattr(current, name)), "new": _text(value)}
-                    for name, value in proposed.items()
-                    if current is None or getattr(current, name) != value
-                },
+                "changes": changed_fields(current, proposed),
             },
         )
     return policy
 
-
-def _text(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    return value

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from riskgov.models import PARAMETER_FIELDS, ChangeSource, MarginParameters, Market
-from riskgov.services.audit import audit_record
+from riskgov.services.audit import audit_record, changed_fields
 from riskgov.services.guardrails import GuardrailError, Violation, guardrails_check
 
 
@@ -69,15 +69,8 @@ def margin_parameters_change(
                 "version": version.version,
                 "source": source,
                 "reason": version.reason,
-                "changes": {
-                    name: {"old": None if current is None else _text(getattr(current, name)), "new": _text(value)}
-                    for name, value in proposed.items()
-                    if current is None or getattr(current, name) != value
-                },
+                "changes": changed_fields(current, proposed),
             },
         )
     return version
 
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.normalize(), "f")

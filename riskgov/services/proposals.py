@@ -33,7 +33,7 @@ from riskgov.models import (
 from riskgov.selectors import governance_chain as chain_reads
 from riskgov.selectors.governance import Recount, proposal_recount, tally_attach
 from riskgov.selectors.governance_impact import proposal_impact
-from riskgov.services.audit import audit_record
+from riskgov.services.audit import audit_record, decimal_text
 from riskgov.services.governance_errors import ActionNotAllowed, ProposalRejected
 from riskgov.services.guardrails import GuardrailError, guardrails_check
 
@@ -234,7 +234,7 @@ def proposal_create(
 
 def _changes_text(grouped: dict[str, dict[str, Decimal | None]]) -> dict[str, dict[str, str | None]]:
     return {
-        s: {f: None if v is None else format(v.normalize(), "f") for f, v in fs.items()} for s, fs in grouped.items()
+        s: {f: decimal_text(v) for f, v in fs.items()} for s, fs in grouped.items()
     }
 
 

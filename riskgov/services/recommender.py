@@ -36,7 +36,7 @@ from riskgov.models import (
 )
 from riskgov.selectors.margin_policy import HourlySeries, current_policies, hourly_price_series
 from riskgov.selectors.markets import market_states
-from riskgov.services.audit import audit_record
+from riskgov.services.audit import audit_record, decimal_text
 from riskgov.services.guardrails import GuardrailError, guardrails_check
 from riskgov.services.margin_policy import policy_coefficients
 from riskgov.services.parameters import margin_parameters_change
@@ -55,9 +55,6 @@ class Computation:
     evidence: dict[str, Any]
     fingerprint: str
 
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.normalize(), "f")
 
 
 def lookback_hours(policy: MarginPolicy) -> int:
@@ -119,11 +116,11 @@ def margin_compute(*, market: Market, policy: MarginPolicy, parameters: MarginPa
     evidence["parameters_version"] = parameters.version
     if not _worth_changing(parameters, values, policy.rebalance_threshold):
         return None
-    evidence["current"] = {name: _text(getattr(parameters, name)) for name in values}
-    evidence["imr_rounded"] = _text(values["imr"])
+    evidence["current"] = {name: decimal_text(getattr(parameters, name)) for name in values}
+    evidence["imr_rounded"] = decimal_text(values["imr"])
     inputs = {"market": market.pk, "policy": policy.pk, "parameters": parameters.pk, "last_hour": last_hour,
               "returns": evidence["returns"] if policy.is_volatility_scaled else 0,
-              "values": {k: _text(v) for k, v in values.items()}}
+              "values": {k: decimal_text(v) for k, v in values.items()}}
     fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     return Computation(values=values, evidence=evidence, fingerprint=fingerprint)
 
@@ -174,7 +171,7 @@ def margin_recommend(*, market: Market, policy: MarginPolicy, series: HourlySeri
         )
         recommendation = MarginRecommendation.objects.create(
             market=market, policy=policy, based_on=parameters, computed_at=now, fingerprint=computation.fingerprint,
-            values={k: _text(v) for k, v in computation.values.items()}, evidence=evidence,
+            values={k: decimal_text(v) for k, v in computation.values.items()}, evidence=evidence,
         )
         audit_record(action="margin_recommendation.created", subject=recommendation, actor=POLICY_ACTOR,
                      data={"market": market.symbol, "values": recommendation.values})
