@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
 from riskgov.models.fields import amount_field, rate_field
 from riskgov.models.markets import Market
+from riskgov.models.versions import ChangeSource, MarketVersion
+
+__all__ = ["PARAMETER_FIELDS", "ChangeSource", "MarginParameters", "ParameterRule"]
 
 # The fields a change may touch; rates are fractions (0.05 = 5 %), oi_cap and sizes are quote notional.
 PARAMETER_FIELDS = (
@@ -24,13 +25,6 @@ PARAMETER_FIELDS = (
 )
 
 
-class ChangeSource(models.TextChoices):
-    GENESIS = "genesis", "Genesis"
-    ADMIN = "admin", "Admin (steward)"
-    PROPOSAL = "proposal", "Governance proposal"
-    POLICY = "policy", "Margin policy"
-
-
 class MarginParametersQuerySet(models.QuerySet["MarginParameters"]):
     def effective(self, at: Any = None) -> MarginParametersQuerySet:
         return self.filter(effective_at__lte=at or timezone.now())
@@ -40,11 +34,12 @@ class MarginParametersQuerySet(models.QuerySet["MarginParameters"]):
         return self.effective(at).filter(market=market).latest("version")
 
 
-class MarginParameters(models.Model):
+class MarginParameters(MarketVersion):
     """One immutable version of a market's margin parameters. A change adds a version."""
 
+    VERSIONED_FIELDS = PARAMETER_FIELDS
+
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="parameter_versions")
-    version = models.PositiveIntegerField()
     imr = rate_field(help_text="Initial margin rate, fraction of notional.")
     mmr = rate_field(help_text="Maintenance margin rate, fraction of notional.")
     max_leverage = models.DecimalField(max_digits=10, decimal_places=4)
@@ -57,13 +52,6 @@ class MarginParameters(models.Model):
     size_margin_slope = rate_field(
         null=True, blank=True, help_text="Extra IMR per 1,000,000 quote notional above the base."
     )
-    effective_at = models.DateTimeField(default=timezone.now)
-    source = models.CharField(max_length=16, choices=ChangeSource.choices)
-    reason = models.TextField()
-    actor = models.CharField(max_length=150)
-    proposal_ref = models.CharField(max_length=64, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-
     objects = MarginParametersQuerySet.as_manager()
 
     class Meta:
@@ -89,17 +77,6 @@ class MarginParameters(models.Model):
 
     def __str__(self) -> str:
         return f"{self.market} v{self.version}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValidationError("Margin parameters are immutable; add a new version instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValidationError("Margin parameters are immutable and cannot be deleted.")
-
-    def values(self) -> dict[str, Decimal | None]:
-        return {name: getattr(self, name) for name in PARAMETER_FIELDS}
 
 
 class ParameterRule(models.Model):

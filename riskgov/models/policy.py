@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
 from riskgov.models.fields import amount_field, rate_field
 from riskgov.models.markets import Market
-from riskgov.models.parameters import ChangeSource
+from riskgov.models.versions import MarketVersion
 
 # The fields a policy change may touch. Rates are fractions; size_addon_base is quote notional.
 POLICY_FIELDS = (
@@ -43,11 +41,12 @@ class MarginPolicyQuerySet(models.QuerySet["MarginPolicy"]):
         return self.filter(market=market, effective_at__lte=timezone.now()).order_by("-version").first()
 
 
-class MarginPolicy(models.Model):
+class MarginPolicy(MarketVersion):
     """One immutable version of a market's margin policy (see riskgov.domain.margin_policy for the formulas)."""
 
+    VERSIONED_FIELDS = POLICY_FIELDS
+
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="policy_versions")
-    version = models.PositiveIntegerField()
     kind = models.CharField(max_length=24, choices=PolicyKind.choices, default=PolicyKind.VOLATILITY_SCALED)
     coefficient_a = models.DecimalField(
         max_digits=8, decimal_places=4, default=Decimal("2"), help_text="Multiplier a of z·σ_h."
@@ -78,13 +77,6 @@ class MarginPolicy(models.Model):
     automatic = models.BooleanField(
         default=False, help_text="Apply recommendations inside the steward bounds without a person."
     )
-    effective_at = models.DateTimeField(default=timezone.now)
-    source = models.CharField(max_length=16, choices=ChangeSource.choices)
-    reason = models.TextField()
-    actor = models.CharField(max_length=150)
-    proposal_ref = models.CharField(max_length=64, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-
     objects = MarginPolicyQuerySet.as_manager()
 
     class Meta:
@@ -107,17 +99,6 @@ class MarginPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.market} policy v{self.version}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValidationError("Margin policies are immutable; add a new version instead.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValidationError("Margin policies are immutable and cannot be deleted.")
-
-    def values(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in POLICY_FIELDS}
 
     @property
     def is_volatility_scaled(self) -> bool:
