@@ -25,20 +25,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
-import psycopg
+
+from bench.database import fresh_django_database
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS = ROOT / "bench" / "results" / "coverage.json"
-SERVER_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 DB_NAME = "riskgov_bench_coverage"
-
-
-def recreate_database() -> str:
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return SERVER_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 
 
 def load(positions: int, markets: int, seed: int) -> None:
@@ -161,21 +154,15 @@ def main() -> None:
     global CHUNK_SIZE
     CHUNK_SIZE = args.chunk_size
 
-    os.environ["DATABASE_URL"] = recreate_database()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     os.environ["CELERY_BROKER_URL"] = REDIS_URL
     os.environ["CELERY_RESULT_BACKEND"] = REDIS_URL
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    fresh_django_database(DB_NAME)
 
     from config.celery_app import app
     from insurance.services.coverage_execution import run_frozen_inputs, run_simulate
     from insurance.services.coverage_files import RESULT_FIELDS, arrays_read
     from insurance.services.coverage_metrics import coverage_metrics
 
-    call_command("migrate", verbosity=0)
     app.control.purge()
     load_before = os.getloadavg()
     started = time.perf_counter()

@@ -18,19 +18,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import psycopg
+
+from bench.database import fresh_django_database
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "dynamic_margin.json"
-SERVER_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "riskgov_bench_dm"
 FEEDS = (("Chainlink", "chainlink", 3600), ("Pyth", "pyth", 120))
-
-
-def recreate_database() -> str:
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return SERVER_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 
 
 def _copy(cursor, sql: str, lines: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -142,12 +135,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = recreate_database()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    fresh_django_database(DB_NAME)
     from django.utils import timezone
 
     from riskgov.models import Alert, MarginPolicy, MarginRecommendation, Market
@@ -155,7 +143,6 @@ def main() -> None:
     from riskgov.services.monitoring import alerts_evaluate
     from riskgov.services.recommender import margin_recommend_all
 
-    call_command("migrate", verbosity=0)
     loading = load(markets=args.markets, hours=args.days * 24, positions=args.positions, accounts=args.accounts,
                    seed=args.seed)
 

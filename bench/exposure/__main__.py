@@ -19,18 +19,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import psycopg
+
+from bench.database import fresh_django_database
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "exposure.json"
-SERVER_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "riskgov_bench"
-
-
-def recreate_database() -> str:
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return SERVER_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 
 
 def load(positions: int, markets: int, accounts: int, seed: int) -> None:
@@ -118,20 +111,14 @@ def main() -> None:
     parser.add_argument("--no-pages", action="store_true", help="measure the snapshot only")
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = recreate_database()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    import django
-
-    django.setup()
+    fresh_django_database(DB_NAME)
     from django.conf import settings
-    from django.core.management import call_command
     from django.test import Client
 
     from riskgov.models import Market
     from riskgov.services.exposure import exposure_snapshot_take
 
     settings.ALLOWED_HOSTS = ["*"]
-    call_command("migrate", verbosity=0)
     load(args.positions, args.markets, args.accounts, args.seed)
 
     snapshot_seconds = []

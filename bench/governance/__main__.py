@@ -20,24 +20,16 @@ from pathlib import Path
 from typing import Any
 
 import coincurve
-import psycopg
 
-from bench.governance.workload import django_setup, post_votes
+from bench.database import fresh_django_database
+from bench.governance.workload import post_votes
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "governance.json"
-SERVER_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "riskgov_bench_governance"
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 CHAIN_ID = 31337
 SNAPSHOT = 1000
 WAD = 10**18
-
-
-def recreate_database() -> str:
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return SERVER_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 
 
 def keys(count: int, offset: int = 0) -> list[tuple[coincurve.PrivateKey, str]]:
@@ -121,15 +113,12 @@ def main() -> None:
     parser.add_argument("--votes", type=int, default=3000, help="votes posted through the endpoint")
     parser.add_argument("--recount", type=int, default=100_000, help="votes in the recounted proposal")
     options = parser.parse_args()
-    url = recreate_database()
-    django_setup(url)
-    from django.core.management import call_command
+    url = fresh_django_database(DB_NAME)
     from django.db.models import F
 
     from riskgov.models import Proposal, Vote
     from riskgov.selectors.governance import proposal_recount
 
-    call_command("migrate", verbosity=0)
     started = time.perf_counter()
     recount_voters = keys(options.recount)
     endpoint_voters = keys(options.votes, offset=options.recount)

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-
-def django_setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    import django
-
-    django.setup()
+from bench.database import django_setup
 
 
 def post_votes(args: tuple[str, int, list[dict[str, Any]]]) -> tuple[int, int]:

@@ -22,24 +22,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
-
+from bench.database import fresh_django_database
 from chain.client import ChainClient
 from chain.deploy import ProtocolAddresses, dev_accounts
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "indexer.json"
-SERVER_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "riskgov_bench_indexer"
 UPDATES_PER_TX = 500  # ~50k gas each: about 25M gas per transaction
 TRANSFERS_PER_TX = 1000
 RECIPIENTS = 50  # dev accounts; every other one self-delegates
-
-
-def recreate_database() -> str:
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    return SERVER_URL.rsplit("/", 1)[0] + "/" + DB_NAME
 
 
 @dataclass(frozen=True)
@@ -107,12 +98,7 @@ def main() -> None:
     parser.add_argument("--block-range", type=int, default=2000)
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = recreate_database()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    fresh_django_database(DB_NAME)
 
     from chain.anvil import start_anvil
     from chain.models import ChainEvent, TokenTransfer, VotingPowerCheckpoint
@@ -120,7 +106,6 @@ def main() -> None:
     from chain.services.indexer import IndexerConfig, deployment_index
     from riskgov.models import PriceObservation
 
-    call_command("migrate", verbosity=0)
     with start_anvil(accounts=RECIPIENTS + 2) as node:
         client = ChainClient.connect(node.url, chain_id=node.chain_id, timeout=120.0)
         made = generate(client, args.events)
