@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
 from chain.models import (
     ChainDeployment,
@@ -17,19 +14,7 @@ from chain.models import (
     TokenTransfer,
     VotingPowerCheckpoint,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written by the indexer (or chain_deploy): changing them by hand would desync the chain view."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from riskgov.admin_base import ReadOnlyAdmin  # indexer rows: hand edits would desync the chain view
 
 
 @admin.register(ChainDeployment)

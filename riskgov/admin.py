@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from riskgov.admin_base import ReadOnlyAdmin, ReadOnlyPermissions
 from riskgov.forms import MarginParametersChangeForm
 from riskgov.models import (
     PARAMETER_FIELDS,
@@ -36,24 +37,11 @@ from riskgov.services.parameters import margin_parameters_change
 VERSION_COLUMNS = ("version", *PARAMETER_FIELDS, "effective_at", "source", "actor", "reason", "proposal_ref")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """For append-only rows: visible, never added, changed or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 def _change_parameters_url(market: Market) -> str:
     return f"{reverse('admin:riskgov_marginparameters_add')}?market={market.pk}"
 
 
-class MarginParametersInline(admin.TabularInline):
+class MarginParametersInline(ReadOnlyPermissions, admin.TabularInline):
     model = MarginParameters
     fields = VERSION_COLUMNS
     readonly_fields = VERSION_COLUMNS
@@ -62,15 +50,6 @@ class MarginParametersInline(admin.TabularInline):
     can_delete = False
     show_change_link = True
     verbose_name_plural = "parameter version history (read-only; use “Change parameters” to add a version)"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Market)
