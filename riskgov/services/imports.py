@@ -278,6 +278,35 @@ def _markets_by_symbol() -> dict[str, int]:
 # Positions -----------------------------------------------------------------------------------------------------
 
 
+def _market_parser(markets: dict[str, int]) -> Callable[[Any], int]:
+    """Market symbol (any case) → market id."""
+
+    def market(value: Any) -> int:
+        text = _text(value)
+        if text.upper() not in markets:
+            raise _FieldError(f"unknown market {text!r}")
+        return markets[text.upper()]
+
+    return market
+
+
+def _positive_amount(value: Any) -> Decimal:
+    number = _amount(value)
+    if number <= 0:
+        raise _FieldError("must be greater than 0")
+    return number
+
+
+def _bounded_text(limit: int) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(value)
+        if len(text) > limit:
+            raise _FieldError(f"is longer than {limit} characters")
+        return text
+
+    return parse
+
+
 def _position_parsers(markets: dict[str, int], now: datetime) -> dict[str, Callable[[Any], Any]]:
     addresses: dict[str, str] = {}
     statuses = frozenset(PositionStatus.values)
@@ -294,28 +323,10 @@ def _position_parsers(markets: dict[str, int], now: datetime) -> dict[str, Calla
             addresses[text] = checksum_address(text)
         return addresses[text]
 
-    def market(value: Any) -> int:
-        text = _text(value)
-        if text.upper() not in markets:
-            raise _FieldError(f"unknown market {text!r}")
-        return markets[text.upper()]
-
-    def external_id(value: Any) -> str:
-        text = _text(value)
-        if len(text) > 128:
-            raise _FieldError("is longer than 128 characters")
-        return text
-
     def size(value: Any) -> Decimal:
         number = _amount(value)
         if number == 0:
             raise _FieldError("must not be 0 (positive for long, negative for short)")
-        return number
-
-    def entry_price(value: Any) -> Decimal:
-        number = _amount(value)
-        if number <= 0:
-            raise _FieldError("must be greater than 0")
         return number
 
     def collateral(value: Any) -> Decimal:
@@ -334,8 +345,8 @@ def _position_parsers(markets: dict[str, int], now: datetime) -> dict[str, Calla
         return _timestamp(value, naive_is_utc=True)
 
     return {
-        "external_id": external_id, "account": account, "market": market, "size": size,
-        "entry_price": entry_price, "collateral": collateral, "status": status, "opened_at": opened_at,
+        "external_id": _bounded_text(128), "account": account, "market": _market_parser(markets), "size": size,
+        "entry_price": _positive_amount, "collateral": collateral, "status": status, "opened_at": opened_at,
     }
 
 
@@ -432,30 +443,10 @@ def _write(
 
 
 def _price_parsers(markets: dict[str, int]) -> dict[str, Callable[[Any], Any]]:
-    def market(value: Any) -> int:
-        text = _text(value)
-        if text.upper() not in markets:
-            raise _FieldError(f"unknown market {text!r}")
-        return markets[text.upper()]
-
-    def price(value: Any) -> Decimal:
-        number = _amount(value)
-        if number <= 0:
-            raise _FieldError("must be greater than 0")
-        return number
-
-    def bounded_text(limit: int) -> Callable[[Any], str]:
-        def parse(value: Any) -> str:
-            text = _text(value)
-            if len(text) > limit:
-                raise _FieldError(f"is longer than {limit} characters")
-            return text
-
-        return parse
-
     return {
-        "market": market, "price": price, "observed_at": lambda v: _timestamp(v, naive_is_utc=False),
-        "source": bounded_text(64), "round_id": bounded_text(80),
+        "market": _market_parser(markets), "price": _positive_amount,
+        "observed_at": lambda v: _timestamp(v, naive_is_utc=False),
+        "source": _bounded_text(64), "round_id": _bounded_text(80),
     }
 
 
