@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
-import time_machine
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from django.utils import timezone
 
-from riskgov.models import AuditRecord, ChangeSource, MarginParameters, Market
-from riskgov.services.parameters import margin_parameters_change
-from tests.factories import MarketFactory
+from riskgov.models import AuditRecord, MarginParameters, Market
+from tests.riskgov.conftest import GENESIS
 
 pytestmark = pytest.mark.django_db
 
-GENESIS = {
-    "imr": D("0.02"), "mmr": D("0.01"), "max_leverage": D("50"), "liquidation_penalty": D("0.005"),
-    "insurance_fee_share": D("0.2"), "oi_cap": D("100000000"),
-}
-
-
-@pytest.fixture
-def market():
-    market = MarketFactory(symbol="ETH")
-    with time_machine.travel(timezone.now() - timedelta(days=30)):
-        margin_parameters_change(market=market, changes=GENESIS, source=ChangeSource.GENESIS, reason="launch",
-                                 actor="deployer")
-    return market
 
 
 @pytest.fixture
