@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from riskgov.domain.exposure_aggregates import PositionArrays, leverage_and_distance
 from riskgov.models import MarginParameters
 from riskgov.selectors.exposure import open_position_arrays
 from riskgov.selectors.markets import MarketState, market_states
@@ -48,15 +49,11 @@ def _conditions(
 
 
 def _market_impact(
-    state: MarketState, proposed: Mapping[str, Decimal | None], arrays: Any, mask: NDArray[np.bool_]
+    state: MarketState, proposed: Mapping[str, Decimal | None], arrays: PositionArrays, mask: NDArray[np.bool_]
 ) -> dict[str, Any]:
     current: MarginParameters = state.parameters  # type: ignore[assignment]
-    size, entry, collateral = arrays.size[mask], arrays.entry_price[mask], arrays.collateral[mask]
     price = float(state.mark_price)  # type: ignore[arg-type]
-    notional = np.abs(size) * price
-    equity = collateral + size * (price - entry)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        leverage = np.where(equity > 0, notional / np.where(equity > 0, equity, 1.0), np.inf)
+    notional, equity, leverage, _ = leverage_and_distance(arrays.subset(mask))  # at the mark price
     before = _conditions(current.values(), notional, equity, leverage)
     after = _conditions(proposed, notional, equity, leverage)
     figures: dict[str, Any] = {}
