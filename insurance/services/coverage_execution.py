@@ -54,23 +54,30 @@ def coverage_run_fail(*, run_id: int, reason: str) -> bool:
     return bool(changed)
 
 
+@dataclass
+class _DecodedRun:
+    """A worker's decoded inputs of one run, and the sorted book once a chunk has built it."""
+
+    sha256: str
+    inputs: FrozenInputs
+    ladder: LiquidationLadder | None = None
+
+
+_last_run: _DecodedRun | None = None  # a worker keeps the last run it decoded
+
+
 def run_frozen_inputs(run: CoverageRun) -> FrozenInputs:
     """The run's frozen engine inputs, after checking the file's sha256; raises CoverageFileError.
 
     A worker keeps the last decoded inputs: its next chunk of the same run only re-hashes the file.
     """
-    cached = _inputs_cache.get(run.inputs_sha256)
-    if cached is not None:
+    global _last_run
+    if _last_run is not None and _last_run.sha256 == run.inputs_sha256:
         file_sha256_check(run.inputs_file, run.inputs_sha256, what="frozen inputs")
-        return cached
+        return _last_run.inputs
     inputs = FrozenInputs.from_arrays(arrays_read(run.inputs_file, run.inputs_sha256, what="frozen inputs"))
-    _inputs_cache.clear()
-    _inputs_cache[run.inputs_sha256] = inputs
+    _last_run = _DecodedRun(sha256=run.inputs_sha256, inputs=inputs)
     return inputs
-
-
-_inputs_cache: dict[str, FrozenInputs] = {}
-_ladder_cache: dict[str, LiquidationLadder] = {}
 
 
 def run_simulate(run: CoverageRun, inputs: FrozenInputs, path_range: tuple[int, int] | None = None,
@@ -78,11 +85,12 @@ def run_simulate(run: CoverageRun, inputs: FrozenInputs, path_range: tuple[int, 
     """`simulate` on a run's frozen inputs: what a chunk computes, or (without path_range) the whole run."""
     model = engine_model(run.model, run.model_params, correlation=inputs.correlation,
                          bootstrap_returns=inputs.bootstrap_returns)
-    ladder = _ladder_cache.get(run.inputs_sha256)
+    decoded = _last_run if _last_run is not None and _last_run.inputs is inputs else None
+    ladder = decoded.ladder if decoded is not None else None
     if ladder is None:
         ladder = build_ladder(inputs.portfolio, inputs.markets)
-        _ladder_cache.clear()
-        _ladder_cache[run.inputs_sha256] = ladder  # the next chunk of this run skips sorting the book
+        if decoded is not None:
+            decoded.ladder = ladder  # the next chunk of this run skips sorting the book
     return simulate(inputs.portfolio, inputs.markets, model, run_config(run), fund_balance=float(run.fund_balance),
                     seed=int(run.seed), path_range=path_range, progress=progress, ladder=ladder)
 
