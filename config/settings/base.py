@@ -8,11 +8,11 @@ import environ
 from config.settings.broker import filesystem_broker_options, redis_answers
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("RISKGOV_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+VAR_DIR = Path(env.str("RISKGOV_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-local-key-change-me")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
