@@ -25,12 +25,15 @@ node_modules/.installed: package.json package-lock.json
 
 node: node_modules/.installed
 
+# apt-get waits up to 10 minutes for the dpkg lock when another apt is running.
+APT := apt-get -o DPkg::Lock::Timeout=600
+
 chromium:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || { $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; }
 
 # WeasyPrint (report PDFs) loads Pango through its C library.
 pdf-libs:
-	@ldconfig -p | grep -q libpangoft2-1.0 || { apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
+	@ldconfig -p | grep -q libpangoft2-1.0 || { $(APT) update -qq && $(APT) install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
@@ -53,7 +56,9 @@ test: venv node chromium pdf-libs
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: venv node
 	mkdir -p bench/results

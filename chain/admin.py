@@ -14,7 +14,7 @@ from chain.models import (
     TokenTransfer,
     VotingPowerCheckpoint,
 )
-from riskgov.admin_base import ReadOnlyAdmin  # indexer rows: hand edits would desync the chain view
+from riskgov.core.admin_base import ReadOnlyAdmin  # indexer rows: hand edits would desync the chain view
 
 
 @admin.register(ChainDeployment)

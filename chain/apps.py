@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.core import checks
+
+from chain.checks import chain_settings_check
 
 
 class ChainConfig(AppConfig):
@@ -7,4 +10,4 @@ class ChainConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from chain import checks  # noqa: F401  (registers the settings checks)
+        checks.register(chain_settings_check, checks.Tags.compatibility)

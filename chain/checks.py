@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import CheckMessage, Error
 
 from chain.conf import ExecutorKeyError, parse_executor_key
 
 
-@register(Tags.compatibility)
+
 def chain_settings_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     if settings.CHAIN_ID <= 0:

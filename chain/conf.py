@@ -12,6 +12,7 @@ from eth_account.signers.local import LocalAccount
 
 from chain.anvil import DEV_CHAIN_ID
 from chain.client import ChainClient, RetryPolicy
+from chain.deploy import DemoAccounts
 from chain.errors import ChainError
 
 
@@ -42,8 +43,6 @@ def executor_account() -> LocalAccount:
     if settings.CHAIN_EXECUTOR_KEY:
         return parse_executor_key(settings.CHAIN_EXECUTOR_KEY)
     if demo_mode() and settings.CHAIN_ID == DEV_CHAIN_ID:
-        from chain.deploy import DemoAccounts
-
         return DemoAccounts.from_mnemonic(0).deployer
     raise ExecutorKeyError(
         "CHAIN_EXECUTOR_KEY is not set: export the executor's private key (Anvil's dev key is only used "

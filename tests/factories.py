@@ -8,7 +8,8 @@ from decimal import Decimal
 import factory
 from eth_utils import keccak, to_checksum_address
 
-from riskgov.models import Account, ChangeSource, MarginParameters, Market, Position, PriceObservation
+from riskgov.core.models.versions import ChangeSource
+from riskgov.markets.models import Account, MarginParameters, Market, Position, PriceObservation
 
 
 def address_for(n: int) -> str:

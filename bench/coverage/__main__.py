@@ -40,7 +40,8 @@ def load(positions: int, markets: int, seed: int) -> None:
 
     from insurance.models import EntryKind, InsuranceFund
     from insurance.services.ledger import ledger_entry_record
-    from riskgov.models import Account, ChangeSource, MarginParameters, Market, PriceObservation
+    from riskgov.core.models.versions import ChangeSource
+    from riskgov.markets.models import Account, MarginParameters, Market, PriceObservation
 
     rng = np.random.default_rng(seed)
     now = datetime.now(UTC)

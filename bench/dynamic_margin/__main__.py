@@ -37,7 +37,9 @@ def load(*, markets: int, hours: int, positions: int, accounts: int, seed: int) 
 
     from django.db import connection
 
-    from riskgov.models import AlertKind, AlertRule, ChangeSource, MarginParameters, MarginPolicy, Market, PriceFeed
+    from riskgov.core.models.versions import ChangeSource
+    from riskgov.markets.models import MarginParameters, Market
+    from riskgov.monitoring.models import AlertKind, AlertRule, MarginPolicy, PriceFeed
 
     rng = np.random.default_rng(seed)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -138,10 +140,11 @@ def main() -> None:
     fresh_django_database(DB_NAME)
     from django.utils import timezone
 
-    from riskgov.models import Alert, MarginPolicy, MarginRecommendation, Market
-    from riskgov.selectors.margin_policy import hourly_price_series, market_backtest
-    from riskgov.services.monitoring import alerts_evaluate
-    from riskgov.services.recommender import margin_recommend_all
+    from riskgov.markets.models import Market
+    from riskgov.monitoring.models import Alert, MarginPolicy, MarginRecommendation
+    from riskgov.monitoring.selectors.margin_policy import hourly_price_series, market_backtest
+    from riskgov.monitoring.services.monitoring import alerts_evaluate
+    from riskgov.monitoring.services.recommender import margin_recommend_all
 
     loading = load(markets=args.markets, hours=args.days * 24, positions=args.positions, accounts=args.accounts,
                    seed=args.seed)

@@ -31,7 +31,8 @@ def load(positions: int, markets: int, accounts: int, seed: int) -> None:
 
     from django.db import connection
 
-    from riskgov.models import ChangeSource, MarginParameters, Market, PriceObservation
+    from riskgov.core.models.versions import ChangeSource
+    from riskgov.markets.models import MarginParameters, Market, PriceObservation
 
     rng = np.random.default_rng(seed)
     now = datetime.now(UTC)
@@ -115,8 +116,8 @@ def main() -> None:
     from django.conf import settings
     from django.test import Client
 
-    from riskgov.models import Market
-    from riskgov.services.exposure import exposure_snapshot_take
+    from riskgov.markets.models import Market
+    from riskgov.markets.services.exposure import exposure_snapshot_take
 
     settings.ALLOWED_HOSTS = ["*"]
     load(args.positions, args.markets, args.accounts, args.seed)

@@ -71,7 +71,7 @@ def setup_chain(voters: list[str]) -> None:
 
 
 def make_proposal(title: str) -> Any:
-    from riskgov.models import Proposal
+    from riskgov.governance.models import Proposal
 
     now = datetime.now(UTC)
     return Proposal.objects.create(
@@ -84,7 +84,7 @@ def make_proposal(title: str) -> Any:
 
 
 def ballots(proposal_id: int, voters: list[tuple[coincurve.PrivateKey, str]]) -> list[dict[str, Any]]:
-    from riskgov.domain.ballots import ballot_digest_fast, domain_separator
+    from chain.eip712 import ballot_digest_fast, domain_separator
 
     separator = domain_separator(name="RiskGov", version="1", chain_id=CHAIN_ID, verifying_contract=REGISTRY)
     out: list[dict[str, Any]] = []
@@ -116,8 +116,8 @@ def main() -> None:
     url = fresh_django_database(DB_NAME)
     from django.db.models import F
 
-    from riskgov.models import Proposal, Vote
-    from riskgov.selectors.governance import proposal_recount
+    from riskgov.governance.models import Proposal, Vote
+    from riskgov.governance.selectors.proposals import proposal_recount
 
     started = time.perf_counter()
     recount_voters = keys(options.recount)

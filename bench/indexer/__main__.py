@@ -104,7 +104,7 @@ def main() -> None:
     from chain.models import ChainEvent, TokenTransfer, VotingPowerCheckpoint
     from chain.services.deployments import deployment_record, genesis_hash
     from chain.services.indexer import IndexerConfig, deployment_index
-    from riskgov.models import PriceObservation
+    from riskgov.markets.models import PriceObservation
 
     with start_anvil(accounts=RECIPIENTS + 2) as node:
         client = ChainClient.connect(node.url, chain_id=node.chain_id, timeout=120.0)

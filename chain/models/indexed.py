@@ -7,8 +7,8 @@ from __future__ import annotations
 from django.db import models
 
 from chain.models.deployments import IndexerCheckpoint
-from riskgov.models import Market
-from riskgov.models.fields import amount_field
+from riskgov.core.models.fields import amount_field
+from riskgov.markets.models import Market
 
 
 def wei_field(**kwargs: object) -> models.DecimalField:

@@ -28,7 +28,7 @@ from chain.services.indexer import CheckpointRun, IndexerConfig, deployment_inde
 from chain.services.projections import PER_LOG_MODELS
 from chain.services.references import markets_ensure
 from chain.units import oi_cap_base_units
-from riskgov.models import MarginParameters, Position, PriceObservation
+from riskgov.markets.models import MarginParameters, Position, PriceObservation
 
 logger = logging.getLogger(__name__)
 

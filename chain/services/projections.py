@@ -32,7 +32,7 @@ from chain.models import (
 )
 from chain.services.references import accounts_ensure, markets_ensure
 from chain.units import FEED_DECIMALS, from_fixed, market_symbol
-from riskgov.models import Position, PositionStatus, PriceObservation
+from riskgov.markets.models import Position, PositionStatus, PriceObservation
 
 BATCH = 2000
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"

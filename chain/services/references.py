@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from riskgov.models import Account, Market
+from riskgov.markets.models import Account, Market
 
 
 def market_key(chain_symbol: str) -> tuple[str, str]:

@@ -31,9 +31,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_celery_beat",
     "django_celery_results",
-    "riskgov",
-    "insurance",
+    "riskgov",  # the schema history from before the split into apps; owns no models
+    "riskgov.core",
+    "riskgov.markets",
     "chain",
+    "insurance",
+    "riskgov.governance",
+    "riskgov.monitoring",
+    "riskgov.reports",
+    "riskgov.demo",
 ]
 
 MIDDLEWARE = [
@@ -61,7 +67,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "riskgov.context_processors.open_alerts_banner",
+                "riskgov.monitoring.context_processors.open_alerts_banner",
             ],
         },
     },

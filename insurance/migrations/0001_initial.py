@@ -6,7 +6,7 @@ import django.core.validators
 import django.db.models.deletion
 from django.db import migrations, models
 
-import riskgov.models.accounts
+import riskgov.markets.models.accounts
 
 
 class Migration(migrations.Migration):
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, unique=True)),
-                ('vault_address', models.CharField(blank=True, default='', help_text='Optional on-chain vault holding the fund (0x…).', max_length=42, validators=[riskgov.models.accounts.validate_address])),
+                ('vault_address', models.CharField(blank=True, default='', help_text='Optional on-chain vault holding the fund (0x…).', max_length=42, validators=[riskgov.markets.models.accounts.validate_address])),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from insurance.models.funds import InsuranceFund
-from riskgov.models.fields import amount_field, rate_field
+from riskgov.core.models.fields import amount_field, rate_field
 
 MAX_PATHS = 1_000_000
 MAX_STEPS = 5_000

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from riskgov.models.accounts import validate_address
-from riskgov.models.fields import amount_field
+from riskgov.core.models.fields import amount_field
+from riskgov.markets.models.accounts import validate_address
 
 
 class InsuranceFund(models.Model):

@@ -10,7 +10,7 @@ from django.db.models import Sum, Window
 from django.db.models.functions import Coalesce
 
 from insurance.models import FundLedgerEntry, InsuranceFund
-from riskgov.models.fields import ZERO
+from riskgov.core.models.fields import ZERO
 
 
 def fund_balance(*, fund: InsuranceFund, at: datetime | None = None) -> Decimal:

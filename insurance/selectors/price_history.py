@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from riskgov.models import Market, PriceObservation
+from riskgov.markets.models import Market, PriceObservation
+from riskgov.markets.selectors.markets import market_states
 
 HOURS_PER_YEAR = 24.0 * 365.0
 # fewer hourly returns than this and the estimate is noise: use the market's reference volatility
@@ -115,8 +116,6 @@ def _nearest_correlation(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def volatility_preview(*, window_days: int, until: datetime) -> list[dict[str, object]]:
     """Per active market with a mark price and parameters: the volatility a run started now would use."""
-    from riskgov.selectors.markets import market_states
-
     markets = [s.market for s in market_states(until) if s.mark_price is not None and s.parameters is not None]
     if not markets:
         return []

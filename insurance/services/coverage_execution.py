@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError, transaction
 from django.db.models import F, Q
@@ -32,7 +33,8 @@ from insurance.services.coverage_files import (
 )
 from insurance.services.coverage_metrics import coverage_metrics
 from insurance.services.coverage_model import engine_model
-from insurance.services.coverage_runs import coverage_chunks_enqueue, run_config, tasks_revoke
+from insurance.services.coverage_runs import FINISH_RUN, coverage_chunks_enqueue, run_config, tasks_revoke
+from riskgov.core import dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +146,6 @@ def coverage_chunk_simulate(*, run_id: int, chunk_index: int, task_id: str = "",
 
 
 def _chunk_done(*, run_id: int, chunk_pk: int, relative: str, digest: str, enqueue_finish: bool) -> bool:
-    from insurance import tasks
-
     with transaction.atomic():
         now = timezone.now()
         counted = CoverageChunk.objects.filter(pk=chunk_pk).exclude(status=ChunkStatus.DONE).update(
@@ -157,7 +157,7 @@ def _chunk_done(*, run_id: int, chunk_pk: int, relative: str, digest: str, enque
         done, total, status = CoverageRun.objects.filter(pk=run_id).values_list(
             "chunks_done", "chunk_count", "status").get()
         if enqueue_finish and done == total and status in ACTIVE_STATUSES:
-            transaction.on_commit(lambda: tasks.finish_run.delay(run_id=run_id))
+            dispatch.send_on_commit(FINISH_RUN, run_id=run_id)
     return True
 
 
@@ -233,13 +233,11 @@ def coverage_runs_sweep(*, running_task_ids: Callable[[], set[str] | None], lost
     active: set[str] | None = None
     if CoverageChunk.objects.filter(run__in=runs, status=ChunkStatus.RUNNING, started_at__lt=now - lost_after).exists():
         active = running_task_ids()
-    from insurance import tasks
-
     for run in runs:
         if run.chunk_count and run.chunks_done == run.chunk_count:
             stale_merge = run.merge_started_at is None or run.merge_started_at < now - MERGE_TIMEOUT
             if stale_merge and (run.last_progress_at or run.created_at) < now - lost_after:
-                tasks.finish_run.delay(run_id=run.pk)
+                dispatch.send(FINISH_RUN, run_id=run.pk)
                 report.merges.append(run.pk)
             continue
         lost, resend = [], []
@@ -272,9 +270,21 @@ def coverage_runs_sweep(*, running_task_ids: Callable[[], set[str] | None], lost
 
 def celery_running_task_ids() -> set[str] | None:
     """Ids of tasks the workers are executing now; None when no worker answers."""
-    from config.celery_app import app
-
-    replies = app.control.inspect(timeout=1.0).active()
+    replies = current_app.control.inspect(timeout=1.0).active()
     if not replies:
         return None
     return {task["id"] for tasks in replies.values() for task in tasks}
+
+
+def coverage_run_execute_inline(*, run: CoverageRun, progress: Callable[[int], object] | None = None) -> CoverageRun:
+    """Simulate every chunk in this process (in chunk order), then merge: the same code the workers run."""
+    for index in range(run.chunk_count):
+        coverage_chunk_simulate(run_id=run.pk, chunk_index=index, enqueue_finish=False)
+        if progress is not None:
+            progress(1)
+        run.refresh_from_db(fields=["status"])
+        if run.status not in ACTIVE_STATUSES:
+            break
+    coverage_run_finish(run_id=run.pk)
+    run.refresh_from_db()
+    return run

@@ -17,9 +17,9 @@ from insurance.engine import MarketSpec, Portfolio
 from insurance.models import ParameterSet, PriceModelKind
 from insurance.selectors.price_history import VolatilityEstimate, volatility_estimate
 from insurance.services.coverage_files import FrozenInputs
-from riskgov.models import PARAMETER_FIELDS, MarginParameters
-from riskgov.selectors.exposure import open_position_arrays
-from riskgov.selectors.markets import MarketState, market_states
+from riskgov.markets.models import PARAMETER_FIELDS, MarginParameters
+from riskgov.markets.selectors.exposure import open_position_arrays
+from riskgov.markets.selectors.markets import MarketState, market_states
 
 MIN_BOOTSTRAP_RETURNS = 24
 ParameterOverrides = Mapping[str, Mapping[str, Decimal | str | int | float]]

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from celery import chord, current_app
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
@@ -37,9 +38,13 @@ from insurance.selectors.funds import fund_default
 from insurance.services.coverage_files import arrays_write, run_directory
 from insurance.services.coverage_inputs import coverage_inputs_collect
 from insurance.services.coverage_model import engine_model, model_params_clean
-from riskgov.services.audit import audit_record
+from riskgov.core import dispatch
+from riskgov.core.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
+
+SIMULATE_CHUNK = "insurance.simulate_chunk"
+FINISH_RUN = "insurance.finish_run"
 
 DEFAULT_CHUNK_SIZE = 1_000
 CONFIG_FIELDS = ("paths", "steps", "horizon_days", "impact", "impact_coefficient", "cascade",
@@ -187,10 +192,6 @@ def coverage_run_enqueue(*, run_id: int) -> int:
     Each chunk gets a fresh task id, stored on its row so the sweeper can tell lost chunks from running ones
     and cancel can revoke them.
     """
-    from celery import chord
-
-    from insurance import tasks
-
     chunks = list(CoverageChunk.objects.filter(run_id=run_id, run__status__in=ACTIVE_STATUSES)
                   .exclude(status=ChunkStatus.DONE).order_by("chunk_index"))
     if not chunks:
@@ -201,23 +202,21 @@ def coverage_run_enqueue(*, run_id: int) -> int:
         chunk.enqueued_at = now
     CoverageChunk.objects.bulk_update(chunks, ["task_id", "enqueued_at"])
     options: dict[str, Any] = {"queue": chunk_queue()} if chunk_queue() else {}
-    header = [tasks.simulate_chunk.si(run_id=run_id, chunk_index=chunk.chunk_index).set(task_id=chunk.task_id,
-                                                                                        **options)
-              for chunk in chunks]
-    chord(header)(tasks.finish_run.si(run_id=run_id))
+    header = [dispatch.signature(SIMULATE_CHUNK, run_id=run_id, chunk_index=chunk.chunk_index)
+              .set(task_id=chunk.task_id, **options) for chunk in chunks]
+    chord(header)(dispatch.signature(FINISH_RUN, run_id=run_id))
     return len(chunks)
 
 
 def coverage_chunks_enqueue(*, run_id: int, chunk_indices: list[int]) -> None:
     """Send single chunk tasks (no chord): the last chunk to finish enqueues the merge itself."""
-    from insurance import tasks
-
     options: dict[str, Any] = {"queue": chunk_queue()} if chunk_queue() else {}
     now = timezone.now()
     for index in chunk_indices:
         task_id = f"coverage-{run_id}-{index}-{uuid.uuid4().hex[:12]}"
         CoverageChunk.objects.filter(run_id=run_id, chunk_index=index).update(task_id=task_id, enqueued_at=now)
-        tasks.simulate_chunk.apply_async(kwargs={"run_id": run_id, "chunk_index": index}, task_id=task_id, **options)
+        dispatch.task(SIMULATE_CHUNK).apply_async(kwargs={"run_id": run_id, "chunk_index": index}, task_id=task_id,
+                                                  **options)
 
 
 def coverage_run_cancel(*, run: CoverageRun, actor: str) -> CoverageRun:
@@ -241,25 +240,7 @@ def tasks_revoke(task_ids: list[str]) -> None:
     """Revoke queued tasks; a broker without broadcast support only loses the shortcut (chunks check status)."""
     if not task_ids:
         return
-    from config.celery_app import app
-
     try:
-        app.control.revoke(task_ids)
+        current_app.control.revoke(task_ids)
     except Exception:  # broker without remote control (e.g. the filesystem transport)
         logger.warning("could not revoke %d coverage chunk tasks; they will stop when they start", len(task_ids))
-
-
-def coverage_run_execute_inline(*, run: CoverageRun, progress: Callable[[int], object] | None = None) -> CoverageRun:
-    """Simulate every chunk in this process (in chunk order), then merge: the same code the workers run."""
-    from insurance.services.coverage_execution import coverage_chunk_simulate, coverage_run_finish
-
-    for index in range(run.chunk_count):
-        coverage_chunk_simulate(run_id=run.pk, chunk_index=index, enqueue_finish=False)
-        if progress is not None:
-            progress(1)
-        run.refresh_from_db(fields=["status"])
-        if run.status not in ACTIVE_STATUSES:
-            break
-    coverage_run_finish(run_id=run.pk)
-    run.refresh_from_db()
-    return run

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from insurance.models import EntryKind, FundLedgerEntry, InsuranceFund
-from riskgov.services.audit import audit_record
+from riskgov.core.services.audit import audit_record
 
 
 def insurance_fund_create(*, name: str, vault_address: str = "", actor: str) -> InsuranceFund:

@@ -8,7 +8,7 @@ import django.db.models.expressions
 import django.utils.timezone
 from django.db import migrations, models
 
-import riskgov.models.accounts
+import riskgov.markets.models.accounts
 
 
 class Migration(migrations.Migration):
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
             name='Account',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(max_length=42, unique=True, validators=[riskgov.models.accounts.validate_address])),
+                ('address', models.CharField(max_length=42, unique=True, validators=[riskgov.markets.models.accounts.validate_address])),
                 ('label', models.CharField(blank=True, max_length=100)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],

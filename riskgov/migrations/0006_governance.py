@@ -8,7 +8,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import riskgov.models.accounts
+import riskgov.markets.models.accounts
 
 
 class Migration(migrations.Migration):
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
                 ('quorum_fraction', models.DecimalField(decimal_places=8, default=Decimal('0.04'), help_text='Share of the total supply at the snapshot that For + Abstain must reach (0.04 = 4 %).', max_digits=12, validators=[django.core.validators.MinValueValidator(Decimal('0')), django.core.validators.MaxValueValidator(Decimal('1'))])),
                 ('timelock_seconds', models.PositiveIntegerField(default=172800, help_text='Seconds between queueing and the earliest execution.')),
                 ('grace_period_seconds', models.PositiveIntegerField(default=1209600, help_text='Seconds after the timelock within which a queued proposal must execute, else it expires.', validators=[django.core.validators.MinValueValidator(1)])),
-                ('guardian_address', models.CharField(blank=True, help_text='May veto queued proposals.', max_length=42, validators=[riskgov.models.accounts.validate_address])),
+                ('guardian_address', models.CharField(blank=True, help_text='May veto queued proposals.', max_length=42, validators=[riskgov.markets.models.accounts.validate_address])),
                 ('updated_at', models.DateTimeField(auto_now=True)),
             ],
             options={
@@ -46,10 +46,10 @@ class Migration(migrations.Migration):
                 ('title', models.CharField(max_length=200)),
                 ('description', models.TextField(help_text='Markdown source.')),
                 ('description_html', models.TextField(help_text='Sanitised HTML rendered from the description.')),
-                ('proposer', models.CharField(db_index=True, max_length=42, validators=[riskgov.models.accounts.validate_address])),
+                ('proposer', models.CharField(db_index=True, max_length=42, validators=[riskgov.markets.models.accounts.validate_address])),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('chain_id', models.PositiveBigIntegerField()),
-                ('verifying_contract', models.CharField(max_length=42, validators=[riskgov.models.accounts.validate_address])),
+                ('verifying_contract', models.CharField(max_length=42, validators=[riskgov.markets.models.accounts.validate_address])),
                 ('snapshot_block', models.PositiveBigIntegerField()),
                 ('total_supply', models.DecimalField(decimal_places=0, help_text='Total supply at the snapshot block (token wei).', max_digits=78)),
                 ('proposer_power', models.DecimalField(decimal_places=0, help_text="Proposer's voting power at creation (token wei).", max_digits=78)),
@@ -135,7 +135,7 @@ class Migration(migrations.Migration):
             name='StaffAddress',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(max_length=42, unique=True, validators=[riskgov.models.accounts.validate_address])),
+                ('address', models.CharField(max_length=42, unique=True, validators=[riskgov.markets.models.accounts.validate_address])),
                 ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='eth_address', to=settings.AUTH_USER_MODEL)),
             ],
             options={
@@ -147,7 +147,7 @@ class Migration(migrations.Migration):
             name='Vote',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('voter', models.CharField(max_length=42, validators=[riskgov.models.accounts.validate_address])),
+                ('voter', models.CharField(max_length=42, validators=[riskgov.markets.models.accounts.validate_address])),
                 ('support', models.PositiveSmallIntegerField(choices=[(0, 'Against'), (1, 'For'), (2, 'Abstain')])),
                 ('weight', models.DecimalField(decimal_places=0, help_text='Voting power at the snapshot block (token wei).', max_digits=78)),
                 ('nonce', models.PositiveBigIntegerField(help_text="The voter's number of previously accepted votes.")),

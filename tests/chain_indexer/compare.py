@@ -8,7 +8,7 @@ from chain.errors import ContractReverted
 from chain.models import ChainDeployment, ChainEvent, IndexerCheckpoint, RegistryUpdate
 from chain.selectors.voting import total_supply, voting_power
 from chain.units import from_fixed, market_symbol
-from riskgov.models import Position, PositionStatus, PriceObservation
+from riskgov.markets.models import Position, PositionStatus, PriceObservation
 from tests.chain_indexer.conftest import DemoChain
 
 

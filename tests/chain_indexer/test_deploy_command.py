@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from chain.anvil import AnvilNode, free_port, start_anvil
 from chain.client import ChainClient
 from chain.models import ChainDeployment, ChainEvent, IndexerCheckpoint
-from riskgov.models import Market, Position, PriceObservation
+from riskgov.markets.models import Market, Position, PriceObservation
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -123,7 +123,8 @@ def test_listed_markets_continue_the_stored_prices_and_parameters():
 
     from chain.services.deployments import market_specs
     from chain.units import oi_cap_base_units, oi_cap_quote_notional
-    from riskgov.models import ChangeSource, MarginParameters
+    from riskgov.core.models.versions import ChangeSource
+    from riskgov.markets.models import MarginParameters
 
     eth = Market.objects.create(symbol="ETH", quote_asset="USD", name="Ether")
     MarginParameters.objects.create(

@@ -7,7 +7,7 @@ import pytest
 from chain.models import ChainEvent, IndexerCheckpoint, VotingPowerCheckpoint
 from chain.selectors.voting import BlockNotIndexed, delegation_status, voting_power
 from chain.services.indexer import IndexerConfig, contract_index, deployment_index
-from riskgov.models import Market, PositionStatus
+from riskgov.markets.models import Market, PositionStatus
 from tests.chain_indexer.compare import assert_db_matches_chain
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -26,7 +26,7 @@ def test_index_fills_the_database_from_the_chain(demo_chain, deployment):
 
 def test_position_statuses_follow_the_market_events(demo_chain, deployment):
     deployment_index(deployment=deployment)
-    from riskgov.models import Position
+    from riskgov.markets.models import Position
 
     summary = demo_chain.summary
     status = dict(Position.objects.values_list("external_id", "status"))
@@ -79,7 +79,7 @@ def test_reindex_restores_rows_removed_by_hand(demo_chain, deployment):
 
     from django.core.management import call_command
 
-    from riskgov.models import Position, PriceObservation
+    from riskgov.markets.models import Position, PriceObservation
 
     deployment_index(deployment=deployment)
     # As seed_demo --reset does with its markets: positions first, then the market with its prices.

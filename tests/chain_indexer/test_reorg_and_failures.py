@@ -22,7 +22,7 @@ from chain.models import (
     VotingPowerCheckpoint,
 )
 from chain.services.indexer import IndexerConfig, contract_index, deployment_index
-from riskgov.models import Account, Position, PriceObservation
+from riskgov.markets.models import Account, Position, PriceObservation
 from tests.chain_indexer.compare import assert_db_matches_chain
 from tests.chain_indexer.helpers import delegate, holder, move_price, open_position, transfer
 

@@ -1,6 +1,6 @@
 """Governance fixtures: a market with parameters, holders with keys, and a chain stand-in for unit tests.
 
-The stand-in replaces only riskgov.selectors.governance_chain (deployment, snapshot block, voting power);
+The stand-in replaces only riskgov.governance.selectors.chain_reads (deployment, snapshot block, voting power);
 the Anvil tests use the real chain layer.
 """
 
@@ -15,9 +15,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from chain.eip712 import Ballot, BallotDomain, sign_ballot
-from riskgov.models import GovernanceSettings, Market, Proposal
-from riskgov.selectors import governance_chain
-from riskgov.services.proposals import ChangeInput, proposal_create
+from riskgov.governance.models import GovernanceSettings, Proposal
+from riskgov.governance.selectors import chain_reads as governance_chain
+from riskgov.governance.services.proposals import ChangeInput, proposal_create
+from riskgov.markets.models import Market
 from tests.factories import MarginParametersFactory, MarketFactory, PriceObservationFactory
 
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"

@@ -18,12 +18,14 @@ from chain.deploy import DEFAULT_MARKETS, DemoAccounts
 from chain.eip712 import Ballot, BallotDomain, sign_ballot
 from chain.errors import AnvilError
 from chain.units import from_fixed, market_id
-from riskgov.models import ChangeSource, GovernanceSettings, MarginParameters, Market, Proposal, ProposalState, Vote
-from riskgov.selectors import governance_chain
-from riskgov.services.execution import ExecutionFailed, proposal_execute
-from riskgov.services.parameters import margin_parameters_change
-from riskgov.services.proposals import ChangeInput, proposal_create, proposal_states_sync
-from riskgov.services.votes import SignedBallot, vote_cast
+from riskgov.core.models.versions import ChangeSource
+from riskgov.governance.models import GovernanceSettings, Proposal, ProposalState, Vote
+from riskgov.governance.selectors import chain_reads as governance_chain
+from riskgov.governance.services.execution import ExecutionFailed, proposal_execute
+from riskgov.governance.services.proposals import ChangeInput, proposal_create, proposal_states_sync
+from riskgov.governance.services.votes import SignedBallot, vote_cast
+from riskgov.markets.models import MarginParameters, Market
+from riskgov.markets.services.parameters import margin_parameters_change
 from tests.conftest import require_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

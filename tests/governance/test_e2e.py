@@ -22,7 +22,9 @@ from hexbytes import HexBytes
 from chain.units import from_fixed, market_id
 from insurance.models import EntryKind, InsuranceFund
 from insurance.services.ledger import ledger_entry_record
-from riskgov.models import ChangeSource, GovernanceSettings, MarginParameters, Proposal, ProposalState
+from riskgov.core.models.versions import ChangeSource
+from riskgov.governance.models import GovernanceSettings, Proposal, ProposalState
+from riskgov.markets.models import MarginParameters
 from tests.conftest import REPO_ROOT, require_service
 from tests.governance.test_chain_anvil import deployed, node  # noqa: F401  (fixtures)
 

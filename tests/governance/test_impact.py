@@ -5,8 +5,8 @@ from decimal import Decimal as D
 
 import pytest
 
-from riskgov.domain.position_math import position_risk
-from riskgov.selectors.governance_impact import proposal_impact
+from riskgov.governance.selectors.impact import proposal_impact
+from riskgov.markets.domain.position_math import position_risk
 from tests.factories import MarginParametersFactory, MarketFactory, PositionFactory, PriceObservationFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,10 +16,10 @@ from eth_account.messages import encode_defunct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chain.eip712 import Ballot, BallotDomain, ballot_digest
-from riskgov.domain.ballots import ballot_digest_fast, domain_separator
-from riskgov.models import AuditRecord, Proposal, SiweNonce, Vote
-from riskgov.selectors.governance import proposal_recount
+from chain.eip712 import Ballot, BallotDomain, ballot_digest, ballot_digest_fast, domain_separator
+from riskgov.core.models import AuditRecord
+from riskgov.governance.models import Proposal, SiweNonce, Vote
+from riskgov.governance.selectors.proposals import proposal_recount
 from tests.governance.conftest import ACTIVE_AT, REGISTRY, WAD, make_proposal, signed
 
 pytestmark = pytest.mark.django_db

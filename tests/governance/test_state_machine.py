@@ -9,10 +9,11 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from riskgov.domain import governance as g
-from riskgov.models import AuditRecord, Proposal, ProposalState, Vote
-from riskgov.services.governance_errors import ActionNotAllowed
-from riskgov.services.proposals import proposal_cancel, proposal_queue, proposal_states_sync, proposal_veto
+from riskgov.core.models import AuditRecord
+from riskgov.governance.domain import state as g
+from riskgov.governance.errors import ActionNotAllowed
+from riskgov.governance.models import Proposal, ProposalState, Vote
+from riskgov.governance.services.proposals import proposal_cancel, proposal_queue, proposal_states_sync, proposal_veto
 from tests.governance.conftest import T0, WAD, make_proposal
 
 START = T0 + timedelta(minutes=1)

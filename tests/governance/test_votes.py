@@ -10,8 +10,8 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
-from riskgov.models import Proposal, Vote
-from riskgov.selectors.governance import proposal_tally, tally_attach
+from riskgov.governance.models import Proposal, Vote
+from riskgov.governance.selectors.proposals import proposal_tally, tally_attach
 from tests.governance.conftest import ACTIVE_AT, AFTER_END, CHAIN_ID, REGISTRY, T0, WAD, make_proposal, signed
 
 pytestmark = pytest.mark.django_db

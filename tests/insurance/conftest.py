@@ -22,7 +22,7 @@ from django.db import connection
 
 from insurance.models import CoverageRun, EntryKind, InsuranceFund
 from insurance.services.ledger import ledger_entry_record
-from riskgov.models import Account, Position, PriceObservation
+from riskgov.markets.models import Account, Position, PriceObservation
 from tests.factories import MarginParametersFactory, MarketFactory, address_for
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)

@@ -9,7 +9,7 @@ from django.db.models import Sum
 
 from insurance.models import CoverageRun, FundLedgerEntry, InsuranceFund
 from insurance.selectors.funds import fund_balance
-from insurance.services.demo import DEMO_FUND_NAME
+from riskgov.demo.services.insurance import DEMO_FUND_NAME
 
 pytestmark = pytest.mark.django_db
 

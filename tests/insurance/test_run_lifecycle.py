@@ -23,6 +23,7 @@ from insurance.services.coverage_execution import (
     coverage_chunk_simulate,
     coverage_run_finish,
     coverage_runs_sweep,
+    coverage_run_execute_inline,
     run_frozen_inputs,
     run_simulate,
 )
@@ -31,7 +32,6 @@ from insurance.services.coverage_runs import (
     CoverageRunError,
     coverage_run_cancel,
     coverage_run_create,
-    coverage_run_execute_inline,
 )
 from tests.insurance.conftest import NOW, build_book
 

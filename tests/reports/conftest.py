@@ -12,11 +12,12 @@ from django.utils import timezone
 
 from insurance.models import CoverageRun, EntryKind, InsuranceFund, RunStatus
 from insurance.services.ledger import ledger_entry_record
-from riskgov.domain.report_periods import ReportPeriod, period_last_complete
-from riskgov.models import ExposureSnapshot, ReportSchedule
-from riskgov.services.exposure import exposure_snapshot_take
+from riskgov.markets.models import ExposureSnapshot
+from riskgov.markets.services.exposure import exposure_snapshot_take
+from riskgov.reports.domain.periods import ReportPeriod, period_last_complete
+from riskgov.reports.models import ReportSchedule
 from tests.factories import PriceObservationFactory
-from tests.riskgov.views_helpers import BTC_MARK, ETH_MARK, build_hand_made
+from tests.markets.views_helpers import BTC_MARK, ETH_MARK, build_hand_made
 
 FUND_DEPOSIT = D("125000")
 

@@ -13,10 +13,10 @@ from django_celery_beat.models import PeriodicTask
 from django_celery_beat.schedulers import DatabaseScheduler
 
 from config.celery_app import app
-from riskgov.models import ExposureReport, ReportSchedule
-from riskgov.models.reports import REPORT_TASK
-from riskgov.services.reports import report_schedule_sync
-from riskgov.tasks_reports import generate_exposure_report
+from riskgov.reports.models import ExposureReport, ReportSchedule
+from riskgov.reports.models.reports import REPORT_TASK
+from riskgov.reports.services.reports import report_schedule_sync
+from riskgov.reports.tasks import generate_exposure_report
 from tests.conftest import _redis_up, require_service
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
-from riskgov.models import DeliveryStatus, ExposureReport, ReportDelivery
-from riskgov.services.reports import report_subscription_create
-from riskgov.tasks_reports import deliver_exposure_report, generate_exposure_report
-from riskgov.templatetags.riskgov_format import usd
+from riskgov.core.templatetags.riskgov_format import usd
+from riskgov.reports.models import DeliveryStatus, ExposureReport, ReportDelivery
+from riskgov.reports.services.reports import report_subscription_create
+from riskgov.reports.tasks import deliver_exposure_report, generate_exposure_report
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,7 @@ def test_a_failed_send_is_recorded_and_retried_without_regenerating(protocol, da
         return real_send(message, *args, **kwargs)
 
     with (mock.patch.object(EmailMultiAlternatives, "send", flaky_send),
-          mock.patch("riskgov.services.reports.report_content_build") as rebuilt,
+          mock.patch("riskgov.reports.services.reports.report_content_build") as rebuilt,
           mock.patch.object(deliver_exposure_report, "retry", wraps=deliver_exposure_report.retry) as retry):
         outcome = deliver_exposure_report.apply(kwargs={"delivery_id": delivery.pk})  # eager: retries run inline
     assert outcome.get() == "sent"

@@ -9,13 +9,15 @@ from django.core.management import call_command
 
 from insurance.selectors.coverage import run_headline
 from insurance.selectors.funds import fund_balance
-from riskgov.domain.report_periods import period_containing, period_parse
-from riskgov.models import PROTOCOL_SCOPE, ChangeSource, ExposureReport, ReportKind
-from riskgov.selectors.overview import dashboard_overview
-from riskgov.services.report_content import Thresholds, report_alerts
-from riskgov.services.reports import exposure_report_generate
-from riskgov.tasks_reports import generate_exposure_report
-from riskgov.templatetags.riskgov_format import usd
+from riskgov.core.models.versions import ChangeSource
+from riskgov.core.templatetags.riskgov_format import usd
+from riskgov.markets.models import PROTOCOL_SCOPE
+from riskgov.markets.selectors.overview import dashboard_overview
+from riskgov.reports.domain.periods import period_containing, period_parse
+from riskgov.reports.models import ExposureReport, ReportKind
+from riskgov.reports.services.content import Thresholds, report_alerts
+from riskgov.reports.services.reports import exposure_report_generate
+from riskgov.reports.tasks import generate_exposure_report
 from tests.factories import MarginParametersFactory
 from tests.reports.conftest import coverage_run_succeeded
 
@@ -160,7 +162,7 @@ def test_schedule_thresholds_drive_the_report_alerts(protocol, daily_schedule):
 
 
 def test_a_period_that_has_not_ended_is_refused(daily_schedule):
-    from riskgov.services.reports import ReportError
+    from riskgov.reports.services.reports import ReportError
 
     with pytest.raises(ReportError, match="has not ended"):
         exposure_report_generate(schedule=daily_schedule, period=period_parse("2999-01-01", "daily"),

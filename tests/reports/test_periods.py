@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from riskgov.domain.report_periods import PeriodError, period_last_complete, period_parse
+from riskgov.reports.domain.periods import PeriodError, period_last_complete, period_parse
 
 
 def test_day_is_the_utc_day():

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from riskgov.services.reports import exposure_report_generate
+from riskgov.reports.services.reports import exposure_report_generate
 from tests.governance.conftest import chain, gov_settings, holders, make_proposal  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db

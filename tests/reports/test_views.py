@@ -7,10 +7,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from riskgov.domain.report_periods import ReportPeriod
-from riskgov.models import AuditRecord, ExposureReport, ReportSubscription
-from riskgov.services.reports import exposure_report_generate, report_subscription_create
-from riskgov.tasks_reports import generate_exposure_report
+from riskgov.core.models import AuditRecord
+from riskgov.reports.domain.periods import ReportPeriod
+from riskgov.reports.models import ExposureReport, ReportSubscription
+from riskgov.reports.services.reports import exposure_report_generate, report_subscription_create
+from riskgov.reports.tasks import generate_exposure_report
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,8 @@ from tqdm import tqdm
 from insurance.engine import NAMED_SCENARIOS
 from insurance.models import CoverageRun, InsuranceFund, PriceModelKind
 from insurance.selectors.coverage import run_headline
-from insurance.services.coverage_runs import coverage_run_create, coverage_run_execute_inline
+from insurance.services.coverage_execution import coverage_run_execute_inline
+from insurance.services.coverage_runs import coverage_run_create
 from insurance.views.errors import error_fields
 
 MODEL_CHOICES = ["gbm", "student_t", "merton", "bootstrap", *(f"stress:{name}" for name in sorted(NAMED_SCENARIOS))]

@@ -1,0 +1,5 @@
+from riskgov.core.models.audit import AuditRecord
+
+__all__ = [
+    "AuditRecord",
+]

@@ -1,0 +1,64 @@
+"""Demo insurance fund: a ledger history and a first coverage run, deterministic for a seed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from insurance.models import CoverageRun, EntryKind, InsuranceFund
+from insurance.services.coverage_execution import coverage_run_execute_inline
+from insurance.services.coverage_runs import coverage_run_create
+from insurance.services.ledger import insurance_fund_create, ledger_entry_record
+
+DEMO_FUND_NAME = "Protocol insurance fund"
+DEMO_ACTOR = "seed_demo"
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(f"{value:.2f}")
+
+
+def insurance_demo_seed(*, seed: int, days: int = 180, coverage_paths: int = 5_000) -> InsuranceFund | None:
+    """Create the demo fund with `days` of ledger history and run one coverage run in-process.
+
+    Amounts are quote units (USD): a 20 M genesis deposit, monthly DAO top-ups, daily liquidation
+    penalty income, weekly fee income and a few bad-debt payouts after volatile days. Returns None
+    when the demo fund already exists (nothing is changed).
+    """
+    if InsuranceFund.objects.filter(name=DEMO_FUND_NAME).exists():
+        return None
+    rng = np.random.default_rng(seed + 1)
+    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days)
+    with transaction.atomic():
+        fund = insurance_fund_create(name=DEMO_FUND_NAME, actor=DEMO_ACTOR)
+
+        def record(kind: str, amount: float, day: int, ref: str, note: str) -> None:
+            ledger_entry_record(fund=fund, kind=kind, amount=_money(amount), external_ref=f"demo:{seed}:{ref}",
+                                note=note, recorded_by=DEMO_ACTOR, occurred_at=start + timedelta(days=day, hours=12))
+
+        record(EntryKind.DEPOSIT, 20_000_000, 0, "genesis", "Genesis capitalisation by the DAO treasury")
+        for day in range(1, days):
+            record(EntryKind.PENALTY_INCOME, rng.lognormal(np.log(18_000), 0.6), day, f"penalty:{day}",
+                   "Liquidation penalties for the day")
+            if day % 7 == 0:
+                record(EntryKind.FEE_INCOME, rng.lognormal(np.log(160_000), 0.3), day, f"fees:{day // 7}",
+                       "Insurance share of the week's trading fees")
+            if day % 30 == 15:
+                record(EntryKind.DEPOSIT, 1_000_000, day, f"topup:{day // 30}", "Monthly DAO treasury top-up")
+            if rng.random() < 0.04:
+                record(EntryKind.BAD_DEBT_PAYOUT, rng.lognormal(np.log(250_000), 1.0), day, f"baddebt:{day}",
+                       "Bad debt from liquidations that closed below bankruptcy")
+    run = coverage_run_create(
+        label="Demo baseline (current parameters)", requested_by=DEMO_ACTOR, paths=coverage_paths, seed=seed,
+        fund=fund, enqueue=False,
+    )
+    coverage_run_execute_inline(run=run)
+    return fund
+
+
+def demo_fund_latest_run() -> CoverageRun | None:
+    return CoverageRun.objects.filter(requested_by=DEMO_ACTOR).order_by("-created_at").first()

@@ -1,1 +1,0 @@
-"""Pure domain arithmetic (no Django): position formulas and vectorised exposure aggregates."""

@@ -1,0 +1,186 @@
+"""Governance JSON API: proposals, public votes and tally export, ballot typed data, and vote submission.
+
+Thin: an input serializer parses, one service or selector does the work, an output serializer renders.
+Vote submission needs no session — the EIP-712 signature is the authorisation, so relayers may post it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chain.eip712 import Ballot, ballot_typed_data
+from riskgov.governance.domain.state import proposal_state
+from riskgov.governance.errors import GovernanceError
+from riskgov.governance.models import Proposal, ProposalState, Vote
+from riskgov.governance.selectors.proposals import (
+    latest_recount,
+    proposal_rows,
+    proposal_tally,
+    tally_attach,
+    tally_export,
+)
+from riskgov.governance.services.votes import SignedBallot, ballot_domain, vote_cast, voter_nonce
+from riskgov.governance.views.auth import session_address
+
+
+def error_response(error: GovernanceError) -> Response:
+    return Response(error.as_dict(), status=error.status)
+
+
+class ChangeOutput(serializers.Serializer):
+    market = serializers.CharField(source="market.symbol")
+    field = serializers.CharField()
+    old_value = serializers.DecimalField(max_digits=38, decimal_places=18, allow_null=True)
+    new_value = serializers.DecimalField(max_digits=38, decimal_places=18, allow_null=True)
+
+
+class ProposalOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    title = serializers.CharField()
+    proposer = serializers.CharField()
+    state = serializers.SerializerMethodField()
+    description_html = serializers.CharField()
+    snapshot_block = serializers.IntegerField()
+    chain_id = serializers.IntegerField()
+    verifying_contract = serializers.CharField()
+    voting_starts_at = serializers.DateTimeField()
+    voting_ends_at = serializers.DateTimeField()
+    queued_at = serializers.DateTimeField()
+    eta = serializers.DateTimeField()
+    executed_at = serializers.DateTimeField()
+    veto_reason = serializers.CharField()
+    execution_error = serializers.CharField()
+    tally = serializers.SerializerMethodField()
+    changes = ChangeOutput(many=True)
+
+    def get_state(self, proposal: Proposal) -> str:
+        return proposal_state(proposal, self.context["now"])
+
+    def get_tally(self, proposal: Proposal) -> dict[str, Any]:
+        tally = proposal_tally(proposal)
+        return {
+            "for": str(tally.for_votes),
+            "against": str(tally.against_votes),
+            "abstain": str(tally.abstain_votes),
+            "quorum": str(tally.quorum),
+            "quorum_reached": tally.quorum_reached,
+            "votes": tally.vote_count,
+        }
+
+
+class VoteOutput(serializers.Serializer):
+    voter = serializers.CharField()
+    support = serializers.IntegerField()
+    weight = serializers.SerializerMethodField()
+    nonce = serializers.IntegerField()
+    signature = serializers.CharField()
+    reason = serializers.CharField()
+    submitted_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+    def get_weight(self, vote: Vote) -> str:
+        return str(int(vote.weight))
+
+
+class ProposalListFilter(serializers.Serializer):
+    state = serializers.ChoiceField(choices=ProposalState.choices, required=False)
+
+
+class ProposalListApi(APIView):
+    authentication_classes: list[type] = []
+
+    @extend_schema(parameters=[ProposalListFilter], responses=ProposalOutput(many=True))
+    def get(self, request: Request) -> Response:
+        query = ProposalListFilter(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        now = timezone.now()
+        rows = proposal_rows(state=query.validated_data.get("state"), now=now)  # tallies attached
+        return Response(ProposalOutput([row.proposal for row in rows], many=True, context={"now": now}).data)
+
+
+class ProposalDetailApi(APIView):
+    authentication_classes: list[type] = []
+
+    @extend_schema(responses=ProposalOutput)
+    def get(self, request: Request, proposal_id: int) -> Response:
+        proposal = get_object_or_404(Proposal.objects.prefetch_related("changes__market"), pk=proposal_id)
+        tally_attach([proposal])
+        return Response(ProposalOutput(proposal, context={"now": timezone.now()}).data)
+
+
+class VoteInput(serializers.Serializer):
+    voter = serializers.CharField(max_length=42)
+    support = serializers.IntegerField(min_value=0, max_value=2)
+    nonce = serializers.IntegerField(min_value=0)
+    signature = serializers.RegexField(r"^0x[0-9a-fA-F]+$", max_length=1024)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class ProposalVotesApi(APIView):
+    """GET: every accepted vote (public). POST: submit a signed ballot (anyone may relay it)."""
+
+    authentication_classes: list[type] = []
+
+    @extend_schema(responses=VoteOutput(many=True))
+    def get(self, request: Request, proposal_id: int) -> Response:
+        proposal = get_object_or_404(Proposal, pk=proposal_id)
+        return Response(VoteOutput(proposal.votes.order_by("pk"), many=True).data)
+
+    @extend_schema(request=VoteInput, responses={201: VoteOutput})
+    def post(self, request: Request, proposal_id: int) -> Response:
+        data = VoteInput(data=request.data)
+        if not data.is_valid():
+            field, messages = next(iter(data.errors.items()))
+            return Response({"code": "invalid_input", "field": field, "reason": str(messages[0])}, status=400)
+        try:
+            vote = vote_cast(
+                ballot=SignedBallot(proposal_id=proposal_id, **data.validated_data),
+                submitted_by=session_address(request._request) or "",
+            )
+        except GovernanceError as error:
+            return error_response(error)
+        return Response(VoteOutput(vote).data, status=status.HTTP_201_CREATED)
+
+
+class BallotQuery(serializers.Serializer):
+    voter = serializers.CharField(max_length=42)
+    support = serializers.IntegerField(min_value=0, max_value=2)
+
+
+class BallotTypedDataApi(APIView):
+    """The typed data a wallet signs with eth_signTypedData_v4, with the voter's current nonce filled in."""
+
+    authentication_classes: list[type] = []
+
+    @extend_schema(parameters=[BallotQuery])
+    def get(self, request: Request, proposal_id: int) -> Response:
+        proposal = get_object_or_404(Proposal, pk=proposal_id)
+        query = BallotQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        voter, support = query.validated_data["voter"], query.validated_data["support"]
+        try:
+            ballot = Ballot(proposal_id=proposal.pk, support=support, voter=voter, nonce=voter_nonce(voter))
+        except ValueError as exc:
+            return Response({"code": "invalid_ballot", "field": "voter", "reason": str(exc)}, status=400)
+        return Response(ballot_typed_data(ballot, ballot_domain(proposal)))
+
+
+class TallyExportApi(APIView):
+    """Everything needed to recount: domain, snapshot, quorum and every vote with its signature."""
+
+    authentication_classes: list[type] = []
+
+    def get(self, request: Request, proposal_id: int) -> Response:
+        proposal = get_object_or_404(Proposal, pk=proposal_id)
+        export = tally_export(proposal)
+        recount = latest_recount(proposal)
+        export["latest_recount"] = None if recount is None else {**recount, "at": recount["at"].isoformat()}
+        return Response(export)

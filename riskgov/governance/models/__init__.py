@@ -1,0 +1,25 @@
+from riskgov.governance.models.governance import (
+    WEI_DIGITS,
+    GovernanceSettings,
+    ParameterChange,
+    Proposal,
+    ProposalExecution,
+    ProposalState,
+    SiweNonce,
+    StaffAddress,
+    Vote,
+    VoteSupportChoice,
+)
+
+__all__ = [
+    "GovernanceSettings",
+    "ParameterChange",
+    "Proposal",
+    "ProposalExecution",
+    "ProposalState",
+    "SiweNonce",
+    "StaffAddress",
+    "Vote",
+    "VoteSupportChoice",
+    "WEI_DIGITS",
+]

@@ -1,0 +1,92 @@
+"""What the governance pages show, gathered in a few queries per page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from insurance.selectors.coverage import run_headline
+from riskgov.governance.domain.state import ACTIVE, PENDING, QUEUED, SUCCEEDED, executable
+from riskgov.governance.domain.state import proposal_state as derive_state
+from riskgov.governance.models import Proposal, ProposalExecution, ProposalState, Vote
+from riskgov.governance.selectors.proposals import (
+    ChangeRow,
+    Tally,
+    TimelineEntry,
+    latest_recount,
+    proposal_diff,
+    proposal_tally,
+    proposal_timeline,
+    tally_attach,
+)
+
+
+@dataclass(frozen=True)
+class CoverageSide:
+    label: str
+    run: Any
+    headline: Any
+
+
+@dataclass(frozen=True)
+class ProposalPage:
+    proposal: Proposal
+    state: str
+    state_label: str
+    diff: list[ChangeRow]
+    tally: Tally
+    votes: list[Vote]
+    timeline: list[TimelineEntry]
+    impact: dict[str, Any]
+    coverage: list[CoverageSide]
+    recount: dict[str, Any] | None
+    executions: list[ProposalExecution]
+    viewer: str | None
+    viewer_vote: Vote | None
+    can_vote: bool
+    can_cancel: bool
+    can_queue: bool
+    can_execute: bool
+    can_veto: bool
+
+
+def _coverage(proposal: Proposal) -> list[CoverageSide]:
+    sides = []
+    for label, run in (
+        ("Current parameters", proposal.coverage_current),
+        ("Proposed parameters", proposal.coverage_proposed),
+    ):
+        sides.append(CoverageSide(label, run, run_headline(run) if run is not None and run.metrics else None))
+    return sides
+
+
+def proposal_page(proposal: Proposal, *, viewer: str | None, now: datetime | None = None) -> ProposalPage:
+    now = now or timezone.now()
+    tally_attach([proposal])
+    state = derive_state(proposal, now)
+    votes = list(proposal.votes.order_by("-weight", "created_at"))
+    viewer_vote = next((v for v in votes if viewer and v.voter.lower() == viewer.lower()), None)
+    is_guardian = bool(viewer and proposal.guardian_address and viewer.lower() == proposal.guardian_address.lower())
+    return ProposalPage(
+        proposal=proposal,
+        state=state,
+        state_label=str(ProposalState(state).label),
+        diff=proposal_diff(proposal),
+        tally=proposal_tally(proposal),
+        votes=votes,
+        timeline=proposal_timeline(proposal, now=now),
+        impact=proposal.impact or {},
+        coverage=_coverage(proposal),
+        recount=latest_recount(proposal),
+        executions=list(proposal.executions.select_related("market", "parameters")),
+        viewer=viewer,
+        viewer_vote=viewer_vote,
+        can_vote=state == ACTIVE and viewer_vote is None,
+        can_cancel=state == PENDING and bool(viewer and viewer.lower() == proposal.proposer.lower()),
+        can_queue=state == SUCCEEDED,
+        can_execute=state == QUEUED and executable(proposal, now),
+        can_veto=state == QUEUED and is_guardian,
+    )

@@ -1,0 +1,398 @@
+"""Reads for governance pages, the API and the recount. States always come from domain.proposal_state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+from hexbytes import HexBytes
+
+from chain.eip712 import (
+    DOMAIN_NAME,
+    DOMAIN_VERSION,
+    Ballot,
+    BallotDomain,
+    domain_separator,
+    signers_match_parallel,
+    verify_ballot_signature,
+)
+from riskgov.core.models import AuditRecord
+from riskgov.governance.domain.state import (
+    proposal_passed,
+    proposal_state,
+    quorum_reached,
+    quorum_votes,
+    vote_succeeded,
+)
+from riskgov.governance.models import Proposal, ProposalState, Vote, VoteSupportChoice
+from riskgov.governance.selectors import chain_reads
+from riskgov.markets.models import MarginParameters
+
+PROPOSAL_SUBJECT = Proposal._meta.label_lower  # how audit records name a proposal
+@dataclass(frozen=True)
+class ProposalRow:
+    proposal: Proposal
+    state: str
+
+    @property
+    def state_label(self) -> str:
+        return str(ProposalState(self.state).label)
+
+
+def tally_attach(proposals: Iterable[Proposal]) -> None:
+    """Set each proposal's tally (for/against/abstain wei, vote count) from its accepted votes, in one query.
+
+    Votes are only inserted (no shared counter row to lock), so the tally is always this aggregate; the
+    columns on the proposal are its cache, saved whenever the proposal row is saved.
+    """
+    by_id = {p.pk: p for p in proposals}
+    if not by_id:
+        return
+    for proposal in by_id.values():
+        proposal.for_votes = proposal.against_votes = proposal.abstain_votes = Decimal(0)
+        proposal.vote_count = 0
+    rows = (
+        Vote.objects.filter(proposal_id__in=list(by_id))
+        .values("proposal_id", "support")
+        .annotate(total=Sum("weight"), n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        proposal = by_id[row["proposal_id"]]
+        setattr(proposal, _TALLY_FIELD[row["support"]], row["total"] or Decimal(0))
+        proposal.vote_count += row["n"]
+
+
+_TALLY_FIELD = {VoteSupportChoice.AGAINST: "against_votes", VoteSupportChoice.FOR: "for_votes",
+                VoteSupportChoice.ABSTAIN: "abstain_votes"}  # fmt: skip
+
+
+def proposal_rows(*, state: str | None = None, now: datetime | None = None) -> list[ProposalRow]:
+    """Every proposal with its derived state, newest first; `state` filters on the derived state."""
+    now = now or timezone.now()
+    proposals = list(Proposal.objects.prefetch_related("changes__market"))
+    tally_attach(proposals)
+    rows = [ProposalRow(p, proposal_state(p, now)) for p in proposals]
+    return [row for row in rows if state is None or row.state == state]
+
+
+@dataclass(frozen=True)
+class Tally:
+    for_votes: int
+    against_votes: int
+    abstain_votes: int
+    quorum: int
+    total_supply: int
+    vote_count: int
+
+    @property
+    def total(self) -> int:
+        return self.for_votes + self.against_votes + self.abstain_votes
+
+    @property
+    def quorum_reached(self) -> bool:
+        return quorum_reached(for_votes=self.for_votes, abstain_votes=self.abstain_votes, quorum=self.quorum)
+
+    @property
+    def succeeded(self) -> bool:
+        return vote_succeeded(for_votes=self.for_votes, against_votes=self.against_votes)
+
+    def share(self, amount: int) -> float:
+        """Fraction of the larger of (votes cast, quorum), for bars drawn against the quorum line."""
+        scale = max(self.total, self.quorum, 1)
+        return amount / scale
+
+    def bars(self) -> dict[str, float]:
+        return {
+            "for": 100 * self.share(self.for_votes),
+            "against": 100 * self.share(self.against_votes),
+            "abstain": 100 * self.share(self.abstain_votes),
+            "quorum": 100 * self.share(self.quorum),
+            "quorum_progress": 100 * self.share(self.for_votes + self.abstain_votes),
+        }
+
+
+def proposal_tally(proposal: Proposal) -> Tally:
+    return Tally(
+        for_votes=int(proposal.for_votes),
+        against_votes=int(proposal.against_votes),
+        abstain_votes=int(proposal.abstain_votes),
+        quorum=quorum_votes(proposal.total_supply, proposal.quorum_fraction),
+        total_supply=int(proposal.total_supply),
+        vote_count=proposal.vote_count,
+    )
+
+
+def proposal_votes(proposal: Proposal) -> QuerySet[Vote]:
+    return proposal.votes.order_by("-weight", "created_at")
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    market: str
+    field: str
+    old_value: Decimal | None
+    new_value: Decimal | None
+    in_force: Decimal | None
+
+
+def proposal_diff(proposal: Proposal) -> list[ChangeRow]:
+    """Each change: value at creation → proposed, and the value in force now (it may have moved since)."""
+    changes = list(proposal.changes.select_related("market"))
+    current: dict[int, MarginParameters] = {}
+    for version in MarginParameters.objects.filter(market__in={c.market_id for c in changes}).order_by("version"):
+        current[version.market_id] = version
+    return [
+        ChangeRow(
+            market=str(c.market.symbol),
+            field=c.field,
+            old_value=c.old_value,
+            new_value=c.new_value,
+            in_force=getattr(current[c.market_id], c.field) if c.market_id in current else None,
+        )
+        for c in changes
+    ]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    title: str
+    detail: str = ""
+    kind: str = "proposal"
+    link: str = ""
+
+
+_ACTION_TITLES = {
+    "proposal.created": "Proposal created",
+    "proposal.canceled": "Canceled by the proposer",
+    "proposal.queued": "Queued (timelock started)",
+    "proposal.vetoed": "Vetoed by the guardian",
+    "proposal.executed": "Executed",
+    "proposal.execution_failed": "Execution attempt failed",
+}
+
+
+def proposal_timeline(proposal: Proposal, *, now: datetime | None = None) -> list[TimelineEntry]:
+    """Lifecycle records, the voting window, and every parameter change of the proposal's markets since creation
+    (admin changes included), oldest first."""
+    now = now or timezone.now()
+    entries: list[TimelineEntry] = []
+    records = AuditRecord.objects.filter(subject_type=PROPOSAL_SUBJECT, subject_id=str(proposal.pk))
+    for record in records.order_by("created_at"):
+        data = record.data or {}
+        if record.action == "proposal.state_changed":
+            entries.append(TimelineEntry(record.created_at, f"State: {ProposalState(data['to']).label}"))
+            continue
+        if record.action not in _ACTION_TITLES:
+            continue  # recounts have their own card
+        detail = str(data.get("reason") or data.get("error") or "")
+        if record.action == "proposal.executed":
+            detail = ", ".join(f"{m}: {tx}" for m, tx in (data.get("transactions") or {}).items())
+        entries.append(
+            TimelineEntry(
+                record.created_at,
+                _ACTION_TITLES.get(record.action, record.action),
+                detail,
+                kind="veto" if record.action == "proposal.vetoed" else "proposal",
+            )
+        )
+    entries.append(TimelineEntry(proposal.voting_starts_at, "Voting opens", kind="window"))
+    entries.append(TimelineEntry(proposal.voting_ends_at, "Voting closes", kind="window"))
+    markets = proposal.changes.values_list("market_id", flat=True)
+    versions = MarginParameters.objects.filter(market_id__in=markets, created_at__gte=proposal.created_at)
+    for version in versions.select_related("market").order_by("created_at"):
+        if version.proposal_ref == str(proposal.pk):
+            continue  # shown as "Executed"
+        entries.append(
+            TimelineEntry(
+                version.created_at,
+                f"{version.market.symbol} parameters v{version.version} ({version.get_source_display()})",
+                version.reason,
+                kind="parameters",
+            )
+        )
+    return sorted(entries, key=lambda e: e.at)
+
+
+def governance_activity(*, limit: int = 20) -> list[TimelineEntry]:
+    """Recent public governance events: proposal actions, vetoes and admin parameter changes."""
+    records = AuditRecord.objects.filter(
+        Q(subject_type=PROPOSAL_SUBJECT, action__in=list(_ACTION_TITLES))
+        | Q(action="parameters.changed", data__source="admin")
+    ).order_by("-created_at")[:limit]
+    entries = []
+    for record in records:
+        if record.action == "parameters.changed":
+            data = record.data or {}
+            title = f"Admin change: {data.get('market')} v{data.get('version')}"
+            entries.append(TimelineEntry(record.created_at, title, str(data.get("reason", "")), kind="parameters"))
+        else:
+            title = f"#{record.subject_id} {_ACTION_TITLES[record.action]}"
+            entries.append(
+                TimelineEntry(
+                    record.created_at,
+                    title,
+                    str((record.data or {}).get("reason", "")),
+                    kind="veto" if record.action == "proposal.vetoed" else "proposal",
+                    link=record.subject_id,
+                )
+            )
+    return entries
+
+
+def latest_recount(proposal: Proposal) -> dict[str, Any] | None:
+    record = (
+        AuditRecord.objects.filter(
+            subject_type=PROPOSAL_SUBJECT, subject_id=str(proposal.pk), action="proposal.recounted"
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    return None if record is None else {**record.data, "at": record.created_at}
+
+
+# ------------------------------------------------------------------ recount
+
+
+@dataclass
+class Recount:
+    """The tally recomputed from stored signatures and voting power at the snapshot (token wei)."""
+
+    proposal_id: int
+    snapshot_block: int
+    counted: dict[str, int] = field(default_factory=lambda: {"for": 0, "against": 0, "abstain": 0})
+    stored: dict[str, int] = field(default_factory=dict)
+    votes: int = 0
+    invalid_signatures: list[str] = field(default_factory=list)
+    weight_mismatches: list[dict[str, str]] = field(default_factory=list)
+    quorum: int = 0
+    passed: bool = False
+
+    @property
+    def matches(self) -> bool:
+        return self.counted == self.stored and not self.invalid_signatures and not self.weight_mismatches
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "proposal_id": self.proposal_id,
+            "snapshot_block": self.snapshot_block,
+            "votes": self.votes,
+            "counted": {k: str(v) for k, v in self.counted.items()},
+            "stored": {k: str(v) for k, v in self.stored.items()},
+            "quorum": str(self.quorum),
+            "passed": self.passed,
+            "invalid_signatures": self.invalid_signatures,
+            "weight_mismatches": self.weight_mismatches,
+            "matches": self.matches,
+        }
+
+
+_SUPPORT_KEY = {
+    VoteSupportChoice.AGAINST: "against",
+    VoteSupportChoice.FOR: "for",
+    VoteSupportChoice.ABSTAIN: "abstain",
+}
+
+PowerLookup = Callable[[Iterable[str], int], dict[str, int]]
+
+
+def proposal_recount(proposal: Proposal, *, power_lookup: PowerLookup | None = None) -> Recount:
+    """Recompute the tally: every stored signature is re-verified against the rebuilt ballot and every
+    weight re-read at the snapshot block; compares with the running tally stored on the proposal."""
+    lookup = power_lookup or chain_reads.voting_powers_at
+    tally_attach([proposal])
+    separator = domain_separator(
+        name=DOMAIN_NAME,
+        version=DOMAIN_VERSION,
+        chain_id=int(proposal.chain_id),
+        verifying_contract=proposal.verifying_contract,
+    )
+    domain = BallotDomain(chain_id=int(proposal.chain_id), verifying_contract=proposal.verifying_contract)
+    rows = list(proposal.votes.values_list("voter", "support", "nonce", "signature", "weight"))
+    powers = lookup((row[0] for row in rows), int(proposal.snapshot_block))
+    recount = Recount(proposal_id=proposal.pk, snapshot_block=int(proposal.snapshot_block), votes=len(rows))
+    recount.stored = {
+        "for": int(proposal.for_votes),
+        "against": int(proposal.against_votes),
+        "abstain": int(proposal.abstain_votes),
+    }
+    signatures = [bytes(HexBytes(row[3])) for row in rows]
+    matched = signers_match_parallel(
+        separator,
+        proposal.pk,
+        [(voter, support, nonce, sig) for (voter, support, nonce, _, _), sig in zip(rows, signatures, strict=True)],
+    )
+    w3 = None
+    for (voter, support, nonce, _, weight), raw, ok in zip(rows, signatures, matched, strict=True):
+        if not ok:
+            w3 = w3 or chain_reads.ballot_web3()  # contract wallets: ERC-1271 on the chain
+            ballot = Ballot(proposal_id=proposal.pk, support=support, voter=voter, nonce=nonce)
+            if not verify_ballot_signature(w3, ballot, domain, raw):
+                recount.invalid_signatures.append(voter)
+                continue
+        power = powers.get(voter, 0)
+        if power != int(weight):
+            recount.weight_mismatches.append({"voter": voter, "stored": str(weight), "chain": str(power)})
+        recount.counted[_SUPPORT_KEY[VoteSupportChoice(support)]] += power
+    recount.quorum = quorum_votes(proposal.total_supply, proposal.quorum_fraction)
+    recount.passed = quorum_reached(
+        for_votes=recount.counted["for"], abstain_votes=recount.counted["abstain"], quorum=recount.quorum
+    ) and vote_succeeded(for_votes=recount.counted["for"], against_votes=recount.counted["against"])
+    return recount
+
+
+def tally_export(proposal: Proposal, *, now: datetime | None = None) -> dict[str, Any]:
+    """Everything needed to recount independently: domain, snapshot, settings and every vote with its signature."""
+    now = now or timezone.now()
+    tally_attach([proposal])
+    return {
+        "proposal_id": proposal.pk,
+        "title": proposal.title,
+        "state": proposal_state(proposal, now),
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": int(proposal.chain_id),
+            "verifyingContract": proposal.verifying_contract,
+        },
+        "types": {
+            "Ballot": [
+                {"name": "proposalId", "type": "uint256"},
+                {"name": "support", "type": "uint8"},
+                {"name": "voter", "type": "address"},
+                {"name": "nonce", "type": "uint256"},
+            ]
+        },
+        "snapshot_block": int(proposal.snapshot_block),
+        "total_supply": str(int(proposal.total_supply)),
+        "quorum_fraction": str(proposal.quorum_fraction),
+        "quorum": str(quorum_votes(proposal.total_supply, proposal.quorum_fraction)),
+        "counting": "GovernorCountingSimple: quorum counts For + Abstain; passes when For > Against",
+        "tally": {
+            "for": str(int(proposal.for_votes)),
+            "against": str(int(proposal.against_votes)),
+            "abstain": str(int(proposal.abstain_votes)),
+        },
+        "passed": proposal_passed(proposal),
+        "votes": [
+            {
+                "voter": v,
+                "support": s,
+                "weight": str(int(w)),
+                "nonce": n,
+                "signature": sig,
+                "reason": r,
+                "submitted_by": by,
+                "created_at": at.isoformat(),
+            }
+            for v, s, w, n, sig, r, by, at in proposal.votes.order_by("pk").values_list(
+                "voter", "support", "weight", "nonce", "signature", "reason", "submitted_by", "created_at"
+            )
+        ],
+    }

@@ -1,0 +1,369 @@
+"""Proposal lifecycle: create (threshold + guardrails + snapshot), cancel, queue, veto, persist states.
+
+Voting power and supply are token wei; parameter values are fractions (0.05 = 5 %), max_leverage a
+multiple, oi_cap quote notional — as in MarginParameters.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+import markdown
+import nh3
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from eth_utils import is_address, to_checksum_address
+
+from insurance.services.coverage_runs import coverage_run_create
+from riskgov.core.models.versions import ChangeSource
+from riskgov.core.services.audit import audit_record, decimal_text
+from riskgov.governance.domain.state import FINAL_STATES, SUCCEEDED, proposal_state
+from riskgov.governance.errors import ActionNotAllowed, ProposalRejected
+from riskgov.governance.models import GovernanceSettings, ParameterChange, Proposal, ProposalState
+from riskgov.governance.selectors import chain_reads
+from riskgov.governance.selectors.impact import proposal_impact
+from riskgov.governance.selectors.proposals import Recount, proposal_recount, tally_attach
+from riskgov.markets.models import PARAMETER_FIELDS, MarginParameters, Market
+from riskgov.markets.services.guardrails import GuardrailError, guardrails_check
+
+logger = logging.getLogger(__name__)
+
+COVERAGE_PREVIEW_PATHS = 2000
+ALLOWED_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "hr",
+    "i",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+}
+
+
+@dataclass(frozen=True)
+class ChangeInput:
+    """One requested change: market symbol, field name and new value (None clears an optional field)."""
+
+    market: str
+    field: str
+    new_value: Decimal | None
+
+
+def description_render(text: str) -> str:
+    """Markdown to HTML with only harmless tags and attributes kept (links get rel=noopener nofollow)."""
+    html = markdown.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}, "abbr": {"title"}})
+
+
+def governance_settings_get() -> GovernanceSettings:
+    settings_row, _ = GovernanceSettings.objects.get_or_create(pk=1)
+    return settings_row
+
+
+def _clean_changes(changes: Sequence[ChangeInput]) -> tuple[dict[str, dict[str, Decimal | None]], dict[str, Market]]:
+    errors: list[str] = []
+    grouped: dict[str, dict[str, Decimal | None]] = {}
+    markets = {m.symbol: m for m in Market.objects.filter(symbol__in={c.market for c in changes}, is_active=True)}
+    if not changes:
+        errors.append("Add at least one parameter change.")
+    for change in changes:
+        where = f"{change.market}.{change.field}"
+        if change.market not in markets:
+            errors.append(f"{change.market}: no active market with this symbol.")
+        elif change.field not in PARAMETER_FIELDS:
+            errors.append(f"{where}: not a margin parameter (one of {', '.join(PARAMETER_FIELDS)}).")
+        elif change.field in grouped.get(change.market, {}):
+            errors.append(f"{where}: changed twice; give each field once.")
+        else:
+            try:
+                value = None if change.new_value is None else Decimal(change.new_value)
+            except (InvalidOperation, TypeError, ValueError):
+                errors.append(f"{where}: {change.new_value!r} is not a number.")
+                continue
+            if value is not None and not value.is_finite():
+                errors.append(f"{where}: must be a finite number.")
+                continue
+            grouped.setdefault(change.market, {})[change.field] = value
+    if errors:
+        raise ProposalRejected({"changes": errors})
+    return grouped, markets
+
+
+def _check_guardrails(
+    grouped: dict[str, dict[str, Decimal | None]], markets: dict[str, Market], now: datetime
+) -> dict[str, MarginParameters]:
+    errors: list[str] = []
+    currents: dict[str, MarginParameters] = {}
+    for symbol, fields in grouped.items():
+        current = MarginParameters.objects.filter(market=markets[symbol]).order_by("-version").first()
+        if current is None:
+            errors.append(f"{symbol}: has no parameters yet [rule: genesis_required]")
+            continue
+        currents[symbol] = current
+        try:
+            guardrails_check(
+                market=markets[symbol],
+                current=current,
+                proposed={**current.values(), **fields},
+                source=ChangeSource.PROPOSAL,
+                now=now,
+            )
+        except GuardrailError as exc:
+            errors += [f"{symbol} {violation}" for violation in exc.violations]
+    if errors:
+        raise ProposalRejected({"changes": errors}, code="guardrail_violation")
+    return currents
+
+
+def proposal_create(
+    *, proposer: str, title: str, description: str, changes: Sequence[ChangeInput], now: datetime | None = None
+) -> Proposal:
+    """Create a proposal after checking the proposer's voting power against the threshold and the guardrails.
+
+    The snapshot is the chain's latest block; settings are copied so later edits never touch a running
+    vote. Raises ProposalRejected with field errors; writes nothing then.
+    """
+    now = now or timezone.now()
+    field_errors: dict[str, list[str]] = {}
+    if not title.strip():
+        field_errors["title"] = ["A title is required."]
+    elif len(title.strip()) > 200:
+        field_errors["title"] = ["At most 200 characters."]
+    if not description.strip():
+        field_errors["description"] = ["Describe the change and why it is needed."]
+    if not is_address(proposer):
+        field_errors["proposer"] = ["Sign in with a wallet to propose."]
+    if field_errors:
+        raise ProposalRejected(field_errors)
+    grouped, markets = _clean_changes(changes)
+    currents = _check_guardrails(grouped, markets, now)
+
+    chain = chain_reads.governance_chain()
+    config = governance_settings_get()
+    snapshot = chain_reads.latest_block()
+    proposer = to_checksum_address(proposer)
+    power = chain_reads.voting_power_at(proposer, snapshot)
+    if power < config.proposal_threshold:
+        raise ProposalRejected(
+            {
+                "proposer": [
+                    f"Voting power {Decimal(power) / 10**18:,.2f} is below the proposal threshold of "
+                    f"{config.proposal_threshold / 10**18:,.2f} votes; delegate to yourself or gather votes."
+                ]
+            },
+            code="below_threshold",
+        )
+    supply = chain_reads.total_supply_at(snapshot)
+    starts = now + timedelta(seconds=config.voting_delay_seconds)
+    with transaction.atomic():
+        proposal = Proposal.objects.create(
+            title=title.strip(),
+            description=description,
+            description_html=description_render(description),
+            proposer=proposer,
+            created_at=now,
+            chain_id=chain.chain_id,
+            verifying_contract=chain.registry,
+            snapshot_block=snapshot,
+            total_supply=Decimal(supply),
+            proposer_power=Decimal(power),
+            proposal_threshold=config.proposal_threshold,
+            quorum_fraction=config.quorum_fraction,
+            voting_delay_seconds=config.voting_delay_seconds,
+            voting_period_seconds=config.voting_period_seconds,
+            timelock_seconds=config.timelock_seconds,
+            grace_period_seconds=config.grace_period_seconds,
+            guardian_address=config.guardian_address,
+            voting_starts_at=starts,
+            voting_ends_at=starts + timedelta(seconds=config.voting_period_seconds),
+            state=ProposalState.PENDING,
+            state_changed_at=now,
+        )
+        ParameterChange.objects.bulk_create(
+            ParameterChange(
+                proposal=proposal,
+                market=markets[symbol],
+                field=field,
+                old_value=getattr(currents[symbol], field),
+                new_value=value,
+            )
+            for symbol, fields in grouped.items()
+            for field, value in fields.items()
+        )
+        proposal.impact = proposal_impact(grouped)
+        proposal.impact_computed_at = now
+        proposal.save(update_fields=["impact", "impact_computed_at"])
+        audit_record(
+            action="proposal.created",
+            subject=proposal,
+            actor=proposer,
+            data={"title": proposal.title, "snapshot_block": snapshot, "changes": _changes_text(grouped)},
+        )
+    proposal_coverage_preview(proposal=proposal)
+    return proposal
+
+
+def _changes_text(grouped: dict[str, dict[str, Decimal | None]]) -> dict[str, dict[str, str | None]]:
+    return {
+        s: {f: decimal_text(v) for f, v in fs.items()} for s, fs in grouped.items()
+    }
+
+
+def proposal_overrides(proposal: Proposal) -> dict[str, dict[str, Decimal | None]]:
+    """The proposal's changes as {market symbol: {field: new value}}."""
+    grouped: dict[str, dict[str, Decimal | None]] = {}
+    for change in proposal.changes.select_related("market"):
+        grouped.setdefault(change.market.symbol, {})[change.field] = change.new_value
+    return grouped
+
+
+def proposal_coverage_preview(*, proposal: Proposal) -> None:
+    """Enqueue two coverage runs, current vs proposed parameters; a refusal is recorded, never raised."""
+    overrides = {
+        symbol: {field: value for field, value in fields.items() if value is not None}
+        for symbol, fields in proposal_overrides(proposal).items()
+    }
+    try:
+        with transaction.atomic():
+            seed = 7_000_000 + int(proposal.pk)  # the same paths under both parameter sets
+            requested_by = f"proposal:{proposal.pk}"
+            current = coverage_run_create(
+                label=f"Proposal #{proposal.pk}: current parameters",
+                requested_by=requested_by,
+                paths=COVERAGE_PREVIEW_PATHS,
+                seed=seed,
+            )
+            proposed = coverage_run_create(
+                label=f"Proposal #{proposal.pk}: proposed parameters",
+                requested_by=requested_by,
+                paths=COVERAGE_PREVIEW_PATHS,
+                seed=seed,
+                parameter_overrides=overrides,
+            )
+            Proposal.objects.filter(pk=proposal.pk).update(
+                coverage_current=current, coverage_proposed=proposed, coverage_error=""
+            )
+    except ValidationError as exc:
+        reason = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()) if exc.error_dict else str(exc)
+        Proposal.objects.filter(pk=proposal.pk).update(coverage_error=f"Coverage preview not started: {reason}")
+    proposal.refresh_from_db(fields=["coverage_current", "coverage_proposed", "coverage_error"])
+
+
+def proposal_impact_refresh(*, proposal_id: int, now: datetime | None = None) -> Proposal:
+    """Recompute the impact preview against today's positions and prices."""
+    proposal = Proposal.objects.get(pk=proposal_id)
+    proposal.impact = proposal_impact(proposal_overrides(proposal))
+    proposal.impact_computed_at = now or timezone.now()
+    proposal.save(update_fields=["impact", "impact_computed_at"])
+    return proposal
+
+
+def _transition(proposal: Proposal, *, now: datetime, actor: str, action: str, data: dict[str, object]) -> None:
+    new_state = proposal_state(proposal, now)
+    previous = proposal.state
+    proposal.state = new_state
+    proposal.state_changed_at = now
+    proposal.save()
+    audit_record(action=action, subject=proposal, actor=actor, data={"from": previous, "to": new_state, **data})
+
+
+def proposal_cancel(*, proposal_id: int, actor: str, now: datetime | None = None) -> Proposal:
+    """The proposer cancels before voting starts."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        tally_attach([proposal])
+        if actor.lower() != proposal.proposer.lower():
+            raise ActionNotAllowed("not_proposer", "Only the proposer can cancel a proposal.", status=403)
+        if proposal_state(proposal, now) != ProposalState.PENDING:
+            raise ActionNotAllowed("not_pending", "A proposal can only be canceled before voting starts.")
+        proposal.canceled_at = now
+        _transition(proposal, now=now, actor=actor, action="proposal.canceled", data={})
+    return proposal
+
+
+def proposal_queue(*, proposal_id: int, actor: str, now: datetime | None = None) -> Proposal:
+    """Start the timelock of a succeeded proposal (anyone may; the periodic task does it too)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        tally_attach([proposal])
+        if proposal_state(proposal, now) != SUCCEEDED:
+            raise ActionNotAllowed(
+                "not_succeeded", f"Only a succeeded proposal can be queued (it is {proposal.state})."
+            )
+        proposal.queued_at = now
+        _transition(proposal, now=now, actor=actor, action="proposal.queued", data={"eta": proposal.eta.isoformat()})
+    return proposal
+
+
+def proposal_veto(*, proposal_id: int, guardian: str, reason: str, now: datetime | None = None) -> Proposal:
+    """The guardian (address frozen on the proposal) vetoes during the timelock, with a reason."""
+    now = now or timezone.now()
+    if not reason.strip():
+        raise ActionNotAllowed("reason_required", "Give a reason for the veto.", field="reason", status=400)
+    with transaction.atomic():
+        proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        tally_attach([proposal])
+        if not proposal.guardian_address or guardian.lower() != proposal.guardian_address.lower():
+            raise ActionNotAllowed("not_guardian", "Only the guardian can veto this proposal.", status=403)
+        if proposal_state(proposal, now) != ProposalState.QUEUED:
+            raise ActionNotAllowed("not_queued", "Only a queued proposal (in its timelock) can be vetoed.")
+        proposal.vetoed_at, proposal.vetoed_by, proposal.veto_reason = now, guardian, reason.strip()
+        _transition(proposal, now=now, actor=guardian, action="proposal.vetoed", data={"reason": reason.strip()})
+    return proposal
+
+
+def proposal_states_sync(*, now: datetime | None = None) -> dict[str, list[int]]:
+    """Persist derived states of open proposals and queue the succeeded ones; returns ids by what happened."""
+    now = now or timezone.now()
+    changed: list[int] = []
+    queued: list[int] = []
+    open_ids = list(Proposal.objects.exclude(state__in=FINAL_STATES).values_list("pk", flat=True))
+    for proposal_id in open_ids:
+        with transaction.atomic():
+            proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+            tally_attach([proposal])
+            derived = proposal_state(proposal, now)
+            if derived != proposal.state:
+                _transition(proposal, now=now, actor="system", action="proposal.state_changed", data={})
+                changed.append(proposal_id)
+        if derived == SUCCEEDED:
+            try:
+                proposal_queue(proposal_id=proposal_id, actor="system", now=now)
+                queued.append(proposal_id)
+            except ActionNotAllowed:
+                logger.info("proposal %s was queued concurrently", proposal_id)
+    return {"changed": changed, "queued": queued}
+
+
+def proposal_recount_record(*, proposal_id: int, actor: str) -> Recount:
+    """Recount a proposal from its stored signatures and record the result publicly."""
+    proposal = Proposal.objects.get(pk=proposal_id)
+    recount = proposal_recount(proposal)
+    with transaction.atomic():
+        audit_record(action="proposal.recounted", subject=proposal, actor=actor, data=recount.as_dict())
+    return recount

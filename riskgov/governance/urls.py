@@ -1,0 +1,22 @@
+from django.urls import path
+
+from riskgov.governance.api import proposals as api
+from riskgov.governance.views import pages
+
+app_name = "governance"
+urlpatterns = [
+    path("", pages.proposal_list, name="proposal-list"),
+    path("new/", pages.proposal_new, name="proposal-new"),
+    path("<int:proposal_id>/", pages.proposal_detail, name="proposal-detail"),
+    path("<int:proposal_id>/tally/", pages.proposal_tally_fragment, name="proposal-tally"),
+    path("<int:proposal_id>/cancel/", pages.proposal_cancel_view, name="proposal-cancel"),
+    path("<int:proposal_id>/queue/", pages.proposal_queue_view, name="proposal-queue"),
+    path("<int:proposal_id>/execute/", pages.proposal_execute_view, name="proposal-execute"),
+    path("<int:proposal_id>/veto/", pages.proposal_veto_view, name="proposal-veto"),
+    path("<int:proposal_id>/recount/", pages.proposal_recount_view, name="proposal-recount"),
+    path("api/proposals/", api.ProposalListApi.as_view(), name="api-proposals"),
+    path("api/proposals/<int:proposal_id>/", api.ProposalDetailApi.as_view(), name="api-proposal"),
+    path("api/proposals/<int:proposal_id>/votes/", api.ProposalVotesApi.as_view(), name="api-votes"),
+    path("api/proposals/<int:proposal_id>/ballot/", api.BallotTypedDataApi.as_view(), name="api-ballot"),
+    path("api/proposals/<int:proposal_id>/tally.json", api.TallyExportApi.as_view(), name="api-tally"),
+]

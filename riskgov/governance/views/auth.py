@@ -1,0 +1,162 @@
+"""Wallet sign-in (EIP-4361), wallet status, and the demo wallet (demo mode only).
+
+The session holds the signed-in address under SESSION_KEY. A staff account linked to an address
+(StaffAddress) acts as that address without a wallet signature.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET, require_POST
+from eth_utils import is_address, to_checksum_address
+
+from riskgov.governance.errors import GovernanceError
+from riskgov.governance.models import StaffAddress
+from riskgov.governance.selectors.chain_reads import delegation_of, governance_chain
+from riskgov.governance.services.demo_wallet import DemoWalletError, demo_accounts, demo_delegate, demo_sign
+from riskgov.governance.services.siwe import siwe_message_issue, siwe_sign_in
+
+SESSION_KEY = "siwe_address"
+
+
+def session_address(request: HttpRequest) -> str | None:
+    """The address the visitor acts as: signed in with a wallet, else a staff account's linked address."""
+    address = request.session.get(SESSION_KEY)
+    if address:
+        return str(address)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        link = StaffAddress.objects.filter(user=user).values_list("address", flat=True).first()
+        return link
+    return None
+
+
+def wallet_context(request: HttpRequest) -> dict[str, Any]:
+    """What the wallet bar needs: the expected chain, demo mode and the signed-in address."""
+    return {
+        "wallet_chain_id": settings.CHAIN_ID,
+        "wallet_demo": bool(getattr(settings, "RISKGOV_DEMO_MODE", False)),
+        "wallet_address": session_address(request),
+        "wallet_signed_in": bool(request.session.get(SESSION_KEY)),
+    }
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _origin(request: HttpRequest) -> tuple[str, str]:
+    host = request.get_host()
+    return host, f"{request.scheme}://{host}"
+
+
+def _error(error: GovernanceError) -> JsonResponse:
+    return JsonResponse(error.as_dict(), status=error.status)
+
+
+@require_POST
+def siwe_message(request: HttpRequest) -> JsonResponse:
+    """Issue an EIP-4361 message (with a fresh single-use nonce) for the posted address."""
+    domain, uri = _origin(request)
+    try:
+        message = siwe_message_issue(
+            address=str(_json_body(request).get("address", "")), domain=domain, uri=uri, chain_id=settings.CHAIN_ID
+        )
+    except GovernanceError as error:
+        return _error(error)
+    return JsonResponse({"message": message, "chain_id": settings.CHAIN_ID})
+
+
+@require_POST
+def siwe_verify(request: HttpRequest) -> JsonResponse:
+    body = _json_body(request)
+    domain, uri = _origin(request)
+    try:
+        address = siwe_sign_in(
+            message=str(body.get("message", "")),
+            signature=str(body.get("signature", "")),
+            domain=domain,
+            uri=uri,
+            chain_id=settings.CHAIN_ID,
+        )
+    except GovernanceError as error:
+        return _error(error)
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = address
+    return JsonResponse({"address": address})
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> JsonResponse:
+    request.session.pop(SESSION_KEY, None)
+    return JsonResponse({"address": None})
+
+
+@require_GET
+def wallet_status(request: HttpRequest) -> JsonResponse:
+    """The signed-in address, the chain, the token and, for ?address=, balance / votes / delegate."""
+    data: dict[str, Any] = {"address": session_address(request), "chain_id": settings.CHAIN_ID}
+    try:
+        chain = governance_chain()
+        data.update(gov_token=chain.gov_token, registry=chain.registry)
+    except GovernanceError as error:
+        data["chain_error"] = error.message
+    queried = request.GET.get("address", "")
+    if is_address(queried):
+        try:
+            status = delegation_of(queried)
+            data["delegation"] = {
+                "address": to_checksum_address(queried),
+                "balance": str(status.balance),
+                "votes": str(status.votes),
+                "delegate": status.delegate,
+                "needs_delegation": bool(status.needs_delegation),
+                "indexed_block": status.indexed_block,
+            }
+        except Exception as exc:  # an unindexed chain only hides the delegation hint
+            data["delegation_error"] = str(exc)
+    return JsonResponse(data)
+
+
+def _demo_only() -> None:
+    if not getattr(settings, "RISKGOV_DEMO_MODE", False):
+        raise Http404("The demo wallet exists only in demo mode.")
+
+
+@require_GET
+def demo_wallet_accounts(request: HttpRequest) -> JsonResponse:
+    _demo_only()
+    return JsonResponse({"accounts": demo_accounts()})
+
+
+@require_POST
+def demo_wallet_sign(request: HttpRequest) -> JsonResponse:
+    """Sign with an Anvil dev key: {address, method: personal_sign | eth_signTypedData_v4, payload}."""
+    _demo_only()
+    body = _json_body(request)
+    try:
+        signature = demo_sign(
+            address=str(body.get("address", "")), method=str(body.get("method", "")), payload=body.get("payload")
+        )
+    except DemoWalletError as error:
+        return _error(error)
+    return JsonResponse({"signature": signature})
+
+
+@require_POST
+def demo_wallet_delegate(request: HttpRequest) -> JsonResponse:
+    """Self-delegate a dev account's tokens from its dev key."""
+    _demo_only()
+    try:
+        tx_hash = demo_delegate(address=str(_json_body(request).get("address", "")))
+    except DemoWalletError as error:
+        return _error(error)
+    return JsonResponse({"tx_hash": tx_hash})

@@ -1,0 +1,164 @@
+"""Governance pages: list, proposal (with HTMX tally), create form, and the lifecycle buttons."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from riskgov.governance.errors import GovernanceError, ProposalRejected
+from riskgov.governance.forms import ParameterChangeFormSet, ProposalForm
+from riskgov.governance.models import Proposal, ProposalState
+from riskgov.governance.selectors.pages import proposal_page
+from riskgov.governance.selectors.proposals import governance_activity, proposal_rows, proposal_tally
+from riskgov.governance.services.execution import proposal_execute
+from riskgov.governance.services.proposals import (
+    ChangeInput,
+    governance_settings_get,
+    proposal_cancel,
+    proposal_create,
+    proposal_queue,
+    proposal_recount_record,
+    proposal_veto,
+)
+from riskgov.governance.views.auth import session_address, wallet_context
+
+
+@require_GET
+def proposal_list(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state") or None
+    if state not in ProposalState.values:
+        state = None
+    return render(
+        request,
+        "governance/proposal_list.html",
+        {
+            "rows": proposal_rows(state=state),
+            "state": state,
+            "states": ProposalState.choices,
+            "activity": governance_activity(limit=15),
+            "settings": governance_settings_get(),
+            **wallet_context(request),
+        },
+    )
+
+
+@require_GET
+def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    proposal = get_object_or_404(
+        Proposal.objects.select_related("coverage_current", "coverage_proposed"), pk=proposal_id
+    )
+    page = proposal_page(proposal, viewer=session_address(request))
+    return render(request, "governance/proposal_detail.html", {"page": page, "p": proposal, **wallet_context(request)})
+
+
+@require_GET
+def proposal_tally_fragment(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    proposal = get_object_or_404(Proposal, pk=proposal_id)
+    page = proposal_page(proposal, viewer=session_address(request))
+    return render(request, "governance/_tally.html", {"page": page, "p": proposal, "tally": proposal_tally(proposal)})
+
+
+@require_http_methods(["GET", "POST"])
+def proposal_new(request: HttpRequest) -> HttpResponse:
+    address = session_address(request)
+    form = ProposalForm(request.POST or None)
+    changes = ParameterChangeFormSet(request.POST or None, prefix="changes")
+    if request.method == "POST" and form.is_valid() and changes.is_valid():
+        rows = [c.cleaned_data for c in changes.forms if c.cleaned_data.get("market")]
+        try:
+            proposal = proposal_create(
+                proposer=address or "",
+                title=form.cleaned_data["title"],
+                description=form.cleaned_data["description"],
+                changes=[ChangeInput(r["market"], r["field"], r["new_value"]) for r in rows],
+            )
+        except ProposalRejected as error:
+            for field, errors in error.errors.items():
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+        except GovernanceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                f"Proposal #{proposal.pk} created; voting opens {proposal.voting_starts_at:%Y-%m-%d %H:%M} UTC.",
+            )
+            return redirect("governance:proposal-detail", proposal_id=proposal.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "governance/proposal_new.html",
+        {
+            "form": form,
+            "changes": changes,
+            "address": address,
+            "settings": governance_settings_get(),
+            **wallet_context(request),
+        },
+        status=status,
+    )
+
+
+def _action(request: HttpRequest, proposal_id: int, done: str, call: object) -> HttpResponse:
+    try:
+        call()  # type: ignore[operator]
+    except GovernanceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect("governance:proposal-detail", proposal_id=proposal_id)
+
+
+@require_POST
+def proposal_cancel_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    actor = session_address(request) or ""
+    return _action(
+        request, proposal_id, "Proposal canceled.", lambda: proposal_cancel(proposal_id=proposal_id, actor=actor)
+    )
+
+
+@require_POST
+def proposal_queue_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    actor = session_address(request) or "anonymous"
+    return _action(
+        request,
+        proposal_id,
+        "Proposal queued; the timelock has started.",
+        lambda: proposal_queue(proposal_id=proposal_id, actor=actor),
+    )
+
+
+@require_POST
+def proposal_execute_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    actor = session_address(request) or "anonymous"
+    return _action(
+        request,
+        proposal_id,
+        "Proposal executed: new parameters are in force and in the registry.",
+        lambda: proposal_execute(proposal_id=proposal_id, actor=actor),
+    )
+
+
+@require_POST
+def proposal_veto_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    guardian = session_address(request) or ""
+    reason = request.POST.get("reason", "")
+    return _action(
+        request,
+        proposal_id,
+        "Proposal vetoed.",
+        lambda: proposal_veto(proposal_id=proposal_id, guardian=guardian, reason=reason),
+    )
+
+
+@require_POST
+def proposal_recount_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    get_object_or_404(Proposal, pk=proposal_id)
+    recount = proposal_recount_record(proposal_id=proposal_id, actor=session_address(request) or "anonymous")
+    if recount.matches:
+        messages.success(request, f"Recount of {recount.votes} signed votes matches the stored tally.")
+    else:
+        messages.error(request, "The recount does NOT match the stored tally; see the recount card.")
+    return redirect("governance:proposal-detail", proposal_id=proposal_id)

@@ -1,0 +1,183 @@
+"""Admin for riskgov. Immutable rows (parameter versions, snapshots, audit) are read-only; a parameter
+change goes through `margin_parameters_change`, like every other source of change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model
+from django.forms import ModelForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from riskgov.core.admin_base import ReadOnlyAdmin, ReadOnlyPermissions
+from riskgov.core.models.versions import ChangeSource
+from riskgov.core.services.audit import audit_record
+from riskgov.markets.forms import MarginParametersChangeForm
+from riskgov.markets.models import (
+    PARAMETER_FIELDS,
+    Account,
+    ExposureSnapshot,
+    MarginParameters,
+    Market,
+    ParameterRule,
+    Position,
+    PriceObservation,
+)
+from riskgov.markets.selectors.markets import parameter_history
+from riskgov.markets.services.guardrails import GuardrailError
+from riskgov.markets.services.parameters import margin_parameters_change
+
+VERSION_COLUMNS = ("version", *PARAMETER_FIELDS, "effective_at", "source", "actor", "reason", "proposal_ref")
+
+
+def _change_parameters_url(market: Market) -> str:
+    return f"{reverse('admin:markets_marginparameters_add')}?market={market.pk}"
+
+
+class MarginParametersInline(ReadOnlyPermissions, admin.TabularInline):
+    model = MarginParameters
+    fields = VERSION_COLUMNS
+    readonly_fields = VERSION_COLUMNS
+    ordering = ("-version",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "parameter version history (read-only; use “Change parameters” to add a version)"
+
+
+@admin.register(Market)
+class MarketAdmin(admin.ModelAdmin):
+    list_display = ("symbol", "name", "quote_asset", "depth", "reference_volatility", "steward_min_delay_hours",
+                    "is_active", "change_parameters")
+    list_filter = ("is_active", "quote_asset")
+    search_fields = ("symbol", "name")
+    readonly_fields = ("change_parameters", "created_at")
+    inlines = (MarginParametersInline,)
+
+    @admin.display(description="Parameters")
+    def change_parameters(self, market: Market) -> str:
+        if market.pk is None:
+            return "—"
+        return format_html('<a class="button" href="{}">Change parameters</a>', _change_parameters_url(market))
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("address", "label", "created_at")
+    search_fields = ("=address", "label")
+    readonly_fields = ("created_at",)
+    show_full_result_count = False
+
+
+@admin.register(Position)
+class PositionAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "account", "market", "size", "entry_price", "collateral", "status", "opened_at")
+    list_filter = ("market", "status")
+    search_fields = ("=external_id", "=account__address")
+    search_help_text = "Exact external id or account address."
+    raw_id_fields = ("account",)
+    list_select_related = ("market", "account")
+    readonly_fields = ("side", "bankruptcy_price", "updated_at")
+    show_full_result_count = False  # a million rows: no second COUNT(*) per page
+
+
+@admin.register(PriceObservation)
+class PriceObservationAdmin(admin.ModelAdmin):
+    list_display = ("market", "price", "observed_at", "source", "round_id")
+    list_filter = ("market", "source")
+    search_fields = ("=round_id",)
+    list_select_related = ("market",)
+    show_full_result_count = False
+
+
+@admin.register(ExposureSnapshot)
+class ExposureSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ("taken_at", "scope", "mark_price", "position_count", "oi_long", "oi_short", "collateral",
+                    "leverage_p50", "leverage_p99", "liquidatable_count")
+    list_filter = ("scope",)
+    date_hierarchy = "taken_at"
+    list_select_related = ("market",)
+    show_full_result_count = False
+
+
+@admin.register(ParameterRule)
+class ParameterRuleAdmin(admin.ModelAdmin):
+    list_display = ("field", "market", "min_value", "max_value", "max_abs_change", "max_rel_change")
+    list_filter = ("field", "market")
+    list_select_related = ("market",)
+
+    def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit_record(
+            action="parameter_rule.changed" if change else "parameter_rule.created",
+            subject=obj,
+            actor=request.user.get_username(),
+            data={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        audit_record(action="parameter_rule.deleted", subject=obj, actor=request.user.get_username(),
+                     data={"rule": str(obj)})
+        super().delete_model(request, obj)
+
+
+@admin.register(MarginParameters)
+class MarginParametersAdmin(admin.ModelAdmin):
+    """Versions are immutable. "Add" is the change form: it starts from the version in force,
+    requires a reason, and saves through the guardrails service."""
+
+    list_display = ("market", "version", "imr", "mmr", "max_leverage", "liquidation_penalty", "insurance_fee_share",
+                    "oi_cap", "source", "effective_at", "actor")
+    list_filter = ("market", "source")
+    search_fields = ("market__symbol", "actor", "reason", "proposal_ref")
+    list_select_related = ("market",)
+    readonly_fields = ("market", *VERSION_COLUMNS, "created_at")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        market_id = request.POST.get("market") or request.GET.get("market")
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Change margin parameters",
+        }
+        if not market_id or not str(market_id).isdigit():
+            context["markets"] = Market.objects.order_by("symbol")
+            return TemplateResponse(request, "admin/riskgov/marginparameters/change_parameters.html", context)
+        market = get_object_or_404(Market, pk=int(market_id))
+        current = parameter_history(market).first()
+        form = MarginParametersChangeForm(request.POST or None, current=current)
+        if request.method == "POST" and form.is_valid():
+            try:
+                version = margin_parameters_change(
+                    market=market, changes=form.changes(), source=ChangeSource.ADMIN,
+                    reason=form.cleaned_data["reason"], actor=request.user.get_username(),
+                )
+            except GuardrailError as error:
+                form.add_guardrail_errors(error)
+            else:
+                self.message_user(request, f"{market.symbol}: version {version.version} is in force.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:markets_market_change", args=[market.pk]))
+        context.update(
+            title=f"Change margin parameters of {market}",
+            market=market,
+            current=current,
+            form=form,
+            history_columns=VERSION_COLUMNS,
+            history=[[getattr(version, name) for name in VERSION_COLUMNS] for version in parameter_history(market)],
+        )
+        return TemplateResponse(request, "admin/riskgov/marginparameters/change_parameters.html", context,
+                                status=400 if form.errors else 200)

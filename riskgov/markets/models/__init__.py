@@ -1,0 +1,27 @@
+from riskgov.markets.models.accounts import Account, checksum_address, validate_address
+from riskgov.markets.models.exposure import PROTOCOL_SCOPE, ExposureSnapshot
+from riskgov.markets.models.markets import Market
+from riskgov.markets.models.parameters import (
+    PARAMETER_FIELDS,
+    MarginParameters,
+    MarginParametersQuerySet,
+    ParameterRule,
+)
+from riskgov.markets.models.positions import Position, PositionStatus
+from riskgov.markets.models.prices import PriceObservation
+
+__all__ = [
+    "Account",
+    "ExposureSnapshot",
+    "MarginParameters",
+    "MarginParametersQuerySet",
+    "Market",
+    "PARAMETER_FIELDS",
+    "PROTOCOL_SCOPE",
+    "ParameterRule",
+    "Position",
+    "PositionStatus",
+    "PriceObservation",
+    "checksum_address",
+    "validate_address",
+]

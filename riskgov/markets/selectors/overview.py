@@ -1,0 +1,254 @@
+"""Reads behind the dashboard, markets list and market page: snapshots, parameters and prices.
+
+These pages never read positions (except a market's nearest-liquidation list, an index query in
+`riskgov.markets.selectors.positions`): figures come from the latest `ExposureSnapshot` set and history.
+Chart series are thinned server-side so a page ships at most `MAX_POINTS` points per line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from riskgov.markets.models import PROTOCOL_SCOPE, ExposureSnapshot, MarginParameters, Market
+from riskgov.markets.selectors.exposure import latest_snapshots
+from riskgov.markets.selectors.markets import MarketState, market_states, parameter_history, price_history
+from riskgov.markets.selectors.positions import PositionRow, nearest_liquidation
+
+MAX_POINTS = 500
+HISTORY_WINDOW = timedelta(days=30)
+PRICE_WINDOW = timedelta(days=30)
+NEAR_BANDS = ("5", "10", "20")
+NEAREST_LIMIT = 25
+
+
+def thin_indices(count: int, max_points: int = MAX_POINTS) -> list[int]:
+    """At most `max_points` evenly spread indices into a series of `count`, keeping the last one."""
+    if count <= max_points:
+        return list(range(count))
+    step = (count - 1) / (max_points - 1)
+    return sorted({round(i * step) for i in range(max_points)})
+
+
+def _as_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _near_notional(snapshot_value: dict, band: str) -> float:
+    return float(snapshot_value.get(band, {}).get("notional", 0.0))
+
+
+def snapshot_history_series(*, scope: str, since: datetime | None = None) -> dict[str, list]:
+    """OI long/short and near-liquidation notional over time for one scope, at most MAX_POINTS.
+
+    Reads the instants first (a narrow index scan), then only the rows it keeps.
+    """
+    since = since or timezone.now() - HISTORY_WINDOW
+    instants = list(
+        ExposureSnapshot.objects.filter(scope=scope, taken_at__gte=since)
+        .order_by("taken_at")
+        .values_list("taken_at", flat=True)
+    )
+    kept = [instants[i] for i in thin_indices(len(instants))]
+    rows = (
+        ExposureSnapshot.objects.filter(scope=scope, taken_at__in=kept)
+        .order_by("taken_at")
+        .values_list("taken_at", "oi_long", "oi_short", "near_liquidation", "liquidatable_notional")
+    )
+    series: dict[str, list] = {"labels": [], "oi_long": [], "oi_short": [], "liquidatable": []}
+    for band in NEAR_BANDS:
+        series[f"near_{band}"] = []
+    for taken_at, oi_long, oi_short, near, liquidatable in rows:
+        series["labels"].append(timezone.localtime(taken_at).strftime("%Y-%m-%d %H:%M"))
+        series["oi_long"].append(float(oi_long))
+        series["oi_short"].append(float(oi_short))
+        series["liquidatable"].append(float(liquidatable))
+        for band in NEAR_BANDS:
+            series[f"near_{band}"].append(_near_notional(near, band))
+    return series
+
+
+@dataclass
+class ShockRow:
+    scope: str
+    bad_debt: list[float]
+
+
+@dataclass
+class Dashboard:
+    protocol: ExposureSnapshot | None
+    markets: list[ExposureSnapshot]
+    shocks: list[str] = field(default_factory=list)
+    shock_rows: list[ShockRow] = field(default_factory=list)
+    charts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def near_liquidation(self) -> list[tuple[str, int, float]]:
+        if self.protocol is None:
+            return []
+        near = self.protocol.near_liquidation
+        return [(band, int(near.get(band, {}).get("count", 0)), _near_notional(near, band)) for band in NEAR_BANDS]
+
+
+def _shock_keys(snapshot: ExposureSnapshot) -> list[str]:
+    return sorted(snapshot.shock_bad_debt, key=float)
+
+
+def dashboard_overview() -> Dashboard:
+    """The latest snapshot set with chart series; an empty Dashboard before the first snapshot."""
+    snapshots = latest_snapshots()
+    if not snapshots:
+        return Dashboard(protocol=None, markets=[])
+    protocol, markets = snapshots[0], snapshots[1:]
+    shocks = _shock_keys(protocol)
+    shock_rows = [
+        ShockRow(scope=s.scope, bad_debt=[float(s.shock_bad_debt.get(k, 0.0)) for k in shocks]) for s in snapshots
+    ]
+    histogram = protocol.leverage_histogram or {}
+    charts = {
+        "oi": {
+            "type": "bar",
+            "labels": [s.scope for s in markets],
+            "datasets": [
+                {"label": "Long OI", "data": [float(s.oi_long) for s in markets], "color": "long"},
+                {"label": "Short OI", "data": [float(s.oi_short) for s in markets], "color": "short"},
+            ],
+            "format": "usd",
+        },
+        "leverage": {
+            "type": "bar",
+            "labels": histogram.get("labels", []),
+            "datasets": [{"label": "Positions", "data": histogram.get("counts", []), "color": "accent"}],
+            "format": "count",
+        },
+        "history": _history_chart(snapshot_history_series(scope=PROTOCOL_SCOPE)),
+        "liquidation_map": _liquidation_map_chart(markets),
+        "shocks": {
+            "type": "bar",
+            "labels": [f"{float(k):+g} %" for k in shocks],
+            "datasets": [
+                {"label": "Bad debt (all markets)", "data": shock_rows[0].bad_debt, "color": "short"},
+            ],
+            "format": "usd",
+        },
+    }
+    labels = [f"{float(k):+g} %" for k in shocks]
+    return Dashboard(protocol=protocol, markets=markets, shocks=labels, shock_rows=shock_rows, charts=charts)
+
+
+def _history_chart(series: dict[str, list]) -> dict[str, Any]:
+    return {
+        "type": "line",
+        "labels": series["labels"],
+        "datasets": [
+            {"label": "Long OI", "data": series["oi_long"], "color": "long"},
+            {"label": "Short OI", "data": series["oi_short"], "color": "short"},
+            {"label": "Within 10 % of liquidation", "data": series["near_10"], "color": "warn"},
+            {"label": "Liquidatable", "data": series["liquidatable"], "color": "danger"},
+        ],
+        "format": "usd",
+    }
+
+
+def _liquidation_map_chart(markets: list[ExposureSnapshot]) -> dict[str, Any]:
+    moves: list[float] = []
+    datasets = []
+    for snapshot in markets:
+        grid = snapshot.liquidation_map or {}
+        if not grid.get("moves_pct"):
+            continue
+        moves = moves or list(grid["moves_pct"])
+        datasets.append({"label": snapshot.scope, "data": grid["notional"]})
+    return {
+        "type": "line",
+        "labels": [f"{m:+g} %" for m in moves],
+        "datasets": datasets,
+        "format": "usd",
+        "x_title": "Price move",
+        "y_title": "Notional liquidated",
+    }
+
+
+@dataclass
+class MarketOverview:
+    state: MarketState
+    snapshot: ExposureSnapshot | None
+
+    @property
+    def market(self) -> Market:
+        return self.state.market
+
+
+def markets_overview() -> list[MarketOverview]:
+    """Every active market with its mark, parameters in force and latest snapshot row."""
+    by_market = {s.market_id: s for s in latest_snapshots() if s.market_id is not None}
+    return [MarketOverview(state=state, snapshot=by_market.get(state.market.pk)) for state in market_states()]
+
+
+@dataclass
+class MarketDetail:
+    state: MarketState
+    snapshot: ExposureSnapshot | None
+    versions: list[MarginParameters]
+    nearest: list[PositionRow]
+    charts: dict[str, Any]
+
+    @property
+    def market(self) -> Market:
+        return self.state.market
+
+    @property
+    def near_liquidation(self) -> list[tuple[str, int, float]]:
+        if self.snapshot is None:
+            return []
+        near = self.snapshot.near_liquidation
+        return [(band, int(near.get(band, {}).get("count", 0)), _near_notional(near, band)) for band in NEAR_BANDS]
+
+
+def _price_chart(market: Market) -> dict[str, Any]:
+    since = timezone.now() - PRICE_WINDOW
+    instants: QuerySet = price_history(market, since).values_list("observed_at", "price")
+    points = list(instants)
+    kept = [points[i] for i in thin_indices(len(points))]
+    return {
+        "type": "line",
+        "labels": [timezone.localtime(t).strftime("%Y-%m-%d %H:%M") for t, _ in kept],
+        "datasets": [{"label": f"{market} mark", "data": [float(p) for _, p in kept], "color": "accent"}],
+        "format": "price",
+    }
+
+
+def _parameters_chart(versions: list[MarginParameters]) -> dict[str, Any]:
+    ordered = sorted(versions, key=lambda v: v.version)
+    return {
+        "type": "bar",
+        "labels": [f"v{v.version} · {timezone.localtime(v.effective_at):%Y-%m-%d}" for v in ordered],
+        "datasets": [
+            {"label": "Initial margin (IMR)", "data": [float(v.imr) * 100 for v in ordered], "color": "accent"},
+            {"label": "Maintenance margin (MMR)", "data": [float(v.mmr) * 100 for v in ordered], "color": "warn"},
+        ],
+        "format": "pct",
+    }
+
+
+def market_detail(*, market: Market) -> MarketDetail:
+    """Mark, parameters in force and their history, price and exposure charts, and the
+    positions nearest liquidation (an index query) for one market."""
+    states = market_states()
+    state = next((s for s in states if s.market.pk == market.pk), MarketState(market, None, None))
+    nearest = nearest_liquidation(market=market, limit=NEAREST_LIMIT, states=states)
+    snapshot = ExposureSnapshot.objects.filter(scope=market.symbol).order_by("-taken_at").first()
+    versions = list(parameter_history(market))
+    history = snapshot_history_series(scope=market.symbol)
+    charts = {
+        "price": _price_chart(market),
+        "parameters": _parameters_chart(versions),
+        "history": _history_chart(history),
+    }
+    if snapshot is not None:
+        charts["liquidation_map"] = _liquidation_map_chart([snapshot])
+    return MarketDetail(state=state, snapshot=snapshot, versions=versions, nearest=nearest, charts=charts)

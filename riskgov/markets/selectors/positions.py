@@ -1,0 +1,438 @@
+"""The open-positions list: filters and sorts as index range scans, merged across markets and sides.
+
+At a market's mark price `p` and maintenance margin rate `mmr`, leverage, distance to liquidation
+and liquidatability of a position are monotone in its bankruptcy price `B` within one side:
+
+- long:  leverage p/(p − B) (∞ when B ≥ p), distance 1 − B/((1 − mmr)·p) (∞ when B ≤ 0);
+- short: leverage p/(B − p) (∞ when B ≤ p), distance B/((1 + mmr)·p) − 1.
+
+So every band is a range of `B` on the partial index (market, side, bankruptcy_price), and every
+sort is an index order within one (market, side) stream. A page reads at most `page_size + 1`
+rows per stream (one UNION ALL query where the database allows it) and merges the streams in
+Python on the common sort key. Paging is by keyset cursor: a cursor stores, per stream, the last
+row consumed, so any page costs the same as the first one and no request counts rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation, localcontext
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q, QuerySet
+
+from riskgov.markets.domain.position_math import INFINITY, PositionRisk, position_risk
+from riskgov.markets.models import Market, Position, PositionStatus
+from riskgov.markets.selectors.markets import MarketState, market_states
+
+PAGE_SIZE = 50
+LONG, SHORT = 1, -1
+
+# (lower, upper) leverage, lower inclusive, upper exclusive; None = unbounded. Positions with
+# equity ≤ 0 (infinite leverage) are only in "underwater".
+LEVERAGE_BANDS: dict[str, tuple[str, tuple[int, int | None] | None]] = {
+    "0-2": ("0–2x", (0, 2)),
+    "2-5": ("2–5x", (2, 5)),
+    "5-10": ("5–10x", (5, 10)),
+    "10-20": ("10–20x", (10, 20)),
+    "20-50": ("20–50x", (20, 50)),
+    "50+": ("Over 50x", (50, None)),
+    "underwater": ("Underwater (equity ≤ 0)", None),
+}
+# Distance to liquidation strictly below the fraction; "liquidatable" is distance < 0, i.e.
+# equity < mmr × notional. Within-x bands include liquidatable positions, like snapshots do.
+DISTANCE_BANDS: dict[str, tuple[str, Decimal]] = {
+    "liquidatable": ("Liquidatable now", Decimal("0")),
+    "5": ("Within 5 %", Decimal("0.05")),
+    "10": ("Within 10 %", Decimal("0.10")),
+    "20": ("Within 20 %", Decimal("0.20")),
+}
+SORTS: dict[str, str] = {
+    "liquidation": "Nearest liquidation",
+    "leverage": "Highest leverage",
+    "notional": "Largest notional",
+    "collateral": "Largest collateral",
+    "newest": "Newest",
+}
+DEFAULT_SORT = "liquidation"
+
+_FIELDS = (
+    "id",
+    "external_id",
+    "account__address",
+    "market_id",
+    "side",
+    "size",
+    "entry_price",
+    "collateral",
+    "bankruptcy_price",
+    "opened_at",
+)
+_COLUMN_INDEX = {name: i for i, name in enumerate(_FIELDS)}
+
+
+class InvalidCursor(ValueError):
+    """A page cursor that does not decode to this list's streams."""
+
+
+@dataclass(frozen=True)
+class PositionFilters:
+    market: str = ""  # symbol, "" for all markets
+    side: int | None = None  # LONG, SHORT or None for both
+    leverage_band: str = ""
+    distance_band: str = ""
+    sort: str = DEFAULT_SORT
+
+    def __post_init__(self) -> None:
+        if self.leverage_band and self.leverage_band not in LEVERAGE_BANDS:
+            raise ValueError(f"unknown leverage band {self.leverage_band!r}")
+        if self.distance_band and self.distance_band not in DISTANCE_BANDS:
+            raise ValueError(f"unknown distance band {self.distance_band!r}")
+        if self.sort not in SORTS:
+            raise ValueError(f"unknown sort {self.sort!r}")
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    id: int
+    external_id: str
+    account_address: str
+    market: Market
+    side: int
+    size: Decimal
+    entry_price: Decimal
+    collateral: Decimal
+    opened_at: datetime
+    mark_price: Decimal
+    mmr: Decimal
+    risk: PositionRisk
+
+    @property
+    def is_long(self) -> bool:
+        return self.side == LONG
+
+    @property
+    def quantity(self) -> Decimal:
+        return abs(self.size)
+
+
+@dataclass
+class PositionPage:
+    rows: list[PositionRow]
+    next_cursor: str | None
+    prev_cursor: str | None
+    unpriced_markets: list[Market] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Range:
+    """An interval of bankruptcy prices; None bounds are open-ended."""
+
+    low: Decimal | None = None
+    low_inclusive: bool = True
+    high: Decimal | None = None
+    high_inclusive: bool = True
+
+    def intersect(self, other: _Range) -> _Range:
+        low, low_inc = self.low, self.low_inclusive
+        if other.low is not None and (low is None or other.low > low or (other.low == low and not other.low_inclusive)):
+            low, low_inc = other.low, other.low_inclusive
+        high, high_inc = self.high, self.high_inclusive
+        if other.high is not None and (
+            high is None or other.high < high or (other.high == high and not other.high_inclusive)
+        ):
+            high, high_inc = other.high, other.high_inclusive
+        return _Range(low, low_inc, high, high_inc)
+
+    @property
+    def is_empty(self) -> bool:
+        if self.low is None or self.high is None:
+            return False
+        return self.low > self.high or (self.low == self.high and not (self.low_inclusive and self.high_inclusive))
+
+    def as_q(self) -> Q:
+        q = Q()
+        if self.low is not None:
+            q &= Q(bankruptcy_price__gte=self.low) if self.low_inclusive else Q(bankruptcy_price__gt=self.low)
+        if self.high is not None:
+            q &= Q(bankruptcy_price__lte=self.high) if self.high_inclusive else Q(bankruptcy_price__lt=self.high)
+        return q
+
+
+def _leverage_range(band: str, side: int, price: Decimal) -> _Range:
+    """Bankruptcy prices whose leverage at `price` falls in `band` (see the module docstring)."""
+    bounds = LEVERAGE_BANDS[band][1]
+    if bounds is None:  # equity ≤ 0
+        return _Range(low=price) if side == LONG else _Range(high=price)
+    low, high = bounds
+    with localcontext() as ctx:
+        ctx.prec = 60
+        if side == LONG:  # leverage rises with B below p
+            result = _Range(high=price, high_inclusive=False)
+            if low > 0:
+                result = result.intersect(_Range(low=price * (1 - Decimal(1) / low)))
+            if high is not None:
+                result = result.intersect(_Range(high=price * (1 - Decimal(1) / high), high_inclusive=False))
+            return result
+        result = _Range(low=price, low_inclusive=False)  # short: leverage falls with B above p
+        if low > 0:
+            result = result.intersect(_Range(high=price * (1 + Decimal(1) / low)))
+        if high is not None:
+            result = result.intersect(_Range(low=price * (1 + Decimal(1) / high), low_inclusive=False))
+        return result
+
+
+def _distance_range(band: str, side: int, price: Decimal, mmr: Decimal) -> _Range:
+    """Bankruptcy prices whose distance to liquidation at `price` is below the band's fraction."""
+    limit = DISTANCE_BANDS[band][1]
+    with localcontext() as ctx:
+        ctx.prec = 60
+        if side == LONG:
+            return _Range(low=(1 - limit) * (1 - mmr) * price, low_inclusive=False)
+        return _Range(high=(1 + limit) * (1 + mmr) * price, high_inclusive=False)
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """The open positions of one market and side, in the index order of the chosen sort."""
+
+    index: int
+    state: MarketState
+    side: int
+    column: str
+    descending: bool
+    bounds: _Range
+
+    @property
+    def key(self) -> str:
+        return f"{self.state.market.pk}:{self.side}"
+
+    def queryset(self, after: tuple[Any, int] | None, *, reverse: bool, inclusive: bool, limit: int) -> QuerySet:
+        rows = Position.objects.filter(
+            self.bounds.as_q(), status=PositionStatus.OPEN, market_id=self.state.market.pk, side=self.side
+        )
+        descending = self.descending != reverse
+        if after is not None:
+            value, pk = after
+            column = self.column
+            # `col >= v` first so the index range is used; the id breaks ties.
+            if descending:
+                id_q = Q(id__lte=pk) if inclusive else Q(id__lt=pk)
+                rows = rows.filter(Q(**{f"{column}__lte": value}), Q(**{f"{column}__lt": value}) | id_q)
+            else:
+                id_q = Q(id__gte=pk) if inclusive else Q(id__gt=pk)
+                rows = rows.filter(Q(**{f"{column}__gte": value}), Q(**{f"{column}__gt": value}) | id_q)
+        order = ("-" if descending else "") + self.column, ("-" if descending else "") + "id"
+        return rows.order_by(*order).values_list(*_FIELDS)[:limit]
+
+    def position(self, row: tuple) -> tuple[Any, int]:
+        return row[_COLUMN_INDEX[self.column]], row[0]
+
+
+# Within one stream the sort key is monotone in the stream's index order, so merging is exact.
+def _sort_key(sort: str, price: Decimal, mmr: Decimal) -> Callable[[tuple], Decimal | float]:
+    bankruptcy = _COLUMN_INDEX["bankruptcy_price"]
+    if sort == "liquidation":
+
+        def distance(row: tuple) -> Decimal:
+            b = row[bankruptcy]
+            if row[_COLUMN_INDEX["side"]] == LONG:
+                return 1 - b / ((1 - mmr) * price) if b > 0 else INFINITY
+            return b / ((1 + mmr) * price) - 1
+
+        return distance
+    if sort == "leverage":
+
+        def negative_leverage(row: tuple) -> Decimal:
+            b = row[bankruptcy]
+            cushion = price - b if row[_COLUMN_INDEX["side"]] == LONG else b - price
+            return -(price / cushion) if cushion > 0 else -INFINITY
+
+        return negative_leverage
+    if sort == "notional":
+        return lambda row: -abs(row[_COLUMN_INDEX["size"]]) * price
+    if sort == "collateral":
+        return lambda row: -row[_COLUMN_INDEX["collateral"]]
+    return lambda row: -row[_COLUMN_INDEX["opened_at"]].timestamp()
+
+
+_SORT_COLUMNS: dict[str, Callable[[int], tuple[str, bool]]] = {
+    # column and whether the stream reads it descending, per side
+    "liquidation": lambda side: ("bankruptcy_price", side == LONG),
+    "leverage": lambda side: ("bankruptcy_price", side == LONG),
+    "notional": lambda side: ("size", side == LONG),
+    "collateral": lambda side: ("collateral", True),
+    "newest": lambda side: ("opened_at", True),
+}
+
+
+def _streams(filters: PositionFilters, states: list[MarketState]) -> list[_Stream]:
+    sides = [filters.side] if filters.side in (LONG, SHORT) else [LONG, SHORT]
+    streams: list[_Stream] = []
+    for state in states:
+        if filters.market and state.market.symbol != filters.market:
+            continue
+        if state.mark_price is None or state.parameters is None:
+            continue
+        for side in sides:
+            bounds = _Range()
+            if filters.leverage_band:
+                bounds = bounds.intersect(_leverage_range(filters.leverage_band, side, state.mark_price))
+            if filters.distance_band:
+                bounds = bounds.intersect(
+                    _distance_range(filters.distance_band, side, state.mark_price, state.parameters.mmr)
+                )
+            if bounds.is_empty:
+                continue
+            column, descending = _SORT_COLUMNS[filters.sort](side)
+            streams.append(_Stream(len(streams), state, side, column, descending, bounds))
+    return streams
+
+
+def _encode_cursor(direction: str, positions: dict[str, tuple[Any, int]]) -> str:
+    payload = {
+        "d": direction,
+        "p": {k: [v.isoformat() if isinstance(v, datetime) else str(v), pk] for k, (v, pk) in positions.items()},
+    }
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, streams: list[_Stream]) -> tuple[str, dict[str, tuple[Any, int]]]:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        direction = payload["d"]
+        by_key = {s.key: s for s in streams}
+        positions: dict[str, tuple[Any, int]] = {}
+        for key, (value, pk) in payload["p"].items():
+            stream = by_key[key]
+            parsed = datetime.fromisoformat(value) if stream.column == "opened_at" else Decimal(value)
+            positions[key] = (parsed, int(pk))
+    except (ValueError, KeyError, TypeError, InvalidOperation, binascii.Error) as exc:
+        raise InvalidCursor("The page link does not match these filters.") from exc
+    if direction not in ("a", "b"):
+        raise InvalidCursor("The page link does not match these filters.")
+    return direction, positions
+
+
+def _fetch(streams: list[_Stream], querysets: list[QuerySet]) -> dict[int, list[tuple]]:
+    """Rows per stream index, in one UNION ALL query where the database supports it."""
+    rows: dict[int, list[tuple]] = {s.index: [] for s in streams}
+    if not querysets:
+        return rows
+    market_side = {(s.state.market.pk, s.side): s.index for s in streams}
+    if connection.features.supports_slicing_ordering_in_compound and len(querysets) > 1:
+        fetched: Iterable[tuple] = querysets[0].union(*querysets[1:], all=True)
+    else:
+        fetched = (row for qs in querysets for row in qs)
+    for row in fetched:
+        rows[market_side[(row[_COLUMN_INDEX["market_id"]], row[_COLUMN_INDEX["side"]])]].append(row)
+    return rows
+
+
+def _to_row(row: tuple, state: MarketState) -> PositionRow:
+    size, entry, collateral = row[5], row[6], row[7]
+    price = state.mark_price
+    mmr = state.parameters.mmr  # type: ignore[union-attr]
+    assert price is not None
+    return PositionRow(
+        id=row[0],
+        external_id=row[1],
+        account_address=row[2],
+        market=state.market,
+        side=row[4],
+        size=size,
+        entry_price=entry,
+        collateral=collateral,
+        opened_at=row[9],
+        mark_price=price,
+        mmr=mmr,
+        risk=position_risk(size=size, entry_price=entry, collateral=collateral, price=price, mmr=mmr),
+    )
+
+
+def _merged(streams: list[_Stream], rows: dict[int, list[tuple]], sort: str, *, reverse: bool) -> Iterator[tuple]:
+    """(stream index, row) in the list's order (or its reverse), ties broken by stream index."""
+
+    def keyed(stream: _Stream) -> Iterator[tuple[Any, int, tuple]]:
+        key = _sort_key(sort, stream.state.mark_price, stream.state.parameters.mmr)  # type: ignore[arg-type,union-attr]
+        for row in rows[stream.index]:
+            yield key(row), stream.index, row
+
+    for _, index, row in heapq.merge(*(keyed(s) for s in streams), key=lambda t: (t[0], t[1]), reverse=reverse):
+        yield index, row
+
+
+def open_positions_page(
+    *, filters: PositionFilters, cursor: str = "", page_size: int = PAGE_SIZE, states: list[MarketState] | None = None
+) -> PositionPage:
+    """One page of open positions matching `filters`, with risk figures at current marks (Decimal).
+
+    `cursor` comes from a previous page's `next_cursor`/`prev_cursor`; "" is the first page.
+    Markets without a mark price or parameters cannot be banded or sorted and are reported in
+    `unpriced_markets`. Raises InvalidCursor for a cursor that does not fit the filters.
+    """
+    states = market_states() if states is None else states
+    unpriced = [
+        s.market
+        for s in states
+        if (s.mark_price is None or s.parameters is None) and filters.market in ("", s.market.symbol)
+    ]
+    streams = _streams(filters, states)
+    direction, start = _decode_cursor(cursor, streams) if cursor else ("a", {})
+    by_index = {s.index: s for s in streams}
+
+    if direction == "a":
+        querysets = [s.queryset(start.get(s.key), reverse=False, inclusive=False, limit=page_size + 1) for s in streams]
+        fetched = _fetch(streams, querysets)
+        merged = _merged(streams, fetched, filters.sort, reverse=False)
+        taken = [pair for _, pair in zip(range(page_size), merged, strict=False)]
+        has_more = next(merged, None) is not None
+        end = dict(start)
+        for index, row in taken:
+            end[by_index[index].key] = by_index[index].position(row)
+        next_cursor = _encode_cursor("a", end) if has_more else None
+        prev_cursor = _encode_cursor("b", start) if start else None
+    else:
+        # Walk back from the rows consumed before this point: they are the previous page.
+        querysets = [
+            s.queryset(start[s.key], reverse=True, inclusive=True, limit=page_size + 1)
+            for s in streams
+            if s.key in start
+        ]
+        fetched = _fetch([s for s in streams if s.key in start], querysets)
+        fetched.update({s.index: [] for s in streams if s.key not in start})
+        merged = _merged(streams, fetched, filters.sort, reverse=True)
+        taken = [pair for _, pair in zip(range(page_size), merged, strict=False)]
+        taken.reverse()
+        used: dict[int, int] = {}
+        for index, _row in taken:
+            used[index] = used.get(index, 0) + 1
+        before = dict(start)
+        for index, count in used.items():
+            stream, remaining = by_index[index], fetched[index][count:]
+            if remaining:
+                before[stream.key] = stream.position(remaining[0])
+            else:
+                before.pop(stream.key, None)
+        next_cursor = _encode_cursor("a", start) if taken else None
+        prev_cursor = _encode_cursor("b", before) if before else None
+
+    rows = [_to_row(row, by_index[index].state) for index, row in taken]
+    return PositionPage(rows=rows, next_cursor=next_cursor, prev_cursor=prev_cursor, unpriced_markets=unpriced)
+
+
+def nearest_liquidation(
+    *, market: Market, limit: int = 25, states: list[MarketState] | None = None
+) -> list[PositionRow]:
+    """The open positions of `market` closest to liquidation, longs and shorts merged."""
+    page = open_positions_page(
+        filters=PositionFilters(market=market.symbol, sort="liquidation"), page_size=limit, states=states
+    )
+    return page.rows

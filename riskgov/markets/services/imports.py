@@ -1,0 +1,534 @@
+"""Importing positions and prices from CSV or JSON files.
+
+Every row is validated before anything is written; a file with any bad row changes nothing.
+Valid files are upserted in one transaction — positions by `external_id`, prices by
+(market, source, observed_at) — and only rows that differ from what is stored are written, so
+importing the same file twice changes nothing the second time.
+
+Row numbers count data rows from 1 and do not count the CSV header line (the n-th object for
+JSON). Sizes are signed base units; prices and collateral are quote units.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from django.db import transaction
+from django.utils import timezone
+
+from riskgov.core.models.fields import AMOUNT_DIGITS, AMOUNT_PLACES
+from riskgov.core.services.bulk_writes import rows_insert, rows_update
+from riskgov.markets.models import Account, Market, Position, PositionStatus, PriceObservation, validate_address
+from riskgov.markets.models.accounts import checksum_address
+
+MAX_ERRORS = 100
+WRITE_BATCH = 10_000
+LOOKUP_BATCH = 900  # stays under SQLite's bound-parameter limit
+PROGRESS_EVERY = 5000
+ROW_CONVENTION = "row numbers count data rows from 1; the header line is not counted"
+
+POSITION_COLUMNS = ("external_id", "account", "market", "size", "entry_price", "collateral", "status", "opened_at")
+POSITION_REQUIRED = ("external_id", "account", "market", "size", "entry_price", "collateral")
+PRICE_COLUMNS = ("market", "price", "observed_at", "source", "round_id")
+PRICE_REQUIRED = ("market", "price", "observed_at")
+
+T = TypeVar("T")
+# Called with (stage, rows done, rows in the stage): "validate" then "write".
+Progress = Callable[[str, int, int], None]
+
+
+class ImportKind(StrEnum):
+    POSITIONS = "positions"
+    PRICES = "prices"
+
+
+class ImportFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem: `row` is the 1-based data row (None for the file as a whole)."""
+
+    row: int | None
+    field: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = "file" if self.row is None else f"row {self.row}"
+        return f"{where}, {self.field}: {self.reason}" if self.field else f"{where}: {self.reason}"
+
+
+class ImportRejected(Exception):
+    """The file has bad rows; nothing was written. Carries up to MAX_ERRORS errors and the total count."""
+
+    def __init__(self, errors: Sequence[RowError], *, total: int | None = None):
+        self.errors = list(errors)[:MAX_ERRORS]
+        self.total = max(total or 0, len(errors))
+        shown = "; ".join(str(e) for e in self.errors[:5])
+        more = f" (and {self.total - 5} more)" if self.total > 5 else ""
+        super().__init__(f"{self.total} error(s), nothing imported ({ROW_CONVENTION}): {shown}{more}")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    kind: str
+    created: int
+    updated: int
+    unchanged: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+
+
+class _FieldError(ValueError):
+    pass
+
+
+class _ErrorLog:
+    def __init__(self) -> None:
+        self.errors: list[RowError] = []
+        self.total = 0
+
+    def add(self, row: int | None, field: str | None, reason: str) -> None:
+        self.total += 1
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(RowError(row, field, reason))
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            raise ImportRejected(self.errors, total=self.total)
+
+
+# Reading files -------------------------------------------------------------------------------------------------
+
+
+def import_format_detect(filename: str) -> ImportFormat:
+    """The format from the file's extension (.csv or .json)."""
+    suffix = Path(filename).suffix.lower().lstrip(".")
+    if suffix not in ImportFormat.__members__.values():
+        raise ImportRejected([RowError(None, None, f"cannot tell the format of {filename!r}: use .csv or .json")])
+    return ImportFormat(suffix)
+
+
+def import_rows_read(*, content: bytes | str, fmt: str, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """Parse CSV (header line + rows) or JSON (a list of objects) into one dict per data row.
+
+    Unknown columns are refused so a misspelt column cannot be silently ignored. Raises ImportRejected.
+    """
+    if isinstance(content, bytes):
+        try:
+            content = content.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ImportRejected([RowError(None, None, f"the file is not UTF-8 text ({error.reason})")]) from error
+    if fmt == ImportFormat.CSV:
+        return _csv_rows(content, columns)
+    if fmt == ImportFormat.JSON:
+        return _json_rows(content, columns)
+    raise ImportRejected([RowError(None, None, f"unknown format {fmt!r}: use csv or json")])
+
+
+def _csv_rows(text: str, columns: Sequence[str]) -> list[dict[str, Any]]:
+    reader = csv.reader(io.StringIO(text))
+    header = [name.strip().lower() for name in next(reader, [])]
+    if not any(header):
+        raise ImportRejected([RowError(None, None, "the file is empty: expected a header line")])
+    unknown = [name for name in header if name not in columns]
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    problems = [RowError(None, name or "(blank)", "unknown column") for name in unknown]
+    problems += [RowError(None, name, "column appears more than once") for name in duplicated]
+    if problems:
+        raise ImportRejected(problems)
+    rows: list[dict[str, Any]] = []
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            rows.append({})  # a blank line keeps its number, as in a spreadsheet, and is then skipped
+            continue
+        if len(cells) > len(header):
+            rows.append({"__error__": f"has {len(cells)} cells but the header has {len(header)} columns"})
+            continue
+        rows.append(dict(zip(header, cells, strict=False)))
+    return rows
+
+
+def _json_rows(text: str, columns: Sequence[str]) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise ImportRejected(
+            [RowError(None, None, f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}")]
+        ) from error
+    if not isinstance(data, list):
+        raise ImportRejected([RowError(None, None, "expected a JSON list of objects")])
+    rows: list[dict[str, Any]] = []
+    for item in data:
+        if not isinstance(item, dict):
+            rows.append({"__error__": "is not a JSON object"})
+            continue
+        unknown = [key for key in item if key not in columns]
+        if not item:
+            rows.append({"__error__": "is an empty object"})
+            continue
+        rows.append({"__error__": f"unknown key {unknown[0]!r}"} if unknown else item)
+    return rows
+
+
+# Field parsers: each returns the clean value or raises _FieldError with the reason ------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise _FieldError("must be text")
+    return str(value).strip()
+
+
+def _amount(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise _FieldError("must be a number")
+    try:
+        number = Decimal(value.strip().replace("_", "") if isinstance(value, str) else value)
+    except InvalidOperation:
+        raise _FieldError(f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise _FieldError("must be a finite number")
+    if number != 0 and number.adjusted() >= AMOUNT_DIGITS - AMOUNT_PLACES:
+        raise _FieldError("is too large")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -AMOUNT_PLACES and _decimal_places(number) > AMOUNT_PLACES:
+        raise _FieldError(f"has more than {AMOUNT_PLACES} decimal places")
+    return number
+
+
+def _decimal_places(number: Decimal) -> int:
+    """Significant decimal places (trailing zeros do not count), exact whatever the context precision."""
+    digits = "".join(map(str, number.as_tuple().digits)).rstrip("0")
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite numbers only
+    return max(0, -(exponent + (len(number.as_tuple().digits) - len(digits))))
+
+
+def _timestamp(value: Any, *, naive_is_utc: bool) -> datetime:
+    text = _text(value)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _FieldError(f"{text!r} is not an ISO-8601 timestamp (e.g. 2025-01-31T12:00:00Z)") from None
+    if moment.tzinfo is None:
+        if not naive_is_utc:
+            raise _FieldError(f"{text!r} has no time zone: add Z or an offset such as +00:00")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _parse_fields(
+    raw: Mapping[str, Any], number: int, parsers: Mapping[str, Callable[[Any], Any]], required: Sequence[str],
+    errors: _ErrorLog,
+) -> dict[str, Any] | None:
+    """Run each field's parser; log every failing field of the row; None when the row is bad."""
+    if "__error__" in raw:
+        errors.add(number, None, raw["__error__"])
+        return None
+    clean: dict[str, Any] = {}
+    ok = True
+    for name, parse in parsers.items():
+        value = raw.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if name in required:
+                errors.add(number, name, "is required")
+                ok = False
+            continue
+        try:
+            clean[name] = parse(value)
+        except _FieldError as error:
+            errors.add(number, name, str(error))
+            ok = False
+    return clean if ok else None
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _report(progress: Progress | None, stage: str, done: int, total: int) -> None:
+    if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
+        progress(stage, done, total)
+
+
+def _markets_by_symbol() -> dict[str, int]:
+    return {symbol.upper(): pk for pk, symbol in Market.objects.values_list("pk", "symbol")}
+
+
+# Positions -----------------------------------------------------------------------------------------------------
+
+
+def _market_parser(markets: dict[str, int]) -> Callable[[Any], int]:
+    """Market symbol (any case) → market id."""
+
+    def market(value: Any) -> int:
+        text = _text(value)
+        if text.upper() not in markets:
+            raise _FieldError(f"unknown market {text!r}")
+        return markets[text.upper()]
+
+    return market
+
+
+def _positive_amount(value: Any) -> Decimal:
+    number = _amount(value)
+    if number <= 0:
+        raise _FieldError("must be greater than 0")
+    return number
+
+
+def _bounded_text(limit: int) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(value)
+        if len(text) > limit:
+            raise _FieldError(f"is longer than {limit} characters")
+        return text
+
+    return parse
+
+
+def _position_parsers(markets: dict[str, int], now: datetime) -> dict[str, Callable[[Any], Any]]:
+    addresses: dict[str, str] = {}
+    statuses = frozenset(PositionStatus.values)
+
+    def account(value: Any) -> str:
+        text = _text(value)
+        if text not in addresses:
+            try:
+                validate_address(text)
+            except Exception:
+                raise _FieldError(
+                    f"{text!r} is not an Ethereum address (0x + 40 hex digits; mixed case must be a valid checksum)"
+                ) from None
+            addresses[text] = checksum_address(text)
+        return addresses[text]
+
+    def size(value: Any) -> Decimal:
+        number = _amount(value)
+        if number == 0:
+            raise _FieldError("must not be 0 (positive for long, negative for short)")
+        return number
+
+    def collateral(value: Any) -> Decimal:
+        number = _amount(value)
+        if number < 0:
+            raise _FieldError("must not be negative")
+        return number
+
+    def status(value: Any) -> str:
+        text = _text(value).lower()
+        if text not in statuses:
+            raise _FieldError(f"{text!r} is not one of {', '.join(PositionStatus.values)}")
+        return text
+
+    def opened_at(value: Any) -> datetime:
+        return _timestamp(value, naive_is_utc=True)
+
+    return {
+        "external_id": _bounded_text(128), "account": account, "market": _market_parser(markets), "size": size,
+        "entry_price": _positive_amount, "collateral": collateral, "status": status, "opened_at": opened_at,
+    }
+
+
+_POSITION_COMPARED = ("account_id", "market_id", "size", "entry_price", "collateral", "status", "opened_at")
+
+
+def positions_import(*, rows: Sequence[Mapping[str, Any]], progress: Progress | None = None) -> ImportResult:
+    """Validate every row, then upsert positions by `external_id` in one transaction.
+
+    Accounts are created for new addresses (checksummed). A missing status means open; a missing
+    `opened_at` means now for a new position and leaves a stored one as it is; a timestamp without a
+    zone is UTC. Raises ImportRejected, writing nothing.
+    """
+    now = timezone.now()
+    parsers = _position_parsers(_markets_by_symbol(), now)
+    errors = _ErrorLog()
+    valid: list[dict[str, Any]] = []
+    first_seen: dict[str, int] = {}
+    for number, raw in enumerate(rows, start=1):
+        _report(progress, "validate", number, len(rows))
+        if not raw:
+            continue
+        clean = _parse_fields(raw, number, parsers, POSITION_REQUIRED, errors)
+        if clean is None:
+            continue
+        if clean["external_id"] in first_seen:
+            errors.add(number, "external_id", f"duplicate of row {first_seen[clean['external_id']]}")
+            continue
+        first_seen[clean["external_id"]] = number
+        clean.setdefault("status", PositionStatus.OPEN.value)
+        clean.setdefault("opened_at", None)  # now for a new position; a stored one keeps its own
+        valid.append(clean)
+    errors.raise_if_any()
+
+    with transaction.atomic():
+        account_ids = _accounts_ensure({row["account"] for row in valid})
+        existing: dict[str, tuple[Any, ...]] = {}
+        for batch in _chunks([row["external_id"] for row in valid], LOOKUP_BATCH):
+            for pk, ext, *values in Position.objects.filter(external_id__in=batch).values_list(
+                "pk", "external_id", *_POSITION_COMPARED
+            ):
+                existing[ext] = (pk, *values)
+        to_create: list[tuple[Any, ...]] = []
+        to_update: list[tuple[Any, ...]] = []
+        for row in valid:
+            stored = existing.get(row["external_id"])
+            opened_at = row["opened_at"] or (stored[-1] if stored else now)
+            values = (
+                account_ids[row["account"]], row["market"], row["size"], row["entry_price"], row["collateral"],
+                row["status"], opened_at,
+            )  # _POSITION_COMPARED order
+            if stored is None:
+                to_create.append((row["external_id"], *values, now))
+            elif stored[1:] != values:
+                to_update.append((stored[0], *values, now))
+        _write(
+            Position, create_fields=["external_id", *_POSITION_COMPARED, "updated_at"], to_create=to_create,
+            update_fields=[*_POSITION_COMPARED, "updated_at"], to_update=to_update, progress=progress,
+        )
+    unchanged = len(valid) - len(to_create) - len(to_update)
+    return ImportResult(ImportKind.POSITIONS, len(to_create), len(to_update), unchanged)
+
+
+def _accounts_ensure(addresses: set[str]) -> dict[str, int]:
+    """Ids of the accounts for checksummed `addresses`, creating the missing ones."""
+    ordered = sorted(addresses)
+    known: dict[str, int] = {}
+    for batch in _chunks(ordered, LOOKUP_BATCH):
+        known.update(Account.objects.filter(address__in=batch).values_list("address", "pk"))
+    missing = [Account(address=a) for a in ordered if a not in known]
+    if missing:
+        Account.objects.bulk_create(missing, batch_size=WRITE_BATCH)
+        for batch in _chunks([a.address for a in missing], LOOKUP_BATCH):
+            known.update(Account.objects.filter(address__in=batch).values_list("address", "pk"))
+    return known
+
+
+def _write(
+    model: type[Position] | type[PriceObservation], *, create_fields: Sequence[str], to_create: list[tuple[Any, ...]],
+    update_fields: Sequence[str], to_update: list[tuple[Any, ...]], progress: Progress | None,
+) -> None:
+    total, done = len(to_create) + len(to_update), 0
+    for batch in _chunks(to_create, WRITE_BATCH):
+        done += rows_insert(model, create_fields, batch)
+        if progress:
+            progress("write", done, total)
+    for batch in _chunks(to_update, WRITE_BATCH):
+        done += rows_update(model, update_fields, batch)
+        if progress:
+            progress("write", done, total)
+
+
+# Prices --------------------------------------------------------------------------------------------------------
+
+
+def _price_parsers(markets: dict[str, int]) -> dict[str, Callable[[Any], Any]]:
+    return {
+        "market": _market_parser(markets), "price": _positive_amount,
+        "observed_at": lambda v: _timestamp(v, naive_is_utc=False),
+        "source": _bounded_text(64), "round_id": _bounded_text(80),
+    }
+
+
+def prices_import(*, rows: Sequence[Mapping[str, Any]], progress: Progress | None = None) -> ImportResult:
+    """Validate every row, then upsert price observations by (market, source, observed_at) in one transaction.
+
+    `observed_at` must carry a time zone; a missing source is "import". Raises ImportRejected, writing nothing.
+    """
+    parsers = _price_parsers(_markets_by_symbol())
+    errors = _ErrorLog()
+    valid: dict[tuple[int, str, datetime], dict[str, Any]] = {}
+    first_seen: dict[tuple[int, str, datetime], int] = {}
+    for number, raw in enumerate(rows, start=1):
+        _report(progress, "validate", number, len(rows))
+        if not raw:
+            continue
+        clean = _parse_fields(raw, number, parsers, PRICE_REQUIRED, errors)
+        if clean is None:
+            continue
+        clean["source"] = clean.get("source") or "import"
+        clean.setdefault("round_id", "")
+        key = (clean["market"], clean["source"], clean["observed_at"])
+        if key in first_seen:
+            errors.add(number, "observed_at", f"duplicate of row {first_seen[key]} (same market, source and time)")
+            continue
+        first_seen[key] = number
+        valid[key] = clean
+    errors.raise_if_any()
+
+    with transaction.atomic():
+        existing = _stored_prices(valid)
+        to_create: list[tuple[Any, ...]] = []
+        to_update: list[tuple[Any, ...]] = []
+        for (market_id, source, observed_at), row in valid.items():
+            stored = existing.get((market_id, source, observed_at))
+            if stored is None:
+                to_create.append((market_id, source, observed_at, row["price"], row["round_id"]))
+            elif (stored[1], stored[2]) != (row["price"], row["round_id"]):
+                to_update.append((stored[0], row["price"], row["round_id"]))
+        _write(
+            PriceObservation, create_fields=["market_id", "source", "observed_at", "price", "round_id"],
+            to_create=to_create, update_fields=["price", "round_id"], to_update=to_update, progress=progress,
+        )
+    unchanged = len(valid) - len(to_create) - len(to_update)
+    return ImportResult(ImportKind.PRICES, len(to_create), len(to_update), unchanged)
+
+
+def _stored_prices(valid: Mapping[tuple[int, str, datetime], Any]) -> dict[tuple[int, str, datetime], tuple[Any, ...]]:
+    """Stored (pk, price, round_id) for the keys in `valid`: one range query per (market, source)."""
+    groups: dict[tuple[int, str], list[datetime]] = {}
+    for market_id, source, moment in valid:
+        groups.setdefault((market_id, source), []).append(moment)
+    stored: dict[tuple[int, str, datetime], tuple[Any, ...]] = {}
+    for (market_id, source), moments in groups.items():
+        rows = PriceObservation.objects.filter(
+            market_id=market_id, source=source, observed_at__gte=min(moments), observed_at__lte=max(moments)
+        ).values_list("pk", "observed_at", "price", "round_id")
+        for pk, moment, price, round_id in rows.iterator(chunk_size=WRITE_BATCH):
+            stored[(market_id, source, moment.astimezone(UTC))] = (pk, price, round_id)
+    return stored
+
+
+# Entry point for files -----------------------------------------------------------------------------------------
+
+
+def import_file(
+    *, kind: str, content: bytes | str, fmt: str, progress: Progress | None = None
+) -> ImportResult:
+    """Parse `content` as `fmt` (csv or json) and import it as `kind` (positions or prices)."""
+    if kind == ImportKind.POSITIONS:
+        rows = import_rows_read(content=content, fmt=fmt, columns=POSITION_COLUMNS)
+        return positions_import(rows=rows, progress=progress)
+    if kind == ImportKind.PRICES:
+        rows = import_rows_read(content=content, fmt=fmt, columns=PRICE_COLUMNS)
+        return prices_import(rows=rows, progress=progress)
+    raise ImportRejected([RowError(None, None, f"unknown import kind {kind!r}: use positions or prices")])
+
+
+def iter_errors(error: ImportRejected) -> Iterable[str]:
+    """Human lines for an ImportRejected: the convention first, then one line per error."""
+    yield f"{error.total} error(s); nothing was imported ({ROW_CONVENTION}):"
+    for item in error.errors:
+        yield f"  {item}"
+    if error.total > len(error.errors):
+        yield f"  … and {error.total - len(error.errors)} more not shown"

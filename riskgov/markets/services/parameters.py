@@ -1,0 +1,77 @@
+"""The one door for changing margin parameters: every change adds a version, atomically, audited."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from riskgov.core.models.versions import ChangeSource
+from riskgov.core.services.audit import audit_record, changed_fields
+from riskgov.markets.models import PARAMETER_FIELDS, MarginParameters, Market
+from riskgov.markets.services.guardrails import GuardrailError, Violation, guardrails_check
+
+
+def _normalise(changes: Mapping[str, Decimal | None]) -> dict[str, Decimal | None]:
+    unknown = sorted(set(changes) - set(PARAMETER_FIELDS))
+    if unknown:
+        raise GuardrailError([Violation("unknown_field", name, "is not a margin parameter") for name in unknown])
+    return {name: (None if value is None else Decimal(value)) for name, value in changes.items()}
+
+
+def margin_parameters_change(
+    *,
+    market: Market,
+    changes: Mapping[str, Decimal | None],
+    source: str,
+    reason: str,
+    actor: str,
+    effective_at: datetime | None = None,
+    proposal_ref: str = "",
+) -> MarginParameters:
+    """Add the next version of `market`'s parameters with `changes` applied.
+
+    Rates are fractions (0.05 = 5 %), `oi_cap` and `size_margin_base` quote notional. Raises
+    GuardrailError (naming each broken rule and field) and writes nothing when a rule fails.
+    """
+    if not reason.strip():
+        raise GuardrailError([Violation("reason_required", "reason", "a reason is required")])
+    normalised = _normalise(changes)
+    now = timezone.now()
+    with transaction.atomic():
+        Market.objects.select_for_update().filter(pk=market.pk).first()  # serialise versions per market
+        current = MarginParameters.objects.filter(market=market).order_by("-version").first()
+        if current is None and source != ChangeSource.GENESIS:
+            raise GuardrailError([Violation("genesis_required", None, f"{market.symbol} has no parameters yet")])
+        if current is not None and source == ChangeSource.GENESIS:
+            raise GuardrailError([Violation("genesis_once", None, f"{market.symbol} already has parameters")])
+        proposed = current.values() if current else dict.fromkeys(PARAMETER_FIELDS)
+        proposed.update(normalised)
+        guardrails_check(market=market, current=current, proposed=proposed, source=source, now=now)
+        version = MarginParameters.objects.create(
+            market=market,
+            version=(current.version + 1) if current else 1,
+            effective_at=effective_at or now,
+            source=source,
+            reason=reason.strip(),
+            actor=actor,
+            proposal_ref=proposal_ref,
+            **proposed,
+        )
+        audit_record(
+            action="parameters.changed",
+            subject=version,
+            actor=actor,
+            data={
+                "market": market.symbol,
+                "version": version.version,
+                "source": source,
+                "reason": version.reason,
+                "changes": changed_fields(current, proposed),
+            },
+        )
+    return version
+

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from riskgov.markets.views import dashboard, imports, markets, positions
+
+app_name = "riskgov"
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("snapshots/run/", dashboard.snapshot_run, name="snapshot-run"),
+    path("markets/", markets.market_list, name="market-list"),
+    path("markets/<str:symbol>/", markets.market_detail, name="market-detail"),
+    path("positions/", positions.position_list, name="position-list"),
+    path("import/", imports.import_upload, name="import"),
+]

@@ -1,0 +1,157 @@
+"""Admin for margin policies, price feeds, recommendations, alert rules, alerts and deliveries.
+
+Policies are immutable versions: "add" proposes the next version, checked by the same guardrails as
+every steward change; recommendations are applied or dismissed through the recommender service.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from riskgov.core.models.versions import ChangeSource
+from riskgov.markets.models import Market
+from riskgov.markets.services.guardrails import GuardrailError
+from riskgov.monitoring.models import (
+    POLICY_FIELDS,
+    Alert,
+    AlertDelivery,
+    AlertRule,
+    MarginPolicy,
+    MarginRecommendation,
+    PriceFeed,
+    RecommendationStatus,
+)
+from riskgov.monitoring.services.margin_policy import margin_policy_change, margin_policy_check
+from riskgov.monitoring.services.recommender import (
+    RecommendationError,
+    margin_recommendation_apply,
+    margin_recommendation_dismiss,
+)
+
+
+@admin.register(PriceFeed)
+class PriceFeedAdmin(admin.ModelAdmin):
+    list_display = ("market", "name", "source", "heartbeat_seconds", "deviation_threshold", "enabled")
+    list_filter = ("enabled", "market")
+    list_editable = ("heartbeat_seconds", "deviation_threshold", "enabled")
+
+
+class MarginPolicyForm(forms.ModelForm):
+    class Meta:
+        model = MarginPolicy
+        fields = ("market", *POLICY_FIELDS, "reason")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        market = cleaned.get("market")
+        if market is not None and not self.errors:
+            current = MarginPolicy.objects.filter(market=market).order_by("-version").first()
+            try:
+                margin_policy_check(market=market, current=current, source=ChangeSource.ADMIN, now=timezone.now(),
+                                    changes={f: cleaned.get(f) for f in POLICY_FIELDS})
+            except GuardrailError as error:
+                for violation in error.violations:
+                    self.add_error(violation.field if violation.field in self.fields else None, violation.message)
+        return cleaned
+
+
+@admin.register(MarginPolicy)
+class MarginPolicyAdmin(admin.ModelAdmin):
+    form = MarginPolicyForm
+    list_display = ("market", "version", "kind", "coefficient_a", "ewma_lambda", "confidence", "horizon_hours",
+                    "imr_floor", "imr_cap", "mmr_ratio", "automatic", "source", "effective_at")
+    list_filter = ("kind", "automatic", "source", "market")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        market = Market.objects.filter(pk=request.GET.get("market") or 0).first()
+        current = MarginPolicy.objects.current_for(market) if market else None
+        if current is not None:
+            initial.update(current.values())
+        return initial
+
+    def save_model(self, request: HttpRequest, obj: MarginPolicy, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        version = margin_policy_change(market=data["market"], changes={f: data[f] for f in POLICY_FIELDS},
+                                       source=ChangeSource.ADMIN, reason=data["reason"],
+                                       actor=request.user.get_username())
+        obj.pk = version.pk
+        obj.version = version.version
+
+
+@admin.register(MarginRecommendation)
+class MarginRecommendationAdmin(admin.ModelAdmin):
+    list_display = ("market", "computed_at", "status", "values", "applied_version", "decided_by")
+    list_filter = ("status", "market")
+    readonly_fields = [f.name for f in MarginRecommendation._meta.fields]
+    actions = ["apply_selected", "dismiss_selected"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Apply (steward change, inside the bounds)")
+    def apply_selected(self, request: HttpRequest, queryset: QuerySet[MarginRecommendation]) -> None:
+        for recommendation in queryset.filter(status=RecommendationStatus.PENDING):
+            try:
+                version = margin_recommendation_apply(recommendation_id=recommendation.pk,
+                                                      actor=request.user.get_username())
+            except (GuardrailError, RecommendationError) as error:
+                self.message_user(request, f"#{recommendation.pk} not applied: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"#{recommendation.pk} applied as {version}.", messages.SUCCESS)
+
+    @admin.action(description="Dismiss")
+    def dismiss_selected(self, request: HttpRequest, queryset: QuerySet[MarginRecommendation]) -> None:
+        for recommendation in queryset.filter(status=RecommendationStatus.PENDING):
+            margin_recommendation_dismiss(recommendation_id=recommendation.pk, actor=request.user.get_username())
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "threshold", "market", "enabled")
+    list_filter = ("kind", "enabled")
+    list_editable = ("threshold", "enabled")
+
+
+class DeliveryInline(admin.TabularInline):
+    model = AlertDelivery
+    extra = 0
+    can_delete = False
+    readonly_fields = ("event", "channel", "target", "status", "attempts", "response_code", "last_error", "sent_at")
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ("summary", "rule", "market", "state", "opened_at", "resolved_at")
+    list_filter = ("state", "rule__kind")
+    readonly_fields = [f.name for f in Alert._meta.fields]
+    inlines = [DeliveryInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("alert", "event", "channel", "target", "status", "attempts", "response_code", "sent_at")
+    list_filter = ("status", "channel", "event")
+    readonly_fields = [f.name for f in AlertDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -1,0 +1,203 @@
+"""Oracle feeds, margin recommendations, alert rules, alerts and their deliveries."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from riskgov.markets.models.markets import Market
+from riskgov.markets.models.parameters import MarginParameters
+from riskgov.monitoring.models.policy import MarginPolicy
+
+
+class PriceFeed(models.Model):
+    """One oracle feed of a market; its prices are PriceObservation rows whose source equals `source`."""
+
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="feeds")
+    name = models.CharField(max_length=64)
+    source = models.CharField(max_length=64, help_text="PriceObservation.source of this feed's prices.")
+    heartbeat_seconds = models.PositiveIntegerField(default=3600, help_text="Stale without an update this long.")
+    deviation_threshold = models.DecimalField(
+        max_digits=8, decimal_places=6, default="0.02", help_text="Largest accepted |price / median − 1|."
+    )
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "riskgov_pricefeed"
+        ordering = ["market", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["market", "source"], name="feed_unique_market_source"),
+            models.UniqueConstraint(fields=["market", "name"], name="feed_unique_market_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.market.symbol} {self.name}"
+
+
+class RecommendationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPLIED = "applied", "Applied"
+    DISMISSED = "dismissed", "Dismissed"
+    PROPOSED = "proposed", "Turned into a proposal"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class MarginRecommendation(models.Model):
+    """Parameters a policy recommends from one computation; the fingerprint makes each computation unique."""
+
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="recommendations")
+    policy = models.ForeignKey(MarginPolicy, on_delete=models.PROTECT, related_name="recommendations")
+    based_on = models.ForeignKey(
+        MarginParameters, on_delete=models.PROTECT, related_name="+", help_text="Version in force when computed."
+    )
+    computed_at = models.DateTimeField()
+    fingerprint = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the computation's inputs.")
+    values = models.JSONField(help_text="Recommended parameter values, decimal strings.")
+    evidence = models.JSONField(default=dict, help_text="σ, window, z and formula inputs; guardrail findings.")
+    status = models.CharField(max_length=16, choices=RecommendationStatus.choices, default=RecommendationStatus.PENDING)
+    applied_version = models.ForeignKey(
+        MarginParameters, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    proposal_ref = models.CharField(max_length=64, blank=True, default="")
+    decided_by = models.CharField(max_length=150, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "riskgov_marginrecommendation"
+        ordering = ["-computed_at", "-pk"]
+        indexes = [models.Index(fields=["market", "status", "-computed_at"], name="recommendation_market_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.market.symbol} recommendation {self.computed_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class AlertKind(models.TextChoices):
+    COVERAGE_RATIO_BELOW = "coverage_ratio_below", "Coverage ratio below"
+    EXHAUSTION_ABOVE = "exhaustion_above", "P(fund exhausted) above"
+    NEAR_LIQ_NOTIONAL_ABOVE = "near_liq_notional_above", "Notional within 5 % of liquidation above"
+    OI_SHARE_OF_CAP_ABOVE = "oi_share_of_cap_above", "Open interest share of cap above"
+    VOLATILITY_JUMP = "volatility_jump", "Volatility jump (24 h vs 30 d) above"
+    ORACLE_STALE_OR_DEVIATING = "oracle_stale_or_deviating", "Oracle feed stale or deviating"
+    INDEXER_LAG_ABOVE = "indexer_lag_above", "Indexer lag above (seconds)"
+
+
+# Kinds evaluated per market (a rule without a market covers every active market); the rest are protocol-wide.
+MARKET_KINDS = (
+    AlertKind.NEAR_LIQ_NOTIONAL_ABOVE,
+    AlertKind.OI_SHARE_OF_CAP_ABOVE,
+    AlertKind.VOLATILITY_JUMP,
+    AlertKind.ORACLE_STALE_OR_DEVIATING,
+)
+
+
+class AlertRule(models.Model):
+    """A condition watched every minute. Thresholds: ratios and shares are fractions, notional quote units."""
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    threshold = models.DecimalField(max_digits=38, decimal_places=8)
+    market = models.ForeignKey(
+        Market, on_delete=models.CASCADE, null=True, blank=True, related_name="alert_rules",
+        help_text="Empty: every active market (market kinds) or the protocol (other kinds).",
+    )
+    enabled = models.BooleanField(default=True)
+    recipients = models.JSONField(default=list, blank=True, help_text="E-mail addresses.")
+    webhook_urls = models.JSONField(default=list, blank=True)
+    webhook_secret = models.CharField(max_length=128, blank=True, default="", help_text="HMAC-SHA256 key.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "riskgov_alertrule"
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlertState(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Alert(models.Model):
+    """A rule's condition holding for a market (or the protocol) from `opened_at` until it clears."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
+    state = models.CharField(max_length=16, choices=AlertState.choices, default=AlertState.OPEN)
+    opened_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField()
+    summary = models.CharField(max_length=300)
+    evidence = models.JSONField(default=dict, help_text="Values when the alert opened.")
+    latest_evidence = models.JSONField(default=dict, help_text="Values at the latest evaluation.")
+
+    class Meta:
+        db_table = "riskgov_alert"
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "market"], condition=Q(state="open") & Q(market__isnull=False),
+                name="alert_one_open_per_rule_market",
+            ),
+            models.UniqueConstraint(
+                fields=["rule"], condition=Q(state="open") & Q(market__isnull=True),
+                name="alert_one_open_per_rule_protocol",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="open", resolved_at__isnull=True) | Q(state="resolved", resolved_at__isnull=False),
+                name="alert_resolved_at_matches_state",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "-opened_at"], name="alert_state_idx")]
+
+    def __str__(self) -> str:
+        return self.summary
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == AlertState.OPEN
+
+
+class AlertDeliveryChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class AlertDeliveryEvent(models.TextChoices):
+    OPENED = "opened", "Opened"
+    RESOLVED = "resolved", "Resolved"
+
+
+class AlertDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RETRYING = "retrying", "Retrying"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class AlertDelivery(models.Model):
+    """One notification of one alert event to one target; every attempt updates the row."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=16, choices=AlertDeliveryEvent.choices)
+    channel = models.CharField(max_length=16, choices=AlertDeliveryChannel.choices)
+    target = models.CharField(max_length=500)
+    status = models.CharField(max_length=16, choices=AlertDeliveryStatus.choices, default=AlertDeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "riskgov_alertdelivery"
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "alert deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "event", "channel", "target"], name="delivery_unique_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.event} → {self.target} ({self.status})"

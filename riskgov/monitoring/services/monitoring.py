@@ -1,0 +1,228 @@
+"""Alert evaluation: every enabled rule against fresh figures; open, refresh and resolve alerts.
+
+One open alert per (rule, market) — a partial unique constraint — so a sweep run twice, or two sweeps
+at once, open nothing twice. A rule whose figure is unknown (no coverage run yet, a market without
+feeds or prices) neither opens nor resolves anything. Alerts of disabled or deleted rules resolve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from riskgov.markets.models import Market
+from riskgov.markets.selectors.markets import MarketState, market_states
+from riskgov.monitoring.models import Alert, AlertDeliveryEvent, AlertKind, AlertRule, AlertState
+from riskgov.monitoring.models.monitoring import MARKET_KINDS
+from riskgov.monitoring.selectors.monitoring import (
+    NEAR_BAND,
+    indexer_lag,
+    latest_coverage,
+    market_risk_figures,
+    volatility_jumps,
+)
+from riskgov.monitoring.selectors.oracle import oracle_readings
+from riskgov.monitoring.services.alert_delivery import alert_deliveries_create
+
+
+@dataclass(frozen=True)
+class Finding:
+    breached: bool
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SweepResult:
+    opened: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+    still_open: int = 0
+    evaluated: int = 0
+
+
+class _Figures:
+    """The figures one sweep needs, each read at most once and only when a rule asks for it."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+        self._cache: dict[str, Any] = {}
+        self.states: list[MarketState] = market_states(now)
+        self.state_of = {s.market.pk: s for s in self.states}
+
+    def _once(self, key: str, read: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = read()
+        return self._cache[key]
+
+    def risk(self) -> Any:
+        return self._once("risk", lambda: market_risk_figures(self.states))
+
+    def jumps(self) -> Any:
+        return self._once("jumps", lambda: volatility_jumps(list(self.state_of), self.now))
+
+    def oracles(self) -> Any:
+        return self._once("oracles", lambda: oracle_readings([s.market for s in self.states], self.now))
+
+    def coverage(self) -> Any:
+        return self._once("coverage", latest_coverage)
+
+    def indexer(self) -> Any:
+        return self._once("indexer", lambda: indexer_lag(self.now))
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.0f}"
+
+
+def _market_finding(rule: AlertRule, market: Market, figures: _Figures) -> Finding | None:
+    threshold = float(rule.threshold)
+    pk = market.pk
+    if rule.kind == AlertKind.NEAR_LIQ_NOTIONAL_ABOVE:
+        risk = figures.risk().get(pk)
+        if risk is None:
+            return None
+        value = risk.near_liquidation_notional
+        return Finding(value > threshold,
+                       f"{market}: {_usd(value)} within {NEAR_BAND:.0%} of liquidation (limit {_usd(threshold)})",
+                       {"near_liquidation_notional": value, "band": NEAR_BAND, "threshold": threshold})
+    if rule.kind == AlertKind.OI_SHARE_OF_CAP_ABOVE:
+        risk = figures.risk().get(pk)
+        params = figures.state_of[pk].parameters
+        if risk is None or params is None or not params.oi_cap:
+            return None
+        cap = float(params.oi_cap)
+        share = max(risk.oi_long, risk.oi_short) / cap
+        return Finding(share > threshold, f"{market}: open interest at {share:.0%} of its cap (limit {threshold:.0%})",
+                       {"oi_long": risk.oi_long, "oi_short": risk.oi_short, "oi_cap": cap, "share": share,
+                        "threshold": threshold})
+    if rule.kind == AlertKind.VOLATILITY_JUMP:
+        jump = figures.jumps().get(pk)
+        if jump is None:
+            return None
+        return Finding(jump.ratio > threshold,
+                       f"{market}: 24 h volatility {jump.short_annual:.0%} is {jump.ratio:.1f}× the 30-day "
+                       f"{jump.long_annual:.0%} (limit {threshold:g}×)",
+                       {"short_annual": jump.short_annual, "long_annual": jump.long_annual, "ratio": jump.ratio,
+                        "threshold": threshold})
+    if rule.kind == AlertKind.ORACLE_STALE_OR_DEVIATING:
+        reading = figures.oracles().get(pk)
+        if reading is None:
+            return None
+        flagged = reading.flagged
+        names = ", ".join(f"{f.name} {f.status}" + (f" ({f.deviation:.1%} from the median)"
+                                                     if f.status == "deviating" and f.deviation is not None else "")
+                          for f in flagged) or "all feeds healthy"
+        no_price = reading.reference_price is None
+        return Finding(len(flagged) > threshold or no_price,
+                       f"{market}: {names}" + ("; no reference price" if no_price else ""),
+                       {"reference_price": reading.reference_price, "fresh_median": reading.fresh_median,
+                        "feeds": [{"name": f.name, "status": str(f.status), "price": f.price,
+                                   "age_seconds": f.age_seconds, "deviation": f.deviation} for f in reading.feeds],
+                        "threshold": threshold})
+    return None
+
+
+def _protocol_finding(rule: AlertRule, figures: _Figures) -> Finding | None:
+    threshold = float(rule.threshold)
+    if rule.kind in (AlertKind.COVERAGE_RATIO_BELOW, AlertKind.EXHAUSTION_ABOVE):
+        coverage = figures.coverage()
+        if coverage is None:
+            return None
+        evidence = {"run_id": coverage.run_id, "coverage_ratio": coverage.coverage_ratio,
+                    "exhaustion_probability": coverage.exhaustion_probability, "threshold": threshold,
+                    "finished_at": coverage.finished_at.isoformat() if coverage.finished_at else None}
+        if rule.kind == AlertKind.COVERAGE_RATIO_BELOW:
+            ratio = coverage.coverage_ratio
+            shown = "unbounded" if ratio is None else f"{ratio:.2f}"
+            return Finding(ratio is not None and ratio < threshold,
+                           f"Insurance fund coverage ratio {shown} (run #{coverage.run_id}; limit {threshold:g})",
+                           evidence)
+        probability = coverage.exhaustion_probability
+        if probability is None:
+            return None
+        return Finding(probability > threshold,
+                       f"P(fund exhausted) {probability:.2%} (run #{coverage.run_id}; limit {threshold:.2%})", evidence)
+    if rule.kind == AlertKind.INDEXER_LAG_ABOVE:
+        lag = figures.indexer()
+        if lag is None:
+            return None
+        return Finding(lag.seconds > threshold, f"Chain indexer {lag.seconds:,.0f} s behind (limit {threshold:g} s)",
+                       {"seconds": lag.seconds, "checkpoint": lag.checkpoint, "threshold": threshold,
+                        "last_success_at": lag.last_success_at.isoformat() if lag.last_success_at else None})
+    return None
+
+
+def _findings(rules: list[AlertRule], figures: _Figures) -> dict[tuple[int, int | None], Finding]:
+    found: dict[tuple[int, int | None], Finding] = {}
+    for rule in rules:
+        if rule.kind in MARKET_KINDS:
+            markets = [rule.market] if rule.market is not None else [s.market for s in figures.states]
+            for market in markets:
+                if market is None or market.pk not in figures.state_of:
+                    continue
+                finding = _market_finding(rule, market, figures)
+                if finding is not None:
+                    found[(rule.pk, market.pk)] = finding
+        else:
+            finding = _protocol_finding(rule, figures)
+            if finding is not None:
+                found[(rule.pk, None)] = finding
+    return found
+
+
+def _resolve(alert: Alert, *, now: datetime, evidence: dict[str, Any]) -> bool:
+    """Resolve an open alert with a conditional update; True only for the sweep that resolved it."""
+    changed = Alert.objects.filter(pk=alert.pk, state=AlertState.OPEN).update(
+        state=AlertState.RESOLVED, resolved_at=now, last_seen_at=now, latest_evidence=evidence
+    )
+    return changed == 1
+
+
+def alerts_evaluate(*, now: datetime | None = None) -> SweepResult:
+    """Evaluate every enabled rule once: open new alerts, refresh open ones, resolve cleared ones.
+
+    Notifications (opened and resolved) are recorded as AlertDelivery rows and sent after commit.
+    """
+    now = now or timezone.now()
+    rules = list(AlertRule.objects.filter(enabled=True).select_related("market"))
+    figures = _Figures(now)
+    findings = _findings(rules, figures)
+    result = SweepResult(evaluated=len(findings))
+    rule_of = {r.pk: r for r in rules}
+    open_by_key = {(a.rule_id, a.market_id): a
+                   for a in Alert.objects.filter(state=AlertState.OPEN).select_related("rule", "market")}
+    with transaction.atomic():
+        for key, alert in open_by_key.items():
+            finding = findings.get(key)
+            rule = rule_of.get(alert.rule_id)
+            if rule is None or (rule.market_id is not None and rule.market_id != alert.market_id):
+                if _resolve(alert, now=now, evidence={"reason": "rule disabled or moved to another market"}):
+                    result.resolved.append(alert.pk)
+                    alert_deliveries_create(alert=alert, event=AlertDeliveryEvent.RESOLVED)
+            elif finding is None:
+                continue
+            elif finding.breached:
+                Alert.objects.filter(pk=alert.pk, state=AlertState.OPEN).update(
+                    last_seen_at=now, latest_evidence=finding.evidence, summary=finding.summary[:300])
+                result.still_open += 1
+            elif _resolve(alert, now=now, evidence=finding.evidence):
+                result.resolved.append(alert.pk)
+                alert_deliveries_create(alert=alert, event=AlertDeliveryEvent.RESOLVED)
+        for (rule_id, market_id), finding in findings.items():
+            if not finding.breached or (rule_id, market_id) in open_by_key:
+                continue
+            try:
+                with transaction.atomic():
+                    alert = Alert.objects.create(
+                        rule=rule_of[rule_id], market_id=market_id, opened_at=now, last_seen_at=now,
+                        summary=finding.summary[:300], evidence=finding.evidence, latest_evidence=finding.evidence,
+                    )
+            except IntegrityError:  # another sweep opened it first
+                continue
+            result.opened.append(alert.pk)
+            alert_deliveries_create(alert=alert, event=AlertDeliveryEvent.OPENED)
+    return result

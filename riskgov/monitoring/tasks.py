@@ -1,0 +1,36 @@
+"""Beat tasks of the margin policy and monitoring: ids and primitives in, one service call, safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.app.task import Task
+
+from riskgov.monitoring.services.alert_delivery import TransientDeliveryError, alert_delivery_send
+from riskgov.monitoring.services.monitoring import alerts_evaluate
+from riskgov.monitoring.services.recommender import margin_recommend_all
+
+DELIVERY_MAX_RETRIES = 8
+
+
+@shared_task(name="riskgov.recommend_margins", soft_time_limit=600, time_limit=660)
+def recommend_margins() -> list[int]:
+    """Compute every market's margin recommendation; the ids recorded (or found) this run."""
+    return [r.pk for r in margin_recommend_all()]
+
+
+@shared_task(name="riskgov.evaluate_alerts", soft_time_limit=50, time_limit=58, expires=55)
+def evaluate_alerts() -> dict[str, int]:
+    """One monitoring sweep; expires before the next one is due so a backlog never piles up."""
+    result = alerts_evaluate()
+    return {"opened": len(result.opened), "resolved": len(result.resolved), "still_open": result.still_open}
+
+
+@shared_task(
+    bind=True, name="riskgov.deliver_alert", autoretry_for=(TransientDeliveryError,), max_retries=DELIVERY_MAX_RETRIES,
+    retry_backoff=10, retry_backoff_max=1800, retry_jitter=True, acks_late=True, reject_on_worker_lost=True,
+    soft_time_limit=60, time_limit=90,
+)
+def deliver_alert(self: Task, *, delivery_id: int) -> str:
+    """Send one alert notification; transient failures retry with exponential backoff, each attempt recorded."""
+    final = self.request.retries >= DELIVERY_MAX_RETRIES
+    return str(alert_delivery_send(delivery_id=delivery_id, final_attempt=final).status)

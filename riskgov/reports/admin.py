@@ -1,0 +1,124 @@
+"""Admin for report schedules (kept in step with their Celery beat entry), subscriptions, reports, deliveries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from riskgov.reports.models import ExposureReport, ReportDelivery, ReportSchedule, ReportSubscription
+from riskgov.reports.services.reports import (
+    ReportError,
+    report_schedule_delete,
+    report_schedule_sync,
+    report_subscription_create,
+)
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = ReportSubscription
+    extra = 0
+    fields = ("email", "created_by", "created_at")
+    readonly_fields = ("email", "created_by", "created_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # subscriptions get their unsubscribe token from the service: use the action or the page
+
+
+@admin.register(ReportSchedule)
+class ReportScheduleAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "cadence", "crontab", "enabled", "beat_entry")
+    list_filter = ("kind", "cadence", "enabled")
+    filter_horizontal = ("markets",)
+    inlines = [SubscriptionInline]
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "cadence", "crontab", "enabled", "markets", "recipients")}),
+        ("Alert thresholds", {"fields": ("coverage_ratio_min", "oi_cap_share_max", "top10_share_max",
+                                         "exhaustion_probability_max")}),
+    )
+
+    @admin.display(description="Beat entry")
+    def beat_entry(self, schedule: ReportSchedule) -> str:
+        if schedule.periodic_task_id is None:
+            return "—"
+        url = reverse("admin:django_celery_beat_periodictask_change", args=[schedule.periodic_task_id])
+        return format_html('<a href="{}">{}</a>', url, "last run / details")
+
+    def save_model(self, request: HttpRequest, obj: ReportSchedule, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        report_schedule_sync(schedule=obj)
+
+    def delete_model(self, request: HttpRequest, obj: ReportSchedule) -> None:
+        try:
+            report_schedule_delete(schedule=obj, actor=request.user.get_username())
+        except ReportError as error:
+            messages.error(request, str(error))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ReportSchedule]) -> None:
+        for schedule in queryset:
+            self.delete_model(request, schedule)
+
+
+@admin.register(ReportSubscription)
+class ReportSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("email", "schedule", "created_by", "created_at")
+    list_filter = ("schedule",)
+    search_fields = ("email",)
+    fields = ("schedule", "email", "created_by", "created_at")
+    readonly_fields = ("created_by", "created_at")
+
+    def save_model(self, request: HttpRequest, obj: ReportSubscription, form: ModelForm, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = report_subscription_create(schedule=obj.schedule, email=obj.email,
+                                             created_by=request.user.get_username())
+        obj.pk, obj.token = created.pk, created.token
+
+
+class DeliveryInline(admin.TabularInline):
+    model = ReportDelivery
+    extra = 0
+    can_delete = False
+    fields = ("recipient", "status", "attempts", "sent_at", "last_error")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ExposureReport)
+class ExposureReportAdmin(admin.ModelAdmin):
+    list_display = ("period_label", "schedule", "kind", "has_data", "alert_count", "generated_at", "page")
+    list_filter = ("schedule", "kind", "has_data")
+    date_hierarchy = "period_end"
+    inlines = [DeliveryInline]
+    fields = ("schedule", "kind", "period_label", "period_start", "period_end", "snapshot", "has_data",
+              "alert_count", "requested_by", "generated_at")
+    readonly_fields = fields
+
+    @admin.display(description="Report")
+    def page(self, report: ExposureReport) -> str:
+        return format_html('<a href="{}">open</a>', reverse("reports:report-detail", args=[report.pk]))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # reports come from the schedule task, "Generate now" or `manage.py exposure_report`
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ReportDelivery)
+class ReportDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("report", "recipient", "status", "attempts", "sent_at")
+    list_filter = ("status",)
+    search_fields = ("recipient",)
+    readonly_fields = ("report", "recipient", "status", "attempts", "sent_at", "last_error", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

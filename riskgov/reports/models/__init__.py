@@ -1,0 +1,21 @@
+from riskgov.reports.models.reports import (
+    REPORT_TASK,
+    DeliveryStatus,
+    ExposureReport,
+    ReportCadence,
+    ReportDelivery,
+    ReportKind,
+    ReportSchedule,
+    ReportSubscription,
+)
+
+__all__ = [
+    "DeliveryStatus",
+    "ExposureReport",
+    "REPORT_TASK",
+    "ReportCadence",
+    "ReportDelivery",
+    "ReportKind",
+    "ReportSchedule",
+    "ReportSubscription",
+]

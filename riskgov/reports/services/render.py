@@ -1,0 +1,169 @@
+"""Turning a frozen report into its formats: HTML body, e-mail parts, CSV, JSON and PDF.
+
+Everything is derived from `ExposureReport.content` and `.charts`, never from live data, so every
+format of a report shows the same figures whenever it is rendered.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.text import slugify
+
+from riskgov.reports.models import ExposureReport
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+def site_base_url() -> str:
+    """Absolute prefix for links in e-mail and PDF (RISKGOV_BASE_URL), without a trailing slash."""
+    return str(getattr(settings, "RISKGOV_BASE_URL", DEFAULT_BASE_URL)).rstrip("/")
+
+
+def _when(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _shock_label(move: str) -> str:
+    return f"{int(move):+d} %"
+
+
+def report_view(content: dict[str, Any]) -> dict[str, Any]:
+    """The content reshaped for templates: instants as datetimes, shock rows and near-liquidation bands as lists."""
+    moves = content["shock_moves"]
+    markets = []
+    for market in content["markets"]:
+        near = market["near_liquidation"]
+        markets.append({
+            **market,
+            "near_bands": [(band, near[band]["count"], near[band]["notional"]) for band in near],
+            "shock_row": [market["shocks"][m] for m in moves],
+        })
+    near = content.get("near_liquidation") or {}
+    insurance = content.get("insurance")
+    run = (insurance or {}).get("run")
+    return {
+        **content,
+        "period_start": _when(content["period"]["start"]),
+        "period_end": _when(content["period"]["end"]),
+        "snapshot_taken_at": _when((content.get("snapshot") or {}).get("taken_at")),
+        "previous_taken_at": _when((content.get("previous") or {}).get("taken_at")),
+        "near_bands": [(band, near[band]["count"], near[band]["notional"]) for band in near],
+        "shock_labels": [_shock_label(m) for m in moves],
+        "shock_row": [content["shocks"].get(m, "0") for m in moves],
+        "markets": markets,
+        "run_finished_at": _when((run or {}).get("finished_at")),
+        "proposals": [
+            {**proposal, "voting_ends_at": _when(proposal["voting_ends_at"])}
+            for proposal in content.get("proposals", [])
+        ],
+        "parameter_changes": [
+            {**change, "effective_at": _when(change["effective_at"]), "changes": list(change["changes"].items())}
+            for change in content["parameter_changes"]
+        ],
+    }
+
+
+def report_document_render(*, content: dict[str, Any], charts: dict[str, str], link_base: str = "") -> str:
+    """The report body (figures, tables and inline SVG charts). `link_base` prefixes site links."""
+    return render_to_string(
+        "reports/_document.html", {"report": report_view(content), "charts": charts, "link_base": link_base}
+    )
+
+
+def report_filename(report: ExposureReport, extension: str) -> str:
+    return f"exposure-report-{slugify(report.schedule.name)}-{report.period_label}.{extension}"
+
+
+def report_csv(report: ExposureReport) -> str:
+    """One row per figure: section, scope, metric, value (quote units; shares as fractions)."""
+    content = report.content
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["section", "scope", "metric", "value"])
+    period = content["period"]
+    writer.writerows([
+        ["report", "", "schedule", content["schedule"]["name"]],
+        ["report", "", "period", period["label"]],
+        ["report", "", "period_start", period["start"]],
+        ["report", "", "period_end", period["end"]],
+        ["report", "", "has_data", str(content["has_data"]).lower()],
+        ["report", "", "snapshot_taken_at", (content.get("snapshot") or {}).get("taken_at", "")],
+    ])
+    if content["headline"]:
+        writer.writerows(["headline", "ALL", name, _cell(value)] for name, value in content["headline"].items())
+        for name, value in (content.get("change") or {}).items():
+            writer.writerow(["change", "ALL", name, _cell(value)])
+        for band, figures in content["near_liquidation"].items():
+            writer.writerow(["near_liquidation", "ALL", f"within_{band}pct_count", figures["count"]])
+            writer.writerow(["near_liquidation", "ALL", f"within_{band}pct_notional", figures["notional"]])
+        for move, bad_debt in content["shocks"].items():
+            writer.writerow(["shock_bad_debt", "ALL", f"{int(move):+d}pct", bad_debt])
+        for rank, top in enumerate(content["top_accounts"], start=1):
+            writer.writerow(["top_accounts", "ALL", f"{rank}:{top['address']}", top["notional"]])
+    for market in content["markets"]:
+        symbol = market["symbol"]
+        for name in ("mark_price", "oi_long", "oi_short", "oi_net", "collateral", "position_count", "account_count",
+                     "leverage_p50", "leverage_p90", "leverage_p99", "top10_share", "hhi", "liquidatable_count",
+                     "liquidatable_notional", "oi_cap", "oi_cap_share"):
+            writer.writerow(["market", symbol, name, _cell(market[name])])
+        for band, figures in market["near_liquidation"].items():
+            writer.writerow(["near_liquidation", symbol, f"within_{band}pct_notional", figures["notional"]])
+        for move, bad_debt in market["shocks"].items():
+            writer.writerow(["shock_bad_debt", symbol, f"{int(move):+d}pct", bad_debt])
+    insurance = content.get("insurance")
+    if insurance:
+        writer.writerow(["insurance", insurance["fund"], "fund_balance", insurance["balance"]])
+        for name, value in (insurance.get("run") or {}).items():
+            writer.writerow(["coverage_run", insurance["fund"], name, _cell(value)])
+    for change in content["parameter_changes"]:
+        for name, (old, new) in change["changes"].items():
+            writer.writerow(["parameter_change", change["market"], f"v{change['version']}:{name}",
+                             f"{_cell(old)} -> {new} ({change['source']})"])
+    for proposal in content.get("proposals", []):
+        writer.writerow(["proposal", ",".join(proposal["markets"]), f"{proposal['ref']} {proposal['title']}",
+                         proposal["state"]])
+    for alert in content["alerts"]:
+        writer.writerow(["alert", alert["scope"], alert["code"], alert["message"]])
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def report_json(report: ExposureReport) -> str:
+    return json.dumps(report.content, indent=2, sort_keys=True, default=_json_default)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, Decimal | datetime):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def report_pdf(report: ExposureReport) -> bytes:
+    """The report as an A4 PDF (WeasyPrint), charts included as vector graphics."""
+    from weasyprint import HTML  # imported here: it loads Pango, which only the PDF download needs
+
+    base = site_base_url()
+    # WeasyPrint logs every SVG presentation attribute its HTML CSS parser skips; only errors matter here
+    for name in ("weasyprint", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    html = render_to_string("reports/report_pdf.html", {
+        "report": report, "document": report_document_render(content=report.content, charts=report.charts,
+                                                             link_base=base),
+    })
+    return bytes(HTML(string=html, base_url=base).write_pdf())

@@ -1,0 +1,59 @@
+"""Report tasks: beat generates a schedule's report, then each recipient's e-mail is its own retried task."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from celery import Task, shared_task
+from django.db import transaction
+
+from riskgov.reports.models import ReportSchedule
+from riskgov.reports.services.reports import (
+    DeliveryFailed,
+    exposure_report_generate,
+    report_deliveries_prepare,
+    report_delivery_give_up,
+    report_delivery_send,
+    report_period_resolve,
+)
+
+DELIVERY_MAX_RETRIES = 6
+DELIVERY_BACKOFF_SECONDS = 30
+DELIVERY_BACKOFF_MAX_SECONDS = 3600
+
+
+@shared_task(name="riskgov.generate_exposure_report", soft_time_limit=240, time_limit=300)
+def generate_exposure_report(*, schedule_id: int, period: str | None = None, requested_by: str = "beat",
+                             on_demand: bool = False, deliver: bool = True) -> int | None:
+    """Generate (or find) the report of a schedule for `period` (default: the last complete one) and send it.
+
+    Beat calls it with the schedule id only; a disabled schedule is skipped unless asked on demand.
+    Returns the report id, or None when skipped.
+    """
+    schedule = ReportSchedule.objects.filter(pk=schedule_id).first()
+    if schedule is None or (not schedule.enabled and not on_demand):
+        return None
+    resolved = report_period_resolve(schedule=schedule, period=period)
+    report = exposure_report_generate(schedule=schedule, period=resolved, requested_by=requested_by).report
+    if deliver:
+        for delivery_id in report_deliveries_prepare(report=report):
+            transaction.on_commit(partial(deliver_exposure_report.delay, delivery_id=delivery_id))
+    return report.pk
+
+
+def delivery_backoff(retries: int) -> int:
+    """Seconds before the next attempt: 30 s, 1 min, 2 min … capped at an hour."""
+    return int(min(DELIVERY_BACKOFF_MAX_SECONDS, DELIVERY_BACKOFF_SECONDS * 2**retries))
+
+
+@shared_task(bind=True, name="riskgov.deliver_exposure_report", max_retries=DELIVERY_MAX_RETRIES,
+             soft_time_limit=60, time_limit=90, acks_late=True, reject_on_worker_lost=True)
+def deliver_exposure_report(self: Task, *, delivery_id: int) -> str:
+    """E-mail one stored report to one recipient; a transient failure is recorded and retried with backoff."""
+    try:
+        return str(report_delivery_send(delivery_id=delivery_id).status)
+    except DeliveryFailed as error:
+        if self.request.retries >= DELIVERY_MAX_RETRIES:
+            report_delivery_give_up(delivery_id=delivery_id)
+            return "gave_up"
+        raise self.retry(exc=error, countdown=delivery_backoff(self.request.retries)) from error
