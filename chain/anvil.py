@@ -34,9 +34,7 @@ DEFAULT_ACCOUNTS = 40  # demo holders (>= 25) plus deployer, keeper and spares
 
 def _platform_package() -> str:
     system = {"Linux": "linux", "Darwin": "darwin", "Windows": "win32"}.get(platform.system(), "linux")
-    arch = {"x86_64": "amd64", "AMD64": "amd64", "arm64": "arm64", "aarch64": "arm64"}.get(
-        platform.machine(), "amd64"
-    )
+    arch = {"x86_64": "amd64", "AMD64": "amd64", "arm64": "arm64", "aarch64": "arm64"}.get(platform.machine(), "amd64")
     return f"anvil-{system}-{arch}"
 
 
@@ -224,9 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chain-id", type=int, default=DEV_CHAIN_ID)
     parser.add_argument("--accounts", type=int, default=DEFAULT_ACCOUNTS)
     parser.add_argument("--block-time", type=float, default=None, help="seconds; default automine")
-    parser.add_argument(
-        "--state", type=Path, default=None, help="JSON file keeping the chain across restarts"
-    )
+    parser.add_argument("--state", type=Path, default=None, help="JSON file keeping the chain across restarts")
     options = parser.parse_args(argv)
     node = start_anvil(
         host=options.host,
@@ -237,8 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         state_path=options.state,
     )
     print(
-        f"anvil listening on {node.url} (chain id {node.chain_id}, pid {node.process.pid}, "
-        f"log {node.log_path})",
+        f"anvil listening on {node.url} (chain id {node.chain_id}, pid {node.process.pid}, log {node.log_path})",
         flush=True,
     )
 

@@ -11,7 +11,6 @@ from django.core.checks import CheckMessage, Error
 from chain.conf import ExecutorKeyError, parse_executor_key
 
 
-
 def chain_settings_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     if settings.CHAIN_ID <= 0:

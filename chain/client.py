@@ -95,9 +95,7 @@ class RetryingHTTPProvider(HTTPProvider):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         # web3's own retry is disabled: it cannot tell a 5xx from a 4xx or a send from a read.
-        super().__init__(
-            endpoint_uri, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
-        )
+        super().__init__(endpoint_uri, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
         self.retry = retry
         self._sleep = sleep
 

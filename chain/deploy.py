@@ -99,13 +99,9 @@ def deploy_protocol(
 
     feeds: dict[str, str] = {}
     for spec in markets:
-        feed_address = client.deploy(
-            "PriceFeed", spec.feed_decimals, spec.description, owner, owner, sender=deployer
-        )
+        feed_address = client.deploy("PriceFeed", spec.feed_decimals, spec.description, owner, owner, sender=deployer)
         feed = client.contract("PriceFeed", feed_address)
-        client.transact(
-            feed.functions.updateAnswer(to_fixed(spec.initial_price, spec.feed_decimals)), sender=deployer
-        )
+        client.transact(feed.functions.updateAnswer(to_fixed(spec.initial_price, spec.feed_decimals)), sender=deployer)
         client.transact(
             registry.functions.setParameters(
                 market_id(spec.symbol),
@@ -123,16 +119,12 @@ def deploy_protocol(
             sender=deployer,
         )
         if keeper is not None and Web3.to_checksum_address(keeper) != owner:
-            client.transact(
-                feed.functions.grantRole(KEEPER_ROLE, Web3.to_checksum_address(keeper)), sender=deployer
-            )
+            client.transact(feed.functions.grantRole(KEEPER_ROLE, Web3.to_checksum_address(keeper)), sender=deployer)
             client.transact(feed.functions.renounceRole(KEEPER_ROLE, owner), sender=deployer)
         feeds[spec.symbol] = feed_address
 
     if executor is not None and Web3.to_checksum_address(executor) != owner:
-        client.transact(
-            registry.functions.transferOwnership(Web3.to_checksum_address(executor)), sender=deployer
-        )
+        client.transact(registry.functions.transferOwnership(Web3.to_checksum_address(executor)), sender=deployer)
 
     return ProtocolAddresses(
         chain_id=client.chain_id,
@@ -151,8 +143,7 @@ def dev_accounts(count: int, *, mnemonic: str = DEV_MNEMONIC, start: int = 0) ->
     """Accounts ``m/44'/60'/0'/0/i`` for ``i`` in ``[start, start + count)`` — Anvil's dev accounts."""
     Account.enable_unaudited_hdwallet_features()
     return [
-        Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}")
-        for index in range(start, start + count)
+        Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{index}") for index in range(start, start + count)
     ]
 
 
@@ -225,9 +216,7 @@ def populate_demo(
     ensure_funded(client, [holder.address for holder in holders])
     token = client.contract("GovToken", addresses["gov_token"])
     perp = client.contract("PerpMarket", addresses["perp_market"])
-    feeds = {
-        symbol: client.contract("PriceFeed", address) for symbol, address in addresses["price_feeds"].items()
-    }
+    feeds = {symbol: client.contract("PriceFeed", address) for symbol, address in addresses["price_feeds"].items()}
     specs = {spec.symbol: spec for spec in markets if spec.symbol in feeds}
     state = _DemoState()
 
@@ -293,9 +282,7 @@ def populate_demo(
             state.open_ids.remove(position_id)
             state.closed_ids.append(position_id)
 
-    _demo_liquidation(
-        client, perp, feeds, specs, liquidator=keeper, trader=holders[-1], keeper=keeper, state=state
-    )
+    _demo_liquidation(client, perp, feeds, specs, liquidator=keeper, trader=holders[-1], keeper=keeper, state=state)
 
     return DemoSummary(
         holders=[holder.address for holder in holders],
@@ -311,9 +298,7 @@ def populate_demo(
     )
 
 
-def _move_price(
-    client: ChainClient, feed: Contract, spec: MarketSpec, *, factor: Decimal, keeper: Sender
-) -> int:
+def _move_price(client: ChainClient, feed: Contract, spec: MarketSpec, *, factor: Decimal, keeper: Sender) -> int:
     """Publish ``latest answer * factor``; returns the new answer (feed decimals)."""
     latest = feed.functions.latestRoundData().call()[1]
     answer = max(1, int(Decimal(latest) * factor))
@@ -335,9 +320,7 @@ def _open(
     price = perp.functions.markPrice(market_id(spec.symbol)).call()  # 1e18 quote per base
     size = side * (to_fixed(notional) * WAD // price)
     collateral = to_fixed(notional / leverage)
-    receipt = client.transact(
-        perp.functions.openPosition(market_id(spec.symbol), size, collateral), sender=trader
-    )
+    receipt = client.transact(perp.functions.openPosition(market_id(spec.symbol), size, collateral), sender=trader)
     event = perp.events.PositionOpened().process_receipt(receipt, errors=DISCARD)[0]
     return int(event["args"]["positionId"])
 

@@ -135,7 +135,10 @@ def ballot_digest(ballot: Ballot, domain: BallotDomain) -> bytes:
     This is what ERC-1271 wallets receive in ``isValidSignature``.
     """
     return ballot_digest_fast(
-        domain.separator(), proposal_id=ballot.proposal_id, support=int(ballot.support), voter=ballot.voter,
+        domain.separator(),
+        proposal_id=ballot.proposal_id,
+        support=int(ballot.support),
+        voter=ballot.voter,
         nonce=ballot.nonce,
     )
 
@@ -173,9 +176,7 @@ def is_valid_erc1271_signature(w3: Web3, wallet: str, digest: bytes, signature: 
     return bytes(result) == ERC1271_MAGIC_VALUE
 
 
-def verify_ballot_signature(
-    w3: Web3 | None, ballot: Ballot, domain: BallotDomain, signature: str | bytes
-) -> bool:
+def verify_ballot_signature(w3: Web3 | None, ballot: Ballot, domain: BallotDomain, signature: str | bytes) -> bool:
     """True when ``ballot.voter`` signed: EOA recovery first, then ERC-1271 if ``w3`` is given.
 
     Does not check proposal state, nonce or voting power — that is governance logic.

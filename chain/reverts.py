@@ -76,6 +76,5 @@ def decode_revert(data: str | bytes | None) -> DecodedRevert | None:
 def render_args(args: dict[str, Any]) -> str:
     """``name=value, ...`` with bytes shown as ``0x`` hex."""
     return ", ".join(
-        f"{key}={'0x' + value.hex() if isinstance(value, bytes) else repr(value)}"
-        for key, value in args.items()
+        f"{key}={'0x' + value.hex() if isinstance(value, bytes) else repr(value)}" for key, value in args.items()
     )

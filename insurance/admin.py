@@ -52,9 +52,15 @@ class FundLedgerEntryAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: FundLedgerEntry, form: forms.ModelForm, change: bool) -> None:
         try:
-            entry, _ = ledger_entry_record(fund=obj.fund, kind=obj.kind, amount=obj.amount,
-                                           external_ref=obj.external_ref, note=obj.note,
-                                           recorded_by=request.user.get_username(), occurred_at=obj.occurred_at)
+            entry, _ = ledger_entry_record(
+                fund=obj.fund,
+                kind=obj.kind,
+                amount=obj.amount,
+                external_ref=obj.external_ref,
+                note=obj.note,
+                recorded_by=request.user.get_username(),
+                occurred_at=obj.occurred_at,
+            )
         except ValidationError as error:
             messages.error(request, "; ".join(error.messages))
             return
@@ -74,8 +80,18 @@ class CoverageChunkInline(admin.TabularInline):
 
 @admin.register(CoverageRun)
 class CoverageRunAdmin(admin.ModelAdmin):
-    list_display = ["pk", "label", "status", "model", "parameter_set", "paths", "chunks_done", "chunk_count",
-                    "created_at", "requested_by"]
+    list_display = [
+        "pk",
+        "label",
+        "status",
+        "model",
+        "parameter_set",
+        "paths",
+        "chunks_done",
+        "chunk_count",
+        "created_at",
+        "requested_by",
+    ]
     list_filter = ["status", "model", "parameter_set"]
     search_fields = ["label", "requested_by"]
     inlines = [CoverageChunkInline]

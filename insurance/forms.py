@@ -13,8 +13,16 @@ from insurance.models import MAX_PATHS, MAX_STEPS, ImpactKind, InsuranceFund, Pr
 from insurance.services.coverage_model import MODEL_PARAMETERS
 
 # form field → model parameter it fills (only for the models that take it)
-MODEL_FIELDS = ("drift", "degrees_of_freedom", "jump_intensity", "jump_mean", "jump_std", "block_length",
-                "scenario", "noise")
+MODEL_FIELDS = (
+    "drift",
+    "degrees_of_freedom",
+    "jump_intensity",
+    "jump_mean",
+    "jump_std",
+    "block_length",
+    "scenario",
+    "noise",
+)
 
 
 class JSONObjectField(forms.Field):
@@ -31,47 +39,72 @@ class JSONObjectField(forms.Field):
         except json.JSONDecodeError as error:
             raise forms.ValidationError(f"Not valid JSON: {error.msg} (line {error.lineno}).") from None
         if not isinstance(parsed, dict):
-            raise forms.ValidationError("Give a JSON object, e.g. {\"ETH\": {\"mmr\": \"0.03\"}}.")
+            raise forms.ValidationError('Give a JSON object, e.g. {"ETH": {"mmr": "0.03"}}.')
         return parsed
 
 
 class CoverageRunForm(forms.Form):
     label = forms.CharField(max_length=200, initial="Coverage run")
-    fund = forms.ModelChoiceField(queryset=InsuranceFund.objects.order_by("pk"), required=False,
-                                  empty_label="Default fund", help_text="Its ledger balance is the starting fund.")
-    fund_balance = forms.DecimalField(required=False, min_value=Decimal("0"), max_digits=38, decimal_places=18,
-                                      help_text="Override the ledger balance (quote units).")
+    fund = forms.ModelChoiceField(
+        queryset=InsuranceFund.objects.order_by("pk"),
+        required=False,
+        empty_label="Default fund",
+        help_text="Its ledger balance is the starting fund.",
+    )
+    fund_balance = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=38,
+        decimal_places=18,
+        help_text="Override the ledger balance (quote units).",
+    )
     model = forms.ChoiceField(choices=PriceModelKind.choices, initial=PriceModelKind.GBM)
-    scenario = forms.ChoiceField(choices=[(name, name) for name in sorted(NAMED_SCENARIOS)], initial="march_2020",
-                                 required=False, help_text="Stress scenario.")
+    scenario = forms.ChoiceField(
+        choices=[(name, name) for name in sorted(NAMED_SCENARIOS)],
+        initial="march_2020",
+        required=False,
+        help_text="Stress scenario.",
+    )
     noise = forms.BooleanField(required=False, help_text="Stress: add GBM noise on top of the scenario.")
     drift = forms.FloatField(required=False, initial=0.0, help_text="Annualised drift (fraction).")
     degrees_of_freedom = forms.FloatField(required=False, initial=4.0, help_text="Student-t: ν > 2.")
     jump_intensity = forms.FloatField(required=False, initial=5.0, min_value=0, help_text="Merton: jumps per year.")
     jump_mean = forms.FloatField(required=False, initial=-0.05, help_text="Merton: mean log jump.")
     jump_std = forms.FloatField(required=False, initial=0.05, min_value=0, help_text="Merton: std of log jump.")
-    block_length = forms.IntegerField(required=False, initial=6, min_value=1, max_value=1000,
-                                      help_text="Bootstrap: steps per resampled block.")
+    block_length = forms.IntegerField(
+        required=False, initial=6, min_value=1, max_value=1000, help_text="Bootstrap: steps per resampled block."
+    )
     paths = forms.IntegerField(initial=10_000, min_value=1, max_value=MAX_PATHS)
     steps = forms.IntegerField(initial=96, min_value=1, max_value=MAX_STEPS, help_text="Oracle steps over the horizon.")
-    horizon_days = forms.DecimalField(initial=Decimal("4"), min_value=Decimal("0.001"), max_value=Decimal("365"),
-                                      max_digits=8, decimal_places=3)
+    horizon_days = forms.DecimalField(
+        initial=Decimal("4"), min_value=Decimal("0.001"), max_value=Decimal("365"), max_digits=8, decimal_places=3
+    )
     impact = forms.ChoiceField(choices=ImpactKind.choices, initial=ImpactKind.SQRT)
-    impact_coefficient = forms.DecimalField(initial=Decimal("0.01"), min_value=Decimal("0"), max_digits=12,
-                                            decimal_places=6,
-                                            help_text="0.01 = 1 % impact when the liquidated notional equals depth.")
+    impact_coefficient = forms.DecimalField(
+        initial=Decimal("0.01"),
+        min_value=Decimal("0"),
+        max_digits=12,
+        decimal_places=6,
+        help_text="0.01 = 1 % impact when the liquidated notional equals depth.",
+    )
     cascade = forms.BooleanField(required=False, initial=True, help_text="Impact moves the price (cascades).")
     liquidation_delay_steps = forms.IntegerField(initial=0, min_value=0)
     seed = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1, help_text="Empty: a fresh seed.")
-    volatility_window_days = forms.IntegerField(initial=30, min_value=1, max_value=3650,
-                                                help_text="Days of hourly prices behind volatility and correlation.")
-    target_exhaustion_probability = forms.DecimalField(initial=Decimal("0.01"), min_value=Decimal("0.00000001"),
-                                                       max_value=Decimal("0.99999999"), max_digits=12,
-                                                       decimal_places=8,
-                                                       help_text="For the required fund (0.01 = 1 %).")
+    volatility_window_days = forms.IntegerField(
+        initial=30, min_value=1, max_value=3650, help_text="Days of hourly prices behind volatility and correlation."
+    )
+    target_exhaustion_probability = forms.DecimalField(
+        initial=Decimal("0.01"),
+        min_value=Decimal("0.00000001"),
+        max_value=Decimal("0.99999999"),
+        max_digits=12,
+        decimal_places=8,
+        help_text="For the required fund (0.01 = 1 %).",
+    )
     parameter_versions = JSONObjectField(required=False, help_text='Simulate given versions, e.g. {"ETH": 3}.')
-    parameter_overrides = JSONObjectField(required=False,
-                                          help_text='Simulate proposed changes, e.g. {"ETH": {"mmr": "0.03"}}.')
+    parameter_overrides = JSONObjectField(
+        required=False, help_text='Simulate proposed changes, e.g. {"ETH": {"mmr": "0.03"}}.'
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

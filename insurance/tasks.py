@@ -18,17 +18,35 @@ from insurance.services.coverage_execution import (
 from insurance.services.coverage_scheduled import coverage_run_create_daily
 
 
-@shared_task(name="insurance.simulate_chunk", bind=True, acks_late=True, reject_on_worker_lost=True,
-             soft_time_limit=CHUNK_SOFT_TIME_LIMIT, time_limit=CHUNK_TIME_LIMIT,
-             autoretry_for=(DatabaseError,), retry_backoff=5, retry_backoff_max=120, max_retries=5)
+@shared_task(
+    name="insurance.simulate_chunk",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=CHUNK_SOFT_TIME_LIMIT,
+    time_limit=CHUNK_TIME_LIMIT,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=5,
+    retry_backoff_max=120,
+    max_retries=5,
+)
 def simulate_chunk(self: Task, *, run_id: int, chunk_index: int) -> bool:
     """Simulate chunk `chunk_index` of run `run_id` (the chunk row upserts its own result)."""
-    return coverage_chunk_simulate(run_id=run_id, chunk_index=chunk_index, task_id=self.request.id or "",
-                                   worker=self.request.hostname or "")
+    return coverage_chunk_simulate(
+        run_id=run_id, chunk_index=chunk_index, task_id=self.request.id or "", worker=self.request.hostname or ""
+    )
 
 
-@shared_task(name="insurance.finish_run", acks_late=True, reject_on_worker_lost=True, soft_time_limit=840,
-             time_limit=900, autoretry_for=(DatabaseError,), retry_backoff=5, max_retries=5)
+@shared_task(
+    name="insurance.finish_run",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=840,
+    time_limit=900,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=5,
+    max_retries=5,
+)
 def finish_run(*, run_id: int) -> bool:
     """Merge a run's chunks and write its metrics; a no-op unless every chunk is done and no merge holds it."""
     return coverage_run_finish(run_id=run_id)
@@ -37,8 +55,9 @@ def finish_run(*, run_id: int) -> bool:
 @shared_task(name="insurance.sweep_stale_runs", soft_time_limit=100, time_limit=120)
 def sweep_stale_runs() -> dict[str, object]:
     """Re-enqueue lost or stalled chunks; fail runs whose chunks keep getting lost."""
-    report = coverage_runs_sweep(running_task_ids=celery_running_task_ids, lost_after=timedelta(seconds=60),
-                                 stalled_after=timedelta(minutes=10))
+    report = coverage_runs_sweep(
+        running_task_ids=celery_running_task_ids, lost_after=timedelta(seconds=60), stalled_after=timedelta(minutes=10)
+    )
     return {"requeued": report.requeued, "merges": report.merges, "failed": report.failed}
 
 

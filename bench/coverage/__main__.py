@@ -51,14 +51,29 @@ def load(positions: int, markets: int, seed: int) -> None:
     for i in range(markets):
         market = Market.objects.create(symbol=f"M{i:02d}", name=f"Market {i}", depth=Decimal("20000000"))
         MarginParameters.objects.create(
-            market=market, version=1, imr=Decimal("0.04"), mmr=Decimal("0.02"), max_leverage=Decimal("25"),
-            liquidation_penalty=Decimal("0.01"), insurance_fee_share=Decimal("0.2"), source=ChangeSource.GENESIS,
-            reason="benchmark", actor="bench", effective_at=now - timedelta(days=40))
+            market=market,
+            version=1,
+            imr=Decimal("0.04"),
+            mmr=Decimal("0.02"),
+            max_leverage=Decimal("25"),
+            liquidation_penalty=Decimal("0.01"),
+            insurance_fee_share=Decimal("0.2"),
+            source=ChangeSource.GENESIS,
+            reason="benchmark",
+            actor="bench",
+            effective_at=now - timedelta(days=40),
+        )
         hourly = rng.normal(0, vols[i] / np.sqrt(24 * 365), 24 * 30)
         path = prices[i] * np.exp(np.cumsum(hourly[::-1]))[::-1]
-        observations += [PriceObservation(market=market, price=Decimal(f"{p:.8g}"), source="bench",
-                                          observed_at=now - timedelta(hours=len(path) - h, minutes=1))
-                         for h, p in enumerate(path)]
+        observations += [
+            PriceObservation(
+                market=market,
+                price=Decimal(f"{p:.8g}"),
+                source="bench",
+                observed_at=now - timedelta(hours=len(path) - h, minutes=1),
+            )
+            for h, p in enumerate(path)
+        ]
     PriceObservation.objects.bulk_create(observations, batch_size=5000)
     accounts = Account.objects.bulk_create([Account(address=f"0x{i:040x}") for i in range(2000)])
     market_ids = list(Market.objects.order_by("symbol").values_list("pk", flat=True))
@@ -71,16 +86,25 @@ def load(positions: int, markets: int, seed: int) -> None:
     stamp = now.isoformat()
     buffer = io.StringIO()
     for i in range(positions):
-        buffer.write(f"cov-{i}\t{accounts[i % len(accounts)].pk}\t{market_ids[which[i]]}\t{size[i]:.12g}\t"
-                     f"{entry[i]:.10g}\t{collateral[i]:.10g}\topen\t{stamp}\t{stamp}\n")
+        buffer.write(
+            f"cov-{i}\t{accounts[i % len(accounts)].pk}\t{market_ids[which[i]]}\t{size[i]:.12g}\t"
+            f"{entry[i]:.10g}\t{collateral[i]:.10g}\topen\t{stamp}\t{stamp}\n"
+        )
     with connection.cursor() as cursor:
         columns = "(external_id, account_id, market_id, size, entry_price, collateral, status, opened_at, updated_at)"
         with cursor.cursor.copy(f"COPY riskgov_position {columns} FROM STDIN") as copy:
             copy.write(buffer.getvalue())
         cursor.execute("ANALYZE")
     fund = InsuranceFund.objects.create(name="Benchmark fund")
-    ledger_entry_record(fund=fund, kind=EntryKind.DEPOSIT, amount=Decimal("5000000"), external_ref="bench-1",
-                        note="benchmark capital", recorded_by="bench", occurred_at=now - timedelta(days=1))
+    ledger_entry_record(
+        fund=fund,
+        kind=EntryKind.DEPOSIT,
+        amount=Decimal("5000000"),
+        external_ref="bench-1",
+        note="benchmark capital",
+        recorded_by="bench",
+        occurred_at=now - timedelta(days=1),
+    )
 
 
 def start_workers(count: int) -> list[subprocess.Popen[bytes]]:
@@ -89,10 +113,28 @@ def start_workers(count: int) -> list[subprocess.Popen[bytes]]:
     workers = []
     for index in range(count):
         log = (ROOT / "var" / f"bench-coverage-worker-{index}.log").open("wb")
-        workers.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=WARNING", "--concurrency=1",
-             "--without-gossip", "--without-mingle", f"--hostname=bench{index}@%h"],
-            cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        workers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--loglevel=WARNING",
+                    "--concurrency=1",
+                    "--without-gossip",
+                    "--without-mingle",
+                    f"--hostname=bench{index}@%h",
+                ],
+                cwd=ROOT,
+                env=os.environ.copy(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
     names = [f"bench{index}@{socket.gethostname()}" for index in range(count)]
     deadline = time.monotonic() + 90
     while len(app.control.ping(timeout=0.5, destination=names) or []) < count:
@@ -119,8 +161,9 @@ CHUNK_SIZE = 1000
 def new_run(paths: int, steps: int, label: str):  # type: ignore[no-untyped-def]
     from insurance.services.coverage_runs import coverage_run_create
 
-    return coverage_run_create(label=label, requested_by="bench", paths=paths, steps=steps, seed=2024,
-                               chunk_size=CHUNK_SIZE, enqueue=False)
+    return coverage_run_create(
+        label=label, requested_by="bench", paths=paths, steps=steps, seed=2024, chunk_size=CHUNK_SIZE, enqueue=False
+    )
 
 
 def through_celery(run, timeout: float = 1800.0) -> float:  # type: ignore[no-untyped-def]
@@ -204,22 +247,35 @@ def main() -> None:
     result = {
         "benchmark": "coverage",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]},
-        "positions": args.positions, "markets": args.markets, "paths": args.paths, "steps": args.steps,
-        "chunk_size": CHUNK_SIZE, "chunks": -(-args.paths // CHUNK_SIZE),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+        },
+        "positions": args.positions,
+        "markets": args.markets,
+        "paths": args.paths,
+        "steps": args.steps,
+        "chunk_size": CHUNK_SIZE,
+        "chunks": -(-args.paths // CHUNK_SIZE),
         "run_create_seconds": round(create_seconds, 2),
         "in_process_seconds": {"runs": [round(s, 2) for s in in_process], "best": round(engine, 2)},
-        "celery_seconds": {f"{count}_worker{'s' if count > 1 else ''}": {"runs": [round(s, 2) for s in times],
-                                                                          "best": round(best[count], 2)}
-                           for count, times in celery.items()},
+        "celery_seconds": {
+            f"{count}_worker{'s' if count > 1 else ''}": {
+                "runs": [round(s, 2) for s in times],
+                "best": round(best[count], 2),
+            }
+            for count, times in celery.items()
+        },
         "scaling_ratio_1_to_2_workers": round(best[1] / best[2], 2),
         "overhead_one_worker_vs_in_process": round(best[1] / engine - 1, 3),
         "overhead_goal": 0.15,
         "merged_equals_in_process": bool(identical),
-        "notes": ("Celery wall time runs from enqueueing the chunks to the merged run stored (chunk files, merge, "
-                  "metrics); the in-process time is one simulate + the same metrics. run_create_seconds (reading "
-                  "and freezing the positions) is the same for both and excluded. Other processes share the cores."),
+        "notes": (
+            "Celery wall time runs from enqueueing the chunks to the merged run stored (chunk files, merge, "
+            "metrics); the in-process time is one simulate + the same metrics. run_create_seconds (reading "
+            "and freezing the positions) is the same for both and excluded. Other processes share the cores."
+        ),
     }
     from insurance.models import CoverageRun
     from insurance.services.coverage_files import media_path

@@ -29,7 +29,7 @@ FEEDS = (("Chainlink", "chainlink", 3600), ("Pyth", "pyth", 120))
 def _copy(cursor, sql: str, lines: list[str]) -> None:  # type: ignore[no-untyped-def]
     with cursor.cursor.copy(sql) as copy:
         for start in range(0, len(lines), 200_000):
-            copy.write("".join(lines[start:start + 200_000]))
+            copy.write("".join(lines[start : start + 200_000]))
 
 
 def load(*, markets: int, hours: int, positions: int, accounts: int, seed: int) -> dict[str, float]:
@@ -44,26 +44,55 @@ def load(*, markets: int, hours: int, positions: int, accounts: int, seed: int) 
     rng = np.random.default_rng(seed)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     Market.objects.bulk_create(
-        [Market(symbol=f"M{i:02d}", name=f"Market {i}", depth=Decimal("50000000")) for i in range(markets)])
+        [Market(symbol=f"M{i:02d}", name=f"Market {i}", depth=Decimal("50000000")) for i in range(markets)]
+    )
     rows = list(Market.objects.order_by("symbol"))
     start_prices = np.exp(rng.uniform(np.log(0.5), np.log(90_000), markets))
     annual_vol = rng.uniform(0.3, 1.2, markets)
     for market in rows:
         MarginParameters.objects.create(
-            market=market, version=1, imr=Decimal("0.02"), mmr=Decimal("0.01"), max_leverage=Decimal("50"),
-            liquidation_penalty=Decimal("0.005"), insurance_fee_share=Decimal("0.2"), oi_cap=Decimal("2e8"),
-            source=ChangeSource.GENESIS, reason="benchmark", actor="bench", effective_at=now - timedelta(days=800))
+            market=market,
+            version=1,
+            imr=Decimal("0.02"),
+            mmr=Decimal("0.01"),
+            max_leverage=Decimal("50"),
+            liquidation_penalty=Decimal("0.005"),
+            insurance_fee_share=Decimal("0.2"),
+            oi_cap=Decimal("2e8"),
+            source=ChangeSource.GENESIS,
+            reason="benchmark",
+            actor="bench",
+            effective_at=now - timedelta(days=800),
+        )
         MarginPolicy.objects.create(
-            market=market, version=1, kind="volatility_scaled", coefficient_a=Decimal("2"), ewma_lambda=Decimal("0.97"),
-            confidence=Decimal("0.99"), horizon_hours=8, imr_floor=Decimal("0.01"), imr_cap=Decimal("0.5"),
-            mmr_ratio=Decimal("0.5"), oi_depth_multiple=Decimal("4"), automatic=False, source=ChangeSource.GENESIS,
-            reason="benchmark", actor="bench", effective_at=now - timedelta(days=800))
+            market=market,
+            version=1,
+            kind="volatility_scaled",
+            coefficient_a=Decimal("2"),
+            ewma_lambda=Decimal("0.97"),
+            confidence=Decimal("0.99"),
+            horizon_hours=8,
+            imr_floor=Decimal("0.01"),
+            imr_cap=Decimal("0.5"),
+            mmr_ratio=Decimal("0.5"),
+            oi_depth_multiple=Decimal("4"),
+            automatic=False,
+            source=ChangeSource.GENESIS,
+            reason="benchmark",
+            actor="bench",
+            effective_at=now - timedelta(days=800),
+        )
         for name, source, heartbeat in FEEDS:
             PriceFeed.objects.create(market=market, name=name, source=source, heartbeat_seconds=heartbeat)
-    for kind, threshold in ((AlertKind.NEAR_LIQ_NOTIONAL_ABOVE, "5000000"), (AlertKind.OI_SHARE_OF_CAP_ABOVE, "0.5"),
-                            (AlertKind.VOLATILITY_JUMP, "2"), (AlertKind.ORACLE_STALE_OR_DEVIATING, "0"),
-                            (AlertKind.COVERAGE_RATIO_BELOW, "1"), (AlertKind.EXHAUSTION_ABOVE, "0.01"),
-                            (AlertKind.INDEXER_LAG_ABOVE, "600")):
+    for kind, threshold in (
+        (AlertKind.NEAR_LIQ_NOTIONAL_ABOVE, "5000000"),
+        (AlertKind.OI_SHARE_OF_CAP_ABOVE, "0.5"),
+        (AlertKind.VOLATILITY_JUMP, "2"),
+        (AlertKind.ORACLE_STALE_OR_DEVIATING, "0"),
+        (AlertKind.COVERAGE_RATIO_BELOW, "1"),
+        (AlertKind.EXHAUSTION_ABOVE, "0.01"),
+        (AlertKind.INDEXER_LAG_ABOVE, "600"),
+    ):
         # no recipients: the sweep is measured, not the notifications it would queue
         AlertRule.objects.create(name=str(kind.label), kind=kind, threshold=Decimal(threshold))
 
@@ -81,8 +110,9 @@ def load(*, markets: int, hours: int, positions: int, accounts: int, seed: int) 
             at = now + timedelta(minutes=59) - timedelta(minutes=minutes + (600 if m == 0 else 0))
             lines.append(f"{market.pk}\t{paths[m, -1] * skew:.10g}\t{at.isoformat()}\tpyth\t\n")
     with connection.cursor() as cursor:
-        _copy(cursor, "COPY riskgov_priceobservation (market_id, price, observed_at, source, round_id) FROM STDIN",
-              lines)
+        _copy(
+            cursor, "COPY riskgov_priceobservation (market_id, price, observed_at, source, round_id) FROM STDIN", lines
+        )
     prices_seconds = time.perf_counter() - started
     last_prices = paths[:, -1]
 
@@ -106,14 +136,20 @@ def load(*, markets: int, hours: int, positions: int, accounts: int, seed: int) 
     account = first_account + np.minimum(rng.zipf(1.6, positions) - 1, accounts - 1)
     stamp = now.isoformat()
     columns = "(external_id, account_id, market_id, size, entry_price, collateral, status, opened_at, updated_at)"
-    lines = [f"bench-{i}\t{account[i]}\t{market_ids[which[i]]}\t{side[i] * quantity[i]:.12g}\t{entry[i]:.10g}\t"
-             f"{collateral[i]:.10g}\topen\t{stamp}\t{stamp}\n" for i in range(positions)]
+    lines = [
+        f"bench-{i}\t{account[i]}\t{market_ids[which[i]]}\t{side[i] * quantity[i]:.12g}\t{entry[i]:.10g}\t"
+        f"{collateral[i]:.10g}\topen\t{stamp}\t{stamp}\n"
+        for i in range(positions)
+    ]
     with connection.cursor() as cursor:
         _copy(cursor, f"COPY riskgov_position {columns} FROM STDIN", lines)
         cursor.execute("ANALYZE")
     positions_seconds = time.perf_counter() - started
-    print(f"loaded {markets * hours:,} prices in {prices_seconds:.1f}s, {positions:,} positions in "
-          f"{positions_seconds:.1f}s", file=sys.stderr)
+    print(
+        f"loaded {markets * hours:,} prices in {prices_seconds:.1f}s, {positions:,} positions in "
+        f"{positions_seconds:.1f}s",
+        file=sys.stderr,
+    )
     return {"prices_seconds": round(prices_seconds, 1), "positions_seconds": round(positions_seconds, 1)}
 
 
@@ -146,8 +182,9 @@ def main() -> None:
     from riskgov.monitoring.services.monitoring import alerts_evaluate
     from riskgov.monitoring.services.recommender import margin_recommend_all
 
-    loading = load(markets=args.markets, hours=args.days * 24, positions=args.positions, accounts=args.accounts,
-                   seed=args.seed)
+    loading = load(
+        markets=args.markets, hours=args.days * 24, positions=args.positions, accounts=args.accounts, seed=args.seed
+    )
 
     recommend = timed("recommendations", lambda: len(margin_recommend_all()), args.runs)
     recorded = MarginRecommendation.objects.count()
@@ -158,17 +195,31 @@ def main() -> None:
     policy = MarginPolicy.objects.current_for(market)
     assert policy is not None
     now = timezone.now()
-    backtest_seconds = timed("backtest (2 years, one market)", lambda: market_backtest(
-        market=market, values=policy.values(), since=now - timedelta(days=args.days), until=now,
-        policy=policy).result.kupiec.observations, args.runs)  # type: ignore[union-attr]
+    backtest_seconds = timed(
+        "backtest (2 years, one market)",
+        lambda: (
+            market_backtest(
+                market=market, values=policy.values(), since=now - timedelta(days=args.days), until=now, policy=policy
+            ).result.kupiec.observations
+        ),
+        args.runs,
+    )  # type: ignore[union-attr]
 
     market_ids = list(Market.objects.values_list("pk", flat=True))
-    full_read = timed("full 2-year read (for comparison)", lambda: sum(len(v) for v in hourly_price_series(
-        market_ids, since=now - timedelta(days=args.days + 1), until=now).values()), 1)
+    full_read = timed(
+        "full 2-year read (for comparison)",
+        lambda: sum(
+            len(v)
+            for v in hourly_price_series(market_ids, since=now - timedelta(days=args.days + 1), until=now).values()
+        ),
+        1,
+    )
 
     def summary(seconds: list[float], goal: float | None) -> dict[str, object]:
-        found: dict[str, object] = {"runs": [round(s, 3) for s in seconds],
-                                    "median": round(statistics.median(seconds), 3)}
+        found: dict[str, object] = {
+            "runs": [round(s, 3) for s in seconds],
+            "median": round(statistics.median(seconds), 3),
+        }
         if goal is not None:
             found["goal"] = goal
         return found
@@ -185,11 +236,13 @@ def main() -> None:
         "monitoring_sweep_seconds": summary(sweep, 5.0) | {"rules": 7, "open_alerts_after": open_alerts},
         "backtest_one_market_two_years_seconds": summary(backtest_seconds, None),
         "full_history_read_all_markets_seconds": round(full_read[0], 3),
-        "notes": ("Recommendations read, per policy, the hours that carry all but 1e-4 of the EWMA weight "
-                  "(λ = 0.97: 303 h) from the 2-year history, all markets in one query; reading all 2 years "
-                  "instead costs the full_history_read figure and changes σ by less than the weight left out. "
-                  "The sweep evaluates near-liquidation notional, OI vs cap, volatility jump (24 h vs 30 d), "
-                  "oracle feeds, coverage and indexer rules; positions are aggregated in PostgreSQL in one pass."),
+        "notes": (
+            "Recommendations read, per policy, the hours that carry all but 1e-4 of the EWMA weight "
+            "(λ = 0.97: 303 h) from the 2-year history, all markets in one query; reading all 2 years "
+            "instead costs the full_history_read figure and changes σ by less than the weight left out. "
+            "The sweep evaluates near-liquidation notional, OI vs cap, volatility jump (24 h vs 30 d), "
+            "oracle feeds, coverage and indexer rules; positions are aggregated in PostgreSQL in one pass."
+        ),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")

@@ -41,9 +41,17 @@ def load(positions: int, markets: int, accounts: int, seed: int) -> None:
     prices = np.exp(rng.uniform(np.log(0.5), np.log(90_000), markets))
     for market, price in zip(Market.objects.order_by("symbol"), prices, strict=True):
         MarginParameters.objects.create(
-            market=market, version=1, imr=Decimal("0.02"), mmr=Decimal("0.01"), max_leverage=Decimal("50"),
-            liquidation_penalty=Decimal("0.005"), insurance_fee_share=Decimal("0.2"), source=ChangeSource.GENESIS,
-            reason="benchmark", actor="bench", effective_at=now - timedelta(days=1),
+            market=market,
+            version=1,
+            imr=Decimal("0.02"),
+            mmr=Decimal("0.01"),
+            max_leverage=Decimal("50"),
+            liquidation_penalty=Decimal("0.005"),
+            insurance_fee_share=Decimal("0.2"),
+            source=ChangeSource.GENESIS,
+            reason="benchmark",
+            actor="bench",
+            effective_at=now - timedelta(days=1),
         )
         PriceObservation.objects.create(
             market=market, price=Decimal(f"{price:.6f}"), observed_at=now - timedelta(minutes=1), source="bench"
@@ -97,8 +105,11 @@ def latency(client, path: str, requests: int) -> dict[str, float]:  # type: igno
         response = client.get(path)
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200
-    return {"p50_ms": round(percentile(times, 0.5), 1), "p95_ms": round(percentile(times, 0.95), 1),
-            "requests": requests}
+    return {
+        "p50_ms": round(percentile(times, 0.5), 1),
+        "p95_ms": round(percentile(times, 0.95), 1),
+        "requests": requests,
+    }
 
 
 def main() -> None:
@@ -148,8 +159,11 @@ def main() -> None:
         "positions": args.positions,
         "markets": args.markets,
         "accounts": args.accounts,
-        "snapshot_set_seconds": {"runs": [round(s, 2) for s in snapshot_seconds],
-                                 "median": round(statistics.median(snapshot_seconds), 2), "goal": 10.0},
+        "snapshot_set_seconds": {
+            "runs": [round(s, 2) for s in snapshot_seconds],
+            "median": round(statistics.median(snapshot_seconds), 2),
+            "goal": 10.0,
+        },
         "page_latency": latencies,
         "page_latency_goal_p95_ms": 150,
         "notes": "Latency through Django's test client (full middleware and template stack, no network).",

@@ -5,234 +5,325 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('riskgov', '0001_initial'),
+        ("riskgov", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChainDeployment',
+            name="ChainDeployment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chain_id', models.PositiveBigIntegerField()),
-                ('genesis_hash', models.CharField(help_text='Hash of block 0: tells a reset node from the same one.', max_length=66)),
-                ('gov_token', models.CharField(max_length=42)),
-                ('registry', models.CharField(max_length=42)),
-                ('perp_market', models.CharField(max_length=42)),
-                ('price_feeds', models.JSONField(default=dict, help_text='Feed address per market symbol, {"ETH-USD": "0x…"}.')),
-                ('feed_decimals', models.JSONField(default=dict, help_text='decimals() per market symbol, {"ETH-USD": 8}.')),
-                ('deployment_block', models.PositiveBigIntegerField(help_text='First block of the deployment; indexing starts here.')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("chain_id", models.PositiveBigIntegerField()),
+                (
+                    "genesis_hash",
+                    models.CharField(help_text="Hash of block 0: tells a reset node from the same one.", max_length=66),
+                ),
+                ("gov_token", models.CharField(max_length=42)),
+                ("registry", models.CharField(max_length=42)),
+                ("perp_market", models.CharField(max_length=42)),
+                (
+                    "price_feeds",
+                    models.JSONField(default=dict, help_text='Feed address per market symbol, {"ETH-USD": "0x…"}.'),
+                ),
+                (
+                    "feed_decimals",
+                    models.JSONField(default=dict, help_text='decimals() per market symbol, {"ETH-USD": 8}.'),
+                ),
+                (
+                    "deployment_block",
+                    models.PositiveBigIntegerField(help_text="First block of the deployment; indexing starts here."),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('chain_id',), name='deployment_one_active_per_chain')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_active", True)),
+                        fields=("chain_id",),
+                        name="deployment_one_active_per_chain",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='IndexerCheckpoint',
+            name="IndexerCheckpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('gov_token', 'Governance token'), ('registry', 'Parameter registry'), ('perp_market', 'Perpetual market'), ('price_feed', 'Price feed')], max_length=16)),
-                ('address', models.CharField(max_length=42)),
-                ('market_symbol', models.CharField(blank=True, help_text='Price feeds only, e.g. "ETH-USD".', max_length=32)),
-                ('block_number', models.BigIntegerField(help_text='Last block whose logs are indexed.')),
-                ('block_hash', models.CharField(blank=True, max_length=66)),
-                ('events_indexed', models.PositiveBigIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deployment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checkpoints', to='chain.chaindeployment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("gov_token", "Governance token"),
+                            ("registry", "Parameter registry"),
+                            ("perp_market", "Perpetual market"),
+                            ("price_feed", "Price feed"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("address", models.CharField(max_length=42)),
+                (
+                    "market_symbol",
+                    models.CharField(blank=True, help_text='Price feeds only, e.g. "ETH-USD".', max_length=32),
+                ),
+                ("block_number", models.BigIntegerField(help_text="Last block whose logs are indexed.")),
+                ("block_hash", models.CharField(blank=True, max_length=66)),
+                ("events_indexed", models.PositiveBigIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "deployment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="checkpoints",
+                        to="chain.chaindeployment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['deployment', 'role', 'market_symbol'],
+                "ordering": ["deployment", "role", "market_symbol"],
             },
         ),
         migrations.CreateModel(
-            name='DelegationChange',
+            name="DelegationChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('block_number', models.BigIntegerField()),
-                ('block_hash', models.CharField(max_length=66)),
-                ('tx_hash', models.CharField(max_length=66)),
-                ('log_index', models.PositiveIntegerField()),
-                ('delegator', models.CharField(max_length=42)),
-                ('from_delegate', models.CharField(max_length=42)),
-                ('to_delegate', models.CharField(max_length=42)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chain.indexercheckpoint')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("block_number", models.BigIntegerField()),
+                ("block_hash", models.CharField(max_length=66)),
+                ("tx_hash", models.CharField(max_length=66)),
+                ("log_index", models.PositiveIntegerField()),
+                ("delegator", models.CharField(max_length=42)),
+                ("from_delegate", models.CharField(max_length=42)),
+                ("to_delegate", models.CharField(max_length=42)),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="chain.indexercheckpoint"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['block_number', 'log_index'],
-                'abstract': False,
+                "ordering": ["block_number", "log_index"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='ChainEvent',
+            name="ChainEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('block_number', models.BigIntegerField()),
-                ('block_hash', models.CharField(max_length=66)),
-                ('tx_hash', models.CharField(max_length=66)),
-                ('log_index', models.PositiveIntegerField()),
-                ('address', models.CharField(max_length=42)),
-                ('event', models.CharField(max_length=64)),
-                ('args', models.JSONField(default=dict)),
-                ('block_time', models.DateTimeField(blank=True, help_text='Timestamp of the block.', null=True)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chain.indexercheckpoint')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("block_number", models.BigIntegerField()),
+                ("block_hash", models.CharField(max_length=66)),
+                ("tx_hash", models.CharField(max_length=66)),
+                ("log_index", models.PositiveIntegerField()),
+                ("address", models.CharField(max_length=42)),
+                ("event", models.CharField(max_length=64)),
+                ("args", models.JSONField(default=dict)),
+                ("block_time", models.DateTimeField(blank=True, help_text="Timestamp of the block.", null=True)),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="chain.indexercheckpoint"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['block_number', 'log_index'],
-                'abstract': False,
+                "ordering": ["block_number", "log_index"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='RegistryUpdate',
+            name="RegistryUpdate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('block_number', models.BigIntegerField()),
-                ('block_hash', models.CharField(max_length=66)),
-                ('tx_hash', models.CharField(max_length=66)),
-                ('log_index', models.PositiveIntegerField()),
-                ('market_symbol', models.CharField(help_text='On-chain symbol, e.g. "ETH-USD".', max_length=32)),
-                ('version', models.PositiveIntegerField()),
-                ('imr', models.DecimalField(decimal_places=18, max_digits=38)),
-                ('mmr', models.DecimalField(decimal_places=18, max_digits=38)),
-                ('max_leverage', models.DecimalField(decimal_places=18, max_digits=38)),
-                ('liquidation_penalty', models.DecimalField(decimal_places=18, max_digits=38)),
-                ('insurance_fee_share', models.DecimalField(decimal_places=18, max_digits=38)),
-                ('oi_cap', models.DecimalField(decimal_places=18, help_text='Open-interest cap per side, base units.', max_digits=38)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chain.indexercheckpoint')),
-                ('market', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='registry_updates', to='riskgov.market')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("block_number", models.BigIntegerField()),
+                ("block_hash", models.CharField(max_length=66)),
+                ("tx_hash", models.CharField(max_length=66)),
+                ("log_index", models.PositiveIntegerField()),
+                ("market_symbol", models.CharField(help_text='On-chain symbol, e.g. "ETH-USD".', max_length=32)),
+                ("version", models.PositiveIntegerField()),
+                ("imr", models.DecimalField(decimal_places=18, max_digits=38)),
+                ("mmr", models.DecimalField(decimal_places=18, max_digits=38)),
+                ("max_leverage", models.DecimalField(decimal_places=18, max_digits=38)),
+                ("liquidation_penalty", models.DecimalField(decimal_places=18, max_digits=38)),
+                ("insurance_fee_share", models.DecimalField(decimal_places=18, max_digits=38)),
+                (
+                    "oi_cap",
+                    models.DecimalField(
+                        decimal_places=18, help_text="Open-interest cap per side, base units.", max_digits=38
+                    ),
+                ),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="chain.indexercheckpoint"
+                    ),
+                ),
+                (
+                    "market",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="registry_updates",
+                        to="riskgov.market",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['market_symbol', '-version'],
-                'abstract': False,
+                "ordering": ["market_symbol", "-version"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='TokenSupplyCheckpoint',
+            name="TokenSupplyCheckpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('block_number', models.BigIntegerField()),
-                ('block_hash', models.CharField(max_length=66)),
-                ('tx_hash', models.CharField(max_length=66)),
-                ('log_index', models.PositiveIntegerField()),
-                ('total_supply', models.DecimalField(decimal_places=0, max_digits=78)),
-                ('delta', models.DecimalField(decimal_places=0, help_text='Minted (>0) or burnt (<0), wei.', max_digits=78)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chain.indexercheckpoint')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("block_number", models.BigIntegerField()),
+                ("block_hash", models.CharField(max_length=66)),
+                ("tx_hash", models.CharField(max_length=66)),
+                ("log_index", models.PositiveIntegerField()),
+                ("total_supply", models.DecimalField(decimal_places=0, max_digits=78)),
+                (
+                    "delta",
+                    models.DecimalField(decimal_places=0, help_text="Minted (>0) or burnt (<0), wei.", max_digits=78),
+                ),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="chain.indexercheckpoint"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['block_number', 'log_index'],
-                'abstract': False,
+                "ordering": ["block_number", "log_index"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='TokenTransfer',
+            name="TokenTransfer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('block_number', models.BigIntegerField()),
-                ('block_hash', models.CharField(max_length=66)),
-                ('tx_hash', models.CharField(max_length=66)),
-                ('log_index', models.PositiveIntegerField()),
-                ('sender', models.CharField(max_length=42)),
-                ('recipient', models.CharField(max_length=42)),
-                ('amount', models.DecimalField(decimal_places=0, max_digits=78)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chain.indexercheckpoint')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("block_number", models.BigIntegerField()),
+                ("block_hash", models.CharField(max_length=66)),
+                ("tx_hash", models.CharField(max_length=66)),
+                ("log_index", models.PositiveIntegerField()),
+                ("sender", models.CharField(max_length=42)),
+                ("recipient", models.CharField(max_length=42)),
+                ("amount", models.DecimalField(decimal_places=0, max_digits=78)),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="chain.indexercheckpoint"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['block_number', 'log_index'],
-                'abstract': False,
+                "ordering": ["block_number", "log_index"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='VotingPowerCheckpoint',
+            name="VotingPowerCheckpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('block_number', models.BigIntegerField()),
-                ('block_hash', models.CharField(max_length=66)),
-                ('tx_hash', models.CharField(max_length=66)),
-                ('log_index', models.PositiveIntegerField()),
-                ('delegatee', models.CharField(max_length=42)),
-                ('previous_votes', models.DecimalField(decimal_places=0, max_digits=78)),
-                ('votes', models.DecimalField(decimal_places=0, max_digits=78)),
-                ('checkpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='chain.indexercheckpoint')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("block_number", models.BigIntegerField()),
+                ("block_hash", models.CharField(max_length=66)),
+                ("tx_hash", models.CharField(max_length=66)),
+                ("log_index", models.PositiveIntegerField()),
+                ("delegatee", models.CharField(max_length=42)),
+                ("previous_votes", models.DecimalField(decimal_places=0, max_digits=78)),
+                ("votes", models.DecimalField(decimal_places=0, max_digits=78)),
+                (
+                    "checkpoint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="chain.indexercheckpoint"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['block_number', 'log_index'],
-                'abstract': False,
+                "ordering": ["block_number", "log_index"],
+                "abstract": False,
             },
         ),
         migrations.AddConstraint(
-            model_name='indexercheckpoint',
-            constraint=models.UniqueConstraint(fields=('deployment', 'address'), name='checkpoint_unique_contract'),
+            model_name="indexercheckpoint",
+            constraint=models.UniqueConstraint(fields=("deployment", "address"), name="checkpoint_unique_contract"),
         ),
         migrations.AddIndex(
-            model_name='delegationchange',
-            index=models.Index(fields=['checkpoint', 'block_number'], name='delegation_block_idx'),
+            model_name="delegationchange",
+            index=models.Index(fields=["checkpoint", "block_number"], name="delegation_block_idx"),
         ),
         migrations.AddIndex(
-            model_name='delegationchange',
-            index=models.Index(fields=['checkpoint', 'delegator', 'block_number'], name='delegation_delegator_idx'),
+            model_name="delegationchange",
+            index=models.Index(fields=["checkpoint", "delegator", "block_number"], name="delegation_delegator_idx"),
         ),
         migrations.AddConstraint(
-            model_name='delegationchange',
-            constraint=models.UniqueConstraint(fields=('tx_hash', 'log_index'), name='chain_delegationchange_unique_log'),
+            model_name="delegationchange",
+            constraint=models.UniqueConstraint(
+                fields=("tx_hash", "log_index"), name="chain_delegationchange_unique_log"
+            ),
         ),
         migrations.AddIndex(
-            model_name='chainevent',
-            index=models.Index(fields=['checkpoint', 'block_number', 'block_hash'], name='event_block_idx'),
+            model_name="chainevent",
+            index=models.Index(fields=["checkpoint", "block_number", "block_hash"], name="event_block_idx"),
         ),
         migrations.AddConstraint(
-            model_name='chainevent',
-            constraint=models.UniqueConstraint(fields=('tx_hash', 'log_index'), name='chain_chainevent_unique_log'),
+            model_name="chainevent",
+            constraint=models.UniqueConstraint(fields=("tx_hash", "log_index"), name="chain_chainevent_unique_log"),
         ),
         migrations.AddIndex(
-            model_name='registryupdate',
-            index=models.Index(fields=['checkpoint', 'block_number'], name='registry_block_idx'),
+            model_name="registryupdate",
+            index=models.Index(fields=["checkpoint", "block_number"], name="registry_block_idx"),
         ),
         migrations.AddConstraint(
-            model_name='registryupdate',
-            constraint=models.UniqueConstraint(fields=('tx_hash', 'log_index'), name='chain_registryupdate_unique_log'),
+            model_name="registryupdate",
+            constraint=models.UniqueConstraint(fields=("tx_hash", "log_index"), name="chain_registryupdate_unique_log"),
         ),
         migrations.AddIndex(
-            model_name='tokensupplycheckpoint',
-            index=models.Index(fields=['checkpoint', 'block_number', 'log_index'], name='supply_at_block_idx'),
+            model_name="tokensupplycheckpoint",
+            index=models.Index(fields=["checkpoint", "block_number", "log_index"], name="supply_at_block_idx"),
         ),
         migrations.AddConstraint(
-            model_name='tokensupplycheckpoint',
-            constraint=models.UniqueConstraint(fields=('tx_hash', 'log_index'), name='chain_tokensupplycheckpoint_unique_log'),
+            model_name="tokensupplycheckpoint",
+            constraint=models.UniqueConstraint(
+                fields=("tx_hash", "log_index"), name="chain_tokensupplycheckpoint_unique_log"
+            ),
         ),
         migrations.AddIndex(
-            model_name='tokentransfer',
-            index=models.Index(fields=['checkpoint', 'block_number'], name='transfer_block_idx'),
+            model_name="tokentransfer",
+            index=models.Index(fields=["checkpoint", "block_number"], name="transfer_block_idx"),
         ),
         migrations.AddIndex(
-            model_name='tokentransfer',
-            index=models.Index(fields=['checkpoint', 'sender'], name='transfer_sender_idx'),
+            model_name="tokentransfer",
+            index=models.Index(fields=["checkpoint", "sender"], name="transfer_sender_idx"),
         ),
         migrations.AddIndex(
-            model_name='tokentransfer',
-            index=models.Index(fields=['checkpoint', 'recipient'], name='transfer_recipient_idx'),
+            model_name="tokentransfer",
+            index=models.Index(fields=["checkpoint", "recipient"], name="transfer_recipient_idx"),
         ),
         migrations.AddConstraint(
-            model_name='tokentransfer',
-            constraint=models.UniqueConstraint(fields=('tx_hash', 'log_index'), name='chain_tokentransfer_unique_log'),
+            model_name="tokentransfer",
+            constraint=models.UniqueConstraint(fields=("tx_hash", "log_index"), name="chain_tokentransfer_unique_log"),
         ),
         migrations.AddIndex(
-            model_name='votingpowercheckpoint',
-            index=models.Index(fields=['checkpoint', 'block_number'], name='votes_block_idx'),
+            model_name="votingpowercheckpoint",
+            index=models.Index(fields=["checkpoint", "block_number"], name="votes_block_idx"),
         ),
         migrations.AddIndex(
-            model_name='votingpowercheckpoint',
-            index=models.Index(fields=['checkpoint', 'delegatee', 'block_number', 'log_index'], name='votes_at_block_idx'),
+            model_name="votingpowercheckpoint",
+            index=models.Index(
+                fields=["checkpoint", "delegatee", "block_number", "log_index"], name="votes_at_block_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='votingpowercheckpoint',
-            constraint=models.UniqueConstraint(fields=('tx_hash', 'log_index'), name='chain_votingpowercheckpoint_unique_log'),
+            model_name="votingpowercheckpoint",
+            constraint=models.UniqueConstraint(
+                fields=("tx_hash", "log_index"), name="chain_votingpowercheckpoint_unique_log"
+            ),
         ),
     ]

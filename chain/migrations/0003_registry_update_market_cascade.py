@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chain', '0002_index_schedule'),
-        ('riskgov', '0001_initial'),
+        ("chain", "0002_index_schedule"),
+        ("riskgov", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='registryupdate',
-            name='market',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='registry_updates', to='riskgov.market'),
+            model_name="registryupdate",
+            name="market",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="registry_updates", to="riskgov.market"
+            ),
         ),
     ]

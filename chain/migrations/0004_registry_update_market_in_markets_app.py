@@ -5,18 +5,19 @@ from django.db import migrations, models
 
 STATE_OPERATIONS = [
     migrations.AlterField(
-        model_name='registryupdate',
-        name='market',
-        field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='registry_updates', to='markets.market'),
+        model_name="registryupdate",
+        name="market",
+        field=models.ForeignKey(
+            on_delete=django.db.models.deletion.CASCADE, related_name="registry_updates", to="markets.market"
+        ),
     ),
 ]
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chain', '0003_registry_update_market_cascade'),
-        ('markets', '0001_initial'),
+        ("chain", "0003_registry_update_market_cascade"),
+        ("markets", "0001_initial"),
     ]
 
     operations = [

@@ -95,12 +95,8 @@ def format_metrics(metrics: CoverageMetrics) -> str:
     ]
     for tail in metrics.tail:
         var, es = tail.value_at_risk, tail.expected_shortfall
-        lines.append(
-            f"VaR {tail.level:.1%}  bad debt      {money(var.value)}   [{money(var.low)}, {money(var.high)}]"
-        )
-        lines.append(
-            f"ES  {tail.level:.1%}  bad debt      {money(es.value)}   [{money(es.low)}, {money(es.high)}]"
-        )
+        lines.append(f"VaR {tail.level:.1%}  bad debt      {money(var.value)}   [{money(var.low)}, {money(var.high)}]")
+        lines.append(f"ES  {tail.level:.1%}  bad debt      {money(es.value)}   [{money(es.low)}, {money(es.high)}]")
     ratio, required = metrics.coverage_ratio, metrics.required_fund
     lines.append(f"coverage ratio (fund/ES99)  {ratio.value:.3f}   [{ratio.low:.3f}, {ratio.high:.3f}]")
     lines.append(
@@ -136,9 +132,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="march_2020",
         help="named stress scenario (with --model stress)",
     )
-    parser.add_argument(
-        "--stress-noise", action="store_true", help="overlay the stress scenario on GBM paths"
-    )
+    parser.add_argument("--stress-noise", action="store_true", help="overlay the stress scenario on GBM paths")
     parser.add_argument("--drift", type=float, default=0.0, help="annualised drift (fraction)")
     parser.add_argument("--dof", type=float, default=4.0, help="Student-t degrees of freedom")
     parser.add_argument("--jump-intensity", type=float, default=5.0, help="Merton jumps per year")
@@ -153,9 +147,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--delay", type=int, default=0, help="liquidation delay in oracle steps")
     parser.add_argument("--chunk-size", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: fresh, printed)")
-    parser.add_argument(
-        "--target", type=float, default=0.01, help="target P(exhaustion) for the required fund"
-    )
+    parser.add_argument("--target", type=float, default=0.01, help="target P(exhaustion) for the required fund")
     parser.add_argument("--output", type=Path, help="write per-path results to this CSV")
     parser.add_argument("--json", type=Path, help="write the metrics to this JSON file")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -186,9 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, KeyError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(
-        f"engine {ENGINE_VERSION}, seed {result.seed}, {len(portfolio):,} positions, {len(markets)} markets"
-    )
+    print(f"engine {ENGINE_VERSION}, seed {result.seed}, {len(portfolio):,} positions, {len(markets)} markets")
     print(format_metrics(metrics))
     if args.json:
         args.json.write_text(json.dumps(_json_safe(metrics.to_dict()), indent=2))

@@ -66,9 +66,7 @@ class Portfolio:
     entry_price: NDArray[np.float64]
     collateral: NDArray[np.float64]
 
-    def __init__(
-        self, market: ArrayLike, size: ArrayLike, entry_price: ArrayLike, collateral: ArrayLike
-    ) -> None:
+    def __init__(self, market: ArrayLike, size: ArrayLike, entry_price: ArrayLike, collateral: ArrayLike) -> None:
         market_raw = _as_vector("market", market)
         if np.any(market_raw != np.round(market_raw)) or np.any(market_raw < 0):
             raise ValueError("market must hold non-negative integer market indices")
@@ -174,9 +172,7 @@ def validate_markets(markets: Sequence[MarketSpec], portfolio: Portfolio) -> Non
     if len(set(symbols)) != len(symbols):
         raise ValueError(f"markets must have unique symbols, got {symbols}")
     if len(portfolio) and int(portfolio.market.max()) >= len(markets):
-        raise ValueError(
-            f"market index {int(portfolio.market.max())} is out of range for {len(markets)} markets"
-        )
+        raise ValueError(f"market index {int(portfolio.market.max())} is out of range for {len(markets)} markets")
 
 
 def market_vector(markets: Sequence[MarketSpec], attribute: str) -> NDArray[np.float64]:

@@ -89,9 +89,7 @@ def build_ladder(portfolio: Portfolio, markets: Sequence[MarketSpec]) -> Liquida
     sorted_bankruptcy = np.ascontiguousarray(bankruptcy[order])
     sorted_segment = segment[order]
     # L = B / (1 ∓ mmr): dividing a sorted array by one positive constant keeps it sorted
-    divisor = np.where(
-        sorted_segment % 2 == 0, 1.0 - mmr[sorted_segment // 2], 1.0 + mmr[sorted_segment // 2]
-    )
+    divisor = np.where(sorted_segment % 2 == 0, 1.0 - mmr[sorted_segment // 2], 1.0 + mmr[sorted_segment // 2])
     liquidation = sorted_bankruptcy / divisor
     n_prefix = len(size) + 2 * n_markets
     quantity_hi = np.zeros(n_prefix)

@@ -140,15 +140,11 @@ def summarize(
         raise ValueError("result must hold at least one path")
     simulated_fund = fund_balance is None or fund_balance == result.fund_balance
     fund = (
-        result.fund_balance
-        if fund_balance is None
-        else check_finite_scalar("fund_balance", fund_balance, minimum=0.0)
+        result.fund_balance if fund_balance is None else check_finite_scalar("fund_balance", fund_balance, minimum=0.0)
     )
     target = check_finite_scalar("target_exhaustion_probability", target_exhaustion_probability)
     if not 0 < target < 1:
-        raise ValueError(
-            f"target_exhaustion_probability must be in (0, 1), got {target_exhaustion_probability!r}"
-        )
+        raise ValueError(f"target_exhaustion_probability must be in (0, 1), got {target_exhaustion_probability!r}")
     level = check_finite_scalar("confidence", confidence)
     if not 0 < level < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")

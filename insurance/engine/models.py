@@ -52,9 +52,7 @@ def correlation_factor(correlation: ArrayLike | None, n_markets: int) -> FloatAr
         raise ValueError("correlation must have a unit diagonal")
     eigenvalues, eigenvectors = np.linalg.eigh(matrix)
     if eigenvalues.min() < -1e-10:
-        raise ValueError(
-            f"correlation is not positive semi-definite (smallest eigenvalue {eigenvalues.min():.3g})"
-        )
+        raise ValueError(f"correlation is not positive semi-definite (smallest eigenvalue {eigenvalues.min():.3g})")
     try:
         return np.asarray(np.linalg.cholesky(matrix), dtype=np.float64)
     except np.linalg.LinAlgError:
@@ -67,9 +65,7 @@ def _per_market(name: str, value: float | ArrayLike, n_markets: int) -> FloatArr
     if array.ndim == 0:
         array = np.full(n_markets, float(array))
     if array.shape != (n_markets,):
-        raise ValueError(
-            f"{name} must be a number or one value per market ({n_markets}), got shape {array.shape}"
-        )
+        raise ValueError(f"{name} must be a number or one value per market ({n_markets}), got shape {array.shape}")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite")
     return array
@@ -188,9 +184,7 @@ class MertonJump(GBM):
         jump_std = _per_market("jump_std", self.jump_std, n_markets)
         compensator = self.jump_intensity * (np.exp(jump_mean + 0.5 * jump_std**2) - 1.0)
         shocks = self._innovations(markets, config, rng, n_paths)
-        log_returns = (
-            self._log_drift(markets, config) - compensator * config.step_years
-        ) + shocks * sigma_step
+        log_returns = (self._log_drift(markets, config) - compensator * config.step_years) + shocks * sigma_step
         arrivals_shape = (n_paths, config.steps, 1 if self.shared_arrivals else n_markets)
         counts = rng.poisson(self.jump_intensity * config.step_years, size=arrivals_shape).astype(np.float64)
         # the sum of n normal jump sizes is N(n·mean, n·std²)
@@ -217,11 +211,7 @@ class Bootstrap:
             raise ValueError(f"returns must have shape (observations, {len(markets)}), got {returns.shape}")
         if not np.all(np.isfinite(returns)):
             raise ValueError("returns must be finite")
-        if (
-            isinstance(self.block_length, bool)
-            or int(self.block_length) != self.block_length
-            or self.block_length < 1
-        ):
+        if isinstance(self.block_length, bool) or int(self.block_length) != self.block_length or self.block_length < 1:
             raise ValueError(f"block_length must be a positive integer, got {self.block_length!r}")
 
     def generate(
@@ -250,9 +240,7 @@ class ExplicitPaths:
         prices = np.asarray(self.prices, dtype=np.float64)
         expected = (config.paths, config.steps + 1, len(markets))
         if prices.shape != expected:
-            raise ValueError(
-                f"prices must have shape {expected} (paths, steps + 1, markets), got {prices.shape}"
-            )
+            raise ValueError(f"prices must have shape {expected} (paths, steps + 1, markets), got {prices.shape}")
         if not np.all(np.isfinite(prices)) or not np.all(prices > 0):
             raise ValueError("prices must be finite and > 0")
 

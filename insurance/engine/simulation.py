@@ -80,9 +80,7 @@ class SimulationResult:
     def n_paths(self) -> int:
         return self.path_stop - self.path_start
 
-    def fund_path_quantiles(
-        self, quantiles: Sequence[float] = (0.01, 0.05, 0.5, 0.95, 0.99)
-    ) -> NDArray[np.float64]:
+    def fund_path_quantiles(self, quantiles: Sequence[float] = (0.01, 0.05, 0.5, 0.95, 0.99)) -> NDArray[np.float64]:
         """(len(quantiles), steps + 1) quantiles of the fund balance after each step (quote)."""
         if self.fund_path is None:
             raise ValueError("fund_path was not recorded (config.record_fund_path=False)")
@@ -110,9 +108,7 @@ class SimulationResult:
                 and result.engine_version == first.engine_version
             )
             if not same_run:
-                raise ValueError(
-                    "results must come from the same run (seed, config, fund_balance, markets, version)"
-                )
+                raise ValueError("results must come from the same run (seed, config, fund_balance, markets, version)")
 
         def stack(name: str) -> NDArray:  # type: ignore[type-arg]
             return np.concatenate([getattr(result, name) for result in ordered])
@@ -198,8 +194,10 @@ def simulate(
     if ladder is None:
         ladder = build_ladder(portfolio, markets)
     elif ladder.n_positions != len(portfolio) or ladder.n_markets != len(markets):
-        raise ValueError(f"ladder was built for {ladder.n_positions} positions in {ladder.n_markets} markets, "
-                         f"not this portfolio ({len(portfolio)} in {len(markets)})")
+        raise ValueError(
+            f"ladder was built for {ladder.n_positions} positions in {ladder.n_markets} markets, "
+            f"not this portfolio ({len(portfolio)} in {len(markets)})"
+        )
     penalty = market_vector(markets, "liquidation_penalty")
     depth = market_vector(markets, "depth")
     n_paths, n_markets, n_times = stop - start, len(markets), config.steps + 1
@@ -218,9 +216,7 @@ def simulate(
         prices = model.generate(
             markets, config, chunk_generator(run_seed, piece.index), piece.chunk_start, piece.chunk_stop
         )
-        needed = np.ascontiguousarray(
-            prices[piece.start - piece.chunk_start : piece.stop - piece.chunk_start]
-        )
+        needed = np.ascontiguousarray(prices[piece.start - piece.chunk_start : piece.stop - piece.chunk_start])
         if not np.all(np.isfinite(needed)) or not np.all(needed > 0):
             raise ValueError("model produced non-finite or non-positive prices; check volatility and drift")
         rows = slice(piece.start - start, piece.stop - start)
@@ -288,9 +284,9 @@ def price_paths(
     run_seed = _resolve_seed(seed)
     start, stop = (0, config.paths) if path_range is None else path_range
     pieces = [
-        model.generate(
-            markets, config, chunk_generator(run_seed, piece.index), piece.chunk_start, piece.chunk_stop
-        )[piece.start - piece.chunk_start : piece.stop - piece.chunk_start]
+        model.generate(markets, config, chunk_generator(run_seed, piece.index), piece.chunk_start, piece.chunk_stop)[
+            piece.start - piece.chunk_start : piece.stop - piece.chunk_start
+        ]
         for piece in chunk_slices(config.paths, config.chunk_size, start, stop)
     ]
     return np.concatenate(pieces) if pieces else np.zeros((0, config.steps + 1, len(markets)))

@@ -54,9 +54,7 @@ class StressScenario:
     base: PriceModel | None = None
 
     @classmethod
-    def named(
-        cls, name: str, *, betas: ArrayLike | None = None, base: PriceModel | None = None
-    ) -> StressScenario:
+    def named(cls, name: str, *, betas: ArrayLike | None = None, base: PriceModel | None = None) -> StressScenario:
         """One of NAMED_SCENARIOS, optionally scaled per market and overlaid on a random model."""
         if name not in NAMED_SCENARIOS:
             raise ValueError(f"name must be one of {sorted(NAMED_SCENARIOS)}, got {name!r}")

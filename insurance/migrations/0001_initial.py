@@ -10,121 +10,326 @@ import riskgov.markets.models.accounts
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='InsuranceFund',
+            name="InsuranceFund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('vault_address', models.CharField(blank=True, default='', help_text='Optional on-chain vault holding the fund (0x…).', max_length=42, validators=[riskgov.markets.models.accounts.validate_address])),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "vault_address",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="Optional on-chain vault holding the fund (0x…).",
+                        max_length=42,
+                        validators=[riskgov.markets.models.accounts.validate_address],
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='CoverageRun',
+            name="CoverageRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=200)),
-                ('requested_by', models.CharField(max_length=150)),
-                ('fund_balance', models.DecimalField(decimal_places=18, help_text='Fund at the start of the horizon, quote units.', max_digits=38, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
-                ('model', models.CharField(choices=[('gbm', 'Correlated GBM'), ('student_t', 'Student-t (fat tails)'), ('merton', 'Merton jumps'), ('bootstrap', 'Historical bootstrap'), ('stress', 'Stress scenario')], default='gbm', max_length=16)),
-                ('model_params', models.JSONField(blank=True, default=dict, help_text='Model parameters besides volatility.')),
-                ('paths', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(1000000)])),
-                ('steps', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(5000)])),
-                ('horizon_days', models.DecimalField(decimal_places=3, max_digits=8, validators=[django.core.validators.MinValueValidator(Decimal('0.001')), django.core.validators.MaxValueValidator(Decimal('365'))])),
-                ('impact', models.CharField(choices=[('sqrt', 'Square root'), ('linear', 'Linear'), ('none', 'None')], default='sqrt', max_length=8)),
-                ('impact_coefficient', models.DecimalField(decimal_places=6, max_digits=12, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
-                ('cascade', models.BooleanField(default=True)),
-                ('liquidation_delay_steps', models.PositiveIntegerField(default=0)),
-                ('seed', models.PositiveBigIntegerField()),
-                ('chunk_size', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
-                ('target_exhaustion_probability', models.DecimalField(decimal_places=8, default=Decimal('0.01'), max_digits=12, validators=[django.core.validators.MinValueValidator(Decimal('1E-8')), django.core.validators.MaxValueValidator(Decimal('0.99999999'))])),
-                ('volatility_window_days', models.PositiveIntegerField(default=30, help_text='Days of hourly prices behind the volatility and correlation estimates.', validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(3650)])),
-                ('parameter_set', models.CharField(choices=[('current', 'Current parameters'), ('versions', 'Given versions per market'), ('overrides', 'Proposed changes')], default='current', max_length=16)),
-                ('parameter_versions', models.JSONField(blank=True, default=dict, help_text="{symbol: version} for 'versions'.")),
-                ('parameter_overrides', models.JSONField(blank=True, default=dict, help_text="{symbol: {field: value}} for 'overrides' (decimal strings).")),
-                ('market_inputs', models.JSONField(blank=True, default=list, help_text='Per-market inputs as simulated (price, rates, volatility source…).')),
-                ('position_count', models.PositiveIntegerField(default=0)),
-                ('inputs_file', models.CharField(blank=True, default='', max_length=255)),
-                ('inputs_sha256', models.CharField(blank=True, default='', max_length=64)),
-                ('engine_version', models.CharField(max_length=32)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='queued', max_length=16)),
-                ('chunk_count', models.PositiveIntegerField(default=0)),
-                ('chunks_done', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('last_progress_at', models.DateTimeField(blank=True, null=True)),
-                ('merge_started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('error', models.TextField(blank=True, default='')),
-                ('metrics', models.JSONField(blank=True, null=True)),
-                ('results_file', models.CharField(blank=True, default='', max_length=255)),
-                ('results_sha256', models.CharField(blank=True, default='', max_length=64)),
-                ('fund', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='insurance.insurancefund')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("label", models.CharField(max_length=200)),
+                ("requested_by", models.CharField(max_length=150)),
+                (
+                    "fund_balance",
+                    models.DecimalField(
+                        decimal_places=18,
+                        help_text="Fund at the start of the horizon, quote units.",
+                        max_digits=38,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                    ),
+                ),
+                (
+                    "model",
+                    models.CharField(
+                        choices=[
+                            ("gbm", "Correlated GBM"),
+                            ("student_t", "Student-t (fat tails)"),
+                            ("merton", "Merton jumps"),
+                            ("bootstrap", "Historical bootstrap"),
+                            ("stress", "Stress scenario"),
+                        ],
+                        default="gbm",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "model_params",
+                    models.JSONField(blank=True, default=dict, help_text="Model parameters besides volatility."),
+                ),
+                (
+                    "paths",
+                    models.PositiveIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(1000000),
+                        ]
+                    ),
+                ),
+                (
+                    "steps",
+                    models.PositiveIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(5000),
+                        ]
+                    ),
+                ),
+                (
+                    "horizon_days",
+                    models.DecimalField(
+                        decimal_places=3,
+                        max_digits=8,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("0.001")),
+                            django.core.validators.MaxValueValidator(Decimal("365")),
+                        ],
+                    ),
+                ),
+                (
+                    "impact",
+                    models.CharField(
+                        choices=[("sqrt", "Square root"), ("linear", "Linear"), ("none", "None")],
+                        default="sqrt",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "impact_coefficient",
+                    models.DecimalField(
+                        decimal_places=6,
+                        max_digits=12,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                    ),
+                ),
+                ("cascade", models.BooleanField(default=True)),
+                ("liquidation_delay_steps", models.PositiveIntegerField(default=0)),
+                ("seed", models.PositiveBigIntegerField()),
+                ("chunk_size", models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1)])),
+                (
+                    "target_exhaustion_probability",
+                    models.DecimalField(
+                        decimal_places=8,
+                        default=Decimal("0.01"),
+                        max_digits=12,
+                        validators=[
+                            django.core.validators.MinValueValidator(Decimal("1E-8")),
+                            django.core.validators.MaxValueValidator(Decimal("0.99999999")),
+                        ],
+                    ),
+                ),
+                (
+                    "volatility_window_days",
+                    models.PositiveIntegerField(
+                        default=30,
+                        help_text="Days of hourly prices behind the volatility and correlation estimates.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(3650),
+                        ],
+                    ),
+                ),
+                (
+                    "parameter_set",
+                    models.CharField(
+                        choices=[
+                            ("current", "Current parameters"),
+                            ("versions", "Given versions per market"),
+                            ("overrides", "Proposed changes"),
+                        ],
+                        default="current",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "parameter_versions",
+                    models.JSONField(blank=True, default=dict, help_text="{symbol: version} for 'versions'."),
+                ),
+                (
+                    "parameter_overrides",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="{symbol: {field: value}} for 'overrides' (decimal strings).",
+                    ),
+                ),
+                (
+                    "market_inputs",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Per-market inputs as simulated (price, rates, volatility source…).",
+                    ),
+                ),
+                ("position_count", models.PositiveIntegerField(default=0)),
+                ("inputs_file", models.CharField(blank=True, default="", max_length=255)),
+                ("inputs_sha256", models.CharField(blank=True, default="", max_length=64)),
+                ("engine_version", models.CharField(max_length=32)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("chunk_count", models.PositiveIntegerField(default=0)),
+                ("chunks_done", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("last_progress_at", models.DateTimeField(blank=True, null=True)),
+                ("merge_started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True, default="")),
+                ("metrics", models.JSONField(blank=True, null=True)),
+                ("results_file", models.CharField(blank=True, default="", max_length=255)),
+                ("results_sha256", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "fund",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="runs",
+                        to="insurance.insurancefund",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='CoverageChunk',
+            name="CoverageChunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chunk_index', models.PositiveIntegerField()),
-                ('path_start', models.PositiveIntegerField()),
-                ('path_stop', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done')], default='pending', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('task_id', models.CharField(blank=True, default='', max_length=255)),
-                ('worker', models.CharField(blank=True, default='', max_length=255)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('result_file', models.CharField(blank=True, default='', max_length=255)),
-                ('result_sha256', models.CharField(blank=True, default='', max_length=64)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='insurance.coveragerun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("chunk_index", models.PositiveIntegerField()),
+                ("path_start", models.PositiveIntegerField()),
+                ("path_stop", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("running", "Running"), ("done", "Done")],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("task_id", models.CharField(blank=True, default="", max_length=255)),
+                ("worker", models.CharField(blank=True, default="", max_length=255)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("result_file", models.CharField(blank=True, default="", max_length=255)),
+                ("result_sha256", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="chunks", to="insurance.coveragerun"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'chunk_index'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'chunk_index'), name='coverage_chunk_unique_index')],
+                "ordering": ["run", "chunk_index"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("run", "chunk_index"), name="coverage_chunk_unique_index")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='FundLedgerEntry',
+            name="FundLedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('deposit', 'Deposit'), ('withdrawal', 'Withdrawal'), ('penalty_income', 'Liquidation penalty income'), ('fee_income', 'Trading fee income'), ('bad_debt_payout', 'Bad-debt payout'), ('adjustment', 'Adjustment')], max_length=20)),
-                ('amount', models.DecimalField(decimal_places=18, help_text='Quote units; positive, except adjustments which carry their sign.', max_digits=38)),
-                ('effect', models.DecimalField(decimal_places=18, editable=False, help_text='Signed effect on the balance, derived from kind and amount.', max_digits=38)),
-                ('external_ref', models.CharField(max_length=200, unique=True)),
-                ('note', models.TextField()),
-                ('occurred_at', models.DateTimeField()),
-                ('recorded_by', models.CharField(max_length=150)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('fund', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='insurance.insurancefund')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("deposit", "Deposit"),
+                            ("withdrawal", "Withdrawal"),
+                            ("penalty_income", "Liquidation penalty income"),
+                            ("fee_income", "Trading fee income"),
+                            ("bad_debt_payout", "Bad-debt payout"),
+                            ("adjustment", "Adjustment"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=18,
+                        help_text="Quote units; positive, except adjustments which carry their sign.",
+                        max_digits=38,
+                    ),
+                ),
+                (
+                    "effect",
+                    models.DecimalField(
+                        decimal_places=18,
+                        editable=False,
+                        help_text="Signed effect on the balance, derived from kind and amount.",
+                        max_digits=38,
+                    ),
+                ),
+                ("external_ref", models.CharField(max_length=200, unique=True)),
+                ("note", models.TextField()),
+                ("occurred_at", models.DateTimeField()),
+                ("recorded_by", models.CharField(max_length=150)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "fund",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="insurance.insurancefund",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'fund ledger entries',
-                'ordering': ['-occurred_at', '-pk'],
-                'indexes': [models.Index(fields=['fund', 'occurred_at'], name='ledger_fund_time_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('kind', 'adjustment'), models.Q(('amount', 0), _negated=True)), models.Q(models.Q(('kind', 'adjustment'), _negated=True), ('amount__gt', 0)), _connector='OR'), name='ledger_amount_sign'), models.CheckConstraint(condition=models.Q(('note', ''), _negated=True), name='ledger_note_required')],
+                "verbose_name_plural": "fund ledger entries",
+                "ordering": ["-occurred_at", "-pk"],
+                "indexes": [models.Index(fields=["fund", "occurred_at"], name="ledger_fund_time_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("kind", "adjustment"), models.Q(("amount", 0), _negated=True)),
+                            models.Q(models.Q(("kind", "adjustment"), _negated=True), ("amount__gt", 0)),
+                            _connector="OR",
+                        ),
+                        name="ledger_amount_sign",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("note", ""), _negated=True), name="ledger_note_required"
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='coveragerun',
-            index=models.Index(fields=['status', 'created_at'], name='coverage_run_status_idx'),
+            model_name="coveragerun",
+            index=models.Index(fields=["status", "created_at"], name="coverage_run_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='coveragerun',
-            constraint=models.CheckConstraint(condition=models.Q(('chunks_done__lte', models.F('chunk_count'))), name='coverage_run_chunks_done_bound'),
+            model_name="coveragerun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("chunks_done__lte", models.F("chunk_count"))), name="coverage_run_chunks_done_bound"
+            ),
         ),
     ]

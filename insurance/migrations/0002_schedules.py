@@ -13,14 +13,22 @@ def create_schedules(apps, schema_editor):
     )
     PeriodicTask.objects.get_or_create(
         name=DAILY_RUN,
-        defaults={"task": "insurance.daily_coverage_run", "crontab": daily, "enabled": True,
-                  "description": "Coverage run under the current margin parameters with default settings."},
+        defaults={
+            "task": "insurance.daily_coverage_run",
+            "crontab": daily,
+            "enabled": True,
+            "description": "Coverage run under the current margin parameters with default settings.",
+        },
     )
     every_two, _ = IntervalSchedule.objects.get_or_create(every=2, period="minutes")
     PeriodicTask.objects.get_or_create(
         name=SWEEPER,
-        defaults={"task": "insurance.sweep_stale_runs", "interval": every_two, "enabled": True,
-                  "description": "Re-enqueue lost chunks of coverage runs; fail runs whose chunks keep getting lost."},
+        defaults={
+            "task": "insurance.sweep_stale_runs",
+            "interval": every_two,
+            "enabled": True,
+            "description": "Re-enqueue lost chunks of coverage runs; fail runs whose chunks keep getting lost.",
+        },
     )
 
 

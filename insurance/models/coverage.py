@@ -58,19 +58,23 @@ class CoverageRun(models.Model):
     label = models.CharField(max_length=200)
     requested_by = models.CharField(max_length=150)
     fund = models.ForeignKey(InsuranceFund, on_delete=models.PROTECT, null=True, blank=True, related_name="runs")
-    fund_balance = amount_field(validators=[MinValueValidator(Decimal("0"))],
-                                help_text="Fund at the start of the horizon, quote units.")
+    fund_balance = amount_field(
+        validators=[MinValueValidator(Decimal("0"))], help_text="Fund at the start of the horizon, quote units."
+    )
 
     model = models.CharField(max_length=16, choices=PriceModelKind.choices, default=PriceModelKind.GBM)
     model_params = models.JSONField(default=dict, blank=True, help_text="Model parameters besides volatility.")
     paths = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_PATHS)])
     steps = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(MAX_STEPS)])
-    horizon_days = models.DecimalField(max_digits=8, decimal_places=3,
-                                       validators=[MinValueValidator(Decimal("0.001")),
-                                                   MaxValueValidator(Decimal("365"))])
+    horizon_days = models.DecimalField(
+        max_digits=8,
+        decimal_places=3,
+        validators=[MinValueValidator(Decimal("0.001")), MaxValueValidator(Decimal("365"))],
+    )
     impact = models.CharField(max_length=8, choices=ImpactKind.choices, default=ImpactKind.SQRT)
-    impact_coefficient = models.DecimalField(max_digits=12, decimal_places=6,
-                                             validators=[MinValueValidator(Decimal("0"))])
+    impact_coefficient = models.DecimalField(
+        max_digits=12, decimal_places=6, validators=[MinValueValidator(Decimal("0"))]
+    )
     cascade = models.BooleanField(default=True)
     liquidation_delay_steps = models.PositiveIntegerField(default=0)
     seed = models.PositiveBigIntegerField()
@@ -80,15 +84,18 @@ class CoverageRun(models.Model):
         validators=[MinValueValidator(Decimal("0.00000001")), MaxValueValidator(Decimal("0.99999999"))],
     )
     volatility_window_days = models.PositiveIntegerField(
-        default=30, validators=[MinValueValidator(1), MaxValueValidator(3650)],
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(3650)],
         help_text="Days of hourly prices behind the volatility and correlation estimates.",
     )
     parameter_set = models.CharField(max_length=16, choices=ParameterSet.choices, default=ParameterSet.CURRENT)
     parameter_versions = models.JSONField(default=dict, blank=True, help_text="{symbol: version} for 'versions'.")
-    parameter_overrides = models.JSONField(default=dict, blank=True,
-                                           help_text="{symbol: {field: value}} for 'overrides' (decimal strings).")
-    market_inputs = models.JSONField(default=list, blank=True,
-                                     help_text="Per-market inputs as simulated (price, rates, volatility source…).")
+    parameter_overrides = models.JSONField(
+        default=dict, blank=True, help_text="{symbol: {field: value}} for 'overrides' (decimal strings)."
+    )
+    market_inputs = models.JSONField(
+        default=list, blank=True, help_text="Per-market inputs as simulated (price, rates, volatility source…)."
+    )
     position_count = models.PositiveIntegerField(default=0)
     inputs_file = models.CharField(max_length=255, blank=True, default="")
     inputs_sha256 = models.CharField(max_length=64, blank=True, default="")
@@ -110,8 +117,9 @@ class CoverageRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(chunks_done__lte=models.F("chunk_count")),
-                                   name="coverage_run_chunks_done_bound"),
+            models.CheckConstraint(
+                condition=Q(chunks_done__lte=models.F("chunk_count")), name="coverage_run_chunks_done_bound"
+            ),
         ]
         indexes = [models.Index(fields=["status", "created_at"], name="coverage_run_status_idx")]
 

@@ -17,7 +17,10 @@ class InsuranceFund(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     vault_address = models.CharField(
-        max_length=42, blank=True, default="", validators=[validate_address],
+        max_length=42,
+        blank=True,
+        default="",
+        validators=[validate_address],
         help_text="Optional on-chain vault holding the fund (0x…).",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -15,8 +15,11 @@ from insurance.services.coverage_files import arrays_read
 
 def run_list(*, limit: int = 50) -> QuerySet[CoverageRun]:
     """The newest runs, without their bulky JSON columns."""
-    return (CoverageRun.objects.select_related("fund").defer("metrics", "market_inputs")
-            .order_by("-created_at", "-pk")[:limit])
+    return (
+        CoverageRun.objects.select_related("fund")
+        .defer("metrics", "market_inputs")
+        .order_by("-created_at", "-pk")[:limit]
+    )
 
 
 def run_latest_succeeded(*, fund: InsuranceFund | None = None) -> CoverageRun | None:
@@ -61,11 +64,15 @@ def run_headline(run: CoverageRun) -> Headline | None:
     tail99 = next(entry for entry in summary["tail"] if abs(entry["level"] - 0.99) < 1e-9)
     return Headline(
         exhaustion_probability=_figure(summary["exhaustion_probability"]),
-        es99=_figure(tail99["expected_shortfall"]), var99=_figure(tail99["value_at_risk"]),
-        coverage_ratio=_figure(summary["coverage_ratio"]), required_fund=_figure(summary["required_fund"]),
+        es99=_figure(tail99["expected_shortfall"]),
+        var99=_figure(tail99["value_at_risk"]),
+        coverage_ratio=_figure(summary["coverage_ratio"]),
+        required_fund=_figure(summary["required_fund"]),
         mean_bad_debt=_figure(summary["mean_bad_debt"]),
-        target_exhaustion_probability=summary["target_exhaustion_probability"], confidence=summary["confidence"],
-        fund_balance=summary["fund_balance"], paths=summary["paths"],
+        target_exhaustion_probability=summary["target_exhaustion_probability"],
+        confidence=summary["confidence"],
+        fund_balance=summary["fund_balance"],
+        paths=summary["paths"],
     )
 
 
@@ -100,8 +107,14 @@ def run_per_path_columns(run: CoverageRun) -> dict[str, np.ndarray]:
         "bad_debt": arrays["bad_debt_by_market"].sum(axis=1),
         "penalty_income": arrays["penalty_by_market"].sum(axis=1),
     }
-    for name in ("uncovered_loss", "liquidated_notional", "liquidated_positions", "fund_end", "exhausted",
-                 "required_fund"):
+    for name in (
+        "uncovered_loss",
+        "liquidated_notional",
+        "liquidated_positions",
+        "fund_end",
+        "exhausted",
+        "required_fund",
+    ):
         columns[name] = arrays[name]
     for index, symbol in enumerate(symbols):
         columns[f"bad_debt_{symbol}"] = arrays["bad_debt_by_market"][:, index]
@@ -111,21 +124,36 @@ def run_per_path_columns(run: CoverageRun) -> dict[str, np.ndarray]:
 def run_export(run: CoverageRun) -> dict[str, Any]:
     """Inputs, status and metrics of a run as one JSON document."""
     return {
-        "id": run.pk, "label": run.label, "status": run.status, "requested_by": run.requested_by,
+        "id": run.pk,
+        "label": run.label,
+        "status": run.status,
+        "requested_by": run.requested_by,
         "created_at": run.created_at.isoformat(),
         "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "error": run.error, "engine_version": run.engine_version,
+        "error": run.error,
+        "engine_version": run.engine_version,
         "inputs": {
-            "fund": run.fund.name if run.fund else None, "fund_balance": str(run.fund_balance),
-            "model": run.model, "model_params": run.model_params, "paths": run.paths, "steps": run.steps,
-            "horizon_days": str(run.horizon_days), "impact": run.impact,
-            "impact_coefficient": str(run.impact_coefficient), "cascade": run.cascade,
-            "liquidation_delay_steps": run.liquidation_delay_steps, "seed": run.seed, "chunk_size": run.chunk_size,
+            "fund": run.fund.name if run.fund else None,
+            "fund_balance": str(run.fund_balance),
+            "model": run.model,
+            "model_params": run.model_params,
+            "paths": run.paths,
+            "steps": run.steps,
+            "horizon_days": str(run.horizon_days),
+            "impact": run.impact,
+            "impact_coefficient": str(run.impact_coefficient),
+            "cascade": run.cascade,
+            "liquidation_delay_steps": run.liquidation_delay_steps,
+            "seed": run.seed,
+            "chunk_size": run.chunk_size,
             "target_exhaustion_probability": str(run.target_exhaustion_probability),
-            "volatility_window_days": run.volatility_window_days, "parameter_set": run.parameter_set,
-            "parameter_versions": run.parameter_versions, "parameter_overrides": run.parameter_overrides,
-            "positions": run.position_count, "markets": run.market_inputs,
+            "volatility_window_days": run.volatility_window_days,
+            "parameter_set": run.parameter_set,
+            "parameter_versions": run.parameter_versions,
+            "parameter_overrides": run.parameter_overrides,
+            "positions": run.position_count,
+            "markets": run.market_inputs,
             "inputs_sha256": run.inputs_sha256,
         },
         "metrics": run.metrics,

@@ -46,8 +46,11 @@ def hourly_log_price_grid(markets: Sequence[Market], since: datetime, until: dat
     hours = max(1, int((until - since).total_seconds() // 3600))
     grid = np.full((hours, len(markets)), np.nan)
     column = {market.pk: i for i, market in enumerate(markets)}
-    rows = (PriceObservation.objects.filter(market__in=list(markets), observed_at__gte=since, observed_at__lt=until)
-            .order_by("observed_at").values_list("market_id", "observed_at", "price"))
+    rows = (
+        PriceObservation.objects.filter(market__in=list(markets), observed_at__gte=since, observed_at__lt=until)
+        .order_by("observed_at")
+        .values_list("market_id", "observed_at", "price")
+    )
     start = since.timestamp()
     for market_id, observed_at, price in rows.iterator(chunk_size=20_000):
         hour = int((observed_at.timestamp() - start) // 3600)
@@ -79,9 +82,16 @@ def volatility_estimate(*, markets: Sequence[Market], window_days: int, until: d
             sources.append("reference")
     correlation, source, rows = _correlation(returns)
     return VolatilityEstimate(
-        window_days=window_days, since=since, until=until, volatility=tuple(volatility),
-        volatility_source=tuple(sources), observations=tuple(counts), correlation=correlation,
-        correlation_source=source, correlation_observations=rows, hourly_log_prices=grid,
+        window_days=window_days,
+        since=since,
+        until=until,
+        volatility=tuple(volatility),
+        volatility_source=tuple(sources),
+        observations=tuple(counts),
+        correlation=correlation,
+        correlation_source=source,
+        correlation_observations=rows,
+        hourly_log_prices=grid,
     )
 
 
@@ -120,5 +130,12 @@ def volatility_preview(*, window_days: int, until: datetime) -> list[dict[str, o
     if not markets:
         return []
     estimate = volatility_estimate(markets=markets, window_days=window_days, until=until)
-    return [{"symbol": market.symbol, "volatility": estimate.volatility[i], "source": estimate.volatility_source[i],
-             "observations": estimate.observations[i]} for i, market in enumerate(markets)]
+    return [
+        {
+            "symbol": market.symbol,
+            "volatility": estimate.volatility[i],
+            "source": estimate.volatility_source[i],
+            "observations": estimate.observations[i],
+        }
+        for i, market in enumerate(markets)
+    ]

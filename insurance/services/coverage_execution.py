@@ -47,11 +47,16 @@ MERGE_TIMEOUT = timedelta(minutes=15)
 def coverage_run_fail(*, run_id: int, reason: str) -> bool:
     """Mark an active run failed with `reason` and revoke its outstanding chunks; False if it was not active."""
     changed = CoverageRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
-        status=RunStatus.FAILED, error=reason, finished_at=timezone.now())
+        status=RunStatus.FAILED, error=reason, finished_at=timezone.now()
+    )
     if changed:
         logger.warning("coverage run %s failed: %s", run_id, reason)
-        task_ids = list(CoverageChunk.objects.filter(run_id=run_id).exclude(status=ChunkStatus.DONE)
-                        .exclude(task_id="").values_list("task_id", flat=True))
+        task_ids = list(
+            CoverageChunk.objects.filter(run_id=run_id)
+            .exclude(status=ChunkStatus.DONE)
+            .exclude(task_id="")
+            .values_list("task_id", flat=True)
+        )
         transaction.on_commit(lambda: tasks_revoke(task_ids))
     return bool(changed)
 
@@ -82,23 +87,38 @@ def run_frozen_inputs(run: CoverageRun) -> FrozenInputs:
     return inputs
 
 
-def run_simulate(run: CoverageRun, inputs: FrozenInputs, path_range: tuple[int, int] | None = None,
-                 progress: Callable[[int], None] | None = None) -> SimulationResult:
+def run_simulate(
+    run: CoverageRun,
+    inputs: FrozenInputs,
+    path_range: tuple[int, int] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationResult:
     """`simulate` on a run's frozen inputs: what a chunk computes, or (without path_range) the whole run."""
-    model = engine_model(run.model, run.model_params, correlation=inputs.correlation,
-                         bootstrap_returns=inputs.bootstrap_returns)
+    model = engine_model(
+        run.model, run.model_params, correlation=inputs.correlation, bootstrap_returns=inputs.bootstrap_returns
+    )
     decoded = _last_run if _last_run is not None and _last_run.inputs is inputs else None
     ladder = decoded.ladder if decoded is not None else None
     if ladder is None:
         ladder = build_ladder(inputs.portfolio, inputs.markets)
         if decoded is not None:
             decoded.ladder = ladder  # the next chunk of this run skips sorting the book
-    return simulate(inputs.portfolio, inputs.markets, model, run_config(run), fund_balance=float(run.fund_balance),
-                    seed=int(run.seed), path_range=path_range, progress=progress, ladder=ladder)
+    return simulate(
+        inputs.portfolio,
+        inputs.markets,
+        model,
+        run_config(run),
+        fund_balance=float(run.fund_balance),
+        seed=int(run.seed),
+        path_range=path_range,
+        progress=progress,
+        ladder=ladder,
+    )
 
 
-def coverage_chunk_simulate(*, run_id: int, chunk_index: int, task_id: str = "", worker: str = "",
-                            enqueue_finish: bool = True) -> bool:
+def coverage_chunk_simulate(
+    *, run_id: int, chunk_index: int, task_id: str = "", worker: str = "", enqueue_finish: bool = True
+) -> bool:
     """Simulate one chunk of an active run and record it. Returns False when there was nothing to do.
 
     Safe to run twice: a chunk already done is skipped, a chunk whose earlier attempt was lost is
@@ -112,13 +132,25 @@ def coverage_chunk_simulate(*, run_id: int, chunk_index: int, task_id: str = "",
     if chunk is None or chunk.status == ChunkStatus.DONE:
         return False
     if chunk.attempts >= MAX_CHUNK_ATTEMPTS:
-        coverage_run_fail(run_id=run_id, reason=f"Chunk {chunk_index} was started {chunk.attempts} times without "
-                                                f"finishing (last on {chunk.worker or 'an unknown worker'}); the "
-                                                f"worker may be running out of memory or time.")
+        coverage_run_fail(
+            run_id=run_id,
+            reason=f"Chunk {chunk_index} was started {chunk.attempts} times without "
+            f"finishing (last on {chunk.worker or 'an unknown worker'}); the "
+            f"worker may be running out of memory or time.",
+        )
         return False
-    claimed = CoverageChunk.objects.filter(pk=chunk.pk).exclude(status=ChunkStatus.DONE).update(
-        status=ChunkStatus.RUNNING, attempts=F("attempts") + 1, started_at=now, finished_at=None,
-        task_id=task_id or chunk.task_id, worker=worker)
+    claimed = (
+        CoverageChunk.objects.filter(pk=chunk.pk)
+        .exclude(status=ChunkStatus.DONE)
+        .update(
+            status=ChunkStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=now,
+            finished_at=None,
+            task_id=task_id or chunk.task_id,
+            worker=worker,
+        )
+    )
     if not claimed:
         return False
     CoverageRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(status=RunStatus.RUNNING, started_at=now)
@@ -132,8 +164,11 @@ def coverage_chunk_simulate(*, run_id: int, chunk_index: int, task_id: str = "",
         coverage_run_fail(run_id=run_id, reason=f"{error} The run cannot be reproduced; start a new run.")
         return False
     except SoftTimeLimitExceeded:
-        coverage_run_fail(run_id=run_id, reason=f"Chunk {chunk_index} exceeded the time limit of "
-                                                f"{CHUNK_SOFT_TIME_LIMIT} s; use fewer paths or a smaller chunk size.")
+        coverage_run_fail(
+            run_id=run_id,
+            reason=f"Chunk {chunk_index} exceeded the time limit of "
+            f"{CHUNK_SOFT_TIME_LIMIT} s; use fewer paths or a smaller chunk size.",
+        )
         return False
     except DatabaseError:
         raise  # transient: the task retries
@@ -141,21 +176,26 @@ def coverage_chunk_simulate(*, run_id: int, chunk_index: int, task_id: str = "",
         logger.exception("coverage run %s chunk %s failed", run_id, chunk_index)
         coverage_run_fail(run_id=run_id, reason=f"Chunk {chunk_index} failed: {type(error).__name__}: {error}")
         return False
-    return _chunk_done(run_id=run_id, chunk_pk=chunk.pk, relative=relative, digest=digest,
-                       enqueue_finish=enqueue_finish)
+    return _chunk_done(
+        run_id=run_id, chunk_pk=chunk.pk, relative=relative, digest=digest, enqueue_finish=enqueue_finish
+    )
 
 
 def _chunk_done(*, run_id: int, chunk_pk: int, relative: str, digest: str, enqueue_finish: bool) -> bool:
     with transaction.atomic():
         now = timezone.now()
-        counted = CoverageChunk.objects.filter(pk=chunk_pk).exclude(status=ChunkStatus.DONE).update(
-            status=ChunkStatus.DONE, finished_at=now, result_file=relative, result_sha256=digest)
+        counted = (
+            CoverageChunk.objects.filter(pk=chunk_pk)
+            .exclude(status=ChunkStatus.DONE)
+            .update(status=ChunkStatus.DONE, finished_at=now, result_file=relative, result_sha256=digest)
+        )
         if not counted:
             return False
         # the row lock taken here serialises the last increments: one chunk sees done == count
         CoverageRun.objects.filter(pk=run_id).update(chunks_done=F("chunks_done") + 1, last_progress_at=now)
-        done, total, status = CoverageRun.objects.filter(pk=run_id).values_list(
-            "chunks_done", "chunk_count", "status").get()
+        done, total, status = (
+            CoverageRun.objects.filter(pk=run_id).values_list("chunks_done", "chunk_count", "status").get()
+        )
         if enqueue_finish and done == total and status in ACTIVE_STATUSES:
             dispatch.send_on_commit(FINISH_RUN, run_id=run_id)
     return True
@@ -170,7 +210,9 @@ def coverage_run_finish(*, run_id: int) -> bool:
     now = timezone.now()
     claimed = CoverageRun.objects.filter(
         Q(merge_started_at__isnull=True) | Q(merge_started_at__lt=now - MERGE_TIMEOUT),
-        pk=run_id, status=RunStatus.RUNNING, chunks_done=F("chunk_count"),
+        pk=run_id,
+        status=RunStatus.RUNNING,
+        chunks_done=F("chunk_count"),
     ).update(merge_started_at=now)
     if not claimed:
         return False
@@ -180,9 +222,14 @@ def coverage_run_finish(*, run_id: int) -> bool:
         chunks = list(run.chunks.order_by("chunk_index"))
         config, symbols = run_config(run), tuple(m["symbol"] for m in run.market_inputs["markets"])
         results = [
-            result_from_arrays(arrays_read(chunk.result_file, chunk.result_sha256, what=f"chunk {chunk.chunk_index}"),
-                               seed=int(run.seed), fund_balance=float(run.fund_balance), config=config,
-                               symbols=symbols, engine_version=run.engine_version)
+            result_from_arrays(
+                arrays_read(chunk.result_file, chunk.result_sha256, what=f"chunk {chunk.chunk_index}"),
+                seed=int(run.seed),
+                fund_balance=float(run.fund_balance),
+                config=config,
+                symbols=symbols,
+                engine_version=run.engine_version,
+            )
             for chunk in chunks
         ]
         merged = SimulationResult.concatenate(results)
@@ -203,9 +250,16 @@ def coverage_run_finish(*, run_id: int) -> bool:
         "merge_seconds": time.perf_counter() - started,
         "workers": sorted({c.worker for c in chunks if c.worker}),
     }
-    return bool(CoverageRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-        status=RunStatus.SUCCEEDED, finished_at=finished, metrics=metrics, results_file=relative,
-        results_sha256=digest, error=""))
+    return bool(
+        CoverageRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            status=RunStatus.SUCCEEDED,
+            finished_at=finished,
+            metrics=metrics,
+            results_file=relative,
+            results_sha256=digest,
+            error="",
+        )
+    )
 
 
 @dataclass
@@ -215,8 +269,13 @@ class SweepReport:
     failed: dict[int, str] = field(default_factory=dict)
 
 
-def coverage_runs_sweep(*, running_task_ids: Callable[[], set[str] | None], lost_after: timedelta,
-                        stalled_after: timedelta, max_attempts: int = MAX_CHUNK_ATTEMPTS) -> SweepReport:
+def coverage_runs_sweep(
+    *,
+    running_task_ids: Callable[[], set[str] | None],
+    lost_after: timedelta,
+    stalled_after: timedelta,
+    max_attempts: int = MAX_CHUNK_ATTEMPTS,
+) -> SweepReport:
     """Find active runs whose chunks stopped progressing and put them back on track.
 
     A running chunk is lost when it started more than `lost_after` ago and no worker reports its task
@@ -254,8 +313,10 @@ def coverage_runs_sweep(*, running_task_ids: Callable[[], set[str] | None], lost
         exhausted = [chunk for chunk in lost if chunk.attempts >= max_attempts]
         if exhausted:
             chunk = exhausted[0]
-            reason = (f"Chunk {chunk.chunk_index} was lost {chunk.attempts} times (last on "
-                      f"{chunk.worker or 'an unknown worker'}); the worker may have been killed, e.g. out of memory.")
+            reason = (
+                f"Chunk {chunk.chunk_index} was lost {chunk.attempts} times (last on "
+                f"{chunk.worker or 'an unknown worker'}); the worker may have been killed, e.g. out of memory."
+            )
             if coverage_run_fail(run_id=run.pk, reason=reason):
                 report.failed[run.pk] = reason
             continue

@@ -23,8 +23,16 @@ from numpy.typing import NDArray
 from insurance.engine import MarketSpec, Portfolio, SimulationConfig, SimulationResult
 
 COVERAGE_DIR = "coverage"
-RESULT_FIELDS = ("bad_debt_by_market", "penalty_by_market", "uncovered_loss", "liquidated_notional",
-                 "liquidated_positions", "fund_end", "exhausted", "required_fund")
+RESULT_FIELDS = (
+    "bad_debt_by_market",
+    "penalty_by_market",
+    "uncovered_loss",
+    "liquidated_notional",
+    "liquidated_positions",
+    "fund_end",
+    "exhausted",
+    "required_fund",
+)
 
 
 class CoverageFileError(Exception):
@@ -71,8 +79,10 @@ def file_sha256_check(relative: str, expected_sha256: str, *, what: str) -> None
         raise CoverageFileError(f"The {what} file {relative or '(none)'} is missing.")
     actual = sha256_of(path)
     if actual != expected_sha256:
-        raise CoverageFileError(f"The {what} file {relative} was altered after it was written "
-                                f"(sha256 {actual[:12]}… instead of {expected_sha256[:12]}…).")
+        raise CoverageFileError(
+            f"The {what} file {relative} was altered after it was written "
+            f"(sha256 {actual[:12]}… instead of {expected_sha256[:12]}…)."
+        )
 
 
 def arrays_read(relative: str, expected_sha256: str, *, what: str) -> dict[str, NDArray]:  # type: ignore[type-arg]
@@ -83,8 +93,10 @@ def arrays_read(relative: str, expected_sha256: str, *, what: str) -> dict[str, 
     data = path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected_sha256:
-        raise CoverageFileError(f"The {what} file {relative} was altered after it was written "
-                                f"(sha256 {actual[:12]}… instead of {expected_sha256[:12]}…).")
+        raise CoverageFileError(
+            f"The {what} file {relative} was altered after it was written "
+            f"(sha256 {actual[:12]}… instead of {expected_sha256[:12]}…)."
+        )
     with np.load(io.BytesIO(data), allow_pickle=False) as archive:
         return {name: archive[name] for name in archive.files}
 
@@ -117,18 +129,36 @@ class FrozenInputs:
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, NDArray]) -> FrozenInputs:  # type: ignore[type-arg]
         markets = tuple(
-            MarketSpec(symbol=str(symbol), price=float(price), mmr=float(mmr), liquidation_penalty=float(penalty),
-                       volatility=float(volatility), depth=float(depth))
+            MarketSpec(
+                symbol=str(symbol),
+                price=float(price),
+                mmr=float(mmr),
+                liquidation_penalty=float(penalty),
+                volatility=float(volatility),
+                depth=float(depth),
+            )
             for symbol, price, mmr, penalty, volatility, depth in zip(
-                arrays["market_symbol"], arrays["market_price"], arrays["market_mmr"],
-                arrays["market_liquidation_penalty"], arrays["market_volatility"], arrays["market_depth"],
+                arrays["market_symbol"],
+                arrays["market_price"],
+                arrays["market_mmr"],
+                arrays["market_liquidation_penalty"],
+                arrays["market_volatility"],
+                arrays["market_depth"],
                 strict=True,
             )
         )
-        portfolio = Portfolio(market=arrays["position_market"], size=arrays["position_size"],
-                              entry_price=arrays["position_entry_price"], collateral=arrays["position_collateral"])
-        return cls(portfolio=portfolio, markets=markets, correlation=arrays["correlation"],
-                   bootstrap_returns=arrays["bootstrap_returns"])
+        portfolio = Portfolio(
+            market=arrays["position_market"],
+            size=arrays["position_size"],
+            entry_price=arrays["position_entry_price"],
+            collateral=arrays["position_collateral"],
+        )
+        return cls(
+            portfolio=portfolio,
+            markets=markets,
+            correlation=arrays["correlation"],
+            bootstrap_returns=arrays["bootstrap_returns"],
+        )
 
 
 def result_to_arrays(result: SimulationResult, *, with_fund_path: bool) -> dict[str, NDArray]:  # type: ignore[type-arg]
@@ -139,11 +169,24 @@ def result_to_arrays(result: SimulationResult, *, with_fund_path: bool) -> dict[
     return arrays
 
 
-def result_from_arrays(arrays: Mapping[str, NDArray], *, seed: int, fund_balance: float,  # type: ignore[type-arg]
-                       config: SimulationConfig, symbols: tuple[str, ...], engine_version: str) -> SimulationResult:
+def result_from_arrays(
+    arrays: Mapping[str, NDArray],
+    *,
+    seed: int,
+    fund_balance: float,  # type: ignore[type-arg]
+    config: SimulationConfig,
+    symbols: tuple[str, ...],
+    engine_version: str,
+) -> SimulationResult:
     start, stop = (int(value) for value in arrays["path_range"])
     return SimulationResult(
-        path_start=start, path_stop=stop, seed=seed, fund_balance=fund_balance, config=config, symbols=symbols,
-        engine_version=engine_version, fund_path=arrays.get("fund_path"),
+        path_start=start,
+        path_stop=stop,
+        seed=seed,
+        fund_balance=fund_balance,
+        config=config,
+        symbols=symbols,
+        engine_version=engine_version,
+        fund_path=arrays.get("fund_path"),
         **{name: arrays[name] for name in RESULT_FIELDS},
     )

@@ -52,20 +52,32 @@ def overrides_clean(overrides: ParameterOverrides | None, symbols: list[str]) ->
     cleaned: dict[str, dict[str, Decimal]] = {}
     for symbol, changes in overrides.items():
         if symbol not in symbols:
-            raise ValidationError({"parameter_overrides": f"{symbol!r} is not a market with a mark price and "
-                                                          f"parameters (markets: {', '.join(symbols) or 'none'})."})
+            raise ValidationError(
+                {
+                    "parameter_overrides": f"{symbol!r} is not a market with a mark price and "
+                    f"parameters (markets: {', '.join(symbols) or 'none'})."
+                }
+            )
         if not isinstance(changes, Mapping) or not changes:
             raise ValidationError({"parameter_overrides": f"{symbol}: give an object {{field: value}}."})
         unknown = sorted(set(changes) - set(PARAMETER_FIELDS))
         if unknown:
-            raise ValidationError({"parameter_overrides": f"{symbol}: {', '.join(unknown)} is not a margin "
-                                                          f"parameter ({', '.join(PARAMETER_FIELDS)})."})
+            raise ValidationError(
+                {
+                    "parameter_overrides": f"{symbol}: {', '.join(unknown)} is not a margin "
+                    f"parameter ({', '.join(PARAMETER_FIELDS)})."
+                }
+            )
         cleaned[symbol] = {field: _decimal(value, f"{symbol}.{field}") for field, value in changes.items()}
     return cleaned
 
 
-def _parameters_for(states: list[MarketState], parameter_set: str, versions: Mapping[str, Any] | None,
-                    overrides: dict[str, dict[str, Decimal]]) -> dict[str, tuple[Decimal, Decimal, str]]:
+def _parameters_for(
+    states: list[MarketState],
+    parameter_set: str,
+    versions: Mapping[str, Any] | None,
+    overrides: dict[str, dict[str, Decimal]],
+) -> dict[str, tuple[Decimal, Decimal, str]]:
     """Per symbol: (mmr, liquidation_penalty, description of the parameters used)."""
     chosen: dict[str, tuple[Decimal, Decimal, str]] = {}
     symbols = [state.market.symbol for state in states]
@@ -74,8 +86,9 @@ def _parameters_for(states: list[MarketState], parameter_set: str, versions: Map
             raise ValidationError({"parameter_versions": "Give at least one {symbol: version}."})
         unknown = sorted(set(versions) - set(symbols))
         if unknown:
-            raise ValidationError({"parameter_versions": f"{', '.join(unknown)} is not a market with a mark price "
-                                                         f"and parameters."})
+            raise ValidationError(
+                {"parameter_versions": f"{', '.join(unknown)} is not a market with a mark price and parameters."}
+            )
     for state in states:
         symbol = state.market.symbol
         params = state.parameters
@@ -102,21 +115,37 @@ def _parameters_for(states: list[MarketState], parameter_set: str, versions: Map
     return chosen
 
 
-def coverage_inputs_collect(*, parameter_set: str, parameter_versions: Mapping[str, Any] | None,
-                            parameter_overrides: ParameterOverrides | None, volatility_window_days: int,
-                            model: str, steps: int, horizon_days: Decimal, at: datetime) -> CollectedInputs:
+def coverage_inputs_collect(
+    *,
+    parameter_set: str,
+    parameter_versions: Mapping[str, Any] | None,
+    parameter_overrides: ParameterOverrides | None,
+    volatility_window_days: int,
+    model: str,
+    steps: int,
+    horizon_days: Decimal,
+    at: datetime,
+) -> CollectedInputs:
     """Markets (mark price, chosen mmr/penalty, estimated volatility, depth) and every open position.
 
     Raises ValidationError naming the input that cannot be honoured (e.g. an unknown market or version).
     """
     states = [s for s in market_states(at) if s.mark_price is not None and s.parameters is not None]
     if not states:
-        raise ValidationError({NON_FIELD_ERRORS: "No active market has both a mark price and margin parameters; "
-                                                 "import prices and parameters first."})
+        raise ValidationError(
+            {
+                NON_FIELD_ERRORS: "No active market has both a mark price and margin parameters; "
+                "import prices and parameters first."
+            }
+        )
     for state in states:
         if state.market.depth <= 0:
-            raise ValidationError({NON_FIELD_ERRORS: f"Market {state.market.symbol} has no depth (0); set its depth "
-                                                     f"before simulating liquidation impact."})
+            raise ValidationError(
+                {
+                    NON_FIELD_ERRORS: f"Market {state.market.symbol} has no depth (0); set its depth "
+                    f"before simulating liquidation impact."
+                }
+            )
     overrides = overrides_clean(parameter_overrides, [state.market.symbol for state in states])
     parameters = _parameters_for(states, parameter_set, parameter_versions, overrides)
     estimate = volatility_estimate(markets=[s.market for s in states], window_days=volatility_window_days, until=at)
@@ -127,29 +156,44 @@ def coverage_inputs_collect(*, parameter_set: str, parameter_versions: Mapping[s
     arrays, market_ids = open_position_arrays(states)
     index_of = {state.market.pk: index for index, state in enumerate(states)}
     position_market = np.array([index_of[int(pk)] for pk in market_ids], dtype=np.int64)
-    portfolio = Portfolio(market=position_market, size=arrays.size, entry_price=arrays.entry_price,
-                          collateral=arrays.collateral)
+    portfolio = Portfolio(
+        market=position_market, size=arrays.size, entry_price=arrays.entry_price, collateral=arrays.collateral
+    )
 
     specs, summary = [], []
     for index, state in enumerate(states):
         mmr, penalty, source = parameters[state.market.symbol]
-        spec = MarketSpec(symbol=state.market.symbol, price=float(state.mark_price),  # type: ignore[arg-type]
-                          mmr=float(mmr), liquidation_penalty=float(penalty),
-                          volatility=estimate.volatility[index], depth=float(state.market.depth))
+        spec = MarketSpec(
+            symbol=state.market.symbol,
+            price=float(state.mark_price),  # type: ignore[arg-type]
+            mmr=float(mmr),
+            liquidation_penalty=float(penalty),
+            volatility=estimate.volatility[index],
+            depth=float(state.market.depth),
+        )
         specs.append(spec)
         in_market = position_market == index
-        summary.append({
-            "symbol": spec.symbol, "price": str(state.mark_price), "mmr": str(mmr), "liquidation_penalty": str(penalty),
-            "parameters": source, "volatility": spec.volatility, "volatility_source": estimate.volatility_source[index],
-            "volatility_observations": estimate.observations[index], "depth": str(state.market.depth),
-            "positions": int(in_market.sum()),
-            "notional": float(np.abs(arrays.size[in_market]).sum() * spec.price),
-        })
+        summary.append(
+            {
+                "symbol": spec.symbol,
+                "price": str(state.mark_price),
+                "mmr": str(mmr),
+                "liquidation_penalty": str(penalty),
+                "parameters": source,
+                "volatility": spec.volatility,
+                "volatility_source": estimate.volatility_source[index],
+                "volatility_observations": estimate.observations[index],
+                "depth": str(state.market.depth),
+                "positions": int(in_market.sum()),
+                "notional": float(np.abs(arrays.size[in_market]).sum() * spec.price),
+            }
+        )
     correlation = estimate.correlation
     if model == PriceModelKind.BOOTSTRAP:
         correlation = np.zeros((0, 0))
-    frozen = FrozenInputs(portfolio=portfolio, markets=tuple(specs), correlation=correlation,
-                          bootstrap_returns=bootstrap_returns)
+    frozen = FrozenInputs(
+        portfolio=portfolio, markets=tuple(specs), correlation=correlation, bootstrap_returns=bootstrap_returns
+    )
     return CollectedInputs(frozen=frozen, overrides=overrides, market_inputs=summary, estimate=estimate)
 
 
@@ -157,12 +201,20 @@ def _bootstrap_returns(estimate: VolatilityEstimate, steps: int, horizon_days: D
     step_hours = float(horizon_days) * 24.0 / steps
     lag = round(step_hours)
     if lag < 1 or not math.isclose(step_hours, lag, rel_tol=1e-9):
-        raise ValidationError({"steps": f"The bootstrap resamples stored hourly returns, so a step must last a whole "
-                                        f"number of hours; {steps} steps over {horizon_days} days are "
-                                        f"{step_hours:.3g} h each."})
+        raise ValidationError(
+            {
+                "steps": f"The bootstrap resamples stored hourly returns, so a step must last a whole "
+                f"number of hours; {steps} steps over {horizon_days} days are "
+                f"{step_hours:.3g} h each."
+            }
+        )
     returns = estimate.returns_at_lag(lag)
     if len(returns) < MIN_BOOTSTRAP_RETURNS:
-        raise ValidationError({"model": f"The bootstrap needs at least {MIN_BOOTSTRAP_RETURNS} {lag}-hour returns "
-                                        f"where every market has prices in the last {estimate.window_days} days; "
-                                        f"there are {len(returns)}. Use a longer window or another model."})
+        raise ValidationError(
+            {
+                "model": f"The bootstrap needs at least {MIN_BOOTSTRAP_RETURNS} {lag}-hour returns "
+                f"where every market has prices in the last {estimate.window_days} days; "
+                f"there are {len(returns)}. Use a longer window or another model."
+            }
+        )
     return returns

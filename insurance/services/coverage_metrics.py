@@ -84,19 +84,23 @@ def _market_contributions(result: SimulationResult, losses: np.ndarray) -> list[
     """Mean bad debt and penalties per market, and each market's share of the 1 % worst paths' bad debt."""
     n = len(losses)
     tail_count = max(1, math.ceil(n * 0.01))
-    tail = np.argsort(losses, kind="stable")[n - tail_count:]
+    tail = np.argsort(losses, kind="stable")[n - tail_count :]
     tail_total = float(result.bad_debt_by_market[tail].sum())
     rows = []
     for index, symbol in enumerate(result.symbols):
         tail_mean = float(result.bad_debt_by_market[tail, index].mean())
-        rows.append({
-            "symbol": symbol,
-            "mean_bad_debt": float(result.bad_debt_by_market[:, index].mean()),
-            "mean_penalty_income": float(result.penalty_by_market[:, index].mean()),
-            "tail_bad_debt": tail_mean,
-            "tail_share": float(result.bad_debt_by_market[tail, index].sum()) / tail_total if tail_total > 0 else 0.0,
-            "paths_with_bad_debt": int((result.bad_debt_by_market[:, index] > 0).sum()),
-        })
+        rows.append(
+            {
+                "symbol": symbol,
+                "mean_bad_debt": float(result.bad_debt_by_market[:, index].mean()),
+                "mean_penalty_income": float(result.penalty_by_market[:, index].mean()),
+                "tail_bad_debt": tail_mean,
+                "tail_share": float(result.bad_debt_by_market[tail, index].sum()) / tail_total
+                if tail_total > 0
+                else 0.0,
+                "paths_with_bad_debt": int((result.bad_debt_by_market[:, index] > 0).sum()),
+            }
+        )
     return rows
 
 

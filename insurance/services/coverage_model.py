@@ -17,8 +17,13 @@ from insurance.models import PriceModelKind
 MODEL_PARAMETERS: dict[str, dict[str, tuple[Any, type]]] = {
     PriceModelKind.GBM: {"drift": (0.0, float)},
     PriceModelKind.STUDENT_T: {"drift": (0.0, float), "degrees_of_freedom": (4.0, float)},
-    PriceModelKind.MERTON: {"drift": (0.0, float), "jump_intensity": (5.0, float), "jump_mean": (-0.05, float),
-                            "jump_std": (0.05, float), "shared_arrivals": (True, bool)},
+    PriceModelKind.MERTON: {
+        "drift": (0.0, float),
+        "jump_intensity": (5.0, float),
+        "jump_mean": (-0.05, float),
+        "jump_std": (0.05, float),
+        "shared_arrivals": (True, bool),
+    },
     PriceModelKind.BOOTSTRAP: {"block_length": (6, int)},
     PriceModelKind.STRESS: {"scenario": ("march_2020", str), "noise": (False, bool), "drift": (0.0, float)},
 }
@@ -32,8 +37,12 @@ def model_params_clean(model: str, params: Mapping[str, Any] | None) -> dict[str
     params = dict(params or {})
     unknown = sorted(set(params) - set(schema))
     if unknown:
-        raise ValidationError({"model_params": f"{', '.join(unknown)} is not a parameter of the {model} model "
-                                               f"(it takes {', '.join(schema)})."})
+        raise ValidationError(
+            {
+                "model_params": f"{', '.join(unknown)} is not a parameter of the {model} model "
+                f"(it takes {', '.join(schema)})."
+            }
+        )
     cleaned: dict[str, Any] = {}
     for name, (default, kind) in schema.items():
         value = params.get(name, default)
@@ -41,8 +50,12 @@ def model_params_clean(model: str, params: Mapping[str, Any] | None) -> dict[str
             value = default
         cleaned[name] = _coerce(name, value, kind)
     if model == PriceModelKind.STRESS and cleaned["scenario"] not in NAMED_SCENARIOS:
-        raise ValidationError({"model_params": f"scenario must be one of {', '.join(sorted(NAMED_SCENARIOS))}, "
-                                               f"got {cleaned['scenario']!r}."})
+        raise ValidationError(
+            {
+                "model_params": f"scenario must be one of {', '.join(sorted(NAMED_SCENARIOS))}, "
+                f"got {cleaned['scenario']!r}."
+            }
+        )
     if model == PriceModelKind.STUDENT_T and cleaned["degrees_of_freedom"] <= 2:
         raise ValidationError({"model_params": "degrees_of_freedom must be greater than 2 (finite variance)."})
     if model == PriceModelKind.MERTON and (cleaned["jump_intensity"] < 0 or cleaned["jump_std"] < 0):
@@ -76,8 +89,9 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
     return number
 
 
-def engine_model(model: str, params: Mapping[str, Any], *, correlation: NDArray[np.float64],
-                 bootstrap_returns: NDArray[np.float64]) -> PriceModel:
+def engine_model(
+    model: str, params: Mapping[str, Any], *, correlation: NDArray[np.float64], bootstrap_returns: NDArray[np.float64]
+) -> PriceModel:
     """The engine price model of a run; correlation and bootstrap returns come from the frozen inputs."""
     matrix = correlation if correlation.size else None
     if model == PriceModelKind.GBM:
@@ -85,9 +99,14 @@ def engine_model(model: str, params: Mapping[str, Any], *, correlation: NDArray[
     if model == PriceModelKind.STUDENT_T:
         return StudentT(correlation=matrix, drift=params["drift"], degrees_of_freedom=params["degrees_of_freedom"])
     if model == PriceModelKind.MERTON:
-        return MertonJump(correlation=matrix, drift=params["drift"], jump_intensity=params["jump_intensity"],
-                          jump_mean=params["jump_mean"], jump_std=params["jump_std"],
-                          shared_arrivals=params["shared_arrivals"])
+        return MertonJump(
+            correlation=matrix,
+            drift=params["drift"],
+            jump_intensity=params["jump_intensity"],
+            jump_mean=params["jump_mean"],
+            jump_std=params["jump_std"],
+            shared_arrivals=params["shared_arrivals"],
+        )
     if model == PriceModelKind.BOOTSTRAP:
         return Bootstrap(returns=bootstrap_returns, block_length=params["block_length"])
     if model == PriceModelKind.STRESS:

@@ -47,8 +47,16 @@ SIMULATE_CHUNK = "insurance.simulate_chunk"
 FINISH_RUN = "insurance.finish_run"
 
 DEFAULT_CHUNK_SIZE = 1_000
-CONFIG_FIELDS = ("paths", "steps", "horizon_days", "impact", "impact_coefficient", "cascade",
-                 "liquidation_delay_steps", "chunk_size")
+CONFIG_FIELDS = (
+    "paths",
+    "steps",
+    "horizon_days",
+    "impact",
+    "impact_coefficient",
+    "cascade",
+    "liquidation_delay_steps",
+    "chunk_size",
+)
 
 
 class CoverageRunError(Exception):
@@ -58,9 +66,15 @@ class CoverageRunError(Exception):
 def run_config(run: CoverageRun) -> SimulationConfig:
     """The engine configuration of a run (money and rates as floats only here)."""
     return SimulationConfig(
-        paths=run.paths, steps=run.steps, horizon_days=float(run.horizon_days), impact=run.impact,  # type: ignore[arg-type]
-        impact_coefficient=float(run.impact_coefficient), cascade=run.cascade,
-        liquidation_delay_steps=run.liquidation_delay_steps, chunk_size=run.chunk_size, record_fund_path=True,
+        paths=run.paths,
+        steps=run.steps,
+        horizon_days=float(run.horizon_days),
+        impact=run.impact,  # type: ignore[arg-type]
+        impact_coefficient=float(run.impact_coefficient),
+        cascade=run.cascade,
+        liquidation_delay_steps=run.liquidation_delay_steps,
+        chunk_size=run.chunk_size,
+        record_fund_path=True,
     )
 
 
@@ -71,11 +85,16 @@ def _config_check(run: CoverageRun) -> None:
         field = str(error).split(" ", 1)[0]
         raise ValidationError({field if field in CONFIG_FIELDS else NON_FIELD_ERRORS: str(error)}) from None
     if run.paths * (run.steps + 1) > MAX_PATH_STEPS:
-        raise ValidationError({"paths": f"paths × (steps + 1) must stay below {MAX_PATH_STEPS:,} "
-                                        f"(here {run.paths * (run.steps + 1):,}); use fewer paths or steps."})
+        raise ValidationError(
+            {
+                "paths": f"paths × (steps + 1) must stay below {MAX_PATH_STEPS:,} "
+                f"(here {run.paths * (run.steps + 1):,}); use fewer paths or steps."
+            }
+        )
     if run.liquidation_delay_steps > run.steps:
-        raise ValidationError({"liquidation_delay_steps": "The delay cannot be longer than the horizon "
-                                                          f"({run.steps} steps)."})
+        raise ValidationError(
+            {"liquidation_delay_steps": f"The delay cannot be longer than the horizon ({run.steps} steps)."}
+        )
 
 
 def coverage_run_create(
@@ -114,8 +133,13 @@ def coverage_run_create(
     """
     if parameter_versions and parameter_overrides:
         raise ValidationError({"parameter_overrides": "Give either parameter versions or overrides, not both."})
-    parameter_set = (ParameterSet.OVERRIDES if parameter_overrides else
-                     ParameterSet.VERSIONS if parameter_versions else ParameterSet.CURRENT)
+    parameter_set = (
+        ParameterSet.OVERRIDES
+        if parameter_overrides
+        else ParameterSet.VERSIONS
+        if parameter_versions
+        else ParameterSet.CURRENT
+    )
     if fund is None and fund_balance is None:
         fund = fund_default()
         if fund is None:
@@ -126,13 +150,27 @@ def coverage_run_create(
         raise ValidationError({field: f"The fund balance is negative ({balance}); the simulation needs a fund ≥ 0."})
     params = model_params_clean(model, model_params)
     run = CoverageRun(
-        label=label.strip() or "Coverage run", requested_by=requested_by, fund=fund, fund_balance=balance,
-        model=model, model_params=params, paths=paths, steps=steps, horizon_days=horizon_days, impact=impact,
-        impact_coefficient=impact_coefficient, cascade=cascade, liquidation_delay_steps=liquidation_delay_steps,
-        seed=seed if seed is not None else secrets.randbits(63), chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
-        target_exhaustion_probability=target_exhaustion_probability, volatility_window_days=volatility_window_days,
-        parameter_set=parameter_set, parameter_versions=dict(parameter_versions or {}),
-        engine_version=ENGINE_VERSION, status=RunStatus.QUEUED,
+        label=label.strip() or "Coverage run",
+        requested_by=requested_by,
+        fund=fund,
+        fund_balance=balance,
+        model=model,
+        model_params=params,
+        paths=paths,
+        steps=steps,
+        horizon_days=horizon_days,
+        impact=impact,
+        impact_coefficient=impact_coefficient,
+        cascade=cascade,
+        liquidation_delay_steps=liquidation_delay_steps,
+        seed=seed if seed is not None else secrets.randbits(63),
+        chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
+        target_exhaustion_probability=target_exhaustion_probability,
+        volatility_window_days=volatility_window_days,
+        parameter_set=parameter_set,
+        parameter_versions=dict(parameter_versions or {}),
+        engine_version=ENGINE_VERSION,
+        status=RunStatus.QUEUED,
     )
     run.full_clean(exclude=["parameter_overrides", "market_inputs", "inputs_file", "inputs_sha256"])
     _config_check(run)
@@ -140,25 +178,40 @@ def coverage_run_create(
     at = at or timezone.now()
     with transaction.atomic():
         collected = coverage_inputs_collect(
-            parameter_set=parameter_set, parameter_versions=parameter_versions, parameter_overrides=parameter_overrides,
-            volatility_window_days=volatility_window_days, model=model, steps=steps, horizon_days=horizon_days, at=at,
+            parameter_set=parameter_set,
+            parameter_versions=parameter_versions,
+            parameter_overrides=parameter_overrides,
+            volatility_window_days=volatility_window_days,
+            model=model,
+            steps=steps,
+            horizon_days=horizon_days,
+            at=at,
         )
         frozen = collected.frozen
         try:
-            engine_model(model, params, correlation=frozen.correlation,
-                         bootstrap_returns=frozen.bootstrap_returns).validate(frozen.markets, run_config(run))
+            engine_model(
+                model, params, correlation=frozen.correlation, bootstrap_returns=frozen.bootstrap_returns
+            ).validate(frozen.markets, run_config(run))
         except ValueError as error:
             raise ValidationError({"model_params": str(error)}) from None
-        run.parameter_overrides = {symbol: {field: f"{value.normalize():f}" for field, value in changes.items()}
-                                   for symbol, changes in collected.overrides.items()}
+        run.parameter_overrides = {
+            symbol: {field: f"{value.normalize():f}" for field, value in changes.items()}
+            for symbol, changes in collected.overrides.items()
+        }
         estimate = collected.estimate
         run.market_inputs = {
             "markets": collected.market_inputs,
-            "window": {"days": estimate.window_days, "since": estimate.since.isoformat(),
-                       "until": estimate.until.isoformat()},
-            "correlation": {"symbols": [m.symbol for m in frozen.markets], "matrix": frozen.correlation.tolist(),
-                            "source": estimate.correlation_source,
-                            "observations": estimate.correlation_observations},
+            "window": {
+                "days": estimate.window_days,
+                "since": estimate.since.isoformat(),
+                "until": estimate.until.isoformat(),
+            },
+            "correlation": {
+                "symbols": [m.symbol for m in frozen.markets],
+                "matrix": frozen.correlation.tolist(),
+                "source": estimate.correlation_source,
+                "observations": estimate.correlation_observations,
+            },
             "bootstrap_returns": len(frozen.bootstrap_returns),
         }
         run.position_count = len(frozen.portfolio)
@@ -168,13 +221,23 @@ def coverage_run_create(
         run.inputs_file = f"{directory}/inputs.npz"
         run.inputs_sha256 = arrays_write(run.inputs_file, frozen.to_arrays())
         run.save(update_fields=["inputs_file", "inputs_sha256"])
-        CoverageChunk.objects.bulk_create([
-            CoverageChunk(run=run, chunk_index=index, path_start=index * run.chunk_size,
-                          path_stop=min((index + 1) * run.chunk_size, run.paths))
-            for index in range(run.chunk_count)
-        ])
-        audit_record(action="insurance.coverage_run_created", subject=run, actor=requested_by,
-                     data={"label": run.label, "parameter_set": parameter_set, "model": model, "paths": paths})
+        CoverageChunk.objects.bulk_create(
+            [
+                CoverageChunk(
+                    run=run,
+                    chunk_index=index,
+                    path_start=index * run.chunk_size,
+                    path_stop=min((index + 1) * run.chunk_size, run.paths),
+                )
+                for index in range(run.chunk_count)
+            ]
+        )
+        audit_record(
+            action="insurance.coverage_run_created",
+            subject=run,
+            actor=requested_by,
+            data={"label": run.label, "parameter_set": parameter_set, "model": model, "paths": paths},
+        )
         if enqueue:
             run_id = run.pk
             transaction.on_commit(lambda: coverage_run_enqueue(run_id=run_id))
@@ -192,8 +255,11 @@ def coverage_run_enqueue(*, run_id: int) -> int:
     Each chunk gets a fresh task id, stored on its row so the sweeper can tell lost chunks from running ones
     and cancel can revoke them.
     """
-    chunks = list(CoverageChunk.objects.filter(run_id=run_id, run__status__in=ACTIVE_STATUSES)
-                  .exclude(status=ChunkStatus.DONE).order_by("chunk_index"))
+    chunks = list(
+        CoverageChunk.objects.filter(run_id=run_id, run__status__in=ACTIVE_STATUSES)
+        .exclude(status=ChunkStatus.DONE)
+        .order_by("chunk_index")
+    )
     if not chunks:
         return 0
     now = timezone.now()
@@ -202,8 +268,12 @@ def coverage_run_enqueue(*, run_id: int) -> int:
         chunk.enqueued_at = now
     CoverageChunk.objects.bulk_update(chunks, ["task_id", "enqueued_at"])
     options: dict[str, Any] = {"queue": chunk_queue()} if chunk_queue() else {}
-    header = [dispatch.signature(SIMULATE_CHUNK, run_id=run_id, chunk_index=chunk.chunk_index)
-              .set(task_id=chunk.task_id, **options) for chunk in chunks]
+    header = [
+        dispatch.signature(SIMULATE_CHUNK, run_id=run_id, chunk_index=chunk.chunk_index).set(
+            task_id=chunk.task_id, **options
+        )
+        for chunk in chunks
+    ]
     chord(header)(dispatch.signature(FINISH_RUN, run_id=run_id))
     return len(chunks)
 
@@ -215,22 +285,29 @@ def coverage_chunks_enqueue(*, run_id: int, chunk_indices: list[int]) -> None:
     for index in chunk_indices:
         task_id = f"coverage-{run_id}-{index}-{uuid.uuid4().hex[:12]}"
         CoverageChunk.objects.filter(run_id=run_id, chunk_index=index).update(task_id=task_id, enqueued_at=now)
-        dispatch.task(SIMULATE_CHUNK).apply_async(kwargs={"run_id": run_id, "chunk_index": index}, task_id=task_id,
-                                                  **options)
+        dispatch.task(SIMULATE_CHUNK).apply_async(
+            kwargs={"run_id": run_id, "chunk_index": index}, task_id=task_id, **options
+        )
 
 
 def coverage_run_cancel(*, run: CoverageRun, actor: str) -> CoverageRun:
     """Stop a queued or running run: chunks not yet started are revoked, running ones discard their result."""
     with transaction.atomic():
         changed = CoverageRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(
-            status=RunStatus.CANCELLED, finished_at=timezone.now(), error=f"Cancelled by {actor}.")
+            status=RunStatus.CANCELLED, finished_at=timezone.now(), error=f"Cancelled by {actor}."
+        )
         if not changed:
             run.refresh_from_db()
-            raise CoverageRunError(f"Run #{run.pk} is {run.get_status_display().lower()}; only queued or running "
-                                   f"runs can be cancelled.")
+            raise CoverageRunError(
+                f"Run #{run.pk} is {run.get_status_display().lower()}; only queued or running runs can be cancelled."
+            )
         audit_record(action="insurance.coverage_run_cancelled", subject=run, actor=actor)
-        task_ids = list(CoverageChunk.objects.filter(run=run).exclude(status=ChunkStatus.DONE)
-                        .exclude(task_id="").values_list("task_id", flat=True))
+        task_ids = list(
+            CoverageChunk.objects.filter(run=run)
+            .exclude(status=ChunkStatus.DONE)
+            .exclude(task_id="")
+            .values_list("task_id", flat=True)
+        )
         transaction.on_commit(lambda: tasks_revoke(task_ids))
     run.refresh_from_db()
     return run

@@ -23,8 +23,16 @@ def insurance_fund_create(*, name: str, vault_address: str = "", actor: str) -> 
     return fund
 
 
-def ledger_entry_record(*, fund: InsuranceFund, kind: str, amount: Decimal, external_ref: str, note: str,
-                        recorded_by: str, occurred_at: datetime | None = None) -> tuple[FundLedgerEntry, bool]:
+def ledger_entry_record(
+    *,
+    fund: InsuranceFund,
+    kind: str,
+    amount: Decimal,
+    external_ref: str,
+    note: str,
+    recorded_by: str,
+    occurred_at: datetime | None = None,
+) -> tuple[FundLedgerEntry, bool]:
     """Record one movement (quote units) unless `external_ref` is already in the ledger.
 
     `amount` is positive; the kind gives the direction (an adjustment carries its own sign). Returns the
@@ -32,8 +40,15 @@ def ledger_entry_record(*, fund: InsuranceFund, kind: str, amount: Decimal, exte
     raises ValidationError when it names a different movement. Raises ValidationError naming the field.
     """
     external_ref = external_ref.strip()
-    entry = FundLedgerEntry(fund=fund, kind=kind, amount=amount, external_ref=external_ref, note=note.strip(),
-                            recorded_by=recorded_by, occurred_at=occurred_at or timezone.now())
+    entry = FundLedgerEntry(
+        fund=fund,
+        kind=kind,
+        amount=amount,
+        external_ref=external_ref,
+        note=note.strip(),
+        recorded_by=recorded_by,
+        occurred_at=occurred_at or timezone.now(),
+    )
     existing = FundLedgerEntry.objects.filter(external_ref=external_ref).first()
     if existing is not None:
         return _same_or_error(existing, entry), False
@@ -43,8 +58,12 @@ def ledger_entry_record(*, fund: InsuranceFund, kind: str, amount: Decimal, exte
     try:
         with transaction.atomic():
             entry.save()
-            audit_record(action="insurance.ledger_entry", subject=entry, actor=recorded_by,
-                         data={"kind": kind, "amount": str(amount), "external_ref": external_ref})
+            audit_record(
+                action="insurance.ledger_entry",
+                subject=entry,
+                actor=recorded_by,
+                data={"kind": kind, "amount": str(amount), "external_ref": external_ref},
+            )
     except IntegrityError:
         # a concurrent delivery of the same movement won the race
         existing = FundLedgerEntry.objects.filter(external_ref=external_ref).first()
@@ -55,10 +74,18 @@ def ledger_entry_record(*, fund: InsuranceFund, kind: str, amount: Decimal, exte
 
 
 def _same_or_error(existing: FundLedgerEntry, entry: FundLedgerEntry) -> FundLedgerEntry:
-    same = (existing.fund_id == entry.fund.pk and existing.kind == entry.kind
-            and Decimal(existing.amount) == Decimal(entry.amount))
+    same = (
+        existing.fund_id == entry.fund.pk
+        and existing.kind == entry.kind
+        and Decimal(existing.amount) == Decimal(entry.amount)
+    )
     if not same:
-        raise ValidationError({"external_ref": (
-            f"Reference {entry.external_ref!r} is already recorded as {existing.get_kind_display().lower()} "
-            f"of {existing.amount} in {existing.fund}; a different movement needs its own reference.")})
+        raise ValidationError(
+            {
+                "external_ref": (
+                    f"Reference {entry.external_ref!r} is already recorded as {existing.get_kind_display().lower()} "
+                    f"of {existing.amount} in {existing.fund}; a different movement needs its own reference."
+                )
+            }
+        )
     return existing

@@ -24,29 +24,39 @@ from insurance.views.errors import error_fields
 class CoverageRunInputSerializer(serializers.Serializer):
     label = serializers.CharField(max_length=200, default="Coverage run")  # type: ignore[assignment]
     fund = serializers.PrimaryKeyRelatedField(queryset=InsuranceFund.objects.all(), required=False, allow_null=True)
-    fund_balance = serializers.DecimalField(max_digits=38, decimal_places=18, min_value=Decimal("0"), required=False,
-                                            allow_null=True)
+    fund_balance = serializers.DecimalField(
+        max_digits=38, decimal_places=18, min_value=Decimal("0"), required=False, allow_null=True
+    )
     model = serializers.ChoiceField(choices=PriceModelKind.choices, default=PriceModelKind.GBM)
     model_params = serializers.DictField(required=False, default=dict)
     paths = serializers.IntegerField(min_value=1, max_value=MAX_PATHS, default=10_000)
     steps = serializers.IntegerField(min_value=1, max_value=MAX_STEPS, default=96)
-    horizon_days = serializers.DecimalField(max_digits=8, decimal_places=3, min_value=Decimal("0.001"),
-                                            max_value=Decimal("365"), default=Decimal("4"))
+    horizon_days = serializers.DecimalField(
+        max_digits=8, decimal_places=3, min_value=Decimal("0.001"), max_value=Decimal("365"), default=Decimal("4")
+    )
     impact = serializers.ChoiceField(choices=ImpactKind.choices, default=ImpactKind.SQRT)
-    impact_coefficient = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=Decimal("0"),
-                                                  default=Decimal("0.01"))
+    impact_coefficient = serializers.DecimalField(
+        max_digits=12, decimal_places=6, min_value=Decimal("0"), default=Decimal("0.01")
+    )
     cascade = serializers.BooleanField(default=True)
     liquidation_delay_steps = serializers.IntegerField(min_value=0, default=0)
     seed = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False, allow_null=True)
     volatility_window_days = serializers.IntegerField(min_value=1, max_value=3650, default=30)
     target_exhaustion_probability = serializers.DecimalField(
-        max_digits=12, decimal_places=8, min_value=Decimal("0.00000001"), max_value=Decimal("0.99999999"),
-        default=Decimal("0.01"))
-    parameter_versions = serializers.DictField(child=serializers.IntegerField(min_value=1), required=False,
-                                               allow_null=True)
+        max_digits=12,
+        decimal_places=8,
+        min_value=Decimal("0.00000001"),
+        max_value=Decimal("0.99999999"),
+        default=Decimal("0.01"),
+    )
+    parameter_versions = serializers.DictField(
+        child=serializers.IntegerField(min_value=1), required=False, allow_null=True
+    )
     parameter_overrides = serializers.DictField(
         child=serializers.DictField(child=serializers.DecimalField(max_digits=38, decimal_places=18)),
-        required=False, allow_null=True)
+        required=False,
+        allow_null=True,
+    )
 
 
 class CoverageRunOutputSerializer(serializers.ModelSerializer):
@@ -54,17 +64,48 @@ class CoverageRunOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CoverageRun
-        fields = ["id", "label", "status", "requested_by", "fund", "fund_balance", "model", "model_params", "paths",
-                  "steps", "horizon_days", "impact", "impact_coefficient", "cascade", "liquidation_delay_steps",
-                  "seed", "chunk_size", "chunk_count", "chunks_done", "progress", "target_exhaustion_probability",
-                  "volatility_window_days", "parameter_set", "parameter_versions", "parameter_overrides",
-                  "position_count", "engine_version", "inputs_sha256", "created_at", "started_at", "finished_at",
-                  "error"]
+        fields = [
+            "id",
+            "label",
+            "status",
+            "requested_by",
+            "fund",
+            "fund_balance",
+            "model",
+            "model_params",
+            "paths",
+            "steps",
+            "horizon_days",
+            "impact",
+            "impact_coefficient",
+            "cascade",
+            "liquidation_delay_steps",
+            "seed",
+            "chunk_size",
+            "chunk_count",
+            "chunks_done",
+            "progress",
+            "target_exhaustion_probability",
+            "volatility_window_days",
+            "parameter_set",
+            "parameter_versions",
+            "parameter_overrides",
+            "position_count",
+            "engine_version",
+            "inputs_sha256",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "error",
+        ]
 
     def get_progress(self, run: CoverageRun) -> dict[str, Any]:
         progress = run_progress(run)
-        return {"percent": progress.percent, "eta_seconds": progress.eta_seconds,
-                "elapsed_seconds": progress.elapsed_seconds}
+        return {
+            "percent": progress.percent,
+            "eta_seconds": progress.eta_seconds,
+            "elapsed_seconds": progress.elapsed_seconds,
+        }
 
 
 class CoverageRunDetailSerializer(CoverageRunOutputSerializer):
@@ -76,8 +117,10 @@ def _actor(request: Request) -> str:
     return request.user.get_username() if request.user.is_authenticated else "anonymous"
 
 
-@extend_schema(request=CoverageRunInputSerializer, responses={200: CoverageRunOutputSerializer(many=True),
-                                                               201: CoverageRunOutputSerializer})
+@extend_schema(
+    request=CoverageRunInputSerializer,
+    responses={200: CoverageRunOutputSerializer(many=True), 201: CoverageRunOutputSerializer},
+)
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticatedOrReadOnly])
 def runs(request: Request) -> Response:

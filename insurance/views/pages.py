@@ -42,13 +42,22 @@ def insurance_home(request: HttpRequest) -> HttpResponse:
     fund = next((f for f in funds if str(f.pk) == request.GET.get("fund")), None) or fund_default()
     latest = run_latest_succeeded()
     history = fund_balance_history(fund=fund) if fund else []
-    return render(request, "insurance/home.html", {
-        "funds": funds, "fund": fund, "balance": fund_balance(fund=fund) if fund else None,
-        "balance_chart": {"t": [point.occurred_at.isoformat() for point in history],
-                          "balance": [str(point.balance) for point in history]},
-        "latest": latest, "headline": run_headline(latest) if latest else None,
-        "runs": run_list(),
-    })
+    return render(
+        request,
+        "insurance/home.html",
+        {
+            "funds": funds,
+            "fund": fund,
+            "balance": fund_balance(fund=fund) if fund else None,
+            "balance_chart": {
+                "t": [point.occurred_at.isoformat() for point in history],
+                "balance": [str(point.balance) for point in history],
+            },
+            "latest": latest,
+            "headline": run_headline(latest) if latest else None,
+            "runs": run_list(),
+        },
+    )
 
 
 @login_required
@@ -66,17 +75,27 @@ def run_new(request: HttpRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     window = getattr(form, "cleaned_data", {}).get("volatility_window_days")
     preview = volatility_preview(window_days=window or DEFAULT_WINDOW_DAYS, until=timezone.now())
-    return render(request, "insurance/run_form.html", {"form": form, "preview": preview, "min_returns": MIN_RETURNS},
-                  status=status)
+    return render(
+        request,
+        "insurance/run_form.html",
+        {"form": form, "preview": preview, "min_returns": MIN_RETURNS},
+        status=status,
+    )
 
 
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(CoverageRun.objects.select_related("fund"), pk=run_id)
-    return render(request, "insurance/run_detail.html", {
-        "run": run, "progress": run_progress(run), "headline": run_headline(run),
-        "chunks": run.chunks.order_by("chunk_index") if run.status != RunStatus.SUCCEEDED else None,
-    })
+    return render(
+        request,
+        "insurance/run_detail.html",
+        {
+            "run": run,
+            "progress": run_progress(run),
+            "headline": run_headline(run),
+            "chunks": run.chunks.order_by("chunk_index") if run.status != RunStatus.SUCCEEDED else None,
+        },
+    )
 
 
 @require_GET
@@ -110,11 +129,24 @@ def run_compare(request: HttpRequest) -> HttpResponse:
         value = request.GET.get(key, "")
         chosen.append(runs.filter(pk=int(value)).first() if value.isdigit() else None)
     pairs = [(run, run_headline(run)) for run in chosen if run is not None]
-    return render(request, "insurance/run_compare.html", {
-        "choices": runs.defer("metrics", "market_inputs")[:100], "a": chosen[0], "b": chosen[1], "pairs": pairs,
-        "chart": [{"label": f"#{run.pk} {run.label}", "exceedance": (run.metrics or {})["exceedance"],
-                   "fund": float(run.fund_balance)} for run, _ in pairs],
-    })
+    return render(
+        request,
+        "insurance/run_compare.html",
+        {
+            "choices": runs.defer("metrics", "market_inputs")[:100],
+            "a": chosen[0],
+            "b": chosen[1],
+            "pairs": pairs,
+            "chart": [
+                {
+                    "label": f"#{run.pk} {run.label}",
+                    "exceedance": (run.metrics or {})["exceedance"],
+                    "fund": float(run.fund_balance),
+                }
+                for run, _ in pairs
+            ],
+        },
+    )
 
 
 def _succeeded_or_404(run_id: int) -> CoverageRun:
@@ -144,4 +176,3 @@ def run_download_json(request: HttpRequest, run_id: int) -> HttpResponse:
     response = JsonResponse(run_export(run), encoder=DjangoJSONEncoder, json_dumps_params={"indent": 1})
     response["Content-Disposition"] = f'attachment; filename="coverage-run-{run.pk}.json"'
     return response
-

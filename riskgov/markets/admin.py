@@ -53,8 +53,16 @@ class MarginParametersInline(ReadOnlyPermissions, admin.TabularInline):
 
 @admin.register(Market)
 class MarketAdmin(admin.ModelAdmin):
-    list_display = ("symbol", "name", "quote_asset", "depth", "reference_volatility", "steward_min_delay_hours",
-                    "is_active", "change_parameters")
+    list_display = (
+        "symbol",
+        "name",
+        "quote_asset",
+        "depth",
+        "reference_volatility",
+        "steward_min_delay_hours",
+        "is_active",
+        "change_parameters",
+    )
     list_filter = ("is_active", "quote_asset")
     search_fields = ("symbol", "name")
     readonly_fields = ("change_parameters", "created_at")
@@ -98,8 +106,18 @@ class PriceObservationAdmin(admin.ModelAdmin):
 
 @admin.register(ExposureSnapshot)
 class ExposureSnapshotAdmin(ReadOnlyAdmin):
-    list_display = ("taken_at", "scope", "mark_price", "position_count", "oi_long", "oi_short", "collateral",
-                    "leverage_p50", "leverage_p99", "liquidatable_count")
+    list_display = (
+        "taken_at",
+        "scope",
+        "mark_price",
+        "position_count",
+        "oi_long",
+        "oi_short",
+        "collateral",
+        "leverage_p50",
+        "leverage_p99",
+        "liquidatable_count",
+    )
     list_filter = ("scope",)
     date_hierarchy = "taken_at"
     list_select_related = ("market",)
@@ -122,8 +140,9 @@ class ParameterRuleAdmin(admin.ModelAdmin):
         )
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        audit_record(action="parameter_rule.deleted", subject=obj, actor=request.user.get_username(),
-                     data={"rule": str(obj)})
+        audit_record(
+            action="parameter_rule.deleted", subject=obj, actor=request.user.get_username(), data={"rule": str(obj)}
+        )
         super().delete_model(request, obj)
 
 
@@ -132,8 +151,19 @@ class MarginParametersAdmin(admin.ModelAdmin):
     """Versions are immutable. "Add" is the change form: it starts from the version in force,
     requires a reason, and saves through the guardrails service."""
 
-    list_display = ("market", "version", "imr", "mmr", "max_leverage", "liquidation_penalty", "insurance_fee_share",
-                    "oi_cap", "source", "effective_at", "actor")
+    list_display = (
+        "market",
+        "version",
+        "imr",
+        "mmr",
+        "max_leverage",
+        "liquidation_penalty",
+        "insurance_fee_share",
+        "oi_cap",
+        "source",
+        "effective_at",
+        "actor",
+    )
     list_filter = ("market", "source")
     search_fields = ("market__symbol", "actor", "reason", "proposal_ref")
     list_select_related = ("market",)
@@ -163,8 +193,11 @@ class MarginParametersAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 version = margin_parameters_change(
-                    market=market, changes=form.changes(), source=ChangeSource.ADMIN,
-                    reason=form.cleaned_data["reason"], actor=request.user.get_username(),
+                    market=market,
+                    changes=form.changes(),
+                    source=ChangeSource.ADMIN,
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user.get_username(),
                 )
             except GuardrailError as error:
                 form.add_guardrail_errors(error)
@@ -179,5 +212,9 @@ class MarginParametersAdmin(admin.ModelAdmin):
             history_columns=VERSION_COLUMNS,
             history=[[getattr(version, name) for name in VERSION_COLUMNS] for version in parameter_history(market)],
         )
-        return TemplateResponse(request, "admin/riskgov/marginparameters/change_parameters.html", context,
-                                status=400 if form.errors else 200)
+        return TemplateResponse(
+            request,
+            "admin/riskgov/marginparameters/change_parameters.html",
+            context,
+            status=400 if form.errors else 200,
+        )

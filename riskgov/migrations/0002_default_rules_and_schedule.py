@@ -28,8 +28,12 @@ def create_defaults(apps, schema_editor):
     every_five, _ = IntervalSchedule.objects.get_or_create(every=5, period="minutes")
     PeriodicTask.objects.get_or_create(
         name="Exposure snapshot",
-        defaults={"task": "riskgov.exposure_snapshot", "interval": every_five, "enabled": True,
-                  "description": "Aggregate open positions into exposure snapshots."},
+        defaults={
+            "task": "riskgov.exposure_snapshot",
+            "interval": every_five,
+            "enabled": True,
+            "description": "Aggregate open positions into exposure snapshots.",
+        },
     )
 
 

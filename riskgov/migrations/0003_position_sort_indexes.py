@@ -4,22 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('riskgov', '0002_default_rules_and_schedule'),
+        ("riskgov", "0002_default_rules_and_schedule"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='position',
-            index=models.Index(condition=models.Q(('status', 'open')), fields=['market', 'side', 'size', 'id'], name='position_open_size_idx'),
+            model_name="position",
+            index=models.Index(
+                condition=models.Q(("status", "open")),
+                fields=["market", "side", "size", "id"],
+                name="position_open_size_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='position',
-            index=models.Index(condition=models.Q(('status', 'open')), fields=['market', 'side', 'collateral', 'id'], name='position_open_collateral_idx'),
+            model_name="position",
+            index=models.Index(
+                condition=models.Q(("status", "open")),
+                fields=["market", "side", "collateral", "id"],
+                name="position_open_collateral_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='position',
-            index=models.Index(condition=models.Q(('status', 'open')), fields=['market', 'side', 'opened_at', 'id'], name='position_open_opened_idx'),
+            model_name="position",
+            index=models.Index(
+                condition=models.Q(("status", "open")),
+                fields=["market", "side", "opened_at", "id"],
+                name="position_open_opened_idx",
+            ),
         ),
     ]

@@ -6,11 +6,19 @@ REPORT_TASK = "riskgov.generate_exposure_report"
 # name: (kind, cadence, crontab minute, hour, day_of_week, description)
 DEFAULT_SCHEDULES = {
     "Daily protocol report": (
-        "protocol", "daily", "0", "6", "*",
+        "protocol",
+        "daily",
+        "0",
+        "6",
+        "*",
         "Protocol-wide exposure, coverage, parameter changes and alerts for the previous UTC day.",
     ),
     "Weekly market detail": (
-        "market_detail", "weekly", "0", "7", "1",
+        "market_detail",
+        "weekly",
+        "0",
+        "7",
+        "1",
         "Per-market exposure detail for the previous ISO week.",
     ),
 }
@@ -35,8 +43,13 @@ def create_schedules(apps, schema_editor):
             continue
         task, _ = PeriodicTask.objects.update_or_create(
             name=periodic_task_name(name),
-            defaults={"task": REPORT_TASK, "crontab": crontab, "kwargs": json.dumps({"schedule_id": schedule.pk}),
-                      "enabled": True, "description": description},
+            defaults={
+                "task": REPORT_TASK,
+                "crontab": crontab,
+                "kwargs": json.dumps({"schedule_id": schedule.pk}),
+                "enabled": True,
+                "description": description,
+            },
         )
         schedule.periodic_task = task
         schedule.save(update_fields=["periodic_task"])

@@ -2,10 +2,20 @@ from django.db import migrations
 
 SCHEDULES = (
     # name, task, every, period, description
-    ("Margin recommendations", "riskgov.recommend_margins", 1, "hours",
-     "Compute each market's margin parameters from its policy; apply inside the steward bounds."),
-    ("Alert evaluation", "riskgov.evaluate_alerts", 1, "minutes",
-     "Evaluate alert rules, open and resolve alerts, deliver notifications."),
+    (
+        "Margin recommendations",
+        "riskgov.recommend_margins",
+        1,
+        "hours",
+        "Compute each market's margin parameters from its policy; apply inside the steward bounds.",
+    ),
+    (
+        "Alert evaluation",
+        "riskgov.evaluate_alerts",
+        1,
+        "minutes",
+        "Evaluate alert rules, open and resolve alerts, deliver notifications.",
+    ),
 )
 
 

@@ -9,216 +9,230 @@ from django.db import migrations
 
 STATE_OPERATIONS = [
     migrations.RemoveField(
-        model_name='position',
-        name='account',
+        model_name="position",
+        name="account",
     ),
     migrations.RemoveField(
-        model_name='alert',
-        name='market',
+        model_name="alert",
+        name="market",
     ),
     migrations.RemoveField(
-        model_name='alert',
-        name='rule',
+        model_name="alert",
+        name="rule",
     ),
     migrations.RemoveField(
-        model_name='alertdelivery',
-        name='alert',
+        model_name="alertdelivery",
+        name="alert",
     ),
     migrations.RemoveField(
-        model_name='alertrule',
-        name='market',
+        model_name="alertrule",
+        name="market",
     ),
     migrations.DeleteModel(
-        name='AuditRecord',
+        name="AuditRecord",
     ),
     migrations.RemoveField(
-        model_name='exposurereport',
-        name='schedule',
+        model_name="exposurereport",
+        name="schedule",
     ),
     migrations.RemoveField(
-        model_name='exposurereport',
-        name='snapshot',
+        model_name="exposurereport",
+        name="snapshot",
     ),
     migrations.RemoveField(
-        model_name='reportdelivery',
-        name='report',
+        model_name="reportdelivery",
+        name="report",
     ),
     migrations.RemoveField(
-        model_name='exposuresnapshot',
-        name='market',
+        model_name="exposuresnapshot",
+        name="market",
     ),
     migrations.DeleteModel(
-        name='GovernanceSettings',
+        name="GovernanceSettings",
     ),
     migrations.RemoveField(
-        model_name='marginparameters',
-        name='market',
+        model_name="marginparameters",
+        name="market",
     ),
     migrations.RemoveField(
-        model_name='proposalexecution',
-        name='parameters',
+        model_name="proposalexecution",
+        name="parameters",
     ),
     migrations.RemoveField(
-        model_name='marginrecommendation',
-        name='applied_version',
+        model_name="marginrecommendation",
+        name="applied_version",
     ),
     migrations.RemoveField(
-        model_name='marginrecommendation',
-        name='based_on',
+        model_name="marginrecommendation",
+        name="based_on",
     ),
     migrations.RemoveField(
-        model_name='marginpolicy',
-        name='market',
+        model_name="marginpolicy",
+        name="market",
     ),
     migrations.RemoveField(
-        model_name='marginrecommendation',
-        name='policy',
+        model_name="marginrecommendation",
+        name="policy",
     ),
     migrations.RemoveField(
-        model_name='marginrecommendation',
-        name='market',
+        model_name="marginrecommendation",
+        name="market",
     ),
     migrations.RemoveField(
-        model_name='parameterrule',
-        name='market',
+        model_name="parameterrule",
+        name="market",
     ),
     migrations.RemoveField(
-        model_name='reportschedule',
-        name='markets',
+        model_name="reportschedule",
+        name="markets",
     ),
     migrations.RemoveField(
-        model_name='pricefeed',
-        name='market',
+        model_name="pricefeed",
+        name="market",
     ),
     migrations.RemoveField(
-        model_name='priceobservation',
-        name='market',
+        model_name="priceobservation",
+        name="market",
     ),
     migrations.RemoveField(
-        model_name='parameterchange',
-        name='market',
+        model_name="parameterchange",
+        name="market",
     ),
     migrations.RemoveField(
-        model_name='proposalexecution',
-        name='market',
+        model_name="proposalexecution",
+        name="market",
     ),
     migrations.RemoveField(
-        model_name='position',
-        name='market',
+        model_name="position",
+        name="market",
     ),
     migrations.RemoveField(
-        model_name='parameterchange',
-        name='proposal',
+        model_name="parameterchange",
+        name="proposal",
     ),
     migrations.RemoveField(
-        model_name='proposal',
-        name='coverage_current',
+        model_name="proposal",
+        name="coverage_current",
     ),
     migrations.RemoveField(
-        model_name='proposal',
-        name='coverage_proposed',
+        model_name="proposal",
+        name="coverage_proposed",
     ),
     migrations.RemoveField(
-        model_name='vote',
-        name='proposal',
+        model_name="vote",
+        name="proposal",
     ),
     migrations.RemoveField(
-        model_name='proposalexecution',
-        name='proposal',
+        model_name="proposalexecution",
+        name="proposal",
     ),
     migrations.RemoveField(
-        model_name='reportschedule',
-        name='crontab',
+        model_name="reportschedule",
+        name="crontab",
     ),
     migrations.RemoveField(
-        model_name='reportschedule',
-        name='periodic_task',
+        model_name="reportschedule",
+        name="periodic_task",
     ),
     migrations.RemoveField(
-        model_name='reportsubscription',
-        name='schedule',
+        model_name="reportsubscription",
+        name="schedule",
     ),
     migrations.DeleteModel(
-        name='SiweNonce',
+        name="SiweNonce",
     ),
     migrations.RemoveField(
-        model_name='staffaddress',
-        name='user',
+        model_name="staffaddress",
+        name="user",
     ),
     migrations.DeleteModel(
-        name='Account',
+        name="Account",
     ),
     migrations.DeleteModel(
-        name='Alert',
+        name="Alert",
     ),
     migrations.DeleteModel(
-        name='AlertDelivery',
+        name="AlertDelivery",
     ),
     migrations.DeleteModel(
-        name='AlertRule',
+        name="AlertRule",
     ),
     migrations.DeleteModel(
-        name='ExposureReport',
+        name="ExposureReport",
     ),
     migrations.DeleteModel(
-        name='ReportDelivery',
+        name="ReportDelivery",
     ),
     migrations.DeleteModel(
-        name='ExposureSnapshot',
+        name="ExposureSnapshot",
     ),
     migrations.DeleteModel(
-        name='MarginParameters',
+        name="MarginParameters",
     ),
     migrations.DeleteModel(
-        name='MarginPolicy',
+        name="MarginPolicy",
     ),
     migrations.DeleteModel(
-        name='MarginRecommendation',
+        name="MarginRecommendation",
     ),
     migrations.DeleteModel(
-        name='ParameterRule',
+        name="ParameterRule",
     ),
     migrations.DeleteModel(
-        name='PriceFeed',
+        name="PriceFeed",
     ),
     migrations.DeleteModel(
-        name='PriceObservation',
+        name="PriceObservation",
     ),
     migrations.DeleteModel(
-        name='Market',
+        name="Market",
     ),
     migrations.DeleteModel(
-        name='Position',
+        name="Position",
     ),
     migrations.DeleteModel(
-        name='ParameterChange',
+        name="ParameterChange",
     ),
     migrations.DeleteModel(
-        name='Vote',
+        name="Vote",
     ),
     migrations.DeleteModel(
-        name='Proposal',
+        name="Proposal",
     ),
     migrations.DeleteModel(
-        name='ProposalExecution',
+        name="ProposalExecution",
     ),
     migrations.DeleteModel(
-        name='ReportSchedule',
+        name="ReportSchedule",
     ),
     migrations.DeleteModel(
-        name='ReportSubscription',
+        name="ReportSubscription",
     ),
     migrations.DeleteModel(
-        name='StaffAddress',
+        name="StaffAddress",
     ),
 ]
 
 MOVED = {
     "core": ["auditrecord"],
-    "markets": ["account", "exposuresnapshot", "market", "marginparameters", "parameterrule", "position",
-                "priceobservation"],
-    "governance": ["governancesettings", "proposal", "parameterchange", "vote", "proposalexecution", "siwenonce",
-                   "staffaddress"],
+    "markets": [
+        "account",
+        "exposuresnapshot",
+        "market",
+        "marginparameters",
+        "parameterrule",
+        "position",
+        "priceobservation",
+    ],
+    "governance": [
+        "governancesettings",
+        "proposal",
+        "parameterchange",
+        "vote",
+        "proposalexecution",
+        "siwenonce",
+        "staffaddress",
+    ],
     "monitoring": ["pricefeed", "marginrecommendation", "alertrule", "alert", "alertdelivery", "marginpolicy"],
     "reports": ["reportschedule", "reportsubscription", "exposurereport", "reportdelivery"],
 }
@@ -245,16 +259,15 @@ def relabel_backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reports', '0001_initial'),
-        ('monitoring', '0001_initial'),
-        ('governance', '0001_initial'),
-        ('markets', '0001_initial'),
-        ('core', '0001_initial'),
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('chain', '0004_registry_update_market_in_markets_app'),
-        ('riskgov', '0009_monitoring_schedules'),
+        ("reports", "0001_initial"),
+        ("monitoring", "0001_initial"),
+        ("governance", "0001_initial"),
+        ("markets", "0001_initial"),
+        ("core", "0001_initial"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("chain", "0004_registry_update_market_in_markets_app"),
+        ("riskgov", "0009_monitoring_schedules"),
     ]
 
     operations = [

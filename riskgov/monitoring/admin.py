@@ -53,8 +53,13 @@ class MarginPolicyForm(forms.ModelForm):
         if market is not None and not self.errors:
             current = MarginPolicy.objects.filter(market=market).order_by("-version").first()
             try:
-                margin_policy_check(market=market, current=current, source=ChangeSource.ADMIN, now=timezone.now(),
-                                    changes={f: cleaned.get(f) for f in POLICY_FIELDS})
+                margin_policy_check(
+                    market=market,
+                    current=current,
+                    source=ChangeSource.ADMIN,
+                    now=timezone.now(),
+                    changes={f: cleaned.get(f) for f in POLICY_FIELDS},
+                )
             except GuardrailError as error:
                 for violation in error.violations:
                     self.add_error(violation.field if violation.field in self.fields else None, violation.message)
@@ -64,8 +69,21 @@ class MarginPolicyForm(forms.ModelForm):
 @admin.register(MarginPolicy)
 class MarginPolicyAdmin(admin.ModelAdmin):
     form = MarginPolicyForm
-    list_display = ("market", "version", "kind", "coefficient_a", "ewma_lambda", "confidence", "horizon_hours",
-                    "imr_floor", "imr_cap", "mmr_ratio", "automatic", "source", "effective_at")
+    list_display = (
+        "market",
+        "version",
+        "kind",
+        "coefficient_a",
+        "ewma_lambda",
+        "confidence",
+        "horizon_hours",
+        "imr_floor",
+        "imr_cap",
+        "mmr_ratio",
+        "automatic",
+        "source",
+        "effective_at",
+    )
     list_filter = ("kind", "automatic", "source", "market")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -84,9 +102,13 @@ class MarginPolicyAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: MarginPolicy, form: Any, change: bool) -> None:
         data = form.cleaned_data
-        version = margin_policy_change(market=data["market"], changes={f: data[f] for f in POLICY_FIELDS},
-                                       source=ChangeSource.ADMIN, reason=data["reason"],
-                                       actor=request.user.get_username())
+        version = margin_policy_change(
+            market=data["market"],
+            changes={f: data[f] for f in POLICY_FIELDS},
+            source=ChangeSource.ADMIN,
+            reason=data["reason"],
+            actor=request.user.get_username(),
+        )
         obj.pk = version.pk
         obj.version = version.version
 
@@ -105,8 +127,9 @@ class MarginRecommendationAdmin(admin.ModelAdmin):
     def apply_selected(self, request: HttpRequest, queryset: QuerySet[MarginRecommendation]) -> None:
         for recommendation in queryset.filter(status=RecommendationStatus.PENDING):
             try:
-                version = margin_recommendation_apply(recommendation_id=recommendation.pk,
-                                                      actor=request.user.get_username())
+                version = margin_recommendation_apply(
+                    recommendation_id=recommendation.pk, actor=request.user.get_username()
+                )
             except (GuardrailError, RecommendationError) as error:
                 self.message_user(request, f"#{recommendation.pk} not applied: {error}", messages.ERROR)
             else:

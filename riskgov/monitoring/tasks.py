@@ -26,9 +26,17 @@ def evaluate_alerts() -> dict[str, int]:
 
 
 @shared_task(
-    bind=True, name="riskgov.deliver_alert", autoretry_for=(TransientDeliveryError,), max_retries=DELIVERY_MAX_RETRIES,
-    retry_backoff=10, retry_backoff_max=1800, retry_jitter=True, acks_late=True, reject_on_worker_lost=True,
-    soft_time_limit=60, time_limit=90,
+    bind=True,
+    name="riskgov.deliver_alert",
+    autoretry_for=(TransientDeliveryError,),
+    max_retries=DELIVERY_MAX_RETRIES,
+    retry_backoff=10,
+    retry_backoff_max=1800,
+    retry_jitter=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=60,
+    time_limit=90,
 )
 def deliver_alert(self: Task, *, delivery_id: int) -> str:
     """Send one alert notification; transient failures retry with exponential backoff, each attempt recorded."""

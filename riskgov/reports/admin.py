@@ -38,8 +38,10 @@ class ReportScheduleAdmin(admin.ModelAdmin):
     inlines = [SubscriptionInline]
     fieldsets = (
         (None, {"fields": ("name", "kind", "cadence", "crontab", "enabled", "markets", "recipients")}),
-        ("Alert thresholds", {"fields": ("coverage_ratio_min", "oi_cap_share_max", "top10_share_max",
-                                         "exhaustion_probability_max")}),
+        (
+            "Alert thresholds",
+            {"fields": ("coverage_ratio_min", "oi_cap_share_max", "top10_share_max", "exhaustion_probability_max")},
+        ),
     )
 
     @admin.display(description="Beat entry")
@@ -76,8 +78,9 @@ class ReportSubscriptionAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        created = report_subscription_create(schedule=obj.schedule, email=obj.email,
-                                             created_by=request.user.get_username())
+        created = report_subscription_create(
+            schedule=obj.schedule, email=obj.email, created_by=request.user.get_username()
+        )
         obj.pk, obj.token = created.pk, created.token
 
 
@@ -98,8 +101,18 @@ class ExposureReportAdmin(admin.ModelAdmin):
     list_filter = ("schedule", "kind", "has_data")
     date_hierarchy = "period_end"
     inlines = [DeliveryInline]
-    fields = ("schedule", "kind", "period_label", "period_start", "period_end", "snapshot", "has_data",
-              "alert_count", "requested_by", "generated_at")
+    fields = (
+        "schedule",
+        "kind",
+        "period_label",
+        "period_start",
+        "period_end",
+        "snapshot",
+        "has_data",
+        "alert_count",
+        "requested_by",
+        "generated_at",
+    )
     readonly_fields = fields
 
     @admin.display(description="Report")

@@ -23,8 +23,14 @@ DELIVERY_BACKOFF_MAX_SECONDS = 3600
 
 
 @shared_task(name="riskgov.generate_exposure_report", soft_time_limit=240, time_limit=300)
-def generate_exposure_report(*, schedule_id: int, period: str | None = None, requested_by: str = "beat",
-                             on_demand: bool = False, deliver: bool = True) -> int | None:
+def generate_exposure_report(
+    *,
+    schedule_id: int,
+    period: str | None = None,
+    requested_by: str = "beat",
+    on_demand: bool = False,
+    deliver: bool = True,
+) -> int | None:
     """Generate (or find) the report of a schedule for `period` (default: the last complete one) and send it.
 
     Beat calls it with the schedule id only; a disabled schedule is skipped unless asked on demand.
@@ -46,8 +52,15 @@ def delivery_backoff(retries: int) -> int:
     return int(min(DELIVERY_BACKOFF_MAX_SECONDS, DELIVERY_BACKOFF_SECONDS * 2**retries))
 
 
-@shared_task(bind=True, name="riskgov.deliver_exposure_report", max_retries=DELIVERY_MAX_RETRIES,
-             soft_time_limit=60, time_limit=90, acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    bind=True,
+    name="riskgov.deliver_exposure_report",
+    max_retries=DELIVERY_MAX_RETRIES,
+    soft_time_limit=60,
+    time_limit=90,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
 def deliver_exposure_report(self: Task, *, delivery_id: int) -> str:
     """E-mail one stored report to one recipient; a transient failure is recorded and retried with backoff."""
     try:

@@ -75,6 +75,4 @@ def perp(client: ChainClient, protocol: ProtocolAddresses) -> Contract:
 
 @pytest.fixture
 def feeds(client: ChainClient, protocol: ProtocolAddresses) -> dict[str, Contract]:
-    return {
-        symbol: client.contract("PriceFeed", address) for symbol, address in protocol["price_feeds"].items()
-    }
+    return {symbol: client.contract("PriceFeed", address) for symbol, address in protocol["price_feeds"].items()}

@@ -135,9 +135,7 @@ def test_persistent_5xx_gives_up_after_the_configured_attempts(scripted_rpc: Scr
 def test_read_timeout_is_retried(scripted_rpc: ScriptedRPC) -> None:
     scripted_rpc.replies = [Reply(result="0x7a69", delay=0.6)]
     sleeps: list[float] = []
-    client = ChainClient.connect(
-        scripted_rpc.url, chain_id=31337, timeout=0.2, retry=FAST_RETRY, sleep=sleeps.append
-    )
+    client = ChainClient.connect(scripted_rpc.url, chain_id=31337, timeout=0.2, retry=FAST_RETRY, sleep=sleeps.append)
     assert client.chain_id == 31337
     assert sleeps == [0.1]
 

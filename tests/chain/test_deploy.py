@@ -36,9 +36,7 @@ def test_deployment_wires_contracts_and_roles(
     assert all(client.w3.eth.get_code(Web3.to_checksum_address(a)) for a in addresses)
     assert protocol["chain_id"] == 31337
     assert sorted(protocol["price_feeds"]) == sorted(spec.symbol for spec in DEFAULT_MARKETS)
-    first_code = client.w3.eth.get_code(
-        Web3.to_checksum_address(protocol["gov_token"]), protocol["deployment_block"]
-    )
+    first_code = client.w3.eth.get_code(Web3.to_checksum_address(protocol["gov_token"]), protocol["deployment_block"])
     assert first_code  # the indexer may start at deployment_block
     perp = client.contract("PerpMarket", protocol["perp_market"])
     assert perp.functions.registry().call() == protocol["registry"]
@@ -92,12 +90,8 @@ def test_demo_population_through_the_contracts(
     votes = sum(token.functions.getPastVotes(h, summary["last_block"]).call() for h in holders)
     assert votes == delegated_supply
 
-    opened = perp.events.PositionOpened().get_logs(
-        from_block=summary["first_block"], to_block=summary["last_block"]
-    )
-    all_ids = (
-        summary["open_position_ids"] + summary["closed_position_ids"] + summary["liquidated_position_ids"]
-    )
+    opened = perp.events.PositionOpened().get_logs(from_block=summary["first_block"], to_block=summary["last_block"])
+    all_ids = summary["open_position_ids"] + summary["closed_position_ids"] + summary["liquidated_position_ids"]
     assert sorted(log["args"]["positionId"] for log in opened) == sorted(all_ids)
     assert len(summary["open_position_ids"]) >= 15 and summary["closed_position_ids"]
     for position_id in summary["open_position_ids"]:
@@ -118,7 +112,5 @@ def test_demo_population_is_deterministic(
     snapshot = client.rpc("evm_snapshot")
     first = populate_demo(client, protocol, minter=accounts.deployer, keeper=accounts.keeper, holders=holders)
     client.rpc("evm_revert", snapshot)
-    second = populate_demo(
-        client, protocol, minter=accounts.deployer, keeper=accounts.keeper, holders=holders
-    )
+    second = populate_demo(client, protocol, minter=accounts.deployer, keeper=accounts.keeper, holders=holders)
     assert first == second

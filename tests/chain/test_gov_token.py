@@ -39,9 +39,7 @@ def test_mint_to_zero_address_reverts(client: ChainClient, token: Contract, acco
         client.transact(token.functions.mint(ZERO, wad(1)), sender=accounts.deployer)
 
 
-def test_votes_count_only_after_delegation(
-    client: ChainClient, token: Contract, accounts: DemoAccounts
-) -> None:
+def test_votes_count_only_after_delegation(client: ChainClient, token: Contract, accounts: DemoAccounts) -> None:
     holder = accounts.holders[0]
     client.transact(token.functions.mint(holder.address, wad(500)), sender=accounts.deployer)
     assert token.functions.getVotes(holder.address).call() == 0
@@ -125,9 +123,7 @@ def test_permit_sets_allowance_and_rejects_bad_signatures(
     owner, spender, impostor = accounts.holders[:3]
     deadline = client.w3.eth.get_block("latest")["timestamp"] + 3600
     v, r, s = _permit_signature(token, owner, spender.address, wad(5), deadline)
-    client.transact(
-        token.functions.permit(owner.address, spender.address, wad(5), deadline, v, r, s), sender=spender
-    )
+    client.transact(token.functions.permit(owner.address, spender.address, wad(5), deadline, v, r, s), sender=spender)
     assert token.functions.allowance(owner.address, spender.address).call() == wad(5)
 
     v, r, s = _permit_signature(token, impostor, spender.address, wad(5), deadline)

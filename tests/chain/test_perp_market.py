@@ -31,9 +31,7 @@ def other(accounts: DemoAccounts) -> LocalAccount:
     return accounts.holders[1]
 
 
-def set_price(
-    client: ChainClient, feeds: dict[str, Contract], keeper: LocalAccount, symbol: str, price: str
-) -> None:
+def set_price(client: ChainClient, feeds: dict[str, Contract], keeper: LocalAccount, symbol: str, price: str) -> None:
     client.transact(feeds[symbol].functions.updateAnswer(to_fixed(price, 8)), sender=keeper)
 
 
@@ -44,9 +42,7 @@ def open_position(
     return int(events(perp, "PositionOpened", receipt)[0]["positionId"])
 
 
-def set_eth_parameters(
-    client: ChainClient, registry: Contract, deployer: LocalAccount, **overrides: int
-) -> None:
+def set_eth_parameters(client: ChainClient, registry: Contract, deployer: LocalAccount, **overrides: int) -> None:
     values = {
         "imr": wad("0.05"),
         "mmr": wad("0.03"),
@@ -194,9 +190,7 @@ def test_add_and_remove_collateral(client: ChainClient, perp: Contract, trader: 
     assert perp.functions.getPosition(position_id).call()[4] == wad(1500)
 
 
-def test_collateral_changes_reject_bad_input(
-    client: ChainClient, perp: Contract, trader: LocalAccount
-) -> None:
+def test_collateral_changes_reject_bad_input(client: ChainClient, perp: Contract, trader: LocalAccount) -> None:
     position_id = open_position(client, perp, trader, wad(10), wad(3000))
     with reverts("ZeroAmount"):
         client.transact(perp.functions.addCollateral(position_id, 0), sender=trader)
@@ -375,9 +369,7 @@ def test_listing_markets_needs_the_market_admin_role(
     with reverts("InvalidMaxPriceAge"):
         client.transact(perp.functions.listMarket(market_id("X-USD"), feed, 0), sender=accounts.deployer)
     with reverts("ZeroAddress"):
-        client.transact(
-            perp.functions.listMarket(market_id("X-USD"), "0x" + "00" * 20, 60), sender=accounts.deployer
-        )
+        client.transact(perp.functions.listMarket(market_id("X-USD"), "0x" + "00" * 20, 60), sender=accounts.deployer)
 
 
 # -------------------------------------------------------------- liquidation

@@ -24,9 +24,7 @@ def test_reads_like_a_chainlink_feed(feeds: dict[str, Contract]) -> None:
     assert feed.functions.latestAnswer().call() == 3000 * 10**8
 
 
-def test_keeper_publishes_a_new_round(
-    client: ChainClient, feeds: dict[str, Contract], accounts: DemoAccounts
-) -> None:
+def test_keeper_publishes_a_new_round(client: ChainClient, feeds: dict[str, Contract], accounts: DemoAccounts) -> None:
     feed = feeds["ETH-USD"]
     receipt = client.transact(feed.functions.updateAnswer(to_fixed("3123.45", 8)), sender=accounts.keeper)
     timestamp = client.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
@@ -74,9 +72,7 @@ def test_admin_grants_the_keeper_role_and_strangers_cannot(
     assert feed.functions.latestAnswer().call() == 61_000 * 10**8
 
 
-def test_non_positive_answers_revert(
-    client: ChainClient, feeds: dict[str, Contract], accounts: DemoAccounts
-) -> None:
+def test_non_positive_answers_revert(client: ChainClient, feeds: dict[str, Contract], accounts: DemoAccounts) -> None:
     for answer in (0, -5):
         with reverts("InvalidAnswer", answer=answer):
             client.transact(feeds["ETH-USD"].functions.updateAnswer(answer), sender=accounts.keeper)
@@ -104,6 +100,4 @@ def test_unknown_rounds_and_empty_feeds_revert(
 
 def test_constructor_rejects_a_zero_admin(client: ChainClient, accounts: DemoAccounts) -> None:
     with reverts("ZeroAddress"):
-        client.deploy(
-            "PriceFeed", 8, "X / USD", "0x" + "00" * 20, accounts.keeper.address, sender=accounts.deployer
-        )
+        client.deploy("PriceFeed", 8, "X / USD", "0x" + "00" * 20, accounts.keeper.address, sender=accounts.deployer)

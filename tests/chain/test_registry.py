@@ -22,9 +22,7 @@ VALID = {
 }
 
 
-def _set(
-    client: ChainClient, registry: Contract, sender: Sender, market: bytes = ETH, **overrides: int
-) -> TxReceipt:
+def _set(client: ChainClient, registry: Contract, sender: Sender, market: bytes = ETH, **overrides: int) -> TxReceipt:
     values = {**VALID, **overrides}
     return client.transact(
         registry.functions.setParameters(
@@ -43,9 +41,9 @@ def _set(
 def test_genesis_parameters_are_version_one(registry: Contract) -> None:
     assert registry.functions.markets().call() == [market_id(spec.symbol) for spec in DEFAULT_MARKETS]
     for spec in DEFAULT_MARKETS:
-        imr, mmr, max_leverage, penalty, fee_share, oi_cap, version, updated_at = (
-            registry.functions.getParameters(market_id(spec.symbol)).call()
-        )
+        imr, mmr, max_leverage, penalty, fee_share, oi_cap, version, updated_at = registry.functions.getParameters(
+            market_id(spec.symbol)
+        ).call()
         assert (imr, mmr, max_leverage) == (
             to_fixed(spec.imr),
             to_fixed(spec.mmr),
@@ -68,9 +66,7 @@ def test_update_bumps_the_version_and_emits_every_field(
     assert list(registry.functions.getParameters(ETH).call()[:7]) == [*VALID.values(), 2]
 
 
-def test_new_market_starts_at_version_one(
-    client: ChainClient, registry: Contract, accounts: DemoAccounts
-) -> None:
+def test_new_market_starts_at_version_one(client: ChainClient, registry: Contract, accounts: DemoAccounts) -> None:
     doge = market_id("DOGE-USD")
     assert not registry.functions.isConfigured(doge).call()
     receipt = _set(client, registry, accounts.deployer, market=doge)
@@ -102,9 +98,7 @@ def test_out_of_bounds_parameters_revert(
     assert registry.functions.versionOf(ETH).call() == 1
 
 
-def test_boundary_values_are_accepted(
-    client: ChainClient, registry: Contract, accounts: DemoAccounts
-) -> None:
+def test_boundary_values_are_accepted(client: ChainClient, registry: Contract, accounts: DemoAccounts) -> None:
     _set(client, registry, accounts.deployer, imr=ONE, mmr=ONE - 1, maxLeverage=ONE, insuranceFeeShare=ONE)
     _set(client, registry, accounts.deployer, imr=wad("0.05"), mmr=wad("0.03"), maxLeverage=wad("20"))
     assert registry.functions.versionOf(ETH).call() == 3
@@ -115,17 +109,13 @@ def test_zero_market_id_reverts(client: ChainClient, registry: Contract, account
         _set(client, registry, accounts.deployer, market=bytes(32))
 
 
-def test_only_the_owner_sets_parameters(
-    client: ChainClient, registry: Contract, accounts: DemoAccounts
-) -> None:
+def test_only_the_owner_sets_parameters(client: ChainClient, registry: Contract, accounts: DemoAccounts) -> None:
     stranger = accounts.holders[0]
     with reverts("OwnableUnauthorizedAccount", account=stranger.address):
         _set(client, registry, stranger)
 
 
-def test_ownership_moves_to_the_executor(
-    client: ChainClient, registry: Contract, accounts: DemoAccounts
-) -> None:
+def test_ownership_moves_to_the_executor(client: ChainClient, registry: Contract, accounts: DemoAccounts) -> None:
     executor = accounts.holders[5]
     client.transact(registry.functions.transferOwnership(executor.address), sender=accounts.deployer)
     assert registry.functions.owner().call() == executor.address

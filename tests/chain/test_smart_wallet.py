@@ -58,9 +58,7 @@ def test_contract_wallet_ballots_verify_through_erc1271(
     signature = sign_ballot(ballot, domain, owner.key)
     assert verify_ballot_signature(client.w3, ballot, domain, signature)
     assert not verify_ballot_signature(None, ballot, domain, signature)  # needs the chain for ERC-1271
-    assert not verify_ballot_signature(
-        client.w3, ballot, domain, sign_ballot(ballot, domain, accounts.holders[7].key)
-    )
+    assert not verify_ballot_signature(client.w3, ballot, domain, sign_ballot(ballot, domain, accounts.holders[7].key))
     other_chain = BallotDomain(chain_id=1, verifying_contract=domain.verifying_contract)
     assert not verify_ballot_signature(client.w3, ballot, other_chain, signature)
 

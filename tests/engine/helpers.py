@@ -48,9 +48,7 @@ def random_book(seed: int, n_positions: int, n_markets: int, *, depth_scale: flo
     return Book(portfolio, markets)
 
 
-def random_paths(
-    seed: int, book: Book, n_paths: int, steps: int, step_volatility: float = 0.05
-) -> np.ndarray:
+def random_paths(seed: int, book: Book, n_paths: int, steps: int, step_volatility: float = 0.05) -> np.ndarray:
     """Explicit price paths (paths, steps + 1, markets): a random walk in log price with occasional gaps."""
     rng = np.random.default_rng(seed + 7_919)
     today = np.array([market.price for market in book.markets])

@@ -47,9 +47,7 @@ def _run_both(
         max_cascade_rounds=max_rounds,
         chunk_size=chunk_size,
     )
-    fast = simulate(
-        book.portfolio, book.markets, ExplicitPaths(prices), config, fund_balance=fund_balance, seed=seed
-    )
+    fast = simulate(book.portfolio, book.markets, ExplicitPaths(prices), config, fund_balance=fund_balance, seed=seed)
     portfolio = book.portfolio
     slow = reference_simulate(
         market=portfolio.market,

@@ -18,23 +18,19 @@ PHI = NormalDist().cdf
 BGK_BETA = 0.5825971579390106
 
 
-def continuous_hit_probability(
-    barrier_log: float, drift_log: float, sigma: float, horizon: float, down: bool
-) -> float:
+def continuous_hit_probability(barrier_log: float, drift_log: float, sigma: float, horizon: float, down: bool) -> float:
     """P(Brownian motion with drift `drift_log`, volatility `sigma` reaches `barrier_log` by `horizon`)."""
     root = sigma * math.sqrt(horizon)
     if down:
-        return PHI((barrier_log - drift_log * horizon) / root) + math.exp(
-            2 * drift_log * barrier_log / sigma**2
-        ) * PHI((barrier_log + drift_log * horizon) / root)
-    return PHI((-barrier_log + drift_log * horizon) / root) + math.exp(
-        2 * drift_log * barrier_log / sigma**2
-    ) * PHI((-barrier_log - drift_log * horizon) / root)
+        return PHI((barrier_log - drift_log * horizon) / root) + math.exp(2 * drift_log * barrier_log / sigma**2) * PHI(
+            (barrier_log + drift_log * horizon) / root
+        )
+    return PHI((-barrier_log + drift_log * horizon) / root) + math.exp(2 * drift_log * barrier_log / sigma**2) * PHI(
+        (-barrier_log - drift_log * horizon) / root
+    )
 
 
-@pytest.mark.parametrize(
-    ("side", "liquidation_ratio", "drift"), [(1, 0.9, 0.0), (1, 0.93, 3.0), (-1, 1.1, -2.0)]
-)
+@pytest.mark.parametrize(("side", "liquidation_ratio", "drift"), [(1, 0.9, 0.0), (1, 0.93, 3.0), (-1, 1.1, -2.0)])
 def test_liquidation_frequency_matches_discretely_monitored_barrier(side, liquidation_ratio, drift):
     today, mmr, sigma, steps, days, paths = 100.0, 0.05, 0.8, 96, 4.0, 20_000
     liquidation_price = today * liquidation_ratio
@@ -93,9 +89,7 @@ def test_zero_volatility_liquidates_nothing_that_is_healthy_today():
 
 def test_larger_fund_never_raises_exhaustion_probability():
     book = random_book(8, 300, 2, depth_scale=0.5)
-    config = SimulationConfig(
-        paths=400, steps=24, horizon_days=2.0, impact="sqrt", cascade=True, chunk_size=100
-    )
+    config = SimulationConfig(paths=400, steps=24, horizon_days=2.0, impact="sqrt", cascade=True, chunk_size=100)
     needed = simulate(book.portfolio, book.markets, GBM(), config, fund_balance=0.0, seed=5).required_fund
     probabilities = []
     for fund in (0.0, *np.quantile(needed, [0.1, 0.3, 0.5, 0.7, 0.9]), needed.max() * 1.01):
@@ -122,9 +116,9 @@ def test_drift_convention_expected_price_grows_at_drift(model):
     assert abs(final.mean() - expected) < 4 * final.std() / math.sqrt(paths)
     # the log drift is drift − σ²/2, not drift: the median sits below the mean
     if isinstance(model, GBM) and not isinstance(model, MertonJump):
-        assert abs(np.log(final).mean() - (3.0 - sigma**2 / 2) * days / 365) < 4 * np.log(
-            final
-        ).std() / math.sqrt(paths)
+        assert abs(np.log(final).mean() - (3.0 - sigma**2 / 2) * days / 365) < 4 * np.log(final).std() / math.sqrt(
+            paths
+        )
 
 
 def test_correlated_returns_have_the_requested_correlation():

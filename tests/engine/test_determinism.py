@@ -146,19 +146,30 @@ def test_a_prebuilt_ladder_gives_the_same_result_and_a_mismatched_one_is_refused
 
     rng = np.random.default_rng(3)
     n = 200
-    portfolio = Portfolio(market=rng.integers(0, 2, n), size=rng.normal(0, 5, n) + 0.1,
-                          entry_price=np.full(n, 100.0), collateral=np.full(n, 60.0))
-    markets = [MarketSpec(symbol=s, price=100.0, mmr=0.03, liquidation_penalty=0.01, volatility=0.9, depth=1e6)
-               for s in ("A", "B")]
+    portfolio = Portfolio(
+        market=rng.integers(0, 2, n),
+        size=rng.normal(0, 5, n) + 0.1,
+        entry_price=np.full(n, 100.0),
+        collateral=np.full(n, 60.0),
+    )
+    markets = [
+        MarketSpec(symbol=s, price=100.0, mmr=0.03, liquidation_penalty=0.01, volatility=0.9, depth=1e6)
+        for s in ("A", "B")
+    ]
     config = SimulationConfig(paths=300, steps=24, horizon_days=1, impact="sqrt", cascade=True, chunk_size=100)
     model = GBM(correlation=np.eye(2))
     ladder = build_ladder(portfolio, markets)
     plain = simulate(portfolio, markets, model, config, fund_balance=500.0, seed=9, path_range=(100, 300))
-    reused = simulate(portfolio, markets, model, config, fund_balance=500.0, seed=9, path_range=(100, 300),
-                      ladder=ladder)
+    reused = simulate(
+        portfolio, markets, model, config, fund_balance=500.0, seed=9, path_range=(100, 300), ladder=ladder
+    )
     assert np.array_equal(plain.bad_debt_by_market, reused.bad_debt_by_market)
     assert np.array_equal(plain.fund_end, reused.fund_end)
-    smaller = Portfolio(market=portfolio.market[:10], size=portfolio.size[:10], entry_price=portfolio.entry_price[:10],
-                        collateral=portfolio.collateral[:10])
+    smaller = Portfolio(
+        market=portfolio.market[:10],
+        size=portfolio.size[:10],
+        entry_price=portfolio.entry_price[:10],
+        collateral=portfolio.collateral[:10],
+    )
     with pytest.raises(ValueError, match="ladder"):
         simulate(smaller, markets, model, config, fund_balance=500.0, seed=9, ladder=ladder)

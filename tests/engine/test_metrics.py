@@ -58,9 +58,7 @@ def test_var_and_es_of_the_empirical_distribution():
 
 def test_exhaustion_probability_and_required_fund():
     required = np.arange(1000, dtype=float)
-    metrics = summarize(
-        result_with(required, required, fund_balance=899.5), target_exhaustion_probability=0.05
-    )
+    metrics = summarize(result_with(required, required, fund_balance=899.5), target_exhaustion_probability=0.05)
     assert metrics.exhaustion_probability.value == pytest.approx(0.1)
     assert metrics.exhaustion_probability.low < 0.1 < metrics.exhaustion_probability.high
     fund = metrics.required_fund.value

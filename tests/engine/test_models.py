@@ -65,18 +65,14 @@ def test_bootstrap_draws_whole_rows_of_history():
 def test_student_t_has_unit_variance_and_fat_tails():
     market = [MarketSpec(symbol="ETH", price=1.0, mmr=0.03, liquidation_penalty=0.01, volatility=1.0)]
     config = SimulationConfig(paths=20_000, steps=5, horizon_days=365.0 * 5, chunk_size=10_000)
-    returns = np.diff(
-        np.log(price_paths(market, StudentT(degrees_of_freedom=5.0), config, seed=2)), axis=1
-    ).ravel()
+    returns = np.diff(np.log(price_paths(market, StudentT(degrees_of_freedom=5.0), config, seed=2)), axis=1).ravel()
     standardised = (returns - returns.mean()) / returns.std()
     assert returns.std() == pytest.approx(1.0, rel=0.05)
     assert np.mean(standardised**4) > 4.0  # a Gaussian has 3
 
 
 def test_fund_path_quantiles_shape():
-    book = Portfolio(
-        market=[0, 1], size=[5.0, -0.5], entry_price=[3000.0, 60000.0], collateral=[1500.0, 3000.0]
-    )
+    book = Portfolio(market=[0, 1], size=[5.0, -0.5], entry_price=[3000.0, 60000.0], collateral=[1500.0, 3000.0])
     config = SimulationConfig(paths=100, steps=12, horizon_days=2.0)
     result = simulate(book, MARKETS, GBM(), config, fund_balance=1e3, seed=3)
     bands = result.fund_path_quantiles((0.05, 0.5, 0.95))

@@ -35,18 +35,21 @@ def build_book(*, positions: int = 300, history_hours: int = 24 * 6, seed: int =
     rng = np.random.default_rng(seed)
     eth = MarketFactory(symbol="ETH", depth=D("20000000"), reference_volatility=D("0.7"))
     btc = MarketFactory(symbol="BTC", depth=D("50000000"), reference_volatility=D("0.6"))
-    MarginParametersFactory(market=eth, imr=D("0.05"), mmr=D("0.03"), liquidation_penalty=D("0.01"),
-                            max_leverage=D("20"))
-    MarginParametersFactory(market=btc, imr=D("0.04"), mmr=D("0.02"), liquidation_penalty=D("0.008"),
-                            max_leverage=D("25"))
+    MarginParametersFactory(
+        market=eth, imr=D("0.05"), mmr=D("0.03"), liquidation_penalty=D("0.01"), max_leverage=D("20")
+    )
+    MarginParametersFactory(
+        market=btc, imr=D("0.04"), mmr=D("0.02"), liquidation_penalty=D("0.008"), max_leverage=D("25")
+    )
     observations = []
     for market, start, vol in ((eth, 3000.0, 0.9), (btc, 60000.0, 0.7)):
         hourly = rng.normal(0.0, vol / np.sqrt(24 * 365), history_hours)
         prices = start * np.exp(np.cumsum(hourly[::-1]))[::-1]
         for hour, price in enumerate(prices):
             observed = NOW - timedelta(hours=history_hours - 1 - hour, minutes=1)
-            observations.append(PriceObservation(market=market, price=D(f"{price:.6f}"), observed_at=observed,
-                                                 source="test"))
+            observations.append(
+                PriceObservation(market=market, price=D(f"{price:.6f}"), observed_at=observed, source="test")
+            )
     PriceObservation.objects.bulk_create(observations)
     accounts = Account.objects.bulk_create([Account(address=address_for(9000 + i)) for i in range(10)])
     marks = {eth.pk: float(observations[history_hours - 1].price), btc.pk: float(observations[-1].price)}
@@ -58,15 +61,28 @@ def build_book(*, positions: int = 300, history_hours: int = 24 * 6, seed: int =
         notional = float(rng.lognormal(np.log(20_000), 1.0))
         leverage = float(rng.uniform(2, 18))
         entry = mark * float(rng.uniform(0.97, 1.03))
-        rows.append(Position(
-            external_id=f"cov-{i}", account=accounts[i % len(accounts)], market=market,
-            size=D(f"{side * notional / mark:.8f}"), entry_price=D(f"{entry:.6f}"),
-            collateral=D(f"{notional / leverage:.6f}"), opened_at=NOW - timedelta(days=2),
-        ))
+        rows.append(
+            Position(
+                external_id=f"cov-{i}",
+                account=accounts[i % len(accounts)],
+                market=market,
+                size=D(f"{side * notional / mark:.8f}"),
+                entry_price=D(f"{entry:.6f}"),
+                collateral=D(f"{notional / leverage:.6f}"),
+                opened_at=NOW - timedelta(days=2),
+            )
+        )
     Position.objects.bulk_create(rows)
     fund = InsuranceFund.objects.create(name="Protocol fund")
-    ledger_entry_record(fund=fund, kind=EntryKind.DEPOSIT, amount=FUND_DEPOSIT, external_ref="seed-deposit",
-                        note="initial capital", recorded_by="test", occurred_at=NOW - timedelta(days=3))
+    ledger_entry_record(
+        fund=fund,
+        kind=EntryKind.DEPOSIT,
+        amount=FUND_DEPOSIT,
+        external_ref="seed-deposit",
+        note="initial capital",
+        recorded_by="test",
+        occurred_at=NOW - timedelta(days=3),
+    )
     return fund
 
 
@@ -75,8 +91,9 @@ def book(db: None) -> InsuranceFund:
     return build_book()
 
 
-def wait_for_run(run: CoverageRun, *, timeout: float = 90.0,
-                 until: Callable[[CoverageRun], bool] | None = None) -> CoverageRun:
+def wait_for_run(
+    run: CoverageRun, *, timeout: float = 90.0, until: Callable[[CoverageRun], bool] | None = None
+) -> CoverageRun:
     """Poll the database until the run is finished (or `until` holds); fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     done = until or (lambda r: not r.is_active)
@@ -103,9 +120,27 @@ def start_worker(*, hostname: str, queue: str, log_name: str) -> subprocess.Pope
     """A dedicated single-process worker on `queue`, in its own process group so it can be killed whole."""
     log = (REPO_ROOT / "var" / log_name).open("wb")
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=1",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", f"--hostname={hostname}", "-Q", queue],
-        cwd=REPO_ROOT, env=worker_environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--hostname={hostname}",
+            "-Q",
+            queue,
+        ],
+        cwd=REPO_ROOT,
+        env=worker_environment(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 

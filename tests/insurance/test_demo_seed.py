@@ -15,8 +15,19 @@ pytestmark = pytest.mark.django_db
 
 
 def test_demo_fund_has_a_ledger_and_a_succeeded_run_and_is_built_once():
-    call_command("seed_demo", "--seed", "4", "--positions", "300", "--days", "20", "--snapshot-days", "0",
-                 "--no-progress", stdout=StringIO())
+    call_command(
+        "seed_demo",
+        "--seed",
+        "4",
+        "--positions",
+        "300",
+        "--days",
+        "20",
+        "--snapshot-days",
+        "0",
+        "--no-progress",
+        stdout=StringIO(),
+    )
     fund = InsuranceFund.objects.get(name=DEMO_FUND_NAME)
     entries = FundLedgerEntry.objects.filter(fund=fund)
     assert entries.filter(kind="deposit").exists() and entries.filter(kind="penalty_income").count() == 19

@@ -14,8 +14,15 @@ pytestmark = pytest.mark.django_db
 
 
 def record(fund: InsuranceFund, kind: str, amount: str, ref: str, day: int = 1) -> tuple[FundLedgerEntry, bool]:
-    return ledger_entry_record(fund=fund, kind=kind, amount=D(amount), external_ref=ref, note=f"{kind} {ref}",
-                               recorded_by="test", occurred_at=datetime(2024, 1, day, tzinfo=UTC))
+    return ledger_entry_record(
+        fund=fund,
+        kind=kind,
+        amount=D(amount),
+        external_ref=ref,
+        note=f"{kind} {ref}",
+        recorded_by="test",
+        occurred_at=datetime(2024, 1, day, tzinfo=UTC),
+    )
 
 
 def test_balance_is_the_sum_of_signed_entries_and_history_runs_in_time_order() -> None:
@@ -28,8 +35,14 @@ def test_balance_is_the_sum_of_signed_entries_and_history_runs_in_time_order() -
     record(fund, EntryKind.ADJUSTMENT, "-0.5", "a1", day=6)
     assert fund_balance(fund=fund) == D("670")
     assert fund_balance(fund=fund, at=datetime(2024, 1, 3, 12, tzinfo=UTC)) == D("1070.5")
-    assert [p.balance for p in fund_balance_history(fund=fund)] == [D("1000"), D("1050.5"), D("1070.5"),
-                                                                    D("770.5"), D("670.5"), D("670")]
+    assert [p.balance for p in fund_balance_history(fund=fund)] == [
+        D("1000"),
+        D("1050.5"),
+        D("1070.5"),
+        D("770.5"),
+        D("670.5"),
+        D("670"),
+    ]
 
 
 def test_a_redelivered_entry_is_counted_once() -> None:
@@ -50,11 +63,14 @@ def test_a_reused_reference_for_another_movement_is_rejected() -> None:
     assert fund_balance(fund=fund) == D("1000")
 
 
-@pytest.mark.parametrize(("kind", "amount", "note", "field"), [
-    (EntryKind.WITHDRAWAL, "-5", "x", "amount"),
-    (EntryKind.ADJUSTMENT, "0", "x", "amount"),
-    (EntryKind.DEPOSIT, "5", "   ", "note"),
-])
+@pytest.mark.parametrize(
+    ("kind", "amount", "note", "field"),
+    [
+        (EntryKind.WITHDRAWAL, "-5", "x", "amount"),
+        (EntryKind.ADJUSTMENT, "0", "x", "amount"),
+        (EntryKind.DEPOSIT, "5", "   ", "note"),
+    ],
+)
 def test_invalid_entries_name_the_field(kind: str, amount: str, note: str, field: str) -> None:
     fund = InsuranceFund.objects.create(name="Fund")
     with pytest.raises(ValidationError) as error:

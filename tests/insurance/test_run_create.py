@@ -34,26 +34,41 @@ def analyst(client: Client) -> Client:
     return client
 
 
-VALID_FORM = {"label": "check", "model": "gbm", "paths": "300", "steps": "24", "horizon_days": "1",
-              "impact": "sqrt", "impact_coefficient": "0.01", "cascade": "on", "liquidation_delay_steps": "0",
-              "volatility_window_days": "30", "target_exhaustion_probability": "0.01", "drift": "0"}
+VALID_FORM = {
+    "label": "check",
+    "model": "gbm",
+    "paths": "300",
+    "steps": "24",
+    "horizon_days": "1",
+    "impact": "sqrt",
+    "impact_coefficient": "0.01",
+    "cascade": "on",
+    "liquidation_delay_steps": "0",
+    "volatility_window_days": "30",
+    "target_exhaustion_probability": "0.01",
+    "drift": "0",
+}
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"paths": "0"}, "paths"),
-    ({"steps": "abc"}, "steps"),
-    ({"horizon_days": "-1"}, "horizon_days"),
-    ({"model": "heston"}, "model"),
-    ({"model": "student_t", "degrees_of_freedom": "1.5"}, "model"),
-    ({"parameter_overrides": '{"DOGE": {"mmr": "0.05"}}'}, "parameter_overrides"),
-    ({"parameter_overrides": '{"ETH": {"mmr": "0.001"}}'}, "parameter_overrides"),
-    ({"parameter_overrides": "{not json"}, "parameter_overrides"),
-    ({"parameter_versions": '{"ETH": 9}'}, "parameter_versions"),
-    ({"liquidation_delay_steps": "100"}, "liquidation_delay_steps"),
-], ids=lambda value: str(value))
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"paths": "0"}, "paths"),
+        ({"steps": "abc"}, "steps"),
+        ({"horizon_days": "-1"}, "horizon_days"),
+        ({"model": "heston"}, "model"),
+        ({"model": "student_t", "degrees_of_freedom": "1.5"}, "model"),
+        ({"parameter_overrides": '{"DOGE": {"mmr": "0.05"}}'}, "parameter_overrides"),
+        ({"parameter_overrides": '{"ETH": {"mmr": "0.001"}}'}, "parameter_overrides"),
+        ({"parameter_overrides": "{not json"}, "parameter_overrides"),
+        ({"parameter_versions": '{"ETH": 9}'}, "parameter_versions"),
+        ({"liquidation_delay_steps": "100"}, "liquidation_delay_steps"),
+    ],
+    ids=lambda value: str(value),
+)
 def test_invalid_form_shows_the_field_error_and_enqueues_nothing(
-        analyst: Client, enqueued: list[int], django_capture_on_commit_callbacks: Any,
-        change: dict[str, str], field: str) -> None:
+    analyst: Client, enqueued: list[int], django_capture_on_commit_callbacks: Any, change: dict[str, str], field: str
+) -> None:
     build_book()
     with django_capture_on_commit_callbacks(execute=True):
         response = analyst.post(reverse("insurance:run-new"), {**VALID_FORM, **change})
@@ -63,7 +78,8 @@ def test_invalid_form_shows_the_field_error_and_enqueues_nothing(
 
 
 def test_valid_form_creates_the_run_and_enqueues_it_on_commit(
-        analyst: Client, enqueued: list[int], django_capture_on_commit_callbacks: Any) -> None:
+    analyst: Client, enqueued: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
     build_book()
     with django_capture_on_commit_callbacks(execute=True):
         response = analyst.post(reverse("insurance:run-new"), VALID_FORM)
@@ -89,17 +105,21 @@ def test_form_requires_login(client: Client) -> None:
     assert response.status_code == 302 and not CoverageRun.objects.exists()
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({"paths": 0}, "paths"),
-    ({"model": "gbm", "model_params": {"volatility": 3}}, "model_params"),
-    ({"parameter_overrides": {"ETH": {"imr_typo": "0.1"}}}, "parameter_overrides"),
-    ({"parameter_overrides": {"ETH": {"mmr": "abc"}}}, "parameter_overrides"),
-    ({"fund": 999999}, "fund"),
-    ({"model": "bootstrap", "steps": 96, "horizon_days": "1"}, "steps"),
-], ids=lambda value: str(value))
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"paths": 0}, "paths"),
+        ({"model": "gbm", "model_params": {"volatility": 3}}, "model_params"),
+        ({"parameter_overrides": {"ETH": {"imr_typo": "0.1"}}}, "parameter_overrides"),
+        ({"parameter_overrides": {"ETH": {"mmr": "abc"}}}, "parameter_overrides"),
+        ({"fund": 999999}, "fund"),
+        ({"model": "bootstrap", "steps": 96, "horizon_days": "1"}, "steps"),
+    ],
+    ids=lambda value: str(value),
+)
 def test_api_rejects_bad_input_with_400_naming_the_field(
-        analyst: Client, enqueued: list[int], django_capture_on_commit_callbacks: Any,
-        payload: dict[str, Any], field: str) -> None:
+    analyst: Client, enqueued: list[int], django_capture_on_commit_callbacks: Any, payload: dict[str, Any], field: str
+) -> None:
     build_book()
     with django_capture_on_commit_callbacks(execute=True):
         response = analyst.post(reverse("insurance:api-runs"), payload, content_type="application/json")
@@ -109,10 +129,16 @@ def test_api_rejects_bad_input_with_400_naming_the_field(
 
 
 def test_api_creates_a_run_under_proposed_parameters(
-        analyst: Client, enqueued: list[int], django_capture_on_commit_callbacks: Any) -> None:
+    analyst: Client, enqueued: list[int], django_capture_on_commit_callbacks: Any
+) -> None:
     build_book()
-    payload = {"label": "proposal 7", "paths": 200, "steps": 24, "seed": 3,
-               "parameter_overrides": {"ETH": {"mmr": "0.04", "liquidation_penalty": "0.012"}}}
+    payload = {
+        "label": "proposal 7",
+        "paths": 200,
+        "steps": 24,
+        "seed": 3,
+        "parameter_overrides": {"ETH": {"mmr": "0.04", "liquidation_penalty": "0.012"}},
+    }
     with django_capture_on_commit_callbacks(execute=True):
         response = analyst.post(reverse("insurance:api-runs"), payload, content_type="application/json")
     assert response.status_code == 201, response.content
@@ -139,8 +165,9 @@ def test_volatility_comes_from_history_or_falls_back_to_the_reference(enqueued: 
 
 def test_history_estimates_are_frozen_with_the_window(enqueued: list[int]) -> None:
     build_book(history_hours=24 * 6)
-    run = coverage_run_create(label="long", requested_by="t", paths=100, steps=24, seed=1, at=NOW,
-                              volatility_window_days=10)
+    run = coverage_run_create(
+        label="long", requested_by="t", paths=100, steps=24, seed=1, at=NOW, volatility_window_days=10
+    )
     markets = {m["symbol"]: m for m in run.market_inputs["markets"]}
     assert markets["ETH"]["volatility_source"] == "history" and markets["ETH"]["volatility_observations"] == 143
     assert 0.7 < markets["ETH"]["volatility"] < 1.1

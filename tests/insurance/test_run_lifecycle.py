@@ -21,9 +21,9 @@ from insurance.models import ChunkStatus, CoverageChunk, CoverageRun, RunStatus
 from insurance.services import coverage_execution, coverage_runs
 from insurance.services.coverage_execution import (
     coverage_chunk_simulate,
+    coverage_run_execute_inline,
     coverage_run_finish,
     coverage_runs_sweep,
-    coverage_run_execute_inline,
     run_frozen_inputs,
     run_simulate,
 )
@@ -39,8 +39,17 @@ pytestmark = pytest.mark.django_db
 
 
 def new_run(**overrides: Any) -> CoverageRun:
-    options = {"label": "t", "requested_by": "t", "paths": 300, "steps": 24, "chunk_size": 100, "seed": 9,
-               "at": NOW, "enqueue": False, **overrides}
+    options = {
+        "label": "t",
+        "requested_by": "t",
+        "paths": 300,
+        "steps": 24,
+        "chunk_size": 100,
+        "seed": 9,
+        "at": NOW,
+        "enqueue": False,
+        **overrides,
+    }
     return coverage_run_create(**options)
 
 
@@ -62,8 +71,9 @@ def test_inline_run_equals_one_engine_call(succeeded_run: CoverageRun) -> None:
     assert len(succeeded_run.metrics["fund_quantiles"]["values"]) == 7
 
 
-def test_cancel_stops_remaining_chunks(monkeypatch: pytest.MonkeyPatch,
-                                       django_capture_on_commit_callbacks: Any) -> None:
+def test_cancel_stops_remaining_chunks(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
     build_book()
     run = new_run()
     revoked: list[list[str]] = []
@@ -95,23 +105,34 @@ def test_cancel_from_the_run_page(client: Client, monkeypatch: pytest.MonkeyPatc
 
 def _start_chunk(run: CoverageRun, index: int, *, minutes_ago: float, attempts: int = 1, task_id: str = "t") -> None:
     CoverageChunk.objects.filter(run=run, chunk_index=index).update(
-        status=ChunkStatus.RUNNING, started_at=timezone.now() - timedelta(minutes=minutes_ago), attempts=attempts,
-        task_id=task_id, worker="gone@host")
-    CoverageRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now(),
-                                                 last_progress_at=timezone.now() - timedelta(minutes=minutes_ago))
+        status=ChunkStatus.RUNNING,
+        started_at=timezone.now() - timedelta(minutes=minutes_ago),
+        attempts=attempts,
+        task_id=task_id,
+        worker="gone@host",
+    )
+    CoverageRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING,
+        started_at=timezone.now(),
+        last_progress_at=timezone.now() - timedelta(minutes=minutes_ago),
+    )
 
 
 @pytest.fixture
 def resent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, list[int]]]:
     sent: list[tuple[int, list[int]]] = []
-    monkeypatch.setattr(coverage_execution, "coverage_chunks_enqueue",
-                        lambda *, run_id, chunk_indices: sent.append((run_id, chunk_indices)))
+    monkeypatch.setattr(
+        coverage_execution,
+        "coverage_chunks_enqueue",
+        lambda *, run_id, chunk_indices: sent.append((run_id, chunk_indices)),
+    )
     return sent
 
 
 def sweep(active: set[str] | None) -> coverage_execution.SweepReport:
-    return coverage_runs_sweep(running_task_ids=lambda: active, lost_after=timedelta(minutes=1),
-                               stalled_after=timedelta(minutes=10))
+    return coverage_runs_sweep(
+        running_task_ids=lambda: active, lost_after=timedelta(minutes=1), stalled_after=timedelta(minutes=10)
+    )
 
 
 def test_sweeper_requeues_a_chunk_no_worker_is_running(resent: list[tuple[int, list[int]]]) -> None:
@@ -147,8 +168,9 @@ def test_sweeper_fails_a_run_whose_chunk_keeps_getting_lost(resent: list[tuple[i
     assert "Chunk 2 was lost 3 times" in run.error and resent == []
 
 
-def test_sweeper_resends_a_stalled_run_and_merges_a_finished_one(monkeypatch: pytest.MonkeyPatch,
-                                                                resent: list[tuple[int, list[int]]]) -> None:
+def test_sweeper_resends_a_stalled_run_and_merges_a_finished_one(
+    monkeypatch: pytest.MonkeyPatch, resent: list[tuple[int, list[int]]]
+) -> None:
     build_book()
     stalled, unmerged = new_run(), new_run()
     CoverageRun.objects.filter(pk=stalled.pk).update(created_at=timezone.now() - timedelta(hours=1))
@@ -199,8 +221,24 @@ def test_a_chunk_run_twice_is_counted_once() -> None:
 def test_command_line_inline_prints_the_metrics() -> None:
     build_book()
     out, err = io.StringIO(), io.StringIO()
-    call_command("coverage_run", "--inline", "--paths", "300", "--steps", "24", "--chunk-size", "100", "--seed", "4",
-                 "--model", "stress:march_2020", "--horizon-days", "2", stdout=out, stderr=err)
+    call_command(
+        "coverage_run",
+        "--inline",
+        "--paths",
+        "300",
+        "--steps",
+        "24",
+        "--chunk-size",
+        "100",
+        "--seed",
+        "4",
+        "--model",
+        "stress:march_2020",
+        "--horizon-days",
+        "2",
+        stdout=out,
+        stderr=err,
+    )
     run = CoverageRun.objects.get()
     assert run.status == RunStatus.SUCCEEDED and run.model_params["scenario"] == "march_2020"
     assert "P(fund exhausted)" in out.getvalue() and "ES99 bad debt" in out.getvalue()
@@ -208,8 +246,9 @@ def test_command_line_inline_prints_the_metrics() -> None:
         call_command("coverage_run", "--inline", "--paths", "0", stdout=out, stderr=err)
 
 
-def test_command_line_enqueues_without_inline(monkeypatch: pytest.MonkeyPatch,
-                                              django_capture_on_commit_callbacks: Any) -> None:
+def test_command_line_enqueues_without_inline(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
     build_book()
     sent: list[int] = []
     monkeypatch.setattr(coverage_runs, "coverage_run_enqueue", lambda *, run_id: sent.append(run_id) or 0)
@@ -219,8 +258,9 @@ def test_command_line_enqueues_without_inline(monkeypatch: pytest.MonkeyPatch,
     assert sent == [CoverageRun.objects.get().pk] and "Enqueued" in out.getvalue()
 
 
-def test_pages_and_downloads_of_a_finished_run(client: Client, succeeded_run: CoverageRun,
-                                               django_assert_max_num_queries: Any) -> None:
+def test_pages_and_downloads_of_a_finished_run(
+    client: Client, succeeded_run: CoverageRun, django_assert_max_num_queries: Any
+) -> None:
     run = succeeded_run
     with django_assert_max_num_queries(12):
         home = client.get(reverse("insurance:home"))

@@ -20,8 +20,9 @@ def test_schedules_are_installed() -> None:
     assert sweeper.task == "insurance.sweep_stale_runs" and sweeper.interval.every == 2
 
 
-def test_daily_run_uses_current_parameters_and_the_fund(monkeypatch: pytest.MonkeyPatch,
-                                                        django_capture_on_commit_callbacks: Any) -> None:
+def test_daily_run_uses_current_parameters_and_the_fund(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
     fund = build_book()
     sent: list[int] = []
     monkeypatch.setattr(coverage_runs, "coverage_run_enqueue", lambda *, run_id: sent.append(run_id) or 0)

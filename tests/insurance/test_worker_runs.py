@@ -41,8 +41,7 @@ def assert_equals_in_process(run: CoverageRun) -> None:
 
 def test_multi_chunk_run_on_worker_equals_in_process(celery_worker_process: object) -> None:
     build_book()
-    run = coverage_run_create(label="worker", requested_by="test", paths=700, steps=48, chunk_size=200, seed=42,
-                              at=NOW)
+    run = coverage_run_create(label="worker", requested_by="test", paths=700, steps=48, chunk_size=200, seed=42, at=NOW)
     assert run.chunk_count == 4
     run = wait_for_run(run)
     assert run.status == RunStatus.SUCCEEDED, run.error
@@ -62,15 +61,17 @@ def test_worker_killed_mid_chunk_still_gives_identical_run(celery_worker_process
             assert doomed.poll() is None and time.monotonic() < deadline, "the extra worker did not start"
         with override_settings(INSURANCE_CHUNK_QUEUE=KILL_QUEUE):
             # slow chunks (about a second each) so the kill lands in the middle of one
-            run = coverage_run_create(label="kill", requested_by="test", paths=6000, steps=3000, chunk_size=2000,
-                                      seed=7, at=NOW)
+            run = coverage_run_create(
+                label="kill", requested_by="test", paths=6000, steps=3000, chunk_size=2000, seed=7, at=NOW
+            )
         victim = _wait_for_running_chunk(run, worker_prefix="doomed@")
         kill_worker(doomed)
         victim.refresh_from_db()
         assert victim.status == ChunkStatus.RUNNING, "the chunk finished before the kill; make chunks slower"
 
-        report = coverage_runs_sweep(running_task_ids=celery_running_task_ids, lost_after=timedelta(0),
-                                     stalled_after=timedelta(0))
+        report = coverage_runs_sweep(
+            running_task_ids=celery_running_task_ids, lost_after=timedelta(0), stalled_after=timedelta(0)
+        )
         assert victim.chunk_index in report.requeued[run.pk]
         run = wait_for_run(run, timeout=120)
         assert run.status == RunStatus.SUCCEEDED, run.error
@@ -93,8 +94,9 @@ def _hostname(name: str) -> str:
 def _wait_for_running_chunk(run: CoverageRun, *, worker_prefix: str, timeout: float = 60.0) -> CoverageChunk:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        chunk = CoverageChunk.objects.filter(run=run, status=ChunkStatus.RUNNING,
-                                             worker__startswith=worker_prefix).first()
+        chunk = CoverageChunk.objects.filter(
+            run=run, status=ChunkStatus.RUNNING, worker__startswith=worker_prefix
+        ).first()
         if chunk is not None:
             return chunk
         time.sleep(0.02)

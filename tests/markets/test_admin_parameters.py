@@ -15,7 +15,6 @@ from tests.markets.conftest import GENESIS
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture
 def admin_client(client):
     client.force_login(get_user_model().objects.create_superuser("steward", password="pw"))
@@ -71,8 +70,7 @@ def test_valid_change_creates_version_two_and_an_audit_record(admin_client, mark
         ({"reason": "  "}, "reason", "This field is required"),
     ],
 )
-def test_each_guardrail_violation_shows_on_its_field_and_changes_nothing(admin_client, market, changes, field,
-                                                                        message):
+def test_each_guardrail_violation_shows_on_its_field_and_changes_nothing(admin_client, market, changes, field, message):
     audits = AuditRecord.objects.count()
 
     response = admin_client.post(add_url(market), post_data(market, **changes))
@@ -128,8 +126,17 @@ def test_market_admin_links_to_the_change_form_and_lists_versions(admin_client, 
 
 
 @pytest.mark.parametrize(
-    "model", ["markets_market", "markets_account", "markets_position", "markets_priceobservation",
-              "markets_exposuresnapshot", "core_auditrecord", "markets_parameterrule", "markets_marginparameters"],
+    "model",
+    [
+        "markets_market",
+        "markets_account",
+        "markets_position",
+        "markets_priceobservation",
+        "markets_exposuresnapshot",
+        "core_auditrecord",
+        "markets_parameterrule",
+        "markets_marginparameters",
+    ],
 )
 def test_every_changelist_renders(admin_client, market, model):
     response = admin_client.get(reverse(f"admin:{model}_changelist"), {"q": "0x"})

@@ -52,9 +52,15 @@ def reference(rows, price: D, mmr: D):
     total_notional = sum(by_account.values())
     shares = sorted((v / total_notional for v in by_account.values()), reverse=True)
     return {
-        "oi_long": oi_long, "oi_short": oi_short, "collateral": collateral,
-        "liquidatable_notional": liquidatable_notional, "near": near, "shock": shock,
-        "top10": sum(shares[:10]), "hhi": sum(s * s for s in shares), "leverages": sorted(leverages),
+        "oi_long": oi_long,
+        "oi_short": oi_short,
+        "collateral": collateral,
+        "liquidatable_notional": liquidatable_notional,
+        "near": near,
+        "shock": shock,
+        "top10": sum(shares[:10]),
+        "hhi": sum(s * s for s in shares),
+        "leverages": sorted(leverages),
     }
 
 
@@ -63,9 +69,11 @@ def close(a: float, b: D, rel: float = 1e-9) -> bool:
 
 
 @settings(max_examples=60, deadline=None)
-@given(rows=st.lists(position, min_size=1, max_size=40),
-       price=st.decimals(min_value=D(40), max_value=D(160), places=2),
-       mmr=st.decimals(min_value=D("0.005"), max_value=D("0.1"), places=3))
+@given(
+    rows=st.lists(position, min_size=1, max_size=40),
+    price=st.decimals(min_value=D(40), max_value=D(160), places=2),
+    mmr=st.decimals(min_value=D("0.005"), max_value=D("0.1"), places=3),
+)
 def test_aggregates_equal_loop_over_positions(rows, price, mmr):
     arrays = PositionArrays(
         size=np.array([float(q if long else -q) for q, long, *_ in rows]),
@@ -95,9 +103,12 @@ def test_aggregates_equal_loop_over_positions(rows, price, mmr):
 
 def test_liquidation_map_is_cumulative_and_one_sided():
     arrays = PositionArrays(
-        size=np.array([1.0, 1.0, -1.0]), entry_price=np.array([100.0, 100.0, 100.0]),
-        collateral=np.array([10.0, 50.0, 10.0]), account=np.array([1, 2, 3]),
-        price=np.full(3, 100.0), mmr=np.full(3, 0.05),
+        size=np.array([1.0, 1.0, -1.0]),
+        entry_price=np.array([100.0, 100.0, 100.0]),
+        collateral=np.array([10.0, 50.0, 10.0]),
+        account=np.array([1, 2, 3]),
+        price=np.full(3, 100.0),
+        mmr=np.full(3, 0.05),
     )
     result = aggregate_exposure(arrays).liquidation_map
     moves, amounts = result["moves_pct"], result["notional"]

@@ -16,7 +16,6 @@ from riskgov.markets.services.parameters import margin_parameters_change
 pytestmark = pytest.mark.django_db
 
 
-
 def change(market, source=ChangeSource.ADMIN, **values):
     return margin_parameters_change(market=market, changes=values, source=source, reason="test", actor="alice")
 
@@ -42,8 +41,16 @@ def test_admin_change_within_steward_bounds_adds_a_version_and_audit(market):
         ({"imr": D("1.5"), "source": ChangeSource.PROPOSAL}, ("rate_order", "imr")),
         ({"max_leverage": D("60"), "source": ChangeSource.PROPOSAL}, ("max_leverage_vs_imr", "max_leverage")),
         ({"insurance_fee_share": D("1.2"), "source": ChangeSource.PROPOSAL}, ("fraction", "insurance_fee_share")),
-        ({"liquidation_penalty": D("0.2"), "mmr": D("0.3"), "imr": D("0.6"), "max_leverage": D("1"),
-          "source": ChangeSource.PROPOSAL}, ("field_bounds", "liquidation_penalty")),
+        (
+            {
+                "liquidation_penalty": D("0.2"),
+                "mmr": D("0.3"),
+                "imr": D("0.6"),
+                "max_leverage": D("1"),
+                "source": ChangeSource.PROPOSAL,
+            },
+            ("field_bounds", "liquidation_penalty"),
+        ),
         ({"imr": D("0.05"), "max_leverage": D("20")}, ("max_change_per_update", "imr")),
         ({"oi_cap": D("200000000")}, ("max_change_per_update", "oi_cap")),
         ({"size_margin_base": D("1000000")}, ("size_margin_pair", "size_margin_slope")),

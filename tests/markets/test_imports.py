@@ -59,10 +59,24 @@ def test_positions_csv_happy_path():
 
 def test_positions_json_happy_path():
     rows = [
-        {"external_id": "j-1", "account": ADDRESS, "market": "ETH", "size": 1.25, "entry_price": "3000",
-         "collateral": 300, "opened_at": "2025-01-01T00:00:00Z"},
-        {"external_id": "j-2", "account": OTHER, "market": "BTC", "size": -2, "entry_price": 90000.5,
-         "collateral": 0, "status": "liquidated"},
+        {
+            "external_id": "j-1",
+            "account": ADDRESS,
+            "market": "ETH",
+            "size": 1.25,
+            "entry_price": "3000",
+            "collateral": 300,
+            "opened_at": "2025-01-01T00:00:00Z",
+        },
+        {
+            "external_id": "j-2",
+            "account": OTHER,
+            "market": "BTC",
+            "size": -2,
+            "entry_price": 90000.5,
+            "collateral": 0,
+            "status": "liquidated",
+        },
     ]
     result = import_file(kind="positions", content=json.dumps(rows), fmt="json")
 
@@ -76,8 +90,9 @@ def test_prices_csv_and_json_happy_path():
     assert result.created == 3
     assert PriceObservation.objects.get(market__symbol="BTC").source == "import"
 
-    rows = [{"market": "ETH", "price": 3020, "observed_at": "2025-01-01T02:00:00Z", "source": "chainlink",
-             "round_id": 103}]
+    rows = [
+        {"market": "ETH", "price": 3020, "observed_at": "2025-01-01T02:00:00Z", "source": "chainlink", "round_id": 103}
+    ]
     assert import_file(kind="prices", content=json.dumps(rows), fmt="json").created == 1
     assert PriceObservation.objects.get(round_id="103").price == D("3020")
 
@@ -109,8 +124,9 @@ def test_file_level_errors():
     with pytest.raises(ImportRejected, match="invalid JSON"):
         import_file(kind="prices", content="[{", fmt="json")
     with pytest.raises(ImportRejected) as caught:
-        import_file(kind="prices", content='[{"market": "ETH", "price": 1, "observed_at": "2025-01-01T00:00:00"}]',
-                    fmt="json")
+        import_file(
+            kind="prices", content='[{"market": "ETH", "price": 1, "observed_at": "2025-01-01T00:00:00"}]', fmt="json"
+        )
     assert caught.value.errors[0].field == "observed_at" and "no time zone" in caught.value.errors[0].reason
 
 
@@ -145,8 +161,9 @@ def test_reimporting_the_same_file_changes_nothing():
 def test_update_path_writes_only_the_rows_that_differ():
     import_file(kind="positions", content=POSITIONS_CSV, fmt="csv")
     import_file(kind="prices", content=PRICES_CSV, fmt="csv")
-    changed = POSITIONS_CSV.replace(f"p-1,{ADDRESS},ETH,2.5,3000,1500,open",
-                                    f"p-1,{ADDRESS},ETH,2.5,3000,1800,liquidated")
+    changed = POSITIONS_CSV.replace(
+        f"p-1,{ADDRESS},ETH,2.5,3000,1500,open", f"p-1,{ADDRESS},ETH,2.5,3000,1800,liquidated"
+    )
 
     result = import_file(kind="positions", content=changed, fmt="csv")
     prices = import_file(kind="prices", content=PRICES_CSV.replace("3010,", "3011,"), fmt="csv")
@@ -244,8 +261,12 @@ def test_upload_page_is_staff_only(client):
 
 @pytest.mark.parametrize(
     ("value", "reason"),
-    [("1.0000000000000000001", "more than 18 decimal places"), ("1e21", "too large"), ("NaN", "finite"),
-     ("abc", "is not a number")],
+    [
+        ("1.0000000000000000001", "more than 18 decimal places"),
+        ("1e21", "too large"),
+        ("NaN", "finite"),
+        ("abc", "is not a number"),
+    ],
 )
 def test_amount_limits(value, reason):
     with pytest.raises(ImportRejected) as caught:

@@ -77,8 +77,14 @@ def test_equity_at_bankruptcy_price_is_zero(size, entry, lev, long):
 
 
 @settings(max_examples=100, deadline=None)
-@given(size=sizes, entry=prices, lev=leverages, mmr=mmrs, long=st.booleans(),
-       move=st.decimals(min_value=D("-0.5"), max_value=D("0.5"), places=3))
+@given(
+    size=sizes,
+    entry=prices,
+    lev=leverages,
+    mmr=mmrs,
+    long=st.booleans(),
+    move=st.decimals(min_value=D("-0.5"), max_value=D("0.5"), places=3),
+)
 def test_vectorised_metrics_agree_with_decimal_formulas(size, entry, lev, mmr, long, move):
     signed = size if long else -size
     collateral = size * entry / lev
@@ -87,8 +93,12 @@ def test_vectorised_metrics_agree_with_decimal_formulas(size, entry, lev, mmr, l
         return
     exact = position_risk(size=signed, entry_price=entry, collateral=collateral, price=price, mmr=mmr)
     arrays = PositionArrays(
-        size=np.array([float(signed)]), entry_price=np.array([float(entry)]), collateral=np.array([float(collateral)]),
-        account=np.array([1]), price=np.array([float(price)]), mmr=np.array([float(mmr)]),
+        size=np.array([float(signed)]),
+        entry_price=np.array([float(entry)]),
+        collateral=np.array([float(collateral)]),
+        account=np.array([1]),
+        price=np.array([float(price)]),
+        mmr=np.array([float(mmr)]),
     )
     n, eq, leverage, distance = (float(a[0]) for a in leverage_and_distance(arrays))
     assert np.isclose(n, float(exact.notional), rtol=1e-12)

@@ -48,8 +48,9 @@ def test_small_run_counts_and_valid_parameters():
     for market in Market.objects.all():
         params = MarginParameters.objects.get(market=market, version=1)  # later versions come from the demo policy
         assert params.version == 1 and params.source == "genesis"
-        guardrails_check(market=market, current=None, proposed=params.values(), source="genesis",
-                         now=params.created_at)  # raises on any broken rule
+        guardrails_check(
+            market=market, current=None, proposed=params.values(), source="genesis", now=params.created_at
+        )  # raises on any broken rule
         assert params.max_leverage * params.imr <= 1
     btc = MarginParameters.objects.get(market__symbol="BTC", version=1)
     assert (btc.imr, btc.mmr, btc.max_leverage) == (D("0.02"), D("0.01"), D("50"))

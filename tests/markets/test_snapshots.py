@@ -22,8 +22,9 @@ AT = datetime(2024, 6, 1, 12, tzinfo=UTC)
 def build_protocol():
     eth, btc = MarketFactory(symbol="ETH"), MarketFactory(symbol="BTC")
     MarginParametersFactory(market=eth, mmr=D("0.01"))
-    MarginParametersFactory(market=btc, mmr=D("0.005"), liquidation_penalty=D("0.002"), imr=D("0.01"),
-                            max_leverage=D("100"))
+    MarginParametersFactory(
+        market=btc, mmr=D("0.005"), liquidation_penalty=D("0.002"), imr=D("0.01"), max_leverage=D("100")
+    )
     PriceObservationFactory(market=eth, price=D("3000"), observed_at=datetime(2024, 6, 1, tzinfo=UTC))
     PriceObservationFactory(market=eth, price=D("2500"), observed_at=datetime(2024, 6, 2, tzinfo=UTC))  # after AT
     PriceObservationFactory(market=btc, price=D("60000"), observed_at=datetime(2024, 6, 1, tzinfo=UTC))
@@ -50,8 +51,16 @@ def test_snapshot_figures_equal_sums_over_positions():
     for scope in ("ETH", "BTC", PROTOCOL_SCOPE):
         chosen = [r for r in rows if scope == PROTOCOL_SCOPE or r[0].symbol == scope]
         risks = [
-            (size, position_risk(size=size, entry_price=entry, collateral=collateral,
-                                 price=marks[m.symbol][0], mmr=marks[m.symbol][1]))
+            (
+                size,
+                position_risk(
+                    size=size,
+                    entry_price=entry,
+                    collateral=collateral,
+                    price=marks[m.symbol][0],
+                    mmr=marks[m.symbol][1],
+                ),
+            )
             for m, _, size, entry, collateral in chosen
         ]
         snap = snapshots[scope]

@@ -18,35 +18,54 @@ from riskgov.monitoring.services.margin_policy import margin_policy_change
 from tests.factories import MarketFactory
 
 GENESIS = {
-    "imr": D("0.02"), "mmr": D("0.01"), "max_leverage": D("50"), "liquidation_penalty": D("0.005"),
-    "insurance_fee_share": D("0.2"), "oi_cap": D("100000000"),
+    "imr": D("0.02"),
+    "mmr": D("0.01"),
+    "max_leverage": D("50"),
+    "liquidation_penalty": D("0.005"),
+    "insurance_fee_share": D("0.2"),
+    "oi_cap": D("100000000"),
 }
 
 
-def add_hourly_prices(market: Market, sigma_hourly: float, hours: int = 400, start: float = 2000.0,
-                      source: str = "chainlink") -> None:
+def add_hourly_prices(
+    market: Market, sigma_hourly: float, hours: int = 400, start: float = 2000.0, source: str = "chainlink"
+) -> None:
     """Hourly prices ending a minute ago whose log returns alternate ±σ (so the EWMA σ is exactly σ)."""
     now = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=1)
     signs = np.where(np.arange(hours) % 2 == 0, 1.0, -1.0)
     prices = start * np.exp(np.concatenate(([0.0], np.cumsum(signs * sigma_hourly))))
-    PriceObservation.objects.bulk_create([
-        PriceObservation(market=market, price=D(f"{price:.8f}"), source=source,
-                         observed_at=now - timedelta(hours=hours - i))
-        for i, price in enumerate(prices)
-    ])
+    PriceObservation.objects.bulk_create(
+        [
+            PriceObservation(
+                market=market, price=D(f"{price:.8f}"), source=source, observed_at=now - timedelta(hours=hours - i)
+            )
+            for i, price in enumerate(prices)
+        ]
+    )
 
 
 def make_market(symbol: str, **policy: object) -> Market:
     market = cast(Market, MarketFactory(symbol=symbol))
     with time_machine.travel(timezone.now() - timedelta(days=30)):
-        margin_parameters_change(market=market, changes=GENESIS, source=ChangeSource.GENESIS, reason="launch",
-                                 actor="deployer")
-        margin_policy_change(market=market, changes=policy, source=ChangeSource.GENESIS, reason="launch",
-                             actor="deployer")
+        margin_parameters_change(
+            market=market, changes=GENESIS, source=ChangeSource.GENESIS, reason="launch", actor="deployer"
+        )
+        margin_policy_change(
+            market=market, changes=policy, source=ChangeSource.GENESIS, reason="launch", actor="deployer"
+        )
     return market
 
 
 @pytest.fixture
 def auto_market() -> Market:
-    return make_market("AUTO", automatic=True, kind="volatility_scaled", coefficient_a=D("2"), coefficient_b=D("0"),
-                       ewma_lambda=D("0.97"), confidence=D("0.99"), horizon_hours=8, mmr_ratio=D("0.5"))
+    return make_market(
+        "AUTO",
+        automatic=True,
+        kind="volatility_scaled",
+        coefficient_a=D("2"),
+        coefficient_b=D("0"),
+        ewma_lambda=D("0.97"),
+        confidence=D("0.99"),
+        horizon_hours=8,
+        mmr_ratio=D("0.5"),
+    )

@@ -44,8 +44,9 @@ SECRET = "s3cret-key"
 
 
 def mark(market, price: str, minutes_ago: int = 1, source: str = "test") -> None:
-    PriceObservation.objects.create(market=market, price=D(price), source=source,
-                                    observed_at=timezone.now() - timedelta(minutes=minutes_ago))
+    PriceObservation.objects.create(
+        market=market, price=D(price), source=source, observed_at=timezone.now() - timedelta(minutes=minutes_ago)
+    )
 
 
 @pytest.fixture
@@ -71,8 +72,12 @@ def test_near_liquidation_figures_match_the_exposure_aggregates(market):
 
 
 def test_alerts_are_deduplicated_and_resolve_by_themselves(market):
-    rule = AlertRule.objects.create(name="Near liquidation", kind=AlertKind.NEAR_LIQ_NOTIONAL_ABOVE,
-                                    threshold=D("10000"), recipients=["risk@example.org"])
+    rule = AlertRule.objects.create(
+        name="Near liquidation",
+        kind=AlertKind.NEAR_LIQ_NOTIONAL_ABOVE,
+        threshold=D("10000"),
+        recipients=["risk@example.org"],
+    )
     first = alerts_evaluate()
     second = alerts_evaluate()
     assert len(first.opened) == 1 and second.opened == [] and second.still_open == 1
@@ -95,8 +100,9 @@ def test_alerts_are_deduplicated_and_resolve_by_themselves(market):
 
 
 def test_disabled_rule_resolves_its_alerts(market):
-    rule = AlertRule.objects.create(name="OI", kind=AlertKind.OI_SHARE_OF_CAP_ABOVE, threshold=D("0.0001"),
-                                    market=market)
+    rule = AlertRule.objects.create(
+        name="OI", kind=AlertKind.OI_SHARE_OF_CAP_ABOVE, threshold=D("0.0001"), market=market
+    )
     assert len(alerts_evaluate().opened) == 1
     AlertRule.objects.filter(pk=rule.pk).update(enabled=False)
     assert len(alerts_evaluate().resolved) == 1
@@ -114,8 +120,12 @@ def test_stale_oracle_feed_opens_an_alert(market):
 
 
 def test_email_delivery_goes_through_django_mail(market):
-    AlertRule.objects.create(name="Near liquidation", kind=AlertKind.NEAR_LIQ_NOTIONAL_ABOVE, threshold=D("1"),
-                             recipients=["risk@example.org", "ops@example.org"])
+    AlertRule.objects.create(
+        name="Near liquidation",
+        kind=AlertKind.NEAR_LIQ_NOTIONAL_ABOVE,
+        threshold=D("1"),
+        recipients=["risk@example.org", "ops@example.org"],
+    )
     alerts_evaluate()
     for delivery in AlertDelivery.objects.all():
         deliver_alert.apply(kwargs={"delivery_id": delivery.pk}).get()
@@ -165,8 +175,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 def webhook_alert(market, url: str) -> AlertDelivery:
-    rule = AlertRule.objects.create(name="Near liquidation", kind=AlertKind.NEAR_LIQ_NOTIONAL_ABOVE, threshold=D("1"),
-                                    webhook_urls=[url], webhook_secret=SECRET)
+    rule = AlertRule.objects.create(
+        name="Near liquidation",
+        kind=AlertKind.NEAR_LIQ_NOTIONAL_ABOVE,
+        threshold=D("1"),
+        webhook_urls=[url],
+        webhook_secret=SECRET,
+    )
     alerts_evaluate()
     return AlertDelivery.objects.get(alert__rule=rule)
 
@@ -177,12 +192,24 @@ def test_webhook_signature_is_verifiable_by_the_receiver(market, receiver):
     deliver_alert.apply(kwargs={"delivery_id": delivery.pk}).get()
     [(headers, body)] = hook.requests
     assert headers[SIGNATURE_HEADER.lower()].startswith("sha256=")
-    assert webhook_signature_valid(secret=SECRET, timestamp=headers[TIMESTAMP_HEADER.lower()], body=body,
-                                   signature=headers[SIGNATURE_HEADER.lower()])
-    assert not webhook_signature_valid(secret="wrong", timestamp=headers[TIMESTAMP_HEADER.lower()], body=body,
-                                       signature=headers[SIGNATURE_HEADER.lower()])
-    assert not webhook_signature_valid(secret=SECRET, timestamp=headers[TIMESTAMP_HEADER.lower()], body=body + b" ",
-                                       signature=headers[SIGNATURE_HEADER.lower()])
+    assert webhook_signature_valid(
+        secret=SECRET,
+        timestamp=headers[TIMESTAMP_HEADER.lower()],
+        body=body,
+        signature=headers[SIGNATURE_HEADER.lower()],
+    )
+    assert not webhook_signature_valid(
+        secret="wrong",
+        timestamp=headers[TIMESTAMP_HEADER.lower()],
+        body=body,
+        signature=headers[SIGNATURE_HEADER.lower()],
+    )
+    assert not webhook_signature_valid(
+        secret=SECRET,
+        timestamp=headers[TIMESTAMP_HEADER.lower()],
+        body=body + b" ",
+        signature=headers[SIGNATURE_HEADER.lower()],
+    )
     old = str(int(headers[TIMESTAMP_HEADER.lower()]) - 3600)  # a replayed body under an old timestamp
     signature = headers[SIGNATURE_HEADER.lower()]
     assert not webhook_signature_valid(secret=SECRET, timestamp=old, body=body, signature=signature)
@@ -216,10 +243,20 @@ def test_coverage_and_exhaustion_rules_read_the_latest_coverage_run(db, settings
 
     def run(ratio: float, exhaustion: float, minutes_ago: int) -> None:
         CoverageRun.objects.create(
-            label="nightly", requested_by="beat", fund_balance=D("1000000"), paths=1000, steps=24,
-            horizon_days=D("1"), impact_coefficient=D("0.5"), seed=1, chunk_size=500, engine_version="test",
-            status="succeeded", finished_at=timezone.now() - timedelta(minutes=minutes_ago),
-            metrics={"summary": {"coverage_ratio": {"value": ratio}, "exhaustion_probability": {"value": exhaustion}}})
+            label="nightly",
+            requested_by="beat",
+            fund_balance=D("1000000"),
+            paths=1000,
+            steps=24,
+            horizon_days=D("1"),
+            impact_coefficient=D("0.5"),
+            seed=1,
+            chunk_size=500,
+            engine_version="test",
+            status="succeeded",
+            finished_at=timezone.now() - timedelta(minutes=minutes_ago),
+            metrics={"summary": {"coverage_ratio": {"value": ratio}, "exhaustion_probability": {"value": exhaustion}}},
+        )
 
     AlertRule.objects.create(name="Coverage", kind=AlertKind.COVERAGE_RATIO_BELOW, threshold=D("1.5"))
     AlertRule.objects.create(name="Exhaustion", kind=AlertKind.EXHAUSTION_ABOVE, threshold=D("0.01"))
@@ -238,11 +275,22 @@ def test_coverage_and_exhaustion_rules_read_the_latest_coverage_run(db, settings
 def test_indexer_lag_rule_watches_the_most_lagging_checkpoint(db):
     from chain.models import ChainDeployment, IndexerCheckpoint
 
-    deployment = ChainDeployment.objects.create(chain_id=31337, genesis_hash="0x" + "0" * 64, gov_token="0x1",
-                                                registry="0x2", perp_market="0x3", deployment_block=1)
+    deployment = ChainDeployment.objects.create(
+        chain_id=31337,
+        genesis_hash="0x" + "0" * 64,
+        gov_token="0x1",
+        registry="0x2",
+        perp_market="0x3",
+        deployment_block=1,
+    )
     for role, minutes in (("gov_token", 1), ("perp_market", 30)):
-        IndexerCheckpoint.objects.create(deployment=deployment, role=role, address=f"0x{role}", block_number=10,
-                                         last_success_at=timezone.now() - timedelta(minutes=minutes))
+        IndexerCheckpoint.objects.create(
+            deployment=deployment,
+            role=role,
+            address=f"0x{role}",
+            block_number=10,
+            last_success_at=timezone.now() - timedelta(minutes=minutes),
+        )
     AlertRule.objects.create(name="Indexer", kind=AlertKind.INDEXER_LAG_ABOVE, threshold=D("600"))
     alerts_evaluate()
     alert = Alert.objects.get(state=AlertState.OPEN)

@@ -13,8 +13,19 @@ pytestmark = pytest.mark.django_db
 
 
 def test_demo_policies_feeds_and_rules_are_created_once_and_evaluated():
-    call_command("seed_demo", "--seed", "2", "--positions", "300", "--days", "40", "--snapshot-days", "0",
-                 "--no-progress", stdout=StringIO())
+    call_command(
+        "seed_demo",
+        "--seed",
+        "2",
+        "--positions",
+        "300",
+        "--days",
+        "40",
+        "--snapshot-days",
+        "0",
+        "--no-progress",
+        stdout=StringIO(),
+    )
     assert MarginPolicy.objects.filter(version=1).count() == len(DEMO_SYMBOLS)
     assert PriceFeed.objects.count() == len(DEMO_SYMBOLS) + len(CHAIN_SYMBOLS)
     assert AlertRule.objects.count() == len(DEMO_RULES)

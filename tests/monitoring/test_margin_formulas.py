@@ -24,8 +24,17 @@ from riskgov.monitoring.domain.margin_policy import (
 
 
 def policy(**overrides):
-    values = dict(volatility_scaled=True, a=2.0, b=0.001, ewma_lambda=0.9, confidence=0.99, horizon_hours=4,
-                  imr_floor=0.01, imr_cap=0.5, mmr_ratio=0.5)
+    values = dict(
+        volatility_scaled=True,
+        a=2.0,
+        b=0.001,
+        ewma_lambda=0.9,
+        confidence=0.99,
+        horizon_hours=4,
+        imr_floor=0.01,
+        imr_cap=0.5,
+        mmr_ratio=0.5,
+    )
     return PolicyCoefficients(**(values | overrides))
 
 
@@ -60,8 +69,9 @@ def test_imr_rule_by_hand():
     assert (rates.imr, rates.mmr, rates.max_leverage) == (D("0.1041"), D("0.0521"), D("9.5"))  # 1/0.1041 = 9.606
 
 
-@pytest.mark.parametrize(("imr", "leverage"), [("0.02", "50"), ("0.0234", "42"), ("0.3", "3"), ("0.7", "1.4"),
-                                               ("0.0999", "10"), ("1", "1")])
+@pytest.mark.parametrize(
+    ("imr", "leverage"), [("0.02", "50"), ("0.0234", "42"), ("0.3", "3"), ("0.7", "1.4"), ("0.0999", "10"), ("1", "1")]
+)
 def test_max_leverage_is_never_above_one_over_imr(imr, leverage):
     assert max_leverage_for(D(imr)) == D(leverage)
     assert max_leverage_for(D(imr)) * D(imr) <= 1
@@ -77,8 +87,10 @@ def test_size_add_on_and_oi_cap():
     assert oi_cap_from_depth(D("10000000.5"), D("2.5")) == D("25000001")
 
 
-@pytest.mark.parametrize(("n", "x", "p"), [(1000, 10, 0.01), (1000, 25, 0.01), (500, 0, 0.01), (250, 9, 0.02),
-                                           (40, 40, 0.05), (10_000, 80, 0.01)])
+@pytest.mark.parametrize(
+    ("n", "x", "p"),
+    [(1000, 10, 0.01), (1000, 25, 0.01), (500, 0, 0.01), (250, 9, 0.02), (40, 40, 0.05), (10_000, 80, 0.01)],
+)
 def test_kupiec_against_scipy_chi_square(n, x, p):
     result = kupiec_pof(n, x, p)
     observed = x / n
@@ -104,8 +116,7 @@ def test_backtest_counts_breaches_on_a_hand_made_series():
     prices = 100.0 * np.cumprod([1.0, *(1 + m for m in moves)])
     hours = np.arange(12, dtype=float)
     static = policy(volatility_scaled=False, b=0.02, horizon_hours=1, confidence=0.95)
-    result = backtest(hours, prices, static, warmup_hours=2, realised_window=3,
-                      actual_mmr=np.full(12, 0.025))
+    result = backtest(hours, prices, static, warmup_hours=2, realised_window=3, actual_mmr=np.full(12, 0.025))
     # warm-up covers hours 0-2; points 3…10, each with the move to the next hour
     assert list(result.point_index) == [3, 4, 5, 6, 7, 8, 9, 10]
     assert result.move == pytest.approx([moves[t] for t in range(3, 11)])

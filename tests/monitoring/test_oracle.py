@@ -54,13 +54,21 @@ def test_feed_without_prices_is_missing_and_no_healthy_feed_gives_no_price():
 def test_selector_reads_each_feeds_latest_price():
     market = MarketFactory(symbol="ORC")
     for name, source, heartbeat in (("Chainlink", "chainlink", 3600), ("Pyth", "pyth", 60), ("Off", "off", 60)):
-        PriceFeed.objects.create(market=market, name=name, source=source, heartbeat_seconds=heartbeat,
-                                 deviation_threshold=D("0.01"), enabled=name != "Off")
+        PriceFeed.objects.create(
+            market=market,
+            name=name,
+            source=source,
+            heartbeat_seconds=heartbeat,
+            deviation_threshold=D("0.01"),
+            enabled=name != "Off",
+        )
     PriceObservationFactory(market=market, source="chainlink", price=D("2000"), observed_at=NOW - timedelta(hours=2))
     PriceObservationFactory(market=market, source="chainlink", price=D("2010"), observed_at=NOW - timedelta(minutes=30))
     PriceObservationFactory(market=market, source="pyth", price=D("2012"), observed_at=NOW - timedelta(minutes=5))
     reading = market_oracle_reading(market, NOW)
     assert reading is not None
     assert [(f.name, f.status, f.price) for f in reading.feeds] == [
-        ("Chainlink", FeedStatus.OK, 2010.0), ("Pyth", FeedStatus.STALE, 2012.0)]
+        ("Chainlink", FeedStatus.OK, 2010.0),
+        ("Pyth", FeedStatus.STALE, 2012.0),
+    ]
     assert reading.reference_price == 2010.0

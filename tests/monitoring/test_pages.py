@@ -23,8 +23,9 @@ def plain_market():
 
 @pytest.fixture
 def market():
-    market = make_market("PAGE", automatic=False, oi_depth_multiple=D("2"), size_addon_base=D("1000000"),
-                         size_addon_slope=D("0.005"))
+    market = make_market(
+        "PAGE", automatic=False, oi_depth_multiple=D("2"), size_addon_base=D("1000000"), size_addon_slope=D("0.005")
+    )
     add_hourly_prices(market, sigma_hourly=0.0016, hours=24 * 20)
     return market
 

@@ -39,7 +39,11 @@ def test_automatic_update_inside_bounds_applies_exactly_once(auto_market):
     assert [v.version for v in versions] == [1, 2]
     applied = versions[-1]
     assert (applied.imr, applied.mmr, applied.max_leverage, applied.source) == (
-        D("0.0234"), D("0.0117"), D("42"), ChangeSource.POLICY)
+        D("0.0234"),
+        D("0.0117"),
+        D("42"),
+        ChangeSource.POLICY,
+    )
     assert applied.liquidation_penalty == D("0.005")  # untouched fields carry over
     recommendation = MarginRecommendation.objects.get()
     assert recommendation.status == RecommendationStatus.APPLIED
@@ -105,21 +109,42 @@ def test_minimum_delay_holds_the_second_automatic_update(auto_market):
 
 def test_policy_changes_follow_the_steward_bounds(auto_market):
     with pytest.raises(GuardrailError) as error:
-        margin_policy_change(market=auto_market, changes={"coefficient_a": D("3")}, source=ChangeSource.ADMIN,
-                             reason="wider", actor="alice")
+        margin_policy_change(
+            market=auto_market,
+            changes={"coefficient_a": D("3")},
+            source=ChangeSource.ADMIN,
+            reason="wider",
+            actor="alice",
+        )
     assert {v.rule for v in error.value.violations} == {"max_change_per_update"}
     with pytest.raises(GuardrailError) as error:
-        margin_policy_change(market=auto_market, changes={"kind": "static"}, source=ChangeSource.ADMIN,
-                             reason="static", actor="alice")
+        margin_policy_change(
+            market=auto_market, changes={"kind": "static"}, source=ChangeSource.ADMIN, reason="static", actor="alice"
+        )
     assert {v.rule for v in error.value.violations} == {"kind_change"}
-    policy = margin_policy_change(market=auto_market, changes={"coefficient_a": D("2.4"), "automatic": False},
-                                  source=ChangeSource.ADMIN, reason="a bit wider, manual", actor="alice")
+    policy = margin_policy_change(
+        market=auto_market,
+        changes={"coefficient_a": D("2.4"), "automatic": False},
+        source=ChangeSource.ADMIN,
+        reason="a bit wider, manual",
+        actor="alice",
+    )
     assert (policy.version, policy.coefficient_a, policy.automatic) == (2, D("2.4"), False)
     with pytest.raises(GuardrailError) as error:
-        margin_policy_change(market=auto_market, changes={"coefficient_a": D("2.5")}, source=ChangeSource.ADMIN,
-                             reason="again", actor="alice")
+        margin_policy_change(
+            market=auto_market,
+            changes={"coefficient_a": D("2.5")},
+            source=ChangeSource.ADMIN,
+            reason="again",
+            actor="alice",
+        )
     assert {v.rule for v in error.value.violations} == {"steward_min_delay"}
-    governed = margin_policy_change(market=auto_market, changes={"kind": "static", "coefficient_b": D("0.03")},
-                                    source=ChangeSource.PROPOSAL, reason="vote", actor="governor",
-                                    proposal_ref="7")
+    governed = margin_policy_change(
+        market=auto_market,
+        changes={"kind": "static", "coefficient_b": D("0.03")},
+        source=ChangeSource.PROPOSAL,
+        reason="vote",
+        actor="governor",
+        proposal_ref="7",
+    )
     assert (governed.version, governed.kind, governed.proposal_ref) == (3, "static", "7")

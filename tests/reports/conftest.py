@@ -33,26 +33,53 @@ class Protocol:
 
 def coverage_metrics(*, coverage_ratio: float, exhaustion: float, fund_balance: float) -> dict:
     def figure(value: float | None) -> dict:
-        return {"value": value, "low": None if value is None else value * 0.9,
-                "high": None if value is None else value * 1.1}
+        return {
+            "value": value,
+            "low": None if value is None else value * 0.9,
+            "high": None if value is None else value * 1.1,
+        }
 
-    return {"summary": {
-        "exhaustion_probability": figure(exhaustion), "coverage_ratio": figure(coverage_ratio),
-        "required_fund": figure(fund_balance * 1.2), "mean_bad_debt": figure(1000.0),
-        "tail": [{"level": 0.99, "expected_shortfall": figure(fund_balance / coverage_ratio),
-                  "value_at_risk": figure(fund_balance / coverage_ratio * 0.8)}],
-        "target_exhaustion_probability": 0.01, "confidence": 0.95, "fund_balance": fund_balance, "paths": 20000,
-    }}
+    return {
+        "summary": {
+            "exhaustion_probability": figure(exhaustion),
+            "coverage_ratio": figure(coverage_ratio),
+            "required_fund": figure(fund_balance * 1.2),
+            "mean_bad_debt": figure(1000.0),
+            "tail": [
+                {
+                    "level": 0.99,
+                    "expected_shortfall": figure(fund_balance / coverage_ratio),
+                    "value_at_risk": figure(fund_balance / coverage_ratio * 0.8),
+                }
+            ],
+            "target_exhaustion_probability": 0.01,
+            "confidence": 0.95,
+            "fund_balance": fund_balance,
+            "paths": 20000,
+        }
+    }
 
 
-def coverage_run_succeeded(*, fund: InsuranceFund, finished_at: datetime, coverage_ratio: float = 2.5,
-                           exhaustion: float = 0.002) -> CoverageRun:
+def coverage_run_succeeded(
+    *, fund: InsuranceFund, finished_at: datetime, coverage_ratio: float = 2.5, exhaustion: float = 0.002
+) -> CoverageRun:
     return CoverageRun.objects.create(
-        label="Daily coverage run", requested_by="test", fund=fund, fund_balance=FUND_DEPOSIT, paths=20000,
-        steps=24, horizon_days=D("1"), impact_coefficient=D("0.5"), seed=7, chunk_size=5000, engine_version="test",
-        status=RunStatus.SUCCEEDED, finished_at=finished_at,
-        metrics=coverage_metrics(coverage_ratio=coverage_ratio, exhaustion=exhaustion,
-                                 fund_balance=float(FUND_DEPOSIT)),
+        label="Daily coverage run",
+        requested_by="test",
+        fund=fund,
+        fund_balance=FUND_DEPOSIT,
+        paths=20000,
+        steps=24,
+        horizon_days=D("1"),
+        impact_coefficient=D("0.5"),
+        seed=7,
+        chunk_size=5000,
+        engine_version="test",
+        status=RunStatus.SUCCEEDED,
+        finished_at=finished_at,
+        metrics=coverage_metrics(
+            coverage_ratio=coverage_ratio, exhaustion=exhaustion, fund_balance=float(FUND_DEPOSIT)
+        ),
     )
 
 
@@ -68,8 +95,15 @@ def protocol(db: None) -> Protocol:
     exposure_snapshot_take(taken_at=period.start + timedelta(hours=6))
     last = exposure_snapshot_take(taken_at=period.start + timedelta(hours=18))
     fund = InsuranceFund.objects.create(name="Protocol fund")
-    ledger_entry_record(fund=fund, kind=EntryKind.DEPOSIT, amount=FUND_DEPOSIT, external_ref="seed-deposit",
-                        note="initial deposit", recorded_by="test", occurred_at=period.start - timedelta(days=3))
+    ledger_entry_record(
+        fund=fund,
+        kind=EntryKind.DEPOSIT,
+        amount=FUND_DEPOSIT,
+        external_ref="seed-deposit",
+        note="initial deposit",
+        recorded_by="test",
+        occurred_at=period.start - timedelta(days=3),
+    )
     run = coverage_run_succeeded(fund=fund, finished_at=period.start + timedelta(hours=2))
     return Protocol(period=period, last=last, previous=previous, fund=fund, run=run)
 

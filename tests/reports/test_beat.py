@@ -54,8 +54,7 @@ def test_beat_tick_publishes_the_report_task_and_the_message_generates_the_repor
         last_run_at=datetime(2026, 11, 24, 6, 0, tzinfo=UTC), queue=queue
     )
     # the scheduler closes "old" connections between reads; here that would be the test's transaction
-    with time_machine.travel(DUE_AT, tick=False), \
-            mock.patch("django_celery_beat.schedulers.close_old_connections"):
+    with time_machine.travel(DUE_AT, tick=False), mock.patch("django_celery_beat.schedulers.close_old_connections"):
         scheduler = DatabaseScheduler(app=app)
         assert scheduler.tick() == 0  # 0: an entry was due and has been sent
         with app.connection_for_read() as connection:

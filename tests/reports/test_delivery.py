@@ -19,13 +19,16 @@ pytestmark = pytest.mark.django_db
 
 def _generate(schedule, period, django_capture_on_commit_callbacks, *, send=True):
     """Run the beat task's body; with send=False the deliveries are recorded but not enqueued."""
-    with django_capture_on_commit_callbacks(execute=True), \
-            mock.patch.object(deliver_exposure_report, "delay", deliver_exposure_report if send else mock.Mock()):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        mock.patch.object(deliver_exposure_report, "delay", deliver_exposure_report if send else mock.Mock()),
+    ):
         return ExposureReport.objects.get(pk=generate_exposure_report(schedule_id=schedule.pk, period=period.label))
 
 
-def test_report_email_has_text_html_with_charts_and_the_csv(protocol, daily_schedule,
-                                                             django_capture_on_commit_callbacks):
+def test_report_email_has_text_html_with_charts_and_the_csv(
+    protocol, daily_schedule, django_capture_on_commit_callbacks
+):
     subscription = report_subscription_create(schedule=daily_schedule, email="Holder@Example.org", created_by="test")
     report = _generate(daily_schedule, protocol.period, django_capture_on_commit_callbacks)
 
@@ -43,7 +46,7 @@ def test_report_email_has_text_html_with_charts_and_the_csv(protocol, daily_sche
     assert usd(protocol_row.oi_short) in html
     assert f"/insurance/runs/{protocol.run.pk}/" in html
 
-    (name, body, attachment_type), = message.attachments
+    ((name, body, attachment_type),) = message.attachments
     assert name == f"exposure-report-daily-protocol-report-{protocol.period.label}.csv"
     assert attachment_type == "text/csv"
     rows = list(csv.reader(io.StringIO(body)))
@@ -65,8 +68,9 @@ def test_generating_again_sends_nothing_twice(protocol, daily_schedule, django_c
     assert ReportDelivery.objects.count() == 2 and ExposureReport.objects.count() == 1
 
 
-def test_a_failed_send_is_recorded_and_retried_without_regenerating(protocol, daily_schedule,
-                                                                      django_capture_on_commit_callbacks):
+def test_a_failed_send_is_recorded_and_retried_without_regenerating(
+    protocol, daily_schedule, django_capture_on_commit_callbacks
+):
     daily_schedule.recipients = "risk@example.org"
     daily_schedule.save()
     report = _generate(daily_schedule, protocol.period, django_capture_on_commit_callbacks, send=False)
@@ -82,9 +86,11 @@ def test_a_failed_send_is_recorded_and_retried_without_regenerating(protocol, da
             raise SMTPServerDisconnected("Connection unexpectedly closed")
         return real_send(message, *args, **kwargs)
 
-    with (mock.patch.object(EmailMultiAlternatives, "send", flaky_send),
-          mock.patch("riskgov.reports.services.reports.report_content_build") as rebuilt,
-          mock.patch.object(deliver_exposure_report, "retry", wraps=deliver_exposure_report.retry) as retry):
+    with (
+        mock.patch.object(EmailMultiAlternatives, "send", flaky_send),
+        mock.patch("riskgov.reports.services.reports.report_content_build") as rebuilt,
+        mock.patch.object(deliver_exposure_report, "retry", wraps=deliver_exposure_report.retry) as retry,
+    ):
         outcome = deliver_exposure_report.apply(kwargs={"delivery_id": delivery.pk})  # eager: retries run inline
     assert outcome.get() == "sent"
     assert retry.call_count == 1 and retry.call_args.kwargs["countdown"] == 30
@@ -94,8 +100,9 @@ def test_a_failed_send_is_recorded_and_retried_without_regenerating(protocol, da
     assert len(mail.outbox) == 1 and ExposureReport.objects.count() == 1 and ReportDelivery.objects.count() == 1
 
 
-def test_a_send_that_keeps_failing_is_given_up_and_recorded(protocol, daily_schedule,
-                                                             django_capture_on_commit_callbacks):
+def test_a_send_that_keeps_failing_is_given_up_and_recorded(
+    protocol, daily_schedule, django_capture_on_commit_callbacks
+):
     daily_schedule.recipients = "risk@example.org"
     daily_schedule.save()
     report = _generate(daily_schedule, protocol.period, django_capture_on_commit_callbacks, send=False)

@@ -112,9 +112,16 @@ def test_weekly_market_detail_lists_each_chosen_market(protocol, weekly_schedule
 
 def test_parameter_changes_in_the_period_are_listed_with_their_source(protocol, daily_schedule):
     eth = next(s.market for s in protocol.last if s.scope == "ETH")
-    MarginParametersFactory(market=eth, version=2, imr=D("0.025"), mmr=D("0.012"), source=ChangeSource.PROPOSAL,
-                            proposal_ref="PROP-7", reason="raise margins", effective_at=protocol.period.start
-                            + timedelta(hours=3))
+    MarginParametersFactory(
+        market=eth,
+        version=2,
+        imr=D("0.025"),
+        mmr=D("0.012"),
+        source=ChangeSource.PROPOSAL,
+        proposal_ref="PROP-7",
+        reason="raise margins",
+        effective_at=protocol.period.start + timedelta(hours=3),
+    )
     report = exposure_report_generate(schedule=daily_schedule, period=protocol.period, requested_by="test").report
     (change,) = report.content["parameter_changes"]
     assert change["market"] == "ETH" and change["source"] == "proposal" and change["proposal_ref"] == "PROP-7"
@@ -122,8 +129,9 @@ def test_parameter_changes_in_the_period_are_listed_with_their_source(protocol, 
     assert "Governance proposal" in report.html
 
 
-def _content(*, coverage_ratio=2.0, exhaustion=0.001, top10=0.3, market_top10=0.9, cap_share=0.5,
-             kind=ReportKind.PROTOCOL):
+def _content(
+    *, coverage_ratio=2.0, exhaustion=0.001, top10=0.3, market_top10=0.9, cap_share=0.5, kind=ReportKind.PROTOCOL
+):
     return {
         "kind": kind,
         "insurance": {"run": {"coverage_ratio": coverage_ratio, "exhaustion_probability": exhaustion}},
@@ -133,26 +141,32 @@ def _content(*, coverage_ratio=2.0, exhaustion=0.001, top10=0.3, market_top10=0.
 
 
 def test_alert_thresholds_are_configurable():
-    thresholds = Thresholds(coverage_ratio_min=1.0, oi_cap_share_max=0.9, top10_share_max=0.5,
-                            exhaustion_probability_max=0.01)
+    thresholds = Thresholds(
+        coverage_ratio_min=1.0, oi_cap_share_max=0.9, top10_share_max=0.5, exhaustion_probability_max=0.01
+    )
     assert report_alerts(_content(), thresholds) == []
     crossed = report_alerts(_content(coverage_ratio=0.8, exhaustion=0.03, top10=0.6, cap_share=0.95), thresholds)
     assert [(a["code"], a["scope"]) for a in crossed] == [
-        ("coverage_ratio", "ALL"), ("exhaustion_probability", "ALL"), ("top10_share", "ALL"), ("oi_cap", "ETH"),
+        ("coverage_ratio", "ALL"),
+        ("exhaustion_probability", "ALL"),
+        ("top10_share", "ALL"),
+        ("oi_cap", "ETH"),
     ]
     assert "0.80 is below 1" in crossed[0]["message"]
     # market concentration counts in per-market reports only; looser thresholds silence the rest
     detail = report_alerts(_content(kind=ReportKind.MARKET_DETAIL), thresholds)
     assert [(a["code"], a["scope"]) for a in detail] == [("top10_share", "ETH")]
-    relaxed = Thresholds(coverage_ratio_min=0.5, oi_cap_share_max=0.99, top10_share_max=0.95,
-                         exhaustion_probability_max=0.05)
+    relaxed = Thresholds(
+        coverage_ratio_min=0.5, oi_cap_share_max=0.99, top10_share_max=0.95, exhaustion_probability_max=0.05
+    )
     assert report_alerts(_content(coverage_ratio=0.8, exhaustion=0.03, top10=0.6, cap_share=0.95), relaxed) == []
     assert report_alerts(_content(coverage_ratio=None), thresholds) == []  # unbounded coverage: no loss at all
 
 
 def test_schedule_thresholds_drive_the_report_alerts(protocol, daily_schedule):
-    coverage_run_succeeded(fund=protocol.fund, finished_at=protocol.period.start + timedelta(hours=20),
-                           coverage_ratio=0.7, exhaustion=0.04)
+    coverage_run_succeeded(
+        fund=protocol.fund, finished_at=protocol.period.start + timedelta(hours=20), coverage_ratio=0.7, exhaustion=0.04
+    )
     daily_schedule.top10_share_max = D("1")
     daily_schedule.save()
     report = exposure_report_generate(schedule=daily_schedule, period=protocol.period, requested_by="test").report
@@ -165,5 +179,6 @@ def test_a_period_that_has_not_ended_is_refused(daily_schedule):
     from riskgov.reports.services.reports import ReportError
 
     with pytest.raises(ReportError, match="has not ended"):
-        exposure_report_generate(schedule=daily_schedule, period=period_parse("2999-01-01", "daily"),
-                                 requested_by="test")
+        exposure_report_generate(
+            schedule=daily_schedule, period=period_parse("2999-01-01", "daily"), requested_by="test"
+        )

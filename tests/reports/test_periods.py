@@ -10,7 +10,9 @@ from riskgov.reports.domain.periods import PeriodError, period_last_complete, pe
 def test_day_is_the_utc_day():
     period = period_parse("2026-11-24", "daily")
     assert (period.start, period.end, period.label) == (
-        datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC), "2026-11-24"
+        datetime(2026, 11, 24, tzinfo=UTC),
+        datetime(2026, 11, 25, tzinfo=UTC),
+        "2026-11-24",
     )
 
 
@@ -28,11 +30,14 @@ def test_last_complete_period_is_yesterday_or_last_week():
     assert period_parse("2026-W01", "weekly").previous().label == "2025-W52"
 
 
-@pytest.mark.parametrize(("value", "cadence", "message"), [
-    ("2026-W47", "daily", "is a week"),
-    ("2026-W54", "weekly", "not an ISO week"),
-    ("24/11/2026", "daily", "neither a day"),
-])
+@pytest.mark.parametrize(
+    ("value", "cadence", "message"),
+    [
+        ("2026-W47", "daily", "is a week"),
+        ("2026-W54", "weekly", "not an ISO week"),
+        ("24/11/2026", "daily", "neither a day"),
+    ],
+)
 def test_bad_periods_say_why(value, cadence, message):
     with pytest.raises(PeriodError, match=message):
         period_parse(value, cadence)

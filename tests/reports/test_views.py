@@ -65,30 +65,41 @@ def test_report_page_and_downloads(client, reports, protocol):
     assert client.get(reverse("reports:report-detail", args=[report.pk + 100])).status_code == 404
 
 
-def test_generate_now_is_staff_only_and_enqueued_on_commit(client, staff_client, daily_schedule,
-                                                             django_capture_on_commit_callbacks):
+def test_generate_now_is_staff_only_and_enqueued_on_commit(
+    client, staff_client, daily_schedule, django_capture_on_commit_callbacks
+):
     anonymous = client.__class__().post(reverse("reports:generate"), {"schedule": daily_schedule.pk})
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
-    with mock.patch.object(generate_exposure_report, "delay") as delay, \
-            django_capture_on_commit_callbacks(execute=True) as callbacks:
-        response = staff_client.post(reverse("reports:generate"), {"schedule": daily_schedule.pk,
-                                                                   "period": "2026-11-20"})
+    with (
+        mock.patch.object(generate_exposure_report, "delay") as delay,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        response = staff_client.post(
+            reverse("reports:generate"), {"schedule": daily_schedule.pk, "period": "2026-11-20"}
+        )
     assert response.status_code == 302 and len(callbacks) == 1
-    delay.assert_called_once_with(schedule_id=daily_schedule.pk, period="2026-11-20", requested_by="steward",
-                                  on_demand=True)
-    bad = staff_client.post(reverse("reports:generate"), {"schedule": daily_schedule.pk, "period": "2026-W47"},
-                            follow=True)
+    delay.assert_called_once_with(
+        schedule_id=daily_schedule.pk, period="2026-11-20", requested_by="steward", on_demand=True
+    )
+    bad = staff_client.post(
+        reverse("reports:generate"), {"schedule": daily_schedule.pk, "period": "2026-W47"}, follow=True
+    )
     assert "is a week" in bad.content.decode()
 
 
 def test_staff_or_holders_subscribe_and_anyone_with_the_link_unsubscribes(client, staff_client, daily_schedule):
-    response = staff_client.post(reverse("reports:subscribe"), {"schedule": daily_schedule.pk,
-                                                                "email": "Ops@Example.org"}, follow=True)
+    response = staff_client.post(
+        reverse("reports:subscribe"), {"schedule": daily_schedule.pk, "email": "Ops@Example.org"}, follow=True
+    )
     assert "ops@example.org receives" in response.content.decode()
     subscription = ReportSubscription.objects.get(email="ops@example.org")
     assert subscription.created_by == "steward"
-    assert client.__class__().post(reverse("reports:subscribe"), {"schedule": daily_schedule.pk,
-                                                                   "email": "x@example.org"}).status_code == 302
+    assert (
+        client.__class__()
+        .post(reverse("reports:subscribe"), {"schedule": daily_schedule.pk, "email": "x@example.org"})
+        .status_code
+        == 302
+    )
     assert not ReportSubscription.objects.filter(email="x@example.org").exists()  # neither staff nor holder
 
     holder = client.__class__()

@@ -31,8 +31,9 @@ class Command(BaseCommand):
         parser.add_argument("--paths", type=int, default=10_000)
         parser.add_argument("--steps", type=int, default=96)
         parser.add_argument("--horizon-days", type=Decimal, default=Decimal("4"))
-        parser.add_argument("--model", default="gbm", choices=MODEL_CHOICES,
-                            help="Price model; stress:<name> for a named scenario.")
+        parser.add_argument(
+            "--model", default="gbm", choices=MODEL_CHOICES, help="Price model; stress:<name> for a named scenario."
+        )
         parser.add_argument("--model-params", default="{}", help='JSON object, e.g. {"degrees_of_freedom": 3}.')
         parser.add_argument("--impact", default="sqrt", choices=["sqrt", "linear", "none"])
         parser.add_argument("--impact-coefficient", type=Decimal, default=Decimal("0.01"))
@@ -56,19 +57,32 @@ class Command(BaseCommand):
             overrides = self._json(options["overrides"], "--overrides", parse_float=Decimal)
         try:
             run = coverage_run_create(
-                label=options["label"], requested_by="command line", model=model, model_params=params,
-                paths=options["paths"], steps=options["steps"], horizon_days=options["horizon_days"],
-                impact=options["impact"], impact_coefficient=options["impact_coefficient"],
-                cascade=options["cascade"], liquidation_delay_steps=options["delay"], seed=options["seed"],
-                fund=self._fund(options["fund"]), fund_balance=options["fund_balance"],
-                parameter_overrides=overrides, chunk_size=options["chunk_size"],
-                volatility_window_days=options["window_days"], enqueue=not options["inline"],
+                label=options["label"],
+                requested_by="command line",
+                model=model,
+                model_params=params,
+                paths=options["paths"],
+                steps=options["steps"],
+                horizon_days=options["horizon_days"],
+                impact=options["impact"],
+                impact_coefficient=options["impact_coefficient"],
+                cascade=options["cascade"],
+                liquidation_delay_steps=options["delay"],
+                seed=options["seed"],
+                fund=self._fund(options["fund"]),
+                fund_balance=options["fund_balance"],
+                parameter_overrides=overrides,
+                chunk_size=options["chunk_size"],
+                volatility_window_days=options["window_days"],
+                enqueue=not options["inline"],
             )
         except ValidationError as error:
             problems = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error_fields(error).items())
             raise CommandError(problems) from None
-        self.stdout.write(f"Run #{run.pk}: {run.chunk_count} chunks of {run.chunk_size} paths, "
-                          f"{run.position_count:,} positions, seed {run.seed}")
+        self.stdout.write(
+            f"Run #{run.pk}: {run.chunk_count} chunks of {run.chunk_size} paths, "
+            f"{run.position_count:,} positions, seed {run.seed}"
+        )
         if not options["inline"]:
             self.stdout.write("Enqueued; workers will simulate it. Follow it on the Insurance page.")
             return
@@ -108,17 +122,32 @@ class Command(BaseCommand):
             return "inf" if value is None else f"{value:,.2f}"
 
         rows = [
-            ("P(fund exhausted)", f"{headline.exhaustion_probability.value:.4%}",
-             f"{headline.exhaustion_probability.low:.4%} – {headline.exhaustion_probability.high:.4%}"),
+            (
+                "P(fund exhausted)",
+                f"{headline.exhaustion_probability.value:.4%}",
+                f"{headline.exhaustion_probability.low:.4%} – {headline.exhaustion_probability.high:.4%}",
+            ),
             ("ES99 bad debt", money(headline.es99.value), f"{money(headline.es99.low)} – {money(headline.es99.high)}"),
-            ("VaR99 bad debt", money(headline.var99.value),
-             f"{money(headline.var99.low)} – {money(headline.var99.high)}"),
-            ("Coverage ratio", ratio(headline.coverage_ratio.value),
-             f"{ratio(headline.coverage_ratio.low)} – {ratio(headline.coverage_ratio.high)}"),
-            (f"Fund for P ≤ {headline.target_exhaustion_probability:.2%}", money(headline.required_fund.value),
-             f"{money(headline.required_fund.low)} – {money(headline.required_fund.high)}"),
-            ("Mean bad debt", money(headline.mean_bad_debt.value),
-             f"{money(headline.mean_bad_debt.low)} – {money(headline.mean_bad_debt.high)}"),
+            (
+                "VaR99 bad debt",
+                money(headline.var99.value),
+                f"{money(headline.var99.low)} – {money(headline.var99.high)}",
+            ),
+            (
+                "Coverage ratio",
+                ratio(headline.coverage_ratio.value),
+                f"{ratio(headline.coverage_ratio.low)} – {ratio(headline.coverage_ratio.high)}",
+            ),
+            (
+                f"Fund for P ≤ {headline.target_exhaustion_probability:.2%}",
+                money(headline.required_fund.value),
+                f"{money(headline.required_fund.low)} – {money(headline.required_fund.high)}",
+            ),
+            (
+                "Mean bad debt",
+                money(headline.mean_bad_debt.value),
+                f"{money(headline.mean_bad_debt.low)} – {money(headline.mean_bad_debt.high)}",
+            ),
             ("Fund balance", money(headline.fund_balance), ""),
         ]
         lines = [f"{'metric':<28}{'value':>16}   {headline.confidence:.0%} interval"]

@@ -37,24 +37,50 @@ def insurance_demo_seed(*, seed: int, days: int = 180, coverage_paths: int = 5_0
         fund = insurance_fund_create(name=DEMO_FUND_NAME, actor=DEMO_ACTOR)
 
         def record(kind: str, amount: float, day: int, ref: str, note: str) -> None:
-            ledger_entry_record(fund=fund, kind=kind, amount=_money(amount), external_ref=f"demo:{seed}:{ref}",
-                                note=note, recorded_by=DEMO_ACTOR, occurred_at=start + timedelta(days=day, hours=12))
+            ledger_entry_record(
+                fund=fund,
+                kind=kind,
+                amount=_money(amount),
+                external_ref=f"demo:{seed}:{ref}",
+                note=note,
+                recorded_by=DEMO_ACTOR,
+                occurred_at=start + timedelta(days=day, hours=12),
+            )
 
         record(EntryKind.DEPOSIT, 20_000_000, 0, "genesis", "Genesis capitalisation by the DAO treasury")
         for day in range(1, days):
-            record(EntryKind.PENALTY_INCOME, rng.lognormal(np.log(18_000), 0.6), day, f"penalty:{day}",
-                   "Liquidation penalties for the day")
+            record(
+                EntryKind.PENALTY_INCOME,
+                rng.lognormal(np.log(18_000), 0.6),
+                day,
+                f"penalty:{day}",
+                "Liquidation penalties for the day",
+            )
             if day % 7 == 0:
-                record(EntryKind.FEE_INCOME, rng.lognormal(np.log(160_000), 0.3), day, f"fees:{day // 7}",
-                       "Insurance share of the week's trading fees")
+                record(
+                    EntryKind.FEE_INCOME,
+                    rng.lognormal(np.log(160_000), 0.3),
+                    day,
+                    f"fees:{day // 7}",
+                    "Insurance share of the week's trading fees",
+                )
             if day % 30 == 15:
                 record(EntryKind.DEPOSIT, 1_000_000, day, f"topup:{day // 30}", "Monthly DAO treasury top-up")
             if rng.random() < 0.04:
-                record(EntryKind.BAD_DEBT_PAYOUT, rng.lognormal(np.log(250_000), 1.0), day, f"baddebt:{day}",
-                       "Bad debt from liquidations that closed below bankruptcy")
+                record(
+                    EntryKind.BAD_DEBT_PAYOUT,
+                    rng.lognormal(np.log(250_000), 1.0),
+                    day,
+                    f"baddebt:{day}",
+                    "Bad debt from liquidations that closed below bankruptcy",
+                )
     run = coverage_run_create(
-        label="Demo baseline (current parameters)", requested_by=DEMO_ACTOR, paths=coverage_paths, seed=seed,
-        fund=fund, enqueue=False,
+        label="Demo baseline (current parameters)",
+        requested_by=DEMO_ACTOR,
+        paths=coverage_paths,
+        seed=seed,
+        fund=fund,
+        enqueue=False,
     )
     coverage_run_execute_inline(run=run)
     return fund

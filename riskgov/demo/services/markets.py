@@ -70,10 +70,38 @@ class MarketSpec:
 
 
 DEMO_MARKETS: tuple[MarketSpec, ...] = (
-    MarketSpec("BTC", "Bitcoin", 95_000, 0.55, 0.90, 60_000_000, "0.02", "0.01", 50, "0.005", 800_000_000, 0.28,
-               5_000_000, "0.005"),
-    MarketSpec("ETH", "Ether", 3_400, 0.70, 0.88, 30_000_000, "0.02", "0.01", 50, "0.005", 500_000_000, 0.22,
-               3_000_000, "0.005"),
+    MarketSpec(
+        "BTC",
+        "Bitcoin",
+        95_000,
+        0.55,
+        0.90,
+        60_000_000,
+        "0.02",
+        "0.01",
+        50,
+        "0.005",
+        800_000_000,
+        0.28,
+        5_000_000,
+        "0.005",
+    ),
+    MarketSpec(
+        "ETH",
+        "Ether",
+        3_400,
+        0.70,
+        0.88,
+        30_000_000,
+        "0.02",
+        "0.01",
+        50,
+        "0.005",
+        500_000_000,
+        0.22,
+        3_000_000,
+        "0.005",
+    ),
     MarketSpec("SOL", "Solana", 200, 0.90, 0.80, 10_000_000, "0.05", "0.025", 20, "0.0125", 150_000_000, 0.13),
     MarketSpec("LINK", "Chainlink", 22, 0.85, 0.75, 3_000_000, "0.05", "0.025", 20, "0.0125", 60_000_000, 0.07),
     MarketSpec("AVAX", "Avalanche", 35, 0.95, 0.75, 2_500_000, "0.05", "0.025", 20, "0.0125", 50_000_000, 0.07),
@@ -114,7 +142,12 @@ def demo_seed_info() -> dict[str, object] | None:
 
 
 def demo_seed(
-    *, seed: int, positions: int = 20_000, days: int = 180, snapshot_days: int = 7, reset: bool = False,
+    *,
+    seed: int,
+    positions: int = 20_000,
+    days: int = 180,
+    snapshot_days: int = 7,
+    reset: bool = False,
     progress: Progress | None = None,
 ) -> DemoResult:
     """Build the demo protocol in one transaction. Raises DemoError when demo markets exist and not `reset`."""
@@ -128,8 +161,10 @@ def demo_seed(
         taken = sorted(Market.objects.filter(symbol__in=DEMO_SYMBOLS).values_list("symbol", flat=True))
         if taken and not reset:
             origin = "the demo" if demo_is_seeded() else "something other than the demo"
-            raise DemoError(f"markets {', '.join(taken)} already exist (created by {origin}); "
-                            "pass --reset to delete them and rebuild the demo")
+            raise DemoError(
+                f"markets {', '.join(taken)} already exist (created by {origin}); "
+                "pass --reset to delete them and rebuild the demo"
+            )
         if taken:
             demo_reset()
         markets = _markets_create(times[0])
@@ -146,11 +181,19 @@ def demo_seed(
             exposure_snapshot_take(taken_at=moment)
             report("exposure snapshots", done, len(snapshot_times))
         result = DemoResult(
-            seed=seed, markets=len(markets), prices=price_count, accounts=len(account_ids),
-            snapshot_sets=len(snapshot_times), **counts,
+            seed=seed,
+            markets=len(markets),
+            prices=price_count,
+            accounts=len(account_ids),
+            snapshot_sets=len(snapshot_times),
+            **counts,
         )
-        audit_record(action="demo.seeded", subject=markets[0], actor=DEMO_ACTOR,
-                     data={"seed": seed, "positions": positions, "days": days, "snapshot_days": snapshot_days})
+        audit_record(
+            action="demo.seeded",
+            subject=markets[0],
+            actor=DEMO_ACTOR,
+            data={"seed": seed, "positions": positions, "days": days, "snapshot_days": snapshot_days},
+        )
     return result
 
 
@@ -189,19 +232,29 @@ def _markets_create(genesis_at: datetime) -> list[Market]:
     markets = []
     for spec in DEMO_MARKETS:
         market = Market.objects.create(
-            symbol=spec.symbol, name=f"{spec.name} perpetual", depth=Decimal(spec.depth),
+            symbol=spec.symbol,
+            name=f"{spec.name} perpetual",
+            depth=Decimal(spec.depth),
             reference_volatility=Decimal(str(spec.volatility)),
         )
         changes: dict[str, Decimal | None] = {
-            "imr": Decimal(spec.imr), "mmr": Decimal(spec.mmr), "max_leverage": Decimal(spec.max_leverage),
-            "liquidation_penalty": Decimal(spec.penalty), "insurance_fee_share": Decimal("0.2"),
+            "imr": Decimal(spec.imr),
+            "mmr": Decimal(spec.mmr),
+            "max_leverage": Decimal(spec.max_leverage),
+            "liquidation_penalty": Decimal(spec.penalty),
+            "insurance_fee_share": Decimal("0.2"),
             "oi_cap": Decimal(spec.oi_cap),
             "size_margin_base": None if spec.size_margin_base is None else Decimal(spec.size_margin_base),
             "size_margin_slope": None if spec.size_margin_slope is None else Decimal(spec.size_margin_slope),
         }
-        margin_parameters_change(market=market, changes=changes, source=ChangeSource.GENESIS,
-                                 reason="Genesis parameters of the demo protocol", actor=DEMO_ACTOR,
-                                 effective_at=genesis_at)
+        margin_parameters_change(
+            market=market,
+            changes=changes,
+            source=ChangeSource.GENESIS,
+            reason="Genesis parameters of the demo protocol",
+            actor=DEMO_ACTOR,
+            effective_at=genesis_at,
+        )
         markets.append(market)
     return markets
 
@@ -246,8 +299,9 @@ def _accounts_insert(seed: int, count: int) -> list[int]:
     addresses = [demo_address(seed, index) for index in range(count)]
     ids: dict[str, int] = {}
     for start in range(0, count, LOOKUP_BATCH):
-        ids.update(Account.objects.filter(address__in=addresses[start : start + LOOKUP_BATCH])
-                   .values_list("address", "pk"))
+        ids.update(
+            Account.objects.filter(address__in=addresses[start : start + LOOKUP_BATCH]).values_list("address", "pk")
+        )
     rows = [
         (address, f"demo whale #{i + 1}" if i < whales else f"demo #{i + 1}", now)
         for i, address in enumerate(addresses)
@@ -255,14 +309,20 @@ def _accounts_insert(seed: int, count: int) -> list[int]:
     ]
     rows_insert(Account, ["address", "label", "created_at"], rows)
     for start in range(0, count, LOOKUP_BATCH):
-        ids.update(Account.objects.filter(address__in=addresses[start : start + LOOKUP_BATCH])
-                   .values_list("address", "pk"))
+        ids.update(
+            Account.objects.filter(address__in=addresses[start : start + LOOKUP_BATCH]).values_list("address", "pk")
+        )
     return [ids[address] for address in addresses]
 
 
 def _positions_insert(
-    rng: np.random.Generator, seed: int, open_count: int, markets: list[Market], account_ids: list[int],
-    times: list[datetime], paths: np.ndarray,
+    rng: np.random.Generator,
+    seed: int,
+    open_count: int,
+    markets: list[Market],
+    account_ids: list[int],
+    times: list[datetime],
+    paths: np.ndarray,
 ) -> dict[str, int]:
     closed_count, liquidated_count = open_count // 10, open_count // 40
     total = open_count + closed_count + liquidated_count
@@ -289,8 +349,9 @@ def _positions_insert(
     mark = paths[market, -1]
 
     # Place chosen open positions at a given distance to liquidation by solving for the entry price.
-    distance = _distance(long=long, quantity=notional / entry, entry=entry, collateral=notional / leverage, mark=mark,
-                         mmr=mmr)
+    distance = _distance(
+        long=long, quantity=notional / entry, entry=entry, collateral=notional / leverage, mark=mark, mmr=mmr
+    )
     is_open = np.arange(total) < open_count
     chosen = rng.permutation(open_count)
     liquidatable, near = min(LIQUIDATABLE, open_count // 100), min(NEAR_LIQUIDATION, open_count // 20)
@@ -302,8 +363,9 @@ def _positions_insert(
     targets[redo] = rng.uniform(0.06, 0.4, size=int(redo.sum()))
     placed = ~np.isnan(targets)
     leverage = np.where(placed, np.maximum(leverage, 1.5), leverage)
-    factor = np.where(long, (1 - targets) * (1 - mmr) / (1 - 1 / leverage),
-                      (1 + targets) * (1 + mmr) / (1 + 1 / leverage))
+    factor = np.where(
+        long, (1 - targets) * (1 - mmr) / (1 - 1 / leverage), (1 + targets) * (1 + mmr) / (1 + 1 / leverage)
+    )
     entry = np.where(placed, mark * factor, entry)
     quantity = notional / entry
     collateral = quantity * entry / leverage
@@ -313,29 +375,66 @@ def _positions_insert(
     now = timezone.now()
     rows = []
     for i in range(total):
-        status = PositionStatus.OPEN if i < open_count else (
-            PositionStatus.CLOSED if i < open_count + closed_count else PositionStatus.LIQUIDATED)
+        status = (
+            PositionStatus.OPEN
+            if i < open_count
+            else (PositionStatus.CLOSED if i < open_count + closed_count else PositionStatus.LIQUIDATED)
+        )
         closed_at = None if status == PositionStatus.OPEN else min(now, opened[i] + timedelta(hours=held_hours[i]))
         size = _decimal(quantity[i]) if long[i] else -_decimal(quantity[i])
-        rows.append((
-            f"demo-{seed}-{i:06d}", account_ids[account[i]], markets[market[i]].pk, size, _decimal(entry[i]),
-            Decimal(f"{collateral[i]:.2f}"), status.value, opened[i], now, closed_at,
-        ))
-    rows_insert(Position, ["external_id", "account_id", "market_id", "size", "entry_price", "collateral", "status",
-                           "opened_at", "updated_at", "closed_at"], rows)
+        rows.append(
+            (
+                f"demo-{seed}-{i:06d}",
+                account_ids[account[i]],
+                markets[market[i]].pk,
+                size,
+                _decimal(entry[i]),
+                Decimal(f"{collateral[i]:.2f}"),
+                status.value,
+                opened[i],
+                now,
+                closed_at,
+            )
+        )
+    rows_insert(
+        Position,
+        [
+            "external_id",
+            "account_id",
+            "market_id",
+            "size",
+            "entry_price",
+            "collateral",
+            "status",
+            "opened_at",
+            "updated_at",
+            "closed_at",
+        ],
+        rows,
+    )
     final = _distance(long=long, quantity=quantity, entry=entry, collateral=collateral, mark=mark, mmr=mmr)[:open_count]
     return {
-        "open_positions": open_count, "closed_positions": closed_count, "liquidated_positions": liquidated_count,
+        "open_positions": open_count,
+        "closed_positions": closed_count,
+        "liquidated_positions": liquidated_count,
         "near_liquidation": int(np.count_nonzero((final >= 0) & (final < 0.05))),
         "liquidatable": int(np.count_nonzero(final < 0)),
     }
 
 
-def _distance(*, long: np.ndarray, quantity: np.ndarray, entry: np.ndarray, collateral: np.ndarray,
-              mark: np.ndarray, mmr: np.ndarray) -> np.ndarray:
+def _distance(
+    *,
+    long: np.ndarray,
+    quantity: np.ndarray,
+    entry: np.ndarray,
+    collateral: np.ndarray,
+    mark: np.ndarray,
+    mmr: np.ndarray,
+) -> np.ndarray:
     """Fractional adverse move to the liquidation price (negative: already liquidatable; inf: never)."""
     size = np.where(long, quantity, -quantity)
     with np.errstate(divide="ignore", invalid="ignore"):
         liquidation = (entry - collateral / size) / (1 - np.sign(size) * mmr)
-        return np.where(long, np.where(liquidation > 0, (mark - liquidation) / mark, np.inf),
-                        (liquidation - mark) / mark)
+        return np.where(
+            long, np.where(liquidation > 0, (mark - liquidation) / mark, np.inf), (liquidation - mark) / mark
+        )

@@ -43,20 +43,30 @@ def demo_risk_seed() -> bool:
             current = max(market.parameter_versions.all(), key=lambda version: version.version)
             floor = (current.imr * D("0.8")).quantize(D("0.0001"))
             margin_policy_change(
-                market=market, source=ChangeSource.GENESIS, actor=DEMO_ACTOR,
+                market=market,
+                source=ChangeSource.GENESIS,
+                actor=DEMO_ACTOR,
                 reason="Demo policy: IMR from 1 h EWMA volatility at 99 %",
-                changes={"coefficient_a": D("1"), "horizon_hours": 1, "imr_floor": floor,
-                         "imr_cap": D("0.25"), "mmr_ratio": D("0.5"), "automatic": market.symbol in AUTOMATIC},
+                changes={
+                    "coefficient_a": D("1"),
+                    "horizon_hours": 1,
+                    "imr_floor": floor,
+                    "imr_cap": D("0.25"),
+                    "mmr_ratio": D("0.5"),
+                    "automatic": market.symbol in AUTOMATIC,
+                },
             )
             PriceFeed.objects.get_or_create(
-                market=market, source=PRICE_SOURCE,
+                market=market,
+                source=PRICE_SOURCE,
                 defaults={"name": "History import", "heartbeat_seconds": 2 * 3600, "deviation_threshold": D("0.02")},
             )
             chain_symbol = f"{market.symbol}-{market.quote_asset}"
             if chain_symbol in CHAIN_SYMBOLS:
                 # the local chain's keeper pushes a price a minute; the indexer stores it under this source
                 PriceFeed.objects.get_or_create(
-                    market=market, source=f"chain:{chain_symbol}",
+                    market=market,
+                    source=f"chain:{chain_symbol}",
                     defaults={"name": "Chain oracle", "heartbeat_seconds": 300, "deviation_threshold": D("0.02")},
                 )
         for kind, threshold, name in DEMO_RULES:

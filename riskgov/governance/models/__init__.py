@@ -12,6 +12,7 @@ from riskgov.governance.models.governance import (
 )
 
 __all__ = [
+    "WEI_DIGITS",
     "GovernanceSettings",
     "ParameterChange",
     "Proposal",
@@ -21,5 +22,4 @@ __all__ = [
     "StaffAddress",
     "Vote",
     "VoteSupportChoice",
-    "WEI_DIGITS",
 ]

@@ -34,6 +34,8 @@ from riskgov.governance.selectors import chain_reads
 from riskgov.markets.models import MarginParameters
 
 PROPOSAL_SUBJECT = Proposal._meta.label_lower  # how audit records name a proposal
+
+
 @dataclass(frozen=True)
 class ProposalRow:
     proposal: Proposal

@@ -227,9 +227,7 @@ def proposal_create(
 
 
 def _changes_text(grouped: dict[str, dict[str, Decimal | None]]) -> dict[str, dict[str, str | None]]:
-    return {
-        s: {f: decimal_text(v) for f, v in fs.items()} for s, fs in grouped.items()
-    }
+    return {s: {f: decimal_text(v) for f, v in fs.items()} for s, fs in grouped.items()}
 
 
 def proposal_overrides(proposal: Proposal) -> dict[str, dict[str, Decimal | None]]:

@@ -112,9 +112,7 @@ def _concentration(account: IntArray, notional: FloatArray) -> tuple[float | Non
         return None, None, []
     shares = per_account / total
     order = np.argsort(-per_account, kind="stable")[:TOP_ACCOUNTS]
-    top = [
-        {"account": int(accounts[i]), "notional": float(per_account[i]), "share": float(shares[i])} for i in order
-    ]
+    top = [{"account": int(accounts[i]), "notional": float(per_account[i]), "share": float(shares[i])} for i in order]
     return float(shares[order].sum()), float(np.sum(shares**2)), top
 
 

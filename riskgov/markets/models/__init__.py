@@ -11,13 +11,13 @@ from riskgov.markets.models.positions import Position, PositionStatus
 from riskgov.markets.models.prices import PriceObservation
 
 __all__ = [
+    "PARAMETER_FIELDS",
+    "PROTOCOL_SCOPE",
     "Account",
     "ExposureSnapshot",
     "MarginParameters",
     "MarginParametersQuerySet",
     "Market",
-    "PARAMETER_FIELDS",
-    "PROTOCOL_SCOPE",
     "ParameterRule",
     "Position",
     "PositionStatus",

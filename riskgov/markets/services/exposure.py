@@ -19,8 +19,15 @@ def _decimal(value: float) -> Decimal:
     return Decimal(repr(float(value))).quantize(Decimal("0.000001"))
 
 
-def _row(aggregate: ExposureAggregate, *, taken_at: datetime, scope: str, market: Market | None,
-         mark_price: Decimal | None, addresses: dict[int, str]) -> ExposureSnapshot:
+def _row(
+    aggregate: ExposureAggregate,
+    *,
+    taken_at: datetime,
+    scope: str,
+    market: Market | None,
+    mark_price: Decimal | None,
+    addresses: dict[int, str],
+) -> ExposureSnapshot:
     values = asdict(aggregate)
     for top in values["top_accounts"]:
         top["address"] = addresses.get(top["account"], "")
@@ -60,6 +67,3 @@ def exposure_snapshot_take(*, taken_at: datetime | None = None) -> list[Exposure
     with transaction.atomic():
         ExposureSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
     return list(ExposureSnapshot.objects.filter(taken_at=taken_at))
-
-
-

@@ -55,8 +55,9 @@ def _hard_rules(values: dict[str, Decimal | None]) -> list[Violation]:
     max_leverage, fee_share = values["max_leverage"], values["insurance_fee_share"]
     found: list[Violation] = []
     if imr is None or mmr is None or penalty is None or max_leverage is None or fee_share is None:
-        missing = [f for f in ("imr", "mmr", "liquidation_penalty", "max_leverage", "insurance_fee_share")
-                   if values[f] is None]
+        missing = [
+            f for f in ("imr", "mmr", "liquidation_penalty", "max_leverage", "insurance_fee_share") if values[f] is None
+        ]
         return [Violation("required", f, "is required") for f in missing]
     if not penalty > 0:
         found.append(Violation("rate_order", "liquidation_penalty", "must be greater than 0"))

@@ -237,7 +237,10 @@ def _timestamp(value: Any, *, naive_is_utc: bool) -> datetime:
 
 
 def _parse_fields(
-    raw: Mapping[str, Any], number: int, parsers: Mapping[str, Callable[[Any], Any]], required: Sequence[str],
+    raw: Mapping[str, Any],
+    number: int,
+    parsers: Mapping[str, Callable[[Any], Any]],
+    required: Sequence[str],
     errors: _ErrorLog,
 ) -> dict[str, Any] | None:
     """Run each field's parser; log every failing field of the row; None when the row is bad."""
@@ -345,8 +348,14 @@ def _position_parsers(markets: dict[str, int], now: datetime) -> dict[str, Calla
         return _timestamp(value, naive_is_utc=True)
 
     return {
-        "external_id": _bounded_text(128), "account": account, "market": _market_parser(markets), "size": size,
-        "entry_price": _positive_amount, "collateral": collateral, "status": status, "opened_at": opened_at,
+        "external_id": _bounded_text(128),
+        "account": account,
+        "market": _market_parser(markets),
+        "size": size,
+        "entry_price": _positive_amount,
+        "collateral": collateral,
+        "status": status,
+        "opened_at": opened_at,
     }
 
 
@@ -395,16 +404,25 @@ def positions_import(*, rows: Sequence[Mapping[str, Any]], progress: Progress | 
             stored = existing.get(row["external_id"])
             opened_at = row["opened_at"] or (stored[-1] if stored else now)
             values = (
-                account_ids[row["account"]], row["market"], row["size"], row["entry_price"], row["collateral"],
-                row["status"], opened_at,
+                account_ids[row["account"]],
+                row["market"],
+                row["size"],
+                row["entry_price"],
+                row["collateral"],
+                row["status"],
+                opened_at,
             )  # _POSITION_COMPARED order
             if stored is None:
                 to_create.append((row["external_id"], *values, now))
             elif stored[1:] != values:
                 to_update.append((stored[0], *values, now))
         _write(
-            Position, create_fields=["external_id", *_POSITION_COMPARED, "updated_at"], to_create=to_create,
-            update_fields=[*_POSITION_COMPARED, "updated_at"], to_update=to_update, progress=progress,
+            Position,
+            create_fields=["external_id", *_POSITION_COMPARED, "updated_at"],
+            to_create=to_create,
+            update_fields=[*_POSITION_COMPARED, "updated_at"],
+            to_update=to_update,
+            progress=progress,
         )
     unchanged = len(valid) - len(to_create) - len(to_update)
     return ImportResult(ImportKind.POSITIONS, len(to_create), len(to_update), unchanged)
@@ -425,8 +443,13 @@ def _accounts_ensure(addresses: set[str]) -> dict[str, int]:
 
 
 def _write(
-    model: type[Position] | type[PriceObservation], *, create_fields: Sequence[str], to_create: list[tuple[Any, ...]],
-    update_fields: Sequence[str], to_update: list[tuple[Any, ...]], progress: Progress | None,
+    model: type[Position] | type[PriceObservation],
+    *,
+    create_fields: Sequence[str],
+    to_create: list[tuple[Any, ...]],
+    update_fields: Sequence[str],
+    to_update: list[tuple[Any, ...]],
+    progress: Progress | None,
 ) -> None:
     total, done = len(to_create) + len(to_update), 0
     for batch in _chunks(to_create, WRITE_BATCH):
@@ -444,9 +467,11 @@ def _write(
 
 def _price_parsers(markets: dict[str, int]) -> dict[str, Callable[[Any], Any]]:
     return {
-        "market": _market_parser(markets), "price": _positive_amount,
+        "market": _market_parser(markets),
+        "price": _positive_amount,
         "observed_at": lambda v: _timestamp(v, naive_is_utc=False),
-        "source": _bounded_text(64), "round_id": _bounded_text(80),
+        "source": _bounded_text(64),
+        "round_id": _bounded_text(80),
     }
 
 
@@ -487,8 +512,12 @@ def prices_import(*, rows: Sequence[Mapping[str, Any]], progress: Progress | Non
             elif (stored[1], stored[2]) != (row["price"], row["round_id"]):
                 to_update.append((stored[0], row["price"], row["round_id"]))
         _write(
-            PriceObservation, create_fields=["market_id", "source", "observed_at", "price", "round_id"],
-            to_create=to_create, update_fields=["price", "round_id"], to_update=to_update, progress=progress,
+            PriceObservation,
+            create_fields=["market_id", "source", "observed_at", "price", "round_id"],
+            to_create=to_create,
+            update_fields=["price", "round_id"],
+            to_update=to_update,
+            progress=progress,
         )
     unchanged = len(valid) - len(to_create) - len(to_update)
     return ImportResult(ImportKind.PRICES, len(to_create), len(to_update), unchanged)
@@ -512,9 +541,7 @@ def _stored_prices(valid: Mapping[tuple[int, str, datetime], Any]) -> dict[tuple
 # Entry point for files -----------------------------------------------------------------------------------------
 
 
-def import_file(
-    *, kind: str, content: bytes | str, fmt: str, progress: Progress | None = None
-) -> ImportResult:
+def import_file(*, kind: str, content: bytes | str, fmt: str, progress: Progress | None = None) -> ImportResult:
     """Parse `content` as `fmt` (csv or json) and import it as `kind` (positions or prices)."""
     if kind == ImportKind.POSITIONS:
         rows = import_rows_read(content=content, fmt=fmt, columns=POSITION_COLUMNS)

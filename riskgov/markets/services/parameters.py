@@ -74,4 +74,3 @@ def margin_parameters_change(
             },
         )
     return version
-

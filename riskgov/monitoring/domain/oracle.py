@@ -83,5 +83,6 @@ def oracle_reading(quotes: list[FeedQuote], now: datetime) -> OracleReading:
             status = FeedStatus.OK
             accepted.append(quote.price)
         health.append(FeedHealth(quote.name, status, quote.price, age, deviation))
-    return OracleReading(reference_price=median(accepted) if accepted else None, fresh_median=fresh_median,
-                         feeds=health)
+    return OracleReading(
+        reference_price=median(accepted) if accepted else None, fresh_median=fresh_median, feeds=health
+    )

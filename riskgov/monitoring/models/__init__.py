@@ -15,6 +15,8 @@ from riskgov.monitoring.models.monitoring import (
 from riskgov.monitoring.models.policy import POLICY_FIELDS, MarginPolicy, MarginPolicyQuerySet, PolicyKind
 
 __all__ = [
+    "MARKET_KINDS",
+    "POLICY_FIELDS",
     "Alert",
     "AlertDelivery",
     "AlertDeliveryChannel",
@@ -23,11 +25,9 @@ __all__ = [
     "AlertKind",
     "AlertRule",
     "AlertState",
-    "MARKET_KINDS",
     "MarginPolicy",
     "MarginPolicyQuerySet",
     "MarginRecommendation",
-    "POLICY_FIELDS",
     "PolicyKind",
     "PriceFeed",
     "RecommendationStatus",

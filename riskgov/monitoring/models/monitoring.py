@@ -97,7 +97,11 @@ class AlertRule(models.Model):
     kind = models.CharField(max_length=32, choices=AlertKind.choices)
     threshold = models.DecimalField(max_digits=38, decimal_places=8)
     market = models.ForeignKey(
-        Market, on_delete=models.CASCADE, null=True, blank=True, related_name="alert_rules",
+        Market,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="alert_rules",
         help_text="Empty: every active market (market kinds) or the protocol (other kinds).",
     )
     enabled = models.BooleanField(default=True)
@@ -137,11 +141,13 @@ class Alert(models.Model):
         ordering = ["-opened_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["rule", "market"], condition=Q(state="open") & Q(market__isnull=False),
+                fields=["rule", "market"],
+                condition=Q(state="open") & Q(market__isnull=False),
                 name="alert_one_open_per_rule_market",
             ),
             models.UniqueConstraint(
-                fields=["rule"], condition=Q(state="open") & Q(market__isnull=True),
+                fields=["rule"],
+                condition=Q(state="open") & Q(market__isnull=True),
                 name="alert_one_open_per_rule_protocol",
             ),
             models.CheckConstraint(

@@ -56,7 +56,9 @@ class MarginPolicy(MarketVersion):
         max_digits=6, decimal_places=5, default=Decimal("0.97"), help_text="EWMA decay λ per hourly return."
     )
     confidence = models.DecimalField(
-        max_digits=7, decimal_places=6, default=Decimal("0.99"),
+        max_digits=7,
+        decimal_places=6,
+        default=Decimal("0.99"),
         help_text="Two-sided confidence the MMR covers the horizon move.",
     )
     horizon_hours = models.PositiveIntegerField(default=8, help_text="Liquidation horizon h, hours.")
@@ -68,7 +70,10 @@ class MarginPolicy(MarketVersion):
     )
     size_addon_slope = rate_field(null=True, blank=True, help_text="Extra IMR per 1,000,000 notional above base.")
     oi_depth_multiple = models.DecimalField(
-        max_digits=10, decimal_places=4, null=True, blank=True,
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
         help_text="OI cap per side = multiple × market depth; empty: the OI cap is not managed by the policy.",
     )
     rebalance_threshold = rate_field(

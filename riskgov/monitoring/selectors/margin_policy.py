@@ -89,9 +89,11 @@ def hourly_price_series(market_ids: list[int], *, since: datetime, until: dateti
     table = PriceObservation._meta.db_table
     epoch = "EXTRACT(EPOCH FROM observed_at)" if connection.vendor == "postgresql" else "strftime('%%s', observed_at)"
     placeholders = ", ".join(["%s"] * len(market_ids))
-    sql = (f"SELECT market_id, source, CAST({epoch} AS DOUBLE PRECISION), CAST(price AS DOUBLE PRECISION) "
-           f"FROM {table} WHERE market_id IN ({placeholders}) AND observed_at >= %s AND observed_at <= %s "
-           "ORDER BY market_id, observed_at")
+    sql = (
+        f"SELECT market_id, source, CAST({epoch} AS DOUBLE PRECISION), CAST(price AS DOUBLE PRECISION) "
+        f"FROM {table} WHERE market_id IN ({placeholders}) AND observed_at >= %s AND observed_at <= %s "
+        "ORDER BY market_id, observed_at"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*market_ids, since, until])
         rows = cursor.fetchall()
@@ -104,8 +106,9 @@ def hourly_price_series(market_ids: list[int], *, since: datetime, until: dateti
     keep = np.ones(len(rows), dtype=bool)
     if sources:
         allowed = {(m, s) for m, names in sources.items() for s in names}
-        keep = np.fromiter(((r[0] not in sources) or ((r[0], r[1]) in allowed) for r in rows), dtype=bool,
-                           count=len(rows))
+        keep = np.fromiter(
+            ((r[0] not in sources) or ((r[0], r[1]) in allowed) for r in rows), dtype=bool, count=len(rows)
+        )
     market_col, seconds, prices = market_col[keep], seconds[keep], prices[keep]
     starts = np.flatnonzero(np.diff(market_col, prepend=-1))
     stops = np.append(starts[1:], len(market_col))
@@ -119,8 +122,11 @@ def hourly_price_series(market_ids: list[int], *, since: datetime, until: dateti
 
 def parameters_in_force(market: Market, hours: FloatArray) -> tuple[FloatArray, FloatArray]:
     """IMR and MMR in force at each hour (NaN before the first version), from the version history."""
-    versions = list(MarginParameters.objects.filter(market=market).order_by("effective_at", "version")
-                    .values_list("effective_at", "imr", "mmr"))
+    versions = list(
+        MarginParameters.objects.filter(market=market)
+        .order_by("effective_at", "version")
+        .values_list("effective_at", "imr", "mmr")
+    )
     imr = np.full(len(hours), np.nan)
     mmr = np.full(len(hours), np.nan)
     if not versions:
@@ -133,8 +139,9 @@ def parameters_in_force(market: Market, hours: FloatArray) -> tuple[FloatArray, 
     return imr, mmr
 
 
-def recommendations_list(*, status: str | None = None, market: Market | None = None,
-                         limit: int = 100) -> QuerySet[MarginRecommendation]:
+def recommendations_list(
+    *, status: str | None = None, market: Market | None = None, limit: int = 100
+) -> QuerySet[MarginRecommendation]:
     rows = MarginRecommendation.objects.select_related("market", "policy", "based_on", "applied_version")
     if status:
         rows = rows.filter(status=status)
@@ -164,8 +171,9 @@ class MarketBacktest:
         return self.result.kupiec.breach_rate if self.result else 0.0
 
 
-def market_backtest(*, market: Market, values: dict[str, Any], since: datetime, until: datetime,
-                    policy: MarginPolicy | None = None) -> MarketBacktest:
+def market_backtest(
+    *, market: Market, values: dict[str, Any], since: datetime, until: datetime, policy: MarginPolicy | None = None
+) -> MarketBacktest:
     """Replay policy `values` (a policy's values(), possibly edited) over the market's stored hourly prices."""
     coefficients = policy_coefficients(values)
     series = hourly_price_series([market.pk], since=since, until=until).get(market.pk)
@@ -174,8 +182,9 @@ def market_backtest(*, market: Market, values: dict[str, Any], since: datetime, 
         _, actual_mmr = parameters_in_force(market, series.hours)
         warmup = min(BACKTEST_WARMUP_HOURS, len(series) // 4)
         result = backtest(series.hours, series.prices, coefficients, warmup_hours=warmup, actual_mmr=actual_mmr)
-    return MarketBacktest(market=market, policy=policy, coefficients=coefficients, result=result, since=since,
-                          until=until)
+    return MarketBacktest(
+        market=market, policy=policy, coefficients=coefficients, result=result, since=since, until=until
+    )
 
 
 def _label(hour: float) -> str:
@@ -201,7 +210,10 @@ def backtest_charts(found: MarketBacktest) -> dict[str, dict[str, Any]]:
     keep = _thin(len(result.hours))
     labels = [_label(h) for h in result.hours[keep]]
     margins = {
-        "type": "line", "labels": labels, "format": "pct", "stepped": True,
+        "type": "line",
+        "labels": labels,
+        "format": "pct",
+        "stepped": True,
         "datasets": [
             {"label": "Recommended IMR", "data": _series(result.imr, keep), "color": "accent"},
             {"label": "Recommended MMR", "data": _series(result.mmr, keep), "color": "long"},
@@ -210,25 +222,38 @@ def backtest_charts(found: MarketBacktest) -> dict[str, dict[str, Any]]:
         ],
     }
     volatility = {
-        "type": "line", "labels": labels, "format": "pct",
+        "type": "line",
+        "labels": labels,
+        "format": "pct",
         "datasets": [
             {"label": "Realised (7 d, annualised)", "data": _series(result.realised_volatility, keep)},
-            {"label": "EWMA σ (annualised)",
-             "data": _series(result.sigma_hourly * np.sqrt(HOURS_PER_YEAR), keep)},
+            {"label": "EWMA σ (annualised)", "data": _series(result.sigma_hourly * np.sqrt(HOURS_PER_YEAR), keep)},
         ],
     }
     points = result.point_index
     keep_points = _thin(len(points))
     move = np.abs(result.move)
     moves = {
-        "type": "line", "labels": [_label(h) for h in result.hours[points][keep_points]], "format": "pct",
+        "type": "line",
+        "labels": [_label(h) for h in result.hours[points][keep_points]],
+        "format": "pct",
         "datasets": [
             {"label": "|horizon move|", "data": _series(move, keep_points), "points": True, "color": "accent"},
-            {"label": "Breach of the recommended MMR",
-             "data": [v if b else None for v, b in zip(_series(move, keep_points), result.breach[keep_points],
-                                                        strict=True)], "points": True, "color": "danger"},
-            {"label": "Recommended MMR", "data": _series(result.mmr[points], keep_points), "color": "long",
-             "stepped": True},
+            {
+                "label": "Breach of the recommended MMR",
+                "data": [
+                    v if b else None
+                    for v, b in zip(_series(move, keep_points), result.breach[keep_points], strict=True)
+                ],
+                "points": True,
+                "color": "danger",
+            },
+            {
+                "label": "Recommended MMR",
+                "data": _series(result.mmr[points], keep_points),
+                "color": "long",
+                "stepped": True,
+            },
         ],
     }
     return {"margins": margins, "volatility": volatility, "moves": moves}

@@ -84,8 +84,9 @@ class VolatilityJump:
 
 def volatility_jumps(market_ids: list[int], now: datetime) -> dict[int, VolatilityJump]:
     """Realised volatility of the last 24 h against the 30 days before, per market with enough prices."""
-    series = hourly_price_series(market_ids, since=now - timedelta(hours=LONG_VOL_HOURS + SHORT_VOL_HOURS + 1),
-                                 until=now)
+    series = hourly_price_series(
+        market_ids, since=now - timedelta(hours=LONG_VOL_HOURS + SHORT_VOL_HOURS + 1), until=now
+    )
     found = {}
     for market_id, hourly in series.items():
         returns = hourly_log_returns(hourly.hours, hourly.prices)
@@ -94,8 +95,9 @@ def volatility_jumps(market_ids: list[int], now: datetime) -> dict[int, Volatili
         if len(short) < SHORT_VOL_HOURS // 2 or len(long) < MIN_LONG_RETURNS:
             continue
         scale = math.sqrt(HOURS_PER_YEAR)
-        found[market_id] = VolatilityJump(float(np.sqrt(np.mean(short**2))) * scale,
-                                          float(np.sqrt(np.mean(long**2))) * scale)
+        found[market_id] = VolatilityJump(
+            float(np.sqrt(np.mean(short**2))) * scale, float(np.sqrt(np.mean(long**2))) * scale
+        )
     return found
 
 
@@ -114,7 +116,8 @@ def latest_coverage() -> CoverageFigures | None:
         return None
     summary: dict[str, Any] = run.metrics.get("summary", {})
     return CoverageFigures(
-        run_id=run.pk, finished_at=run.finished_at,
+        run_id=run.pk,
+        finished_at=run.finished_at,
         coverage_ratio=(summary.get("coverage_ratio") or {}).get("value"),
         exhaustion_probability=(summary.get("exhaustion_probability") or {}).get("value"),
     )
@@ -140,8 +143,9 @@ def indexer_lag(now: datetime) -> IndexerLag | None:
         return None
     lagging = min(checkpoints, key=lambda c: c.last_success_at or c.updated_at)
     since = lagging.last_success_at or lagging.updated_at
-    return IndexerLag(seconds=(now - since).total_seconds(), checkpoint=str(lagging),
-                      last_success_at=lagging.last_success_at)
+    return IndexerLag(
+        seconds=(now - since).total_seconds(), checkpoint=str(lagging), last_success_at=lagging.last_success_at
+    )
 
 
 def open_alerts() -> QuerySet[Alert]:
@@ -153,8 +157,11 @@ def open_alert_count() -> int:
 
 
 def recent_alerts(*, limit: int = 50) -> QuerySet[Alert]:
-    return (Alert.objects.filter(state=AlertState.RESOLVED).select_related("rule", "market")
-            .order_by("-resolved_at")[:limit])
+    return (
+        Alert.objects.filter(state=AlertState.RESOLVED)
+        .select_related("rule", "market")
+        .order_by("-resolved_at")[:limit]
+    )
 
 
 def alert_rules() -> QuerySet[AlertRule]:

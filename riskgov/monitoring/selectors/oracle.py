@@ -19,20 +19,25 @@ def oracle_readings(markets: Iterable[Market], now: datetime | None = None) -> d
     latest = PriceObservation.objects.filter(
         market=OuterRef("market"), source=OuterRef("source"), observed_at__lte=now
     ).order_by("-observed_at")
-    feeds = (PriceFeed.objects.filter(market__in=list(markets), enabled=True)
-             .annotate(latest_price=Subquery(latest.values("price")[:1]),
-                       latest_at=Subquery(latest.values("observed_at")[:1]))
-             .order_by("market_id", "name"))
+    feeds = (
+        PriceFeed.objects.filter(market__in=list(markets), enabled=True)
+        .annotate(
+            latest_price=Subquery(latest.values("price")[:1]), latest_at=Subquery(latest.values("observed_at")[:1])
+        )
+        .order_by("market_id", "name")
+    )
     quotes: dict[int, list[FeedQuote]] = {}
     for feed in feeds:
         price = feed.latest_price  # type: ignore[attr-defined]
-        quotes.setdefault(feed.market_id, []).append(FeedQuote(
-            name=feed.name,
-            price=None if price is None else float(price),
-            observed_at=feed.latest_at,  # type: ignore[attr-defined]
-            heartbeat_seconds=float(feed.heartbeat_seconds),
-            deviation_threshold=float(feed.deviation_threshold),
-        ))
+        quotes.setdefault(feed.market_id, []).append(
+            FeedQuote(
+                name=feed.name,
+                price=None if price is None else float(price),
+                observed_at=feed.latest_at,  # type: ignore[attr-defined]
+                heartbeat_seconds=float(feed.heartbeat_seconds),
+                deviation_threshold=float(feed.deviation_threshold),
+            )
+        )
     return {market_id: oracle_reading(found, now) for market_id, found in quotes.items()}
 
 

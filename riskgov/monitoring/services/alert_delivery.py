@@ -46,8 +46,15 @@ def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def webhook_signature_valid(*, secret: str, timestamp: str, body: bytes, signature: str, now: float | None = None,
-                            window_seconds: int = REPLAY_WINDOW_SECONDS) -> bool:
+def webhook_signature_valid(
+    *,
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    now: float | None = None,
+    window_seconds: int = REPLAY_WINDOW_SECONDS,
+) -> bool:
     """What a receiver checks: the signature matches and the timestamp is recent."""
     try:
         stamp = int(timestamp)
@@ -65,10 +72,16 @@ def alert_payload(alert: Alert, event: str) -> dict[str, Any]:
     return {
         "event": f"alert.{event}",
         "alert": {
-            "id": alert.pk, "rule": alert.rule.name, "kind": alert.rule.kind,
-            "market": alert.market.symbol if alert.market else None, "summary": alert.summary,
-            "state": alert.state, "opened_at": stamp(alert.opened_at), "resolved_at": stamp(alert.resolved_at),
-            "evidence": alert.evidence, "latest_evidence": alert.latest_evidence,
+            "id": alert.pk,
+            "rule": alert.rule.name,
+            "kind": alert.rule.kind,
+            "market": alert.market.symbol if alert.market else None,
+            "summary": alert.summary,
+            "state": alert.state,
+            "opened_at": stamp(alert.opened_at),
+            "resolved_at": stamp(alert.resolved_at),
+            "evidence": alert.evidence,
+            "latest_evidence": alert.latest_evidence,
         },
     }
 
@@ -79,10 +92,14 @@ def alert_deliveries_create(*, alert: Alert, event: str) -> list[AlertDelivery]:
     Idempotent: a (alert, event, channel, target) row already recorded is not added again.
     """
     rule = alert.rule
-    rows = [AlertDelivery(alert=alert, event=event, channel=AlertDeliveryChannel.EMAIL, target=address)
-            for address in dict.fromkeys(rule.recipients or [])]
-    rows += [AlertDelivery(alert=alert, event=event, channel=AlertDeliveryChannel.WEBHOOK, target=url)
-             for url in dict.fromkeys(rule.webhook_urls or [])]
+    rows = [
+        AlertDelivery(alert=alert, event=event, channel=AlertDeliveryChannel.EMAIL, target=address)
+        for address in dict.fromkeys(rule.recipients or [])
+    ]
+    rows += [
+        AlertDelivery(alert=alert, event=event, channel=AlertDeliveryChannel.WEBHOOK, target=url)
+        for url in dict.fromkeys(rule.webhook_urls or [])
+    ]
     AlertDelivery.objects.bulk_create(rows, ignore_conflicts=True)
     deliveries = list(AlertDelivery.objects.filter(alert=alert, event=event, status=AlertDeliveryStatus.PENDING))
     ids = [d.pk for d in deliveries]
@@ -99,31 +116,41 @@ def _enqueue(delivery_ids: list[int]) -> None:
 def _send_email(delivery: AlertDelivery, payload: dict[str, Any]) -> None:
     alert = delivery.alert
     verb = "Resolved" if delivery.event == "resolved" else "Alert"
-    body = [alert.summary, "", f"Rule: {alert.rule.name} ({alert.rule.get_kind_display()})",
-            f"Opened: {alert.opened_at:%Y-%m-%d %H:%M} UTC"]
+    body = [
+        alert.summary,
+        "",
+        f"Rule: {alert.rule.name} ({alert.rule.get_kind_display()})",
+        f"Opened: {alert.opened_at:%Y-%m-%d %H:%M} UTC",
+    ]
     if alert.resolved_at:
         body.append(f"Resolved: {alert.resolved_at:%Y-%m-%d %H:%M} UTC")
     body += ["", "Evidence:", json.dumps(payload["alert"]["latest_evidence"], indent=2, sort_keys=True, default=str)]
     try:
-        send_mail(f"[RiskGov] {verb}: {alert.summary}"[:200], "\n".join(body), settings.DEFAULT_FROM_EMAIL,
-                  [delivery.target])
+        send_mail(
+            f"[RiskGov] {verb}: {alert.summary}"[:200], "\n".join(body), settings.DEFAULT_FROM_EMAIL, [delivery.target]
+        )
     except OSError as error:  # SMTP errors are OSErrors: the mail server may take it later
         raise TransientDeliveryError(f"mail: {error}") from error
 
 
 def _post_webhook(delivery: AlertDelivery, payload: dict[str, Any]) -> int:
     """POST the signed payload; returns the status code. Raises TransientDeliveryError or ValueError."""
-    body = json.dumps(payload | {"delivery": delivery.pk}, sort_keys=True, separators=(",", ":"),
-                      default=str).encode()
+    body = json.dumps(payload | {"delivery": delivery.pk}, sort_keys=True, separators=(",", ":"), default=str).encode()
     timestamp = int(time.time())
-    request = urllib.request.Request(delivery.target, data=body, method="POST", headers={
-        "Content-Type": "application/json",
-        "User-Agent": "RiskGov-Alerts/1",
-        TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: webhook_signature(secret=delivery.alert.rule.webhook_secret, timestamp=timestamp,
-                                            body=body),
-        DELIVERY_HEADER: str(delivery.pk),
-    })
+    request = urllib.request.Request(
+        delivery.target,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "RiskGov-Alerts/1",
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: webhook_signature(
+                secret=delivery.alert.rule.webhook_secret, timestamp=timestamp, body=body
+            ),
+            DELIVERY_HEADER: str(delivery.pk),
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
             return int(response.status)
@@ -143,8 +170,11 @@ def alert_delivery_send(*, delivery_id: int, final_attempt: bool = False) -> Ale
     """
     transient: TransientDeliveryError | None = None
     with transaction.atomic():
-        delivery = (AlertDelivery.objects.select_for_update(of=("self",))
-                    .select_related("alert", "alert__rule", "alert__market").get(pk=delivery_id))
+        delivery = (
+            AlertDelivery.objects.select_for_update(of=("self",))
+            .select_related("alert", "alert__rule", "alert__market")
+            .get(pk=delivery_id)
+        )
         if delivery.status in (AlertDeliveryStatus.SENT, AlertDeliveryStatus.FAILED):
             return delivery
         delivery.attempts += 1

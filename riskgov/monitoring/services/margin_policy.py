@@ -107,8 +107,12 @@ def _steward_limits(current: MarginPolicy, proposed: dict[str, Any]) -> list[Vio
 
 
 def _steward_delay(market: Market, now: datetime) -> list[Violation]:
-    last = (MarginPolicy.objects.filter(market=market, source=ChangeSource.ADMIN)
-            .order_by("-created_at").values_list("created_at", flat=True).first())
+    last = (
+        MarginPolicy.objects.filter(market=market, source=ChangeSource.ADMIN)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
     return steward_min_delay(market=market, last=last, now=now, what="admin policy change")
 
 
@@ -129,8 +133,9 @@ def _normalise(changes: Mapping[str, Any]) -> dict[str, Any]:
     return normalised
 
 
-def margin_policy_check(*, market: Market, current: MarginPolicy | None, changes: Mapping[str, Any], source: str,
-                        now: datetime) -> dict[str, Any]:
+def margin_policy_check(
+    *, market: Market, current: MarginPolicy | None, changes: Mapping[str, Any], source: str, now: datetime
+) -> dict[str, Any]:
     """The policy values `changes` lead to; raises GuardrailError listing every rule they break for `source`."""
     proposed = current.values() if current else dict(DEFAULT_POLICY)
     proposed.update(_normalise(changes))
@@ -169,15 +174,25 @@ def margin_policy_change(
         current = MarginPolicy.objects.filter(market=market).order_by("-version").first()
         proposed = margin_policy_check(market=market, current=current, changes=changes, source=source, now=now)
         policy = MarginPolicy.objects.create(
-            market=market, version=(current.version + 1) if current else 1, effective_at=now, source=source,
-            reason=reason.strip(), actor=actor, proposal_ref=proposal_ref, **proposed,
+            market=market,
+            version=(current.version + 1) if current else 1,
+            effective_at=now,
+            source=source,
+            reason=reason.strip(),
+            actor=actor,
+            proposal_ref=proposal_ref,
+            **proposed,
         )
         audit_record(
-            action="margin_policy.changed", subject=policy, actor=actor,
+            action="margin_policy.changed",
+            subject=policy,
+            actor=actor,
             data={
-                "market": market.symbol, "version": policy.version, "source": source, "reason": policy.reason,
+                "market": market.symbol,
+                "version": policy.version,
+                "source": source,
+                "reason": policy.reason,
                 "changes": changed_fields(current, proposed),
             },
         )
     return policy
-

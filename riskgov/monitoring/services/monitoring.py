@@ -86,9 +86,11 @@ def _market_finding(rule: AlertRule, market: Market, figures: _Figures) -> Findi
         if risk is None:
             return None
         value = risk.near_liquidation_notional
-        return Finding(value > threshold,
-                       f"{market}: {_usd(value)} within {NEAR_BAND:.0%} of liquidation (limit {_usd(threshold)})",
-                       {"near_liquidation_notional": value, "band": NEAR_BAND, "threshold": threshold})
+        return Finding(
+            value > threshold,
+            f"{market}: {_usd(value)} within {NEAR_BAND:.0%} of liquidation (limit {_usd(threshold)})",
+            {"near_liquidation_notional": value, "band": NEAR_BAND, "threshold": threshold},
+        )
     if rule.kind == AlertKind.OI_SHARE_OF_CAP_ABOVE:
         risk = figures.risk().get(pk)
         params = figures.state_of[pk].parameters
@@ -96,33 +98,63 @@ def _market_finding(rule: AlertRule, market: Market, figures: _Figures) -> Findi
             return None
         cap = float(params.oi_cap)
         share = max(risk.oi_long, risk.oi_short) / cap
-        return Finding(share > threshold, f"{market}: open interest at {share:.0%} of its cap (limit {threshold:.0%})",
-                       {"oi_long": risk.oi_long, "oi_short": risk.oi_short, "oi_cap": cap, "share": share,
-                        "threshold": threshold})
+        return Finding(
+            share > threshold,
+            f"{market}: open interest at {share:.0%} of its cap (limit {threshold:.0%})",
+            {"oi_long": risk.oi_long, "oi_short": risk.oi_short, "oi_cap": cap, "share": share, "threshold": threshold},
+        )
     if rule.kind == AlertKind.VOLATILITY_JUMP:
         jump = figures.jumps().get(pk)
         if jump is None:
             return None
-        return Finding(jump.ratio > threshold,
-                       f"{market}: 24 h volatility {jump.short_annual:.0%} is {jump.ratio:.1f}× the 30-day "
-                       f"{jump.long_annual:.0%} (limit {threshold:g}×)",
-                       {"short_annual": jump.short_annual, "long_annual": jump.long_annual, "ratio": jump.ratio,
-                        "threshold": threshold})
+        return Finding(
+            jump.ratio > threshold,
+            f"{market}: 24 h volatility {jump.short_annual:.0%} is {jump.ratio:.1f}× the 30-day "
+            f"{jump.long_annual:.0%} (limit {threshold:g}×)",
+            {
+                "short_annual": jump.short_annual,
+                "long_annual": jump.long_annual,
+                "ratio": jump.ratio,
+                "threshold": threshold,
+            },
+        )
     if rule.kind == AlertKind.ORACLE_STALE_OR_DEVIATING:
         reading = figures.oracles().get(pk)
         if reading is None:
             return None
         flagged = reading.flagged
-        names = ", ".join(f"{f.name} {f.status}" + (f" ({f.deviation:.1%} from the median)"
-                                                     if f.status == "deviating" and f.deviation is not None else "")
-                          for f in flagged) or "all feeds healthy"
+        names = (
+            ", ".join(
+                f"{f.name} {f.status}"
+                + (
+                    f" ({f.deviation:.1%} from the median)"
+                    if f.status == "deviating" and f.deviation is not None
+                    else ""
+                )
+                for f in flagged
+            )
+            or "all feeds healthy"
+        )
         no_price = reading.reference_price is None
-        return Finding(len(flagged) > threshold or no_price,
-                       f"{market}: {names}" + ("; no reference price" if no_price else ""),
-                       {"reference_price": reading.reference_price, "fresh_median": reading.fresh_median,
-                        "feeds": [{"name": f.name, "status": str(f.status), "price": f.price,
-                                   "age_seconds": f.age_seconds, "deviation": f.deviation} for f in reading.feeds],
-                        "threshold": threshold})
+        return Finding(
+            len(flagged) > threshold or no_price,
+            f"{market}: {names}" + ("; no reference price" if no_price else ""),
+            {
+                "reference_price": reading.reference_price,
+                "fresh_median": reading.fresh_median,
+                "feeds": [
+                    {
+                        "name": f.name,
+                        "status": str(f.status),
+                        "price": f.price,
+                        "age_seconds": f.age_seconds,
+                        "deviation": f.deviation,
+                    }
+                    for f in reading.feeds
+                ],
+                "threshold": threshold,
+            },
+        )
     return None
 
 
@@ -132,27 +164,43 @@ def _protocol_finding(rule: AlertRule, figures: _Figures) -> Finding | None:
         coverage = figures.coverage()
         if coverage is None:
             return None
-        evidence = {"run_id": coverage.run_id, "coverage_ratio": coverage.coverage_ratio,
-                    "exhaustion_probability": coverage.exhaustion_probability, "threshold": threshold,
-                    "finished_at": coverage.finished_at.isoformat() if coverage.finished_at else None}
+        evidence = {
+            "run_id": coverage.run_id,
+            "coverage_ratio": coverage.coverage_ratio,
+            "exhaustion_probability": coverage.exhaustion_probability,
+            "threshold": threshold,
+            "finished_at": coverage.finished_at.isoformat() if coverage.finished_at else None,
+        }
         if rule.kind == AlertKind.COVERAGE_RATIO_BELOW:
             ratio = coverage.coverage_ratio
             shown = "unbounded" if ratio is None else f"{ratio:.2f}"
-            return Finding(ratio is not None and ratio < threshold,
-                           f"Insurance fund coverage ratio {shown} (run #{coverage.run_id}; limit {threshold:g})",
-                           evidence)
+            return Finding(
+                ratio is not None and ratio < threshold,
+                f"Insurance fund coverage ratio {shown} (run #{coverage.run_id}; limit {threshold:g})",
+                evidence,
+            )
         probability = coverage.exhaustion_probability
         if probability is None:
             return None
-        return Finding(probability > threshold,
-                       f"P(fund exhausted) {probability:.2%} (run #{coverage.run_id}; limit {threshold:.2%})", evidence)
+        return Finding(
+            probability > threshold,
+            f"P(fund exhausted) {probability:.2%} (run #{coverage.run_id}; limit {threshold:.2%})",
+            evidence,
+        )
     if rule.kind == AlertKind.INDEXER_LAG_ABOVE:
         lag = figures.indexer()
         if lag is None:
             return None
-        return Finding(lag.seconds > threshold, f"Chain indexer {lag.seconds:,.0f} s behind (limit {threshold:g} s)",
-                       {"seconds": lag.seconds, "checkpoint": lag.checkpoint, "threshold": threshold,
-                        "last_success_at": lag.last_success_at.isoformat() if lag.last_success_at else None})
+        return Finding(
+            lag.seconds > threshold,
+            f"Chain indexer {lag.seconds:,.0f} s behind (limit {threshold:g} s)",
+            {
+                "seconds": lag.seconds,
+                "checkpoint": lag.checkpoint,
+                "threshold": threshold,
+                "last_success_at": lag.last_success_at.isoformat() if lag.last_success_at else None,
+            },
+        )
     return None
 
 
@@ -193,8 +241,10 @@ def alerts_evaluate(*, now: datetime | None = None) -> SweepResult:
     findings = _findings(rules, figures)
     result = SweepResult(evaluated=len(findings))
     rule_of = {r.pk: r for r in rules}
-    open_by_key = {(a.rule_id, a.market_id): a
-                   for a in Alert.objects.filter(state=AlertState.OPEN).select_related("rule", "market")}
+    open_by_key = {
+        (a.rule_id, a.market_id): a
+        for a in Alert.objects.filter(state=AlertState.OPEN).select_related("rule", "market")
+    }
     with transaction.atomic():
         for key, alert in open_by_key.items():
             finding = findings.get(key)
@@ -207,7 +257,8 @@ def alerts_evaluate(*, now: datetime | None = None) -> SweepResult:
                 continue
             elif finding.breached:
                 Alert.objects.filter(pk=alert.pk, state=AlertState.OPEN).update(
-                    last_seen_at=now, latest_evidence=finding.evidence, summary=finding.summary[:300])
+                    last_seen_at=now, latest_evidence=finding.evidence, summary=finding.summary[:300]
+                )
                 result.still_open += 1
             elif _resolve(alert, now=now, evidence=finding.evidence):
                 result.resolved.append(alert.pk)
@@ -218,8 +269,13 @@ def alerts_evaluate(*, now: datetime | None = None) -> SweepResult:
             try:
                 with transaction.atomic():
                     alert = Alert.objects.create(
-                        rule=rule_of[rule_id], market_id=market_id, opened_at=now, last_seen_at=now,
-                        summary=finding.summary[:300], evidence=finding.evidence, latest_evidence=finding.evidence,
+                        rule=rule_of[rule_id],
+                        market_id=market_id,
+                        opened_at=now,
+                        last_seen_at=now,
+                        summary=finding.summary[:300],
+                        evidence=finding.evidence,
+                        latest_evidence=finding.evidence,
                     )
             except IntegrityError:  # another sweep opened it first
                 continue

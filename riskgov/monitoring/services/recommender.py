@@ -34,8 +34,12 @@ from riskgov.monitoring.domain.margin_policy import (
     oi_cap_from_depth,
 )
 from riskgov.monitoring.models import MarginPolicy, MarginRecommendation, RecommendationStatus
-from riskgov.monitoring.selectors.margin_policy import HourlySeries, current_policies, hourly_price_series
-from riskgov.monitoring.selectors.margin_policy import policy_coefficients
+from riskgov.monitoring.selectors.margin_policy import (
+    HourlySeries,
+    current_policies,
+    hourly_price_series,
+    policy_coefficients,
+)
 
 POLICY_ACTOR = "margin-policy"
 MAX_LOOKBACK_HOURS = 24 * 365
@@ -52,38 +56,53 @@ class Computation:
     fingerprint: str
 
 
-
 def lookback_hours(policy: MarginPolicy) -> int:
     """Hours of prices a recommendation reads: enough that older returns weigh less than the tolerance."""
     return min(MAX_LOOKBACK_HOURS, ewma_lookback_hours(float(policy.ewma_lambda)) + 1)
 
 
-def margin_policy_evaluate(*, market: Market, policy: MarginPolicy, series: HourlySeries | None,
-                           now: datetime) -> tuple[dict[str, Decimal | None], dict[str, Any]]:
+def margin_policy_evaluate(
+    *, market: Market, policy: MarginPolicy, series: HourlySeries | None, now: datetime
+) -> tuple[dict[str, Decimal | None], dict[str, Any]]:
     """The parameter values `policy` gives for `series` (hourly prices), with the evidence behind them."""
     coefficients = policy_coefficients(policy)
     evidence: dict[str, Any] = {
-        "policy_version": policy.version, "kind": policy.kind,
+        "policy_version": policy.version,
+        "kind": policy.kind,
         "formula": "IMR = clamp(a·z·σ_h + b, floor, cap); MMR = ratio·IMR; max leverage = ⌊1/IMR⌋",
-        "a": float(policy.coefficient_a), "b": float(policy.coefficient_b), "lambda": float(policy.ewma_lambda),
-        "confidence": float(policy.confidence), "z": coefficients.z, "horizon_hours": policy.horizon_hours,
-        "floor": float(policy.imr_floor), "cap": float(policy.imr_cap), "mmr_ratio": float(policy.mmr_ratio),
+        "a": float(policy.coefficient_a),
+        "b": float(policy.coefficient_b),
+        "lambda": float(policy.ewma_lambda),
+        "confidence": float(policy.confidence),
+        "z": coefficients.z,
+        "horizon_hours": policy.horizon_hours,
+        "floor": float(policy.imr_floor),
+        "cap": float(policy.imr_cap),
+        "mmr_ratio": float(policy.mmr_ratio),
     }
     last_hour: float | None = None
     if policy.is_volatility_scaled:
-        estimate = None if series is None else estimate_volatility(series.hours, series.prices,
-                                                                    coefficients.ewma_lambda)
+        estimate = (
+            None if series is None else estimate_volatility(series.hours, series.prices, coefficients.ewma_lambda)
+        )
         if estimate is not None and series is not None:
             sigma_hourly = estimate.sigma_hourly
             last_hour = float(series.hours[-1])
-            evidence.update(volatility_source="ewma", returns=estimate.returns, window_hours=estimate.window_hours,
-                            window_end=datetime.fromtimestamp(last_hour * 3600, tz=now.tzinfo).isoformat())
+            evidence.update(
+                volatility_source="ewma",
+                returns=estimate.returns,
+                window_hours=estimate.window_hours,
+                window_end=datetime.fromtimestamp(last_hour * 3600, tz=now.tzinfo).isoformat(),
+            )
         else:
             sigma_hourly = float(market.reference_volatility) / math.sqrt(HOURS_PER_YEAR)
             evidence.update(volatility_source="reference", returns=0, window_hours=0)
         sigma_horizon = sigma_hourly * math.sqrt(policy.horizon_hours)
-        evidence.update(sigma_hourly=sigma_hourly, sigma_annual=sigma_hourly * math.sqrt(HOURS_PER_YEAR),
-                        sigma_horizon=sigma_horizon)
+        evidence.update(
+            sigma_hourly=sigma_hourly,
+            sigma_annual=sigma_hourly * math.sqrt(HOURS_PER_YEAR),
+            sigma_horizon=sigma_horizon,
+        )
         raw_imr = float(initial_margin_rate(sigma_hourly, coefficients))
         evidence["unclamped_imr"] = coefficients.a * coefficients.z * sigma_horizon + coefficients.b
     else:
@@ -95,8 +114,9 @@ def margin_policy_evaluate(*, market: Market, policy: MarginPolicy, series: Hour
         values["oi_cap"] = oi_cap_from_depth(market.depth, policy.oi_depth_multiple)
         evidence.update(depth=float(market.depth), oi_depth_multiple=float(policy.oi_depth_multiple))
     if policy.size_addon_base is not None:
-        evidence.update(size_addon_base=float(policy.size_addon_base),
-                        size_addon_slope=float(policy.size_addon_slope or 0))
+        evidence.update(
+            size_addon_base=float(policy.size_addon_base), size_addon_slope=float(policy.size_addon_slope or 0)
+        )
     if policy.size_addon_base is not None:
         values["size_margin_base"] = policy.size_addon_base
         values["size_margin_slope"] = policy.size_addon_slope
@@ -104,8 +124,9 @@ def margin_policy_evaluate(*, market: Market, policy: MarginPolicy, series: Hour
     return values, evidence
 
 
-def margin_compute(*, market: Market, policy: MarginPolicy, parameters: MarginParameters,
-                   series: HourlySeries | None, now: datetime) -> Computation | None:
+def margin_compute(
+    *, market: Market, policy: MarginPolicy, parameters: MarginParameters, series: HourlySeries | None, now: datetime
+) -> Computation | None:
     """The parameters `policy` recommends now, or None when they stay within the rebalance threshold."""
     values, evidence = margin_policy_evaluate(market=market, policy=policy, series=series, now=now)
     last_hour = evidence.pop("last_hour")
@@ -114,9 +135,14 @@ def margin_compute(*, market: Market, policy: MarginPolicy, parameters: MarginPa
         return None
     evidence["current"] = {name: decimal_text(getattr(parameters, name)) for name in values}
     evidence["imr_rounded"] = decimal_text(values["imr"])
-    inputs = {"market": market.pk, "policy": policy.pk, "parameters": parameters.pk, "last_hour": last_hour,
-              "returns": evidence["returns"] if policy.is_volatility_scaled else 0,
-              "values": {k: decimal_text(v) for k, v in values.items()}}
+    inputs = {
+        "market": market.pk,
+        "policy": policy.pk,
+        "parameters": parameters.pk,
+        "last_hour": last_hour,
+        "returns": evidence["returns"] if policy.is_volatility_scaled else 0,
+        "values": {k: decimal_text(v) for k, v in values.items()},
+    }
     fingerprint = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     return Computation(values=values, evidence=evidence, fingerprint=fingerprint)
 
@@ -133,8 +159,9 @@ def _worth_changing(current: MarginParameters, values: dict[str, Decimal | None]
     return False
 
 
-def margin_recommend(*, market: Market, policy: MarginPolicy, series: HourlySeries | None,
-                     now: datetime | None = None) -> MarginRecommendation | None:
+def margin_recommend(
+    *, market: Market, policy: MarginPolicy, series: HourlySeries | None, now: datetime | None = None
+) -> MarginRecommendation | None:
     """Compute, record and (automatic policies, inside the steward bounds) apply one market's parameters.
 
     Returns the recommendation (an existing one when this computation was already recorded), or None
@@ -166,15 +193,27 @@ def margin_recommend(*, market: Market, policy: MarginPolicy, series: HourlySeri
             status=RecommendationStatus.SUPERSEDED, decided_at=now, decided_by=POLICY_ACTOR
         )
         recommendation = MarginRecommendation.objects.create(
-            market=market, policy=policy, based_on=parameters, computed_at=now, fingerprint=computation.fingerprint,
-            values={k: decimal_text(v) for k, v in computation.values.items()}, evidence=evidence,
+            market=market,
+            policy=policy,
+            based_on=parameters,
+            computed_at=now,
+            fingerprint=computation.fingerprint,
+            values={k: decimal_text(v) for k, v in computation.values.items()},
+            evidence=evidence,
         )
-        audit_record(action="margin_recommendation.created", subject=recommendation, actor=POLICY_ACTOR,
-                     data={"market": market.symbol, "values": recommendation.values})
+        audit_record(
+            action="margin_recommendation.created",
+            subject=recommendation,
+            actor=POLICY_ACTOR,
+            data={"market": market.symbol, "values": recommendation.values},
+        )
         if policy.automatic and evidence["within_steward_bounds"]:
             try:
                 version = margin_parameters_change(
-                    market=market, changes=computation.values, source=ChangeSource.POLICY, actor=POLICY_ACTOR,
+                    market=market,
+                    changes=computation.values,
+                    source=ChangeSource.POLICY,
+                    actor=POLICY_ACTOR,
                     reason=_reason(policy, evidence),
                 )
             except GuardrailError as error:  # the policy source has the same limits; kept for safety
@@ -188,27 +227,35 @@ def margin_recommend(*, market: Market, policy: MarginPolicy, series: HourlySeri
 def _reason(policy: MarginPolicy, evidence: dict[str, Any]) -> str:
     sigma = evidence.get("sigma_annual")
     where = f"σ {sigma:.1%} annualised, " if sigma is not None else ""
-    return (f"Margin policy v{policy.version} ({policy.get_kind_display()}): {where}"
-            f"z {evidence['z']:.3f}, horizon {policy.horizon_hours} h")
+    return (
+        f"Margin policy v{policy.version} ({policy.get_kind_display()}): {where}"
+        f"z {evidence['z']:.3f}, horizon {policy.horizon_hours} h"
+    )
 
 
-def _mark_applied(recommendation: MarginRecommendation, version: MarginParameters, *, actor: str,
-                  now: datetime) -> None:
+def _mark_applied(
+    recommendation: MarginRecommendation, version: MarginParameters, *, actor: str, now: datetime
+) -> None:
     recommendation.status = RecommendationStatus.APPLIED
     recommendation.applied_version = version
     recommendation.decided_by = actor
     recommendation.decided_at = now
     recommendation.save(update_fields=["status", "applied_version", "decided_by", "decided_at"])
-    audit_record(action="margin_recommendation.applied", subject=recommendation, actor=actor,
-                 data={"market": recommendation.market.symbol, "version": version.version})
+    audit_record(
+        action="margin_recommendation.applied",
+        subject=recommendation,
+        actor=actor,
+        data={"market": recommendation.market.symbol, "version": version.version},
+    )
 
 
 def policy_series(policy: MarginPolicy, *, now: datetime) -> HourlySeries | None:
     """The hourly prices a recommendation of `policy` reads (None for static policies or no prices)."""
     if not policy.is_volatility_scaled:
         return None
-    return hourly_price_series([policy.market_id], since=now - timedelta(hours=lookback_hours(policy)),
-                               until=now).get(policy.market_id)
+    return hourly_price_series([policy.market_id], since=now - timedelta(hours=lookback_hours(policy)), until=now).get(
+        policy.market_id
+    )
 
 
 def margin_recommend_all(*, now: datetime | None = None) -> list[MarginRecommendation]:
@@ -218,11 +265,18 @@ def margin_recommend_all(*, now: datetime | None = None) -> list[MarginRecommend
     policies = current_policies(s.market for s in states)
     if not policies:
         return []
-    hours = max(lookback_hours(p) for p in policies.values() if p.is_volatility_scaled) if any(
-        p.is_volatility_scaled for p in policies.values()) else 0
-    series = hourly_price_series(
-        [pk for pk, p in policies.items() if p.is_volatility_scaled], since=now - timedelta(hours=hours), until=now
-    ) if hours else {}
+    hours = (
+        max(lookback_hours(p) for p in policies.values() if p.is_volatility_scaled)
+        if any(p.is_volatility_scaled for p in policies.values())
+        else 0
+    )
+    series = (
+        hourly_price_series(
+            [pk for pk, p in policies.items() if p.is_volatility_scaled], since=now - timedelta(hours=hours), until=now
+        )
+        if hours
+        else {}
+    )
     results = []
     for state in states:
         policy = policies.get(state.market.pk)
@@ -239,8 +293,9 @@ def margin_recommend_all(*, now: datetime | None = None) -> list[MarginRecommend
 
 
 def _locked_pending(recommendation_id: int) -> MarginRecommendation:
-    recommendation = (MarginRecommendation.objects.select_for_update().select_related("market", "based_on")
-                      .get(pk=recommendation_id))
+    recommendation = (
+        MarginRecommendation.objects.select_for_update().select_related("market", "based_on").get(pk=recommendation_id)
+    )
     if recommendation.status != RecommendationStatus.PENDING:
         raise RecommendationError(f"this recommendation is {recommendation.get_status_display().lower()}")
     return recommendation
@@ -259,9 +314,12 @@ def margin_recommendation_apply(*, recommendation_id: int, actor: str) -> Margin
         if current is None or current.pk != recommendation.based_on_id:
             raise RecommendationError("the parameters changed since this recommendation; wait for a new one")
         version = margin_parameters_change(
-            market=recommendation.market, changes=_decimal_values(recommendation), source=ChangeSource.ADMIN,
-            actor=actor, reason=f"Applied margin recommendation #{recommendation.pk} "
-                                f"(policy v{recommendation.evidence.get('policy_version')})",
+            market=recommendation.market,
+            changes=_decimal_values(recommendation),
+            source=ChangeSource.ADMIN,
+            actor=actor,
+            reason=f"Applied margin recommendation #{recommendation.pk} "
+            f"(policy v{recommendation.evidence.get('policy_version')})",
         )
         _mark_applied(recommendation, version, actor=actor, now=now)
     return version
@@ -278,8 +336,9 @@ def margin_recommendation_dismiss(*, recommendation_id: int, actor: str) -> Marg
     return recommendation
 
 
-def margin_recommendation_mark_proposed(*, recommendation_id: int, actor: str,
-                                        proposal_ref: str) -> MarginRecommendation:
+def margin_recommendation_mark_proposed(
+    *, recommendation_id: int, actor: str, proposal_ref: str
+) -> MarginRecommendation:
     """Record that a governance proposal now carries this recommendation."""
     with transaction.atomic():
         recommendation = _locked_pending(recommendation_id)
@@ -288,15 +347,21 @@ def margin_recommendation_mark_proposed(*, recommendation_id: int, actor: str,
         recommendation.decided_by = actor
         recommendation.decided_at = timezone.now()
         recommendation.save(update_fields=["status", "proposal_ref", "decided_by", "decided_at"])
-        audit_record(action="margin_recommendation.proposed", subject=recommendation, actor=actor,
-                     data={"proposal": proposal_ref})
+        audit_record(
+            action="margin_recommendation.proposed",
+            subject=recommendation,
+            actor=actor,
+            data={"proposal": proposal_ref},
+        )
     return recommendation
 
 
 def _proposal_description(recommendation: MarginRecommendation) -> str:
     evidence = recommendation.evidence
-    rows = [f"| {name} | {(evidence.get('current') or {}).get(name) or '—'} | {value} |"
-            for name, value in recommendation.values.items()]
+    rows = [
+        f"| {name} | {(evidence.get('current') or {}).get(name) or '—'} | {value} |"
+        for name, value in recommendation.values.items()
+    ]
     lines = [
         f"The margin policy (v{evidence.get('policy_version')}, {evidence.get('kind')}) of "
         f"{recommendation.market.symbol} recommends new parameters; the change is larger than the stewards may "
@@ -310,8 +375,19 @@ def _proposal_description(recommendation: MarginRecommendation) -> str:
         f"#{recommendation.pk}): {evidence.get('formula', '')}",
         "",
     ]
-    for key in ("sigma_annual", "sigma_horizon", "z", "a", "b", "horizon_hours", "lambda", "returns", "floor", "cap",
-                "mmr_ratio"):
+    for key in (
+        "sigma_annual",
+        "sigma_horizon",
+        "z",
+        "a",
+        "b",
+        "horizon_hours",
+        "lambda",
+        "returns",
+        "floor",
+        "cap",
+        "mmr_ratio",
+    ):
         if key in evidence:
             lines.append(f"- {key}: {evidence[key]}")
     for violation in evidence.get("violations", []):
@@ -324,22 +400,25 @@ def margin_recommendation_propose(*, recommendation_id: int, proposer: str) -> A
 
     Raises RecommendationError, or the governance service's ProposalRejected (threshold, guardrails).
     """
-    recommendation = (MarginRecommendation.objects.select_related("market", "based_on")
-                      .get(pk=recommendation_id))
+    recommendation = MarginRecommendation.objects.select_related("market", "based_on").get(pk=recommendation_id)
     if recommendation.status != RecommendationStatus.PENDING:
         raise RecommendationError(f"this recommendation is {recommendation.get_status_display().lower()}")
     current = recommendation.based_on
-    changes = [ChangeInput(market=recommendation.market.symbol, field=name, new_value=value)
-               for name, value in _decimal_values(recommendation).items() if getattr(current, name) != value]
+    changes = [
+        ChangeInput(market=recommendation.market.symbol, field=name, new_value=value)
+        for name, value in _decimal_values(recommendation).items()
+        if getattr(current, name) != value
+    ]
     if not changes:
         raise RecommendationError("the recommended values equal the parameters in force")
     proposal = proposal_create(
         proposer=proposer,
         title=f"{recommendation.market.symbol}: margin parameters from its policy (recommendation "
-              f"#{recommendation.pk})",
+        f"#{recommendation.pk})",
         description=_proposal_description(recommendation),
         changes=changes,
     )
-    margin_recommendation_mark_proposed(recommendation_id=recommendation.pk, actor=proposer,
-                                        proposal_ref=str(proposal.pk))
+    margin_recommendation_mark_proposed(
+        recommendation_id=recommendation.pk, actor=proposer, proposal_ref=str(proposal.pk)
+    )
     return proposal

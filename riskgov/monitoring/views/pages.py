@@ -39,20 +39,31 @@ from riskgov.monitoring.services.recommender import (
 )
 
 BACKTEST_DAYS = (30, 90, 180, 365, 730)
-COEFFICIENT_LABELS = {"coefficient_a": "a", "coefficient_b": "b", "ewma_lambda": "EWMA decay",
-                      "confidence": "Confidence", "horizon_hours": "Horizon (h)", "imr_floor": "IMR floor",
-                      "imr_cap": "IMR cap", "mmr_ratio": "MMR ratio"}
+COEFFICIENT_LABELS = {
+    "coefficient_a": "a",
+    "coefficient_b": "b",
+    "ewma_lambda": "EWMA decay",
+    "confidence": "Confidence",
+    "horizon_hours": "Horizon (h)",
+    "imr_floor": "IMR floor",
+    "imr_cap": "IMR cap",
+    "mmr_ratio": "MMR ratio",
+}
 EDITABLE_COEFFICIENTS = tuple(COEFFICIENT_LABELS)
 
 
 @require_GET
 def alert_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "riskgov/monitoring/alerts.html", {
-        "open_alerts": list(open_alerts()),
-        "resolved": list(recent_alerts(limit=30)),
-        "rules": list(alert_rules()),
-        "deliveries": list(recent_deliveries(limit=30)),
-    })
+    return render(
+        request,
+        "riskgov/monitoring/alerts.html",
+        {
+            "open_alerts": list(open_alerts()),
+            "resolved": list(recent_alerts(limit=30)),
+            "rules": list(alert_rules()),
+            "deliveries": list(recent_deliveries(limit=30)),
+        },
+    )
 
 
 @require_GET
@@ -64,9 +75,15 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
     for row in rows:
         current = row.evidence.get("current") or {}
         row.value_rows = [(name, current.get(name), value) for name, value in row.values.items()]  # type: ignore[attr-defined]
-    return render(request, "riskgov/monitoring/recommendations.html", {
-        "recommendations": rows, "status": status, "statuses": RecommendationStatus.choices,
-    })
+    return render(
+        request,
+        "riskgov/monitoring/recommendations.html",
+        {
+            "recommendations": rows,
+            "status": status,
+            "statuses": RecommendationStatus.choices,
+        },
+    )
 
 
 @require_GET
@@ -140,21 +157,33 @@ def market_policy(request: HttpRequest, symbol: str) -> HttpResponse:
     evidence: dict[str, Any] = {}
     size_examples: list[tuple[float, float, Decimal]] = []
     if policy is not None:
-        values, evidence = margin_policy_evaluate(market=market, policy=policy,
-                                                  series=policy_series(policy, now=now), now=now)
+        values, evidence = margin_policy_evaluate(
+            market=market, policy=policy, series=policy_series(policy, now=now), now=now
+        )
         imr = values.get("imr")
         if policy.size_addon_base is not None and imr is not None:
             base = float(policy.size_addon_base)
             notionals = np.array([base, base + 1_000_000, base + 5_000_000, base + 20_000_000])
             imrs = size_adjusted_imr(float(imr), notionals, base, float(policy.size_addon_slope or 0))
-            size_examples = [(float(n), float(v), margin_rates(float(v), float(policy.mmr_ratio)).max_leverage)
-                             for n, v in zip(notionals, imrs, strict=True)]
-    return render(request, "riskgov/monitoring/policy.html", {
-        "market": market, "policy": policy, "parameters": parameters, "values": values, "evidence": evidence,
-        "size_examples": size_examples, "history": list(policy_history(market)[:20]),
-        "oracle": market_oracle_reading(market, now),
-        "recommendations": list(recommendations_list(market=market, limit=10)),
-    })
+            size_examples = [
+                (float(n), float(v), margin_rates(float(v), float(policy.mmr_ratio)).max_leverage)
+                for n, v in zip(notionals, imrs, strict=True)
+            ]
+    return render(
+        request,
+        "riskgov/monitoring/policy.html",
+        {
+            "market": market,
+            "policy": policy,
+            "parameters": parameters,
+            "values": values,
+            "evidence": evidence,
+            "size_examples": size_examples,
+            "history": list(policy_history(market)[:20]),
+            "oracle": market_oracle_reading(market, now),
+            "recommendations": list(recommendations_list(market=market, limit=10)),
+        },
+    )
 
 
 def _what_if(request: HttpRequest, policy: MarginPolicy) -> tuple[dict[str, Any], list[str]]:
@@ -187,23 +216,37 @@ def market_backtest_page(request: HttpRequest, symbol: str) -> HttpResponse:
     except ValueError:
         days = 180
     days = days if days in BACKTEST_DAYS else 180
-    context: dict[str, Any] = {"market": market, "policy": policy, "days": days, "day_choices": BACKTEST_DAYS,
-                               "editable": EDITABLE_COEFFICIENTS}
+    context: dict[str, Any] = {
+        "market": market,
+        "policy": policy,
+        "days": days,
+        "day_choices": BACKTEST_DAYS,
+        "editable": EDITABLE_COEFFICIENTS,
+    }
     if policy is None:
         return render(request, "riskgov/monitoring/backtest.html", context)
     values, errors = _what_if(request, policy)
     now = timezone.now()
     try:
-        found = market_backtest(market=market, values=values, since=now - timedelta(days=days), until=now,
-                                policy=policy)
+        found = market_backtest(
+            market=market, values=values, since=now - timedelta(days=days), until=now, policy=policy
+        )
     except ValueError as error:  # coefficients outside their ranges
         errors.append(str(error))
         values = policy.values()
-        found = market_backtest(market=market, values=values, since=now - timedelta(days=days), until=now,
-                                policy=policy)
+        found = market_backtest(
+            market=market, values=values, since=now - timedelta(days=days), until=now, policy=policy
+        )
     in_force = policy.values()
-    context["coefficient_fields"] = [(name, label, _plain(in_force[name]), request.GET.get(name, ""))
-                                     for name, label in COEFFICIENT_LABELS.items()]
-    context.update(found=found, result=found.result, charts=backtest_charts(found), values=values, errors=errors,
-                   what_if=any(request.GET.get(n) for n in EDITABLE_COEFFICIENTS))
+    context["coefficient_fields"] = [
+        (name, label, _plain(in_force[name]), request.GET.get(name, "")) for name, label in COEFFICIENT_LABELS.items()
+    ]
+    context.update(
+        found=found,
+        result=found.result,
+        charts=backtest_charts(found),
+        values=values,
+        errors=errors,
+        what_if=any(request.GET.get(n) for n in EDITABLE_COEFFICIENTS),
+    )
     return render(request, "riskgov/monitoring/backtest.html", context)

@@ -10,9 +10,9 @@ from riskgov.reports.models.reports import (
 )
 
 __all__ = [
+    "REPORT_TASK",
     "DeliveryStatus",
     "ExposureReport",
-    "REPORT_TASK",
     "ReportCadence",
     "ReportDelivery",
     "ReportKind",

@@ -45,18 +45,27 @@ class ReportSchedule(models.Model):
     kind = models.CharField(max_length=16, choices=ReportKind.choices, default=ReportKind.PROTOCOL)
     cadence = models.CharField(max_length=8, choices=ReportCadence.choices, default=ReportCadence.DAILY)
     crontab = models.ForeignKey(
-        CrontabSchedule, on_delete=models.PROTECT, related_name="+",
+        CrontabSchedule,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="When beat generates the report (UTC); the period reported is the previous complete one.",
     )
     markets = models.ManyToManyField(
-        Market, blank=True, related_name="+", help_text="Empty means every market.", db_table="riskgov_reportschedule_markets"
+        Market,
+        blank=True,
+        related_name="+",
+        help_text="Empty means every market.",
+        db_table="riskgov_reportschedule_markets",
     )
     recipients = models.TextField(
         blank=True, default="", help_text="E-mail addresses, one per line or comma-separated, besides subscribers."
     )
     enabled = models.BooleanField(default=True)
     coverage_ratio_min = models.DecimalField(
-        max_digits=12, decimal_places=4, default=Decimal("1"), validators=[MinValueValidator(Decimal("0"))],
+        max_digits=12,
+        decimal_places=4,
+        default=Decimal("1"),
+        validators=[MinValueValidator(Decimal("0"))],
         help_text="Alert when the latest coverage ratio (fund ÷ ES99) is below this.",
     )
     oi_cap_share_max = _fraction("0.9", "Alert when a market's long or short OI exceeds this share of its cap.")
@@ -108,7 +117,11 @@ class ExposureReport(models.Model):
     period_end = models.DateTimeField()
     period_label = models.CharField(max_length=16, help_text="2026-11-24 or 2026-W47.")
     snapshot = models.ForeignKey(
-        ExposureSnapshot, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        ExposureSnapshot,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="The protocol snapshot the figures come from (the last one in the period).",
     )
     has_data = models.BooleanField(default=True)

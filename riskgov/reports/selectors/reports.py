@@ -56,8 +56,9 @@ def parameters_in_force(*, at: datetime, markets: list[Market]) -> dict[int, Mar
     return current
 
 
-def parameter_changes_in_period(*, start: datetime, end: datetime, markets: list[Market] | None = None
-                                ) -> list[tuple[MarginParameters, MarginParameters | None]]:
+def parameter_changes_in_period(
+    *, start: datetime, end: datetime, markets: list[Market] | None = None
+) -> list[tuple[MarginParameters, MarginParameters | None]]:
     """Versions that took effect in [start, end), oldest first, each with the version it replaced."""
     changed = MarginParameters.objects.filter(effective_at__gte=start, effective_at__lt=end).select_related("market")
     if markets:
@@ -92,8 +93,9 @@ def insurance_at(*, at: datetime) -> InsuranceState | None:
     return InsuranceState(fund=fund, balance=fund_balance(fund=fund, at=at), run=run, headline=headline)
 
 
-OPEN_PROPOSAL_STATES = frozenset({ProposalState.PENDING, ProposalState.ACTIVE, ProposalState.SUCCEEDED,
-                                  ProposalState.QUEUED})
+OPEN_PROPOSAL_STATES = frozenset(
+    {ProposalState.PENDING, ProposalState.ACTIVE, ProposalState.SUCCEEDED, ProposalState.QUEUED}
+)
 
 
 def proposals_in_period(*, start: datetime, end: datetime) -> list[ProposalRow]:
@@ -119,13 +121,20 @@ def report_schedule_recipients(*, schedule: ReportSchedule) -> list[str]:
 
 
 def report_schedule_list() -> QuerySet[ReportSchedule]:
-    return ReportSchedule.objects.select_related("crontab").prefetch_related("markets").annotate(
-        report_count=Count("reports", distinct=True), subscriber_count=Count("subscriptions", distinct=True)
+    return (
+        ReportSchedule.objects.select_related("crontab")
+        .prefetch_related("markets")
+        .annotate(report_count=Count("reports", distinct=True), subscriber_count=Count("subscriptions", distinct=True))
     )
 
 
-def report_list(*, schedule_id: int | None = None, kind: str | None = None, date_from: date | None = None,
-                date_to: date | None = None) -> QuerySet[ExposureReport]:
+def report_list(
+    *,
+    schedule_id: int | None = None,
+    kind: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[ExposureReport]:
     """Reports newest period first, without their bulky columns; dates filter on the period (UTC days)."""
     reports = ExposureReport.objects.select_related("schedule").defer("content", "charts", "html")
     if schedule_id is not None:

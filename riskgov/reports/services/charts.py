@@ -77,7 +77,7 @@ def _svg(figure: Figure, scope: str) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     svg = buffer.getvalue()
-    svg = svg[svg.index("<svg"):]  # drop the XML prolog and doctype: the SVG is inlined in HTML
+    svg = svg[svg.index("<svg") :]  # drop the XML prolog and doctype: the SVG is inlined in HTML
     svg = _SIZE_ATTRS.sub(r'<svg\1 width="100%" preserveAspectRatio="xMidYMid meet"', svg, count=1)
     return _scoped_ids(svg, re.sub(r"[^a-z0-9]+", "-", scope.lower()).strip("-"))
 
@@ -89,8 +89,9 @@ def _figure(width: float = 7.2, height: float = 2.6) -> Figure:
     return Figure(figsize=(width, height), dpi=72, layout="constrained")
 
 
-def chart_open_interest(*, scope: str = "oi", markets: Sequence[str], long: Sequence[float],
-                        short: Sequence[float]) -> str:
+def chart_open_interest(
+    *, scope: str = "oi", markets: Sequence[str], long: Sequence[float], short: Sequence[float]
+) -> str:
     """Grouped bars: long and short open interest per market."""
     with rc_context(_STYLE):
         figure = _figure(*HALF)
@@ -105,8 +106,9 @@ def chart_open_interest(*, scope: str = "oi", markets: Sequence[str], long: Sequ
         return _svg(figure, scope)
 
 
-def chart_leverage(*, scope: str = "leverage", labels: Sequence[str], counts: Sequence[int],
-                   title: str = "Leverage distribution") -> str:
+def chart_leverage(
+    *, scope: str = "leverage", labels: Sequence[str], counts: Sequence[int], title: str = "Leverage distribution"
+) -> str:
     """Bars: positions per leverage band."""
     with rc_context(_STYLE):
         figure = _figure(*HALF)
@@ -132,8 +134,16 @@ def chart_shocks(*, scope: str = "shocks", labels: Sequence[str], bad_debt: Sequ
         return _svg(figure, scope)
 
 
-def chart_history(*, scope: str = "history", times: Sequence[datetime], long: Sequence[float], short: Sequence[float],
-                  near10: Sequence[float], title: str = "Exposure over the period", half: bool = False) -> str:
+def chart_history(
+    *,
+    scope: str = "history",
+    times: Sequence[datetime],
+    long: Sequence[float],
+    short: Sequence[float],
+    near10: Sequence[float],
+    title: str = "Exposure over the period",
+    half: bool = False,
+) -> str:
     """Lines over the period: long and short OI and the notional within 10 % of liquidation."""
     with rc_context(_STYLE):
         figure = _figure(*HALF) if half else _figure()

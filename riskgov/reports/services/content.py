@@ -91,8 +91,9 @@ def _change(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]
     return change
 
 
-def _market(snapshot: ExposureSnapshot, params: MarginParameters | None, previous: ExposureSnapshot | None
-            ) -> dict[str, Any]:
+def _market(
+    snapshot: ExposureSnapshot, params: MarginParameters | None, previous: ExposureSnapshot | None
+) -> dict[str, Any]:
     oi_cap = params.oi_cap if params is not None else None
     larger_side = max(snapshot.oi_long, snapshot.oi_short)
     return {
@@ -105,9 +106,14 @@ def _market(snapshot: ExposureSnapshot, params: MarginParameters | None, previou
         "shocks": {str(move): _shock_value(snapshot.shock_bad_debt or {}, move) for move in SHOCK_MOVES},
         "oi_cap": _money(oi_cap),
         "oi_cap_share": float(larger_side / oi_cap) if oi_cap else None,
-        "parameters": None if params is None else {
-            "version": params.version, "imr": str(params.imr), "mmr": str(params.mmr),
-            "max_leverage": str(params.max_leverage), "liquidation_penalty": str(params.liquidation_penalty),
+        "parameters": None
+        if params is None
+        else {
+            "version": params.version,
+            "imr": str(params.imr),
+            "mmr": str(params.mmr),
+            "max_leverage": str(params.max_leverage),
+            "liquidation_penalty": str(params.liquidation_penalty),
         },
         "change": None if previous is None else _change(_headline(snapshot), _headline(previous)),
     }
@@ -146,12 +152,19 @@ def _parameter_changes(period: ReportPeriod, markets: list[Any]) -> list[dict[st
             for name, new in version.values().items()
             if (old := (None if replaced is None else replaced.values()[name])) != new
         }
-        rows.append({
-            "market": version.market.symbol, "version": version.version,
-            "effective_at": version.effective_at.isoformat(), "source": version.source,
-            "source_label": version.get_source_display(), "reason": version.reason, "actor": version.actor,
-            "proposal_ref": version.proposal_ref, "changes": changed,
-        })
+        rows.append(
+            {
+                "market": version.market.symbol,
+                "version": version.version,
+                "effective_at": version.effective_at.isoformat(),
+                "source": version.source,
+                "source_label": version.get_source_display(),
+                "reason": version.reason,
+                "actor": version.actor,
+                "proposal_ref": version.proposal_ref,
+                "changes": changed,
+            }
+        )
     return rows
 
 
@@ -163,12 +176,19 @@ def _proposals(period: ReportPeriod, markets: list[Any]) -> list[dict[str, Any]]
         touched = sorted({change.market.symbol for change in proposal.changes.all()})
         if symbols and not symbols.intersection(touched):
             continue
-        rows.append({
-            "id": proposal.pk, "ref": f"#{proposal.pk}", "title": proposal.title, "state": row.state,
-            "state_label": row.state_label, "markets": touched, "vote_count": proposal.vote_count,
-            "voting_ends_at": proposal.voting_ends_at.isoformat(),
-            "url": reverse("governance:proposal-detail", args=[proposal.pk]),
-        })
+        rows.append(
+            {
+                "id": proposal.pk,
+                "ref": f"#{proposal.pk}",
+                "title": proposal.title,
+                "state": row.state,
+                "state_label": row.state_label,
+                "markets": touched,
+                "vote_count": proposal.vote_count,
+                "voting_ends_at": proposal.voting_ends_at.isoformat(),
+                "url": reverse("governance:proposal-detail", args=[proposal.pk]),
+            }
+        )
     return rows
 
 
@@ -181,8 +201,12 @@ class Thresholds:
 
     @classmethod
     def of(cls, schedule: ReportSchedule) -> Thresholds:
-        return cls(float(schedule.coverage_ratio_min), float(schedule.oi_cap_share_max),
-                   float(schedule.top10_share_max), float(schedule.exhaustion_probability_max))
+        return cls(
+            float(schedule.coverage_ratio_min),
+            float(schedule.oi_cap_share_max),
+            float(schedule.top10_share_max),
+            float(schedule.exhaustion_probability_max),
+        )
 
 
 def report_alerts(content: dict[str, Any], thresholds: Thresholds) -> list[dict[str, Any]]:
@@ -196,12 +220,22 @@ def report_alerts(content: dict[str, Any], thresholds: Thresholds) -> list[dict[
     if run is not None:
         ratio = run["coverage_ratio"]
         if ratio is not None and ratio < thresholds.coverage_ratio_min:
-            add("coverage_ratio", PROTOCOL_SCOPE, ratio, thresholds.coverage_ratio_min,
-                f"Coverage ratio {ratio:.2f} is below {thresholds.coverage_ratio_min:g}.")
+            add(
+                "coverage_ratio",
+                PROTOCOL_SCOPE,
+                ratio,
+                thresholds.coverage_ratio_min,
+                f"Coverage ratio {ratio:.2f} is below {thresholds.coverage_ratio_min:g}.",
+            )
         exhaustion = run["exhaustion_probability"]
         if exhaustion is not None and exhaustion > thresholds.exhaustion_probability_max:
-            add("exhaustion_probability", PROTOCOL_SCOPE, exhaustion, thresholds.exhaustion_probability_max,
-                f"P(fund exhausted) {exhaustion:.2%} is above {thresholds.exhaustion_probability_max:.2%}.")
+            add(
+                "exhaustion_probability",
+                PROTOCOL_SCOPE,
+                exhaustion,
+                thresholds.exhaustion_probability_max,
+                f"P(fund exhausted) {exhaustion:.2%} is above {thresholds.exhaustion_probability_max:.2%}.",
+            )
     headline = content.get("headline")
     scopes = [(PROTOCOL_SCOPE, headline)] if headline else []
     if content["kind"] == ReportKind.MARKET_DETAIL:
@@ -209,15 +243,25 @@ def report_alerts(content: dict[str, Any], thresholds: Thresholds) -> list[dict[
     for scope, figures in scopes:
         share = figures.get("top10_share")
         if share is not None and share > thresholds.top10_share_max:
-            add("top10_share", scope, share, thresholds.top10_share_max,
+            add(
+                "top10_share",
+                scope,
+                share,
+                thresholds.top10_share_max,
                 f"{'Top-10 accounts' if scope == PROTOCOL_SCOPE else scope + ' top-10 accounts'} hold "
-                f"{share:.1%} of notional, above {thresholds.top10_share_max:.0%}.")
+                f"{share:.1%} of notional, above {thresholds.top10_share_max:.0%}.",
+            )
     for market in content["markets"]:
         cap_share = market["oi_cap_share"]
         if cap_share is not None and cap_share > thresholds.oi_cap_share_max:
-            add("oi_cap", market["symbol"], cap_share, thresholds.oi_cap_share_max,
+            add(
+                "oi_cap",
+                market["symbol"],
+                cap_share,
+                thresholds.oi_cap_share_max,
                 f"{market['symbol']} open interest is {cap_share:.1%} of its cap, above "
-                f"{thresholds.oi_cap_share_max:.0%}.")
+                f"{thresholds.oi_cap_share_max:.0%}.",
+            )
     return alerts
 
 
@@ -237,8 +281,12 @@ def report_content_build(
     content: dict[str, Any] = {
         "version": CONTENT_VERSION,
         "kind": schedule.kind,
-        "schedule": {"id": schedule.pk, "name": schedule.name, "cadence": schedule.cadence,
-                     "markets": [m.symbol for m in markets]},
+        "schedule": {
+            "id": schedule.pk,
+            "name": schedule.name,
+            "cadence": schedule.cadence,
+            "markets": [m.symbol for m in markets],
+        },
         "period": {"label": period.label, "start": period.start.isoformat(), "end": period.end.isoformat()},
         "has_data": snapshot is not None,
         "snapshot": None,
@@ -262,23 +310,29 @@ def report_content_build(
         market_rows = [r for r in rows[1:] if not wanted or r.scope in wanted]
         before = {r.scope: r for r in snapshot_set_at(taken_at=previous.taken_at)} if previous else {}
         params = parameters_in_force(at=snapshot.taken_at, markets=[r.market for r in market_rows if r.market])
-        content.update({
-            "snapshot": {"id": protocol.pk, "taken_at": protocol.taken_at.isoformat()},
-            "previous": None if previous is None else {"id": previous.pk, "taken_at": previous.taken_at.isoformat(),
-                                                       "period_label": previous_period.label},
-            "headline": _headline(protocol),
-            "change": None if previous is None else _change(_headline(protocol), _headline(previous)),
-            "near_liquidation": _near(protocol),
-            "top_accounts": _top_accounts(protocol),
-            "leverage_histogram": protocol.leverage_histogram or {},
-            "shocks": {str(move): _shock_value(protocol.shock_bad_debt or {}, move) for move in SHOCK_MOVES},
-            "markets": [
-                _market(row, params.get(row.market_id or 0), before.get(row.scope)) for row in market_rows
-            ],
-        })
+        content.update(
+            {
+                "snapshot": {"id": protocol.pk, "taken_at": protocol.taken_at.isoformat()},
+                "previous": None
+                if previous is None
+                else {
+                    "id": previous.pk,
+                    "taken_at": previous.taken_at.isoformat(),
+                    "period_label": previous_period.label,
+                },
+                "headline": _headline(protocol),
+                "change": None if previous is None else _change(_headline(protocol), _headline(previous)),
+                "near_liquidation": _near(protocol),
+                "top_accounts": _top_accounts(protocol),
+                "leverage_histogram": protocol.leverage_histogram or {},
+                "shocks": {str(move): _shock_value(protocol.shock_bad_debt or {}, move) for move in SHOCK_MOVES},
+                "markets": [_market(row, params.get(row.market_id or 0), before.get(row.scope)) for row in market_rows],
+            }
+        )
     thresholds = Thresholds.of(schedule)
     content["thresholds"] = {
-        "coverage_ratio_min": thresholds.coverage_ratio_min, "oi_cap_share_max": thresholds.oi_cap_share_max,
+        "coverage_ratio_min": thresholds.coverage_ratio_min,
+        "oi_cap_share_max": thresholds.oi_cap_share_max,
         "top10_share_max": thresholds.top10_share_max,
         "exhaustion_probability_max": thresholds.exhaustion_probability_max,
     }
@@ -301,7 +355,8 @@ def report_charts_render(*, content: dict[str, Any], period: ReportPeriod) -> di
     markets = content["markets"]
     if markets:
         charts["open_interest"] = report_charts.chart_open_interest(
-            markets=[m["symbol"] for m in markets], long=[float(m["oi_long"]) for m in markets],
+            markets=[m["symbol"] for m in markets],
+            long=[float(m["oi_long"]) for m in markets],
             short=[float(m["oi_short"]) for m in markets],
         )
     moves = content["shock_moves"]
@@ -316,12 +371,15 @@ def report_charts_render(*, content: dict[str, Any], period: ReportPeriod) -> di
             symbol = market["symbol"]
             history = snapshot_series_in_period(scope=symbol, start=period.start, end=period.end)
             if len(history) > 1:
-                charts[f"history:{symbol}"] = _history(history, f"{symbol} exposure over the period",
-                                                       scope=f"history-{symbol}", half=True)
+                charts[f"history:{symbol}"] = _history(
+                    history, f"{symbol} exposure over the period", scope=f"history-{symbol}", half=True
+                )
             bins = market["leverage_histogram"]
             if bins.get("labels"):
                 charts[f"leverage:{symbol}"] = report_charts.chart_leverage(
-                    scope=f"leverage-{symbol}", labels=bins["labels"], counts=bins["counts"],
+                    scope=f"leverage-{symbol}",
+                    labels=bins["labels"],
+                    counts=bins["counts"],
                     title=f"{symbol} leverage distribution",
                 )
     return charts
@@ -329,8 +387,11 @@ def report_charts_render(*, content: dict[str, Any], period: ReportPeriod) -> di
 
 def _history(series: list[tuple[datetime, Any, Any, dict]], title: str, *, scope: str, half: bool = False) -> str:
     return report_charts.chart_history(
-        scope=scope, half=half,
-        times=[row[0] for row in series], long=[float(row[1]) for row in series],
+        scope=scope,
+        half=half,
+        times=[row[0] for row in series],
+        long=[float(row[1]) for row in series],
         short=[float(row[2]) for row in series],
-        near10=[float((row[3] or {}).get("10", {}).get("notional", 0.0)) for row in series], title=title,
+        near10=[float((row[3] or {}).get("10", {}).get("notional", 0.0)) for row in series],
+        title=title,
     )

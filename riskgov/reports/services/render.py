@@ -42,11 +42,13 @@ def report_view(content: dict[str, Any]) -> dict[str, Any]:
     markets = []
     for market in content["markets"]:
         near = market["near_liquidation"]
-        markets.append({
-            **market,
-            "near_bands": [(band, near[band]["count"], near[band]["notional"]) for band in near],
-            "shock_row": [market["shocks"][m] for m in moves],
-        })
+        markets.append(
+            {
+                **market,
+                "near_bands": [(band, near[band]["count"], near[band]["notional"]) for band in near],
+                "shock_row": [market["shocks"][m] for m in moves],
+            }
+        )
     near = content.get("near_liquidation") or {}
     insurance = content.get("insurance")
     run = (insurance or {}).get("run")
@@ -90,14 +92,16 @@ def report_csv(report: ExposureReport) -> str:
     writer = csv.writer(buffer)
     writer.writerow(["section", "scope", "metric", "value"])
     period = content["period"]
-    writer.writerows([
-        ["report", "", "schedule", content["schedule"]["name"]],
-        ["report", "", "period", period["label"]],
-        ["report", "", "period_start", period["start"]],
-        ["report", "", "period_end", period["end"]],
-        ["report", "", "has_data", str(content["has_data"]).lower()],
-        ["report", "", "snapshot_taken_at", (content.get("snapshot") or {}).get("taken_at", "")],
-    ])
+    writer.writerows(
+        [
+            ["report", "", "schedule", content["schedule"]["name"]],
+            ["report", "", "period", period["label"]],
+            ["report", "", "period_start", period["start"]],
+            ["report", "", "period_end", period["end"]],
+            ["report", "", "has_data", str(content["has_data"]).lower()],
+            ["report", "", "snapshot_taken_at", (content.get("snapshot") or {}).get("taken_at", "")],
+        ]
+    )
     if content["headline"]:
         writer.writerows(["headline", "ALL", name, _cell(value)] for name, value in content["headline"].items())
         for name, value in (content.get("change") or {}).items():
@@ -111,9 +115,24 @@ def report_csv(report: ExposureReport) -> str:
             writer.writerow(["top_accounts", "ALL", f"{rank}:{top['address']}", top["notional"]])
     for market in content["markets"]:
         symbol = market["symbol"]
-        for name in ("mark_price", "oi_long", "oi_short", "oi_net", "collateral", "position_count", "account_count",
-                     "leverage_p50", "leverage_p90", "leverage_p99", "top10_share", "hhi", "liquidatable_count",
-                     "liquidatable_notional", "oi_cap", "oi_cap_share"):
+        for name in (
+            "mark_price",
+            "oi_long",
+            "oi_short",
+            "oi_net",
+            "collateral",
+            "position_count",
+            "account_count",
+            "leverage_p50",
+            "leverage_p90",
+            "leverage_p99",
+            "top10_share",
+            "hhi",
+            "liquidatable_count",
+            "liquidatable_notional",
+            "oi_cap",
+            "oi_cap_share",
+        ):
             writer.writerow(["market", symbol, name, _cell(market[name])])
         for band, figures in market["near_liquidation"].items():
             writer.writerow(["near_liquidation", symbol, f"within_{band}pct_notional", figures["notional"]])
@@ -126,11 +145,18 @@ def report_csv(report: ExposureReport) -> str:
             writer.writerow(["coverage_run", insurance["fund"], name, _cell(value)])
     for change in content["parameter_changes"]:
         for name, (old, new) in change["changes"].items():
-            writer.writerow(["parameter_change", change["market"], f"v{change['version']}:{name}",
-                             f"{_cell(old)} -> {new} ({change['source']})"])
+            writer.writerow(
+                [
+                    "parameter_change",
+                    change["market"],
+                    f"v{change['version']}:{name}",
+                    f"{_cell(old)} -> {new} ({change['source']})",
+                ]
+            )
     for proposal in content.get("proposals", []):
-        writer.writerow(["proposal", ",".join(proposal["markets"]), f"{proposal['ref']} {proposal['title']}",
-                         proposal["state"]])
+        writer.writerow(
+            ["proposal", ",".join(proposal["markets"]), f"{proposal['ref']} {proposal['title']}", proposal["state"]]
+        )
     for alert in content["alerts"]:
         writer.writerow(["alert", alert["scope"], alert["code"], alert["message"]])
     return buffer.getvalue()
@@ -162,8 +188,11 @@ def report_pdf(report: ExposureReport) -> bytes:
     # WeasyPrint logs every SVG presentation attribute its HTML CSS parser skips; only errors matter here
     for name in ("weasyprint", "fontTools"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    html = render_to_string("reports/report_pdf.html", {
-        "report": report, "document": report_document_render(content=report.content, charts=report.charts,
-                                                             link_base=base),
-    })
+    html = render_to_string(
+        "reports/report_pdf.html",
+        {
+            "report": report,
+            "document": report_document_render(content=report.content, charts=report.charts, link_base=base),
+        },
+    )
     return bytes(HTML(string=html, base_url=base).write_pdf())

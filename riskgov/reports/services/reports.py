@@ -79,8 +79,7 @@ def report_schedule_delete(*, schedule: ReportSchedule, actor: str) -> None:
             task.delete()
 
 
-def report_period_resolve(*, schedule: ReportSchedule, period: str | None, now: datetime | None = None
-                          ) -> ReportPeriod:
+def report_period_resolve(*, schedule: ReportSchedule, period: str | None, now: datetime | None = None) -> ReportPeriod:
     """`period` as given ("2026-11-24", "2026-W47"), or the last complete one for the schedule's cadence."""
     if not period:
         return period_last_complete(schedule.cadence, now or timezone.now())
@@ -111,16 +110,28 @@ def exposure_report_generate(*, schedule: ReportSchedule, period: ReportPeriod, 
     content, snapshot = report_content_build(schedule=schedule, period=period)
     charts = report_charts_render(content=content, period=period)
     report = ExposureReport(
-        schedule=schedule, kind=schedule.kind, period_start=period.start, period_end=period.end,
-        period_label=period.label, snapshot=snapshot, has_data=content["has_data"],
-        alert_count=len(content["alerts"]), content=content, charts=charts,
-        html=report_document_render(content=content, charts=charts), requested_by=requested_by,
+        schedule=schedule,
+        kind=schedule.kind,
+        period_start=period.start,
+        period_end=period.end,
+        period_label=period.label,
+        snapshot=snapshot,
+        has_data=content["has_data"],
+        alert_count=len(content["alerts"]),
+        content=content,
+        charts=charts,
+        html=report_document_render(content=content, charts=charts),
+        requested_by=requested_by,
     )
     try:
         with transaction.atomic():
             report.save()
-            audit_record(action="exposure_report.generated", subject=report, actor=requested_by,
-                         data={"schedule": schedule.pk, "period": period.label, "alerts": report.alert_count})
+            audit_record(
+                action="exposure_report.generated",
+                subject=report,
+                actor=requested_by,
+                data={"schedule": schedule.pk, "period": period.label, "alerts": report.alert_count},
+            )
     except IntegrityError:
         # another worker stored the same period first: theirs is the report
         stored = ExposureReport.objects.get(schedule=schedule, period_start=period.start, period_end=period.end)
@@ -202,8 +213,9 @@ def report_delivery_give_up(*, delivery_id: int) -> None:
 def report_subscription_create(*, schedule: ReportSchedule, email: str, created_by: str) -> ReportSubscription:
     """Subscribe `email` to `schedule` (the existing subscription when already subscribed)."""
     email = email.strip().lower()
-    subscription = ReportSubscription(schedule=schedule, email=email, token=secrets.token_urlsafe(32),
-                                      created_by=created_by)
+    subscription = ReportSubscription(
+        schedule=schedule, email=email, token=secrets.token_urlsafe(32), created_by=created_by
+    )
     try:
         subscription.full_clean(exclude=["schedule"], validate_unique=False)
     except ValidationError as error:
@@ -213,13 +225,21 @@ def report_subscription_create(*, schedule: ReportSchedule, email: str, created_
         return existing
     with transaction.atomic():
         subscription.save()
-        audit_record(action="report_subscription.created", subject=subscription, actor=created_by,
-                     data={"schedule": schedule.pk, "email": email})
+        audit_record(
+            action="report_subscription.created",
+            subject=subscription,
+            actor=created_by,
+            data={"schedule": schedule.pk, "email": email},
+        )
     return subscription
 
 
 def report_subscription_delete(*, subscription: ReportSubscription, actor: str) -> None:
     with transaction.atomic():
-        audit_record(action="report_subscription.deleted", subject=subscription, actor=actor,
-                     data={"schedule": subscription.schedule_id, "email": subscription.email})
+        audit_record(
+            action="report_subscription.deleted",
+            subject=subscription,
+            actor=actor,
+            data={"schedule": subscription.schedule_id, "email": subscription.email},
+        )
         subscription.delete()

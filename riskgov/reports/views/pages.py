@@ -30,8 +30,9 @@ PAGE_SIZE = 50
 
 
 class ReportFilterForm(forms.Form):
-    schedule = forms.ModelChoiceField(queryset=ReportSchedule.objects.order_by("name"), required=False,
-                                      empty_label="All schedules")
+    schedule = forms.ModelChoiceField(
+        queryset=ReportSchedule.objects.order_by("name"), required=False, empty_label="All schedules"
+    )
     kind = forms.ChoiceField(choices=[("", "All kinds"), *ReportKind.choices], required=False)
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
@@ -39,8 +40,12 @@ class ReportFilterForm(forms.Form):
 
 class GenerateForm(forms.Form):
     schedule = forms.ModelChoiceField(queryset=ReportSchedule.objects.order_by("name"))
-    period = forms.CharField(required=False, max_length=16, help_text="YYYY-MM-DD or YYYY-Www; empty = last complete.",
-                             widget=forms.TextInput(attrs={"placeholder": "last complete"}))
+    period = forms.CharField(
+        required=False,
+        max_length=16,
+        help_text="YYYY-MM-DD or YYYY-Www; empty = last complete.",
+        widget=forms.TextInput(attrs={"placeholder": "last complete"}),
+    )
 
 
 class SubscribeForm(forms.Form):
@@ -54,8 +59,10 @@ def report_list(request: HttpRequest) -> HttpResponse:
     filters = form.cleaned_data if form.is_valid() else {}
     schedule = filters.get("schedule")
     reports = report_list_select(
-        schedule_id=schedule.pk if schedule else None, kind=filters.get("kind") or None,
-        date_from=filters.get("date_from"), date_to=filters.get("date_to"),
+        schedule_id=schedule.pk if schedule else None,
+        kind=filters.get("kind") or None,
+        date_from=filters.get("date_from"),
+        date_to=filters.get("date_to"),
     )
     page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -72,9 +79,15 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     except ExposureReport.DoesNotExist as error:
         raise Http404("No such report.") from error
     deliveries = list(report.deliveries.order_by("recipient")) if request.user.is_staff else []
-    return render(request, "reports/report_detail.html", {
-        "report": report, "previous": report_previous(report=report), "deliveries": deliveries,
-    })
+    return render(
+        request,
+        "reports/report_detail.html",
+        {
+            "report": report,
+            "previous": report_previous(report=report),
+            "deliveries": deliveries,
+        },
+    )
 
 
 def _download(report_id: int) -> ExposureReport:
@@ -118,10 +131,20 @@ def report_generate(request: HttpRequest) -> HttpResponse:
     except ReportError as error:
         messages.error(request, str(error))
         return redirect("reports:report-list")
-    transaction.on_commit(partial(generate_exposure_report.delay, schedule_id=schedule.pk, period=period.label,
-                                  requested_by=request.user.get_username(), on_demand=True))
-    messages.success(request, f"{schedule} for {period.label} queued; it appears here in a moment "
-                              "(an existing report for that period is kept, not regenerated).")
+    transaction.on_commit(
+        partial(
+            generate_exposure_report.delay,
+            schedule_id=schedule.pk,
+            period=period.label,
+            requested_by=request.user.get_username(),
+            on_demand=True,
+        )
+    )
+    messages.success(
+        request,
+        f"{schedule} for {period.label} queued; it appears here in a moment "
+        "(an existing report for that period is kept, not regenerated).",
+    )
     return redirect("reports:report-list")
 
 
@@ -133,9 +156,15 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
         for schedule in schedules:
             subscriptions[schedule.pk] = list(schedule.subscriptions.order_by("email"))
     rows = [(schedule, subscriptions.get(schedule.pk, [])) for schedule in schedules]
-    return render(request, "reports/schedules.html", {
-        "rows": rows, "subscribe_form": SubscribeForm(), "can_subscribe": _subscriber(request) is not None,
-    })
+    return render(
+        request,
+        "reports/schedules.html",
+        {
+            "rows": rows,
+            "subscribe_form": SubscribeForm(),
+            "can_subscribe": _subscriber(request) is not None,
+        },
+    )
 
 
 def _subscriber(request: HttpRequest) -> str | None:
@@ -156,9 +185,9 @@ def subscription_create(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Enter a valid e-mail address and choose a schedule.")
         return redirect("reports:schedules")
     try:
-        subscription = report_subscription_create(schedule=form.cleaned_data["schedule"],
-                                                  email=form.cleaned_data["email"],
-                                                  created_by=actor)
+        subscription = report_subscription_create(
+            schedule=form.cleaned_data["schedule"], email=form.cleaned_data["email"], created_by=actor
+        )
     except ReportError as error:
         messages.error(request, str(error))
         return redirect("reports:schedules")
@@ -171,8 +200,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """Works without signing in: the token in the link is the credential. GET asks, POST removes."""
     subscription = subscription_by_token(token=token)
     if request.method == "GET":
-        return render(request, "reports/unsubscribe.html", {"subscription": subscription, "token": token},
-                      status=200 if subscription else 404)
+        return render(
+            request,
+            "reports/unsubscribe.html",
+            {"subscription": subscription, "token": token},
+            status=200 if subscription else 404,
+        )
     if subscription is None:
         return render(request, "reports/unsubscribe.html", {"subscription": None, "done": True}, status=404)
     email, schedule = subscription.email, subscription.schedule

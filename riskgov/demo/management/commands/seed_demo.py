@@ -39,8 +39,7 @@ class Command(BaseCommand):
         if demo_is_seeded() and not options["reset"]:
             info = demo_seed_info() or {}
             self.stdout.write(
-                f"Demo data already present (seed {info.get('seed', '?')}); nothing to do. "
-                "Use --reset to rebuild it."
+                f"Demo data already present (seed {info.get('seed', '?')}); nothing to do. Use --reset to rebuild it."
             )
             self._insurance(options["seed"], options["days"])
             return
@@ -60,32 +59,43 @@ class Command(BaseCommand):
 
         try:
             result = demo_seed(
-                seed=options["seed"], positions=options["positions"], days=options["days"],
-                snapshot_days=options["snapshot_days"], reset=options["reset"], progress=progress,
+                seed=options["seed"],
+                positions=options["positions"],
+                days=options["days"],
+                snapshot_days=options["snapshot_days"],
+                reset=options["reset"],
+                progress=progress,
             )
         except DemoError as error:
             raise CommandError(str(error)) from error
         finally:
             if bar is not None:
                 bar.close()
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo protocol seeded (seed {result.seed}) in {time.monotonic() - started:.1f} s: "
-            f"{result.markets} markets, {result.prices:,} prices, {result.accounts:,} accounts, "
-            f"{result.open_positions:,} open / {result.closed_positions:,} closed / "
-            f"{result.liquidated_positions:,} liquidated positions "
-            f"({result.near_liquidation} within 5 % of liquidation, {result.liquidatable} liquidatable), "
-            f"{result.snapshot_sets} snapshot sets."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo protocol seeded (seed {result.seed}) in {time.monotonic() - started:.1f} s: "
+                f"{result.markets} markets, {result.prices:,} prices, {result.accounts:,} accounts, "
+                f"{result.open_positions:,} open / {result.closed_positions:,} closed / "
+                f"{result.liquidated_positions:,} liquidated positions "
+                f"({result.near_liquidation} within 5 % of liquidation, {result.liquidatable} liquidatable), "
+                f"{result.snapshot_sets} snapshot sets."
+            )
+        )
         self._insurance(options["seed"], options["days"])
 
     def _insurance(self, seed: int, days: int) -> None:
         started = time.monotonic()
         fund = insurance_demo_seed(seed=seed, days=days)
         if fund is not None:
-            self.stdout.write(self.style.SUCCESS(
-                f"Demo insurance fund with {days} days of ledger history and a baseline coverage run "
-                f"in {time.monotonic() - started:.1f} s."
-            ))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo insurance fund with {days} days of ledger history and a baseline coverage run "
+                    f"in {time.monotonic() - started:.1f} s."
+                )
+            )
         if demo_risk_seed():
-            self.stdout.write(self.style.SUCCESS("Demo margin policies, oracle feeds and alert rules; "
-                                                 "first recommendations and alert sweep done."))
+            self.stdout.write(
+                self.style.SUCCESS(
+                    "Demo margin policies, oracle feeds and alert rules; first recommendations and alert sweep done."
+                )
+            )

@@ -15,8 +15,17 @@ from riskgov.monitoring.models import MarginPolicy
 from riskgov.monitoring.selectors.margin_policy import market_backtest
 from riskgov.monitoring.services.margin_policy import DEFAULT_POLICY
 
-OVERRIDABLE = ("coefficient_a", "coefficient_b", "ewma_lambda", "confidence", "horizon_hours", "imr_floor",
-               "imr_cap", "mmr_ratio", "kind")
+OVERRIDABLE = (
+    "coefficient_a",
+    "coefficient_b",
+    "ewma_lambda",
+    "confidence",
+    "horizon_hours",
+    "imr_floor",
+    "imr_cap",
+    "mmr_ratio",
+    "kind",
+)
 
 
 class Command(BaseCommand):
@@ -25,8 +34,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("symbol", help="Market symbol, e.g. ETH.")
         parser.add_argument("--days", type=int, default=365, help="History to replay (default 365).")
-        parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                            help=f"Override a policy coefficient ({', '.join(OVERRIDABLE)}); repeatable.")
+        parser.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="FIELD=VALUE",
+            help=f"Override a policy coefficient ({', '.join(OVERRIDABLE)}); repeatable.",
+        )
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -45,8 +59,9 @@ class Command(BaseCommand):
                 raise CommandError(f"--set {item!r}: not a number") from error
         now = timezone.now()
         try:
-            found = market_backtest(market=market, values=values, since=now - timedelta(days=options["days"]),
-                                    until=now, policy=policy)
+            found = market_backtest(
+                market=market, values=values, since=now - timedelta(days=options["days"]), until=now, policy=policy
+            )
         except ValueError as error:
             raise CommandError(str(error)) from error
         result = found.result
@@ -54,20 +69,38 @@ class Command(BaseCommand):
             raise CommandError(f"Not enough hourly prices for {market.symbol} in the last {options['days']} days.")
         k, actual = result.kupiec, result.actual_kupiec
         summary = {
-            "market": market.symbol, "policy_version": policy.version if policy else None, "days": options["days"],
-            "hours": len(result.hours), "windows": k.observations, "breaches": k.breaches,
-            "breach_rate": k.breach_rate, "target_rate": k.target_rate, "kupiec_lr": k.statistic,
+            "market": market.symbol,
+            "policy_version": policy.version if policy else None,
+            "days": options["days"],
+            "hours": len(result.hours),
+            "windows": k.observations,
+            "breaches": k.breaches,
+            "breach_rate": k.breach_rate,
+            "target_rate": k.target_rate,
+            "kupiec_lr": k.statistic,
             "kupiec_p_value": k.p_value,
-            "actual": None if actual is None else {"windows": actual.observations, "breaches": actual.breaches,
-                                                   "breach_rate": actual.breach_rate, "kupiec_p_value": actual.p_value},
+            "actual": None
+            if actual is None
+            else {
+                "windows": actual.observations,
+                "breaches": actual.breaches,
+                "breach_rate": actual.breach_rate,
+                "kupiec_p_value": actual.p_value,
+            },
         }
         if options["json"]:
             self.stdout.write(json.dumps(summary, indent=2))
             return
-        self.stdout.write(f"{market} · policy v{summary['policy_version']} · {options['days']} days · "
-                          f"{k.observations} windows of {found.coefficients.horizon_hours:g} h")
-        self.stdout.write(f"  policy MMR: {k.breaches} breaches ({k.breach_rate:.2%}, target {k.target_rate:.2%}); "
-                          f"Kupiec LR {k.statistic:.3f}, p = {k.p_value:.4f}")
+        self.stdout.write(
+            f"{market} · policy v{summary['policy_version']} · {options['days']} days · "
+            f"{k.observations} windows of {found.coefficients.horizon_hours:g} h"
+        )
+        self.stdout.write(
+            f"  policy MMR: {k.breaches} breaches ({k.breach_rate:.2%}, target {k.target_rate:.2%}); "
+            f"Kupiec LR {k.statistic:.3f}, p = {k.p_value:.4f}"
+        )
         if actual is not None:
-            self.stdout.write(f"  actual MMR: {actual.breaches} breaches of {actual.observations} "
-                              f"({actual.breach_rate:.2%}); Kupiec p = {actual.p_value:.4f}")
+            self.stdout.write(
+                f"  actual MMR: {actual.breaches} breaches of {actual.observations} "
+                f"({actual.breach_rate:.2%}); Kupiec p = {actual.p_value:.4f}"
+            )
