@@ -10,13 +10,7 @@ from tests.governance.conftest import chain, gov_settings, holders, make_proposa
 pytestmark = pytest.mark.django_db
 
 
-def test_report_lists_proposals_decided_in_the_period(
-    protocol,
-    daily_schedule,
-    chain,
-    gov_settings,  # noqa: F811
-    holders,
-):
+def test_report_lists_proposals_decided_in_the_period(protocol, daily_schedule, chain, gov_settings, holders):  # noqa: F811
     decided = make_proposal(chain, holders[0], now=protocol.period.start + timedelta(hours=1), mmr="0.012")
     make_proposal(chain, holders[1], now=protocol.period.start - timedelta(days=5), mmr="0.011")  # ended before
     report = exposure_report_generate(schedule=daily_schedule, period=protocol.period, requested_by="test").report

@@ -42,7 +42,7 @@ class MarginPolicyQuerySet(models.QuerySet["MarginPolicy"]):
 
 
 class MarginPolicy(MarketVersion):
-    """One immutable version of a market's margin policy (see riskgov.monitoring.domain.margin_policy for the formulas)."""
+    """One immutable version of a market's margin policy (formulas: riskgov.monitoring.domain.margin_policy)."""
 
     VERSIONED_FIELDS = POLICY_FIELDS
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,7 @@ from riskgov.monitoring.domain.margin_policy import (
     PolicyCoefficients,
     backtest,
 )
-from riskgov.monitoring.models import MarginPolicy, MarginRecommendation, PriceFeed, RecommendationStatus
+from riskgov.monitoring.models import MarginPolicy, MarginRecommendation, PolicyKind, PriceFeed, RecommendationStatus
 
 SECONDS_PER_HOUR = 3600.0
 BACKTEST_WARMUP_HOURS = 168
