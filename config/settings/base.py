@@ -121,6 +121,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "riskgov.core.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {"TITLE": "RiskGov API", "VERSION": "1.0.0"}
 

@@ -39,6 +39,7 @@ from insurance.services.coverage_files import arrays_write, run_directory
 from insurance.services.coverage_inputs import coverage_inputs_collect
 from insurance.services.coverage_model import engine_model, model_params_clean
 from riskgov.core import dispatch
+from riskgov.core.models import AuditAction
 from riskgov.core.services.audit import audit_record
 
 logger = logging.getLogger(__name__)
@@ -233,7 +234,7 @@ def coverage_run_create(
             ]
         )
         audit_record(
-            action="insurance.coverage_run_created",
+            action=AuditAction.COVERAGE_RUN_CREATED,
             subject=run,
             actor=requested_by,
             data={"label": run.label, "parameter_set": parameter_set, "model": model, "paths": paths},
@@ -301,7 +302,7 @@ def coverage_run_cancel(*, run: CoverageRun, actor: str) -> CoverageRun:
             raise CoverageRunError(
                 f"Run #{run.pk} is {run.get_status_display().lower()}; only queued or running runs can be cancelled."
             )
-        audit_record(action="insurance.coverage_run_cancelled", subject=run, actor=actor)
+        audit_record(action=AuditAction.COVERAGE_RUN_CANCELLED, subject=run, actor=actor)
         task_ids = list(
             CoverageChunk.objects.filter(run=run)
             .exclude(status=ChunkStatus.DONE)

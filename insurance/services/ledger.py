@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from insurance.models import EntryKind, FundLedgerEntry, InsuranceFund
+from riskgov.core.models import AuditAction
 from riskgov.core.services.audit import audit_record
 
 
@@ -19,7 +20,7 @@ def insurance_fund_create(*, name: str, vault_address: str = "", actor: str) -> 
     fund.full_clean()
     with transaction.atomic():
         fund.save()
-        audit_record(action="insurance.fund_created", subject=fund, actor=actor)
+        audit_record(action=AuditAction.FUND_CREATED, subject=fund, actor=actor)
     return fund
 
 
@@ -59,7 +60,7 @@ def ledger_entry_record(
         with transaction.atomic():
             entry.save()
             audit_record(
-                action="insurance.ledger_entry",
+                action=AuditAction.LEDGER_ENTRY,
                 subject=entry,
                 actor=recorded_by,
                 data={"kind": kind, "amount": str(amount), "external_ref": external_ref},

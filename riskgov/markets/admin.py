@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from riskgov.core.admin_base import ReadOnlyAdmin, ReadOnlyPermissions
+from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record
 from riskgov.markets.forms import MarginParametersChangeForm
@@ -133,7 +134,7 @@ class ParameterRuleAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
         audit_record(
-            action="parameter_rule.changed" if change else "parameter_rule.created",
+            action=AuditAction.PARAMETER_RULE_CHANGED if change else "parameter_rule.created",
             subject=obj,
             actor=request.user.get_username(),
             data={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
@@ -141,7 +142,10 @@ class ParameterRuleAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
         audit_record(
-            action="parameter_rule.deleted", subject=obj, actor=request.user.get_username(), data={"rule": str(obj)}
+            action=AuditAction.PARAMETER_RULE_DELETED,
+            subject=obj,
+            actor=request.user.get_username(),
+            data={"rule": str(obj)},
         )
         super().delete_model(request, obj)
 

@@ -1,5 +1,6 @@
-from riskgov.core.models.audit import AuditRecord
+from riskgov.core.models.audit import AuditAction, AuditRecord
 
 __all__ = [
+    "AuditAction",
     "AuditRecord",
 ]

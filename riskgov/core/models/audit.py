@@ -1,10 +1,42 @@
 from django.db import models
 
 
+class AuditAction(models.TextChoices):
+    """Every kind of state change an audit record can describe; stored as its value."""
+
+    DEMO_SEEDED = "demo.seeded", "demo protocol seeded"
+    PARAMETERS_CHANGED = "parameters.changed", "margin parameters changed"
+    PARAMETER_RULE_CHANGED = "parameter_rule.changed", "guardrail rule changed"
+    PARAMETER_RULE_DELETED = "parameter_rule.deleted", "guardrail rule deleted"
+    SIWE_SIGN_IN = "auth.siwe_sign_in", "signed in with Ethereum"
+    STAFF_ADDRESS_LINKED = "auth.staff_address_linked", "staff address linked"
+    PROPOSAL_CREATED = "proposal.created", "proposal created"
+    PROPOSAL_CANCELED = "proposal.canceled", "proposal canceled"
+    PROPOSAL_QUEUED = "proposal.queued", "proposal queued"
+    PROPOSAL_EXECUTED = "proposal.executed", "proposal executed"
+    PROPOSAL_EXECUTION_FAILED = "proposal.execution_failed", "proposal execution failed"
+    PROPOSAL_RECOUNTED = "proposal.recounted", "proposal recounted"
+    PROPOSAL_STATE_CHANGED = "proposal.state_changed", "proposal state changed"
+    PROPOSAL_VETOED = "proposal.vetoed", "proposal vetoed"
+    MARGIN_POLICY_CHANGED = "margin_policy.changed", "margin policy changed"
+    RECOMMENDATION_CREATED = "margin_recommendation.created", "margin recommendation created"
+    RECOMMENDATION_APPLIED = "margin_recommendation.applied", "margin recommendation applied"
+    RECOMMENDATION_DISMISSED = "margin_recommendation.dismissed", "margin recommendation dismissed"
+    RECOMMENDATION_PROPOSED = "margin_recommendation.proposed", "margin recommendation proposed"
+    REPORT_GENERATED = "exposure_report.generated", "exposure report generated"
+    REPORT_SCHEDULE_DELETED = "report_schedule.deleted", "report schedule deleted"
+    REPORT_SUBSCRIPTION_CREATED = "report_subscription.created", "report subscription created"
+    REPORT_SUBSCRIPTION_DELETED = "report_subscription.deleted", "report subscription deleted"
+    FUND_CREATED = "insurance.fund_created", "insurance fund created"
+    LEDGER_ENTRY = "insurance.ledger_entry", "insurance ledger entry"
+    COVERAGE_RUN_CREATED = "insurance.coverage_run_created", "coverage run created"
+    COVERAGE_RUN_CANCELLED = "insurance.coverage_run_cancelled", "coverage run cancelled"
+
+
 class AuditRecord(models.Model):
     """An append-only record of a state change: who did what to which subject, and why."""
 
-    action = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=64, db_index=True, choices=AuditAction.choices)
     subject_type = models.CharField(max_length=64)
     subject_id = models.CharField(max_length=64)
     actor = models.CharField(max_length=150)

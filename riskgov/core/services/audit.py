@@ -3,10 +3,12 @@ from typing import Any
 
 from django.db import models
 
-from riskgov.core.models import AuditRecord
+from riskgov.core.models import AuditAction, AuditRecord
 
 
-def audit_record(*, action: str, subject: models.Model, actor: str, data: dict[str, Any] | None = None) -> AuditRecord:
+def audit_record(
+    *, action: AuditAction, subject: models.Model, actor: str, data: dict[str, Any] | None = None
+) -> AuditRecord:
     """Append an audit record for `subject`; call inside the transaction that made the change."""
     return AuditRecord.objects.create(
         action=action,

@@ -21,7 +21,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from eth_utils import keccak, to_checksum_address
 
-from riskgov.core.models import AuditRecord
+from riskgov.core.models import AuditAction, AuditRecord
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record
 from riskgov.core.services.bulk_writes import rows_insert
@@ -137,7 +137,7 @@ def demo_is_seeded() -> bool:
 
 def demo_seed_info() -> dict[str, object] | None:
     """What the last seeding recorded (seed, sizes), or None."""
-    record = AuditRecord.objects.filter(action="demo.seeded").order_by("-created_at").first()
+    record = AuditRecord.objects.filter(action=AuditAction.DEMO_SEEDED).order_by("-created_at").first()
     return record.data if record else None
 
 
@@ -189,7 +189,7 @@ def demo_seed(
             **counts,
         )
         audit_record(
-            action="demo.seeded",
+            action=AuditAction.DEMO_SEEDED,
             subject=markets[0],
             actor=DEMO_ACTOR,
             data={"seed": seed, "positions": positions, "days": days, "snapshot_days": snapshot_days},

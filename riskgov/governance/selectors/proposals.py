@@ -21,7 +21,7 @@ from chain.eip712 import (
     signers_match_parallel,
     verify_ballot_signature,
 )
-from riskgov.core.models import AuditRecord
+from riskgov.core.models import AuditAction, AuditRecord
 from riskgov.governance.domain.state import (
     proposal_passed,
     proposal_state,
@@ -171,12 +171,12 @@ class TimelineEntry:
 
 
 _ACTION_TITLES = {
-    "proposal.created": "Proposal created",
-    "proposal.canceled": "Canceled by the proposer",
-    "proposal.queued": "Queued (timelock started)",
-    "proposal.vetoed": "Vetoed by the guardian",
-    "proposal.executed": "Executed",
-    "proposal.execution_failed": "Execution attempt failed",
+    AuditAction.PROPOSAL_CREATED: "Proposal created",
+    AuditAction.PROPOSAL_CANCELED: "Canceled by the proposer",
+    AuditAction.PROPOSAL_QUEUED: "Queued (timelock started)",
+    AuditAction.PROPOSAL_VETOED: "Vetoed by the guardian",
+    AuditAction.PROPOSAL_EXECUTED: "Executed",
+    AuditAction.PROPOSAL_EXECUTION_FAILED: "Execution attempt failed",
 }
 
 
@@ -188,20 +188,20 @@ def proposal_timeline(proposal: Proposal, *, now: datetime | None = None) -> lis
     records = AuditRecord.objects.filter(subject_type=PROPOSAL_SUBJECT, subject_id=str(proposal.pk))
     for record in records.order_by("created_at"):
         data = record.data or {}
-        if record.action == "proposal.state_changed":
+        if record.action == AuditAction.PROPOSAL_STATE_CHANGED:
             entries.append(TimelineEntry(record.created_at, f"State: {ProposalState(data['to']).label}"))
             continue
         if record.action not in _ACTION_TITLES:
             continue  # recounts have their own card
         detail = str(data.get("reason") or data.get("error") or "")
-        if record.action == "proposal.executed":
+        if record.action == AuditAction.PROPOSAL_EXECUTED:
             detail = ", ".join(f"{m}: {tx}" for m, tx in (data.get("transactions") or {}).items())
         entries.append(
             TimelineEntry(
                 record.created_at,
                 _ACTION_TITLES.get(record.action, record.action),
                 detail,
-                kind="veto" if record.action == "proposal.vetoed" else "proposal",
+                kind="veto" if record.action == AuditAction.PROPOSAL_VETOED else "proposal",
             )
         )
     entries.append(TimelineEntry(proposal.voting_starts_at, "Voting opens", kind="window"))
@@ -226,11 +226,11 @@ def governance_activity(*, limit: int = 20) -> list[TimelineEntry]:
     """Recent public governance events: proposal actions, vetoes and admin parameter changes."""
     records = AuditRecord.objects.filter(
         Q(subject_type=PROPOSAL_SUBJECT, action__in=list(_ACTION_TITLES))
-        | Q(action="parameters.changed", data__source="admin")
+        | Q(action=AuditAction.PARAMETERS_CHANGED, data__source="admin")
     ).order_by("-created_at")[:limit]
     entries = []
     for record in records:
-        if record.action == "parameters.changed":
+        if record.action == AuditAction.PARAMETERS_CHANGED:
             data = record.data or {}
             title = f"Admin change: {data.get('market')} v{data.get('version')}"
             entries.append(TimelineEntry(record.created_at, title, str(data.get("reason", "")), kind="parameters"))
@@ -241,7 +241,7 @@ def governance_activity(*, limit: int = 20) -> list[TimelineEntry]:
                     record.created_at,
                     title,
                     str((record.data or {}).get("reason", "")),
-                    kind="veto" if record.action == "proposal.vetoed" else "proposal",
+                    kind="veto" if record.action == AuditAction.PROPOSAL_VETOED else "proposal",
                     link=record.subject_id,
                 )
             )
@@ -251,7 +251,7 @@ def governance_activity(*, limit: int = 20) -> list[TimelineEntry]:
 def latest_recount(proposal: Proposal) -> dict[str, Any] | None:
     record = (
         AuditRecord.objects.filter(
-            subject_type=PROPOSAL_SUBJECT, subject_id=str(proposal.pk), action="proposal.recounted"
+            subject_type=PROPOSAL_SUBJECT, subject_id=str(proposal.pk), action=AuditAction.PROPOSAL_RECOUNTED
         )
         .order_by("-created_at")
         .first()

@@ -31,6 +31,7 @@ from chain.conf import ExecutorKeyError
 from chain.conf import executor_account as configured_executor
 from chain.errors import ChainError, ContractReverted
 from chain.units import market_id, to_fixed
+from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record
 from riskgov.governance.domain.state import executable, proposal_state
@@ -151,7 +152,9 @@ def _claim(proposal_id: int, now: datetime) -> Proposal | None:
 def _record_failure(proposal: Proposal, message: str, actor: str) -> None:
     with transaction.atomic():
         Proposal.objects.filter(pk=proposal.pk).update(execution_error=message)
-        audit_record(action="proposal.execution_failed", subject=proposal, actor=actor, data={"error": message})
+        audit_record(
+            action=AuditAction.PROPOSAL_EXECUTION_FAILED, subject=proposal, actor=actor, data={"error": message}
+        )
 
 
 def proposal_execute(*, proposal_id: int, actor: str = "system", now: datetime | None = None) -> Proposal:
@@ -243,7 +246,7 @@ def _write_versions(
         proposal.state_changed_at = now
         proposal.save()
         audit_record(
-            action="proposal.executed",
+            action=AuditAction.PROPOSAL_EXECUTED,
             subject=proposal,
             actor=actor,
             data={"from": previous, "to": proposal.state, "transactions": transactions},

@@ -20,6 +20,7 @@ from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 
 from insurance.services.coverage_runs import coverage_run_create
+from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record, decimal_text
 from riskgov.governance.domain.state import FINAL_STATES, SUCCEEDED, proposal_state
@@ -217,7 +218,7 @@ def proposal_create(
         proposal.impact_computed_at = now
         proposal.save(update_fields=["impact", "impact_computed_at"])
         audit_record(
-            action="proposal.created",
+            action=AuditAction.PROPOSAL_CREATED,
             subject=proposal,
             actor=proposer,
             data={"title": proposal.title, "snapshot_block": snapshot, "changes": _changes_text(grouped)},
@@ -299,7 +300,7 @@ def proposal_cancel(*, proposal_id: int, actor: str, now: datetime | None = None
         if proposal_state(proposal, now) != ProposalState.PENDING:
             raise ActionNotAllowed("not_pending", "A proposal can only be canceled before voting starts.")
         proposal.canceled_at = now
-        _transition(proposal, now=now, actor=actor, action="proposal.canceled", data={})
+        _transition(proposal, now=now, actor=actor, action=AuditAction.PROPOSAL_CANCELED, data={})
     return proposal
 
 
@@ -314,7 +315,9 @@ def proposal_queue(*, proposal_id: int, actor: str, now: datetime | None = None)
                 "not_succeeded", f"Only a succeeded proposal can be queued (it is {proposal.state})."
             )
         proposal.queued_at = now
-        _transition(proposal, now=now, actor=actor, action="proposal.queued", data={"eta": proposal.eta.isoformat()})
+        _transition(
+            proposal, now=now, actor=actor, action=AuditAction.PROPOSAL_QUEUED, data={"eta": proposal.eta.isoformat()}
+        )
     return proposal
 
 
@@ -331,7 +334,9 @@ def proposal_veto(*, proposal_id: int, guardian: str, reason: str, now: datetime
         if proposal_state(proposal, now) != ProposalState.QUEUED:
             raise ActionNotAllowed("not_queued", "Only a queued proposal (in its timelock) can be vetoed.")
         proposal.vetoed_at, proposal.vetoed_by, proposal.veto_reason = now, guardian, reason.strip()
-        _transition(proposal, now=now, actor=guardian, action="proposal.vetoed", data={"reason": reason.strip()})
+        _transition(
+            proposal, now=now, actor=guardian, action=AuditAction.PROPOSAL_VETOED, data={"reason": reason.strip()}
+        )
     return proposal
 
 
@@ -347,7 +352,7 @@ def proposal_states_sync(*, now: datetime | None = None) -> dict[str, list[int]]
             tally_attach([proposal])
             derived = proposal_state(proposal, now)
             if derived != proposal.state:
-                _transition(proposal, now=now, actor="system", action="proposal.state_changed", data={})
+                _transition(proposal, now=now, actor="system", action=AuditAction.PROPOSAL_STATE_CHANGED, data={})
                 changed.append(proposal_id)
         if derived == SUCCEEDED:
             try:
@@ -363,5 +368,5 @@ def proposal_recount_record(*, proposal_id: int, actor: str) -> Recount:
     proposal = Proposal.objects.get(pk=proposal_id)
     recount = proposal_recount(proposal)
     with transaction.atomic():
-        audit_record(action="proposal.recounted", subject=proposal, actor=actor, data=recount.as_dict())
+        audit_record(action=AuditAction.PROPOSAL_RECOUNTED, subject=proposal, actor=actor, data=recount.as_dict())
     return recount

@@ -17,6 +17,7 @@ with warnings.catch_warnings():  # the grammar loader warns about redefined core
     warnings.simplefilter("ignore")
     import siwe
 
+from riskgov.core.models import AuditAction
 from riskgov.core.services.audit import audit_record
 from riskgov.governance.errors import GovernanceError
 from riskgov.governance.models import SiweNonce, StaffAddress
@@ -103,7 +104,7 @@ def siwe_sign_in(
         if consumed != 1:
             raise SignInRejected("nonce_rejected", "nonce is unknown, already used or expired; request a new message")
         audit_record(
-            action="auth.siwe_sign_in",
+            action=AuditAction.SIWE_SIGN_IN,
             subject=SiweNonce.objects.get(value=parsed.nonce),
             actor=address,
             data={"domain": domain, "chain_id": chain_id},
@@ -124,6 +125,6 @@ def staff_address_link(*, user_id: int, address: str) -> StaffAddress:
     with transaction.atomic():
         link, _ = StaffAddress.objects.update_or_create(user_id=user_id, defaults={"address": checksummed})
         audit_record(
-            action="auth.staff_address_linked", subject=link, actor=str(user_id), data={"address": checksummed}
+            action=AuditAction.STAFF_ADDRESS_LINKED, subject=link, actor=str(user_id), data={"address": checksummed}
         )
     return link

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record, changed_fields
 from riskgov.markets.models import PARAMETER_FIELDS, MarginParameters, Market
@@ -62,7 +63,7 @@ def margin_parameters_change(
             **proposed,
         )
         audit_record(
-            action="parameters.changed",
+            action=AuditAction.PARAMETERS_CHANGED,
             subject=version,
             actor=actor,
             data={

@@ -19,6 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record, changed_fields
 from riskgov.markets.models import Market
@@ -184,7 +185,7 @@ def margin_policy_change(
             **proposed,
         )
         audit_record(
-            action="margin_policy.changed",
+            action=AuditAction.MARGIN_POLICY_CHANGED,
             subject=policy,
             actor=actor,
             data={

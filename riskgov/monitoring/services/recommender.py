@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record, decimal_text
 from riskgov.governance.services.proposals import ChangeInput, proposal_create
@@ -202,7 +203,7 @@ def margin_recommend(
             evidence=evidence,
         )
         audit_record(
-            action="margin_recommendation.created",
+            action=AuditAction.RECOMMENDATION_CREATED,
             subject=recommendation,
             actor=POLICY_ACTOR,
             data={"market": market.symbol, "values": recommendation.values},
@@ -242,7 +243,7 @@ def _mark_applied(
     recommendation.decided_at = now
     recommendation.save(update_fields=["status", "applied_version", "decided_by", "decided_at"])
     audit_record(
-        action="margin_recommendation.applied",
+        action=AuditAction.RECOMMENDATION_APPLIED,
         subject=recommendation,
         actor=actor,
         data={"market": recommendation.market.symbol, "version": version.version},
@@ -332,7 +333,7 @@ def margin_recommendation_dismiss(*, recommendation_id: int, actor: str) -> Marg
         recommendation.decided_by = actor
         recommendation.decided_at = timezone.now()
         recommendation.save(update_fields=["status", "decided_by", "decided_at"])
-        audit_record(action="margin_recommendation.dismissed", subject=recommendation, actor=actor)
+        audit_record(action=AuditAction.RECOMMENDATION_DISMISSED, subject=recommendation, actor=actor)
     return recommendation
 
 
@@ -348,7 +349,7 @@ def margin_recommendation_mark_proposed(
         recommendation.decided_at = timezone.now()
         recommendation.save(update_fields=["status", "proposal_ref", "decided_by", "decided_at"])
         audit_record(
-            action="margin_recommendation.proposed",
+            action=AuditAction.RECOMMENDATION_PROPOSED,
             subject=recommendation,
             actor=actor,
             data={"proposal": proposal_ref},

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from riskgov.core.models import AuditAction
 from riskgov.core.services.audit import audit_record
 from riskgov.reports.domain.periods import ReportPeriod, period_last_complete, period_parse
 from riskgov.reports.models import DeliveryStatus, ExposureReport, ReportDelivery, ReportSchedule, ReportSubscription
@@ -72,7 +73,9 @@ def report_schedule_delete(*, schedule: ReportSchedule, actor: str) -> None:
     if schedule.reports.exists():
         raise ReportError(f"“{schedule}” has reports; disable it instead of deleting it.")
     with transaction.atomic():
-        audit_record(action="report_schedule.deleted", subject=schedule, actor=actor, data={"name": schedule.name})
+        audit_record(
+            action=AuditAction.REPORT_SCHEDULE_DELETED, subject=schedule, actor=actor, data={"name": schedule.name}
+        )
         task = schedule.periodic_task
         schedule.delete()
         if task is not None:
@@ -127,7 +130,7 @@ def exposure_report_generate(*, schedule: ReportSchedule, period: ReportPeriod, 
         with transaction.atomic():
             report.save()
             audit_record(
-                action="exposure_report.generated",
+                action=AuditAction.REPORT_GENERATED,
                 subject=report,
                 actor=requested_by,
                 data={"schedule": schedule.pk, "period": period.label, "alerts": report.alert_count},
@@ -226,7 +229,7 @@ def report_subscription_create(*, schedule: ReportSchedule, email: str, created_
     with transaction.atomic():
         subscription.save()
         audit_record(
-            action="report_subscription.created",
+            action=AuditAction.REPORT_SUBSCRIPTION_CREATED,
             subject=subscription,
             actor=created_by,
             data={"schedule": schedule.pk, "email": email},
@@ -237,7 +240,7 @@ def report_subscription_create(*, schedule: ReportSchedule, email: str, created_
 def report_subscription_delete(*, subscription: ReportSubscription, actor: str) -> None:
     with transaction.atomic():
         audit_record(
-            action="report_subscription.deleted",
+            action=AuditAction.REPORT_SUBSCRIPTION_DELETED,
             subject=subscription,
             actor=actor,
             data={"schedule": subscription.schedule_id, "email": subscription.email},
