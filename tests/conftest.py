@@ -16,6 +16,23 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Transactional tests start from the rows the migrations created (default rules, schedules, settings).
+
+    A transactional test empties every table when it ends; with serialized rollback the next one gets the
+    migrated rows back, so no test depends on running before another (the suite runs in random order).
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        fixtures = getattr(item, "fixturenames", ())
+        transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+            name in fixtures for name in ("transactional_db", "live_server")
+        )
+        if transactional:
+            kwargs = {**(marker.kwargs if marker else {}), "transaction": True, "serialized_rollback": True}
+            item.add_marker(pytest.mark.django_db(*(marker.args if marker else ()), **kwargs), append=False)
+
+
 def require_service(available: bool, what: str) -> None:
     """Skip locally, fail under CI, when `what` is not available."""
     if available:
