@@ -106,3 +106,21 @@ def test_versions_are_immutable(market):
         current.save()
     with pytest.raises(Exception, match="immutable"):
         current.delete()
+
+
+@pytest.mark.parametrize("source", [ChangeSource.ADMIN, ChangeSource.PROPOSAL, ChangeSource.POLICY])
+def test_a_field_without_any_rule_refuses_every_change(market, source):
+    ParameterRule.objects.filter(field="oi_cap").delete()
+    versions = MarginParameters.objects.filter(market=market).count()
+    with pytest.raises(GuardrailError) as raised:
+        change(market, source=source, imr=D("0.024"), max_leverage=D("41"))
+    assert ("rule_missing", "oi_cap") in rules_of(raised.value)
+    assert "no guardrail rule covers this field" in str(raised.value)
+    assert MarginParameters.objects.filter(market=market).count() == versions
+
+
+def test_a_market_rule_alone_is_enough_for_its_market(market):
+    default = ParameterRule.objects.get(field="oi_cap", market=None)
+    ParameterRule.objects.create(field="oi_cap", market=market, min_value=D("0"))
+    default.delete()
+    assert change(market, imr=D("0.024"), max_leverage=D("41")).version == 2

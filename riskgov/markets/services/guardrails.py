@@ -1,7 +1,8 @@
 """The one set of rules every margin-parameter change passes, whoever proposes it.
 
 Hard rules (all sources): 0 < penalty < mmr < imr ≤ 1, max_leverage ≤ 1/imr, fee share in [0, 1],
-per-field bounds from `ParameterRule`. Steward rules (admin and policy sources): a maximum change
+per-field bounds from `ParameterRule`. The rules fail closed: a field without a rule row (its market's or
+the default) refuses every change until one is added. Steward rules (admin and policy sources): a maximum change
 per update per field (absolute and/or relative) and a minimum delay between steward updates of a
 market. Larger or earlier changes belong to a governance proposal.
 """
@@ -48,6 +49,19 @@ def rules_for(market: Market) -> dict[str, ParameterRule]:
         if rule.field not in effective or rule.market_id is not None:
             effective[rule.field] = rule
     return effective
+
+
+def _missing_rules(rules: dict[str, ParameterRule]) -> list[Violation]:
+    return [
+        Violation(
+            "rule_missing",
+            name,
+            "no guardrail rule covers this field (neither for this market nor by default); "
+            "a risk admin must add one before any change is accepted",
+        )
+        for name in PARAMETER_FIELDS
+        if name not in rules
+    ]
 
 
 def _hard_rules(values: dict[str, Decimal | None]) -> list[Violation]:
@@ -189,7 +203,7 @@ def guardrails_check(
 ) -> None:
     """Raise GuardrailError listing every rule `proposed` breaks for `source`; return None when it passes."""
     rules = rules_for(market)
-    violations = _hard_rules(proposed) + _bounds(proposed, rules)
+    violations = _missing_rules(rules) + _hard_rules(proposed) + _bounds(proposed, rules)
     if current is not None:
         if all(getattr(current, f) == proposed[f] for f in PARAMETER_FIELDS):
             violations.append(Violation("no_change", None, "the new values equal the current version"))
