@@ -1,4 +1,4 @@
-"""Pure chain layer for RiskGov: contract artifacts, JSON-RPC client, local Anvil node, EIP-712 ballots
+"""chain — the chain layer for RiskGov: contract artifacts, JSON-RPC client, local Anvil node, EIP-712 ballots
 and protocol deployment, plus the Django side that records deployments and indexes contract events.
 The client, artifacts, EIP-712 and deploy modules import no Django, so they can be used and tested alone.
 May import: riskgov.core, riskgov.markets (never insurance, governance, monitoring or reports).
