@@ -12,11 +12,12 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from eth_account.messages import encode_defunct
+from eth_account.messages import encode_defunct, encode_typed_data
+from eth_hash.auto import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chain.eip712 import Ballot, BallotDomain, ballot_digest, ballot_digest_fast, domain_separator
+from chain.eip712 import Ballot, BallotDomain, ballot_digest, ballot_digest_fast, ballot_typed_data, domain_separator
 from riskgov.core.models import AuditRecord
 from riskgov.governance.models import Proposal, SiweNonce, Vote
 from riskgov.governance.selectors.proposals import proposal_recount
@@ -44,21 +45,34 @@ def test_sign_in_sets_session_and_nonce_is_single_use(client: Client, chain, hol
     assert client.session["siwe_address"] == holders[0].address
     assert SiweNonce.objects.get().used_at is not None
     replay = verify(Client(), body)
-    assert replay.status_code == 401 and replay.json()["code"] == "nonce_rejected"
+    assert replay.status_code == 401 and replay.json()["error"]["code"] == "nonce_rejected"
 
 
 def test_sign_in_rejections(client: Client, chain, holders) -> None:  # type: ignore[no-untyped-def]
     body = sign_in(client, holders[0], host="localhost")
-    assert verify(client, body).json()["code"] == "domain_mismatch"
+    assert verify(client, body).json()["error"]["code"] == "domain_mismatch"
     body = sign_in(client, holders[0])
     other = holders[1].sign_message(encode_defunct(text=body["message"])).signature.to_0x_hex()
-    assert verify(client, {**body, "signature": other}).json()["code"] == "invalid_signature"
+    assert verify(client, {**body, "signature": other}).json()["error"]["code"] == "invalid_signature"
     wrong_chain = body["message"].replace("Chain ID: 31337", "Chain ID: 1")
     signature = holders[0].sign_message(encode_defunct(text=wrong_chain)).signature.to_0x_hex()
-    assert verify(client, {"message": wrong_chain, "signature": signature}).json()["code"] == "wrong_chain"
+    assert verify(client, {"message": wrong_chain, "signature": signature}).json()["error"]["code"] == "wrong_chain"
     with time_machine.travel(timezone.now() + timedelta(minutes=11)):
-        assert verify(client, body).json()["code"] == "expired"
-    assert verify(client, {"message": "hello", "signature": "0x00"}).json()["code"] == "malformed_message"
+        assert verify(client, body).json()["error"]["code"] == "expired"
+    assert verify(client, {"message": "hello", "signature": "0x00"}).json()["error"]["code"] == "malformed_message"
+
+
+def test_sign_in_refusals_answer_the_error_shape_naming_the_field(client: Client, chain) -> None:  # type: ignore[no-untyped-def]
+    response = verify(client, {"message": "hello", "signature": "0x00"})
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "field"}
+    assert (error["code"], error["field"]) == ("malformed_message", "message")
+    assert error["message"].startswith("not an EIP-4361 message")
+    issue = client.post(reverse("auth:siwe-message"), {"address": "nope"}, content_type="application/json")
+    assert issue.status_code == 400
+    issued = issue.json()["error"]
+    assert (issued["code"], issued["field"]) == ("invalid_address", "address") and "nope" in issued["message"]
 
 
 def _form(**changes: str) -> dict[str, str]:
@@ -142,7 +156,12 @@ def test_recount_command_and_export(client: Client, chain, holders, market, gov_
 def test_fast_digest_equals_eip712(proposal_id: int, support: int, nonce: int, chain_id: int, voter: bytes) -> None:
     address = "0x" + voter.hex()
     ballot = Ballot(proposal_id=proposal_id, support=support, voter=address, nonce=nonce)
-    expected = ballot_digest(ballot, BallotDomain(chain_id=chain_id, verifying_contract=REGISTRY))
+    # the reference: eth-account's EIP-712 encoder, independent of chain.eip712's own hashing
+    signable = encode_typed_data(
+        full_message=ballot_typed_data(ballot, BallotDomain(chain_id=chain_id, verifying_contract=REGISTRY))
+    )
+    expected = keccak(b"\x19" + signable.version + signable.header + signable.body)
+    assert ballot_digest(ballot, BallotDomain(chain_id=chain_id, verifying_contract=REGISTRY)) == expected
     separator = domain_separator(name="RiskGov", version="1", chain_id=chain_id, verifying_contract=REGISTRY)
     assert (
         ballot_digest_fast(separator, proposal_id=proposal_id, support=support, voter=address, nonce=nonce) == expected
