@@ -14,6 +14,7 @@ from insurance.models import CoverageChunk, CoverageRun, FundLedgerEntry, Insura
 from insurance.selectors.funds import fund_balance
 from insurance.services.coverage_runs import CoverageRunError, coverage_run_cancel
 from insurance.services.ledger import ledger_entry_record
+from riskgov.core.admin_base import AppendOnlyPermissions, DeletableReadOnlyPermissions, ReadOnlyPermissions
 
 
 @admin.register(InsuranceFund)
@@ -34,7 +35,7 @@ class LedgerEntryForm(forms.ModelForm):
 
 
 @admin.register(FundLedgerEntry)
-class FundLedgerEntryAdmin(admin.ModelAdmin):
+class FundLedgerEntryAdmin(AppendOnlyPermissions, admin.ModelAdmin):
     form = LedgerEntryForm
     list_display = ["occurred_at", "fund", "kind", "amount", "effect", "external_ref", "recorded_by"]
     list_filter = ["fund", "kind"]
@@ -46,9 +47,6 @@ class FundLedgerEntryAdmin(admin.ModelAdmin):
         if obj is not None:
             return [*LedgerEntryForm.Meta.fields, "effect", "recorded_by", "created_at"]
         return []
-
-    def has_delete_permission(self, request: HttpRequest, obj: FundLedgerEntry | None = None) -> bool:
-        return False
 
     def save_model(self, request: HttpRequest, obj: FundLedgerEntry, form: forms.ModelForm, change: bool) -> None:
         try:
@@ -67,19 +65,15 @@ class FundLedgerEntryAdmin(admin.ModelAdmin):
         obj.pk = entry.pk
 
 
-class CoverageChunkInline(admin.TabularInline):
+class CoverageChunkInline(ReadOnlyPermissions, admin.TabularInline):
     model = CoverageChunk
     extra = 0
-    can_delete = False
     fields = ("chunk_index", "path_start", "path_stop", "status", "attempts", "worker", "started_at", "finished_at")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(CoverageRun)
-class CoverageRunAdmin(admin.ModelAdmin):
+class CoverageRunAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
     list_display = [
         "pk",
         "label",
@@ -99,9 +93,6 @@ class CoverageRunAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: CoverageRun | None = None) -> list[str]:
         return [field.name for field in CoverageRun._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
     @admin.action(description="Cancel selected queued or running runs")
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[CoverageRun]) -> None:

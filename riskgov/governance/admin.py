@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from riskgov.core.admin_base import ReadOnlyAdmin, ReadOnlyPermissions, SingletonPermissions
 from riskgov.governance.domain.state import proposal_state
 from riskgov.governance.models import (
     GovernanceSettings,
@@ -20,7 +25,7 @@ from riskgov.governance.selectors.proposals import tally_attach
 
 
 @admin.register(GovernanceSettings)
-class GovernanceSettingsAdmin(admin.ModelAdmin):
+class GovernanceSettingsAdmin(SingletonPermissions, admin.ModelAdmin):
     list_display = [
         "__str__",
         "proposal_threshold",
@@ -33,27 +38,19 @@ class GovernanceSettingsAdmin(admin.ModelAdmin):
         "updated_at",
     ]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return not GovernanceSettings.objects.exists()
 
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-class ParameterChangeInline(admin.TabularInline):
+class ParameterChangeInline(ReadOnlyPermissions, admin.TabularInline):
     model = ParameterChange
     extra = 0
-    can_delete = False
     readonly_fields = ["market", "field", "old_value", "new_value"]
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ParameterChange]:
+        return super().get_queryset(request).select_related("market")
 
 
-class ProposalExecutionInline(admin.TabularInline):
+class ProposalExecutionInline(ReadOnlyPermissions, admin.TabularInline):
     model = ProposalExecution
     extra = 0
-    can_delete = False
     readonly_fields = [
         "market",
         "tx_hash",
@@ -64,47 +61,47 @@ class ProposalExecutionInline(admin.TabularInline):
         "registry_values",
     ]
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ProposalExecution]:
+        return super().get_queryset(request).select_related("market", "parameters__market")
+
+
+class ProposalChangeList(ChangeList):
+    """The changelist page with every row's tally attached in one query, so the derived state costs nothing."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        tally_attach(self.result_list)  # evaluates the page once; the rows keep their tally when rendered
 
 
 @admin.register(Proposal)
-class ProposalAdmin(admin.ModelAdmin):
+class ProposalAdmin(ReadOnlyAdmin):
     """Read-only: proposals change through their lifecycle services (pages, API, periodic task)."""
 
     list_display = ["pk", "title", "current_state", "proposer", "vote_count", "voting_ends_at", "executed_at"]
     search_fields = ["title", "proposer"]
+    readonly_fields = ["current_state"]
     inlines = [ParameterChangeInline, ProposalExecutionInline]
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ProposalChangeList
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Proposal | None:
+        proposal = super().get_object(request, object_id, from_field)
+        if proposal is not None:
+            tally_attach([proposal])
+        return proposal
 
     @admin.display(description="State")
     def current_state(self, obj: Proposal) -> str:
-        tally_attach([obj])
         return str(ProposalState(proposal_state(obj, timezone.now())).label)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return [f.name for f in Proposal._meta.fields] + ["current_state"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Vote)
-class VoteAdmin(admin.ModelAdmin):
+class VoteAdmin(ReadOnlyAdmin):
     list_display = ["proposal", "voter", "support", "weight", "nonce", "created_at"]
     list_filter = ["support"]
     search_fields = ["voter"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return [f.name for f in Vote._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    list_select_related = ["proposal"]
 
 
 @admin.register(StaffAddress)

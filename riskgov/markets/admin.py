@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model
+from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -15,10 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from riskgov.core.admin_base import ReadOnlyAdmin, ReadOnlyPermissions
-from riskgov.core.models import AuditAction
+from riskgov.core.admin_base import AppendOnlyPermissions, ReadOnlyAdmin, ReadOnlyPermissions
 from riskgov.core.models.versions import ChangeSource
-from riskgov.core.services.audit import audit_record
 from riskgov.markets.forms import MarginParametersChangeForm
 from riskgov.markets.models import (
     PARAMETER_FIELDS,
@@ -33,8 +31,10 @@ from riskgov.markets.models import (
 from riskgov.markets.selectors.markets import parameter_history
 from riskgov.markets.services.guardrails import GuardrailError
 from riskgov.markets.services.parameters import margin_parameters_change
+from riskgov.markets.services.rules import parameter_rule_delete, parameter_rule_save
 
 VERSION_COLUMNS = ("version", *PARAMETER_FIELDS, "effective_at", "source", "actor", "reason", "proposal_ref")
+CHANGE_PARAMETERS_TEMPLATE = "admin/riskgov/marginparameters/change_parameters.html"
 
 
 def _change_parameters_url(market: Market) -> str:
@@ -47,7 +47,6 @@ class MarginParametersInline(ReadOnlyPermissions, admin.TabularInline):
     readonly_fields = VERSION_COLUMNS
     ordering = ("-version",)
     extra = 0
-    can_delete = False
     show_change_link = True
     verbose_name_plural = "parameter version history (read-only; use “Change parameters” to add a version)"
 
@@ -127,33 +126,27 @@ class ExposureSnapshotAdmin(ReadOnlyAdmin):
 
 @admin.register(ParameterRule)
 class ParameterRuleAdmin(admin.ModelAdmin):
+    """Guardrail bounds; every save and delete goes through the rules service, which audits it."""
+
     list_display = ("field", "market", "min_value", "max_value", "max_abs_change", "max_rel_change")
     list_filter = ("field", "market")
     list_select_related = ("market",)
 
-    def save_model(self, request: HttpRequest, obj: Model, form: ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        audit_record(
-            action=AuditAction.PARAMETER_RULE_CHANGED if change else "parameter_rule.created",
-            subject=obj,
-            actor=request.user.get_username(),
-            data={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
-        )
+    def save_model(self, request: HttpRequest, obj: ParameterRule, form: ModelForm, change: bool) -> None:
+        parameter_rule_save(rule=obj, actor=request.user.get_username())
 
-    def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        audit_record(
-            action=AuditAction.PARAMETER_RULE_DELETED,
-            subject=obj,
-            actor=request.user.get_username(),
-            data={"rule": str(obj)},
-        )
-        super().delete_model(request, obj)
+    def delete_model(self, request: HttpRequest, obj: ParameterRule) -> None:
+        parameter_rule_delete(rule=obj, actor=request.user.get_username())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ParameterRule]) -> None:
+        for rule in queryset.select_related("market"):
+            parameter_rule_delete(rule=rule, actor=request.user.get_username())
 
 
 @admin.register(MarginParameters)
-class MarginParametersAdmin(admin.ModelAdmin):
-    """Versions are immutable. "Add" is the change form: it starts from the version in force,
-    requires a reason, and saves through the guardrails service."""
+class MarginParametersAdmin(AppendOnlyPermissions, admin.ModelAdmin):
+    """Versions are immutable. "Add" is the "Change margin parameters" page: it starts from the version in
+    force, requires a reason, and saves through `margin_parameters_change` (the guardrails)."""
 
     list_display = (
         "market",
@@ -173,26 +166,15 @@ class MarginParametersAdmin(admin.ModelAdmin):
     list_select_related = ("market",)
     readonly_fields = ("market", *VERSION_COLUMNS, "created_at")
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         if not self.has_add_permission(request):
             raise PermissionDenied
         market_id = request.POST.get("market") or request.GET.get("market")
-        context: dict[str, Any] = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Change margin parameters",
-        }
         if not market_id or not str(market_id).isdigit():
-            context["markets"] = Market.objects.order_by("symbol")
-            return TemplateResponse(request, "admin/riskgov/marginparameters/change_parameters.html", context)
+            return self._parameters_page(request, markets=Market.objects.order_by("symbol"))
         market = get_object_or_404(Market, pk=int(market_id))
-        current = parameter_history(market).first()
+        history = list(parameter_history(market))
+        current = history[0] if history else None
         form = MarginParametersChangeForm(request.POST or None, current=current)
         if request.method == "POST" and form.is_valid():
             try:
@@ -208,17 +190,17 @@ class MarginParametersAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"{market.symbol}: version {version.version} is in force.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:markets_market_change", args=[market.pk]))
-        context.update(
+        return self._parameters_page(
+            request,
+            status=400 if form.errors else 200,
             title=f"Change margin parameters of {market}",
             market=market,
             current=current,
             form=form,
             history_columns=VERSION_COLUMNS,
-            history=[[getattr(version, name) for name in VERSION_COLUMNS] for version in parameter_history(market)],
+            history=[[getattr(version, name) for name in VERSION_COLUMNS] for version in history],
         )
-        return TemplateResponse(
-            request,
-            "admin/riskgov/marginparameters/change_parameters.html",
-            context,
-            status=400 if form.errors else 200,
-        )
+
+    def _parameters_page(self, request: HttpRequest, *, status: int = 200, **context: Any) -> TemplateResponse:
+        page = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Change margin parameters"}
+        return TemplateResponse(request, CHANGE_PARAMETERS_TEMPLATE, {**page, **context}, status=status)

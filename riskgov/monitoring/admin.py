@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from riskgov.core.admin_base import AppendOnlyPermissions, DeletableReadOnlyPermissions, ReadOnlyPermissions
 from riskgov.core.models.versions import ChangeSource
 from riskgov.markets.models import Market
 from riskgov.markets.services.guardrails import GuardrailError
@@ -67,7 +68,7 @@ class MarginPolicyForm(forms.ModelForm):
 
 
 @admin.register(MarginPolicy)
-class MarginPolicyAdmin(admin.ModelAdmin):
+class MarginPolicyAdmin(AppendOnlyPermissions, admin.ModelAdmin):
     form = MarginPolicyForm
     list_display = (
         "market",
@@ -85,12 +86,6 @@ class MarginPolicyAdmin(admin.ModelAdmin):
         "effective_at",
     )
     list_filter = ("kind", "automatic", "source", "market")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial = super().get_changeform_initial_data(request)
@@ -114,14 +109,11 @@ class MarginPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(MarginRecommendation)
-class MarginRecommendationAdmin(admin.ModelAdmin):
+class MarginRecommendationAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
     list_display = ("market", "computed_at", "status", "values", "applied_version", "decided_by")
     list_filter = ("status", "market")
     readonly_fields = [f.name for f in MarginRecommendation._meta.fields]
     actions = ["apply_selected", "dismiss_selected"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
     @admin.action(description="Apply (steward change, inside the bounds)")
     def apply_selected(self, request: HttpRequest, queryset: QuerySet[MarginRecommendation]) -> None:
@@ -148,33 +140,23 @@ class AlertRuleAdmin(admin.ModelAdmin):
     list_editable = ("threshold", "enabled")
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnlyPermissions, admin.TabularInline):
     model = AlertDelivery
     extra = 0
-    can_delete = False
     readonly_fields = ("event", "channel", "target", "status", "attempts", "response_code", "last_error", "sent_at")
     fields = readonly_fields
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
     list_display = ("summary", "rule", "market", "state", "opened_at", "resolved_at")
     list_filter = ("state", "rule__kind")
     readonly_fields = [f.name for f in Alert._meta.fields]
     inlines = [DeliveryInline]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(AlertDelivery)
-class AlertDeliveryAdmin(admin.ModelAdmin):
+class AlertDeliveryAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
     list_display = ("alert", "event", "channel", "target", "status", "attempts", "response_code", "sent_at")
     list_filter = ("status", "channel", "event")
     readonly_fields = [f.name for f in AlertDelivery._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -11,6 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from riskgov.core.admin_base import DeletableReadOnlyPermissions, ReadOnlyPermissions
 from riskgov.reports.models import ExposureReport, ReportDelivery, ReportSchedule, ReportSubscription
 from riskgov.reports.services.reports import (
     ReportError,
@@ -20,14 +19,13 @@ from riskgov.reports.services.reports import (
 )
 
 
-class SubscriptionInline(admin.TabularInline):
+class SubscriptionInline(DeletableReadOnlyPermissions, admin.TabularInline):
+    """Subscriptions get their unsubscribe token from the service: add them on the page or their own admin."""
+
     model = ReportSubscription
     extra = 0
     fields = ("email", "created_by", "created_at")
     readonly_fields = ("email", "created_by", "created_at")
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # subscriptions get their unsubscribe token from the service: use the action or the page
 
 
 @admin.register(ReportSchedule)
@@ -84,19 +82,17 @@ class ReportSubscriptionAdmin(admin.ModelAdmin):
         obj.pk, obj.token = created.pk, created.token
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnlyPermissions, admin.TabularInline):
     model = ReportDelivery
     extra = 0
-    can_delete = False
     fields = ("recipient", "status", "attempts", "sent_at", "last_error")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(ExposureReport)
-class ExposureReportAdmin(admin.ModelAdmin):
+class ExposureReportAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
+    """Reports come from the schedule task, "Generate now" or `manage.py exposure_report`; they are never edited."""
+
     list_display = ("period_label", "schedule", "kind", "has_data", "alert_count", "generated_at", "page")
     list_filter = ("schedule", "kind", "has_data")
     date_hierarchy = "period_end"
@@ -119,19 +115,10 @@ class ExposureReportAdmin(admin.ModelAdmin):
     def page(self, report: ExposureReport) -> str:
         return format_html('<a href="{}">open</a>', reverse("reports:report-detail", args=[report.pk]))
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # reports come from the schedule task, "Generate now" or `manage.py exposure_report`
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(ReportDelivery)
-class ReportDeliveryAdmin(admin.ModelAdmin):
+class ReportDeliveryAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
     list_display = ("report", "recipient", "status", "attempts", "sent_at")
     list_filter = ("status",)
     search_fields = ("recipient",)
     readonly_fields = ("report", "recipient", "status", "attempts", "sent_at", "last_error", "created_at")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
