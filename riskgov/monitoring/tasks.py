@@ -5,7 +5,9 @@ from __future__ import annotations
 from celery import shared_task
 from celery.app.task import Task
 
-from riskgov.monitoring.services.alert_delivery import TransientDeliveryError, alert_delivery_send
+from riskgov.core.services.outbox import TransientDeliveryError
+from riskgov.core.tasking import retry_policy
+from riskgov.monitoring.services.alert_delivery import alert_delivery_send
 from riskgov.monitoring.services.monitoring import alerts_evaluate
 from riskgov.monitoring.services.recommender import margin_recommend_all
 
@@ -28,11 +30,9 @@ def evaluate_alerts() -> dict[str, int]:
 @shared_task(
     bind=True,
     name="riskgov.deliver_alert",
-    autoretry_for=(TransientDeliveryError,),
-    max_retries=DELIVERY_MAX_RETRIES,
-    retry_backoff=10,
-    retry_backoff_max=1800,
-    retry_jitter=True,
+    **retry_policy(
+        TransientDeliveryError, max_retries=DELIVERY_MAX_RETRIES, backoff_seconds=10, backoff_max_seconds=1800
+    ),
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=60,

@@ -7,12 +7,12 @@ from functools import partial
 from celery import Task, shared_task
 from django.db import transaction
 
+from riskgov.core.services.outbox import TransientDeliveryError
+from riskgov.core.tasking import retry_policy
 from riskgov.reports.models import ReportSchedule
 from riskgov.reports.services.reports import (
-    DeliveryFailed,
     exposure_report_generate,
     report_deliveries_prepare,
-    report_delivery_give_up,
     report_delivery_send,
     report_period_resolve,
 )
@@ -47,15 +47,16 @@ def generate_exposure_report(
     return report.pk
 
 
-def delivery_backoff(retries: int) -> int:
-    """Seconds before the next attempt: 30 s, 1 min, 2 min … capped at an hour."""
-    return int(min(DELIVERY_BACKOFF_MAX_SECONDS, DELIVERY_BACKOFF_SECONDS * 2**retries))
-
-
 @shared_task(
     bind=True,
     name="riskgov.deliver_exposure_report",
-    max_retries=DELIVERY_MAX_RETRIES,
+    # waits of about 30 s, 1 min, 2 min … capped at an hour, jittered
+    **retry_policy(
+        TransientDeliveryError,
+        max_retries=DELIVERY_MAX_RETRIES,
+        backoff_seconds=DELIVERY_BACKOFF_SECONDS,
+        backoff_max_seconds=DELIVERY_BACKOFF_MAX_SECONDS,
+    ),
     soft_time_limit=60,
     time_limit=90,
     acks_late=True,
@@ -63,10 +64,5 @@ def delivery_backoff(retries: int) -> int:
 )
 def deliver_exposure_report(self: Task, *, delivery_id: int) -> str:
     """E-mail one stored report to one recipient; a transient failure is recorded and retried with backoff."""
-    try:
-        return str(report_delivery_send(delivery_id=delivery_id).status)
-    except DeliveryFailed as error:
-        if self.request.retries >= DELIVERY_MAX_RETRIES:
-            report_delivery_give_up(delivery_id=delivery_id)
-            return "gave_up"
-        raise self.retry(exc=error, countdown=delivery_backoff(self.request.retries)) from error
+    final = self.request.retries >= DELIVERY_MAX_RETRIES
+    return str(report_delivery_send(delivery_id=delivery_id, final_attempt=final).status)

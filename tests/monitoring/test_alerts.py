@@ -13,6 +13,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from riskgov.core.services.outbox import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature_valid
 from riskgov.markets.domain.exposure_aggregates import aggregate_exposure
 from riskgov.markets.models import PriceObservation
 from riskgov.markets.selectors.exposure import open_position_arrays
@@ -27,13 +28,7 @@ from riskgov.monitoring.models import (
     PriceFeed,
 )
 from riskgov.monitoring.selectors.monitoring import market_risk_figures
-from riskgov.monitoring.services.alert_delivery import (
-    DELIVERY_HEADER,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    alert_deliveries_create,
-    webhook_signature_valid,
-)
+from riskgov.monitoring.services.alert_delivery import alert_deliveries_create
 from riskgov.monitoring.services.monitoring import alerts_evaluate
 from riskgov.monitoring.tasks import deliver_alert
 from tests.factories import PositionFactory

@@ -90,6 +90,8 @@ def test_a_failed_send_is_recorded_and_retried_without_regenerating(
         mock.patch.object(EmailMultiAlternatives, "send", flaky_send),
         mock.patch("riskgov.reports.services.reports.report_content_build") as rebuilt,
         mock.patch.object(deliver_exposure_report, "retry", wraps=deliver_exposure_report.retry) as retry,
+        # the retry policy's jitter at its ceiling, so the wait is the backoff itself
+        mock.patch("celery.utils.time.random.randrange", lambda stop: stop - 1),
     ):
         outcome = deliver_exposure_report.apply(kwargs={"delivery_id": delivery.pk})  # eager: retries run inline
     assert outcome.get() == "sent"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from riskgov.core.models.outbox import OutboxDelivery, OutboxStatus
 from riskgov.markets.models.markets import Market
 from riskgov.markets.models.parameters import MarginParameters
 from riskgov.monitoring.models.policy import MarginPolicy
@@ -175,27 +176,18 @@ class AlertDeliveryEvent(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
-class AlertDeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    RETRYING = "retrying", "Retrying"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+# Alert deliveries share the outbox's statuses.
+AlertDeliveryStatus = OutboxStatus
 
 
-class AlertDelivery(models.Model):
-    """One notification of one alert event to one target; every attempt updates the row."""
+class AlertDelivery(OutboxDelivery):
+    """One notification of one alert event to one target (an address or a webhook URL); every attempt
+    updates the row."""
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=16, choices=AlertDeliveryEvent.choices)
     channel = models.CharField(max_length=16, choices=AlertDeliveryChannel.choices)
     target = models.CharField(max_length=500)
-    status = models.CharField(max_length=16, choices=AlertDeliveryStatus.choices, default=AlertDeliveryStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    response_code = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "riskgov_alertdelivery"

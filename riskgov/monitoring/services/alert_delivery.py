@@ -1,68 +1,24 @@
 """Alert notifications by e-mail and signed webhook; one AlertDelivery row per event and target.
 
-Webhooks POST a JSON body with headers::
-
-    X-RiskGov-Timestamp: <unix seconds>
-    X-RiskGov-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + raw body)>
-    X-RiskGov-Delivery:  <delivery id, the same on every retry>
-
-A receiver recomputes the HMAC over the timestamp and the raw body with the rule's secret, compares in
-constant time and rejects old timestamps (replays). Connection errors, timeouts, 429 and 5xx are
-transient and retried with backoff by the task; other 4xx fail the delivery at once.
+Deliveries go through the outbox (`riskgov.core.services.outbox`): no row lock while sending, each attempt
+recorded, transient failures retried by the task. Webhooks are signed with the rule's secret.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
-import urllib.error
-import urllib.request
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
 
 from riskgov.core import dispatch
+from riskgov.core.services.outbox import outbox_delivery_send, outbox_email_send, outbox_webhook_post
 from riskgov.monitoring.models import Alert, AlertDelivery, AlertDeliveryChannel, AlertDeliveryStatus
 
-SIGNATURE_HEADER = "X-RiskGov-Signature"
-TIMESTAMP_HEADER = "X-RiskGov-Timestamp"
-DELIVERY_HEADER = "X-RiskGov-Delivery"
-WEBHOOK_TIMEOUT_SECONDS = 10
-REPLAY_WINDOW_SECONDS = 300
-
-
-class TransientDeliveryError(Exception):
-    """The target could not take the notification now; the attempt is recorded and retried."""
-
-
-def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
-def webhook_signature_valid(
-    *,
-    secret: str,
-    timestamp: str,
-    body: bytes,
-    signature: str,
-    now: float | None = None,
-    window_seconds: int = REPLAY_WINDOW_SECONDS,
-) -> bool:
-    """What a receiver checks: the signature matches and the timestamp is recent."""
-    try:
-        stamp = int(timestamp)
-    except ValueError:
-        return False
-    if abs((now if now is not None else time.time()) - stamp) > window_seconds:
-        return False
-    return hmac.compare_digest(webhook_signature(secret=secret, timestamp=stamp, body=body), signature)
+WEBHOOK_USER_AGENT = "RiskGov-Alerts/1"
 
 
 def alert_payload(alert: Alert, event: str) -> dict[str, Any]:
@@ -113,7 +69,7 @@ def _enqueue(delivery_ids: list[int]) -> None:
         dispatch.send("riskgov.deliver_alert", delivery_id=delivery_id)
 
 
-def _send_email(delivery: AlertDelivery, payload: dict[str, Any]) -> None:
+def _alert_email(delivery: AlertDelivery, payload: dict[str, Any]) -> EmailMessage:
     alert = delivery.alert
     verb = "Resolved" if delivery.event == "resolved" else "Alert"
     body = [
@@ -125,82 +81,35 @@ def _send_email(delivery: AlertDelivery, payload: dict[str, Any]) -> None:
     if alert.resolved_at:
         body.append(f"Resolved: {alert.resolved_at:%Y-%m-%d %H:%M} UTC")
     body += ["", "Evidence:", json.dumps(payload["alert"]["latest_evidence"], indent=2, sort_keys=True, default=str)]
-    try:
-        send_mail(
-            f"[RiskGov] {verb}: {alert.summary}"[:200], "\n".join(body), settings.DEFAULT_FROM_EMAIL, [delivery.target]
-        )
-    except OSError as error:  # SMTP errors are OSErrors: the mail server may take it later
-        raise TransientDeliveryError(f"mail: {error}") from error
-
-
-def _post_webhook(delivery: AlertDelivery, payload: dict[str, Any]) -> int:
-    """POST the signed payload; returns the status code. Raises TransientDeliveryError or ValueError."""
-    body = json.dumps(payload | {"delivery": delivery.pk}, sort_keys=True, separators=(",", ":"), default=str).encode()
-    timestamp = int(time.time())
-    request = urllib.request.Request(
-        delivery.target,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "RiskGov-Alerts/1",
-            TIMESTAMP_HEADER: str(timestamp),
-            SIGNATURE_HEADER: webhook_signature(
-                secret=delivery.alert.rule.webhook_secret, timestamp=timestamp, body=body
-            ),
-            DELIVERY_HEADER: str(delivery.pk),
-        },
+    return EmailMessage(
+        f"[RiskGov] {verb}: {alert.summary}"[:200], "\n".join(body), settings.DEFAULT_FROM_EMAIL, [delivery.target]
     )
-    try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        if error.code == 429 or error.code >= 500:
-            raise TransientDeliveryError(f"HTTP {error.code}") from error
-        raise ValueError(f"HTTP {error.code}") from error
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-        raise TransientDeliveryError(str(getattr(error, "reason", error))) from error
+
+
+def _alert_send(delivery: AlertDelivery) -> int | None:
+    """The outbox channel of alerts: an e-mail or a webhook POST signed with the rule's secret."""
+    payload = alert_payload(delivery.alert, delivery.event)
+    if delivery.channel == AlertDeliveryChannel.EMAIL:
+        outbox_email_send(_alert_email(delivery, payload))
+        return None
+    return outbox_webhook_post(
+        url=delivery.target,
+        payload=payload,
+        secret=delivery.alert.rule.webhook_secret,
+        delivery_id=delivery.pk,
+        user_agent=WEBHOOK_USER_AGENT,
+    )
 
 
 def alert_delivery_send(*, delivery_id: int, final_attempt: bool = False) -> AlertDelivery:
-    """Make one attempt at a delivery and record it; a sent or failed delivery is left alone.
+    """Make one attempt at a delivery and record it; a sent, failed or given-up delivery is left alone.
 
     Raises TransientDeliveryError after recording a transient failure (unless `final_attempt`, which
-    marks the delivery failed instead) so the task retries it.
+    records the delivery as given up instead) so the task retries it.
     """
-    transient: TransientDeliveryError | None = None
-    with transaction.atomic():
-        delivery = (
-            AlertDelivery.objects.select_for_update(of=("self",))
-            .select_related("alert", "alert__rule", "alert__market")
-            .get(pk=delivery_id)
-        )
-        if delivery.status in (AlertDeliveryStatus.SENT, AlertDeliveryStatus.FAILED):
-            return delivery
-        delivery.attempts += 1
-        delivery.last_attempt_at = timezone.now()
-        payload = alert_payload(delivery.alert, delivery.event)
-        try:
-            if delivery.channel == AlertDeliveryChannel.EMAIL:
-                _send_email(delivery, payload)
-            else:
-                delivery.response_code = _post_webhook(delivery, payload)
-        except TransientDeliveryError as error:
-            transient = error
-            delivery.last_error = str(error)[:2000]
-            code = str(error).removeprefix("HTTP ")
-            delivery.response_code = int(code) if code.isdigit() else None
-            delivery.status = AlertDeliveryStatus.FAILED if final_attempt else AlertDeliveryStatus.RETRYING
-        except ValueError as error:
-            delivery.last_error = str(error)[:2000]
-            code = str(error).removeprefix("HTTP ")
-            delivery.response_code = int(code) if code.isdigit() else None
-            delivery.status = AlertDeliveryStatus.FAILED
-        else:
-            delivery.status = AlertDeliveryStatus.SENT
-            delivery.sent_at = timezone.now()
-            delivery.last_error = ""
-        delivery.save()
-    if transient is not None and not final_attempt:
-        raise transient
-    return delivery
+    return outbox_delivery_send(
+        deliveries=AlertDelivery.objects.select_related("alert", "alert__rule", "alert__market"),
+        delivery_id=delivery_id,
+        channel=_alert_send,
+        final_attempt=final_attempt,
+    )

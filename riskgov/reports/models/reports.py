@@ -9,6 +9,7 @@ from django.db import models
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from riskgov.core.models.fields import rate_field
+from riskgov.core.models.outbox import OutboxDelivery, OutboxStatus
 from riskgov.markets.models.exposure import ExposureSnapshot
 from riskgov.markets.models.markets import Market
 
@@ -149,23 +150,15 @@ class ExposureReport(models.Model):
         return f"{self.schedule} · {self.period_label}"
 
 
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed (retrying)"
-    GAVE_UP = "gave_up", "Failed (gave up)"
+# Report deliveries share the outbox's statuses.
+DeliveryStatus = OutboxStatus
 
 
-class ReportDelivery(models.Model):
+class ReportDelivery(OutboxDelivery):
     """The e-mail of one report to one recipient; retries update this row, never add one."""
 
     report = models.ForeignKey(ExposureReport, on_delete=models.CASCADE, related_name="deliveries")
     recipient = models.EmailField()
-    status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    sent_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "riskgov_reportdelivery"

@@ -7,25 +7,23 @@ keyed by (report, recipient): a retry updates its row and re-sends the stored re
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from smtplib import SMTPException
 
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from riskgov.core.models import AuditAction
+from riskgov.core.models import OUTBOX_OPEN_STATES, AuditAction
 from riskgov.core.services.audit import audit_record
+from riskgov.core.services.outbox import TransientDeliveryError, outbox_delivery_send, outbox_email_send
 from riskgov.reports.domain.periods import ReportPeriod, period_last_complete, period_parse
-from riskgov.reports.models import DeliveryStatus, ExposureReport, ReportDelivery, ReportSchedule, ReportSubscription
+from riskgov.reports.models import ExposureReport, ReportDelivery, ReportSchedule, ReportSubscription
 from riskgov.reports.models.reports import REPORT_TASK
 from riskgov.reports.selectors.reports import report_schedule_recipients
 from riskgov.reports.services.content import report_charts_render, report_content_build
@@ -37,9 +35,8 @@ from riskgov.reports.services.render import (
     site_base_url,
 )
 
-logger = logging.getLogger(__name__)
-# Errors worth another attempt later: the mail server refused or could not be reached.
-TRANSIENT_SEND_ERRORS = (SMTPException, OSError)
+# Sending failed for a reason that may pass (the SMTP server refused or was unreachable); recorded, retried later.
+DeliveryFailed = TransientDeliveryError
 
 
 class ReportError(Exception):
@@ -148,11 +145,7 @@ def report_deliveries_prepare(*, report: ExposureReport) -> list[int]:
     ReportDelivery.objects.bulk_create(
         [ReportDelivery(report=report, recipient=address) for address in recipients], ignore_conflicts=True
     )
-    return list(
-        report.deliveries.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED])
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    return list(report.deliveries.filter(status__in=OUTBOX_OPEN_STATES).order_by("pk").values_list("pk", flat=True))
 
 
 def report_email_build(*, report: ExposureReport, recipient: str) -> EmailMultiAlternatives:
@@ -182,35 +175,23 @@ def report_email_build(*, report: ExposureReport, recipient: str) -> EmailMultiA
     return message
 
 
-class DeliveryFailed(Exception):
-    """Sending failed for a reason that may pass (the SMTP server refused or was unreachable)."""
+def _report_email_send(delivery: ReportDelivery) -> None:
+    """The outbox channel of reports: the stored report, e-mailed; nothing is regenerated."""
+    outbox_email_send(report_email_build(report=delivery.report, recipient=delivery.recipient))
 
 
-def report_delivery_send(*, delivery_id: int) -> ReportDelivery:
-    """Send one delivery unless it was sent already; record the attempt and its outcome on the row.
+def report_delivery_send(*, delivery_id: int, final_attempt: bool = False) -> ReportDelivery:
+    """Send one delivery unless it was sent (or given up) already; record the attempt and its outcome on the row.
 
-    Raises DeliveryFailed on a transient error, after recording it, so the caller can retry later.
+    Raises DeliveryFailed on a transient error, after recording it, so the caller can retry later; on the
+    `final_attempt` the delivery is recorded as given up instead.
     """
-    delivery = ReportDelivery.objects.select_related("report__schedule").get(pk=delivery_id)
-    if delivery.status == DeliveryStatus.SENT:
-        return delivery
-    ReportDelivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)
-    message = report_email_build(report=delivery.report, recipient=delivery.recipient)
-    try:
-        message.send()
-    except TRANSIENT_SEND_ERRORS as error:
-        logger.warning("report delivery %s to %s failed: %s", delivery.pk, delivery.recipient, error)
-        ReportDelivery.objects.filter(pk=delivery.pk).exclude(status=DeliveryStatus.SENT).update(
-            status=DeliveryStatus.FAILED, last_error=f"{type(error).__name__}: {error}"[:2000]
-        )
-        raise DeliveryFailed(str(error)) from error
-    ReportDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENT, sent_at=timezone.now())
-    delivery.refresh_from_db()
-    return delivery
-
-
-def report_delivery_give_up(*, delivery_id: int) -> None:
-    ReportDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.FAILED).update(status=DeliveryStatus.GAVE_UP)
+    return outbox_delivery_send(
+        deliveries=ReportDelivery.objects.select_related("report__schedule"),
+        delivery_id=delivery_id,
+        channel=_report_email_send,
+        final_attempt=final_attempt,
+    )
 
 
 def report_subscription_create(*, schedule: ReportSchedule, email: str, created_by: str) -> ReportSubscription:
