@@ -25,15 +25,23 @@ node_modules/.installed: package.json package-lock.json
 
 node: node_modules/.installed
 
-# apt-get waits up to 10 minutes for the dpkg lock when another apt is running.
+# apt-get waits for the dpkg lock (up to 10 minutes) and the whole step is retried while another apt
+# holds the package lists, so `make test` next to a running apt waits instead of failing.
 APT := apt-get -o DPkg::Lock::Timeout=600
+define apt_install
+for attempt in 1 2 3 4 5 6 7 8 9 10 11 12; do \
+  $(APT) update -qq && $(APT) install -y -qq $(1) >/dev/null && exit 0; \
+  echo "apt-get could not run (attempt $$attempt of 12; another apt may hold its lock); retrying in 10 s"; \
+  sleep 10; \
+done; exit 1
+endef
 
 chromium:
-	@command -v chromium >/dev/null || { $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null || ( $(call apt_install,chromium) )
 
 # WeasyPrint (report PDFs) loads Pango through its C library.
 pdf-libs:
-	@ldconfig -p | grep -q libpangoft2-1.0 || { $(APT) update -qq && $(APT) install -y -qq libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; }
+	@ldconfig -p | grep -q libpangoft2-1.0 || ( $(call apt_install,libpango-1.0-0 libpangoft2-1.0-0) )
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
