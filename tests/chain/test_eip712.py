@@ -36,7 +36,7 @@ def make_ballot(signer: LocalAccount, **overrides: object) -> Ballot:
         "voter": signer.address,
         "nonce": 0,
     }
-    return Ballot(**{**fields, **overrides})  # type: ignore[arg-type]
+    return Ballot(**{**fields, **overrides})
 
 
 def test_typed_data_follows_the_governor_ballot() -> None:
@@ -101,10 +101,10 @@ def test_a_signature_does_not_carry_over_to_another_ballot_or_domain(
 ) -> None:
     domain = BallotDomain(chain_id=31337, verifying_contract=REGISTRY)
     signature = sign_ballot(make_ballot(voter), domain, voter.key)
-    other_ballot = make_ballot(voter, **change.get("ballot", {}))  # type: ignore[arg-type]
+    other_ballot = make_ballot(voter, **change.get("ballot", {}))
     other_domain = change.get("domain", domain)
-    assert recover_ballot_signer(other_ballot, other_domain, signature) != voter.address  # type: ignore[arg-type]
-    assert not verify_ballot_signature(None, other_ballot, other_domain, signature)  # type: ignore[arg-type]
+    assert recover_ballot_signer(other_ballot, other_domain, signature) != voter.address
+    assert not verify_ballot_signature(None, other_ballot, other_domain, signature)
 
 
 def test_signer_other_than_the_voter_is_not_valid(voter: LocalAccount, accounts: DemoAccounts) -> None:

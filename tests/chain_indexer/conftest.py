@@ -82,10 +82,10 @@ def demo_chain_session(indexer_anvil: AnvilNode) -> DemoChain:
 @pytest.fixture
 def demo_chain(demo_chain_session: DemoChain, settings: object) -> Iterator[DemoChain]:
     """The session's demo chain with its state rolled back after the test; settings point at it."""
-    settings.CHAIN_RPC_URL = demo_chain_session.node.url  # type: ignore[attr-defined]
-    settings.CHAIN_ID = demo_chain_session.node.chain_id  # type: ignore[attr-defined]
-    settings.CHAIN_CONFIRMATIONS = 0  # type: ignore[attr-defined]
-    settings.CHAIN_INDEXER_BLOCK_RANGE = 2000  # type: ignore[attr-defined]
+    settings.CHAIN_RPC_URL = demo_chain_session.node.url
+    settings.CHAIN_ID = demo_chain_session.node.chain_id
+    settings.CHAIN_CONFIRMATIONS = 0
+    settings.CHAIN_INDEXER_BLOCK_RANGE = 2000
     snapshot = demo_chain_session.client.rpc("evm_snapshot")
     try:
         yield demo_chain_session
@@ -93,7 +93,7 @@ def demo_chain(demo_chain_session: DemoChain, settings: object) -> Iterator[Demo
         demo_chain_session.client.rpc("evm_revert", snapshot)
 
 
-def record(chain: DemoChain):  # type: ignore[no-untyped-def]
+def record(chain: DemoChain):
     """Record the demo deployment in the database (as chain_deploy does after deploying)."""
     from chain.services.deployments import deployment_record, genesis_hash
 
@@ -107,10 +107,10 @@ def record(chain: DemoChain):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def deployment(demo_chain: DemoChain, db: None):  # type: ignore[no-untyped-def]
+def deployment(demo_chain: DemoChain, db: None):
     return record(demo_chain)
 
 
 @pytest.fixture
-def committed_deployment(demo_chain: DemoChain, transactional_db: None):  # type: ignore[no-untyped-def]
+def committed_deployment(demo_chain: DemoChain, transactional_db: None):
     return record(demo_chain)
