@@ -182,7 +182,7 @@ class NodeGoesDown(RetryingHTTPProvider):
         self.after_logs = after_logs
         self.logs_read = 0
 
-    def make_request(self, method, params):  # type: ignore[no-untyped-def]
+    def make_request(self, method, params):
         response = super().make_request(method, params)
         if method == "eth_getLogs":
             self.logs_read += 1
