@@ -39,6 +39,7 @@ from insurance.services.coverage_files import arrays_write, run_directory
 from insurance.services.coverage_inputs import coverage_inputs_collect
 from insurance.services.coverage_model import engine_model, model_params_clean
 from riskgov.core import dispatch
+from riskgov.core.errors import DomainError
 from riskgov.core.models import AuditAction
 from riskgov.core.services.audit import audit_record
 
@@ -60,8 +61,11 @@ CONFIG_FIELDS = (
 )
 
 
-class CoverageRunError(Exception):
+class CoverageRunError(DomainError):
     """A run cannot do what was asked (e.g. cancel a finished run); the message says why."""
+
+    status = 409
+    default_code = "run_conflict"
 
 
 def run_config(run: CoverageRun) -> SimulationConfig:
@@ -300,7 +304,9 @@ def coverage_run_cancel(*, run: CoverageRun, actor: str) -> CoverageRun:
         if not changed:
             run.refresh_from_db()
             raise CoverageRunError(
-                f"Run #{run.pk} is {run.get_status_display().lower()}; only queued or running runs can be cancelled."
+                f"Run #{run.pk} is {run.get_status_display().lower()}; only queued or running runs can be cancelled.",
+                code="not_cancellable",
+                field="status",
             )
         audit_record(action=AuditAction.COVERAGE_RUN_CANCELLED, subject=run, actor=actor)
         task_ids = list(

@@ -1,11 +1,14 @@
-"""JSON API for coverage runs: list, create, read, cancel. Input errors are 400 {field: [reasons]}."""
+"""JSON API for coverage runs: list, create, read, cancel.
+
+A refusal (bad input, a service's ValidationError or CoverageRunError) is answered by the API error handler
+as {"error": {"code", "message", "field"}}: 400 for input, 409 for cancelling a finished run.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -17,8 +20,7 @@ from rest_framework.response import Response
 
 from insurance.models import MAX_PATHS, MAX_STEPS, CoverageRun, ImpactKind, InsuranceFund, PriceModelKind
 from insurance.selectors.coverage import run_list, run_progress
-from insurance.services.coverage_runs import CoverageRunError, coverage_run_cancel, coverage_run_create
-from insurance.views.errors import error_fields
+from insurance.services.coverage_runs import coverage_run_cancel, coverage_run_create
 
 
 class CoverageRunInputSerializer(serializers.Serializer):
@@ -130,10 +132,7 @@ def runs(request: Request) -> Response:
         return paginator.get_paginated_response(CoverageRunOutputSerializer(page, many=True).data)
     serializer = CoverageRunInputSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    try:
-        run = coverage_run_create(**serializer.validated_data, requested_by=_actor(request))
-    except ValidationError as error:
-        return Response(error_fields(error), status=status.HTTP_400_BAD_REQUEST)
+    run = coverage_run_create(**serializer.validated_data, requested_by=_actor(request))
     return Response(CoverageRunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
@@ -149,8 +148,5 @@ def run_detail(request: Request, run_id: int) -> Response:
 @permission_classes([IsAuthenticated])
 def run_cancel(request: Request, run_id: int) -> Response:
     run = get_object_or_404(CoverageRun, pk=run_id)
-    try:
-        run = coverage_run_cancel(run=run, actor=_actor(request))
-    except CoverageRunError as error:
-        return Response({"status": [str(error)]}, status=status.HTTP_409_CONFLICT)
+    run = coverage_run_cancel(run=run, actor=_actor(request))
     return Response(CoverageRunOutputSerializer(run).data)

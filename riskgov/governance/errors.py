@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
+from riskgov.core.errors import DomainError
 
-class GovernanceError(Exception):
-    """A governance action was refused; `message` is meant for the user."""
 
-    status = 400
+class GovernanceError(DomainError):
+    """A governance action was refused; `message` is meant for the user. Raised as ``Error(code, message)``."""
 
     def __init__(self, code: str, message: str, *, field: str | None = None, status: int | None = None) -> None:
-        self.code = code
-        self.message = message
-        self.field = field
-        if status is not None:
-            self.status = status
-        super().__init__(message)
-
-    def as_dict(self) -> dict[str, str | None]:
-        return {"code": self.code, "field": self.field, "reason": self.message}
+        super().__init__(message, code=code, field=field, status=status)
 
 
 class ProposalRejected(GovernanceError):
-    """Proposal creation failed; `errors` maps form fields to messages."""
+    """Proposal creation failed; `errors` maps form fields to messages (the first one is the answer's field)."""
 
     def __init__(self, errors: dict[str, list[str]], *, code: str = "invalid_proposal") -> None:
         self.errors = errors

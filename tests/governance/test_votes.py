@@ -57,32 +57,32 @@ REJECTIONS = [
 def test_rejected_with_reason(client: Client, proposal: Proposal, holders, kwargs, at, status, code) -> None:  # type: ignore[no-untyped-def]
     response = post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1], **kwargs), at=at)
     assert response.status_code == status
-    assert response.json()["code"] == code
-    assert response.json()["reason"]
+    assert response.json()["error"]["code"] == code
+    assert response.json()["error"]["message"]
     assert not Vote.objects.exists()
 
 
 def test_signature_for_another_proposal(client: Client, chain, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
     other = make_proposal(chain, holders[0], mmr="0.036")
     response = post_vote(client, proposal.pk, signed(other.pk, 1, holders[1]))
-    assert response.status_code == 400 and response.json()["code"] == "invalid_signature"
-    assert "proposal" in response.json()["reason"]
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_signature"
+    assert "proposal" in response.json()["error"]["message"]
 
 
 def test_signer_is_not_the_voter(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
     response = post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1], key=holders[2]))
-    assert response.status_code == 400 and response.json()["code"] == "invalid_signature"
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_signature"
 
 
 def test_zero_voting_power(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
     response = post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[4]))
-    assert response.status_code == 400 and response.json()["code"] == "no_voting_power"
+    assert response.status_code == 400 and response.json()["error"]["code"] == "no_voting_power"
 
 
 def test_repeated_vote_is_409(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
     assert post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1])).status_code == 201
     again = post_vote(client, proposal.pk, signed(proposal.pk, 0, holders[1], nonce=1))
-    assert again.status_code == 409 and again.json()["code"] == "already_voted"
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_voted"
     replay = post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1]))
     assert replay.status_code == 409
     assert Vote.objects.count() == 1
@@ -91,7 +91,8 @@ def test_repeated_vote_is_409(client: Client, proposal: Proposal, holders) -> No
 def test_nonce_counts_accepted_votes_across_proposals(client: Client, chain, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
     second = make_proposal(chain, holders[0], mmr="0.036")
     assert post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1])).status_code == 201
-    assert post_vote(client, second.pk, signed(second.pk, 1, holders[1], nonce=0)).json()["code"] == "wrong_nonce"
+    rejected = post_vote(client, second.pk, signed(second.pk, 1, holders[1], nonce=0))
+    assert rejected.json()["error"]["code"] == "wrong_nonce"
     typed = client.get(reverse("governance:api-ballot", args=[second.pk]), {"voter": holders[1].address, "support": 2})
     assert typed.json()["message"]["nonce"] == 1
     assert typed.json()["domain"] == {
@@ -112,11 +113,28 @@ def test_relayer_may_submit(client: Client, proposal: Proposal, holders) -> None
     assert Vote.objects.get().submitted_by == holders[3].address
 
 
-def test_malformed_input(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_input_answers_the_error_shape_naming_the_field(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
     body = {**signed(proposal.pk, 1, holders[1]), "support": 7}
     response = post_vote(client, proposal.pk, body)
-    assert response.status_code == 400 and response.json()["field"] == "support"
-    assert post_vote(client, 999_999, signed(999_999, 1, holders[1])).status_code == 404
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {"code": "max_value", "message": "Ensure this value is less than or equal to 2.", "field": "support"}
+    }
+    missing = post_vote(
+        client, proposal.pk, {k: v for k, v in signed(proposal.pk, 1, holders[1]).items() if k != "nonce"}
+    )
+    assert missing.status_code == 400 and missing.json()["error"]["field"] == "nonce"
+    unknown = post_vote(client, 999_999, signed(999_999, 1, holders[1]))
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_proposal"
+    assert not Vote.objects.exists()
+
+
+def test_ballot_typed_data_refuses_a_bad_voter_naming_the_field(client: Client, proposal: Proposal) -> None:
+    url = reverse("governance:api-ballot", args=[proposal.pk])
+    response = client.get(url, {"voter": "0x1234", "support": 1})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("invalid_voter", "voter") and "not an address" in error["message"]
 
 
 QUORUM_EDGES = [

@@ -124,7 +124,32 @@ def test_api_rejects_bad_input_with_400_naming_the_field(
     with django_capture_on_commit_callbacks(execute=True):
         response = analyst.post(reverse("insurance:api-runs"), payload, content_type="application/json")
     assert response.status_code == 400, response.content
-    assert field in response.json(), response.json()
+    error = response.json()["error"]
+    assert error["field"].split(".")[0] == field and error["message"] and error["code"], error
+    assert not CoverageRun.objects.exists() and enqueued == []
+
+
+def test_api_refusal_has_the_one_error_shape(analyst: Client, enqueued: list[int]) -> None:
+    build_book()
+    response = analyst.post(reverse("insurance:api-runs"), {"paths": 0}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {"code": "min_value", "message": "Ensure this value is greater than or equal to 1.", "field": "paths"}
+    }
+    nested = analyst.post(
+        reverse("insurance:api-runs"),
+        {"parameter_overrides": {"ETH": {"mmr": "abc"}}},
+        content_type="application/json",
+    )
+    assert nested.status_code == 400 and nested.json()["error"]["field"] == "parameter_overrides.ETH.mmr"
+    refused = analyst.post(
+        reverse("insurance:api-runs"),
+        {"liquidation_delay_steps": 50, "steps": 24, "horizon_days": "1"},
+        content_type="application/json",
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["field"] == "liquidation_delay_steps"
+    assert "longer than the horizon" in refused.json()["error"]["message"]
     assert not CoverageRun.objects.exists() and enqueued == []
 
 

@@ -100,7 +100,10 @@ def test_cancel_from_the_run_page(client: Client, monkeypatch: pytest.MonkeyPatc
     run.refresh_from_db()
     assert run.status == RunStatus.CANCELLED
     api = client.post(reverse("insurance:api-run-cancel", args=[run.pk]))
-    assert api.status_code == 409 and "status" in api.json()
+    assert api.status_code == 409
+    error = api.json()["error"]
+    assert (error["code"], error["field"]) == ("not_cancellable", "status")
+    assert "only queued or running" in error["message"]
 
 
 def _start_chunk(run: CoverageRun, index: int, *, minutes_ago: float, attempts: int = 1, task_id: str = "t") -> None:

@@ -1,6 +1,7 @@
 """Governance JSON API: proposals, public votes and tally export, ballot typed data, and vote submission.
 
-Thin: an input serializer parses, one service or selector does the work, an output serializer renders.
+Thin: an input serializer parses, one service or selector does the work, an output serializer renders; a
+refusal (bad input, a GovernanceError) is answered by the API error handler as {"error": {code, message, field}}.
 Vote submission needs no session — the EIP-712 signature is the authorisation, so relayers may post it.
 """
 
@@ -11,6 +12,7 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
+from eth_utils import is_address, to_checksum_address
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +20,6 @@ from rest_framework.views import APIView
 
 from chain.eip712 import Ballot, ballot_typed_data
 from riskgov.governance.domain.state import proposal_state
-from riskgov.governance.errors import GovernanceError
 from riskgov.governance.models import Proposal, ProposalState, Vote
 from riskgov.governance.selectors.proposals import (
     latest_recount,
@@ -29,10 +30,6 @@ from riskgov.governance.selectors.proposals import (
 )
 from riskgov.governance.services.votes import SignedBallot, ballot_domain, vote_cast, voter_nonce
 from riskgov.governance.views.auth import session_address
-
-
-def error_response(error: GovernanceError) -> Response:
-    return Response(error.as_dict(), status=error.status)
 
 
 class ChangeOutput(serializers.Serializer):
@@ -137,22 +134,22 @@ class ProposalVotesApi(APIView):
     @extend_schema(request=VoteInput, responses={201: VoteOutput})
     def post(self, request: Request, proposal_id: int) -> Response:
         data = VoteInput(data=request.data)
-        if not data.is_valid():
-            field, messages = next(iter(data.errors.items()))
-            return Response({"code": "invalid_input", "field": field, "reason": str(messages[0])}, status=400)
-        try:
-            vote = vote_cast(
-                ballot=SignedBallot(proposal_id=proposal_id, **data.validated_data),
-                submitted_by=session_address(request._request) or "",
-            )
-        except GovernanceError as error:
-            return error_response(error)
+        data.is_valid(raise_exception=True)
+        vote = vote_cast(
+            ballot=SignedBallot(proposal_id=proposal_id, **data.validated_data),
+            submitted_by=session_address(request._request) or "",
+        )
         return Response(VoteOutput(vote).data, status=status.HTTP_201_CREATED)
 
 
 class BallotQuery(serializers.Serializer):
     voter = serializers.CharField(max_length=42)
     support = serializers.IntegerField(min_value=0, max_value=2)
+
+    def validate_voter(self, value: str) -> str:
+        if not is_address(value):
+            raise serializers.ValidationError(f"{value!r} is not an address", code="invalid_voter")
+        return to_checksum_address(value)
 
 
 class BallotTypedDataApi(APIView):
@@ -166,10 +163,7 @@ class BallotTypedDataApi(APIView):
         query = BallotQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         voter, support = query.validated_data["voter"], query.validated_data["support"]
-        try:
-            ballot = Ballot(proposal_id=proposal.pk, support=support, voter=voter, nonce=voter_nonce(voter))
-        except ValueError as exc:
-            return Response({"code": "invalid_ballot", "field": "voter", "reason": str(exc)}, status=400)
+        ballot = Ballot(proposal_id=proposal.pk, support=support, voter=voter, nonce=voter_nonce(voter))
         return Response(ballot_typed_data(ballot, ballot_domain(proposal)))
 
 

@@ -1,7 +1,8 @@
 """Wallet sign-in (EIP-4361), wallet status, and the demo wallet (demo mode only).
 
 The session holds the signed-in address under SESSION_KEY. A staff account linked to an address
-(StaffAddress) acts as that address without a wallet signature.
+(StaffAddress) acts as that address without a wallet signature. These are plain Django JSON endpoints (not
+DRF), so a refusal is shaped here with `error_body`, as the API error handler shapes it for the APIs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 from eth_utils import is_address, to_checksum_address
 
+from riskgov.core.errors import error_body
 from riskgov.governance.errors import GovernanceError
 from riskgov.governance.models import StaffAddress
 from riskgov.governance.selectors.chain_reads import delegation_of, governance_chain
@@ -59,7 +61,8 @@ def _origin(request: HttpRequest) -> tuple[str, str]:
 
 
 def _error(error: GovernanceError) -> JsonResponse:
-    return JsonResponse(error.as_dict(), status=error.status)
+    """The refusal as every API answers one: {"error": {"code", "message", "field"}}."""
+    return JsonResponse(error_body(code=error.code, message=error.message, field=error.field), status=error.status)
 
 
 @require_POST
