@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,6 +121,19 @@ def run_per_path_columns(run: CoverageRun) -> dict[str, np.ndarray]:
     for index, symbol in enumerate(symbols):
         columns[f"bad_debt_{symbol}"] = arrays["bad_debt_by_market"][:, index]
     return columns
+
+
+def run_per_path_csv(run: CoverageRun) -> str:
+    """The per-path table of a succeeded run as CSV text, one row per path (see `run_per_path_columns`).
+
+    Raises CoverageFileError when the results file is missing or altered.
+    """
+    columns = run_per_path_columns(run)
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(columns)
+    writer.writerows(zip(*(array.tolist() for array in columns.values()), strict=True))
+    return text.getvalue()
 
 
 def run_export(run: CoverageRun) -> dict[str, Any]:

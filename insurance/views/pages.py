@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -20,7 +18,7 @@ from insurance.selectors.coverage import (
     run_headline,
     run_latest_succeeded,
     run_list,
-    run_per_path_columns,
+    run_per_path_csv,
     run_progress,
 )
 from insurance.selectors.funds import fund_balance, fund_balance_history, fund_default, fund_list
@@ -157,16 +155,11 @@ def _succeeded_or_404(run_id: int) -> CoverageRun:
 def run_download_csv(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _succeeded_or_404(run_id)
     try:
-        columns = run_per_path_columns(run)
-    except CoverageFileError as error:
+        table = run_per_path_csv(run)
+    except CoverageFileError as error:  # the results file is gone or altered
         return HttpResponse(str(error), status=410, content_type="text/plain")
-    response = HttpResponse(content_type="text/csv")
+    response = HttpResponse(table, content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="coverage-run-{run.pk}-paths.csv"'
-    writer = csv.writer(response)
-    writer.writerow(columns)
-    arrays = list(columns.values())
-    for row in zip(*(array.tolist() for array in arrays), strict=True):
-        writer.writerow(row)
     return response
 
 
