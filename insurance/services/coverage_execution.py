@@ -33,7 +33,7 @@ from insurance.services.coverage_files import (
 )
 from insurance.services.coverage_metrics import coverage_metrics
 from insurance.services.coverage_model import engine_model
-from insurance.services.coverage_runs import FINISH_RUN, coverage_chunks_enqueue, run_config, tasks_revoke
+from insurance.services.coverage_runs import FINISH_RUN, coverage_chunks_enqueue, coverage_run_fail, run_config
 from riskgov.core import dispatch
 
 logger = logging.getLogger(__name__)
@@ -42,23 +42,6 @@ CHUNK_SOFT_TIME_LIMIT = 900  # seconds; a chunk of 1,000 paths takes seconds eve
 CHUNK_TIME_LIMIT = 960
 MAX_CHUNK_ATTEMPTS = 3
 MERGE_TIMEOUT = timedelta(minutes=15)
-
-
-def coverage_run_fail(*, run_id: int, reason: str) -> bool:
-    """Mark an active run failed with `reason` and revoke its outstanding chunks; False if it was not active."""
-    changed = CoverageRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
-        status=RunStatus.FAILED, error=reason, finished_at=timezone.now()
-    )
-    if changed:
-        logger.warning("coverage run %s failed: %s", run_id, reason)
-        task_ids = list(
-            CoverageChunk.objects.filter(run_id=run_id)
-            .exclude(status=ChunkStatus.DONE)
-            .exclude(task_id="")
-            .values_list("task_id", flat=True)
-        )
-        transaction.on_commit(lambda: tasks_revoke(task_ids))
-    return bool(changed)
 
 
 @dataclass

@@ -12,9 +12,10 @@ import io
 import os
 import secrets
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from django.conf import settings
@@ -56,20 +57,38 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def arrays_write(relative: str, arrays: Mapping[str, NDArray], *, compress: bool = True) -> str:  # type: ignore[type-arg]
-    """Write `arrays` as .npz at MEDIA_ROOT/relative atomically; returns the file's sha256."""
+def _write_atomically(relative: str, write: Callable[[BinaryIO], object]) -> str:
+    """Write MEDIA_ROOT/relative through a temporary file renamed over it; returns the file's sha256."""
     target = media_path(relative)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".npz")
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
     try:
         with os.fdopen(handle, "wb") as stream:
-            (np.savez_compressed if compress else np.savez)(stream, **arrays)  # type: ignore[arg-type]
+            write(stream)
         digest = sha256_of(Path(temporary))
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return digest
+
+
+def arrays_write(relative: str, arrays: Mapping[str, NDArray], *, compress: bool = True) -> str:
+    """Write `arrays` as .npz at MEDIA_ROOT/relative atomically; returns the file's sha256."""
+    save = np.savez_compressed if compress else np.savez
+    return _write_atomically(relative, lambda stream: save(stream, **arrays))  # type: ignore[arg-type]
+
+
+def arrays_encode(arrays: Mapping[str, NDArray], *, compress: bool = True) -> bytes:
+    """`arrays` as the bytes of an .npz file, for a file to be written later with `bytes_write`."""
+    buffer = io.BytesIO()
+    (np.savez_compressed if compress else np.savez)(buffer, **arrays)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def bytes_write(relative: str, data: bytes) -> str:
+    """Write `data` at MEDIA_ROOT/relative atomically; returns the file's sha256."""
+    return _write_atomically(relative, lambda stream: stream.write(data))
 
 
 def file_sha256_check(relative: str, expected_sha256: str, *, what: str) -> None:
@@ -85,7 +104,7 @@ def file_sha256_check(relative: str, expected_sha256: str, *, what: str) -> None
         )
 
 
-def arrays_read(relative: str, expected_sha256: str, *, what: str) -> dict[str, NDArray]:  # type: ignore[type-arg]
+def arrays_read(relative: str, expected_sha256: str, *, what: str) -> dict[str, NDArray]:
     """The arrays of a file whose hash must equal `expected_sha256`; raises CoverageFileError otherwise."""
     path = media_path(relative)
     if not relative or not path.is_file():
@@ -110,7 +129,7 @@ class FrozenInputs:
     correlation: NDArray[np.float64]
     bootstrap_returns: NDArray[np.float64]
 
-    def to_arrays(self) -> dict[str, NDArray]:  # type: ignore[type-arg]
+    def to_arrays(self) -> dict[str, NDArray]:
         return {
             "position_market": self.portfolio.market,
             "position_size": self.portfolio.size,
@@ -127,7 +146,7 @@ class FrozenInputs:
         }
 
     @classmethod
-    def from_arrays(cls, arrays: Mapping[str, NDArray]) -> FrozenInputs:  # type: ignore[type-arg]
+    def from_arrays(cls, arrays: Mapping[str, NDArray]) -> FrozenInputs:
         markets = tuple(
             MarketSpec(
                 symbol=str(symbol),
@@ -161,7 +180,7 @@ class FrozenInputs:
         )
 
 
-def result_to_arrays(result: SimulationResult, *, with_fund_path: bool) -> dict[str, NDArray]:  # type: ignore[type-arg]
+def result_to_arrays(result: SimulationResult, *, with_fund_path: bool) -> dict[str, NDArray]:
     arrays = {name: getattr(result, name) for name in RESULT_FIELDS}
     arrays["path_range"] = np.array([result.path_start, result.path_stop], dtype=np.int64)
     if with_fund_path and result.fund_path is not None:
@@ -173,7 +192,7 @@ def result_from_arrays(
     arrays: Mapping[str, NDArray],
     *,
     seed: int,
-    fund_balance: float,  # type: ignore[type-arg]
+    fund_balance: float,
     config: SimulationConfig,
     symbols: tuple[str, ...],
     engine_version: str,

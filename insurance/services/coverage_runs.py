@@ -1,12 +1,14 @@
 """Starting, enqueueing and cancelling coverage runs.
 
-A run is created with every input validated and the positions and market inputs frozen to a file;
-its chunks are enqueued when the transaction commits (one Celery task per chunk, joined by a chord
-whose callback merges them). See `coverage_execution` for what the workers do.
+A run is created with every input validated and the positions and market inputs frozen (their sha256
+recorded on the row). The frozen inputs reach the disk only when the transaction commits, and then its chunks
+are enqueued (one Celery task per chunk, joined by a chord whose callback merges them); a rolled-back run
+leaves no file. See `coverage_execution` for what the workers do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import uuid
@@ -35,7 +37,7 @@ from insurance.models import (
 )
 from insurance.selectors.funds import fund_balance as ledger_balance
 from insurance.selectors.funds import fund_default
-from insurance.services.coverage_files import arrays_write, run_directory
+from insurance.services.coverage_files import arrays_encode, bytes_write, run_directory
 from insurance.services.coverage_inputs import coverage_inputs_collect
 from insurance.services.coverage_model import engine_model, model_params_clean
 from riskgov.core import dispatch
@@ -126,7 +128,7 @@ def coverage_run_create(
     at: datetime | None = None,
     enqueue: bool = True,
 ) -> CoverageRun:
-    """Validate a run's inputs, freeze positions and market inputs, and enqueue its chunks on commit.
+    """Validate a run's inputs, freeze positions and market inputs; on commit write them, then enqueue the chunks.
 
     Money (fund_balance) in quote units, rates as fractions, horizon in days. The parameter set is
     the current parameters, or `parameter_versions` ({symbol: version}), or `parameter_overrides`
@@ -222,9 +224,9 @@ def coverage_run_create(
         run.position_count = len(frozen.portfolio)
         run.chunk_count = chunk_count(run.paths, run.chunk_size)
         run.save()
-        directory = run_directory(run.pk)
-        run.inputs_file = f"{directory}/inputs.npz"
-        run.inputs_sha256 = arrays_write(run.inputs_file, frozen.to_arrays())
+        run.inputs_file = f"{run_directory(run.pk)}/inputs.npz"
+        inputs = arrays_encode(frozen.to_arrays())
+        run.inputs_sha256 = hashlib.sha256(inputs).hexdigest()
         run.save(update_fields=["inputs_file", "inputs_sha256"])
         CoverageChunk.objects.bulk_create(
             [
@@ -243,10 +245,47 @@ def coverage_run_create(
             actor=requested_by,
             data={"label": run.label, "parameter_set": parameter_set, "model": model, "paths": paths},
         )
+        run_id, inputs_file = run.pk, run.inputs_file
+        # registered first: the file is on disk before any chunk is sent to read it
+        transaction.on_commit(lambda: coverage_inputs_store(run_id=run_id, relative=inputs_file, data=inputs))
         if enqueue:
-            run_id = run.pk
             transaction.on_commit(lambda: coverage_run_enqueue(run_id=run_id))
     return run
+
+
+def coverage_inputs_store(*, run_id: int, relative: str, data: bytes) -> bool:
+    """Write a committed run's frozen inputs (`data`, the .npz bytes hashed at creation) to MEDIA_ROOT/relative.
+
+    Runs once the run's transaction has committed. When the disk refuses, the run fails with the reason (its
+    chunks are then never sent) instead of failing later on a missing file. Returns whether it was written.
+    """
+    try:
+        bytes_write(relative, data)
+    except OSError as error:
+        logger.exception("coverage run %s: frozen inputs not written", run_id)
+        coverage_run_fail(
+            run_id=run_id,
+            reason=f"The frozen inputs could not be written to {relative} ({error}); start a new run.",
+        )
+        return False
+    return True
+
+
+def coverage_run_fail(*, run_id: int, reason: str) -> bool:
+    """Mark an active run failed with `reason` and revoke its outstanding chunks; False if it was not active."""
+    changed = CoverageRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(
+        status=RunStatus.FAILED, error=reason, finished_at=timezone.now()
+    )
+    if changed:
+        logger.warning("coverage run %s failed: %s", run_id, reason)
+        task_ids = list(
+            CoverageChunk.objects.filter(run_id=run_id)
+            .exclude(status=ChunkStatus.DONE)
+            .exclude(task_id="")
+            .values_list("task_id", flat=True)
+        )
+        transaction.on_commit(lambda: tasks_revoke(task_ids))
+    return bool(changed)
 
 
 def chunk_queue() -> str | None:

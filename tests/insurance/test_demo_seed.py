@@ -11,7 +11,7 @@ from insurance.models import CoverageRun, FundLedgerEntry, InsuranceFund
 from insurance.selectors.funds import fund_balance
 from riskgov.demo.services.insurance import DEMO_FUND_NAME
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # the baseline run reads the inputs its commit wrote
 
 
 def test_demo_fund_has_a_ledger_and_a_succeeded_run_and_is_built_once():

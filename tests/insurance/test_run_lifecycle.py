@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,6 +39,7 @@ pytestmark = pytest.mark.django_db
 
 
 def new_run(**overrides: Any) -> CoverageRun:
+    """A run as a committed request leaves it: the frozen inputs file is written when its transaction commits."""
     options = {
         "label": "t",
         "requested_by": "t",
@@ -50,7 +51,8 @@ def new_run(**overrides: Any) -> CoverageRun:
         "enqueue": False,
         **overrides,
     }
-    return coverage_run_create(**options)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return coverage_run_create(**options)
 
 
 @pytest.fixture
@@ -221,6 +223,7 @@ def test_a_chunk_run_twice_is_counted_once() -> None:
     assert run.chunks_done == 1 and CoverageChunk.objects.get(run=run, chunk_index=0).attempts == 1
 
 
+@pytest.mark.django_db(transaction=True)  # the command commits the run, then reads its inputs file
 def test_command_line_inline_prints_the_metrics() -> None:
     build_book()
     out, err = io.StringIO(), io.StringIO()
