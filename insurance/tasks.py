@@ -1,4 +1,8 @@
-"""Celery tasks of coverage runs: ids in, one service call, safe to run twice."""
+"""Celery tasks of coverage runs: ids in, one service call, safe to run twice.
+
+A chunk and the merge retry a DatabaseError (a lost connection, a serialisation failure) under the project's
+one retry policy; any other failure is recorded on the run by the service.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from insurance.services.coverage_execution import (
     coverage_runs_sweep,
 )
 from insurance.services.coverage_scheduled import coverage_run_create_daily
+from riskgov.core.tasking import retry_policy
 
 
 @shared_task(
@@ -25,10 +30,7 @@ from insurance.services.coverage_scheduled import coverage_run_create_daily
     reject_on_worker_lost=True,
     soft_time_limit=CHUNK_SOFT_TIME_LIMIT,
     time_limit=CHUNK_TIME_LIMIT,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=5,
-    retry_backoff_max=120,
-    max_retries=5,
+    **retry_policy(DatabaseError, max_retries=5, backoff_seconds=5, backoff_max_seconds=120),
 )
 def simulate_chunk(self: Task, *, run_id: int, chunk_index: int) -> bool:
     """Simulate chunk `chunk_index` of run `run_id` (the chunk row upserts its own result)."""
@@ -43,9 +45,7 @@ def simulate_chunk(self: Task, *, run_id: int, chunk_index: int) -> bool:
     reject_on_worker_lost=True,
     soft_time_limit=840,
     time_limit=900,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=5,
-    max_retries=5,
+    **retry_policy(DatabaseError, max_retries=5, backoff_seconds=5),
 )
 def finish_run(*, run_id: int) -> bool:
     """Merge a run's chunks and write its metrics; a no-op unless every chunk is done and no merge holds it."""
