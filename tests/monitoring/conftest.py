@@ -1,9 +1,12 @@
-"""Markets with parameters, policies and hourly prices for the dynamic-margin tests."""
+"""Markets with parameters, policies and hourly prices for the dynamic-margin tests; a webhook receiver."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal as D
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import cast
 
 import numpy as np
@@ -69,3 +72,47 @@ def auto_market() -> Market:
         horizon_hours=8,
         mmr_ratio=D("0.5"),
     )
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 answering with the queued status codes (then 200).
+
+    `on_request`, when given, runs in the server's thread while the sender waits for the answer.
+    """
+
+    def __init__(self, codes: list[int], on_request: Callable[[], None] | None = None):
+        self.codes = list(codes)
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                if on_request is not None:
+                    on_request()
+                self.send_response(receiver.codes.pop(0) if receiver.codes else 200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Callable[..., Receiver]]:
+    receivers: list[Receiver] = []
+
+    def start(codes: list[int], on_request: Callable[[], None] | None = None) -> Receiver:
+        found = Receiver(codes, on_request)
+        found.thread.start()
+        receivers.append(found)
+        return found
+
+    yield start
+    for found in receivers:
+        found.server.shutdown()
+        found.server.server_close()

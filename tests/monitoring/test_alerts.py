@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal as D
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.core import mail
@@ -128,45 +125,6 @@ def test_email_delivery_goes_through_django_mail(market):
     assert sorted(m.to[0] for m in mail.outbox) == ["ops@example.org", "risk@example.org"]
     assert "[RiskGov] Alert: ALRT-USD" in mail.outbox[0].subject
     assert set(AlertDelivery.objects.values_list("status", flat=True)) == {AlertDeliveryStatus.SENT}
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 answering with the queued status codes (then 200)."""
-
-    def __init__(self, codes: list[int]):
-        self.codes = list(codes)
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(receiver.codes.pop(0) if receiver.codes else 200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receivers: list[Receiver] = []
-
-    def start(codes: list[int]) -> Receiver:
-        found = Receiver(codes)
-        found.thread.start()
-        receivers.append(found)
-        return found
-
-    yield start  # type: ignore[misc]
-    for found in receivers:
-        found.server.shutdown()
-        found.server.server_close()
 
 
 def webhook_alert(market, url: str) -> AlertDelivery:
