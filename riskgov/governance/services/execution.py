@@ -56,6 +56,10 @@ class ExecutionFailed(GovernanceError):
     status = 502
 
 
+class ExecutionUnavailable(ExecutionFailed):
+    """The chain could not be reached or did not answer: a transient failure, worth another attempt soon."""
+
+
 def chain_symbol(market: Market) -> str:
     """The registry's market symbol, e.g. ETH-USD (``bytes32`` via chain.units.market_id)."""
     return market.symbol if "-" in market.symbol else f"{market.symbol}-{market.quote_asset}"
@@ -204,7 +208,7 @@ def proposal_execute(*, proposal_id: int, actor: str = "system", now: datetime |
         raise ExecutionFailed("registry_reverted", str(exc)) from exc
     except ChainError as exc:
         _record_failure(proposal, f"Chain call failed, will retry: {exc}", actor)
-        raise ExecutionFailed("chain_failed", str(exc)) from exc
+        raise ExecutionUnavailable("chain_failed", str(exc)) from exc
     except (GovernanceError, GuardrailError) as exc:
         _record_failure(proposal, str(exc), actor)
         raise ExecutionFailed(getattr(exc, "code", "guardrail_violation"), str(exc)) from exc
