@@ -1,19 +1,25 @@
 """Report pages: list and filters, report page, downloads, staff "Generate now", subscribe and unsubscribe."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django_celery_beat.models import CrontabSchedule
 
 from riskgov.core.models import AuditRecord
 from riskgov.reports.domain.periods import ReportPeriod
-from riskgov.reports.models import ExposureReport, ReportSubscription
+from riskgov.reports.models import DeliveryStatus, ExposureReport, ReportDelivery, ReportSchedule, ReportSubscription
 from riskgov.reports.services.reports import exposure_report_generate, report_subscription_create
 from riskgov.reports.tasks import generate_exposure_report
+from tests.factories import MarketFactory
 
 pytestmark = pytest.mark.django_db
+
+REPORT_LIST_QUERIES = 3  # count, the page of reports with their schedule and e-mail counts, the schedule filter
+SCHEDULES_PAGE_QUERIES = 6  # session, user, schedules with counts, their markets, their subscriptions, the form
 
 
 @pytest.fixture
@@ -147,3 +153,58 @@ def test_command_generates_and_sends(protocol, daily_schedule, capsys):
     assert len(mail.outbox) == 2
     call_command("exposure_report", schedule=daily_schedule.name, period=protocol.period.label)
     assert "already stored" in capsys.readouterr().out and len(mail.outbox) == 2
+
+
+# ------------------------------------------------------------ query counts on the list pages
+
+
+def _stored_reports(schedule: ReportSchedule, count: int) -> None:
+    """`count` daily reports of `schedule` ending before any real one, each with a sent and a pending e-mail."""
+    first = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(days=ExposureReport.objects.filter(schedule=schedule).count())
+    for day in range(count):
+        start = first + timedelta(days=day)
+        report = ExposureReport.objects.create(
+            schedule=schedule,
+            kind=schedule.kind,
+            period_start=start,
+            period_end=start + timedelta(days=1),
+            period_label=f"{start:%Y-%m-%d}",
+            content={},
+            html="",
+            requested_by="test",
+        )
+        ReportDelivery.objects.create(report=report, recipient="a@example.org", status=DeliveryStatus.SENT)
+        ReportDelivery.objects.create(report=report, recipient="b@example.org")
+
+
+def _schedules_with_subscribers(count: int) -> None:
+    crontab = CrontabSchedule.objects.create(minute="5", hour="6")
+    markets = [MarketFactory(), MarketFactory()]
+    start = ReportSchedule.objects.count()
+    for index in range(start, start + count):
+        schedule = ReportSchedule.objects.create(name=f"Schedule {index}", crontab=crontab)
+        schedule.markets.set(markets)
+        for who in ("a", "b"):
+            report_subscription_create(schedule=schedule, email=f"{who}{index}@example.org", created_by="test")
+
+
+def test_report_list_queries_do_not_grow_with_rows(client, daily_schedule, weekly_schedule, django_assert_num_queries):
+    _stored_reports(daily_schedule, 2)
+    with django_assert_num_queries(REPORT_LIST_QUERIES):
+        client.get(reverse("reports:report-list"))
+    _stored_reports(weekly_schedule, 6)
+    with django_assert_num_queries(REPORT_LIST_QUERIES):
+        page = client.get(reverse("reports:report-list")).content.decode()
+    assert page.count("1 / 2") == 8  # each row: one of its two e-mails sent
+
+
+def test_schedules_page_queries_do_not_grow_with_schedules_or_subscribers(
+    staff_client, daily_schedule, django_assert_num_queries
+):
+    _schedules_with_subscribers(2)
+    with django_assert_num_queries(SCHEDULES_PAGE_QUERIES):
+        staff_client.get(reverse("reports:schedules"))
+    _schedules_with_subscribers(5)
+    with django_assert_num_queries(SCHEDULES_PAGE_QUERIES):
+        page = staff_client.get(reverse("reports:schedules")).content.decode()
+    assert all(f"a{index}@example.org" in page and f"b{index}@example.org" in page for index in range(2, 9))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from insurance.models import CoverageRun, InsuranceFund, RunStatus
 from insurance.selectors.coverage import Headline, run_headline
@@ -126,6 +126,21 @@ def report_schedule_list() -> QuerySet[ReportSchedule]:
         .prefetch_related("markets")
         .annotate(report_count=Count("reports", distinct=True), subscriber_count=Count("subscriptions", distinct=True))
     )
+
+
+class ScheduleRow(NamedTuple):
+    schedule: ReportSchedule
+    subscriptions: list[ReportSubscription]
+
+
+def report_schedule_rows(*, with_subscriptions: bool) -> list[ScheduleRow]:
+    """Every schedule with its counts and, when asked (staff), its subscriptions by e-mail: three queries at
+    most, however many schedules and subscriptions there are."""
+    schedules = report_schedule_list()
+    if not with_subscriptions:
+        return [ScheduleRow(schedule, []) for schedule in schedules]
+    by_email = Prefetch("subscriptions", queryset=ReportSubscription.objects.order_by("email"), to_attr="by_email")
+    return [ScheduleRow(schedule, schedule.by_email) for schedule in schedules.prefetch_related(by_email)]  # type: ignore[attr-defined]
 
 
 def report_list(

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from django import forms
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from riskgov.core import dispatch
 from riskgov.governance.views.auth import session_address
 from riskgov.reports.models import ExposureReport, ReportKind, ReportSchedule
-from riskgov.reports.selectors.reports import report_get, report_previous, report_schedule_list, subscription_by_token
+from riskgov.reports.models.reports import REPORT_TASK
+from riskgov.reports.selectors.reports import report_get, report_previous, report_schedule_rows, subscription_by_token
 from riskgov.reports.selectors.reports import report_list as report_list_select
 from riskgov.reports.services.render import report_csv, report_filename, report_json, report_pdf
 from riskgov.reports.services.reports import (
@@ -24,7 +23,6 @@ from riskgov.reports.services.reports import (
     report_subscription_create,
     report_subscription_delete,
 )
-from riskgov.reports.tasks import generate_exposure_report
 
 PAGE_SIZE = 50
 
@@ -131,14 +129,12 @@ def report_generate(request: HttpRequest) -> HttpResponse:
     except ReportError as error:
         messages.error(request, str(error))
         return redirect("reports:report-list")
-    transaction.on_commit(
-        partial(
-            generate_exposure_report.delay,
-            schedule_id=schedule.pk,
-            period=period.label,
-            requested_by=request.user.get_username(),
-            on_demand=True,
-        )
+    dispatch.send_on_commit(
+        REPORT_TASK,
+        schedule_id=schedule.pk,
+        period=period.label,
+        requested_by=request.user.get_username(),
+        on_demand=True,
     )
     messages.success(
         request,
@@ -150,17 +146,11 @@ def report_generate(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def schedule_list(request: HttpRequest) -> HttpResponse:
-    schedules = list(report_schedule_list())
-    subscriptions = {}
-    if request.user.is_staff:
-        for schedule in schedules:
-            subscriptions[schedule.pk] = list(schedule.subscriptions.order_by("email"))
-    rows = [(schedule, subscriptions.get(schedule.pk, [])) for schedule in schedules]
     return render(
         request,
         "reports/schedules.html",
         {
-            "rows": rows,
+            "rows": report_schedule_rows(with_subscriptions=request.user.is_staff),
             "subscribe_form": SubscribeForm(),
             "can_subscribe": _subscriber(request) is not None,
         },
