@@ -30,8 +30,12 @@
     });
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
-      const error = new Error(data.reason || "request failed (HTTP " + response.status + ")");
+      // every API refuses with {"error": {"code", "message", "field"}}
+      const refusal = data.error || {};
+      const error = new Error(refusal.message || "request failed (HTTP " + response.status + ")");
       error.status = response.status;
+      error.refusal = refusal.code;
+      error.field = refusal.field;
       error.data = data;
       throw error;
     }

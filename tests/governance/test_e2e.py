@@ -160,6 +160,12 @@ def test_wallet_proposal_votes_queue_execute(deployed: dict[str, Any], live_serv
         shot(f"05-vote-{index + 1}")
     assert proposal.votes.count() == 3
     assert page.inner_text("#proposal-state") == "Active"
+    # A second ballot from the same holder is refused, and the page shows the server's reason.
+    page.click(".vote-box [data-vote='0']")
+    page.wait_for_selector(".vote-result.error")
+    refusal = page.inner_text(".vote-result")
+    assert refusal.startswith("Already voted: ") and "has already voted" in refusal
+    assert proposal.votes.count() == 3
 
     # 4. Time passes: voting ends, the proposal is queued, the timelock runs, it executes.
     with time_machine.travel(proposal.voting_ends_at + timedelta(seconds=2), tick=True):
