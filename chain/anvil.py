@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 DEV_CHAIN_ID = 31337
 DEFAULT_ACCOUNTS = 40  # demo holders (>= 25) plus deployer, keeper and spares
+RPC_SCHEMES = ("http", "https")
 
 
 def _platform_package() -> str:
@@ -63,11 +65,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def rpc_chain_id(url: str, timeout: float = 1.0) -> int | None:
-    """``eth_chainId`` of the node at ``url``, or ``None`` while it does not answer."""
+    """``eth_chainId`` of the node at ``url``, or ``None`` while it does not answer.
+
+    Raises :class:`AnvilError` when ``url`` is not an http(s) URL.
+    """
+    if urllib.parse.urlsplit(url).scheme not in RPC_SCHEMES:
+        raise AnvilError(f"JSON-RPC URL must be http(s), got {url!r}")
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        url, data=body, headers={"Content-Type": "application/json"}
+    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only, see above
             return int(json.loads(response.read())["result"], 16)
     except (urllib.error.URLError, OSError, ValueError, KeyError):
         return None
@@ -140,7 +149,7 @@ def anvil_args(
     return args
 
 
-def start_anvil(
+def start_anvil(  # noqa: PLR0913 - keyword-only node options, each with a default
     *,
     port: int | None = None,
     host: str = "127.0.0.1",
@@ -181,7 +190,9 @@ def start_anvil(
         state_path=state_path,
     )
     with open(log_path, "wb") as log:
-        process = subprocess.Popen([*command, *args, *extra_args], stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(  # noqa: S603 - argv of the anvil binary from find_anvil, no shell
+            [*command, *args, *extra_args], stdout=log, stderr=subprocess.STDOUT
+        )
     node = AnvilNode(
         process=process,
         host=host,

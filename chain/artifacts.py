@@ -14,6 +14,7 @@ from typing import Any
 from chain.errors import ArtifactNotFound
 
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+HEX_PREFIX = "0x"
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Artifact:
 
     @property
     def deployable(self) -> bool:
-        return len(self.bytecode) > 2
+        return len(self.bytecode) > len(HEX_PREFIX)
 
 
 def artifact_names(directory: Path = ARTIFACTS_DIR) -> list[str]:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,7 +70,7 @@ def is_transient(exc: BaseException, method: str) -> bool:
     sending = method in _SEND_METHODS
     if isinstance(exc, requests.HTTPError):
         status = exc.response.status_code if exc.response is not None else 0
-        return status == 429 or (status >= 500 and not sending)
+        return status == HTTPStatus.TOO_MANY_REQUESTS or (status >= HTTPStatus.INTERNAL_SERVER_ERROR and not sending)
     if isinstance(exc, requests.ConnectionError):
         return not sending or _request_never_sent(exc)
     if isinstance(exc, requests.Timeout):

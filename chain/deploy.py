@@ -191,6 +191,26 @@ def ensure_funded(client: ChainClient, addresses: Sequence[str], *, minimum_wei:
             client.rpc("anvil_setBalance", Web3.to_checksum_address(address), hex(10**22))
 
 
+MIN_DEMO_HOLDERS = 4  # the demo needs a few traders and one holder to be liquidated
+SELF_DELEGATING_SHARE = 0.6  # of holders; DELEGATING_SHARE more delegate to a large self-delegated holder
+DELEGATING_SHARE = 0.25
+# Follow-ups of the opened positions, as bands of one uniform roll each: below TOP_UP_BELOW a top-up of a
+# quarter of the collateral, then growing by a fifth, halving, closing; at or above CLOSE_BELOW it stays as opened.
+TOP_UP_BELOW = 0.2
+GROW_BELOW = 0.35
+HALVE_BELOW = 0.45
+CLOSE_BELOW = 0.55
+_POSITION_SIZE = 2  # fields of PerpMarket.getPosition
+_POSITION_COLLATERAL = 4
+
+
+@dataclass(frozen=True)
+class _Delegation:
+    self_group: list[LocalAccount]
+    idle_group: list[LocalAccount]
+    delegated_to_others: dict[str, str]
+
+
 def populate_demo(
     client: ChainClient,
     addresses: ProtocolAddresses,
@@ -209,9 +229,9 @@ def populate_demo(
     are opened at 1.5x..0.6 x max leverage, some are topped up, resized or closed, and one
     deliberately over-levered position is liquidated after a price drop (the price then recovers).
     """
-    if len(holders) < 4:
-        raise ValueError("populate_demo needs at least 4 holders")
-    rng = random.Random(seed)
+    if len(holders) < MIN_DEMO_HOLDERS:
+        raise ValueError(f"populate_demo needs at least {MIN_DEMO_HOLDERS} holders")
+    rng = random.Random(seed)  # noqa: S311 - seeded demo data, not security
     first_block = client.block_number + 1
     ensure_funded(client, [holder.address for holder in holders])
     token = client.contract("GovToken", addresses["gov_token"])
@@ -220,15 +240,48 @@ def populate_demo(
     specs = {spec.symbol: spec for spec in markets if spec.symbol in feeds}
     state = _DemoState()
 
-    # Governance tokens: a long-tailed distribution of whole tokens (1e18 each).
+    delegation = _demo_tokens(client, token, holders, minter=minter, rng=rng)
+    # Prices: a short random walk per market (±1 % per round) published by the keeper.
+    for _ in range(price_rounds):
+        for symbol, spec in specs.items():
+            _move_price(
+                client,
+                feeds[symbol],
+                spec,
+                factor=Decimal(str(round(rng.uniform(0.99, 1.01), 6))),
+                keeper=keeper,
+            )
+            state.price_updates += 1
+    traders = list(holders[: max(MIN_DEMO_HOLDERS, (len(holders) * 2) // 3)])
+    _demo_trades(client, perp, specs, traders, rng=rng, state=state)
+    _demo_liquidation(client, perp, feeds, specs, liquidator=keeper, trader=holders[-1], keeper=keeper, state=state)
+
+    return DemoSummary(
+        holders=[holder.address for holder in holders],
+        self_delegated=[holder.address for holder in delegation.self_group],
+        delegated_to_others=delegation.delegated_to_others,
+        undelegated=[holder.address for holder in delegation.idle_group],
+        open_position_ids=sorted(state.open_ids),
+        closed_position_ids=sorted(state.closed_ids),
+        liquidated_position_ids=state.liquidated_ids,
+        price_updates=state.price_updates,
+        first_block=first_block,
+        last_block=client.block_number,
+    )
+
+
+def _demo_tokens(
+    client: ChainClient, token: Contract, holders: Sequence[LocalAccount], *, minter: Sender, rng: random.Random
+) -> _Delegation:
+    """Mint a long-tailed distribution of whole tokens (1e18 each) to ``holders``, then delegate."""
     balances = {h.address: int(max(100.0, rng.lognormvariate(10.0, 1.2))) * WAD for h in holders}
     for holder in holders:
         client.transact(token.functions.mint(holder.address, balances[holder.address]), sender=minter)
 
     order = list(holders)
     rng.shuffle(order)
-    n_self = round(len(order) * 0.6)
-    n_other = round(len(order) * 0.25)
+    n_self = round(len(order) * SELF_DELEGATING_SHARE)
+    n_other = round(len(order) * DELEGATING_SHARE)
     self_group, other_group, idle_group = (
         order[:n_self],
         order[n_self : n_self + n_other],
@@ -242,20 +295,19 @@ def populate_demo(
         delegate = rng.choice(delegates)
         client.transact(token.functions.delegate(delegate.address), sender=holder)
         delegated_to_others[holder.address] = delegate.address
+    return _Delegation(self_group=self_group, idle_group=idle_group, delegated_to_others=delegated_to_others)
 
-    # Prices: a short random walk per market (±1 % per round) published by the keeper.
-    for _ in range(price_rounds):
-        for symbol, spec in specs.items():
-            _move_price(
-                client,
-                feeds[symbol],
-                spec,
-                factor=Decimal(str(round(rng.uniform(0.99, 1.01), 6))),
-                keeper=keeper,
-            )
-            state.price_updates += 1
 
-    traders = list(holders[: max(4, (len(holders) * 2) // 3)])
+def _demo_trades(
+    client: ChainClient,
+    perp: Contract,
+    specs: dict[str, MarketSpec],
+    traders: list[LocalAccount],
+    *,
+    rng: random.Random,
+    state: _DemoState,
+) -> None:
+    """Open one or two positions per trader, then top up, resize or close some of them."""
     for trader in traders:
         for _ in range(rng.choice((1, 1, 2))):
             spec = specs[rng.choice(sorted(specs))]
@@ -268,34 +320,19 @@ def populate_demo(
     for position_id in list(state.open_ids):
         owner = _owner_of(perp, position_id, traders)
         roll = rng.random()
-        if roll < 0.2:
-            position = perp.functions.getPosition(position_id).call()
-            client.transact(perp.functions.addCollateral(position_id, position[4] // 4), sender=owner)
-        elif roll < 0.35:
-            size = perp.functions.getPosition(position_id).call()[2]
+        if roll < TOP_UP_BELOW:
+            collateral = perp.functions.getPosition(position_id).call()[_POSITION_COLLATERAL]
+            client.transact(perp.functions.addCollateral(position_id, collateral // 4), sender=owner)
+        elif roll < GROW_BELOW:
+            size = perp.functions.getPosition(position_id).call()[_POSITION_SIZE]
             client.transact(perp.functions.resizePosition(position_id, size // 5), sender=owner)
-        elif roll < 0.45:
-            size = perp.functions.getPosition(position_id).call()[2]
+        elif roll < HALVE_BELOW:
+            size = perp.functions.getPosition(position_id).call()[_POSITION_SIZE]
             client.transact(perp.functions.resizePosition(position_id, -(size // 2)), sender=owner)
-        elif roll < 0.55:
+        elif roll < CLOSE_BELOW:
             client.transact(perp.functions.closePosition(position_id), sender=owner)
             state.open_ids.remove(position_id)
             state.closed_ids.append(position_id)
-
-    _demo_liquidation(client, perp, feeds, specs, liquidator=keeper, trader=holders[-1], keeper=keeper, state=state)
-
-    return DemoSummary(
-        holders=[holder.address for holder in holders],
-        self_delegated=[holder.address for holder in self_group],
-        delegated_to_others=delegated_to_others,
-        undelegated=[holder.address for holder in idle_group],
-        open_position_ids=sorted(state.open_ids),
-        closed_position_ids=sorted(state.closed_ids),
-        liquidated_position_ids=state.liquidated_ids,
-        price_updates=state.price_updates,
-        first_block=first_block,
-        last_block=client.block_number,
-    )
 
 
 def _move_price(client: ChainClient, feed: Contract, spec: MarketSpec, *, factor: Decimal, keeper: Sender) -> int:

@@ -24,11 +24,15 @@ from eth_typing import ChecksumAddress
 from eth_utils import is_address
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 DOMAIN_NAME = "RiskGov"
 DOMAIN_VERSION = "1"
 UINT256_MAX = 2**256 - 1
 ERC1271_MAGIC_VALUE = bytes.fromhex("1626ba7e")
+SIGNATURE_LENGTH = 65  # r (32 bytes) ‖ s (32 bytes) ‖ v (1 byte)
+RECOVERY_ID_AT = 64  # the byte offset of v
+ETHEREUM_V_OFFSET = 27  # Ethereum signatures carry v = 27 + recovery id; some signers send the bare id
 
 EIP712_DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
@@ -152,8 +156,8 @@ def sign_ballot(ballot: Ballot, domain: BallotDomain, private_key: str | bytes) 
 def recover_ballot_signer(ballot: Ballot, domain: BallotDomain, signature: str | bytes) -> ChecksumAddress:
     """The EOA that produced ``signature``; raises :class:`InvalidSignature` when it cannot be recovered."""
     raw = HexBytes(signature)
-    if len(raw) != 65:
-        raise InvalidSignature(f"signature must be 65 bytes, got {len(raw)}")
+    if len(raw) != SIGNATURE_LENGTH:
+        raise InvalidSignature(f"signature must be {SIGNATURE_LENGTH} bytes, got {len(raw)}")
     signer = recover_address(ballot_digest(ballot, domain), bytes(raw))
     if signer is None:
         raise InvalidSignature("signature cannot be recovered")
@@ -171,7 +175,9 @@ def is_valid_erc1271_signature(w3: Web3, wallet: str, digest: bytes, signature: 
     contract = w3.eth.contract(address=address, abi=_ERC1271_ABI)
     try:
         result = contract.functions.isValidSignature(digest, HexBytes(signature)).call()
-    except Exception:  # a reverting or non-conforming wallet simply does not validate the signature
+    except (Web3Exception, ValueError):
+        # a reverting wallet (ContractLogicError), a reply that is not a bytes4 (BadFunctionCallOutput), any
+        # other JSON-RPC error of the call, or a signature that is not hex: the signature is not validated
         return False
     return bytes(result) == ERC1271_MAGIC_VALUE
 
@@ -224,15 +230,15 @@ def ballot_digest_fast(separator: bytes, *, proposal_id: int, support: int, vote
 
 def recover_address(digest: bytes, signature: bytes) -> str | None:
     """Lower-case 0x address that signed `digest` with a 65-byte r ‖ s ‖ v signature; None if unrecoverable."""
-    if len(signature) != 65:
+    if len(signature) != SIGNATURE_LENGTH:
         return None
-    v = signature[64]
-    recovery_id = v - 27 if v >= 27 else v
+    v = signature[RECOVERY_ID_AT]
+    recovery_id = v - ETHEREUM_V_OFFSET if v >= ETHEREUM_V_OFFSET else v
     if recovery_id not in (0, 1):
         return None
     try:
         public_key = coincurve.PublicKey.from_signature_and_message(
-            signature[:64] + bytes([recovery_id]), digest, hasher=None
+            signature[:RECOVERY_ID_AT] + bytes([recovery_id]), digest, hasher=None
         )
     except ValueError:
         return None
@@ -262,7 +268,7 @@ def signers_match_parallel(
 ) -> list[bool]:
     """`signers_match` split over forked processes (one per CPU) when there are at least `min_rows` rows."""
     workers = processes or os.cpu_count() or 1
-    if workers < 2 or len(rows) < min_rows or "fork" not in multiprocessing.get_all_start_methods():
+    if workers <= 1 or len(rows) < min_rows or "fork" not in multiprocessing.get_all_start_methods():
         return signers_match(separator, proposal_id, rows)
     size = -(-len(rows) // workers)
     chunks = [(separator, proposal_id, rows[i : i + size]) for i in range(0, len(rows), size)]

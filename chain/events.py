@@ -46,8 +46,7 @@ def _decode_word(abi_type: str, word: str) -> Any:
 
 def _is_static(abi_type: str) -> bool:
     return (
-        abi_type == "address"
-        or abi_type == "bool"
+        abi_type in {"address", "bool"}
         or abi_type.startswith(("uint", "int"))
         or (abi_type.startswith("bytes") and abi_type[5:].isdigit())
     ) and "[" not in abi_type

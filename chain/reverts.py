@@ -11,14 +11,17 @@ from functools import cache
 from typing import Any
 
 from eth_abi import decode
+from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 
 from chain.artifacts import artifact_names, load_artifact
 
+SELECTOR_LENGTH = 4  # bytes of keccak256(signature) that name a function or error
+
 # Solidity's built-in revert encodings.
 _BUILTIN_ERRORS: dict[bytes, tuple[str, list[str], list[str]]] = {
-    keccak(text="Error(string)")[:4]: ("Error", ["message"], ["string"]),
-    keccak(text="Panic(uint256)")[:4]: ("Panic", ["code"], ["uint256"]),
+    keccak(text="Error(string)")[:SELECTOR_LENGTH]: ("Error", ["message"], ["string"]),
+    keccak(text="Panic(uint256)")[:SELECTOR_LENGTH]: ("Panic", ["code"], ["uint256"]),
 }
 
 
@@ -45,7 +48,7 @@ def _error_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
             if entry["type"] != "error":
                 continue
             types = [_abi_type(param) for param in entry["inputs"]]
-            selector = keccak(text=f"{entry['name']}({','.join(types)})")[:4]
+            selector = keccak(text=f"{entry['name']}({','.join(types)})")[:SELECTOR_LENGTH]
             table[selector] = (entry["name"], [param["name"] for param in entry["inputs"]], types)
     return table
 
@@ -55,15 +58,17 @@ def decode_revert(data: str | bytes | None) -> DecodedRevert | None:
     if data is None:
         return None
     raw = bytes.fromhex(data.removeprefix("0x")) if isinstance(data, str) else bytes(data)
-    if len(raw) < 4:
+    if len(raw) < SELECTOR_LENGTH:
         return None
-    entry = _error_table().get(raw[:4])
+    entry = _error_table().get(raw[:SELECTOR_LENGTH])
     if entry is None:
         return None
     name, arg_names, types = entry
     try:
-        values = decode(types, raw[4:])
-    except Exception:  # malformed payload behind a known selector: report the name only
+        values = decode(types, raw[SELECTOR_LENGTH:])
+    except (DecodingError, OverflowError, UnicodeDecodeError):
+        # a malformed payload behind a known selector (short data, bad padding or pointers, lengths past
+        # the index range, invalid UTF-8 in a string): report the name only
         return DecodedRevert(error=name, args={})
     # Checksummed addresses compare equal to what web3 returns everywhere else.
     normalised = [

@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 WAD_DECIMALS = 18
 FEED_DECIMALS = 8
 WAD = 10**WAD_DECIMALS
+BYTES32_LENGTH = 32  # a market id is one bytes32 word
 
 
 def to_fixed(value: Decimal | int | str, decimals: int = WAD_DECIMALS) -> int:
@@ -48,13 +49,13 @@ def oi_cap_quote_notional(base_units: Decimal, mark_price: Decimal) -> Decimal:
 def market_id(symbol: str) -> bytes:
     """Market symbol -> ``bytes32`` id: ASCII, left-aligned, zero-padded (``"ETH-USD"``)."""
     raw = symbol.encode("ascii")
-    if not raw or len(raw) > 32 or b"\x00" in raw:
-        raise ValueError(f"market symbol must be 1..32 ASCII characters without NUL: {symbol!r}")
-    return raw.ljust(32, b"\x00")
+    if not raw or len(raw) > BYTES32_LENGTH or b"\x00" in raw:
+        raise ValueError(f"market symbol must be 1..{BYTES32_LENGTH} ASCII characters without NUL: {symbol!r}")
+    return raw.ljust(BYTES32_LENGTH, b"\x00")
 
 
 def market_symbol(market_id_bytes: bytes) -> str:
     """``bytes32`` id -> market symbol (inverse of :func:`market_id`)."""
-    if len(market_id_bytes) != 32:
-        raise ValueError(f"market id must be 32 bytes, got {len(market_id_bytes)}")
+    if len(market_id_bytes) != BYTES32_LENGTH:
+        raise ValueError(f"market id must be {BYTES32_LENGTH} bytes, got {len(market_id_bytes)}")
     return market_id_bytes.rstrip(b"\x00").decode("ascii")

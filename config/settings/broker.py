@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
+import redis
+
 
 def redis_answers(url: str, timeout: float = 0.3) -> bool:
     """True when a Redis server at `url` replies to PING within `timeout` seconds."""
-    import redis
-
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
         return bool(client.ping())

@@ -24,7 +24,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not demo_mode():
             raise CommandError("the demo price keeper signs with Anvil's dev keys and needs RISKGOV_DEMO_MODE=1")
-        rng = random.Random(options["seed"])
+        rng = random.Random(options["seed"])  # noqa: S311 - demo price moves, not security
         done = 0
         while options["rounds"] == 0 or done < options["rounds"]:
             if done:
