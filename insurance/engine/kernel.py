@@ -205,8 +205,7 @@ def simulate_block(
                 long_history[t, m] = long_flagged[m]
                 short_history[t, m] = short_flagged[m]
             cumulative_net += step_penalty - step_bad_debt
-            if -cumulative_net > worst_drawdown:
-                worst_drawdown = -cumulative_net
+            worst_drawdown = max(worst_drawdown, -cumulative_net)
             fund = fund + step_penalty - step_bad_debt
             if fund < 0.0:
                 uncovered += -fund

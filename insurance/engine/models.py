@@ -17,6 +17,11 @@ from numpy.typing import ArrayLike, NDArray
 from .inputs import MarketSpec, SimulationConfig, check_finite_scalar, market_vector
 
 FloatArray = NDArray[np.float64]
+# Eigenvalues of a sample correlation matrix this far below zero are rounding, not indefiniteness.
+PSD_TOLERANCE = 1e-10
+# At or below this many degrees of freedom a Student-t variable has no finite variance.
+STUDENT_T_NO_VARIANCE_DOF = 2
+RETURNS_NDIM = 2  # bootstrap returns: one row per observation, one column per market
 
 
 @runtime_checkable
@@ -51,7 +56,7 @@ def correlation_factor(correlation: ArrayLike | None, n_markets: int) -> FloatAr
     if not np.allclose(np.diag(matrix), 1.0, atol=1e-12):
         raise ValueError("correlation must have a unit diagonal")
     eigenvalues, eigenvectors = np.linalg.eigh(matrix)
-    if eigenvalues.min() < -1e-10:
+    if eigenvalues.min() < -PSD_TOLERANCE:
         raise ValueError(f"correlation is not positive semi-definite (smallest eigenvalue {eigenvalues.min():.3g})")
     try:
         return np.asarray(np.linalg.cholesky(matrix), dtype=np.float64)
@@ -136,8 +141,10 @@ class StudentT(GBM):
     def validate(self, markets: Sequence[MarketSpec], config: SimulationConfig) -> None:
         super().validate(markets, config)
         nu = check_finite_scalar("degrees_of_freedom", self.degrees_of_freedom)
-        if nu <= 2:
-            raise ValueError(f"degrees_of_freedom must be > 2 for a finite variance, got {nu}")
+        if nu <= STUDENT_T_NO_VARIANCE_DOF:
+            raise ValueError(
+                f"degrees_of_freedom must be > {STUDENT_T_NO_VARIANCE_DOF} for a finite variance, got {nu}"
+            )
 
     def _innovations(
         self, markets: Sequence[MarketSpec], config: SimulationConfig, rng: np.random.Generator, n_paths: int
@@ -207,7 +214,7 @@ class Bootstrap:
 
     def validate(self, markets: Sequence[MarketSpec], config: SimulationConfig) -> None:
         returns = np.asarray(self.returns, dtype=np.float64)
-        if returns.ndim != 2 or returns.shape[1] != len(markets) or returns.shape[0] == 0:
+        if returns.ndim != RETURNS_NDIM or returns.shape[1] != len(markets) or returns.shape[0] == 0:
             raise ValueError(f"returns must have shape (observations, {len(markets)}), got {returns.shape}")
         if not np.all(np.isfinite(returns)):
             raise ValueError("returns must be finite")

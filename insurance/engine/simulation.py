@@ -110,7 +110,7 @@ class SimulationResult:
             if not same_run:
                 raise ValueError("results must come from the same run (seed, config, fund_balance, markets, version)")
 
-        def stack(name: str) -> NDArray:  # type: ignore[type-arg]
+        def stack(name: str) -> NDArray:
             return np.concatenate([getattr(result, name) for result in ordered])
 
         fund_paths = [result.fund_path for result in ordered]
@@ -133,9 +133,9 @@ class SimulationResult:
             fund_path=None if any(path is None for path in fund_paths) else stack("fund_path"),
         )
 
-    def per_path(self) -> dict[str, NDArray]:  # type: ignore[type-arg]
+    def per_path(self) -> dict[str, NDArray]:
         """Per-path columns (path index, totals, and bad debt per market symbol) for tables and files."""
-        columns: dict[str, NDArray] = {"path": np.arange(self.path_start, self.path_stop)}  # type: ignore[type-arg]
+        columns: dict[str, NDArray] = {"path": np.arange(self.path_start, self.path_stop)}
         for name in PER_PATH_FIELDS:
             columns[name] = getattr(self, name)
         for index, symbol in enumerate(self.symbols):
@@ -152,7 +152,7 @@ def _resolve_seed(seed: int | None) -> int:
     return int(seed)
 
 
-def simulate(
+def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then keyword-only run options
     portfolio: Portfolio,
     markets: Sequence[MarketSpec],
     model: PriceModel,

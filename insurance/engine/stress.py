@@ -22,6 +22,8 @@ from .inputs import MarketSpec, SimulationConfig, market_vector
 from .models import FloatArray, PriceModel
 
 Waypoints = tuple[tuple[float, float], ...]
+WAYPOINTS_NDIM = 2  # one row per waypoint
+WAYPOINT_FIELDS = 2  # each row is (hours, change)
 
 NAMED_SCENARIOS: dict[str, tuple[str, Waypoints]] = {
     "march_2020": (
@@ -63,7 +65,7 @@ class StressScenario:
 
     def validate(self, markets: Sequence[MarketSpec], config: SimulationConfig) -> None:
         points = np.asarray(self.waypoints, dtype=np.float64)
-        if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+        if points.ndim != WAYPOINTS_NDIM or points.shape[1] != WAYPOINT_FIELDS or len(points) == 0:
             raise ValueError("waypoints must be a non-empty sequence of (hours, change) pairs")
         if not np.all(np.isfinite(points)):
             raise ValueError("waypoints must be finite")

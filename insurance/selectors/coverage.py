@@ -14,6 +14,9 @@ from django.utils import timezone
 from insurance.models import CoverageRun, InsuranceFund, RunStatus
 from insurance.services.coverage_files import arrays_read
 
+HEADLINE_TAIL_LEVEL = 0.99  # the headline VaR and expected shortfall are the 99 % tail
+TAIL_LEVEL_TOLERANCE = 1e-9  # tail levels come back from JSON as floats
+
 
 def run_list(*, limit: int = 50) -> QuerySet[CoverageRun]:
     """The newest runs, without their bulky JSON columns."""
@@ -63,7 +66,9 @@ def run_headline(run: CoverageRun) -> Headline | None:
     if not run.metrics:
         return None
     summary = run.metrics["summary"]
-    tail99 = next(entry for entry in summary["tail"] if abs(entry["level"] - 0.99) < 1e-9)
+    tail99 = next(
+        entry for entry in summary["tail"] if abs(entry["level"] - HEADLINE_TAIL_LEVEL) < TAIL_LEVEL_TOLERANCE
+    )
     return Headline(
         exhaustion_probability=_figure(summary["exhaustion_probability"]),
         es99=_figure(tail99["expected_shortfall"]),

@@ -15,6 +15,7 @@ from riskgov.markets.selectors.markets import market_states
 HOURS_PER_YEAR = 24.0 * 365.0
 # fewer hourly returns than this and the estimate is noise: use the market's reference volatility
 MIN_RETURNS = 48
+MIN_CORRELATED_MARKETS = 2  # a correlation needs two markets whose prices move
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def _correlation(returns: NDArray[np.float64]) -> tuple[NDArray[np.float64], str
     spread = complete.std(axis=0, ddof=1)
     moving = spread > 0
     matrix = np.eye(n_markets)
-    if moving.sum() >= 2:
+    if moving.sum() >= MIN_CORRELATED_MARKETS:
         matrix[np.ix_(moving, moving)] = np.corrcoef(complete[:, moving], rowvar=False)
     return _nearest_correlation(matrix), "history", len(complete)
 

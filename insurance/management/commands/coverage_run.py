@@ -113,7 +113,8 @@ class Command(BaseCommand):
 
     def _table(self, run: CoverageRun) -> str:
         headline = run_headline(run)
-        assert headline is not None
+        if headline is None:
+            raise CommandError(f"Run #{run.pk} {run.status} but has no metrics")
 
         def money(value: float | None) -> str:
             return "inf" if value is None or math.isinf(value) else f"{value:,.0f}"
