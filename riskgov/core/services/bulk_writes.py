@@ -4,6 +4,10 @@ Django's bulk_update builds a CASE expression per object and field (minutes for 
 bulk_create renders one placeholder per value. On PostgreSQL both become one statement per batch
 over `unnest` of one array per column; SQLite gets multi-row VALUES lists. Callers pass plain
 tuples in `fields` order and run inside their own transaction.
+
+The SQL text holds only identifiers from model metadata (table and column names quoted with
+`connection.ops.quote_name`, column types from `Field.db_type`) and generated aliases; every value is a
+query parameter.
 """
 
 from __future__ import annotations
@@ -51,14 +55,13 @@ def rows_insert(model: type[models.Model], fields: Sequence[str], rows: Sequence
     """Insert `rows` (values in `fields` order); defaults and auto_now are the caller's job. Returns the count."""
     columns = _columns(model, fields)
     quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
     names = ", ".join(quote(field.column) for field in columns)
     with connection.cursor() as cursor:
         for batch in _batches(rows, len(columns)):
             source = _source(columns, len(batch))
-            cursor.execute(
-                f"INSERT INTO {quote(model._meta.db_table)} ({names}) SELECT * FROM {source} AS incoming",
-                _params(columns, batch),
-            )
+            sql = f"INSERT INTO {table} ({names}) SELECT * FROM {source} AS incoming"  # noqa: S608 - see module docstring
+            cursor.execute(sql, _params(columns, batch))
     return len(rows)
 
 
@@ -71,16 +74,20 @@ def rows_update(model: type[models.Model], fields: Sequence[str], rows: Sequence
     assignments = ", ".join(
         f"{quote(field.column)} = incoming.{alias}" for field, alias in zip(columns[1:], aliases[1:], strict=True)
     )
-    where = f"{table}.{quote(model._meta.pk.column)} = incoming.v0"  # type: ignore[union-attr]
+    where = f"{table}.{quote(model._meta.pk.column)} = incoming.v0"
     with connection.cursor() as cursor:
         for batch in _batches(rows, len(columns)):
-            source = _source(columns, len(batch))  # type: ignore[arg-type]
+            source = _source(columns, len(batch))
+            # quoted model identifiers and generated aliases only; the values are parameters
             if connection.vendor == "postgresql":
-                sql = f"UPDATE {table} SET {assignments} FROM {source} AS incoming ({', '.join(aliases)}) WHERE {where}"
+                sql = (
+                    f"UPDATE {table} SET {assignments} FROM {source} AS incoming ({', '.join(aliases)}) "  # noqa: S608
+                    f"WHERE {where}"
+                )
             else:
                 sql = (
-                    f"WITH incoming ({', '.join(aliases)}) AS (SELECT * FROM {source}) "
+                    f"WITH incoming ({', '.join(aliases)}) AS (SELECT * FROM {source}) "  # noqa: S608
                     f"UPDATE {table} SET {assignments} FROM incoming WHERE {where}"
                 )
-            cursor.execute(sql, _params(columns, batch))  # type: ignore[arg-type]
+            cursor.execute(sql, _params(columns, batch))
     return len(rows)

@@ -12,6 +12,10 @@ register = template.Library()
 
 Number = Decimal | float | int | None
 DASH = "—"
+WHOLE_DOLLARS_FROM = 100  # `usd` drops the cents from here up
+PRICE_CENTS_FROM = 1000  # `price` shows two decimals from here up, four below (six significant digits under 1)
+WHOLE_TOKENS_FROM = 1000  # `tokens` drops the decimals from here up
+SHORTEN_ADDRESS_OVER = 12  # characters; `short_address` leaves shorter values whole
 
 
 def as_decimal(value: object) -> Decimal | None:
@@ -36,7 +40,7 @@ def usd(value: Number) -> str:
     for threshold, suffix in ((Decimal("1e9"), "B"), (Decimal("1e6"), "M"), (Decimal("1e3"), "K")):
         if amount >= threshold:
             return f"{sign}${amount / threshold:,.2f}{suffix}"
-    return f"{sign}${amount:,.0f}" if amount >= 100 else f"{sign}${amount:,.2f}"
+    return f"{sign}${amount:,.0f}" if amount >= WHOLE_DOLLARS_FROM else f"{sign}${amount:,.2f}"
 
 
 @register.filter
@@ -56,7 +60,7 @@ def price(value: Number) -> str:
         return DASH
     if not amount.is_finite():
         return "∞"
-    if abs(amount) >= 1000:
+    if abs(amount) >= PRICE_CENTS_FROM:
         return f"{amount:,.2f}"
     if abs(amount) >= 1:
         return f"{amount:,.4f}"
@@ -102,7 +106,7 @@ def short_address(value: str | None) -> str:
     """0x12ab…cdef"""
     if not value:
         return DASH
-    return f"{value[:6]}…{value[-4:]}" if len(value) > 12 else value
+    return f"{value[:6]}…{value[-4:]}" if len(value) > SHORTEN_ADDRESS_OVER else value
 
 
 @register.filter
@@ -179,7 +183,7 @@ def tokens(value: Number | str) -> str:
     if amount is None:
         return DASH
     amount /= WEI
-    return f"{amount:,.0f}" if abs(amount) >= 1000 else f"{amount:,.2f}"
+    return f"{amount:,.0f}" if abs(amount) >= WHOLE_TOKENS_FROM else f"{amount:,.2f}"
 
 
 @register.filter

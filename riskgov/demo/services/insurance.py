@@ -16,6 +16,9 @@ from insurance.services.ledger import insurance_fund_create, ledger_entry_record
 
 DEMO_FUND_NAME = "Protocol insurance fund"
 DEMO_ACTOR = "seed_demo"
+DAYS_PER_MONTH = 30
+TOP_UP_DAY_OF_MONTH = 15  # the DAO tops the fund up once a month, mid-month
+BAD_DEBT_DAY_PROBABILITY = 0.04  # the chance that a day brings a bad-debt payout
 
 
 def _money(value: float) -> Decimal:
@@ -64,9 +67,11 @@ def insurance_demo_seed(*, seed: int, days: int = 180, coverage_paths: int = 5_0
                     f"fees:{day // 7}",
                     "Insurance share of the week's trading fees",
                 )
-            if day % 30 == 15:
-                record(EntryKind.DEPOSIT, 1_000_000, day, f"topup:{day // 30}", "Monthly DAO treasury top-up")
-            if rng.random() < 0.04:
+            if day % DAYS_PER_MONTH == TOP_UP_DAY_OF_MONTH:
+                record(
+                    EntryKind.DEPOSIT, 1_000_000, day, f"topup:{day // DAYS_PER_MONTH}", "Monthly DAO treasury top-up"
+                )
+            if rng.random() < BAD_DEBT_DAY_PROBABILITY:
                 record(
                     EntryKind.BAD_DEBT_PAYOUT,
                     rng.lognormal(np.log(250_000), 1.0),

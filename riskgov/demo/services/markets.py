@@ -41,10 +41,15 @@ from riskgov.monitoring.models import Alert, MarginPolicy, MarginRecommendation,
 PRICE_SOURCE = "demo"
 DEMO_ACTOR = "seed_demo"
 DEMO_USERNAME = "admin"
-DEMO_PASSWORD = "admin"  # demo only: documented next to `make run`
+DEMO_PASSWORD = "admin"  # noqa: S105 - the demo login, documented next to `make run`
 HOURS_PER_YEAR = 365 * 24
-NEAR_LIQUIDATION = 300  # at most this many open positions placed within 5 % of their liquidation price
+MIN_POSITIONS = 100
+MIN_DAYS = 2  # of hourly prices
+NEAR_DISTANCE = 0.05  # an open position this close to its liquidation price (fraction of the mark) is near it
+NEAR_LIQUIDATION = 300  # at most this many open positions placed within NEAR_DISTANCE of their liquidation price
 LIQUIDATABLE = 12  # and at most this many already past it
+LONG_SHARE = 0.55  # of positions
+HIGH_LEVERAGE_SHARE = 0.06  # of positions levered at 40–100 % of their market's maximum
 LOOKUP_BATCH = 900
 
 # Called with (stage, done, total).
@@ -151,8 +156,10 @@ def demo_seed(
     progress: Progress | None = None,
 ) -> DemoResult:
     """Build the demo protocol in one transaction. Raises DemoError when demo markets exist and not `reset`."""
-    if positions < 100 or days < 2 or snapshot_days < 0 or snapshot_days > days:
-        raise DemoError("need at least 100 positions, 2 days of prices and 0 ≤ snapshot days ≤ days")
+    if positions < MIN_POSITIONS or days < MIN_DAYS or snapshot_days < 0 or snapshot_days > days:
+        raise DemoError(
+            f"need at least {MIN_POSITIONS} positions, {MIN_DAYS} days of prices and 0 ≤ snapshot days ≤ days"
+        )
     report = progress or (lambda stage, done, total: None)
     rng = np.random.default_rng(seed)
     end = timezone.now().replace(minute=0, second=0, microsecond=0)
@@ -329,7 +336,7 @@ def _positions_insert(
     steps = len(times)
     weights = np.array([spec.weight for spec in DEMO_MARKETS])
     market = rng.choice(len(DEMO_MARKETS), size=total, p=weights / weights.sum())
-    long = rng.random(total) < 0.55
+    long = rng.random(total) < LONG_SHARE
     # Recent positions are more common: opening time exponential with a 15-day mean, back from now.
     hour = np.clip(steps - 1 - rng.exponential(15 * 24, size=total).astype(np.int64), 0, steps - 1)
     entry = paths[market, hour] * (1 + rng.normal(0, 0.001, size=total))
@@ -342,7 +349,7 @@ def _positions_insert(
     notional = np.clip(notional, 50, 0.01 * oi_caps[market])
     max_leverage = np.array([spec.max_leverage for spec in DEMO_MARKETS], dtype=float)[market]
     leverage = np.exp(rng.normal(np.log(3.5), 0.6, size=total))
-    tail = rng.random(total) < 0.06
+    tail = rng.random(total) < HIGH_LEVERAGE_SHARE
     leverage = np.where(tail, rng.uniform(0.4, 1.0, size=total) * max_leverage, leverage)
     leverage = np.clip(leverage, 1.0, 0.98 * max_leverage)
     mmr = np.array([float(spec.mmr) for spec in DEMO_MARKETS])[market]
@@ -359,7 +366,7 @@ def _positions_insert(
     targets[chosen[:liquidatable]] = rng.uniform(-0.02, -0.002, size=liquidatable)
     targets[chosen[liquidatable : liquidatable + near]] = rng.uniform(0.003, 0.049, size=near)
     # Open positions the market has already run past their liquidation price were topped up by their owners.
-    redo = is_open & np.isnan(targets) & (distance < 0.05)
+    redo = is_open & np.isnan(targets) & (distance < NEAR_DISTANCE)
     targets[redo] = rng.uniform(0.06, 0.4, size=int(redo.sum()))
     placed = ~np.isnan(targets)
     leverage = np.where(placed, np.maximum(leverage, 1.5), leverage)
@@ -417,7 +424,7 @@ def _positions_insert(
         "open_positions": open_count,
         "closed_positions": closed_count,
         "liquidated_positions": liquidated_count,
-        "near_liquidation": int(np.count_nonzero((final >= 0) & (final < 0.05))),
+        "near_liquidation": int(np.count_nonzero((final >= 0) & (final < NEAR_DISTANCE))),
         "liquidatable": int(np.count_nonzero(final < 0)),
     }
 

@@ -21,9 +21,9 @@ def open_position_arrays(states: list[MarketState]) -> tuple[PositionArrays, np.
     Returns the arrays and the market id of each position. Reads in one streamed query.
     """
     priced = {s.market.pk: s for s in states if s.mark_price is not None and s.parameters is not None}
-    table = Position._meta.db_table
-    sql = (
-        f"SELECT market_id, account_id, CAST(size AS DOUBLE PRECISION), CAST(entry_price AS DOUBLE PRECISION), "
+    table = connection.ops.quote_name(Position._meta.db_table)
+    sql = (  # the quoted table name of the model is the only interpolation; the status is a parameter
+        f"SELECT market_id, account_id, CAST(size AS DOUBLE PRECISION), CAST(entry_price AS DOUBLE PRECISION), "  # noqa: S608
         f"CAST(collateral AS DOUBLE PRECISION) FROM {table} WHERE status = %s"
     )
     chunks = []

@@ -338,9 +338,10 @@ def _fetch(streams: list[_Stream], querysets: list[QuerySet]) -> dict[int, list[
 
 def _to_row(row: tuple, state: MarketState) -> PositionRow:
     size, entry, collateral = row[5], row[6], row[7]
-    price = state.mark_price
-    mmr = state.parameters.mmr  # type: ignore[union-attr]
-    assert price is not None
+    price, parameters = state.mark_price, state.parameters
+    if price is None or parameters is None:  # `_streams` reads only markets that have both
+        raise ValueError(f"{state.market.symbol} has no mark price or no margin parameters")
+    mmr = parameters.mmr
     return PositionRow(
         id=row[0],
         external_id=row[1],

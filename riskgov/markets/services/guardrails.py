@@ -64,15 +64,24 @@ def _missing_rules(rules: dict[str, ParameterRule]) -> list[Violation]:
     ]
 
 
+_REQUIRED_FIELDS = ("imr", "mmr", "liquidation_penalty", "max_leverage", "insurance_fee_share")
+
+
 def _hard_rules(values: dict[str, Decimal | None]) -> list[Violation]:
     imr, mmr, penalty = values["imr"], values["mmr"], values["liquidation_penalty"]
     max_leverage, fee_share = values["max_leverage"], values["insurance_fee_share"]
-    found: list[Violation] = []
     if imr is None or mmr is None or penalty is None or max_leverage is None or fee_share is None:
-        missing = [
-            f for f in ("imr", "mmr", "liquidation_penalty", "max_leverage", "insurance_fee_share") if values[f] is None
-        ]
-        return [Violation("required", f, "is required") for f in missing]
+        return [Violation("required", f, "is required") for f in _REQUIRED_FIELDS if values[f] is None]
+    return (
+        _rate_order(imr=imr, mmr=mmr, penalty=penalty)
+        + _leverage_and_fee_share(imr=imr, max_leverage=max_leverage, fee_share=fee_share)
+        + _optional_fields(values)
+    )
+
+
+def _rate_order(*, imr: Decimal, mmr: Decimal, penalty: Decimal) -> list[Violation]:
+    """0 < penalty < mmr < imr ≤ 1."""
+    found: list[Violation] = []
     if not penalty > 0:
         found.append(Violation("rate_order", "liquidation_penalty", "must be greater than 0"))
     if not mmr > penalty:
@@ -81,6 +90,12 @@ def _hard_rules(values: dict[str, Decimal | None]) -> list[Violation]:
         found.append(Violation("rate_order", "imr", f"must exceed the maintenance margin rate ({mmr})"))
     if imr > 1:
         found.append(Violation("rate_order", "imr", "must be at most 1"))
+    return found
+
+
+def _leverage_and_fee_share(*, imr: Decimal, max_leverage: Decimal, fee_share: Decimal) -> list[Violation]:
+    """0 < max_leverage ≤ 1/imr and a fee share in [0, 1]."""
+    found: list[Violation] = []
     if imr > 0 and max_leverage * imr > 1:
         found.append(
             Violation("max_leverage_vs_imr", "max_leverage", f"must be at most 1/imr = {Decimal(1) / imr:.4f}")
@@ -89,6 +104,12 @@ def _hard_rules(values: dict[str, Decimal | None]) -> list[Violation]:
         found.append(Violation("positive", "max_leverage", "must be greater than 0"))
     if not 0 <= fee_share <= 1:
         found.append(Violation("fraction", "insurance_fee_share", "must be between 0 and 1"))
+    return found
+
+
+def _optional_fields(values: dict[str, Decimal | None]) -> list[Violation]:
+    """A positive OI cap when set; size-dependent margin as a non-negative base and slope pair."""
+    found: list[Violation] = []
     oi_cap = values["oi_cap"]
     if oi_cap is not None and oi_cap <= 0:
         found.append(Violation("positive", "oi_cap", "must be greater than 0 when set"))

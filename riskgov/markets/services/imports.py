@@ -22,15 +22,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from riskgov.core.models.fields import AMOUNT_DIGITS, AMOUNT_PLACES
 from riskgov.core.services.bulk_writes import rows_insert, rows_update
-from riskgov.markets.models import Account, Market, Position, PositionStatus, PriceObservation, validate_address
+from riskgov.markets.models import Account, Market, Position, PositionStatus, PriceObservation
 from riskgov.markets.models.accounts import checksum_address
 
 MAX_ERRORS = 100
+ERRORS_IN_MESSAGE = 5  # the exception's message quotes this many errors and counts the rest
 WRITE_BATCH = 10_000
 LOOKUP_BATCH = 900  # stays under SQLite's bound-parameter limit
 PROGRESS_EVERY = 5000
@@ -75,8 +77,8 @@ class ImportRejected(Exception):
     def __init__(self, errors: Sequence[RowError], *, total: int | None = None):
         self.errors = list(errors)[:MAX_ERRORS]
         self.total = max(total or 0, len(errors))
-        shown = "; ".join(str(e) for e in self.errors[:5])
-        more = f" (and {self.total - 5} more)" if self.total > 5 else ""
+        shown = "; ".join(str(e) for e in self.errors[:ERRORS_IN_MESSAGE])
+        more = f" (and {self.total - ERRORS_IN_MESSAGE} more)" if self.total > ERRORS_IN_MESSAGE else ""
         super().__init__(f"{self.total} error(s), nothing imported ({ROW_CONVENTION}): {shown}{more}")
 
 
@@ -219,7 +221,8 @@ def _decimal_places(number: Decimal) -> int:
     """Significant decimal places (trailing zeros do not count), exact whatever the context precision."""
     digits = "".join(map(str, number.as_tuple().digits)).rstrip("0")
     exponent = number.as_tuple().exponent
-    assert isinstance(exponent, int)  # finite numbers only
+    if not isinstance(exponent, int):
+        raise ValueError(f"decimal places of a finite number only, got {number}")
     return max(0, -(exponent + (len(number.as_tuple().digits) - len(digits))))
 
 
@@ -310,52 +313,62 @@ def _bounded_text(limit: int) -> Callable[[Any], str]:
     return parse
 
 
-def _position_parsers(markets: dict[str, int], now: datetime) -> dict[str, Callable[[Any], Any]]:
+def _address_parser() -> Callable[[Any], str]:
+    """Ethereum address → checksummed address; each distinct text is checked once per file."""
     addresses: dict[str, str] = {}
-    statuses = frozenset(PositionStatus.values)
 
     def account(value: Any) -> str:
         text = _text(value)
         if text not in addresses:
             try:
-                validate_address(text)
-            except Exception:
+                addresses[text] = checksum_address(text)
+            except ValidationError:
                 raise _FieldError(
                     f"{text!r} is not an Ethereum address (0x + 40 hex digits; mixed case must be a valid checksum)"
                 ) from None
-            addresses[text] = checksum_address(text)
         return addresses[text]
 
-    def size(value: Any) -> Decimal:
-        number = _amount(value)
-        if number == 0:
-            raise _FieldError("must not be 0 (positive for long, negative for short)")
-        return number
+    return account
 
-    def collateral(value: Any) -> Decimal:
-        number = _amount(value)
-        if number < 0:
-            raise _FieldError("must not be negative")
-        return number
 
-    def status(value: Any) -> str:
-        text = _text(value).lower()
-        if text not in statuses:
-            raise _FieldError(f"{text!r} is not one of {', '.join(PositionStatus.values)}")
-        return text
+def _position_size(value: Any) -> Decimal:
+    number = _amount(value)
+    if number == 0:
+        raise _FieldError("must not be 0 (positive for long, negative for short)")
+    return number
 
-    def opened_at(value: Any) -> datetime:
-        return _timestamp(value, naive_is_utc=True)
 
+def _position_collateral(value: Any) -> Decimal:
+    number = _amount(value)
+    if number < 0:
+        raise _FieldError("must not be negative")
+    return number
+
+
+_POSITION_STATUSES = frozenset(PositionStatus.values)
+
+
+def _position_status(value: Any) -> str:
+    text = _text(value).lower()
+    if text not in _POSITION_STATUSES:
+        raise _FieldError(f"{text!r} is not one of {', '.join(PositionStatus.values)}")
+    return text
+
+
+def _opened_at(value: Any) -> datetime:
+    return _timestamp(value, naive_is_utc=True)
+
+
+def _position_parsers(markets: dict[str, int]) -> dict[str, Callable[[Any], Any]]:
     return {
         "external_id": _bounded_text(128),
-        "account": account,
+        "account": _address_parser(),
         "market": _market_parser(markets),
-        "size": size,
+        "size": _position_size,
         "entry_price": _positive_amount,
-        "collateral": collateral,
-        "status": status,
-        "opened_at": opened_at,
+        "collateral": _position_collateral,
+        "status": _position_status,
+        "opened_at": _opened_at,
     }
 
 
@@ -370,7 +383,7 @@ def positions_import(*, rows: Sequence[Mapping[str, Any]], progress: Progress | 
     zone is UTC. Raises ImportRejected, writing nothing.
     """
     now = timezone.now()
-    parsers = _position_parsers(_markets_by_symbol(), now)
+    parsers = _position_parsers(_markets_by_symbol())
     errors = _ErrorLog()
     valid: list[dict[str, Any]] = []
     first_seen: dict[str, int] = {}

@@ -39,7 +39,8 @@ class PositionFilterForm(forms.Form):
     def __init__(self, *args: object, states: list[MarketState], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         market = self.fields["market"]
-        assert isinstance(market, forms.ChoiceField)
+        if not isinstance(market, forms.ChoiceField):
+            raise TypeError(f"the market filter must be a ChoiceField, not {type(market).__name__}")
         market.choices = [("", "All markets"), *((s.market.symbol, str(s.market)) for s in states)]
 
     def filters(self) -> PositionFilters:
