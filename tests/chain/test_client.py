@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,12 +29,13 @@ FAST_RETRY = RetryPolicy(attempts=4, base_delay=0.1, max_delay=0.3)
 
 @dataclass
 class Reply:
-    """One scripted HTTP reply: status, JSON-RPC result or error, optional delay in seconds."""
+    """One scripted HTTP reply: status, JSON-RPC result or error; a held reply is sent only once the
+    test sets ``ScriptedRPC.release``, so a client timeout always fires first."""
 
     status: int = 200
     result: object = None
     error: dict[str, object] | None = None
-    delay: float = 0.0
+    held: bool = False
 
 
 @dataclass
@@ -46,6 +46,7 @@ class ScriptedRPC:
     default: Reply = field(default_factory=lambda: Reply(result="0x7a69"))  # chain id 31337
     methods: list[str] = field(default_factory=list)
     url: str = ""
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 @pytest.fixture
@@ -57,7 +58,8 @@ def scripted_rpc() -> Iterator[ScriptedRPC]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             script.methods.append(body["method"])
             reply = script.replies.pop(0) if script.replies else script.default
-            time.sleep(reply.delay)
+            if reply.held:
+                script.release.wait(timeout=60)
             payload: dict[str, object] = {"jsonrpc": "2.0", "id": body["id"]}
             if reply.error is not None:
                 payload["error"] = reply.error
@@ -83,6 +85,7 @@ def scripted_rpc() -> Iterator[ScriptedRPC]:
     try:
         yield script
     finally:
+        script.release.set()  # no handler stays blocked on a held reply
         server.shutdown()
         server.server_close()
 
@@ -133,11 +136,17 @@ def test_persistent_5xx_gives_up_after_the_configured_attempts(scripted_rpc: Scr
 
 
 def test_read_timeout_is_retried(scripted_rpc: ScriptedRPC) -> None:
-    scripted_rpc.replies = [Reply(result="0x7a69", delay=0.6)]
+    scripted_rpc.replies = [Reply(result="0x7a69", held=True)]  # answered only after the test: always times out
     sleeps: list[float] = []
-    client = ChainClient.connect(scripted_rpc.url, chain_id=31337, timeout=0.2, retry=FAST_RETRY, sleep=sleeps.append)
+    try:
+        client = ChainClient.connect(
+            scripted_rpc.url, chain_id=31337, timeout=1.0, retry=FAST_RETRY, sleep=sleeps.append
+        )
+    finally:
+        scripted_rpc.release.set()
     assert client.chain_id == 31337
     assert sleeps == [0.1]
+    assert scripted_rpc.methods == ["eth_chainId"] * 2
 
 
 def test_client_errors_are_not_retried(scripted_rpc: ScriptedRPC) -> None:
