@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
+from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import DatabaseError
 from django.urls import reverse
 
-from riskgov.core.models import AuditRecord
-from riskgov.markets.models import MarginParameters, Market
+from riskgov.core.models import AuditAction, AuditRecord
+from riskgov.markets.models import MarginParameters, Market, ParameterRule
+from riskgov.markets.services.rules import parameter_rule_save
 from tests.markets.conftest import GENESIS
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +144,57 @@ def test_market_admin_links_to_the_change_form_and_lists_versions(admin_client, 
 def test_every_changelist_renders(admin_client, market, model):
     response = admin_client.get(reverse(f"admin:{model}_changelist"), {"q": "0x"})
     assert response.status_code == 200
+
+
+# ------------------------------------------------------------ guardrail rules
+
+
+def rule_data(market: Market, **values: str) -> dict[str, str]:
+    data = {"field": "imr", "market": str(market.pk), "min_value": "0.01", "max_value": "0.5"}
+    data.update({"max_abs_change": "", "max_rel_change": "0.1"})
+    data.update(values)
+    return data
+
+
+def test_adding_and_changing_a_rule_are_audited_with_what_changed(admin_client, market):
+    added = admin_client.post(reverse("admin:markets_parameterrule_add"), rule_data(market))
+    assert added.status_code == 302
+    rule = ParameterRule.objects.get(market=market, field="imr")
+    created = AuditRecord.objects.get(action=AuditAction.PARAMETER_RULE_CHANGED, subject_id=str(rule.pk))
+    assert created.actor == "steward" and created.data["created"] is True
+    assert created.data["changes"]["max_rel_change"] == {"old": None, "new": "0.1"}
+
+    change_url = reverse("admin:markets_parameterrule_change", args=[rule.pk])
+    assert admin_client.post(change_url, rule_data(market, max_value="0.4")).status_code == 302
+
+    changed = AuditRecord.objects.filter(action=AuditAction.PARAMETER_RULE_CHANGED, subject_id=str(rule.pk)).latest(
+        "pk"
+    )
+    assert changed.data["created"] is False
+    assert changed.data["changes"] == {"max_value": {"old": "0.5", "new": "0.4"}}
+
+
+def test_deleting_rules_one_by_one_or_in_bulk_is_audited(admin_client, market):
+    rules = [
+        ParameterRule.objects.create(field=field, market=market, min_value=D("0"), max_value=D("1"))
+        for field in ("imr", "mmr", "liquidation_penalty")
+    ]
+    one = reverse("admin:markets_parameterrule_delete", args=[rules[0].pk])
+    assert admin_client.post(one, {"post": "yes"}).status_code == 302
+    bulk = {"action": "delete_selected", "_selected_action": [r.pk for r in rules[1:]], "post": "yes"}
+    assert admin_client.post(reverse("admin:markets_parameterrule_changelist"), bulk).status_code == 302
+
+    assert not ParameterRule.objects.filter(market=market).exists()
+    deleted = AuditRecord.objects.filter(action=AuditAction.PARAMETER_RULE_DELETED)
+    assert sorted(deleted.values_list("subject_id", flat=True)) == sorted(str(r.pk) for r in rules)
+    assert deleted.get(subject_id=str(rules[0].pk)).data["values"]["max_value"] == "1"
+
+
+def test_a_rule_is_not_saved_when_its_audit_record_cannot_be_written(market):
+    rule = ParameterRule(field="imr", market=market, min_value=D("0.01"))
+    with (
+        mock.patch("riskgov.markets.services.rules.audit_record", side_effect=DatabaseError("audit table locked")),
+        pytest.raises(DatabaseError),
+    ):
+        parameter_rule_save(rule=rule, actor="steward")
+    assert not ParameterRule.objects.filter(market=market).exists()

@@ -22,7 +22,10 @@ def parameter_rule_save(*, rule: ParameterRule, actor: str) -> ParameterRule:
     """
     rule.full_clean()
     with transaction.atomic():
-        previous = ParameterRule.objects.select_for_update().filter(pk=rule.pk).first() if rule.pk else None
+        # ordered by pk alone: the default ordering joins the nullable market, which FOR UPDATE refuses
+        previous = (
+            ParameterRule.objects.select_for_update().filter(pk=rule.pk).order_by("pk").first() if rule.pk else None
+        )
         rule.save()
         audit_record(
             action=AuditAction.PARAMETER_RULE_CHANGED,
