@@ -70,8 +70,10 @@ def lock_from_another_connection(delivery_id: int) -> dict[str, object]:
 @pytest.mark.django_db(transaction=True)
 def test_a_webhook_is_sent_with_no_row_lock_held(market, receiver):
     seen: dict[str, object] = {}
-    hook = receiver([], on_request=lambda: seen.update(lock_from_another_connection(delivery.pk)))
+    sending: list[int] = []  # the delivery's id, known once the hook's URL is in the rule
+    hook = receiver([], on_request=lambda: seen.update(lock_from_another_connection(sending[0])))
     delivery = alert_delivery(webhook_urls=(hook.url,))
+    sending.append(delivery.pk)
     assert deliver_alert.apply(kwargs={"delivery_id": delivery.pk}).get() == AlertDeliveryStatus.SENT
     # the claim was committed before the POST: another connection saw it and could lock and update the row
     assert seen == {"status": AlertDeliveryStatus.PENDING, "attempts": 1, "leased": True}

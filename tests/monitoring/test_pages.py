@@ -52,7 +52,7 @@ def test_backtest_page_reports_kupiec(client, market):
     what_if = client.get(reverse("monitoring:market-backtest", args=["PAGE"]), {"days": 30, "coefficient_a": "1"})
     assert what_if.context["values"]["coefficient_a"] == D("1")
     bad = client.get(reverse("monitoring:market-backtest", args=["PAGE"]), {"days": 30, "ewma_lambda": "2"})
-    assert bad.status_code == 200 and bad.context["errors"]
+    assert bad.status_code == 400 and bad.context["errors"]
 
 
 def test_staff_applies_a_recommendation_from_the_page(client, admin_user, plain_market):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.db import connection
@@ -19,11 +20,14 @@ from riskgov.monitoring.domain.margin_policy import (
     FloatArray,
     PolicyCoefficients,
     backtest,
+    margin_rates,
+    size_adjusted_imr,
 )
 from riskgov.monitoring.models import MarginPolicy, MarginRecommendation, PolicyKind, PriceFeed, RecommendationStatus
 
 SECONDS_PER_HOUR = 3600.0
 BACKTEST_WARMUP_HOURS = 168
+MIN_BACKTEST_HOURS = 4
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,9 @@ def hourly_price_series(market_ids: list[int], *, since: datetime, until: dateti
     table = PriceObservation._meta.db_table
     epoch = "EXTRACT(EPOCH FROM observed_at)" if connection.vendor == "postgresql" else "strftime('%%s', observed_at)"
     placeholders = ", ".join(["%s"] * len(market_ids))
+    # the table name comes from the model and every value is a query parameter
     sql = (
-        f"SELECT market_id, source, CAST({epoch} AS DOUBLE PRECISION), CAST(price AS DOUBLE PRECISION) "
+        f"SELECT market_id, source, CAST({epoch} AS DOUBLE PRECISION), CAST(price AS DOUBLE PRECISION) "  # noqa: S608
         f"FROM {table} WHERE market_id IN ({placeholders}) AND observed_at >= %s AND observed_at <= %s "
         "ORDER BY market_id, observed_at"
     )
@@ -154,6 +159,30 @@ def pending_recommendation_count() -> int:
     return MarginRecommendation.objects.filter(status=RecommendationStatus.PENDING).count()
 
 
+class SizeExample(NamedTuple):
+    notional: float
+    imr: float
+    max_leverage: Decimal
+
+
+# Position notionals shown above the size add-on base (quote units).
+SIZE_EXAMPLE_STEPS = (0.0, 1_000_000.0, 5_000_000.0, 20_000_000.0)
+
+
+def policy_size_examples(*, policy: MarginPolicy, imr: Decimal | None) -> list[SizeExample]:
+    """IMR (a fraction) and max leverage of positions at and above the policy's size add-on base, for the
+    base IMR `imr`; empty without an add-on or an IMR."""
+    if policy.size_addon_base is None or imr is None:
+        return []
+    base = float(policy.size_addon_base)
+    notionals = base + np.array(SIZE_EXAMPLE_STEPS)
+    imrs = size_adjusted_imr(float(imr), notionals, base, float(policy.size_addon_slope or 0))
+    return [
+        SizeExample(float(n), float(v), margin_rates(float(v), float(policy.mmr_ratio)).max_leverage)
+        for n, v in zip(notionals, imrs, strict=True)
+    ]
+
+
 MAX_CHART_POINTS = 600
 
 
@@ -178,7 +207,7 @@ def market_backtest(
     coefficients = policy_coefficients(values)
     series = hourly_price_series([market.pk], since=since, until=until).get(market.pk)
     result = None
-    if series is not None and len(series) > 3:
+    if series is not None and len(series) >= MIN_BACKTEST_HOURS:
         _, actual_mmr = parameters_in_force(market, series.hours)
         warmup = min(BACKTEST_WARMUP_HOURS, len(series) // 4)
         result = backtest(series.hours, series.prices, coefficients, warmup_hours=warmup, actual_mmr=actual_mmr)

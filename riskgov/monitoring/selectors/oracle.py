@@ -28,12 +28,12 @@ def oracle_readings(markets: Iterable[Market], now: datetime | None = None) -> d
     )
     quotes: dict[int, list[FeedQuote]] = {}
     for feed in feeds:
-        price = feed.latest_price  # type: ignore[attr-defined]
+        price = feed.latest_price
         quotes.setdefault(feed.market_id, []).append(
             FeedQuote(
                 name=feed.name,
                 price=None if price is None else float(price),
-                observed_at=feed.latest_at,  # type: ignore[attr-defined]
+                observed_at=feed.latest_at,
                 heartbeat_seconds=float(feed.heartbeat_seconds),
                 deviation_threshold=float(feed.deviation_threshold),
             )

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import numpy as np
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -19,12 +17,13 @@ from riskgov.governance.errors import GovernanceError
 from riskgov.governance.views.auth import session_address
 from riskgov.markets.models import MarginParameters, Market
 from riskgov.markets.services.guardrails import GuardrailError
-from riskgov.monitoring.domain.margin_policy import margin_rates, size_adjusted_imr
+from riskgov.monitoring.forms import BACKTEST_DAYS, EDITABLE_COEFFICIENTS, BacktestForm
 from riskgov.monitoring.models import MarginPolicy, RecommendationStatus
 from riskgov.monitoring.selectors.margin_policy import (
     backtest_charts,
     market_backtest,
     policy_history,
+    policy_size_examples,
     recommendations_list,
 )
 from riskgov.monitoring.selectors.monitoring import alert_rules, open_alerts, recent_alerts, recent_deliveries
@@ -37,19 +36,6 @@ from riskgov.monitoring.services.recommender import (
     margin_recommendation_propose,
     policy_series,
 )
-
-BACKTEST_DAYS = (30, 90, 180, 365, 730)
-COEFFICIENT_LABELS = {
-    "coefficient_a": "a",
-    "coefficient_b": "b",
-    "ewma_lambda": "EWMA decay",
-    "confidence": "Confidence",
-    "horizon_hours": "Horizon (h)",
-    "imr_floor": "IMR floor",
-    "imr_cap": "IMR cap",
-    "mmr_ratio": "MMR ratio",
-}
-EDITABLE_COEFFICIENTS = tuple(COEFFICIENT_LABELS)
 
 
 @require_GET
@@ -143,42 +129,27 @@ def recommendation_propose(request: HttpRequest, recommendation_id: int) -> Http
     return _back(request)
 
 
-def _policy_or_404(market: Market) -> MarginPolicy | None:
-    return MarginPolicy.objects.current_for(market)
-
-
 @require_GET
 def market_policy(request: HttpRequest, symbol: str) -> HttpResponse:
     market = get_object_or_404(Market, symbol__iexact=symbol)
-    policy = _policy_or_404(market)
+    policy = MarginPolicy.objects.current_for(market)
     now = timezone.now()
-    parameters = MarginParameters.objects.filter(market=market).order_by("-version").first()
     values: dict[str, Any] = {}
     evidence: dict[str, Any] = {}
-    size_examples: list[tuple[float, float, Decimal]] = []
     if policy is not None:
         values, evidence = margin_policy_evaluate(
             market=market, policy=policy, series=policy_series(policy, now=now), now=now
         )
-        imr = values.get("imr")
-        if policy.size_addon_base is not None and imr is not None:
-            base = float(policy.size_addon_base)
-            notionals = np.array([base, base + 1_000_000, base + 5_000_000, base + 20_000_000])
-            imrs = size_adjusted_imr(float(imr), notionals, base, float(policy.size_addon_slope or 0))
-            size_examples = [
-                (float(n), float(v), margin_rates(float(v), float(policy.mmr_ratio)).max_leverage)
-                for n, v in zip(notionals, imrs, strict=True)
-            ]
     return render(
         request,
         "riskgov/monitoring/policy.html",
         {
             "market": market,
             "policy": policy,
-            "parameters": parameters,
+            "parameters": MarginParameters.objects.filter(market=market).order_by("-version").first(),
             "values": values,
             "evidence": evidence,
-            "size_examples": size_examples,
+            "size_examples": [] if policy is None else policy_size_examples(policy=policy, imr=values.get("imr")),
             "history": list(policy_history(market)[:20]),
             "oracle": market_oracle_reading(market, now),
             "recommendations": list(recommendations_list(market=market, limit=10)),
@@ -186,67 +157,37 @@ def market_policy(request: HttpRequest, symbol: str) -> HttpResponse:
     )
 
 
-def _what_if(request: HttpRequest, policy: MarginPolicy) -> tuple[dict[str, Any], list[str]]:
-    """The policy's values with coefficients edited in the query string (a proposed policy)."""
-    values = policy.values()
-    errors = []
-    for name in EDITABLE_COEFFICIENTS:
-        raw = request.GET.get(name, "").strip()
-        if not raw:
-            continue
-        try:
-            values[name] = int(raw) if name == "horizon_hours" else Decimal(raw)
-        except (InvalidOperation, ValueError):
-            errors.append(f"{name}: {raw!r} is not a number")
-    if request.GET.get("kind") in ("static", "volatility_scaled"):
-        values["kind"] = request.GET["kind"]
-    return values, errors
-
-
-def _plain(value: Any) -> str:
-    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
-
-
 @require_GET
 def market_backtest_page(request: HttpRequest, symbol: str) -> HttpResponse:
+    """The policy in force, or the coefficients entered (a what-if), replayed over the market's prices.
+
+    Input that no policy could take answers 400 with one message per field, above the policy's own backtest.
+    """
     market = get_object_or_404(Market, symbol__iexact=symbol)
-    policy = _policy_or_404(market)
-    try:
-        days = int(request.GET.get("days", "180"))
-    except ValueError:
-        days = 180
-    days = days if days in BACKTEST_DAYS else 180
+    policy = MarginPolicy.objects.current_for(market)
+    form = BacktestForm(request.GET, policy=policy)
     context: dict[str, Any] = {
         "market": market,
         "policy": policy,
-        "days": days,
+        "days": form.period_days,
         "day_choices": BACKTEST_DAYS,
         "editable": EDITABLE_COEFFICIENTS,
+        "form": form,
     }
     if policy is None:
         return render(request, "riskgov/monitoring/backtest.html", context)
-    values, errors = _what_if(request, policy)
+    values = policy.values() | form.changes()
     now = timezone.now()
-    try:
-        found = market_backtest(
-            market=market, values=values, since=now - timedelta(days=days), until=now, policy=policy
-        )
-    except ValueError as error:  # coefficients outside their ranges
-        errors.append(str(error))
-        values = policy.values()
-        found = market_backtest(
-            market=market, values=values, since=now - timedelta(days=days), until=now, policy=policy
-        )
-    in_force = policy.values()
-    context["coefficient_fields"] = [
-        (name, label, _plain(in_force[name]), request.GET.get(name, "")) for name, label in COEFFICIENT_LABELS.items()
-    ]
+    found = market_backtest(
+        market=market, values=values, since=now - timedelta(days=form.period_days), until=now, policy=policy
+    )
     context.update(
+        coefficient_fields=form.coefficient_rows(),
         found=found,
         result=found.result,
         charts=backtest_charts(found),
         values=values,
-        errors=errors,
-        what_if=any(request.GET.get(n) for n in EDITABLE_COEFFICIENTS),
+        errors=form.error_messages(),
+        what_if=bool(form.changes()),
     )
-    return render(request, "riskgov/monitoring/backtest.html", context)
+    return render(request, "riskgov/monitoring/backtest.html", context, status=200 if form.is_valid() else 400)

@@ -1,0 +1,107 @@
+"""Forms of the monitoring pages: the what-if coefficients of a margin-policy backtest."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, cast
+
+from django import forms
+from django.db import models
+
+from riskgov.monitoring.models import MarginPolicy, PolicyKind
+from riskgov.monitoring.services.margin_policy import POLICY_BOUNDS
+
+BACKTEST_DAYS = (30, 90, 180, 365, 730)
+DEFAULT_BACKTEST_DAYS = 180
+COEFFICIENT_LABELS = {
+    "coefficient_a": "a",
+    "coefficient_b": "b",
+    "ewma_lambda": "EWMA decay",
+    "confidence": "Confidence",
+    "horizon_hours": "Horizon (h)",
+    "imr_floor": "IMR floor",
+    "imr_cap": "IMR cap",
+    "mmr_ratio": "MMR ratio",
+}
+EDITABLE_COEFFICIENTS = tuple(COEFFICIENT_LABELS)
+
+
+def _coefficient_field(name: str) -> forms.Field:
+    """The policy column's own form field (digits, decimal places) bounded by the hard policy rules."""
+    bound = POLICY_BOUNDS[name]
+    column = cast(models.Field, MarginPolicy._meta.get_field(name))
+    field = column.formfield(
+        required=False, label=COEFFICIENT_LABELS[name], min_value=bound.min_value, max_value=bound.max_value
+    )
+    return cast(forms.Field, field)
+
+
+def _plain(value: Any) -> str:
+    return format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
+
+
+class BacktestForm(forms.Form):
+    """The backtest period and coefficients to try instead of the policy in force (query string, GET).
+
+    Coefficients left empty keep the policy's value; each entered one must be a value a policy could take
+    (the hard rules of `margin_policy_change`), so a what-if can become a proposal. Rates are fractions.
+    """
+
+    days = forms.TypedChoiceField(
+        choices=[(d, f"{d} days") for d in BACKTEST_DAYS],
+        coerce=int,
+        required=False,
+        empty_value=None,
+        label="Period",
+    )
+    kind = forms.ChoiceField(choices=PolicyKind.choices, required=False, label="Policy kind")
+
+    def __init__(self, data: Any, *, policy: MarginPolicy | None) -> None:
+        super().__init__(data)
+        self.policy = policy
+        for name in EDITABLE_COEFFICIENTS:
+            self.fields[name] = _coefficient_field(name)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.policy is not None and not self.errors:
+            values = self.policy.values() | _entered(cleaned)
+            if values["imr_floor"] > values["imr_cap"]:
+                field = "imr_floor" if cleaned.get("imr_floor") is not None else "imr_cap"
+                self.add_error(
+                    field,
+                    f"The IMR floor ({_plain(values['imr_floor'])}) must not exceed the IMR cap "
+                    f"({_plain(values['imr_cap'])}).",
+                )
+        return cleaned
+
+    @property
+    def period_days(self) -> int:
+        """The period to replay: the one asked for when the form is valid, else the default."""
+        days = self.cleaned_data["days"] if self.is_valid() else None
+        return int(days) if days is not None else DEFAULT_BACKTEST_DAYS
+
+    def changes(self) -> dict[str, Any]:
+        """The coefficients (and kind) entered, as the policy stores them; empty when none or invalid."""
+        return _entered(self.cleaned_data) if self.is_valid() else {}
+
+    def error_messages(self) -> list[str]:
+        """One sentence per error, naming the field: "EWMA decay (ewma_lambda): Ensure this value is …"."""
+        messages = []
+        for name, errors in self.errors.items():
+            field = self.fields.get(name)
+            where = f"{field.label} ({name}): " if field is not None else ""
+            messages += [f"{where}{message}" for message in errors]
+        return messages
+
+    def coefficient_rows(self) -> list[tuple[str, str, str, str]]:
+        """(name, label, value in force, value entered) per coefficient, for the page's inputs."""
+        in_force = self.policy.values() if self.policy is not None else {}
+        return [
+            (name, label, _plain(in_force.get(name, "")), str(self.data.get(name, "")))
+            for name, label in COEFFICIENT_LABELS.items()
+        ]
+
+
+def _entered(cleaned: dict[str, Any]) -> dict[str, Any]:
+    return {name: cleaned[name] for name in ("kind", *EDITABLE_COEFFICIENTS) if cleaned.get(name) not in (None, "")}
