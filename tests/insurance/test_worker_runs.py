@@ -3,8 +3,12 @@ bit for bit, also when a worker is SIGKILLed in the middle of a chunk."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,10 +25,40 @@ from insurance.services.coverage_execution import (
 from insurance.services.coverage_files import RESULT_FIELDS, arrays_read
 from insurance.services.coverage_metrics import FUND_QUANTILES
 from insurance.services.coverage_runs import coverage_run_create
-from tests.insurance.conftest import NOW, build_book, kill_worker, start_worker, wait_for_run
+from tests.insurance.conftest import NOW, REPO_ROOT, build_book, kill_worker, wait_for_run, worker_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 KILL_QUEUE = "coverage-kill-test"
+
+# A Celery worker whose chunks never finish: once a chunk has claimed its row (status running, attempt
+# counted) and is about to simulate, it writes a marker file to $HELD_CHUNK_MARKERS and blocks until the
+# test kills the worker. So the kill always lands in the middle of a chunk.
+HOLDING_WORKER = """
+import json, os, sys, threading
+from pathlib import Path
+
+import django
+
+django.setup()
+from insurance.services import coverage_execution
+
+markers = Path(os.environ["HELD_CHUNK_MARKERS"])
+
+
+def held_simulate(run, inputs, path_range=None, progress=None):
+    marker = markers / f"run-{run.pk}-paths-{path_range[0]}"
+    marker.with_suffix(".tmp").write_text(json.dumps({"run": run.pk, "path_start": path_range[0]}))
+    marker.with_suffix(".tmp").rename(marker.with_suffix(".json"))
+    threading.Event().wait(600)
+    raise RuntimeError("the held chunk was never killed")
+
+
+coverage_execution.run_simulate = held_simulate
+sys.argv[0] = "celery"
+from celery.__main__ import main
+
+main()
+"""
 
 
 def assert_equals_in_process(run: CoverageRun) -> None:
@@ -52,22 +86,22 @@ def test_multi_chunk_run_on_worker_equals_in_process(celery_worker_process: obje
     assert_equals_in_process(run)
 
 
-def test_worker_killed_mid_chunk_still_gives_identical_run(celery_worker_process: object) -> None:
+def test_worker_killed_mid_chunk_still_gives_identical_run(celery_worker_process: object, tmp_path: Path) -> None:
     build_book()
-    doomed = start_worker(hostname="doomed@%h", queue=KILL_QUEUE, log_name="test-worker-doomed.log")
+    doomed = _start_holding_worker(hostname="doomed@%h", queue=KILL_QUEUE, markers=tmp_path)
     try:
         deadline = time.monotonic() + 60
         while not app.control.ping(timeout=0.5, destination=[_hostname("doomed")]):
             assert doomed.poll() is None and time.monotonic() < deadline, "the extra worker did not start"
         with override_settings(INSURANCE_CHUNK_QUEUE=KILL_QUEUE):
-            # slow chunks (about a second each) so the kill lands in the middle of one
             run = coverage_run_create(
-                label="kill", requested_by="test", paths=6000, steps=3000, chunk_size=2000, seed=7, at=NOW
+                label="kill", requested_by="test", paths=600, steps=48, chunk_size=200, seed=7, at=NOW
             )
-        victim = _wait_for_running_chunk(run, worker_prefix="doomed@")
+        victim = _wait_for_held_chunk(run, markers=tmp_path, worker=doomed)
+        assert victim.status == ChunkStatus.RUNNING and victim.worker.startswith("doomed@")
         kill_worker(doomed)
         victim.refresh_from_db()
-        assert victim.status == ChunkStatus.RUNNING, "the chunk finished before the kill; make chunks slower"
+        assert victim.status == ChunkStatus.RUNNING, "the chunk finished before the kill"
 
         report = coverage_runs_sweep(
             running_task_ids=celery_running_task_ids, lost_after=timedelta(0), stalled_after=timedelta(0)
@@ -91,13 +125,43 @@ def _hostname(name: str) -> str:
     return f"{name}@{socket.gethostname()}"
 
 
-def _wait_for_running_chunk(run: CoverageRun, *, worker_prefix: str, timeout: float = 60.0) -> CoverageChunk:
+def _start_holding_worker(*, hostname: str, queue: str, markers: Path) -> subprocess.Popen[bytes]:
+    """Like `start_worker`, but every chunk it takes is held mid-chunk (see HOLDING_WORKER)."""
+    log = (REPO_ROOT / "var" / "test-worker-doomed.log").open("wb")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            HOLDING_WORKER,
+            "-A",
+            "config",
+            "worker",
+            "--loglevel=INFO",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--hostname={hostname}",
+            "-Q",
+            queue,
+        ],
+        cwd=REPO_ROOT,
+        env={**worker_environment(), "HELD_CHUNK_MARKERS": str(markers)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _wait_for_held_chunk(
+    run: CoverageRun, *, markers: Path, worker: subprocess.Popen[bytes], timeout: float = 60.0
+) -> CoverageChunk:
+    """The chunk of `run` the holding worker is in the middle of, once its marker file exists."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        chunk = CoverageChunk.objects.filter(
-            run=run, status=ChunkStatus.RUNNING, worker__startswith=worker_prefix
-        ).first()
-        if chunk is not None:
-            return chunk
+        for marker in markers.glob(f"run-{run.pk}-paths-*.json"):
+            held = json.loads(marker.read_text())
+            return CoverageChunk.objects.get(run=run, path_start=held["path_start"])
+        assert worker.poll() is None, "the holding worker exited"
         time.sleep(0.02)
-    pytest.fail(f"no chunk of run #{run.pk} started on {worker_prefix}")
+    pytest.fail(f"no chunk of run #{run.pk} started on the holding worker")
