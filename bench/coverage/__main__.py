@@ -23,10 +23,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bench.database import fresh_django_database
+
+if TYPE_CHECKING:
+    from insurance.engine import SimulationResult
+    from insurance.models import CoverageRun
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS = ROOT / "bench" / "results" / "coverage.json"
@@ -155,18 +160,15 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
             os.killpg(worker.pid, signal.SIGKILL)
 
 
-CHUNK_SIZE = 1000
-
-
-def new_run(paths: int, steps: int, label: str):  # type: ignore[no-untyped-def]
+def new_run(paths: int, steps: int, label: str, *, chunk_size: int) -> CoverageRun:
     from insurance.services.coverage_runs import coverage_run_create
 
     return coverage_run_create(
-        label=label, requested_by="bench", paths=paths, steps=steps, seed=2024, chunk_size=CHUNK_SIZE, enqueue=False
+        label=label, requested_by="bench", paths=paths, steps=steps, seed=2024, chunk_size=chunk_size, enqueue=False
     )
 
 
-def through_celery(run, timeout: float = 1800.0) -> float:  # type: ignore[no-untyped-def]
+def through_celery(run: CoverageRun, timeout: float = 1800.0) -> float:
     """Seconds from enqueueing the run's chunks to the merged run being stored."""
     from insurance.services.coverage_runs import coverage_run_enqueue
 
@@ -185,6 +187,51 @@ def through_celery(run, timeout: float = 1800.0) -> float:  # type: ignore[no-un
     return elapsed
 
 
+def time_in_process(args: argparse.Namespace) -> tuple[float, list[float], SimulationResult]:
+    """Seconds to create the reference run, seconds of each in-process simulate + metrics, and the last result."""
+    from insurance.services.coverage_execution import run_frozen_inputs, run_simulate
+    from insurance.services.coverage_metrics import coverage_metrics
+
+    started = time.perf_counter()
+    reference_run = new_run(args.paths, args.steps, "in-process reference", chunk_size=args.chunk_size)
+    create_seconds = time.perf_counter() - started
+    inputs = run_frozen_inputs(reference_run)
+    run_simulate(reference_run, inputs, (0, 10))  # load the compiled kernels once
+    in_process = []
+    expected = None
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        expected = run_simulate(reference_run, inputs)
+        coverage_metrics(expected, target_exhaustion_probability=0.01)
+        in_process.append(time.perf_counter() - started)
+        print(f"in-process engine: {in_process[-1]:.2f}s", file=sys.stderr)
+    assert expected is not None, "--repeats must be at least 1"
+    return create_seconds, in_process, expected
+
+
+def time_through_celery(args: argparse.Namespace, expected: SimulationResult) -> tuple[dict[int, list[float]], bool]:
+    """Seconds of each run through 1 and 2 workers, and whether every merged run equals the in-process one."""
+    from insurance.services.coverage_files import RESULT_FIELDS, arrays_read
+
+    celery: dict[int, list[float]] = {}
+    identical = True
+    for count in (1, 2):
+        workers = start_workers(count)
+        try:
+            # every worker loads the kernels
+            through_celery(new_run(count * args.chunk_size, args.steps, "warm-up", chunk_size=args.chunk_size))
+            celery[count] = []
+            for _ in range(args.repeats):
+                run = new_run(args.paths, args.steps, f"{count} worker(s)", chunk_size=args.chunk_size)
+                celery[count].append(through_celery(run))
+                stored = arrays_read(run.results_file, run.results_sha256, what="results")
+                identical &= all(np.array_equal(stored[name], getattr(expected, name)) for name in RESULT_FIELDS)
+                print(f"celery, {count} worker(s): {celery[count][-1]:.2f}s", file=sys.stderr)
+        finally:
+            stop_workers(workers)
+    return celery, identical
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--positions", type=int, default=100_000)
@@ -195,17 +242,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--chunk-size", type=int, default=2500, help="paths per chunk (one task each)")
     args = parser.parse_args()
-    global CHUNK_SIZE
-    CHUNK_SIZE = args.chunk_size
 
     os.environ["CELERY_BROKER_URL"] = REDIS_URL
     os.environ["CELERY_RESULT_BACKEND"] = REDIS_URL
     fresh_django_database(DB_NAME)
 
     from config.celery_app import app
-    from insurance.services.coverage_execution import run_frozen_inputs, run_simulate
-    from insurance.services.coverage_files import RESULT_FIELDS, arrays_read
-    from insurance.services.coverage_metrics import coverage_metrics
 
     app.control.purge()
     load_before = os.getloadavg()
@@ -213,34 +255,8 @@ def main() -> None:
     load(args.positions, args.markets, args.seed)
     print(f"loaded {args.positions:,} positions in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
-    started = time.perf_counter()
-    reference_run = new_run(args.paths, args.steps, "in-process reference")
-    create_seconds = time.perf_counter() - started
-    inputs = run_frozen_inputs(reference_run)
-    run_simulate(reference_run, inputs, (0, 10))  # load the compiled kernels once
-    in_process = []
-    for _ in range(args.repeats):
-        started = time.perf_counter()
-        expected = run_simulate(reference_run, inputs)
-        coverage_metrics(expected, target_exhaustion_probability=0.01)
-        in_process.append(time.perf_counter() - started)
-        print(f"in-process engine: {in_process[-1]:.2f}s", file=sys.stderr)
-
-    celery: dict[int, list[float]] = {}
-    identical = True
-    for count in (1, 2):
-        workers = start_workers(count)
-        try:
-            through_celery(new_run(count * CHUNK_SIZE, args.steps, "warm-up"))  # every worker loads the kernels
-            celery[count] = []
-            for _ in range(args.repeats):
-                run = new_run(args.paths, args.steps, f"{count} worker(s)")
-                celery[count].append(through_celery(run))
-                stored = arrays_read(run.results_file, run.results_sha256, what="results")
-                identical &= all(np.array_equal(stored[name], getattr(expected, name)) for name in RESULT_FIELDS)
-                print(f"celery, {count} worker(s): {celery[count][-1]:.2f}s", file=sys.stderr)
-        finally:
-            stop_workers(workers)
+    create_seconds, in_process, expected = time_in_process(args)
+    celery, identical = time_through_celery(args, expected)
 
     best = {count: min(times) for count, times in celery.items()}
     engine = min(in_process)
@@ -256,8 +272,8 @@ def main() -> None:
         "markets": args.markets,
         "paths": args.paths,
         "steps": args.steps,
-        "chunk_size": CHUNK_SIZE,
-        "chunks": -(-args.paths // CHUNK_SIZE),
+        "chunk_size": args.chunk_size,
+        "chunks": -(-args.paths // args.chunk_size),
         "run_create_seconds": round(create_seconds, 2),
         "in_process_seconds": {"runs": [round(s, 2) for s in in_process], "best": round(engine, 2)},
         "celery_seconds": {

@@ -14,41 +14,64 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bench.database import fresh_django_database
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
+
+    from riskgov.markets.models import Market
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "dynamic_margin.json"
 DB_NAME = "riskgov_bench_dm"
 FEEDS = (("Chainlink", "chainlink", 3600), ("Pyth", "pyth", 120))
 
 
-def _copy(cursor, sql: str, lines: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _copy(cursor: CursorWrapper, sql: str, lines: list[str]) -> None:
     with cursor.cursor.copy(sql) as copy:
         for start in range(0, len(lines), 200_000):
             copy.write("".join(lines[start : start + 200_000]))
 
 
 def load(*, markets: int, hours: int, positions: int, accounts: int, seed: int) -> dict[str, float]:
-    from decimal import Decimal
+    rng = np.random.default_rng(seed)
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start_prices = np.exp(rng.uniform(np.log(0.5), np.log(90_000), markets))
+    annual_vol = rng.uniform(0.3, 1.2, markets)
+    rows = _markets_create(markets, now)
 
-    from django.db import connection
+    started = time.perf_counter()
+    last_prices = _prices_copy(rows, rng, start_prices=start_prices, annual_vol=annual_vol, hours=hours, now=now)
+    prices_seconds = time.perf_counter() - started
 
+    started = time.perf_counter()
+    _positions_copy(rows, rng, last_prices=last_prices, positions=positions, accounts=accounts, now=now)
+    positions_seconds = time.perf_counter() - started
+    print(
+        f"loaded {markets * hours:,} prices in {prices_seconds:.1f}s, {positions:,} positions in "
+        f"{positions_seconds:.1f}s",
+        file=sys.stderr,
+    )
+    return {"prices_seconds": round(prices_seconds, 1), "positions_seconds": round(positions_seconds, 1)}
+
+
+def _markets_create(markets: int, now: datetime) -> list[Market]:
+    """`markets` markets with genesis parameters, a margin policy and two feeds each, and one rule per alert kind."""
     from riskgov.core.models.versions import ChangeSource
     from riskgov.markets.models import MarginParameters, Market
     from riskgov.monitoring.models import AlertKind, AlertRule, MarginPolicy, PriceFeed
 
-    rng = np.random.default_rng(seed)
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     Market.objects.bulk_create(
         [Market(symbol=f"M{i:02d}", name=f"Market {i}", depth=Decimal("50000000")) for i in range(markets)]
     )
     rows = list(Market.objects.order_by("symbol"))
-    start_prices = np.exp(rng.uniform(np.log(0.5), np.log(90_000), markets))
-    annual_vol = rng.uniform(0.3, 1.2, markets)
     for market in rows:
         MarginParameters.objects.create(
             market=market,
@@ -96,9 +119,23 @@ def load(*, markets: int, hours: int, positions: int, accounts: int, seed: int) 
         # no recipients: the sweep is measured, not the notifications it would queue
         AlertRule.objects.create(name=str(kind.label), kind=kind, threshold=Decimal(threshold))
 
-    started = time.perf_counter()
+    return rows
+
+
+def _prices_copy(
+    rows: list[Market],
+    rng: np.random.Generator,
+    *,
+    start_prices: np.ndarray,
+    annual_vol: np.ndarray,
+    hours: int,
+    now: datetime,
+) -> np.ndarray:
+    """`hours` hourly Chainlink prices per market and a few recent Pyth ones; returns the last prices."""
+    from django.db import connection
+
     sigma = annual_vol / np.sqrt(8760)
-    returns = rng.standard_t(4, size=(markets, hours)) * sigma[:, None] / np.sqrt(2)
+    returns = rng.standard_t(4, size=(len(rows), hours)) * sigma[:, None] / np.sqrt(2)
     paths = start_prices[:, None] * np.exp(np.cumsum(returns, axis=1))
     stamps = [(now - timedelta(hours=hours - 1 - h)).isoformat() for h in range(hours)]
     lines = []
@@ -113,10 +150,21 @@ def load(*, markets: int, hours: int, positions: int, accounts: int, seed: int) 
         _copy(
             cursor, "COPY riskgov_priceobservation (market_id, price, observed_at, source, round_id) FROM STDIN", lines
         )
-    prices_seconds = time.perf_counter() - started
-    last_prices = paths[:, -1]
+    return paths[:, -1]
 
-    started = time.perf_counter()
+
+def _positions_copy(
+    rows: list[Market],
+    rng: np.random.Generator,
+    *,
+    last_prices: np.ndarray,
+    positions: int,
+    accounts: int,
+    now: datetime,
+) -> None:
+    """`accounts` accounts and `positions` open positions on them, loaded with COPY."""
+    from django.db import connection
+
     with connection.cursor() as cursor:
         buffer = io.StringIO()
         for i in range(accounts):
@@ -126,7 +174,7 @@ def load(*, markets: int, hours: int, positions: int, accounts: int, seed: int) 
         cursor.execute("SELECT min(id) FROM riskgov_account")
         first_account = cursor.fetchone()[0]
     market_ids = np.array([m.pk for m in rows])
-    which = rng.integers(0, markets, positions)
+    which = rng.integers(0, len(rows), positions)
     notional = np.minimum(rng.pareto(1.3, positions) * 2_000 + 100, 5e7)
     leverage = np.clip(rng.lognormal(np.log(4), 0.8, positions), 1.05, 50)
     entry = last_prices[which] * np.exp(rng.normal(0, 0.05, positions))
@@ -144,16 +192,9 @@ def load(*, markets: int, hours: int, positions: int, accounts: int, seed: int) 
     with connection.cursor() as cursor:
         _copy(cursor, f"COPY riskgov_position {columns} FROM STDIN", lines)
         cursor.execute("ANALYZE")
-    positions_seconds = time.perf_counter() - started
-    print(
-        f"loaded {markets * hours:,} prices in {prices_seconds:.1f}s, {positions:,} positions in "
-        f"{positions_seconds:.1f}s",
-        file=sys.stderr,
-    )
-    return {"prices_seconds": round(prices_seconds, 1), "positions_seconds": round(positions_seconds, 1)}
 
 
-def timed(label: str, call, runs: int) -> list[float]:  # type: ignore[no-untyped-def]
+def timed(label: str, call: Callable[[], object], runs: int) -> list[float]:
     seconds = []
     for i in range(runs):
         started = time.perf_counter()
@@ -188,22 +229,22 @@ def main() -> None:
 
     recommend = timed("recommendations", lambda: len(margin_recommend_all()), args.runs)
     recorded = MarginRecommendation.objects.count()
-    sweep = timed("monitoring sweep", lambda: alerts_evaluate(), args.runs)
+    sweep = timed("monitoring sweep", alerts_evaluate, args.runs)
     open_alerts = Alert.objects.filter(state="open").count()
     market = Market.objects.order_by("symbol").first()
     assert market is not None
     policy = MarginPolicy.objects.current_for(market)
     assert policy is not None
     now = timezone.now()
-    backtest_seconds = timed(
-        "backtest (2 years, one market)",
-        lambda: (
-            market_backtest(
-                market=market, values=policy.values(), since=now - timedelta(days=args.days), until=now, policy=policy
-            ).result.kupiec.observations
-        ),
-        args.runs,
-    )  # type: ignore[union-attr]
+
+    def backtest() -> int:
+        outcome = market_backtest(
+            market=market, values=policy.values(), since=now - timedelta(days=args.days), until=now, policy=policy
+        ).result
+        assert outcome is not None, "the market has enough history for a backtest"
+        return outcome.kupiec.observations
+
+    backtest_seconds = timed("backtest (2 years, one market)", backtest, args.runs)
 
     market_ids = list(Market.objects.values_list("pk", flat=True))
     full_read = timed(

@@ -17,10 +17,14 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bench.database import fresh_django_database
+
+if TYPE_CHECKING:
+    from django.test import Client
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "exposure.json"
 DB_NAME = "riskgov_bench"
@@ -95,7 +99,7 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.quantile(np.array(values), q))
 
 
-def latency(client, path: str, requests: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def latency(client: Client, path: str, requests: int) -> dict[str, float]:
     for _ in range(3):
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)

@@ -26,7 +26,10 @@ from bench.governance.workload import post_votes
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "governance.json"
 DB_NAME = "riskgov_bench_governance"
+# Addresses of the recorded deployment; the benchmark deploys no contract
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+VOTES_CONTRACT = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"  # GovToken (ERC20Votes)
+PERP_MARKET = "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0"
 CHAIN_ID = 31337
 SNAPSHOT = 1000
 WAD = 10**18
@@ -55,8 +58,8 @@ def setup_chain(voters: list[str]) -> None:
     from chain.models import ChainDeployment, ContractRole, IndexerCheckpoint, VotingPowerCheckpoint
 
     deployment = ChainDeployment.objects.create(
-        chain_id=CHAIN_ID, genesis_hash="0x" + "00" * 32, gov_token="0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
-        registry=REGISTRY, perp_market="0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0", deployment_block=1,
+        chain_id=CHAIN_ID, genesis_hash="0x" + "00" * 32, gov_token=VOTES_CONTRACT,
+        registry=REGISTRY, perp_market=PERP_MARKET, deployment_block=1,
     )  # fmt: skip
     checkpoint = IndexerCheckpoint.objects.create(
         deployment=deployment, role=ContractRole.GOV_TOKEN, address=deployment.gov_token, block_number=SNAPSHOT
