@@ -9,7 +9,7 @@ from django.db import transaction
 
 from riskgov.core.services.outbox import TransientDeliveryError
 from riskgov.core.tasking import retry_policy
-from riskgov.reports.models import ReportSchedule
+from riskgov.reports.selectors.reports import report_schedule_to_generate
 from riskgov.reports.services.reports import (
     exposure_report_generate,
     report_deliveries_prepare,
@@ -36,8 +36,8 @@ def generate_exposure_report(
     Beat calls it with the schedule id only; a disabled schedule is skipped unless asked on demand.
     Returns the report id, or None when skipped.
     """
-    schedule = ReportSchedule.objects.filter(pk=schedule_id).first()
-    if schedule is None or (not schedule.enabled and not on_demand):
+    schedule = report_schedule_to_generate(schedule_id=schedule_id, on_demand=on_demand)
+    if schedule is None:
         return None
     resolved = report_period_resolve(schedule=schedule, period=period)
     report = exposure_report_generate(schedule=schedule, period=resolved, requested_by=requested_by).report

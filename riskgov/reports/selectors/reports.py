@@ -120,6 +120,15 @@ def report_schedule_recipients(*, schedule: ReportSchedule) -> list[str]:
     return sorted(listed | subscribed)
 
 
+def report_schedule_to_generate(*, schedule_id: int, on_demand: bool) -> ReportSchedule | None:
+    """The schedule beat (or a staff request, `on_demand`) asks a report of; None when it is gone, or disabled
+    and not asked on demand."""
+    schedule = ReportSchedule.objects.filter(pk=schedule_id).first()
+    if schedule is None or (not schedule.enabled and not on_demand):
+        return None
+    return schedule
+
+
 def report_schedule_list() -> QuerySet[ReportSchedule]:
     return (
         ReportSchedule.objects.select_related("crontab")
