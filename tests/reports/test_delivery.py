@@ -18,10 +18,13 @@ pytestmark = pytest.mark.django_db
 
 
 def _generate(schedule, period, django_capture_on_commit_callbacks, *, send=True):
-    """Run the beat task's body; with send=False the deliveries are recorded but not enqueued."""
+    """Run the beat task's body; with send=False the deliveries are recorded but not enqueued.
+
+    The on-commit callbacks run while `delay` is still patched, however the task enqueues them.
+    """
     with (
-        django_capture_on_commit_callbacks(execute=True),
         mock.patch.object(deliver_exposure_report, "delay", deliver_exposure_report if send else mock.Mock()),
+        django_capture_on_commit_callbacks(execute=True),
     ):
         return ExposureReport.objects.get(pk=generate_exposure_report(schedule_id=schedule.pk, period=period.label))
 
