@@ -6,8 +6,10 @@ from decimal import Decimal as D
 import pytest
 
 from riskgov.governance.selectors.impact import proposal_impact
+from riskgov.governance.tasks import governance_impact_refresh
 from riskgov.markets.domain.position_math import position_risk
 from tests.factories import MarginParametersFactory, MarketFactory, PositionFactory, PriceObservationFactory
+from tests.governance.conftest import make_proposal
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +49,20 @@ def test_counts_match_the_decimal_formulas():
     assert liquidatable["proposed_notional"] == pytest.approx(float(sum(after)))
     assert liquidatable["new_count"] == count(lambda r: D("0.01") * r.notional <= r.equity < D("0.05") * r.notional)
     assert liquidatable["new_count"] > 0 and impact["below_initial"]["proposed_count"] > liquidatable["proposed_count"]
+
+
+def test_the_refresh_task_recomputes_the_stored_preview_against_todays_positions(chain, holders, market, gov_settings):
+    proposal = make_proposal(chain, holders[0], mmr="0.035")
+    (before,) = proposal.impact["markets"]
+    assert before["liquidatable"]["proposed_count"] == 0
+    # margin ratio 100 / 3000 = 3.3 %: safe at the current 3 % maintenance margin, liquidatable at 3.5 %
+    PositionFactory(market=market, size=D("1"), entry_price=PRICE, collateral=D("100"))
+
+    governance_impact_refresh.apply(kwargs={"proposal_id": proposal.pk}).get()
+    proposal.refresh_from_db()
+    (after,) = proposal.impact["markets"]
+    assert (after["liquidatable"]["current_count"], after["liquidatable"]["new_count"]) == (0, 1)
+
+    governance_impact_refresh.apply(kwargs={"proposal_id": proposal.pk}).get()  # again: the same preview
+    proposal.refresh_from_db()
+    assert proposal.impact["markets"] == [after]
