@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
+
 #: The leaf migrations of the apps that changed, as they were before the split.
 PRE_SPLIT = {
     "riskgov": "0009_monitoring_schedules",
@@ -115,9 +117,12 @@ def follow_relations(apps: Any, label: Callable[[str], str], ids: dict[str, int]
     audit = model("auditrecord")
     audit_subjects = {}
     for record in audit.objects.filter(pk__in=ids["auditrecords"]).order_by("pk"):
-        app_label, model_name = record.subject_type.split(".")
-        subject = apps.get_model(app_label, model_name).objects.get(pk=record.subject_id)
-        audit_subjects[str(record.pk)] = [record.subject_type, subject._meta.db_table, subject.pk]
+        try:
+            subject = apps.get_model(record.subject_type).objects.get(pk=record.subject_id)
+        except (LookupError, ObjectDoesNotExist) as error:
+            audit_subjects[str(record.pk)] = [record.subject_type, f"unresolved: {error}", None]
+        else:
+            audit_subjects[str(record.pk)] = [record.subject_type, subject._meta.db_table, subject.pk]
     group = apps.get_model("auth", "Group").objects.get(pk=ids["group"])
     return {
         "vote -> proposal": [vote.proposal_id, vote.proposal.title],
@@ -391,6 +396,7 @@ class Seeder:
                     worker="worker@host",
                 )
         self.ids["coveragerun"] = self.runs[0].pk
+        self.ids["insurancefund"] = self.fund.pk
 
     def governance(self) -> None:
         self.proposal = self.model("Proposal").objects.create(
@@ -692,8 +698,9 @@ def application_checks(ids: dict[str, Any]) -> dict[str, Any]:
 
     subjects = {}
     for record in AuditRecord.objects.filter(pk__in=ids["auditrecords"]).order_by("pk"):
-        subject = global_apps.get_model(record.subject_type).objects.get(pk=record.subject_id)
-        subjects[str(record.pk)] = [type(subject).__module__ + "." + type(subject).__qualname__, subject.pk]
+        subjects[str(record.pk)] = _described(
+            lambda record=record: global_apps.get_model(record.subject_type).objects.get(pk=record.subject_id)
+        )
     user = User.objects.get(pk=ids["user"])
     for config in global_apps.get_app_configs():  # what the worker's autodiscovery imports
         try:
@@ -702,7 +709,6 @@ def application_checks(ids: dict[str, Any]) -> dict[str, Any]:
             if error.name != f"{config.name}.tasks":
                 raise
     log = LogEntry.objects.get(pk=ids["logentry"])
-    edited = log.get_edited_object()
     return {
         "audit subjects": subjects,
         "proposal audit records": sorted(
@@ -723,11 +729,20 @@ def application_checks(ids: dict[str, Any]) -> dict[str, Any]:
                 "markets.delete_marginparameters",
             )
         },
-        "admin log object": [type(edited).__module__ + "." + type(edited).__qualname__, edited.pk],
+        "admin log object": _described(log.get_edited_object),
         "unregistered periodic tasks": sorted(
             set(PeriodicTask.objects.values_list("task", flat=True)) - set(celery_app.tasks)
         ),
     }
+
+
+def _described(find: Callable[[], Any]) -> list[Any]:
+    """[model label, pk] of the instance `find` returns, or why it found none."""
+    try:
+        instance = find()
+    except (LookupError, ObjectDoesNotExist, AttributeError) as error:  # no such model (None), no such row
+        return [f"not found: {type(error).__name__}: {error}", None]
+    return [instance._meta.label, instance.pk]
 
 
 def phase_downgrade(ids: dict[str, Any]) -> dict[str, Any]:
@@ -746,14 +761,19 @@ def phase_downgrade(ids: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(out: str) -> None:
+    """Run the phases in turn, writing OUT after each so a later phase's failure leaves the earlier results."""
     import django
 
     django.setup()
-    seeded = phase_seed()
-    upgraded = phase_upgrade(seeded["ids"])
-    downgraded = phase_downgrade(seeded["ids"])
-    with open(out, "w") as handle:
-        json.dump({"seed": seeded, "upgrade": upgraded, "downgrade": downgraded}, handle, sort_keys=True)
+    results: dict[str, Any] = {}
+    for name, phase in (
+        ("seed", phase_seed),
+        ("upgrade", lambda: phase_upgrade(results["seed"]["ids"])),
+        ("downgrade", lambda: phase_downgrade(results["seed"]["ids"])),
+    ):
+        results[name] = phase()
+        with open(out, "w") as handle:
+            json.dump(results, handle, sort_keys=True)
 
 
 if __name__ == "__main__":
