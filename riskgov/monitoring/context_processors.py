@@ -11,4 +11,4 @@ from riskgov.monitoring.selectors.monitoring import open_alert_banner
 
 def open_alerts_banner(request: HttpRequest) -> dict[str, Any]:
     """Open alerts for the banner: a lazy callable, so pages that never show it run no query."""
-    return {"alert_banner": lambda: open_alert_banner()}
+    return {"alert_banner": open_alert_banner}

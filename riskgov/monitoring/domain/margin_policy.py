@@ -47,6 +47,11 @@ RATE_STEP = Decimal("0.0001")
 SIZE_ADDON_UNIT = 1_000_000.0
 # Weight below which old returns no longer matter to the EWMA: sets how much history a recommendation reads.
 EWMA_WEIGHT_TOLERANCE = 1e-4
+MIN_RETURNS = 2  # a volatility needs at least two hourly returns
+MIN_CONFIDENCE = 0.5  # a one-sided margin quantile below the median protects nothing
+# max leverage is rounded down to whole multiples from 10x, to half multiples from 2x, to tenths below
+WHOLE_STEP_FROM = Decimal("10")
+HALF_STEP_FROM = Decimal("2")
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class PolicyCoefficients:
     def __post_init__(self) -> None:
         if not 0.0 < self.ewma_lambda < 1.0:
             raise ValueError(f"ewma_lambda must be in (0, 1), got {self.ewma_lambda}")
-        if not 0.5 < self.confidence < 1.0:
+        if not MIN_CONFIDENCE < self.confidence < 1.0:
             raise ValueError(f"confidence must be in (0.5, 1), got {self.confidence}")
         if self.horizon_hours <= 0:
             raise ValueError(f"horizon_hours must be positive, got {self.horizon_hours}")
@@ -99,7 +104,7 @@ def hourly_log_returns(hours: FloatArray, prices: FloatArray) -> FloatArray:
 
     `hours` are strictly increasing timestamps in hours; `prices` positive.
     """
-    if len(prices) < 2:
+    if len(prices) < MIN_RETURNS:
         return np.empty(0)
     gaps = np.diff(hours)
     return np.diff(np.log(prices)) / np.sqrt(gaps)
@@ -145,9 +150,9 @@ class MarginRates:
 
 
 def leverage_step(raw_leverage: Decimal) -> Decimal:
-    if raw_leverage >= 10:
+    if raw_leverage >= WHOLE_STEP_FROM:
         return Decimal("1")
-    if raw_leverage >= 2:
+    if raw_leverage >= HALF_STEP_FROM:
         return Decimal("0.5")
     return Decimal("0.1")
 
@@ -193,7 +198,7 @@ class VolatilityEstimate:
 def estimate_volatility(hours: FloatArray, prices: FloatArray, ewma_lambda: float) -> VolatilityEstimate | None:
     """EWMA volatility of an hourly series; None with fewer than two returns."""
     returns = hourly_log_returns(hours, prices)
-    if len(returns) < 2:
+    if len(returns) < MIN_RETURNS:
         return None
     return VolatilityEstimate(
         sigma_hourly=ewma_volatility(returns, ewma_lambda),
@@ -280,9 +285,9 @@ def backtest(
     if n != len(hours) or (actual_mmr is not None and len(actual_mmr) != n):
         raise ValueError("hours, prices and actual_mmr must have the same length")
     returns = hourly_log_returns(hours, prices)
-    warmup = min(max(2, warmup_hours), max(len(returns), 0))
+    warmup = min(max(MIN_RETURNS, warmup_hours), max(len(returns), 0))
     sigma = np.full(n, np.nan)
-    if len(returns) >= 2:
+    if len(returns) >= MIN_RETURNS:
         seed = float(np.mean(np.square(returns[:warmup])))
         variance = ewma_variance(returns, policy.ewma_lambda, seed)
         sigma[1:] = np.sqrt(variance)

@@ -51,8 +51,9 @@ def market_risk_figures(states: list[MarketState]) -> dict[int, MarketRisk]:
         values.append("(%s, %s, %s)")
         params += [state.market.pk, price * (1 - NEAR_BAND) * (1 - mmr), price * (1 + NEAR_BAND) * (1 + mmr)]
     table = Position._meta.db_table
+    # the table name comes from the model and every value is a query parameter
     sql = (
-        f"WITH band(market_id, long_above, short_below) AS (VALUES {', '.join(values)}) "
+        f"WITH band(market_id, long_above, short_below) AS (VALUES {', '.join(values)}) "  # noqa: S608
         "SELECT p.market_id, "
         "CAST(SUM(CASE WHEN p.side = 1 THEN p.size ELSE 0 END) AS DOUBLE PRECISION), "
         "CAST(SUM(CASE WHEN p.side = -1 THEN -p.size ELSE 0 END) AS DOUBLE PRECISION), "

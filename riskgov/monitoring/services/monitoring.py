@@ -7,6 +7,7 @@ feeds or prices) neither opens nor resolves anything. Alerts of disabled or dele
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -78,130 +79,157 @@ def _usd(value: float) -> str:
     return f"${value:,.0f}"
 
 
-def _market_finding(rule: AlertRule, market: Market, figures: _Figures) -> Finding | None:
+def _near_liquidation_finding(rule: AlertRule, market: Market, figures: _Figures) -> Finding | None:
     threshold = float(rule.threshold)
-    pk = market.pk
-    if rule.kind == AlertKind.NEAR_LIQ_NOTIONAL_ABOVE:
-        risk = figures.risk().get(pk)
-        if risk is None:
-            return None
-        value = risk.near_liquidation_notional
+    risk = figures.risk().get(market.pk)
+    if risk is None:
+        return None
+    value = risk.near_liquidation_notional
+    return Finding(
+        value > threshold,
+        f"{market}: {_usd(value)} within {NEAR_BAND:.0%} of liquidation (limit {_usd(threshold)})",
+        {"near_liquidation_notional": value, "band": NEAR_BAND, "threshold": threshold},
+    )
+
+
+def _oi_share_finding(rule: AlertRule, market: Market, figures: _Figures) -> Finding | None:
+    threshold = float(rule.threshold)
+    risk = figures.risk().get(market.pk)
+    params = figures.state_of[market.pk].parameters
+    if risk is None or params is None or not params.oi_cap:
+        return None
+    cap = float(params.oi_cap)
+    share = max(risk.oi_long, risk.oi_short) / cap
+    return Finding(
+        share > threshold,
+        f"{market}: open interest at {share:.0%} of its cap (limit {threshold:.0%})",
+        {"oi_long": risk.oi_long, "oi_short": risk.oi_short, "oi_cap": cap, "share": share, "threshold": threshold},
+    )
+
+
+def _volatility_jump_finding(rule: AlertRule, market: Market, figures: _Figures) -> Finding | None:
+    threshold = float(rule.threshold)
+    jump = figures.jumps().get(market.pk)
+    if jump is None:
+        return None
+    return Finding(
+        jump.ratio > threshold,
+        f"{market}: 24 h volatility {jump.short_annual:.0%} is {jump.ratio:.1f}× the 30-day "
+        f"{jump.long_annual:.0%} (limit {threshold:g}×)",
+        {
+            "short_annual": jump.short_annual,
+            "long_annual": jump.long_annual,
+            "ratio": jump.ratio,
+            "threshold": threshold,
+        },
+    )
+
+
+def _oracle_finding(rule: AlertRule, market: Market, figures: _Figures) -> Finding | None:
+    threshold = float(rule.threshold)
+    reading = figures.oracles().get(market.pk)
+    if reading is None:
+        return None
+    flagged = reading.flagged
+    names = (
+        ", ".join(
+            f"{f.name} {f.status}"
+            + (f" ({f.deviation:.1%} from the median)" if f.status == "deviating" and f.deviation is not None else "")
+            for f in flagged
+        )
+        or "all feeds healthy"
+    )
+    no_price = reading.reference_price is None
+    return Finding(
+        len(flagged) > threshold or no_price,
+        f"{market}: {names}" + ("; no reference price" if no_price else ""),
+        {
+            "reference_price": reading.reference_price,
+            "fresh_median": reading.fresh_median,
+            "feeds": [
+                {
+                    "name": f.name,
+                    "status": str(f.status),
+                    "price": f.price,
+                    "age_seconds": f.age_seconds,
+                    "deviation": f.deviation,
+                }
+                for f in reading.feeds
+            ],
+            "threshold": threshold,
+        },
+    )
+
+
+def _coverage_finding(rule: AlertRule, figures: _Figures) -> Finding | None:
+    threshold = float(rule.threshold)
+    coverage = figures.coverage()
+    if coverage is None:
+        return None
+    evidence = {
+        "run_id": coverage.run_id,
+        "coverage_ratio": coverage.coverage_ratio,
+        "exhaustion_probability": coverage.exhaustion_probability,
+        "threshold": threshold,
+        "finished_at": coverage.finished_at.isoformat() if coverage.finished_at else None,
+    }
+    if rule.kind == AlertKind.COVERAGE_RATIO_BELOW:
+        ratio = coverage.coverage_ratio
+        shown = "unbounded" if ratio is None else f"{ratio:.2f}"
         return Finding(
-            value > threshold,
-            f"{market}: {_usd(value)} within {NEAR_BAND:.0%} of liquidation (limit {_usd(threshold)})",
-            {"near_liquidation_notional": value, "band": NEAR_BAND, "threshold": threshold},
+            ratio is not None and ratio < threshold,
+            f"Insurance fund coverage ratio {shown} (run #{coverage.run_id}; limit {threshold:g})",
+            evidence,
         )
-    if rule.kind == AlertKind.OI_SHARE_OF_CAP_ABOVE:
-        risk = figures.risk().get(pk)
-        params = figures.state_of[pk].parameters
-        if risk is None or params is None or not params.oi_cap:
-            return None
-        cap = float(params.oi_cap)
-        share = max(risk.oi_long, risk.oi_short) / cap
-        return Finding(
-            share > threshold,
-            f"{market}: open interest at {share:.0%} of its cap (limit {threshold:.0%})",
-            {"oi_long": risk.oi_long, "oi_short": risk.oi_short, "oi_cap": cap, "share": share, "threshold": threshold},
-        )
-    if rule.kind == AlertKind.VOLATILITY_JUMP:
-        jump = figures.jumps().get(pk)
-        if jump is None:
-            return None
-        return Finding(
-            jump.ratio > threshold,
-            f"{market}: 24 h volatility {jump.short_annual:.0%} is {jump.ratio:.1f}× the 30-day "
-            f"{jump.long_annual:.0%} (limit {threshold:g}×)",
-            {
-                "short_annual": jump.short_annual,
-                "long_annual": jump.long_annual,
-                "ratio": jump.ratio,
-                "threshold": threshold,
-            },
-        )
-    if rule.kind == AlertKind.ORACLE_STALE_OR_DEVIATING:
-        reading = figures.oracles().get(pk)
-        if reading is None:
-            return None
-        flagged = reading.flagged
-        names = (
-            ", ".join(
-                f"{f.name} {f.status}"
-                + (
-                    f" ({f.deviation:.1%} from the median)"
-                    if f.status == "deviating" and f.deviation is not None
-                    else ""
-                )
-                for f in flagged
-            )
-            or "all feeds healthy"
-        )
-        no_price = reading.reference_price is None
-        return Finding(
-            len(flagged) > threshold or no_price,
-            f"{market}: {names}" + ("; no reference price" if no_price else ""),
-            {
-                "reference_price": reading.reference_price,
-                "fresh_median": reading.fresh_median,
-                "feeds": [
-                    {
-                        "name": f.name,
-                        "status": str(f.status),
-                        "price": f.price,
-                        "age_seconds": f.age_seconds,
-                        "deviation": f.deviation,
-                    }
-                    for f in reading.feeds
-                ],
-                "threshold": threshold,
-            },
-        )
-    return None
+    probability = coverage.exhaustion_probability
+    if probability is None:
+        return None
+    return Finding(
+        probability > threshold,
+        f"P(fund exhausted) {probability:.2%} (run #{coverage.run_id}; limit {threshold:.2%})",
+        evidence,
+    )
+
+
+def _indexer_lag_finding(rule: AlertRule, figures: _Figures) -> Finding | None:
+    threshold = float(rule.threshold)
+    lag = figures.indexer()
+    if lag is None:
+        return None
+    return Finding(
+        lag.seconds > threshold,
+        f"Chain indexer {lag.seconds:,.0f} s behind (limit {threshold:g} s)",
+        {
+            "seconds": lag.seconds,
+            "checkpoint": lag.checkpoint,
+            "threshold": threshold,
+            "last_success_at": lag.last_success_at.isoformat() if lag.last_success_at else None,
+        },
+    )
+
+
+# one evaluation per alert kind: market kinds are evaluated per market, protocol kinds once
+MARKET_FINDINGS: dict[str, Callable[[AlertRule, Market, _Figures], Finding | None]] = {
+    AlertKind.NEAR_LIQ_NOTIONAL_ABOVE: _near_liquidation_finding,
+    AlertKind.OI_SHARE_OF_CAP_ABOVE: _oi_share_finding,
+    AlertKind.VOLATILITY_JUMP: _volatility_jump_finding,
+    AlertKind.ORACLE_STALE_OR_DEVIATING: _oracle_finding,
+}
+PROTOCOL_FINDINGS: dict[str, Callable[[AlertRule, _Figures], Finding | None]] = {
+    AlertKind.COVERAGE_RATIO_BELOW: _coverage_finding,
+    AlertKind.EXHAUSTION_ABOVE: _coverage_finding,
+    AlertKind.INDEXER_LAG_ABOVE: _indexer_lag_finding,
+}
+
+
+def _market_finding(rule: AlertRule, market: Market, figures: _Figures) -> Finding | None:
+    evaluate = MARKET_FINDINGS.get(rule.kind)
+    return None if evaluate is None else evaluate(rule, market, figures)
 
 
 def _protocol_finding(rule: AlertRule, figures: _Figures) -> Finding | None:
-    threshold = float(rule.threshold)
-    if rule.kind in (AlertKind.COVERAGE_RATIO_BELOW, AlertKind.EXHAUSTION_ABOVE):
-        coverage = figures.coverage()
-        if coverage is None:
-            return None
-        evidence = {
-            "run_id": coverage.run_id,
-            "coverage_ratio": coverage.coverage_ratio,
-            "exhaustion_probability": coverage.exhaustion_probability,
-            "threshold": threshold,
-            "finished_at": coverage.finished_at.isoformat() if coverage.finished_at else None,
-        }
-        if rule.kind == AlertKind.COVERAGE_RATIO_BELOW:
-            ratio = coverage.coverage_ratio
-            shown = "unbounded" if ratio is None else f"{ratio:.2f}"
-            return Finding(
-                ratio is not None and ratio < threshold,
-                f"Insurance fund coverage ratio {shown} (run #{coverage.run_id}; limit {threshold:g})",
-                evidence,
-            )
-        probability = coverage.exhaustion_probability
-        if probability is None:
-            return None
-        return Finding(
-            probability > threshold,
-            f"P(fund exhausted) {probability:.2%} (run #{coverage.run_id}; limit {threshold:.2%})",
-            evidence,
-        )
-    if rule.kind == AlertKind.INDEXER_LAG_ABOVE:
-        lag = figures.indexer()
-        if lag is None:
-            return None
-        return Finding(
-            lag.seconds > threshold,
-            f"Chain indexer {lag.seconds:,.0f} s behind (limit {threshold:g} s)",
-            {
-                "seconds": lag.seconds,
-                "checkpoint": lag.checkpoint,
-                "threshold": threshold,
-                "last_success_at": lag.last_success_at.isoformat() if lag.last_success_at else None,
-            },
-        )
-    return None
+    evaluate = PROTOCOL_FINDINGS.get(rule.kind)
+    return None if evaluate is None else evaluate(rule, figures)
 
 
 def _findings(rules: list[AlertRule], figures: _Figures) -> dict[tuple[int, int | None], Finding]:

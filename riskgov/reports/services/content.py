@@ -41,11 +41,14 @@ def _money(value: Any) -> str | None:
     return None if value is None else str(Decimal(value))
 
 
+SHOCK_KEY_TOLERANCE = 1e-9  # a move stored as a fraction (-0.1) equals the percent (-10) up to rounding
+
+
 def _shock_value(shocks: dict[str, Any], move: int) -> str:
     """Bad debt at a move of `move` %; keys are stored as "-10" or "-0.1"-style strings."""
     for key, value in shocks.items():
         number = float(key)
-        if number == move or abs(number * 100 - move) < 1e-9:
+        if number == move or abs(number * 100 - move) < SHOCK_KEY_TOLERANCE:
             return str(Decimal(str(value)))
     return "0"
 

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import logging
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -85,81 +86,103 @@ def report_filename(report: ExposureReport, extension: str) -> str:
     return f"exposure-report-{slugify(report.schedule.name)}-{report.period_label}.{extension}"
 
 
+MARKET_CSV_FIGURES = (
+    "mark_price",
+    "oi_long",
+    "oi_short",
+    "oi_net",
+    "collateral",
+    "position_count",
+    "account_count",
+    "leverage_p50",
+    "leverage_p90",
+    "leverage_p99",
+    "top10_share",
+    "hhi",
+    "liquidatable_count",
+    "liquidatable_notional",
+    "oi_cap",
+    "oi_cap_share",
+)
+
+CsvRow = list[Any]
+
+
 def report_csv(report: ExposureReport) -> str:
     """One row per figure: section, scope, metric, value (quote units; shares as fractions)."""
     content = report.content
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["section", "scope", "metric", "value"])
+    for rows in (
+        _report_rows(content),
+        _protocol_rows(content),
+        _market_rows(content),
+        _insurance_rows(content),
+        _governance_rows(content),
+        (["alert", alert["scope"], alert["code"], alert["message"]] for alert in content["alerts"]),
+    ):
+        writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _report_rows(content: dict[str, Any]) -> Iterator[CsvRow]:
     period = content["period"]
-    writer.writerows(
-        [
-            ["report", "", "schedule", content["schedule"]["name"]],
-            ["report", "", "period", period["label"]],
-            ["report", "", "period_start", period["start"]],
-            ["report", "", "period_end", period["end"]],
-            ["report", "", "has_data", str(content["has_data"]).lower()],
-            ["report", "", "snapshot_taken_at", (content.get("snapshot") or {}).get("taken_at", "")],
-        ]
-    )
-    if content["headline"]:
-        writer.writerows(["headline", "ALL", name, _cell(value)] for name, value in content["headline"].items())
-        for name, value in (content.get("change") or {}).items():
-            writer.writerow(["change", "ALL", name, _cell(value)])
-        for band, figures in content["near_liquidation"].items():
-            writer.writerow(["near_liquidation", "ALL", f"within_{band}pct_count", figures["count"]])
-            writer.writerow(["near_liquidation", "ALL", f"within_{band}pct_notional", figures["notional"]])
-        for move, bad_debt in content["shocks"].items():
-            writer.writerow(["shock_bad_debt", "ALL", f"{int(move):+d}pct", bad_debt])
-        for rank, top in enumerate(content["top_accounts"], start=1):
-            writer.writerow(["top_accounts", "ALL", f"{rank}:{top['address']}", top["notional"]])
+    yield ["report", "", "schedule", content["schedule"]["name"]]
+    yield ["report", "", "period", period["label"]]
+    yield ["report", "", "period_start", period["start"]]
+    yield ["report", "", "period_end", period["end"]]
+    yield ["report", "", "has_data", str(content["has_data"]).lower()]
+    yield ["report", "", "snapshot_taken_at", (content.get("snapshot") or {}).get("taken_at", "")]
+
+
+def _protocol_rows(content: dict[str, Any]) -> Iterator[CsvRow]:
+    if not content["headline"]:
+        return
+    for name, value in content["headline"].items():
+        yield ["headline", "ALL", name, _cell(value)]
+    for name, value in (content.get("change") or {}).items():
+        yield ["change", "ALL", name, _cell(value)]
+    for band, figures in content["near_liquidation"].items():
+        yield ["near_liquidation", "ALL", f"within_{band}pct_count", figures["count"]]
+        yield ["near_liquidation", "ALL", f"within_{band}pct_notional", figures["notional"]]
+    for move, bad_debt in content["shocks"].items():
+        yield ["shock_bad_debt", "ALL", f"{int(move):+d}pct", bad_debt]
+    for rank, top in enumerate(content["top_accounts"], start=1):
+        yield ["top_accounts", "ALL", f"{rank}:{top['address']}", top["notional"]]
+
+
+def _market_rows(content: dict[str, Any]) -> Iterator[CsvRow]:
     for market in content["markets"]:
         symbol = market["symbol"]
-        for name in (
-            "mark_price",
-            "oi_long",
-            "oi_short",
-            "oi_net",
-            "collateral",
-            "position_count",
-            "account_count",
-            "leverage_p50",
-            "leverage_p90",
-            "leverage_p99",
-            "top10_share",
-            "hhi",
-            "liquidatable_count",
-            "liquidatable_notional",
-            "oi_cap",
-            "oi_cap_share",
-        ):
-            writer.writerow(["market", symbol, name, _cell(market[name])])
+        for name in MARKET_CSV_FIGURES:
+            yield ["market", symbol, name, _cell(market[name])]
         for band, figures in market["near_liquidation"].items():
-            writer.writerow(["near_liquidation", symbol, f"within_{band}pct_notional", figures["notional"]])
+            yield ["near_liquidation", symbol, f"within_{band}pct_notional", figures["notional"]]
         for move, bad_debt in market["shocks"].items():
-            writer.writerow(["shock_bad_debt", symbol, f"{int(move):+d}pct", bad_debt])
+            yield ["shock_bad_debt", symbol, f"{int(move):+d}pct", bad_debt]
+
+
+def _insurance_rows(content: dict[str, Any]) -> Iterator[CsvRow]:
     insurance = content.get("insurance")
-    if insurance:
-        writer.writerow(["insurance", insurance["fund"], "fund_balance", insurance["balance"]])
-        for name, value in (insurance.get("run") or {}).items():
-            writer.writerow(["coverage_run", insurance["fund"], name, _cell(value)])
+    if not insurance:
+        return
+    yield ["insurance", insurance["fund"], "fund_balance", insurance["balance"]]
+    for name, value in (insurance.get("run") or {}).items():
+        yield ["coverage_run", insurance["fund"], name, _cell(value)]
+
+
+def _governance_rows(content: dict[str, Any]) -> Iterator[CsvRow]:
     for change in content["parameter_changes"]:
         for name, (old, new) in change["changes"].items():
-            writer.writerow(
-                [
-                    "parameter_change",
-                    change["market"],
-                    f"v{change['version']}:{name}",
-                    f"{_cell(old)} -> {new} ({change['source']})",
-                ]
-            )
+            yield [
+                "parameter_change",
+                change["market"],
+                f"v{change['version']}:{name}",
+                f"{_cell(old)} -> {new} ({change['source']})",
+            ]
     for proposal in content.get("proposals", []):
-        writer.writerow(
-            ["proposal", ",".join(proposal["markets"]), f"{proposal['ref']} {proposal['title']}", proposal["state"]]
-        )
-    for alert in content["alerts"]:
-        writer.writerow(["alert", alert["scope"], alert["code"], alert["message"]])
-    return buffer.getvalue()
+        yield ["proposal", ",".join(proposal["markets"]), f"{proposal['ref']} {proposal['title']}", proposal["state"]]
 
 
 def _cell(value: Any) -> str:
@@ -182,7 +205,7 @@ def _json_default(value: Any) -> str:
 
 def report_pdf(report: ExposureReport) -> bytes:
     """The report as an A4 PDF (WeasyPrint), charts included as vector graphics."""
-    from weasyprint import HTML  # imported here: it loads Pango, which only the PDF download needs
+    from weasyprint import HTML  # noqa: PLC0415  (loads Pango's C libraries, which only the PDF download needs)
 
     base = site_base_url()
     # WeasyPrint logs every SVG presentation attribute its HTML CSS parser skips; only errors matter here
