@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from insurance.engine import ExplicitPaths, SimulationConfig, simulate
+from insurance.engine import ExplicitPaths, SimulationConfig, SimulationResult, simulate
 from insurance.engine.inputs import ImpactMode
 
 from .helpers import random_book, random_paths
-from .reference import reference_simulate
+from .reference import ReferenceOutcome, reference_simulate
 
 RTOL = 1e-9
 
@@ -33,7 +33,7 @@ def _run_both(
     depth_scale: float,
     fund_balance: float,
     chunk_size: int = 3,
-):
+) -> tuple[SimulationResult, ReferenceOutcome]:
     book = random_book(seed, n_positions, n_markets, depth_scale=depth_scale)
     prices = random_paths(seed, book, n_paths, steps)
     config = SimulationConfig(
@@ -68,7 +68,7 @@ def _run_both(
     return fast, slow
 
 
-def _assert_agree(fast, slow, fund_balance: float) -> None:
+def _assert_agree(fast: SimulationResult, slow: ReferenceOutcome, fund_balance: float) -> None:
     np.testing.assert_array_equal(fast.liquidated_positions, slow.liquidated_positions)
     np.testing.assert_allclose(fast.bad_debt, slow.bad_debt, rtol=RTOL, atol=0)
     np.testing.assert_allclose(fast.bad_debt_by_market, slow.bad_debt_by_market, rtol=RTOL, atol=0)
@@ -99,19 +99,20 @@ def _assert_agree(fast, slow, fund_balance: float) -> None:
     fund_fraction=st.sampled_from([0.0, 0.001, 0.01, 0.1]),
 )
 def test_engine_matches_reference(
-    seed,
-    n_positions,
-    n_markets,
-    n_paths,
-    steps,
-    impact,
-    coefficient,
-    cascade,
-    delay,
-    max_rounds,
-    depth_scale,
-    fund_fraction,
-):
+    *,
+    seed: int,
+    n_positions: int,
+    n_markets: int,
+    n_paths: int,
+    steps: int,
+    impact: ImpactMode,
+    coefficient: float,
+    cascade: bool,
+    delay: int,
+    max_rounds: int,
+    depth_scale: float,
+    fund_fraction: float,
+) -> None:
     book_notional = 1e4 * max(n_positions, 1)
     fund = fund_fraction * book_notional
     fast, slow = _run_both(
@@ -134,7 +135,7 @@ def test_engine_matches_reference(
 @pytest.mark.parametrize("impact", ["none", "linear", "sqrt"])
 @pytest.mark.parametrize("cascade", [False, True])
 @pytest.mark.parametrize("delay", [0, 2])
-def test_every_mode_agrees_on_a_larger_book(impact, cascade, delay):
+def test_every_mode_agrees_on_a_larger_book(impact: ImpactMode, cascade: bool, delay: int) -> None:
     fast, slow = _run_both(
         seed=20_200_312,
         n_positions=120,
@@ -154,7 +155,7 @@ def test_every_mode_agrees_on_a_larger_book(impact, cascade, delay):
     _assert_agree(fast, slow, 2e4)
 
 
-def test_cascade_moves_price_further_than_no_cascade():
+def test_cascade_moves_price_further_than_no_cascade() -> None:
     kwargs: dict[str, Any] = dict(
         seed=5,
         n_positions=150,

@@ -9,7 +9,16 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from insurance.engine import GBM, MarketSpec, MertonJump, Portfolio, SimulationConfig, price_paths, simulate
+from insurance.engine import (
+    GBM,
+    MarketSpec,
+    MertonJump,
+    Portfolio,
+    PriceModel,
+    SimulationConfig,
+    price_paths,
+    simulate,
+)
 
 from .helpers import random_book
 
@@ -31,7 +40,9 @@ def continuous_hit_probability(barrier_log: float, drift_log: float, sigma: floa
 
 
 @pytest.mark.parametrize(("side", "liquidation_ratio", "drift"), [(1, 0.9, 0.0), (1, 0.93, 3.0), (-1, 1.1, -2.0)])
-def test_liquidation_frequency_matches_discretely_monitored_barrier(side, liquidation_ratio, drift):
+def test_liquidation_frequency_matches_discretely_monitored_barrier(
+    side: int, liquidation_ratio: float, drift: float
+) -> None:
     today, mmr, sigma, steps, days, paths = 100.0, 0.05, 0.8, 96, 4.0, 20_000
     liquidation_price = today * liquidation_ratio
     size = float(side)
@@ -56,7 +67,7 @@ def test_liquidation_frequency_matches_discretely_monitored_barrier(side, liquid
     assert abs(observed - expected) < 4 * standard_error + 0.002, (observed, expected)
 
 
-def test_zero_volatility_liquidates_nothing_that_is_healthy_today():
+def test_zero_volatility_liquidates_nothing_that_is_healthy_today() -> None:
     book = random_book(3, 400, 3)
     markets = [
         MarketSpec(
@@ -87,7 +98,7 @@ def test_zero_volatility_liquidates_nothing_that_is_healthy_today():
     assert np.all(result.fund_path == 1.0)
 
 
-def test_larger_fund_never_raises_exhaustion_probability():
+def test_larger_fund_never_raises_exhaustion_probability() -> None:
     book = random_book(8, 300, 2, depth_scale=0.5)
     config = SimulationConfig(paths=400, steps=24, horizon_days=2.0, impact="sqrt", cascade=True, chunk_size=100)
     needed = simulate(book.portfolio, book.markets, GBM(), config, fund_balance=0.0, seed=5).required_fund
@@ -107,7 +118,7 @@ def test_larger_fund_never_raises_exhaustion_probability():
         MertonJump(drift=3.0, jump_intensity=20.0, jump_mean=-0.1, jump_std=0.1, shared_arrivals=False),
     ],
 )
-def test_drift_convention_expected_price_grows_at_drift(model):
+def test_drift_convention_expected_price_grows_at_drift(model: PriceModel) -> None:
     sigma, days, paths = 0.8, 30.0, 40_000
     market = MarketSpec(symbol="ETH", price=100.0, mmr=0.03, liquidation_penalty=0.01, volatility=sigma)
     config = SimulationConfig(paths=paths, steps=10, horizon_days=days, chunk_size=10_000)
@@ -121,7 +132,7 @@ def test_drift_convention_expected_price_grows_at_drift(model):
         )
 
 
-def test_correlated_returns_have_the_requested_correlation():
+def test_correlated_returns_have_the_requested_correlation() -> None:
     correlation = np.array([[1.0, 0.8, 0.2], [0.8, 1.0, 0.0], [0.2, 0.0, 1.0]])
     markets = [
         MarketSpec(symbol=s, price=100.0, mmr=0.03, liquidation_penalty=0.01, volatility=0.5)

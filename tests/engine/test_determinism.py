@@ -11,6 +11,7 @@ from insurance.engine import (
     GBM,
     ExplicitPaths,
     MertonJump,
+    PriceModel,
     SimulationConfig,
     SimulationResult,
     StressScenario,
@@ -53,7 +54,7 @@ def assert_identical(left: SimulationResult, right: SimulationResult) -> None:
     ],
     ids=["gbm", "student-t", "merton", "stress+gbm"],
 )
-def test_ranges_concatenate_to_the_full_run_bit_for_bit(model):
+def test_ranges_concatenate_to_the_full_run_bit_for_bit(model: PriceModel) -> None:
     book = random_book(21, 500, 2)
     config = SimulationConfig(
         paths=1_250,
@@ -75,7 +76,7 @@ def test_ranges_concatenate_to_the_full_run_bit_for_bit(model):
     assert_identical(whole, merged)
 
 
-def test_same_seed_same_output_and_different_seed_differs():
+def test_same_seed_same_output_and_different_seed_differs() -> None:
     book = random_book(4, 300, 3)
     config = SimulationConfig(paths=600, steps=12, horizon_days=2.0, chunk_size=250)
     first = simulate(book.portfolio, book.markets, GBM(), config, fund_balance=1e4, seed=123)
@@ -85,7 +86,7 @@ def test_same_seed_same_output_and_different_seed_differs():
     assert not np.array_equal(first.liquidated_notional, other.liquidated_notional)
 
 
-def test_unseeded_run_records_its_seed_and_can_be_repeated():
+def test_unseeded_run_records_its_seed_and_can_be_repeated() -> None:
     book = random_book(4, 100, 1)
     config = SimulationConfig(paths=200, steps=8, chunk_size=64)
     first = simulate(book.portfolio, book.markets, GBM(), config, fund_balance=0.0)
@@ -93,13 +94,13 @@ def test_unseeded_run_records_its_seed_and_can_be_repeated():
     assert_identical(first, again)
 
 
-def test_chunk_seed_is_the_spawned_child():
+def test_chunk_seed_is_the_spawned_child() -> None:
     children = np.random.SeedSequence(2024).spawn(5)
     for index, child in enumerate(children):
         assert chunk_seed(2024, index).generate_state(4).tolist() == child.generate_state(4).tolist()
 
 
-def test_explicit_paths_ranges_and_concatenation_checks():
+def test_explicit_paths_ranges_and_concatenation_checks() -> None:
     book = random_book(2, 80, 2)
     prices = random_paths(2, book, 10, 6)
     config = SimulationConfig(paths=10, steps=6, chunk_size=4)
@@ -138,7 +139,7 @@ def test_explicit_paths_ranges_and_concatenation_checks():
         SimulationResult.concatenate([head, other_fund])
 
 
-def test_a_prebuilt_ladder_gives_the_same_result_and_a_mismatched_one_is_refused():
+def test_a_prebuilt_ladder_gives_the_same_result_and_a_mismatched_one_is_refused() -> None:
     import numpy as np
     import pytest
 

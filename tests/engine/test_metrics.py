@@ -36,14 +36,14 @@ def result_with(
     )
 
 
-def test_wilson_interval_known_values():
+def test_wilson_interval_known_values() -> None:
     low, high = wilson_interval(0, 100, 1.959963984540054)
     assert low == 0.0 and high == pytest.approx(0.03699, abs=1e-4)
     low, high = wilson_interval(50, 100, 1.959963984540054)
     assert (low, high) == (pytest.approx(0.4038, abs=1e-4), pytest.approx(0.5962, abs=1e-4))
 
 
-def test_var_and_es_of_the_empirical_distribution():
+def test_var_and_es_of_the_empirical_distribution() -> None:
     losses = np.arange(1, 1001, dtype=float)  # 1 … 1000
     metrics = summarize(result_with(losses))
     tail = metrics.tail_at(0.99)
@@ -56,7 +56,7 @@ def test_var_and_es_of_the_empirical_distribution():
     assert metrics.mean_bad_debt.value == pytest.approx(500.5)
 
 
-def test_exhaustion_probability_and_required_fund():
+def test_exhaustion_probability_and_required_fund() -> None:
     required = np.arange(1000, dtype=float)
     metrics = summarize(result_with(required, required, fund_balance=899.5), target_exhaustion_probability=0.05)
     assert metrics.exhaustion_probability.value == pytest.approx(0.1)
@@ -70,7 +70,7 @@ def test_exhaustion_probability_and_required_fund():
     assert other.mean_uncovered_loss is None
 
 
-def test_no_bad_debt_means_infinite_coverage_and_a_plain_dict():
+def test_no_bad_debt_means_infinite_coverage_and_a_plain_dict() -> None:
     metrics = summarize(result_with(np.zeros(200)))
     assert math.isinf(metrics.coverage_ratio.value)
     assert metrics.exhaustion_probability.value == 0.0

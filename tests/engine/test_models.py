@@ -25,7 +25,7 @@ MARKETS = [
 
 
 @pytest.mark.parametrize("name", sorted(NAMED_SCENARIOS))
-def test_named_scenarios_are_deterministic_and_start_today(name):
+def test_named_scenarios_are_deterministic_and_start_today(name: str) -> None:
     config = SimulationConfig(paths=3, steps=168, horizon_days=7.0)
     prices = price_paths(MARKETS, StressScenario.named(name), config, seed=0)
     np.testing.assert_array_equal(prices[0], prices[2])
@@ -35,7 +35,7 @@ def test_named_scenarios_are_deterministic_and_start_today(name):
     assert prices[0, :, 0].min() / 3000.0 == pytest.approx(1 + deepest)
 
 
-def test_march_2020_liquidates_a_ten_times_long():
+def test_march_2020_liquidates_a_ten_times_long() -> None:
     config = SimulationConfig(paths=1, steps=24, horizon_days=1.0, impact="none")
     book = Portfolio(market=[0], size=[10.0], entry_price=[3000.0], collateral=[3000.0])
     result = simulate(
@@ -45,7 +45,7 @@ def test_march_2020_liquidates_a_ten_times_long():
     assert result.exhausted[0] == (result.bad_debt[0] > result.penalty_income[0])
 
 
-def test_user_scenario_interpolates_and_scales_by_beta():
+def test_user_scenario_interpolates_and_scales_by_beta() -> None:
     scenario = StressScenario(name="custom", waypoints=((0.0, 0.0), (2.0, -0.2)), betas=[1.0, 0.5])
     config = SimulationConfig(paths=1, steps=4, horizon_days=4 / 24)  # hourly steps
     prices = price_paths(MARKETS, scenario, config, seed=0)[0]
@@ -53,7 +53,7 @@ def test_user_scenario_interpolates_and_scales_by_beta():
     np.testing.assert_allclose(prices[:, 1] / 60000.0, [1.0, 0.95, 0.9, 0.9, 0.9])
 
 
-def test_bootstrap_draws_whole_rows_of_history():
+def test_bootstrap_draws_whole_rows_of_history() -> None:
     history = np.array([[0.01, 0.02], [-0.03, -0.01], [0.0, 0.05]])
     config = SimulationConfig(paths=50, steps=6)
     prices = price_paths(MARKETS, Bootstrap(history, block_length=2), config, seed=1)
@@ -62,7 +62,7 @@ def test_bootstrap_draws_whole_rows_of_history():
     assert {tuple(np.round(row, 12)) for row in returns} <= rows
 
 
-def test_student_t_has_unit_variance_and_fat_tails():
+def test_student_t_has_unit_variance_and_fat_tails() -> None:
     market = [MarketSpec(symbol="ETH", price=1.0, mmr=0.03, liquidation_penalty=0.01, volatility=1.0)]
     config = SimulationConfig(paths=20_000, steps=5, horizon_days=365.0 * 5, chunk_size=10_000)
     returns = np.diff(np.log(price_paths(market, StudentT(degrees_of_freedom=5.0), config, seed=2)), axis=1).ravel()
@@ -71,7 +71,7 @@ def test_student_t_has_unit_variance_and_fat_tails():
     assert np.mean(standardised**4) > 4.0  # a Gaussian has 3
 
 
-def test_fund_path_quantiles_shape():
+def test_fund_path_quantiles_shape() -> None:
     book = Portfolio(market=[0, 1], size=[5.0, -0.5], entry_price=[3000.0, 60000.0], collateral=[1500.0, 3000.0])
     config = SimulationConfig(paths=100, steps=12, horizon_days=2.0)
     result = simulate(book, MARKETS, GBM(), config, fund_balance=1e3, seed=3)

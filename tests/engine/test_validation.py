@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from insurance.engine import (
     MarketSpec,
     MertonJump,
     Portfolio,
+    PriceModel,
     SimulationConfig,
     StressScenario,
     StudentT,
@@ -38,7 +40,7 @@ CONFIG = SimulationConfig(paths=10, steps=4)
         ({"depth": 0.0}, "depth"),
     ],
 )
-def test_market_spec_rejects(kwargs, name):
+def test_market_spec_rejects(kwargs: dict[str, Any], name: str) -> None:
     fields = {"symbol": "ETH", "price": 3000.0, "mmr": 0.03, "liquidation_penalty": 0.01, "volatility": 0.8}
     with pytest.raises(ValueError, match=name):
         MarketSpec(**(fields | kwargs))
@@ -56,7 +58,7 @@ def test_market_spec_rejects(kwargs, name):
         ({"market": [0, 1.5]}, "market"),
     ],
 )
-def test_portfolio_rejects(kwargs, name):
+def test_portfolio_rejects(kwargs: dict[str, Any], name: str) -> None:
     fields = {
         "market": [0, 1],
         "size": [1.0, -1.0],
@@ -79,7 +81,7 @@ def test_portfolio_rejects(kwargs, name):
         ({"chunk_size": 0}, "chunk_size"),
     ],
 )
-def test_config_rejects(kwargs, name):
+def test_config_rejects(kwargs: dict[str, Any], name: str) -> None:
     with pytest.raises(ValueError, match=name):
         SimulationConfig(**kwargs)
 
@@ -100,12 +102,12 @@ def test_config_rejects(kwargs, name):
         (StressScenario(name="bad", waypoints=((0.0, 0.0), (1.0, -1.2))), "waypoints"),
     ],
 )
-def test_models_reject(model, name):
+def test_models_reject(model: PriceModel, name: str) -> None:
     with pytest.raises(ValueError, match=name):
         simulate(BOOK, [ETH, BTC], model, CONFIG, fund_balance=0.0, seed=0)
 
 
-def test_correlation_three_markets_not_positive_semidefinite():
+def test_correlation_three_markets_not_positive_semidefinite() -> None:
     correlation = np.array([[1.0, 0.9, -0.9], [0.9, 1.0, 0.9], [-0.9, 0.9, 1.0]])
     sol = MarketSpec(symbol="SOL", price=150.0, mmr=0.05, liquidation_penalty=0.02)
     with pytest.raises(ValueError, match="correlation is not positive semi-definite"):
@@ -122,20 +124,20 @@ def test_correlation_three_markets_not_positive_semidefinite():
         ({"seed": -3}, "seed"),
     ],
 )
-def test_simulate_rejects(kwargs, name):
+def test_simulate_rejects(kwargs: dict[str, Any], name: str) -> None:
     arguments = {"fund_balance": 0.0, "seed": 0} | kwargs
     with pytest.raises(ValueError, match=name):
         simulate(BOOK, [ETH, BTC], GBM(), CONFIG, **arguments)
 
 
-def test_positions_must_point_at_a_market():
+def test_positions_must_point_at_a_market() -> None:
     with pytest.raises(ValueError, match="market index 1"):
         simulate(BOOK, [ETH], GBM(), CONFIG, fund_balance=0.0, seed=0)
     with pytest.raises(ValueError, match="unique symbols"):
         simulate(BOOK, [ETH, ETH], GBM(), CONFIG, fund_balance=0.0, seed=0)
 
 
-def test_summarize_rejects_bad_target():
+def test_summarize_rejects_bad_target() -> None:
     result = simulate(BOOK, [ETH, BTC], GBM(), CONFIG, fund_balance=0.0, seed=0)
     with pytest.raises(ValueError, match="target_exhaustion_probability"):
         summarize(result, target_exhaustion_probability=1.5)
