@@ -170,7 +170,7 @@ class TimelineEntry:
     link: str = ""
 
 
-_ACTION_TITLES = {
+_ACTION_TITLES: dict[str, str] = {  # keyed by AuditAction values, as records store them
     AuditAction.PROPOSAL_CREATED: "Proposal created",
     AuditAction.PROPOSAL_CANCELED: "Canceled by the proposer",
     AuditAction.PROPOSAL_QUEUED: "Queued (timelock started)",

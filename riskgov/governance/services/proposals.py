@@ -35,6 +35,7 @@ from riskgov.markets.services.guardrails import GuardrailError, guardrails_check
 logger = logging.getLogger(__name__)
 
 COVERAGE_PREVIEW_PATHS = 2000
+TITLE_MAX_CHARS = 200  # Proposal.title max_length
 ALLOWED_TAGS = {
     "a",
     "abbr",
@@ -151,8 +152,8 @@ def proposal_create(
     field_errors: dict[str, list[str]] = {}
     if not title.strip():
         field_errors["title"] = ["A title is required."]
-    elif len(title.strip()) > 200:
-        field_errors["title"] = ["At most 200 characters."]
+    elif len(title.strip()) > TITLE_MAX_CHARS:
+        field_errors["title"] = [f"At most {TITLE_MAX_CHARS} characters."]
     if not description.strip():
         field_errors["description"] = ["Describe the change and why it is needed."]
     if not is_address(proposer):
@@ -280,7 +281,7 @@ def proposal_impact_refresh(*, proposal_id: int, now: datetime | None = None) ->
     return proposal
 
 
-def _transition(proposal: Proposal, *, now: datetime, actor: str, action: str, data: dict[str, object]) -> None:
+def _transition(proposal: Proposal, *, now: datetime, actor: str, action: AuditAction, data: dict[str, object]) -> None:
     new_state = proposal_state(proposal, now)
     previous = proposal.state
     proposal.state = new_state

@@ -149,7 +149,7 @@ def report_schedule_rows(*, with_subscriptions: bool) -> list[ScheduleRow]:
     if not with_subscriptions:
         return [ScheduleRow(schedule, []) for schedule in schedules]
     by_email = Prefetch("subscriptions", queryset=ReportSubscription.objects.order_by("email"), to_attr="by_email")
-    return [ScheduleRow(schedule, schedule.by_email) for schedule in schedules.prefetch_related(by_email)]  # type: ignore[attr-defined]
+    return [ScheduleRow(schedule, schedule.by_email) for schedule in schedules.prefetch_related(by_email)]
 
 
 def report_list(
