@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from celery import Task, shared_task
-from django.db import transaction
 
+from riskgov.core import dispatch
 from riskgov.core.services.outbox import TransientDeliveryError
 from riskgov.core.tasking import retry_policy
 from riskgov.reports.selectors.reports import report_schedule_to_generate
@@ -43,7 +41,7 @@ def generate_exposure_report(
     report = exposure_report_generate(schedule=schedule, period=resolved, requested_by=requested_by).report
     if deliver:
         for delivery_id in report_deliveries_prepare(report=report):
-            transaction.on_commit(partial(deliver_exposure_report.delay, delivery_id=delivery_id))
+            dispatch.send_on_commit("riskgov.deliver_exposure_report", delivery_id=delivery_id)
     return report.pk
 
 
