@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
@@ -53,7 +53,14 @@ class _DecodedRun:
     ladder: LiquidationLadder | None = None
 
 
-_last_run: _DecodedRun | None = None  # a worker keeps the last run it decoded
+@dataclass
+class _WorkerCache:
+    """What one worker process keeps between chunks: the last run it decoded."""
+
+    last_run: _DecodedRun | None = None
+
+
+_worker_cache = _WorkerCache()
 
 
 def run_frozen_inputs(run: CoverageRun) -> FrozenInputs:
@@ -61,12 +68,12 @@ def run_frozen_inputs(run: CoverageRun) -> FrozenInputs:
 
     A worker keeps the last decoded inputs: its next chunk of the same run only re-hashes the file.
     """
-    global _last_run
-    if _last_run is not None and _last_run.sha256 == run.inputs_sha256:
+    cached = _worker_cache.last_run
+    if cached is not None and cached.sha256 == run.inputs_sha256:
         file_sha256_check(run.inputs_file, run.inputs_sha256, what="frozen inputs")
-        return _last_run.inputs
+        return cached.inputs
     inputs = FrozenInputs.from_arrays(arrays_read(run.inputs_file, run.inputs_sha256, what="frozen inputs"))
-    _last_run = _DecodedRun(sha256=run.inputs_sha256, inputs=inputs)
+    _worker_cache.last_run = _DecodedRun(sha256=run.inputs_sha256, inputs=inputs)
     return inputs
 
 
@@ -80,7 +87,8 @@ def run_simulate(
     model = engine_model(
         run.model, run.model_params, correlation=inputs.correlation, bootstrap_returns=inputs.bootstrap_returns
     )
-    decoded = _last_run if _last_run is not None and _last_run.inputs is inputs else None
+    cached = _worker_cache.last_run
+    decoded = cached if cached is not None and cached.inputs is inputs else None
     ladder = decoded.ladder if decoded is not None else None
     if ladder is None:
         ladder = build_ladder(inputs.portfolio, inputs.markets)
@@ -99,21 +107,17 @@ def run_simulate(
     )
 
 
-def coverage_chunk_simulate(
-    *, run_id: int, chunk_index: int, task_id: str = "", worker: str = "", enqueue_finish: bool = True
-) -> bool:
-    """Simulate one chunk of an active run and record it. Returns False when there was nothing to do.
-
-    Safe to run twice: a chunk already done is skipped, a chunk whose earlier attempt was lost is
-    recomputed into the same row and file (same seed, same result).
-    """
+def _chunk_claim(
+    *, run_id: int, chunk_index: int, task_id: str, worker: str
+) -> tuple[CoverageRun, CoverageChunk, datetime] | None:
+    """Mark the chunk running (one more attempt) when its run is active and it is not done; None otherwise."""
     run = CoverageRun.objects.filter(pk=run_id).first()
     if run is None or run.status not in ACTIVE_STATUSES:
-        return False
+        return None
     now = timezone.now()
     chunk = CoverageChunk.objects.filter(run_id=run_id, chunk_index=chunk_index).first()
     if chunk is None or chunk.status == ChunkStatus.DONE:
-        return False
+        return None
     if chunk.attempts >= MAX_CHUNK_ATTEMPTS:
         coverage_run_fail(
             run_id=run_id,
@@ -121,7 +125,7 @@ def coverage_chunk_simulate(
             f"finishing (last on {chunk.worker or 'an unknown worker'}); the "
             f"worker may be running out of memory or time.",
         )
-        return False
+        return None
     claimed = (
         CoverageChunk.objects.filter(pk=chunk.pk)
         .exclude(status=ChunkStatus.DONE)
@@ -135,7 +139,22 @@ def coverage_chunk_simulate(
         )
     )
     if not claimed:
+        return None
+    return run, chunk, now
+
+
+def coverage_chunk_simulate(
+    *, run_id: int, chunk_index: int, task_id: str = "", worker: str = "", enqueue_finish: bool = True
+) -> bool:
+    """Simulate one chunk of an active run and record it. Returns False when there was nothing to do.
+
+    Safe to run twice: a chunk already done is skipped, a chunk whose earlier attempt was lost is
+    recomputed into the same row and file (same seed, same result).
+    """
+    claimed = _chunk_claim(run_id=run_id, chunk_index=chunk_index, task_id=task_id, worker=worker)
+    if claimed is None:
         return False
+    run, chunk, now = claimed
     CoverageRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(status=RunStatus.RUNNING, started_at=now)
     CoverageRun.objects.filter(pk=run_id, status__in=ACTIVE_STATUSES).update(last_progress_at=now)
     try:
@@ -155,7 +174,7 @@ def coverage_chunk_simulate(
         return False
     except DatabaseError:
         raise  # transient: the task retries
-    except Exception as error:  # a bug or a bad input must fail the run visibly, not loop
+    except Exception as error:
         logger.exception("coverage run %s chunk %s failed", run_id, chunk_index)
         coverage_run_fail(run_id=run_id, reason=f"Chunk {chunk_index} failed: {type(error).__name__}: {error}")
         return False
@@ -277,22 +296,13 @@ def coverage_runs_sweep(
         active = running_task_ids()
     for run in runs:
         if run.chunk_count and run.chunks_done == run.chunk_count:
-            stale_merge = run.merge_started_at is None or run.merge_started_at < now - MERGE_TIMEOUT
-            if stale_merge and (run.last_progress_at or run.created_at) < now - lost_after:
+            if _merge_is_stale(run, now=now, lost_after=lost_after):
                 dispatch.send(FINISH_RUN, run_id=run.pk)
                 report.merges.append(run.pk)
             continue
-        lost, resend = [], []
-        stalled = (run.last_progress_at or run.created_at) < now - stalled_after
-        for chunk in run.chunks.exclude(status=ChunkStatus.DONE).order_by("chunk_index"):
-            if chunk.status == ChunkStatus.RUNNING:
-                assert chunk.started_at is not None
-                too_old = chunk.started_at < now - timedelta(seconds=CHUNK_TIME_LIMIT + 60)
-                vanished = active is not None and chunk.task_id not in active and chunk.started_at < now - lost_after
-                if too_old or vanished:
-                    lost.append(chunk)
-            elif stalled:
-                resend.append(chunk.chunk_index)
+        lost, resend = _lost_and_stalled_chunks(
+            run, now=now, active=active, lost_after=lost_after, stalled_after=stalled_after
+        )
         exhausted = [chunk for chunk in lost if chunk.attempts >= max_attempts]
         if exhausted:
             chunk = exhausted[0]
@@ -310,6 +320,32 @@ def coverage_runs_sweep(
             coverage_chunks_enqueue(run_id=run.pk, chunk_indices=sorted(resend))
             report.requeued[run.pk] = sorted(resend)
     return report
+
+
+def _merge_is_stale(run: CoverageRun, *, now: datetime, lost_after: timedelta) -> bool:
+    """All chunks done, but no merge started (or it timed out) and nothing moved for `lost_after`."""
+    stale_merge = run.merge_started_at is None or run.merge_started_at < now - MERGE_TIMEOUT
+    return stale_merge and (run.last_progress_at or run.created_at) < now - lost_after
+
+
+def _lost_and_stalled_chunks(
+    run: CoverageRun, *, now: datetime, active: set[str] | None, lost_after: timedelta, stalled_after: timedelta
+) -> tuple[list[CoverageChunk], list[int]]:
+    """(running chunks whose worker is gone or that outlived the hard limit, pending chunks of a stalled run)."""
+    lost: list[CoverageChunk] = []
+    resend: list[int] = []
+    stalled = (run.last_progress_at or run.created_at) < now - stalled_after
+    hard_limit = now - timedelta(seconds=CHUNK_TIME_LIMIT + 60)
+    for chunk in run.chunks.exclude(status=ChunkStatus.DONE).order_by("chunk_index"):
+        if chunk.status == ChunkStatus.RUNNING:
+            started = chunk.started_at or run.created_at  # a running chunk always has started_at
+            too_old = started < hard_limit
+            vanished = active is not None and chunk.task_id not in active and started < now - lost_after
+            if too_old or vanished:
+                lost.append(chunk)
+        elif stalled:
+            resend.append(chunk.chunk_index)
+    return lost, resend
 
 
 def celery_running_task_ids() -> set[str] | None:

@@ -72,6 +72,17 @@ def overrides_clean(overrides: ParameterOverrides | None, symbols: list[str]) ->
     return cleaned
 
 
+def _version_rates(state: MarketState, version: Any) -> tuple[Decimal, Decimal, str]:
+    """(mmr, liquidation_penalty, description) of parameter version `version` of the state's market."""
+    symbol = state.market.symbol
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValidationError({"parameter_versions": f"{symbol}: the version must be a whole number."})
+    row = MarginParameters.objects.filter(market=state.market, version=version).first()
+    if row is None:
+        raise ValidationError({"parameter_versions": f"{symbol} has no parameter version {version}."})
+    return row.mmr, row.liquidation_penalty, f"v{row.version}"
+
+
 def _parameters_for(
     states: list[MarketState],
     parameter_set: str,
@@ -92,16 +103,11 @@ def _parameters_for(
     for state in states:
         symbol = state.market.symbol
         params = state.parameters
-        assert params is not None
+        if params is None:
+            raise ValidationError({"markets": f"{symbol} has no margin parameters in force."})
         mmr, penalty, source = params.mmr, params.liquidation_penalty, f"v{params.version} (current)"
         if parameter_set == ParameterSet.VERSIONS and versions and symbol in versions:
-            version = versions[symbol]
-            if isinstance(version, bool) or not isinstance(version, int):
-                raise ValidationError({"parameter_versions": f"{symbol}: the version must be a whole number."})
-            row = MarginParameters.objects.filter(market=state.market, version=version).first()
-            if row is None:
-                raise ValidationError({"parameter_versions": f"{symbol} has no parameter version {version}."})
-            mmr, penalty, source = row.mmr, row.liquidation_penalty, f"v{row.version}"
+            mmr, penalty, source = _version_rates(state, versions[symbol])
         if parameter_set == ParameterSet.OVERRIDES and symbol in overrides:
             changes = overrides[symbol]
             mmr = changes.get("mmr", mmr)

@@ -21,10 +21,14 @@ def json_safe(value: Any) -> Any:
     """Nested data with NumPy scalars as Python numbers and ±inf/NaN as None (JSON has neither)."""
     if isinstance(value, dict):
         return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, list | tuple):
         return [json_safe(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return json_safe(value.tolist())
+    return _json_scalar(value)
+
+
+def _json_scalar(value: Any) -> Any:
     if isinstance(value, np.bool_ | bool):
         return bool(value)
     if isinstance(value, np.integer):

@@ -13,6 +13,9 @@ from numpy.typing import NDArray
 from insurance.engine import GBM, NAMED_SCENARIOS, Bootstrap, MertonJump, PriceModel, StressScenario, StudentT
 from insurance.models import PriceModelKind
 
+MIN_DEGREES_OF_FREEDOM = 2  # Student-t innovations need more than 2 for a finite variance
+MAX_BLOCK_LENGTH = 1000  # bootstrap blocks, in steps
+
 # per model: parameter → (default, kind); drift and jump sizes are annualised / log fractions
 MODEL_PARAMETERS: dict[str, dict[str, tuple[Any, type]]] = {
     PriceModelKind.GBM: {"drift": (0.0, float)},
@@ -56,11 +59,11 @@ def model_params_clean(model: str, params: Mapping[str, Any] | None) -> dict[str
                 f"got {cleaned['scenario']!r}."
             }
         )
-    if model == PriceModelKind.STUDENT_T and cleaned["degrees_of_freedom"] <= 2:
+    if model == PriceModelKind.STUDENT_T and cleaned["degrees_of_freedom"] <= MIN_DEGREES_OF_FREEDOM:
         raise ValidationError({"model_params": "degrees_of_freedom must be greater than 2 (finite variance)."})
     if model == PriceModelKind.MERTON and (cleaned["jump_intensity"] < 0 or cleaned["jump_std"] < 0):
         raise ValidationError({"model_params": "jump_intensity and jump_std must not be negative."})
-    if model == PriceModelKind.BOOTSTRAP and not 1 <= cleaned["block_length"] <= 1000:
+    if model == PriceModelKind.BOOTSTRAP and not 1 <= cleaned["block_length"] <= MAX_BLOCK_LENGTH:
         raise ValidationError({"model_params": "block_length must be between 1 and 1000 steps."})
     return cleaned
 

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import KombuError
 
 from insurance.engine import ENGINE_VERSION, SimulationConfig, chunk_count
 from insurance.models import (
@@ -104,7 +105,7 @@ def _config_check(run: CoverageRun) -> None:
         )
 
 
-def coverage_run_create(
+def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, each validated and stored)
     *,
     label: str,
     requested_by: str,
@@ -365,5 +366,5 @@ def tasks_revoke(task_ids: list[str]) -> None:
         return
     try:
         current_app.control.revoke(task_ids)
-    except Exception:  # broker without remote control (e.g. the filesystem transport)
+    except (KombuError, OSError):  # broker unreachable, or without remote control
         logger.warning("could not revoke %d coverage chunk tasks; they will stop when they start", len(task_ids))

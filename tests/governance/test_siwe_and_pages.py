@@ -26,18 +26,18 @@ from tests.governance.conftest import ACTIVE_AT, REGISTRY, WAD, make_proposal, s
 pytestmark = pytest.mark.django_db
 
 
-def sign_in(client: Client, account, *, host: str = "testserver") -> dict:  # type: ignore[no-untyped-def]
+def sign_in(client: Client, account, *, host: str = "testserver") -> dict:
     message = client.post(reverse("auth:siwe-message"), {"address": account.address}, content_type="application/json",
                           HTTP_HOST=host).json()["message"]  # fmt: skip
     signature = account.sign_message(encode_defunct(text=message)).signature.to_0x_hex()
     return {"message": message, "signature": signature}
 
 
-def verify(client: Client, body: dict) -> object:  # type: ignore[type-arg]
+def verify(client: Client, body: dict) -> object:
     return client.post(reverse("auth:siwe-verify"), body, content_type="application/json")
 
 
-def test_sign_in_sets_session_and_nonce_is_single_use(client: Client, chain, holders) -> None:  # type: ignore[no-untyped-def]
+def test_sign_in_sets_session_and_nonce_is_single_use(client: Client, chain, holders) -> None:
     body = sign_in(client, holders[0])
     assert "Chain ID: 31337" in body["message"] and "Expiration Time:" in body["message"]
     response = verify(client, body)
@@ -48,7 +48,7 @@ def test_sign_in_sets_session_and_nonce_is_single_use(client: Client, chain, hol
     assert replay.status_code == 401 and replay.json()["error"]["code"] == "nonce_rejected"
 
 
-def test_sign_in_rejections(client: Client, chain, holders) -> None:  # type: ignore[no-untyped-def]
+def test_sign_in_rejections(client: Client, chain, holders) -> None:
     body = sign_in(client, holders[0], host="localhost")
     assert verify(client, body).json()["error"]["code"] == "domain_mismatch"
     body = sign_in(client, holders[0])
@@ -62,7 +62,7 @@ def test_sign_in_rejections(client: Client, chain, holders) -> None:  # type: ig
     assert verify(client, {"message": "hello", "signature": "0x00"}).json()["error"]["code"] == "malformed_message"
 
 
-def test_sign_in_refusals_answer_the_error_shape_naming_the_field(client: Client, chain) -> None:  # type: ignore[no-untyped-def]
+def test_sign_in_refusals_answer_the_error_shape_naming_the_field(client: Client, chain) -> None:
     response = verify(client, {"message": "hello", "signature": "0x00"})
     assert response.status_code == 401
     error = response.json()["error"]
@@ -83,7 +83,7 @@ def _form(**changes: str) -> dict[str, str]:
     return data
 
 
-def test_create_form_requires_threshold_and_guardrails(client: Client, chain, holders, market, gov_settings) -> None:  # type: ignore[no-untyped-def]
+def test_create_form_requires_threshold_and_guardrails(client: Client, chain, holders, market, gov_settings) -> None:
     session = client.session
     session["siwe_address"] = holders[0].address
     session.save()
@@ -106,20 +106,20 @@ def test_create_form_requires_threshold_and_guardrails(client: Client, chain, ho
     assert page.status_code == 200 and b"Impact preview" in page.content and b"3 %" in page.content
 
 
-def test_create_form_field_errors(client: Client, chain, holders, market, gov_settings) -> None:  # type: ignore[no-untyped-def]
+def test_create_form_field_errors(client: Client, chain, holders, market, gov_settings) -> None:
     response = client.post(reverse("governance:proposal-new"), _form(title="", **{"changes-0-market": "ETH"}))
     assert response.status_code == 400
     assert b"This field is required" in response.content
     assert b"Give the market, the field and the new value" in response.content
 
 
-def test_list_filters_by_derived_state(client: Client, chain, holders, market, gov_settings) -> None:  # type: ignore[no-untyped-def]
+def test_list_filters_by_derived_state(client: Client, chain, holders, market, gov_settings) -> None:
     proposal = make_proposal(chain, holders[0], now=timezone.now())
     assert proposal.title.encode() in client.get(reverse("governance:proposal-list"), {"state": "pending"}).content
     assert proposal.title.encode() not in client.get(reverse("governance:proposal-list"), {"state": "active"}).content
 
 
-def test_recount_command_and_export(client: Client, chain, holders, market, gov_settings, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_recount_command_and_export(client: Client, chain, holders, market, gov_settings, capsys) -> None:
     proposal = make_proposal(chain, holders[0])
     for index, support in ((1, 1), (2, 0), (3, 2)):
         chain.powers[holders[index].address] = (index * 1000) * WAD

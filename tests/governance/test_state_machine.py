@@ -77,7 +77,7 @@ CASES = [
 
 @pytest.mark.parametrize(("facts", "now", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_state(facts: dict[str, object], now: datetime, expected: str) -> None:
-    assert g.proposal_state(replace(Facts(), **facts), now) == expected  # type: ignore[arg-type]
+    assert g.proposal_state(replace(Facts(), **facts), now) == expected
 
 
 def test_zero_supply_quorum_is_zero_but_for_must_beat_against() -> None:
@@ -87,11 +87,11 @@ def test_zero_supply_quorum_is_zero_but_for_must_beat_against() -> None:
 
 
 def test_executable_only_when_queued_past_eta() -> None:
-    queued = Facts(queued_at=QUEUED_AT, **PASSING)  # type: ignore[arg-type]
+    queued = Facts(queued_at=QUEUED_AT, **PASSING)
     assert not g.executable(queued, ETA - timedelta(seconds=1))
     assert g.executable(queued, ETA)
     assert not g.executable(queued, ETA + timedelta(hours=2))  # expired
-    assert not g.executable(Facts(**PASSING), END + timedelta(hours=1))  # type: ignore[arg-type]
+    assert not g.executable(Facts(**PASSING), END + timedelta(hours=1))
 
 
 # ------------------------------------------------------------ transitions through the services
@@ -129,7 +129,7 @@ def _put_in(proposal: Proposal, state: str) -> datetime:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("action", "state", "allowed"), ACTIONS)
-def test_actions(chain, holders, market, gov_settings, action: str, state: str, allowed: bool) -> None:  # type: ignore[no-untyped-def]
+def test_actions(chain, holders, market, gov_settings, action: str, state: str, allowed: bool) -> None:
     guardian = holders[5].address
     gov_settings.guardian_address = guardian
     gov_settings.save()
@@ -150,7 +150,7 @@ def test_actions(chain, holders, market, gov_settings, action: str, state: str, 
 
 
 @pytest.mark.django_db
-def test_only_proposer_cancels_and_only_guardian_vetoes(chain, holders, market, gov_settings) -> None:  # type: ignore[no-untyped-def]
+def test_only_proposer_cancels_and_only_guardian_vetoes(chain, holders, market, gov_settings) -> None:
     gov_settings.guardian_address = holders[5].address
     gov_settings.save()
     proposal = make_proposal(chain, holders[0])
@@ -162,7 +162,7 @@ def test_only_proposer_cancels_and_only_guardian_vetoes(chain, holders, market, 
 
 
 @pytest.mark.django_db
-def test_settings_are_frozen_at_creation(chain, holders, market, gov_settings) -> None:  # type: ignore[no-untyped-def]
+def test_settings_are_frozen_at_creation(chain, holders, market, gov_settings) -> None:
     proposal = make_proposal(chain, holders[0])
     gov_settings.voting_period_seconds = 10
     gov_settings.quorum_fraction = Decimal("0.5")
@@ -174,7 +174,7 @@ def test_settings_are_frozen_at_creation(chain, holders, market, gov_settings) -
 
 
 @pytest.mark.django_db
-def test_periodic_sync_persists_transitions_and_queues(chain, holders, market, gov_settings) -> None:  # type: ignore[no-untyped-def]
+def test_periodic_sync_persists_transitions_and_queues(chain, holders, market, gov_settings) -> None:
     passing = make_proposal(chain, holders[0])
     failing = make_proposal(chain, holders[1], mmr="0.036")
     assert sorted(proposal_states_sync(now=START + timedelta(seconds=1))["changed"]) == [passing.pk, failing.pk]

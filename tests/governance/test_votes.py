@@ -23,13 +23,13 @@ def post_vote(client: Client, proposal_id: int, body: dict[str, Any], at: Any = 
 
 
 @pytest.fixture
-def proposal(chain, holders, market, gov_settings) -> Proposal:  # type: ignore[no-untyped-def]
+def proposal(chain, holders, market, gov_settings) -> Proposal:
     for holder, tokens in zip(holders, (50_000, 30_000, 10_000, 5_000, 0), strict=False):
         chain.powers[holder.address] = tokens * WAD
     return make_proposal(chain, holders[0])
 
 
-def test_valid_vote_is_accepted_and_counted(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+def test_valid_vote_is_accepted_and_counted(client: Client, proposal: Proposal, holders) -> None:
     response = post_vote(client, proposal.pk, {**signed(proposal.pk, 1, holders[1]), "reason": "prudent"})
     assert response.status_code == 201, response.json()
     assert response.json()["weight"] == str(30_000 * WAD)
@@ -54,7 +54,7 @@ REJECTIONS = [
 @pytest.mark.parametrize(
     ("kwargs", "at", "status", "code"), [r[1:] for r in REJECTIONS], ids=[r[0] for r in REJECTIONS]
 )
-def test_rejected_with_reason(client: Client, proposal: Proposal, holders, kwargs, at, status, code) -> None:  # type: ignore[no-untyped-def]
+def test_rejected_with_reason(client: Client, proposal: Proposal, holders, kwargs, at, status, code) -> None:
     response = post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1], **kwargs), at=at)
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
@@ -62,24 +62,24 @@ def test_rejected_with_reason(client: Client, proposal: Proposal, holders, kwarg
     assert not Vote.objects.exists()
 
 
-def test_signature_for_another_proposal(client: Client, chain, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+def test_signature_for_another_proposal(client: Client, chain, proposal: Proposal, holders) -> None:
     other = make_proposal(chain, holders[0], mmr="0.036")
     response = post_vote(client, proposal.pk, signed(other.pk, 1, holders[1]))
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_signature"
     assert "proposal" in response.json()["error"]["message"]
 
 
-def test_signer_is_not_the_voter(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+def test_signer_is_not_the_voter(client: Client, proposal: Proposal, holders) -> None:
     response = post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1], key=holders[2]))
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_signature"
 
 
-def test_zero_voting_power(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+def test_zero_voting_power(client: Client, proposal: Proposal, holders) -> None:
     response = post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[4]))
     assert response.status_code == 400 and response.json()["error"]["code"] == "no_voting_power"
 
 
-def test_repeated_vote_is_409(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+def test_repeated_vote_is_409(client: Client, proposal: Proposal, holders) -> None:
     assert post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1])).status_code == 201
     again = post_vote(client, proposal.pk, signed(proposal.pk, 0, holders[1], nonce=1))
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_voted"
@@ -88,7 +88,7 @@ def test_repeated_vote_is_409(client: Client, proposal: Proposal, holders) -> No
     assert Vote.objects.count() == 1
 
 
-def test_nonce_counts_accepted_votes_across_proposals(client: Client, chain, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+def test_nonce_counts_accepted_votes_across_proposals(client: Client, chain, proposal: Proposal, holders) -> None:
     second = make_proposal(chain, holders[0], mmr="0.036")
     assert post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1])).status_code == 201
     rejected = post_vote(client, second.pk, signed(second.pk, 1, holders[1], nonce=0))
@@ -104,7 +104,7 @@ def test_nonce_counts_accepted_votes_across_proposals(client: Client, chain, pro
     assert post_vote(client, second.pk, signed(second.pk, 2, holders[1], nonce=1)).status_code == 201
 
 
-def test_relayer_may_submit(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+def test_relayer_may_submit(client: Client, proposal: Proposal, holders) -> None:
     with time_machine.travel(ACTIVE_AT, tick=False):
         session = client.session
         session["siwe_address"] = holders[3].address
@@ -113,7 +113,7 @@ def test_relayer_may_submit(client: Client, proposal: Proposal, holders) -> None
     assert Vote.objects.get().submitted_by == holders[3].address
 
 
-def test_malformed_input_answers_the_error_shape_naming_the_field(client: Client, proposal: Proposal, holders) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_input_answers_the_error_shape_naming_the_field(client: Client, proposal: Proposal, holders) -> None:
     body = {**signed(proposal.pk, 1, holders[1]), "support": 7}
     response = post_vote(client, proposal.pk, body)
     assert response.status_code == 400
@@ -149,7 +149,7 @@ QUORUM_EDGES = [
 
 
 @pytest.mark.parametrize(("amounts", "quorum", "succeeded"), QUORUM_EDGES)
-def test_quorum_and_tie_edges(client: Client, chain, holders, market, gov_settings, amounts, quorum, succeeded) -> None:  # type: ignore[no-untyped-def]
+def test_quorum_and_tie_edges(client: Client, chain, holders, market, gov_settings, amounts, quorum, succeeded) -> None:
     proposal = make_proposal(chain, holders[5])
     for holder, support, tokens in zip(holders, (1, 0, 2), amounts, strict=False):
         if tokens:

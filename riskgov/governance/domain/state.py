@@ -78,16 +78,28 @@ def proposal_state(proposal: ProposalFacts, now: datetime) -> str:
     Against, then Succeeded until queued, Queued until executed, and Expired once the grace period
     after the timelock has passed without execution.
     """
+    recorded = _recorded_state(proposal)
+    if recorded is not None:
+        return recorded
+    if now < proposal.voting_starts_at:
+        return PENDING
+    if now < proposal.voting_ends_at:
+        return ACTIVE
+    return _state_after_voting(proposal, now)
+
+
+def _recorded_state(proposal: ProposalFacts) -> str | None:
+    """Executed, Canceled or Vetoed when that action was recorded (in that order of precedence)."""
     if proposal.executed_at is not None:
         return EXECUTED
     if proposal.canceled_at is not None:
         return CANCELED
     if proposal.vetoed_at is not None:
         return VETOED
-    if now < proposal.voting_starts_at:
-        return PENDING
-    if now < proposal.voting_ends_at:
-        return ACTIVE
+    return None
+
+
+def _state_after_voting(proposal: ProposalFacts, now: datetime) -> str:
     if not proposal_passed(proposal):
         return DEFEATED
     eta = execution_eta(proposal)

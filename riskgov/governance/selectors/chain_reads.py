@@ -19,6 +19,7 @@ from web3 import Web3
 
 from chain.client import ChainClient, RetryPolicy
 from chain.conf import chain_client as connect
+from chain.errors import ChainError
 from chain.models import ContractRole, IndexerCheckpoint, VotingPowerCheckpoint
 from chain.selectors.deployments import active_deployment
 from chain.selectors.voting import delegation_status, latest_indexed_block, total_supply, voting_power
@@ -80,7 +81,8 @@ def snapshot_voting_power(address: str, block: int) -> int:
         return voting_power_at(address, block)
     with connection.cursor() as cursor:  # the hot path of every vote: one indexed lookup, no ORM compile
         cursor.execute(
-            f"SELECT votes FROM {VotingPowerCheckpoint._meta.db_table} WHERE checkpoint_id = %s AND delegatee = %s "
+            # the table name comes from the model; every value is a query parameter
+            f"SELECT votes FROM {VotingPowerCheckpoint._meta.db_table} WHERE checkpoint_id = %s AND delegatee = %s "  # noqa: S608
             "AND block_number <= %s ORDER BY block_number DESC, log_index DESC LIMIT 1",
             [checkpoint_id, address, block],
         )
@@ -139,5 +141,5 @@ def ballot_web3() -> Web3 | None:
     """A Web3 for ERC-1271 checks of contract-wallet ballots, or None when the node is unreachable."""
     try:
         return chain_client().w3
-    except Exception:  # an unreachable node only disables contract-wallet checks; EOAs still verify
+    except ChainError:  # an unreachable node only disables contract-wallet checks; EOAs still verify
         return None

@@ -4,6 +4,7 @@ extension can try governance. Only in demo mode (RISKGOV_DEMO_MODE) on Anvil's d
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
@@ -52,8 +53,6 @@ def demo_sign(*, address: str, method: str, payload: Any) -> str:
     if method == "personal_sign":
         signable = encode_defunct(text=str(payload))
     elif method == "eth_signTypedData_v4":
-        import json
-
         document = json.loads(payload) if isinstance(payload, str) else payload
         signable = encode_typed_data(full_message=document)
     else:

@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 from eth_utils import is_address, to_checksum_address
 
+from chain.errors import ChainError
 from riskgov.core.errors import error_body
 from riskgov.governance.errors import GovernanceError
 from riskgov.governance.models import StaffAddress
@@ -124,7 +125,7 @@ def wallet_status(request: HttpRequest) -> JsonResponse:
                 "needs_delegation": bool(status.needs_delegation),
                 "indexed_block": status.indexed_block,
             }
-        except Exception as exc:  # an unindexed chain only hides the delegation hint
+        except ChainError as exc:  # an unindexed or unreachable chain only hides the delegation hint
             data["delegation_error"] = str(exc)
     return JsonResponse(data)
 
