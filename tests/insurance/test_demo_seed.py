@@ -4,7 +4,7 @@ from decimal import Decimal as D
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
 from insurance.models import CoverageRun, FundLedgerEntry, InsuranceFund
@@ -37,3 +37,12 @@ def test_demo_fund_has_a_ledger_and_a_succeeded_run_and_is_built_once():
     count = entries.count()
     call_command("seed_demo", "--seed", "4", "--no-progress", stdout=StringIO())  # already there: no change
     assert FundLedgerEntry.objects.count() == count and CoverageRun.objects.count() == 1
+
+
+@pytest.mark.django_db  # the whole test is one open transaction: the run's inputs are never committed
+def test_a_demo_whose_baseline_run_cannot_finish_says_so():
+    with pytest.raises(CommandError, match=r"demo baseline coverage run #\d+ ended Failed"):
+        call_command(
+            "seed_demo", "--seed", "4", "--positions", "300", "--days", "20", "--snapshot-days", "0", "--no-progress",
+            stdout=StringIO(),
+        )  # fmt: skip

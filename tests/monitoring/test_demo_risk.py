@@ -9,7 +9,7 @@ from riskgov.demo.services.markets import DEMO_SYMBOLS
 from riskgov.demo.services.risk import CHAIN_SYMBOLS, DEMO_RULES, demo_risk_seed
 from riskgov.monitoring.models import AlertRule, MarginPolicy, MarginRecommendation, PriceFeed
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)  # the baseline coverage run reads the inputs its commit wrote
 
 
 def test_demo_policies_feeds_and_rules_are_created_once_and_evaluated():

@@ -9,10 +9,11 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from insurance.models import CoverageRun, EntryKind, InsuranceFund
+from insurance.models import CoverageRun, EntryKind, InsuranceFund, RunStatus
 from insurance.services.coverage_execution import coverage_run_execute_inline
 from insurance.services.coverage_runs import coverage_run_create
 from insurance.services.ledger import insurance_fund_create, ledger_entry_record
+from riskgov.demo.services.markets import DemoError
 
 DEMO_FUND_NAME = "Protocol insurance fund"
 DEMO_ACTOR = "seed_demo"
@@ -87,7 +88,10 @@ def insurance_demo_seed(*, seed: int, days: int = 180, coverage_paths: int = 5_0
         fund=fund,
         enqueue=False,
     )
-    coverage_run_execute_inline(run=run)
+    run = coverage_run_execute_inline(run=run)
+    if run.status != RunStatus.SUCCEEDED:
+        # e.g. seeded inside an outer transaction: the run's inputs are only written when its creation commits
+        raise DemoError(f"the demo baseline coverage run #{run.pk} ended {run.get_status_display()}: {run.error}")
     return fund
 
 

@@ -85,7 +85,10 @@ class Command(BaseCommand):
 
     def _insurance(self, seed: int, days: int) -> None:
         started = time.monotonic()
-        fund = insurance_demo_seed(seed=seed, days=days)
+        try:
+            fund = insurance_demo_seed(seed=seed, days=days)
+        except DemoError as error:
+            raise CommandError(str(error)) from error
         if fund is not None:
             self.stdout.write(
                 self.style.SUCCESS(
