@@ -116,14 +116,20 @@ def worker_environment() -> dict[str, str]:
     }
 
 
-def start_worker(*, hostname: str, queue: str, log_name: str) -> subprocess.Popen[bytes]:
-    """A dedicated single-process worker on `queue`, in its own process group so it can be killed whole."""
+def start_worker(
+    *, hostname: str, queue: str, log_name: str, bootstrap: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """A dedicated single-process worker on `queue`, in its own process group so it can be killed whole.
+
+    `bootstrap` is Python source run instead of ``-m celery`` (it must hand over to Celery's command line);
+    `env` adds variables to the worker's environment.
+    """
     log = (REPO_ROOT / "var" / log_name).open("wb")
+    entry = ["-c", bootstrap] if bootstrap is not None else ["-m", "celery"]
     return subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "celery",
+            *entry,
             "-A",
             "config",
             "worker",
@@ -137,7 +143,7 @@ def start_worker(*, hostname: str, queue: str, log_name: str) -> subprocess.Pope
             queue,
         ],
         cwd=REPO_ROOT,
-        env=worker_environment(),
+        env={**worker_environment(), **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +24,13 @@ from insurance.services.coverage_execution import (
 from insurance.services.coverage_files import RESULT_FIELDS, arrays_read
 from insurance.services.coverage_metrics import FUND_QUANTILES
 from insurance.services.coverage_runs import coverage_run_create
-from tests.insurance.conftest import NOW, REPO_ROOT, build_book, kill_worker, wait_for_run, worker_environment
+from tests.insurance.conftest import (
+    NOW,
+    build_book,
+    kill_worker,
+    start_worker,
+    wait_for_run,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 KILL_QUEUE = "coverage-kill-test"
@@ -88,7 +93,13 @@ def test_multi_chunk_run_on_worker_equals_in_process(celery_worker_process: obje
 
 def test_worker_killed_mid_chunk_still_gives_identical_run(celery_worker_process: object, tmp_path: Path) -> None:
     build_book()
-    doomed = _start_holding_worker(hostname="doomed@%h", queue=KILL_QUEUE, markers=tmp_path)
+    doomed = start_worker(  # every chunk it takes is held mid-chunk (see HOLDING_WORKER)
+        hostname="doomed@%h",
+        queue=KILL_QUEUE,
+        log_name="test-worker-doomed.log",
+        bootstrap=HOLDING_WORKER,
+        env={"HELD_CHUNK_MARKERS": str(tmp_path)},
+    )
     try:
         deadline = time.monotonic() + 60
         while not app.control.ping(timeout=0.5, destination=[_hostname("doomed")]):
@@ -123,34 +134,6 @@ def _hostname(name: str) -> str:
     import socket
 
     return f"{name}@{socket.gethostname()}"
-
-
-def _start_holding_worker(*, hostname: str, queue: str, markers: Path) -> subprocess.Popen[bytes]:
-    """Like `start_worker`, but every chunk it takes is held mid-chunk (see HOLDING_WORKER)."""
-    log = (REPO_ROOT / "var" / "test-worker-doomed.log").open("wb")
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            HOLDING_WORKER,
-            "-A",
-            "config",
-            "worker",
-            "--loglevel=INFO",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            f"--hostname={hostname}",
-            "-Q",
-            queue,
-        ],
-        cwd=REPO_ROOT,
-        env={**worker_environment(), "HELD_CHUNK_MARKERS": str(markers)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
 
 def _wait_for_held_chunk(
