@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.forms import ModelForm
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -16,6 +16,7 @@ from riskgov.reports.services.reports import (
     report_schedule_delete,
     report_schedule_sync,
     report_subscription_create,
+    report_subscription_delete,
 )
 
 
@@ -63,6 +64,11 @@ class ReportScheduleAdmin(admin.ModelAdmin):
         for schedule in queryset:
             self.delete_model(request, schedule)
 
+    def save_formset(self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool) -> None:
+        formset.save(commit=False)  # the subscription inline only deletes: through the audited service
+        for subscription in formset.deleted_objects:
+            report_subscription_delete(subscription=subscription, actor=request.user.get_username())
+
 
 @admin.register(ReportSubscription)
 class ReportSubscriptionAdmin(admin.ModelAdmin):
@@ -80,6 +86,13 @@ class ReportSubscriptionAdmin(admin.ModelAdmin):
             schedule=obj.schedule, email=obj.email, created_by=request.user.get_username()
         )
         obj.pk, obj.token = created.pk, created.token
+
+    def delete_model(self, request: HttpRequest, obj: ReportSubscription) -> None:
+        report_subscription_delete(subscription=obj, actor=request.user.get_username())
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ReportSubscription]) -> None:
+        for subscription in queryset:
+            self.delete_model(request, subscription)
 
 
 class DeliveryInline(ReadOnlyPermissions, admin.TabularInline):

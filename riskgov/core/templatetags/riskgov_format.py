@@ -215,3 +215,16 @@ def get_item(mapping: object, key: str) -> object:
 def chart(charts: dict[str, str] | None, name: str) -> str:
     """The SVG of chart `name` ("" when there is none)."""
     return charts.get(name, "") if charts else ""
+
+
+P_VALUE_FLOOR = 0.001  # smaller p-values print as "< 0.001": the digits beyond carry no decision
+
+
+@register.filter
+def p_value(value: float | None) -> str:
+    """A test's p-value for people: three decimals, "< 0.001" below that (never 2.83e-170); pages, CLI, reports."""
+    if value is None:
+        return DASH
+    if value < P_VALUE_FLOOR:
+        return f"< {P_VALUE_FLOOR}"
+    return f"{value:.3f}"

@@ -9,24 +9,40 @@ Volatility (RiskMetrics EWMA of log returns, per hour)::
     v_i   = λ · v_{i-1} + (1 − λ) · r_i²
     σ_1h  = sqrt(v_n)                                 σ_h = σ_1h · sqrt(h)       σ_annual = σ_1h · sqrt(8760)
 
+What the policy covers: the **maintenance margin** protects the insurance fund. A position opened at the
+MMR in force at time t is liquidated; the fund is hit only when the price moves against it by more than the
+MMR before the liquidation completes, i.e. within the **liquidation horizon** h. The policy claims that
+this happens with probability at most 1 − q per horizon window, for a target **confidence** q, for longs
+and shorts alike (two-sided). The initial margin adds a buffer on top: IMR = MMR / ratio.
+
 Margins, for a target confidence q and a liquidation horizon of h hours::
 
-    z_q          = Φ⁻¹(1 − (1 − q) / 2)               two-sided: longs and shorts are both covered
-    IMR          = clamp(a · z_q · σ_h + b, floor, cap)         (static policy: IMR = clamp(b, floor, cap))
-    MMR          = ratio · IMR
+    z_q          = Φ⁻¹(1 − (1 − q) / 2)               two-sided: P(|move over h| > z_q·σ_h) = 1 − q
+    IMR          = clamp(a · z_q · σ_h / ratio + b, floor, cap)    (static policy: IMR = clamp(b, floor, cap))
+    MMR          = ratio · IMR                         = a · z_q · σ_h + ratio · b when unclamped
     max leverage = 1 / IMR rounded down to a step (1× above 10×, 0.5× from 2×, else 0.1×), never above 1 / IMR
     size add-on  = IMR(N) = IMR + slope · max(0, N − base) / 1,000,000          N: position notional, quote units
     OI cap       = depth · multiple                    depth: quote notional that moves the price about 1 %
 
+With a = 1 and b = 0 the MMR is exactly the q-quantile of the absolute horizon move; a > 1 is a safety
+multiple (fewer breaches than 1 − q), the floor and cap bound the IMR (and so the MMR = ratio · IMR).
 Rates are rounded up to whole basis points so a rounded margin never falls below the rule.
 
-Backtest: at non-overlapping points t, t + h, t + 2h … after a warm-up, the horizon move m = p(t + h) / p(t) − 1
-breaches when |m| > MMR(t), the maintenance margin in force at t. With n points, x breaches and target rate
-p* = 1 − q, Kupiec's statistic is::
+Backtest — it counts exactly the event the policy claims to cover: at non-overlapping points t, t + h,
+t + 2h … after a warm-up, the horizon move m = p(t + h) / p(t) − 1 breaches when |m| > MMR(t), the
+maintenance margin in force at t (set from prices up to t only). With n windows, x breaches and the
+policy's own expected rate p* = 1 − q, Kupiec's proportion-of-failures statistic is::
 
-    LR = −2 · ln[(1 − p*)^(n − x) · p*^x] + 2 · ln[(1 − x/n)^(n − x) · (x/n)^x]       (0 · ln 0 = 0)
+    LR_pof = −2 · ln[(1 − p*)^(n − x) · p*^x] + 2 · ln[(1 − x/n)^(n − x) · (x/n)^x]       (0 · ln 0 = 0)
 
-which is χ²(1) under the hypothesis that the breach rate equals p*; p-value = P(χ²₁ > LR) = erfc(sqrt(LR / 2)).
+χ²(1) under the hypothesis that the breach rate equals p*; p-value = P(χ²₁ > LR) = erfc(sqrt(LR / 2)).
+Breaches of a policy that lags volatility cluster, so Christoffersen's independence test compares the
+breach rate after a breach with the rate after none (n_ij = windows in state j after a window in state i,
+counted only between adjacent windows; π₀ = n01/(n00+n01), π₁ = n11/(n10+n11), π = (n01+n11)/Σn)::
+
+    LR_ind = −2 · ln[(1 − π)^(n00+n10) · π^(n01+n11)] + 2 · ln[(1 − π₀)^n00 · π₀^n01 · (1 − π₁)^n10 · π₁^n11]
+
+χ²(1) under independence; conditional coverage LR_cc = LR_pof + LR_ind is χ²(2), p-value exp(−LR_cc / 2).
 """
 
 from __future__ import annotations
@@ -128,10 +144,13 @@ def ewma_volatility(returns: FloatArray, ewma_lambda: float) -> float:
 
 
 def initial_margin_rate(sigma_hourly: FloatArray | float, policy: PolicyCoefficients) -> FloatArray:
-    """IMR = clamp(a·z_q·σ_h + b, floor, cap), σ_h = σ_1h·sqrt(horizon); element-wise."""
+    """IMR = clamp(a·z_q·σ_h / ratio + b, floor, cap), σ_h = σ_1h·sqrt(horizon); element-wise.
+
+    Sized so that the MMR (= ratio·IMR) covers the two-sided horizon move at confidence q when a = 1, b = 0.
+    """
     sigma = np.asarray(sigma_hourly, dtype=np.float64)
     if policy.volatility_scaled:
-        raw = policy.a * policy.z * sigma * math.sqrt(policy.horizon_hours) + policy.b
+        raw = policy.a * policy.z * sigma * math.sqrt(policy.horizon_hours) / policy.mmr_ratio + policy.b
     else:
         raw = np.full_like(sigma, policy.b)
     return np.clip(raw, policy.imr_floor, policy.imr_cap)
@@ -241,6 +260,82 @@ def kupiec_pof(observations: int, breaches: int, target_rate: float) -> KupiecRe
 
 
 @dataclass(frozen=True)
+class IndependenceResult:
+    """Christoffersen's independence test on a breach sequence; n_ij counts adjacent window pairs i → j."""
+
+    n00: int
+    n01: int
+    n10: int
+    n11: int
+    statistic: float
+    p_value: float
+
+    @property
+    def rate_after_breach(self) -> float:
+        return self.n11 / (self.n10 + self.n11) if self.n10 + self.n11 else 0.0
+
+    @property
+    def rate_after_no_breach(self) -> float:
+        return self.n01 / (self.n00 + self.n01) if self.n00 + self.n01 else 0.0
+
+
+def _log_likelihood(stay: int, move: int) -> float:
+    """ln[(1 − π)^stay · π^move] at the maximum-likelihood π = move / (stay + move)."""
+    total = stay + move
+    if total == 0:
+        return 0.0
+    return _xlogy(stay, stay / total) + _xlogy(move, move / total)
+
+
+def christoffersen_independence(
+    breach: NDArray[np.bool_], adjacent: NDArray[np.bool_] | None = None
+) -> IndependenceResult:
+    """Christoffersen's likelihood ratio of a first-order Markov breach sequence against independence.
+
+    `breach` is one flag per window in time order; `adjacent[i]` says window i + 1 directly follows window i
+    (all True when omitted): pairs across a gap in the prices are not counted. χ²(1) p-value.
+    """
+    flags = np.asarray(breach, dtype=bool)
+    if len(flags) < MIN_RETURNS:
+        return IndependenceResult(0, 0, 0, 0, 0.0, 1.0)
+    pairs = np.ones(len(flags) - 1, dtype=bool) if adjacent is None else np.asarray(adjacent, dtype=bool)
+    before, after = flags[:-1][pairs], flags[1:][pairs]
+    n00 = int(np.sum(~before & ~after))
+    n01 = int(np.sum(~before & after))
+    n10 = int(np.sum(before & ~after))
+    n11 = int(np.sum(before & after))
+    pooled = _log_likelihood(n00 + n10, n01 + n11)
+    markov = _log_likelihood(n00, n01) + _log_likelihood(n10, n11)
+    statistic = max(0.0, -2.0 * (pooled - markov))
+    return IndependenceResult(n00, n01, n10, n11, statistic, math.erfc(math.sqrt(statistic / 2.0)))
+
+
+@dataclass(frozen=True)
+class ConditionalCoverage:
+    """Christoffersen's conditional coverage: LR_pof + LR_ind, χ²(2)."""
+
+    statistic: float
+    p_value: float
+
+
+def conditional_coverage(kupiec: KupiecResult, independence: IndependenceResult) -> ConditionalCoverage:
+    statistic = kupiec.statistic + independence.statistic
+    return ConditionalCoverage(statistic, math.exp(-statistic / 2.0))
+
+
+def backtest_rejected(kupiec: KupiecResult, independence: IndependenceResult, level: float) -> bool:
+    """True when the backtest is evidence that the policy under-covers at significance `level`.
+
+    Too many breaches (rate above target, Kupiec p < level) or clustered breaches (independence p < level,
+    breaching more often after a breach). Too few breaches means a conservative policy, not a rejection
+    of loosening towards it.
+    """
+    too_many = kupiec.breach_rate > kupiec.target_rate and kupiec.p_value < level
+    clustered = independence.rate_after_breach > independence.rate_after_no_breach and independence.p_value < level
+    return too_many or clustered
+
+
+@dataclass(frozen=True)
 class BacktestResult:
     """Series (per input hour) and evaluation points of a backtest; rates are fractions."""
 
@@ -255,6 +350,8 @@ class BacktestResult:
     actual_breach: NDArray[np.bool_] | None  # |move| > actual MMR, when actual margins were given
     kupiec: KupiecResult
     actual_kupiec: KupiecResult | None
+    independence: IndependenceResult
+    conditional_coverage: ConditionalCoverage
 
 
 def _realised_volatility(returns: FloatArray, window: int) -> FloatArray:
@@ -275,7 +372,7 @@ def backtest(
     realised_window: int = 168,
     actual_mmr: FloatArray | None = None,
 ) -> BacktestResult:
-    """Replay `policy` over an hourly price series and count horizon moves beyond the MMR.
+    """Replay `policy` over an hourly price series and count horizon moves beyond the MMR in force at their start.
 
     `hours` strictly increasing (hours since any epoch), `prices` quote per base, `actual_mmr` the MMR in
     force at each hour (optional). The EWMA is seeded with the warm-up's mean squared return, and only
@@ -313,6 +410,9 @@ def backtest(
     move = prices[end_index] / prices[point_index] - 1.0
     breach = np.abs(move) > mmr[point_index]
     target = policy.target_breach_rate
+    kupiec = kupiec_pof(len(point_index), int(breach.sum()), target)
+    adjacent = np.isclose(np.diff(hours[point_index]), horizon)
+    independence = christoffersen_independence(breach, adjacent)
     actual_breach = None
     actual_kupiec = None
     if actual_mmr is not None:
@@ -330,6 +430,8 @@ def backtest(
         move=move,
         breach=breach,
         actual_breach=actual_breach,
-        kupiec=kupiec_pof(len(point_index), int(breach.sum()), target),
+        kupiec=kupiec,
         actual_kupiec=actual_kupiec,
+        independence=independence,
+        conditional_coverage=conditional_coverage(kupiec, independence),
     )
