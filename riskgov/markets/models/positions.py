@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
+from django.db.models.expressions import CombinedExpression
 
 from riskgov.core.models.fields import AMOUNT_DIGITS, AMOUNT_PLACES, amount_field
 from riskgov.markets.models.accounts import Account
@@ -10,6 +11,18 @@ class PositionStatus(models.TextChoices):
     OPEN = "open", "Open"
     CLOSED = "closed", "Closed"
     LIQUIDATED = "liquidated", "Liquidated"
+
+
+_BANKRUPTCY_OUTPUT = models.DecimalField(max_digits=AMOUNT_DIGITS + 20, decimal_places=AMOUNT_PLACES)
+# C·1.0/s: SQLite stores integral NUMERIC values as INTEGER and would divide them as integers; the REAL
+# literal makes it divide as REAL. The FloatField type only stops Django from wrapping the product in
+# CAST(… AS NUMERIC), which would turn it back into an INTEGER. PostgreSQL keeps NUMERIC throughout.
+_COLLATERAL_PER_SIZE = CombinedExpression(
+    CombinedExpression(F("collateral"), "*", Value(1.0), output_field=models.FloatField()),
+    "/",
+    F("size"),
+    output_field=models.FloatField(),
+)
 
 
 class Position(models.Model):
@@ -33,8 +46,8 @@ class Position(models.Model):
         db_persist=True,
     )
     bankruptcy_price = models.GeneratedField(
-        expression=F("entry_price") - F("collateral") / F("size"),
-        output_field=models.DecimalField(max_digits=AMOUNT_DIGITS + 20, decimal_places=AMOUNT_PLACES),
+        expression=CombinedExpression(F("entry_price"), "-", _COLLATERAL_PER_SIZE, output_field=_BANKRUPTCY_OUTPUT),
+        output_field=_BANKRUPTCY_OUTPUT,
         db_persist=True,
     )
     opened_at = models.DateTimeField()
