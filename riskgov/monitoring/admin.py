@@ -135,9 +135,13 @@ class MarginRecommendationAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
 
 @admin.register(AlertRule)
 class AlertRuleAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "threshold", "market", "enabled")
-    list_filter = ("kind", "enabled")
-    list_editable = ("threshold", "enabled")
+    list_display = ("name", "kind", "severity_shown", "severity", "threshold", "market", "enabled")
+    list_filter = ("kind", "severity", "enabled")
+    list_editable = ("severity", "threshold", "enabled")
+
+    @admin.display(description="In effect")
+    def severity_shown(self, rule: AlertRule) -> str:
+        return str(rule.effective_severity.label) + ("" if rule.severity is not None else " (kind default)")
 
 
 class DeliveryInline(ReadOnlyPermissions, admin.TabularInline):
@@ -149,8 +153,8 @@ class DeliveryInline(ReadOnlyPermissions, admin.TabularInline):
 
 @admin.register(Alert)
 class AlertAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
-    list_display = ("summary", "rule", "market", "state", "opened_at", "resolved_at")
-    list_filter = ("state", "rule__kind")
+    list_display = ("summary", "severity", "rule", "market", "state", "opened_at", "acknowledged_by", "snoozed_until")
+    list_filter = ("state", "severity", "rule__kind")
     readonly_fields = [f.name for f in Alert._meta.fields]
     inlines = [DeliveryInline]
 

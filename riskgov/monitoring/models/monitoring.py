@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from riskgov.core.models.outbox import OutboxDelivery, OutboxStatus
 from riskgov.markets.models.markets import Market
@@ -91,6 +94,26 @@ MARKET_KINDS = (
 )
 
 
+class AlertSeverity(models.IntegerChoices):
+    """How urgent an alert is; stored as a rank so the most severe sorts first."""
+
+    INFO = 1, "Info"
+    WARNING = 2, "Warning"
+    CRITICAL = 3, "Critical"
+
+
+# A rule without its own severity takes its kind's: the fund and the oracle are critical, the rest warn or inform.
+DEFAULT_SEVERITY = {
+    AlertKind.COVERAGE_RATIO_BELOW: AlertSeverity.CRITICAL,
+    AlertKind.EXHAUSTION_ABOVE: AlertSeverity.CRITICAL,
+    AlertKind.NEAR_LIQ_NOTIONAL_ABOVE: AlertSeverity.WARNING,
+    AlertKind.OI_SHARE_OF_CAP_ABOVE: AlertSeverity.WARNING,
+    AlertKind.VOLATILITY_JUMP: AlertSeverity.INFO,
+    AlertKind.ORACLE_STALE_OR_DEVIATING: AlertSeverity.CRITICAL,
+    AlertKind.INDEXER_LAG_ABOVE: AlertSeverity.WARNING,
+}
+
+
 class AlertRule(models.Model):
     """A condition watched every minute. Thresholds: ratios and shares are fractions, notional quote units."""
 
@@ -105,6 +128,12 @@ class AlertRule(models.Model):
         related_name="alert_rules",
         help_text="Empty: every active market (market kinds) or the protocol (other kinds).",
     )
+    severity = models.PositiveSmallIntegerField(
+        choices=AlertSeverity.choices,
+        null=True,
+        blank=True,
+        help_text="Empty: the kind's default. Copied onto each alert when it opens.",
+    )
     enabled = models.BooleanField(default=True)
     recipients = models.JSONField(default=list, blank=True, help_text="E-mail addresses.")
     webhook_urls = models.JSONField(default=list, blank=True)
@@ -118,6 +147,15 @@ class AlertRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def effective_severity(self) -> AlertSeverity:
+        if self.severity is not None:
+            return AlertSeverity(self.severity)
+        return DEFAULT_SEVERITY.get(AlertKind(self.kind), AlertSeverity.WARNING)
+
+
+REASON_MAX_LENGTH = 500
+
 
 class AlertState(models.TextChoices):
     OPEN = "open", "Open"
@@ -125,13 +163,24 @@ class AlertState(models.TextChoices):
 
 
 class Alert(models.Model):
-    """A rule's condition holding for a market (or the protocol) from `opened_at` until it clears."""
+    """A rule's condition holding for a market (or the protocol) from `opened_at` until it clears or a person
+    resolves it. Acknowledging says someone is on it; snoozing hides it from the banner and its deliveries
+    until `snoozed_until`. Who and why are kept here for the page and in the audit log."""
 
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
     market = models.ForeignKey(Market, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts")
+    severity = models.PositiveSmallIntegerField(choices=AlertSeverity.choices, default=AlertSeverity.WARNING)
     state = models.CharField(max_length=16, choices=AlertState.choices, default=AlertState.OPEN)
     opened_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=150, blank=True, default="", help_text="Empty: the sweep.")
+    resolve_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True, default="")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.CharField(max_length=150, blank=True, default="")
+    acknowledge_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True, default="")
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snoozed_by = models.CharField(max_length=150, blank=True, default="")
+    snooze_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True, default="")
     last_seen_at = models.DateTimeField()
     summary = models.CharField(max_length=300)
     evidence = models.JSONField(default=dict, help_text="Values when the alert opened.")
@@ -156,7 +205,10 @@ class Alert(models.Model):
                 name="alert_resolved_at_matches_state",
             ),
         ]
-        indexes = [models.Index(fields=["state", "-opened_at"], name="alert_state_idx")]
+        indexes = [
+            models.Index(fields=["state", "-opened_at"], name="alert_state_idx"),
+            models.Index(fields=["state", "-severity", "-opened_at"], name="alert_state_severity_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.summary
@@ -164,6 +216,18 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state == AlertState.OPEN
+
+    @property
+    def severity_name(self) -> str:
+        """ "info", "warning" or "critical": for CSS classes and payloads."""
+        return AlertSeverity(self.severity).name.lower()
+
+    def is_snoozed(self, now: datetime | None = None) -> bool:
+        return self.snoozed_until is not None and self.snoozed_until > (now or timezone.now())
+
+    @property
+    def snoozed(self) -> bool:
+        return self.is_snoozed()
 
 
 class AlertDeliveryChannel(models.TextChoices):

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from chain.selectors.deployments import active_deployment, deployment_checkpoints
 from insurance.selectors.coverage import run_latest_succeeded
@@ -150,7 +151,12 @@ def indexer_lag(now: datetime) -> IndexerLag | None:
 
 
 def open_alerts() -> QuerySet[Alert]:
-    return Alert.objects.filter(state=AlertState.OPEN).select_related("rule", "market").order_by("-opened_at")
+    """Open alerts, the most severe first, then the newest."""
+    return (
+        Alert.objects.filter(state=AlertState.OPEN)
+        .select_related("rule", "market")
+        .order_by("-severity", "-opened_at", "-pk")
+    )
 
 
 def open_alert_count() -> int:
@@ -175,12 +181,22 @@ def recent_deliveries(*, limit: int = 50) -> QuerySet[AlertDelivery]:
 
 @dataclass(frozen=True)
 class AlertBanner:
-    count: int
-    newest: list[Alert]
+    count: int  # open alerts that are not snoozed
+    shown: list[Alert]  # the most severe first
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.shown)
+
+    @property
+    def severity_name(self) -> str:
+        return self.shown[0].severity_name if self.shown else "info"
 
 
-def open_alert_banner(*, shown: int = 3) -> AlertBanner:
-    """How many alerts are open and the newest few, in one query."""
-    rows = list(open_alerts()[: shown + 1])
-    count = len(rows) if len(rows) <= shown else open_alert_count()
-    return AlertBanner(count=count, newest=rows[:shown])
+def open_alert_banner(*, shown: int = 2, now: datetime | None = None) -> AlertBanner:
+    """The open alerts that are not snoozed: how many, and the most severe few; one query unless there are more."""
+    now = now or timezone.now()
+    unsnoozed = open_alerts().filter(Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now))
+    rows = list(unsnoozed[: shown + 1])
+    count = len(rows) if len(rows) <= shown else unsnoozed.count()
+    return AlertBanner(count=count, shown=rows[:shown])

@@ -33,9 +33,11 @@ def alert_payload(alert: Alert, event: str) -> dict[str, Any]:
             "kind": alert.rule.kind,
             "market": alert.market.symbol if alert.market else None,
             "summary": alert.summary,
+            "severity": alert.severity_name,
             "state": alert.state,
             "opened_at": stamp(alert.opened_at),
             "resolved_at": stamp(alert.resolved_at),
+            "resolved_by": alert.resolved_by or None,
             "evidence": alert.evidence,
             "latest_evidence": alert.latest_evidence,
         },
@@ -76,10 +78,13 @@ def _alert_email(delivery: AlertDelivery, payload: dict[str, Any]) -> EmailMessa
         alert.summary,
         "",
         f"Rule: {alert.rule.name} ({alert.rule.get_kind_display()})",
+        f"Severity: {alert.get_severity_display()}",
         f"Opened: {alert.opened_at:%Y-%m-%d %H:%M} UTC",
     ]
     if alert.resolved_at:
         body.append(f"Resolved: {alert.resolved_at:%Y-%m-%d %H:%M} UTC")
+    if alert.resolved_by:
+        body.append(f"Resolved by: {alert.resolved_by} ({alert.resolve_reason})")
     body += ["", "Evidence:", json.dumps(payload["alert"]["latest_evidence"], indent=2, sort_keys=True, default=str)]
     return EmailMessage(
         f"[RiskGov] {verb}: {alert.summary}"[:200], "\n".join(body), settings.DEFAULT_FROM_EMAIL, [delivery.target]

@@ -3,6 +3,12 @@
 One open alert per (rule, market) — a partial unique constraint — so a sweep run twice, or two sweeps
 at once, open nothing twice. A rule whose figure is unknown (no coverage run yet, a market without
 feeds or prices) neither opens nor resolves anything. Alerts of disabled or deleted rules resolve.
+
+Each alert takes its rule's severity when it opens. A snooze covers its (rule, market) until its time: an
+alert that clears and opens again meanwhile opens snoozed, and nothing is delivered while snoozed; when
+the snooze ends on a still-open alert, its "opened" notice goes out if it never did. An alert a person
+resolved while its condition still holds opens again, as a new alert, at the next sweep: resolving says
+the cause is dealt with, and a condition that is still true is news; to quiet it, snooze it.
 """
 
 from __future__ import annotations
@@ -258,6 +264,83 @@ def _resolve(alert: Alert, *, now: datetime, evidence: dict[str, Any]) -> bool:
     return changed == 1
 
 
+@dataclass(frozen=True)
+class _Snooze:
+    until: datetime
+    by: str
+    reason: str
+
+
+def _snoozes(now: datetime) -> dict[tuple[int, int | None], _Snooze]:
+    """Snoozes still running per (rule, market), from the alerts they were set on (open or not)."""
+    found: dict[tuple[int, int | None], _Snooze] = {}
+    rows = Alert.objects.filter(snoozed_until__gt=now).order_by("snoozed_until")
+    for alert in rows.only("rule_id", "market_id", "snoozed_until", "snoozed_by", "snooze_reason"):
+        if alert.snoozed_until is not None:  # the latest-ending snooze wins
+            found[(alert.rule_id, alert.market_id)] = _Snooze(
+                alert.snoozed_until, alert.snoozed_by, alert.snooze_reason
+            )
+    return found
+
+
+def _snooze_end(alert: Alert, *, now: datetime) -> None:
+    """A snooze that has run out on an open alert: clear it and send the "opened" notice it held back."""
+    if alert.snoozed_until is None or alert.snoozed_until > now:
+        return
+    if Alert.objects.filter(pk=alert.pk, state=AlertState.OPEN, snoozed_until__lte=now).update(snoozed_until=None):
+        alert_deliveries_create(alert=alert, event=AlertDeliveryEvent.OPENED)  # idempotent per target
+
+
+def _resolved_notice(alert: Alert, *, now: datetime) -> None:
+    if not alert.is_snoozed(now):
+        alert_deliveries_create(alert=alert, event=AlertDeliveryEvent.RESOLVED)
+
+
+def _alert_open(
+    rule: AlertRule, market_id: int | None, finding: Finding, *, now: datetime, snooze: _Snooze | None
+) -> Alert | None:
+    """Open a new alert for a breached finding (snoozed if its rule and market are); None if a sweep beat us."""
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                rule=rule,
+                market_id=market_id,
+                severity=rule.effective_severity,
+                opened_at=now,
+                last_seen_at=now,
+                summary=finding.summary[:300],
+                evidence=finding.evidence,
+                latest_evidence=finding.evidence,
+                snoozed_until=snooze.until if snooze else None,
+                snoozed_by=snooze.by if snooze else "",
+                snooze_reason=snooze.reason if snooze else "",
+            )
+    except IntegrityError:  # another sweep opened it first
+        return None
+    if snooze is None:
+        alert_deliveries_create(alert=alert, event=AlertDeliveryEvent.OPENED)
+    return alert
+
+
+def _alert_refresh(
+    alert: Alert, rule: AlertRule | None, finding: Finding | None, *, now: datetime, result: SweepResult
+) -> None:
+    """Resolve an open alert whose rule went away or whose condition cleared; otherwise record the latest look."""
+    if rule is None or (rule.market_id is not None and rule.market_id != alert.market_id):
+        finding = Finding(False, alert.summary, {"reason": "rule disabled or moved to another market"})
+    elif finding is None:
+        return
+    if finding.breached:
+        Alert.objects.filter(pk=alert.pk, state=AlertState.OPEN).update(
+            last_seen_at=now, latest_evidence=finding.evidence, summary=finding.summary[:300]
+        )
+        result.still_open += 1
+        _snooze_end(alert, now=now)
+    elif _resolve(alert, now=now, evidence=finding.evidence):
+        result.resolved.append(alert.pk)
+        _resolved_notice(alert, now=now)
+
+
 def alerts_evaluate(*, now: datetime | None = None) -> SweepResult:
     """Evaluate every enabled rule once: open new alerts, refresh open ones, resolve cleared ones.
 
@@ -275,38 +358,14 @@ def alerts_evaluate(*, now: datetime | None = None) -> SweepResult:
     }
     with transaction.atomic():
         for key, alert in open_by_key.items():
-            finding = findings.get(key)
-            rule = rule_of.get(alert.rule_id)
-            if rule is None or (rule.market_id is not None and rule.market_id != alert.market_id):
-                if _resolve(alert, now=now, evidence={"reason": "rule disabled or moved to another market"}):
-                    result.resolved.append(alert.pk)
-                    alert_deliveries_create(alert=alert, event=AlertDeliveryEvent.RESOLVED)
-            elif finding is None:
-                continue
-            elif finding.breached:
-                Alert.objects.filter(pk=alert.pk, state=AlertState.OPEN).update(
-                    last_seen_at=now, latest_evidence=finding.evidence, summary=finding.summary[:300]
-                )
-                result.still_open += 1
-            elif _resolve(alert, now=now, evidence=finding.evidence):
-                result.resolved.append(alert.pk)
-                alert_deliveries_create(alert=alert, event=AlertDeliveryEvent.RESOLVED)
+            _alert_refresh(alert, rule_of.get(alert.rule_id), findings.get(key), now=now, result=result)
+        snoozes = _snoozes(now)
         for (rule_id, market_id), finding in findings.items():
             if not finding.breached or (rule_id, market_id) in open_by_key:
                 continue
-            try:
-                with transaction.atomic():
-                    alert = Alert.objects.create(
-                        rule=rule_of[rule_id],
-                        market_id=market_id,
-                        opened_at=now,
-                        last_seen_at=now,
-                        summary=finding.summary[:300],
-                        evidence=finding.evidence,
-                        latest_evidence=finding.evidence,
-                    )
-            except IntegrityError:  # another sweep opened it first
-                continue
-            result.opened.append(alert.pk)
-            alert_deliveries_create(alert=alert, event=AlertDeliveryEvent.OPENED)
+            opened = _alert_open(
+                rule_of[rule_id], market_id, finding, now=now, snooze=snoozes.get((rule_id, market_id))
+            )
+            if opened is not None:
+                result.opened.append(opened.pk)
     return result
