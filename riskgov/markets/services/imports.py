@@ -7,6 +7,12 @@ importing the same file twice changes nothing the second time.
 
 Row numbers count data rows from 1 and do not count the CSV header line (the n-th object for
 JSON). Sizes are signed base units; prices and collateral are quote units.
+
+Accepted amounts are what every supported database stores and compares exactly: at most 15
+significant digits (SQLite keeps NUMERIC as a 64-bit REAL, exact to 15 digits), at most 18 decimal
+places and below 10^20 (PostgreSQL NUMERIC(38, 18)). A position's notional at entry and its
+collateral stay below MAX_POSITION_AMOUNT so that exposure snapshots, which sum them into the same
+NUMERIC(38, 18) fields, can always hold the totals.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +44,11 @@ ERRORS_IN_MESSAGE = 5  # the exception's message quotes this many errors and cou
 WRITE_BATCH = 10_000
 LOOKUP_BATCH = 900  # stays under SQLite's bound-parameter limit
 PROGRESS_EVERY = 5000
+SIGNIFICANT_DIGITS = 15  # a 64-bit REAL (SQLite) round-trips every decimal of up to 15 significant digits
+MAX_POSITION_AMOUNT = Decimal("1e15")  # quote units: entry notional |s|·e and collateral, per position
+MAX_CELL_CHARS = 1024  # longer than any valid value; the csv module's own limit would raise mid-file
+QUOTED_CHARS = 40  # a bad value is quoted in an error up to this many characters
+JSON_MAX_DEPTH = 2  # a list of objects whose values are text or numbers
 ROW_CONVENTION = "row numbers count data rows from 1; the header line is not counted"
 
 POSITION_COLUMNS = ("external_id", "account", "market", "size", "entry_price", "collateral", "status", "opened_at")
@@ -144,9 +157,18 @@ def import_rows_read(*, content: bytes | str, fmt: str, columns: Sequence[str]) 
     raise ImportRejected([RowError(None, None, f"unknown format {fmt!r}: use csv or json")])
 
 
+def _quoted(value: object) -> str:
+    """repr of `value`, shortened so that a huge cell cannot flood an error message."""
+    text = repr(value)
+    return text if len(text) <= QUOTED_CHARS else f"{text[: QUOTED_CHARS - 1]}… ({len(str(value)):,} characters)"
+
+
 def _csv_rows(text: str, columns: Sequence[str]) -> list[dict[str, Any]]:
     reader = csv.reader(io.StringIO(text))
-    header = [name.strip().lower() for name in next(reader, [])]
+    try:
+        header = [name.strip().lower() for name in next(reader, [])]
+    except csv.Error as error:
+        raise ImportRejected([RowError(None, None, f"the header line cannot be read: {error}")]) from error
     if not any(header):
         raise ImportRejected([RowError(None, None, "the file is empty: expected a header line")])
     unknown = [name for name in header if name not in columns]
@@ -156,7 +178,13 @@ def _csv_rows(text: str, columns: Sequence[str]) -> list[dict[str, Any]]:
     if problems:
         raise ImportRejected(problems)
     rows: list[dict[str, Any]] = []
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as error:  # e.g. a cell over the csv module's field limit: the rest cannot be read
+            raise ImportRejected([_csv_unreadable_row(text, reader.line_num, len(rows) + 1, header, error)]) from error
+        if cells is None:
+            break
         if not any(cell.strip() for cell in cells):
             rows.append({})  # a blank line keeps its number, as in a spreadsheet, and is then skipped
             continue
@@ -167,13 +195,31 @@ def _csv_rows(text: str, columns: Sequence[str]) -> list[dict[str, Any]]:
     return rows
 
 
+def _csv_unreadable_row(text: str, line_number: int, row: int, header: Sequence[str], error: csv.Error) -> RowError:
+    """The row the csv module stopped at, naming the over-long cell when a plain split of its line finds it."""
+    lines = text.splitlines()
+    line = lines[line_number - 1] if 0 < line_number <= len(lines) else ""
+    cells = line.split(",")
+    long_cell = next((i for i, cell in enumerate(cells) if len(cell) > MAX_CELL_CHARS), None)
+    field = header[long_cell] if long_cell is not None and long_cell < len(header) else None
+    if "field larger than field limit" in str(error):
+        return RowError(row, field, f"a cell is longer than {csv.field_size_limit():,} characters")
+    return RowError(row, field, f"cannot be read as CSV ({error})")
+
+
+_JSON_TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")(\s*:)?|[\[\]{}]')  # a string (a key when ":" follows) or a bracket
+
+
 def _json_rows(text: str, columns: Sequence[str]) -> list[dict[str, Any]]:
     try:
-        data = json.loads(text, parse_float=Decimal)
+        # Integers as Decimal: int() refuses strings over 4,300 digits; the amount checks give the reason.
+        data = json.loads(text, parse_float=Decimal, parse_int=Decimal)
     except json.JSONDecodeError as error:
         raise ImportRejected(
             [RowError(None, None, f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}")]
         ) from error
+    except RecursionError as error:
+        raise ImportRejected([_json_too_deep(text)]) from error
     if not isinstance(data, list):
         raise ImportRejected([RowError(None, None, "expected a JSON list of objects")])
     rows: list[dict[str, Any]] = []
@@ -185,8 +231,25 @@ def _json_rows(text: str, columns: Sequence[str]) -> list[dict[str, Any]]:
         if not item:
             rows.append({"__error__": "is an empty object"})
             continue
-        rows.append({"__error__": f"unknown key {unknown[0]!r}"} if unknown else item)
+        rows.append({"__error__": f"unknown key {_quoted(unknown[0])}"} if unknown else item)
     return rows
+
+
+def _json_too_deep(text: str) -> RowError:
+    """Where nesting first goes below a row's values (the parser gave up on the whole file)."""
+    depth, row, key = 0, 0, None
+    for token in _JSON_TOKEN.finditer(text):
+        lexeme = token.group()
+        if lexeme in "[{":
+            depth += 1
+            row += depth == JSON_MAX_DEPTH  # a row object opens
+            if depth > JSON_MAX_DEPTH:
+                return RowError(row or None, key, "is nested too deeply: a value must be text or a number")
+        elif lexeme in "]}":
+            depth -= 1
+        elif token.group(2) and depth == JSON_MAX_DEPTH:
+            key = token.group(1)[1:-1]
+    return RowError(None, None, "the JSON is nested too deeply")
 
 
 # Field parsers: each returns the clean value or raises _FieldError with the reason ------------------------------
@@ -197,7 +260,11 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise _FieldError("must be text")
-    return str(value).strip()
+    text = str(value).strip()
+    control = next((char for char in text if unicodedata.category(char) == "Cc"), None)
+    if control is not None:  # PostgreSQL refuses NUL in text; SQLite would store it
+        raise _FieldError(f"contains a control character (U+{ord(control):04X})")
+    return text
 
 
 def _amount(value: Any) -> Decimal:
@@ -206,15 +273,24 @@ def _amount(value: Any) -> Decimal:
     try:
         number = Decimal(value.strip().replace("_", "") if isinstance(value, str) else value)
     except InvalidOperation:
-        raise _FieldError(f"{value!r} is not a number") from None
+        raise _FieldError(f"{_quoted(value)} is not a number") from None
     if not number.is_finite():
         raise _FieldError("must be a finite number")
     if number != 0 and number.adjusted() >= AMOUNT_DIGITS - AMOUNT_PLACES:
-        raise _FieldError("is too large")
+        raise _FieldError(f"is too large (at most {AMOUNT_DIGITS - AMOUNT_PLACES} digits before the point)")
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -AMOUNT_PLACES and _decimal_places(number) > AMOUNT_PLACES:
         raise _FieldError(f"has more than {AMOUNT_PLACES} decimal places")
+    if _significant_digits(number) > SIGNIFICANT_DIGITS:
+        raise _FieldError(
+            f"has more than {SIGNIFICANT_DIGITS} significant digits, more than every supported database stores exactly"
+        )
     return number
+
+
+def _significant_digits(number: Decimal) -> int:
+    """Digits from the first to the last non-zero one (1.50 → 2, 1200 → 2), exact whatever the context."""
+    return len("".join(map(str, number.as_tuple().digits)).strip("0"))
 
 
 def _decimal_places(number: Decimal) -> int:
@@ -231,10 +307,10 @@ def _timestamp(value: Any, *, naive_is_utc: bool) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise _FieldError(f"{text!r} is not an ISO-8601 timestamp (e.g. 2025-01-31T12:00:00Z)") from None
+        raise _FieldError(f"{_quoted(text)} is not an ISO-8601 timestamp (e.g. 2025-01-31T12:00:00Z)") from None
     if moment.tzinfo is None:
         if not naive_is_utc:
-            raise _FieldError(f"{text!r} has no time zone: add Z or an offset such as +00:00")
+            raise _FieldError(f"{_quoted(text)} has no time zone: add Z or an offset such as +00:00")
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
 
@@ -290,7 +366,7 @@ def _market_parser(markets: dict[str, int]) -> Callable[[Any], int]:
     def market(value: Any) -> int:
         text = _text(value)
         if text.upper() not in markets:
-            raise _FieldError(f"unknown market {text!r}")
+            raise _FieldError(f"unknown market {_quoted(text)}")
         return markets[text.upper()]
 
     return market
@@ -324,7 +400,8 @@ def _address_parser() -> Callable[[Any], str]:
                 addresses[text] = checksum_address(text)
             except ValidationError:
                 raise _FieldError(
-                    f"{text!r} is not an Ethereum address (0x + 40 hex digits; mixed case must be a valid checksum)"
+                    f"{_quoted(text)} is not an Ethereum address "
+                    "(0x + 40 hex digits; mixed case must be a valid checksum)"
                 ) from None
         return addresses[text]
 
@@ -351,7 +428,7 @@ _POSITION_STATUSES = frozenset(PositionStatus.values)
 def _position_status(value: Any) -> str:
     text = _text(value).lower()
     if text not in _POSITION_STATUSES:
-        raise _FieldError(f"{text!r} is not one of {', '.join(PositionStatus.values)}")
+        raise _FieldError(f"{_quoted(text)} is not one of {', '.join(PositionStatus.values)}")
     return text
 
 
@@ -392,7 +469,7 @@ def positions_import(*, rows: Sequence[Mapping[str, Any]], progress: Progress | 
         if not raw:
             continue
         clean = _parse_fields(raw, number, parsers, POSITION_REQUIRED, errors)
-        if clean is None:
+        if clean is None or not _position_amounts_bounded(clean, number, errors):
             continue
         if clean["external_id"] in first_seen:
             errors.add(number, "external_id", f"duplicate of row {first_seen[clean['external_id']]}")
@@ -439,6 +516,18 @@ def positions_import(*, rows: Sequence[Mapping[str, Any]], progress: Progress | 
         )
     unchanged = len(valid) - len(to_create) - len(to_update)
     return ImportResult(ImportKind.POSITIONS, len(to_create), len(to_update), unchanged)
+
+
+def _position_amounts_bounded(clean: Mapping[str, Any], number: int, errors: _ErrorLog) -> bool:
+    """Entry notional and collateral below MAX_POSITION_AMOUNT, so snapshot totals fit their fields."""
+    ok = True
+    if abs(clean["size"]) * clean["entry_price"] >= MAX_POSITION_AMOUNT:
+        errors.add(number, "size", f"notional at entry (size × entry_price) must be below {MAX_POSITION_AMOUNT:,.0f}")
+        ok = False
+    if clean["collateral"] >= MAX_POSITION_AMOUNT:
+        errors.add(number, "collateral", f"must be below {MAX_POSITION_AMOUNT:,.0f}")
+        ok = False
+    return ok
 
 
 def _accounts_ensure(addresses: set[str]) -> dict[str, int]:
