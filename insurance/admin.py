@@ -77,6 +77,7 @@ class CoverageRunAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
     list_display = [
         "pk",
         "label",
+        "purpose",
         "status",
         "model",
         "parameter_set",
@@ -86,7 +87,7 @@ class CoverageRunAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
         "created_at",
         "requested_by",
     ]
-    list_filter = ["status", "model", "parameter_set"]
+    list_filter = ["purpose", "status", "model", "parameter_set"]
     search_fields = ["label", "requested_by"]
     inlines = [CoverageChunkInline]
     actions = ["cancel_runs"]

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 
 from insurance.engine import NAMED_SCENARIOS
-from insurance.models import MAX_PATHS, MAX_STEPS, ImpactKind, InsuranceFund, PriceModelKind
+from insurance.models import MAX_PATHS, MAX_STEPS, ImpactKind, InsuranceFund, PriceModelKind, RunPurpose
 from insurance.services.coverage_model import MODEL_PARAMETERS
 
 # form field → model parameter it fills (only for the models that take it)
@@ -101,6 +101,11 @@ class CoverageRunForm(forms.Form):
         decimal_places=8,
         help_text="For the required fund (0.01 = 1 %).",
     )
+    as_baseline = forms.BooleanField(
+        required=False,
+        label="Start as the new baseline",
+        help_text="Risk admins only. A baseline runs the fund, parameters and model as they are (no overrides).",
+    )
     parameter_versions = JSONObjectField(required=False, help_text='Simulate given versions, e.g. {"ETH": 3}.')
     parameter_overrides = JSONObjectField(
         required=False, help_text='Simulate proposed changes, e.g. {"ETH": {"mmr": "0.03"}}.'
@@ -116,6 +121,7 @@ class CoverageRunForm(forms.Form):
         """Keyword arguments for `coverage_run_create` from the cleaned data."""
         data = dict(self.cleaned_data)
         model = data.pop("model")
+        data["purpose"] = RunPurpose.BASELINE if data.pop("as_baseline", False) else None
         taken = MODEL_PARAMETERS[model]
         params = {name: data[name] for name in MODEL_FIELDS if name in taken and data.get(name) not in (None, "")}
         for name in MODEL_FIELDS:

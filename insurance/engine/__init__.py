@@ -62,6 +62,7 @@ from .inputs import MarketSpec, Portfolio, SimulationConfig
 from .ladder import LiquidationLadder, build_ladder
 from .metrics import CoverageMetrics, Estimate, TailRisk, summarize
 from .models import GBM, Bootstrap, ExplicitPaths, MertonJump, PriceModel, StudentT
+from .paired import PairedDeltas, PairedSample, paired_deltas
 from .simulation import SimulationResult, price_paths, simulate
 from .stress import NAMED_SCENARIOS, StressScenario
 from .version import ENGINE_VERSION
@@ -77,6 +78,8 @@ __all__ = [
     "LiquidationLadder",
     "MarketSpec",
     "MertonJump",
+    "PairedDeltas",
+    "PairedSample",
     "Portfolio",
     "PriceModel",
     "SimulationConfig",
@@ -87,6 +90,7 @@ __all__ = [
     "build_ladder",
     "chunk_count",
     "chunk_seed",
+    "paired_deltas",
     "price_paths",
     "simulate",
     "summarize",

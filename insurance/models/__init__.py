@@ -9,6 +9,7 @@ from insurance.models.coverage import (
     ImpactKind,
     ParameterSet,
     PriceModelKind,
+    RunPurpose,
     RunStatus,
 )
 from insurance.models.funds import OUTFLOW_KINDS, EntryKind, FundLedgerEntry, InsuranceFund, signed_effect
@@ -28,6 +29,7 @@ __all__ = [
     "InsuranceFund",
     "ParameterSet",
     "PriceModelKind",
+    "RunPurpose",
     "RunStatus",
     "signed_effect",
 ]

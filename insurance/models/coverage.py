@@ -37,6 +37,15 @@ class ParameterSet(models.TextChoices):
     OVERRIDES = "overrides", "Proposed changes"
 
 
+class RunPurpose(models.TextChoices):
+    """Why a run exists; only baseline runs feed the headline, alerts, reports, trend and dashboard."""
+
+    BASELINE = "baseline", "Baseline"
+    WHAT_IF = "what_if", "What-if"
+    PROPOSAL_IMPACT = "proposal_impact", "Proposal impact"
+    STRESS = "stress", "Stress scenario"
+
+
 class RunStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -56,6 +65,12 @@ class CoverageRun(models.Model):
     """
 
     label = models.CharField(max_length=200)
+    purpose = models.CharField(
+        max_length=16,
+        choices=RunPurpose.choices,
+        default=RunPurpose.WHAT_IF,
+        help_text="Derived from the inputs at creation: a run with any override is never a baseline.",
+    )
     requested_by = models.CharField(max_length=150)
     fund = models.ForeignKey(InsuranceFund, on_delete=models.PROTECT, null=True, blank=True, related_name="runs")
     fund_balance = amount_field(
@@ -99,6 +114,12 @@ class CoverageRun(models.Model):
     position_count = models.PositiveIntegerField(default=0)
     inputs_file = models.CharField(max_length=255, blank=True, default="")
     inputs_sha256 = models.CharField(max_length=64, blank=True, default="")
+    book_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="sha256 of the frozen positions and mark prices alone: equal books, whatever the parameters.",
+    )
     engine_version = models.CharField(max_length=32)
 
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
@@ -121,7 +142,10 @@ class CoverageRun(models.Model):
                 condition=Q(chunks_done__lte=models.F("chunk_count")), name="coverage_run_chunks_done_bound"
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="coverage_run_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="coverage_run_status_idx"),
+            models.Index(fields=["purpose", "status", "finished_at"], name="coverage_run_purpose_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Run #{self.pk} {self.label}"

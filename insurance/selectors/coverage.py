@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from insurance.models import CoverageRun, InsuranceFund, RunStatus
+from insurance.models import CoverageRun, InsuranceFund, RunPurpose, RunStatus
 from insurance.services.coverage_files import arrays_read
 
 HEADLINE_TAIL_LEVEL = 0.99  # the headline VaR and expected shortfall are the 99 % tail
@@ -27,11 +28,68 @@ def run_list(*, limit: int = 50) -> QuerySet[CoverageRun]:
     )
 
 
-def run_latest_succeeded(*, fund: InsuranceFund | None = None) -> CoverageRun | None:
-    runs = CoverageRun.objects.filter(status=RunStatus.SUCCEEDED)
+def baseline_runs(*, fund: InsuranceFund | None = None, before: datetime | None = None) -> QuerySet[CoverageRun]:
+    """Succeeded baseline runs, newest first; what-if, proposal and stress runs never count here."""
+    runs = CoverageRun.objects.filter(purpose=RunPurpose.BASELINE, status=RunStatus.SUCCEEDED)
     if fund is not None:
         runs = runs.filter(fund=fund)
-    return runs.order_by("-finished_at", "-pk").first()
+    if before is not None:
+        runs = runs.filter(finished_at__lt=before)
+    return runs.order_by("-finished_at", "-pk")
+
+
+def run_latest_baseline(*, fund: InsuranceFund | None = None, before: datetime | None = None) -> CoverageRun | None:
+    """The newest succeeded baseline run (finished before `before` when given): the one headline figures use."""
+    return baseline_runs(fund=fund, before=before).first()
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One baseline run on the coverage trend: money in quote units, probability as a fraction."""
+
+    run_id: int
+    finished_at: datetime
+    exhaustion_probability: float | None
+    es99: float | None
+    coverage_ratio: float | None  # None: unbounded (no expected shortfall)
+    required_fund: float | None
+    fund_balance: float
+
+
+def coverage_trend(
+    *, fund: InsuranceFund | None = None, before: datetime | None = None, limit: int = 90
+) -> list[TrendPoint]:
+    """Headline figures of the last `limit` baseline runs, oldest first."""
+    runs = list(baseline_runs(fund=fund, before=before).only("pk", "finished_at", "fund_balance", "metrics")[:limit])
+    points = []
+    for run in reversed(runs):
+        headline = run_headline(run)
+        if headline is None or run.finished_at is None:
+            continue
+        points.append(
+            TrendPoint(
+                run_id=run.pk,
+                finished_at=run.finished_at,
+                exhaustion_probability=headline.exhaustion_probability.value,
+                es99=headline.es99.value,
+                coverage_ratio=headline.coverage_ratio.value,
+                required_fund=headline.required_fund.value,
+                fund_balance=float(run.fund_balance),
+            )
+        )
+    return points
+
+
+def coverage_trend_chart(points: list[TrendPoint]) -> dict[str, list[Any]]:
+    """The trend as parallel lists for Chart.js (ISO times; None where a figure is unbounded)."""
+    return {
+        "t": [point.finished_at.isoformat() for point in points],
+        "run": [point.run_id for point in points],
+        "exhaustion_probability": [point.exhaustion_probability for point in points],
+        "es99": [point.es99 for point in points],
+        "coverage_ratio": [point.coverage_ratio for point in points],
+        "required_fund": [point.required_fund for point in points],
+    }
 
 
 @dataclass(frozen=True)
@@ -147,6 +205,7 @@ def run_export(run: CoverageRun) -> dict[str, Any]:
         "id": run.pk,
         "label": run.label,
         "status": run.status,
+        "purpose": run.purpose,
         "requested_by": run.requested_by,
         "created_at": run.created_at.isoformat(),
         "started_at": run.started_at.isoformat() if run.started_at else None,
@@ -175,6 +234,7 @@ def run_export(run: CoverageRun) -> dict[str, Any]:
             "positions": run.position_count,
             "markets": run.market_inputs,
             "inputs_sha256": run.inputs_sha256,
+            "book_sha256": run.book_sha256,
         },
         "metrics": run.metrics,
         "results_sha256": run.results_sha256,

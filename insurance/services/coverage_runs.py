@@ -34,6 +34,7 @@ from insurance.models import (
     InsuranceFund,
     ParameterSet,
     PriceModelKind,
+    RunPurpose,
     RunStatus,
 )
 from insurance.selectors.funds import fund_balance as ledger_balance
@@ -105,6 +106,59 @@ def _config_check(run: CoverageRun) -> None:
         )
 
 
+BOOK_ARRAYS = ("position_market", "position_size", "position_entry_price", "position_collateral", "market_symbol")
+BOOK_PRICE_ARRAY = "market_price"
+
+
+def book_sha256(arrays: Mapping[str, Any]) -> str:
+    """sha256 of the frozen positions and mark prices only, so two runs under different parameters compare books."""
+    digest = hashlib.sha256()
+    for name in (*BOOK_ARRAYS, BOOK_PRICE_ARRAY):
+        digest.update(name.encode())
+        digest.update(arrays[name].tobytes())
+    return digest.hexdigest()
+
+
+def run_overrides(
+    *,
+    model: str,
+    model_params: Mapping[str, Any],
+    fund_balance: Decimal | None,
+    parameter_versions: Mapping[str, int] | None,
+    parameter_overrides: Mapping[str, Any] | None,
+) -> list[str]:
+    """What a run changes from the protocol as it is (fund ledger, current parameters, the reference model)."""
+    changed = []
+    if fund_balance is not None:
+        changed.append("fund_balance")
+    if parameter_versions or parameter_overrides:
+        changed.append("parameters")
+    if model != PriceModelKind.GBM or dict(model_params) != model_params_clean(PriceModelKind.GBM, None):
+        changed.append("model")
+    return changed
+
+
+def run_purpose_derive(*, requested: str | None, model: str, overrides: list[str]) -> RunPurpose:
+    """The purpose of a new run from its inputs; a run with any override can never be a baseline.
+
+    A proposal's runs are proposal impact; a named scenario is stress; any override (fund, parameters, model)
+    makes a what-if; a run without overrides is a baseline only when one is asked for (the scheduled daily run,
+    or a risk admin starting a new baseline). Raises ValidationError when a baseline is asked for and refused.
+    """
+    if requested == RunPurpose.PROPOSAL_IMPACT:
+        return RunPurpose.PROPOSAL_IMPACT
+    if requested == RunPurpose.BASELINE and (overrides or model == PriceModelKind.STRESS):
+        reasons = ", ".join(overrides) if overrides else "a stress scenario"
+        raise ValidationError(
+            {"purpose": f"A baseline runs the fund, parameters and model as they are; this run overrides {reasons}."}
+        )
+    if model == PriceModelKind.STRESS:
+        return RunPurpose.STRESS
+    if overrides:
+        return RunPurpose.WHAT_IF
+    return RunPurpose(requested) if requested in RunPurpose.values else RunPurpose.WHAT_IF
+
+
 def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, each validated and stored)
     *,
     label: str,
@@ -128,6 +182,7 @@ def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, 
     chunk_size: int | None = None,
     at: datetime | None = None,
     enqueue: bool = True,
+    purpose: str | None = None,
 ) -> CoverageRun:
     """Validate a run's inputs, freeze positions and market inputs; on commit write them, then enqueue the chunks.
 
@@ -136,8 +191,9 @@ def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, 
     ({symbol: {field: value}} applied to the current version, e.g. a proposal's changes). Without
     `fund_balance` the fund's ledger balance is used (the oldest fund when `fund` is not given).
     impact_coefficient k gives impact k·(V/depth) or k·√(V/depth); with Market.depth being the notional
-    that moves the price about 1 %, k = 0.01 matches it. Raises ValidationError naming the field;
-    nothing is written or enqueued then.
+    that moves the price about 1 %, k = 0.01 matches it. `purpose` asks for a baseline or a proposal impact
+    run; the stored purpose is derived from the inputs (see `run_purpose_derive`). Raises ValidationError
+    naming the field; nothing is written or enqueued then.
     """
     if parameter_versions and parameter_overrides:
         raise ValidationError({"parameter_overrides": "Give either parameter versions or overrides, not both."})
@@ -157,8 +213,20 @@ def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, 
         field = "fund_balance" if fund_balance is not None else "fund"
         raise ValidationError({field: f"The fund balance is negative ({balance}); the simulation needs a fund ≥ 0."})
     params = model_params_clean(model, model_params)
+    derived_purpose = run_purpose_derive(
+        requested=purpose,
+        model=model,
+        overrides=run_overrides(
+            model=model,
+            model_params=params,
+            fund_balance=fund_balance,
+            parameter_versions=parameter_versions,
+            parameter_overrides=parameter_overrides,
+        ),
+    )
     run = CoverageRun(
         label=label.strip() or "Coverage run",
+        purpose=derived_purpose,
         requested_by=requested_by,
         fund=fund,
         fund_balance=balance,
@@ -226,9 +294,11 @@ def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, 
         run.chunk_count = chunk_count(run.paths, run.chunk_size)
         run.save()
         run.inputs_file = f"{run_directory(run.pk)}/inputs.npz"
-        inputs = arrays_encode(frozen.to_arrays())
+        frozen_arrays = frozen.to_arrays()
+        inputs = arrays_encode(frozen_arrays)
         run.inputs_sha256 = hashlib.sha256(inputs).hexdigest()
-        run.save(update_fields=["inputs_file", "inputs_sha256"])
+        run.book_sha256 = book_sha256(frozen_arrays)
+        run.save(update_fields=["inputs_file", "inputs_sha256", "book_sha256"])
         CoverageChunk.objects.bulk_create(
             [
                 CoverageChunk(
@@ -244,7 +314,13 @@ def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, 
             action=AuditAction.COVERAGE_RUN_CREATED,
             subject=run,
             actor=requested_by,
-            data={"label": run.label, "parameter_set": parameter_set, "model": model, "paths": paths},
+            data={
+                "label": run.label,
+                "purpose": derived_purpose,
+                "parameter_set": parameter_set,
+                "model": model,
+                "paths": paths,
+            },
         )
         run_id, inputs_file = run.pk, run.inputs_file
         # registered first: the file is on disk before any chunk is sent to read it

@@ -18,7 +18,7 @@ from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnl
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from insurance.models import MAX_PATHS, MAX_STEPS, CoverageRun, ImpactKind, InsuranceFund, PriceModelKind
+from insurance.models import MAX_PATHS, MAX_STEPS, CoverageRun, ImpactKind, InsuranceFund, PriceModelKind, RunPurpose
 from insurance.selectors.coverage import run_list, run_progress
 from insurance.services.coverage_runs import coverage_run_cancel, coverage_run_create
 
@@ -51,6 +51,9 @@ class CoverageRunInputSerializer(serializers.Serializer):
         max_value=Decimal("0.99999999"),
         default=Decimal("0.01"),
     )
+    baseline = serializers.BooleanField(
+        default=False, help_text="Start the run as the new baseline (staff only; refused for a run with overrides)."
+    )
     parameter_versions = serializers.DictField(
         child=serializers.IntegerField(min_value=1), required=False, allow_null=True
     )
@@ -69,6 +72,7 @@ class CoverageRunOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "label",
+            "purpose",
             "status",
             "requested_by",
             "fund",
@@ -95,6 +99,7 @@ class CoverageRunOutputSerializer(serializers.ModelSerializer):
             "position_count",
             "engine_version",
             "inputs_sha256",
+            "book_sha256",
             "created_at",
             "started_at",
             "finished_at",
@@ -132,7 +137,11 @@ def runs(request: Request) -> Response:
         return paginator.get_paginated_response(CoverageRunOutputSerializer(page, many=True).data)
     serializer = CoverageRunInputSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    run = coverage_run_create(**serializer.validated_data, requested_by=_actor(request))
+    arguments = dict(serializer.validated_data)
+    if arguments.pop("baseline") and not request.user.is_staff:
+        raise serializers.ValidationError({"baseline": "Only a risk admin can start a baseline run."})
+    purpose = RunPurpose.BASELINE if serializer.validated_data["baseline"] else None
+    run = coverage_run_create(**arguments, purpose=purpose, requested_by=_actor(request))
     return Response(CoverageRunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
 
 

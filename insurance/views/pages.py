@@ -13,10 +13,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from insurance.forms import CoverageRunForm
 from insurance.models import CoverageRun, RunStatus
+from insurance.selectors.compare import run_compare_pair
 from insurance.selectors.coverage import (
+    coverage_trend,
+    coverage_trend_chart,
     run_export,
     run_headline,
-    run_latest_succeeded,
+    run_latest_baseline,
     run_list,
     run_per_path_csv,
     run_progress,
@@ -38,7 +41,8 @@ def _actor(request: HttpRequest) -> str:
 def insurance_home(request: HttpRequest) -> HttpResponse:
     funds = fund_list()
     fund = next((f for f in funds if str(f.pk) == request.GET.get("fund")), None) or fund_default()
-    latest = run_latest_succeeded()
+    latest = run_latest_baseline()
+    trend = coverage_trend()
     history = fund_balance_history(fund=fund) if fund else []
     return render(
         request,
@@ -52,17 +56,27 @@ def insurance_home(request: HttpRequest) -> HttpResponse:
                 "balance": [str(point.balance) for point in history],
             },
             "latest": latest,
+            "trend": trend,
+            "trend_chart": coverage_trend_chart(trend),
             "headline": run_headline(latest) if latest else None,
             "runs": run_list(),
         },
     )
 
 
+def _baseline_refused(request: HttpRequest, form: CoverageRunForm) -> bool:
+    """Only a risk admin (staff) starts a new baseline; anyone else gets the reason on the field."""
+    if form.cleaned_data.get("as_baseline") and not request.user.is_staff:
+        form.add_error("as_baseline", "Only a risk admin can start a baseline run; run it as a what-if instead.")
+        return True
+    return False
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def run_new(request: HttpRequest) -> HttpResponse:
     form = CoverageRunForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not _baseline_refused(request, form):
         try:
             run = coverage_run_create(**form.service_arguments(), requested_by=_actor(request))
         except ValidationError as error:
@@ -127,14 +141,16 @@ def run_compare(request: HttpRequest) -> HttpResponse:
         value = request.GET.get(key, "")
         chosen.append(runs.filter(pk=int(value)).first() if value.isdigit() else None)
     pairs = [(run, run_headline(run)) for run in chosen if run is not None]
+    a, b = chosen
     return render(
         request,
         "insurance/run_compare.html",
         {
             "choices": runs.defer("metrics", "market_inputs")[:100],
-            "a": chosen[0],
-            "b": chosen[1],
+            "a": a,
+            "b": b,
             "pairs": pairs,
+            "comparison": run_compare_pair(a, b) if a is not None and b is not None else None,
             "chart": [
                 {
                     "label": f"#{run.pk} {run.label}",

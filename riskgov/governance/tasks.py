@@ -12,7 +12,11 @@ from celery import Task, shared_task
 from riskgov.core.tasking import retry_policy
 from riskgov.governance.errors import ActionNotAllowed
 from riskgov.governance.services.execution import ExecutionFailed, ExecutionUnavailable, proposal_execute
-from riskgov.governance.services.proposals import proposal_impact_refresh, proposal_recount_record
+from riskgov.governance.services.proposals import (
+    proposal_coverage_preview,
+    proposal_impact_refresh,
+    proposal_recount_record,
+)
 from riskgov.governance.services.tick import (
     EXECUTION_BACKOFF_MAX_SECONDS,
     EXECUTION_BACKOFF_SECONDS,
@@ -70,3 +74,16 @@ def governance_recount(*, proposal_id: int) -> bool:
 def governance_impact_refresh(*, proposal_id: int) -> None:
     """Recompute the impact preview of one proposal against today's positions and prices."""
     proposal_impact_refresh(proposal_id=proposal_id)
+
+
+@shared_task(
+    name="riskgov.governance_coverage_preview",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=300,
+    time_limit=360,
+    **retry_policy(),
+)
+def governance_coverage_preview(*, proposal_id: int) -> int | None:
+    """Freeze and enqueue a proposal's paired coverage runs (once; a second delivery changes nothing)."""
+    return proposal_coverage_preview(proposal_id=proposal_id).coverage_proposed_id

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", pages.proposal_new, name="proposal-new"),
     path("<int:proposal_id>/", pages.proposal_detail, name="proposal-detail"),
     path("<int:proposal_id>/tally/", pages.proposal_tally_fragment, name="proposal-tally"),
+    path("<int:proposal_id>/coverage/", pages.proposal_coverage_fragment, name="proposal-coverage"),
     path("<int:proposal_id>/cancel/", pages.proposal_cancel_view, name="proposal-cancel"),
     path("<int:proposal_id>/queue/", pages.proposal_queue_view, name="proposal-queue"),
     path("<int:proposal_id>/execute/", pages.proposal_execute_view, name="proposal-execute"),

@@ -57,6 +57,29 @@
         plugins: {legend: {display: false}}})});
   }
 
+  function drawTrend() {
+    var points = data("insurance-trend");
+    var target = canvas("trend");
+    if (!points || !target) return;
+    var labels = points.t.map(function (t, i) { return t.slice(0, 10) + " #" + points.run[i]; });
+    function line(label, values, color, axis, dashed) {
+      return {label: label, data: values, borderColor: color, backgroundColor: color, yAxisID: axis, pointRadius: 2,
+        borderWidth: 2, borderDash: dashed ? [6, 4] : [], spanGaps: false};
+    }
+    new Chart(target, {type: "line", data: {labels: labels, datasets: [
+      line("ES99 bad debt", points.es99, "#d94848", "money"),
+      line("Required fund", points.required_fund, "#2f5bea", "money"),
+      line("P(fund exhausted)", points.exhaustion_probability, "#c77700", "probability", true),
+      line("Coverage ratio", points.coverage_ratio, "#0f9d6b", "ratio", true)
+    ]}, options: options({scales: {
+      x: {ticks: {maxTicksLimit: 12, maxRotation: 0}},
+      money: {type: "linear", position: "left", beginAtZero: true, ticks: {callback: money}},
+      probability: {type: "linear", position: "right", beginAtZero: true, grid: {drawOnChartArea: false}, ticks: {callback: percent}},
+      ratio: {type: "linear", position: "right", beginAtZero: true, grid: {drawOnChartArea: false},
+        ticks: {callback: function (value) { return value.toFixed(1) + "×"; }}}
+    }})});
+  }
+
   function drawRun() {
     var metrics = data("insurance-metrics");
     if (!metrics) return;
@@ -130,6 +153,7 @@
     modelFields();
     if (typeof Chart === "undefined") return;
     drawBalance();
+    drawTrend();
     drawRun();
     drawCompare();
   });

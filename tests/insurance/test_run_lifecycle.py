@@ -272,7 +272,9 @@ def test_pages_and_downloads_of_a_finished_run(
         home = client.get(reverse("insurance:home"))
     assert home.status_code == 200
     body = home.content.decode()
-    assert "P(fund exhausted)" in body and "insurance-balance" in body and f"#{run.pk}" in body
+    assert "insurance-balance" in body and f"#{run.pk}" in body
+    # a Student-t run is a what-if: listed with its purpose, never the headline
+    assert 'data-purpose="what_if"' in body and "No successful baseline coverage run yet" in body
 
     detail = client.get(reverse("insurance:run-detail", args=[run.pk])).content.decode()
     assert "insurance-metrics" in detail and "Worst paths" in detail and "every 1500ms" not in detail
@@ -285,9 +287,12 @@ def test_pages_and_downloads_of_a_finished_run(
     exported = client.get(reverse("insurance:run-json", args=[run.pk])).json()
     assert exported["inputs"]["seed"] == run.seed and exported["metrics"]["summary"]["paths"] == 400
 
-    other = coverage_run_execute_inline(run=new_run(parameter_overrides={"ETH": {"mmr": "0.05"}}))
+    other = coverage_run_execute_inline(
+        run=new_run(model="student_t", paths=400, parameter_overrides={"ETH": {"mmr": "0.05"}})
+    )
     compare = client.get(reverse("insurance:run-compare"), {"a": run.pk, "b": other.pk}).content.decode()
     assert "insurance-compare" in compare and "mmr=0.05" in compare
+    assert "Paired difference" in compare and "ΔES99" in compare and "Not a paired comparison" not in compare
 
 
 def test_progress_fragment_polls_while_the_run_is_active(client: Client) -> None:

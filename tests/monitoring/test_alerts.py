@@ -197,6 +197,7 @@ def test_coverage_and_exhaustion_rules_read_the_latest_coverage_run(db, settings
     def run(ratio: float, exhaustion: float, minutes_ago: int) -> None:
         CoverageRun.objects.create(
             label="nightly",
+            purpose="baseline",
             requested_by="beat",
             fund_balance=D("1000000"),
             paths=1000,

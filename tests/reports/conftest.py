@@ -10,7 +10,7 @@ from decimal import Decimal as D
 import pytest
 from django.utils import timezone
 
-from insurance.models import CoverageRun, EntryKind, InsuranceFund, RunStatus
+from insurance.models import CoverageRun, EntryKind, InsuranceFund, RunPurpose, RunStatus
 from insurance.services.ledger import ledger_entry_record
 from riskgov.markets.models import ExposureSnapshot
 from riskgov.markets.services.exposure import exposure_snapshot_take
@@ -61,10 +61,16 @@ def coverage_metrics(*, coverage_ratio: float, exhaustion: float, fund_balance: 
 
 
 def coverage_run_succeeded(
-    *, fund: InsuranceFund, finished_at: datetime, coverage_ratio: float = 2.5, exhaustion: float = 0.002
+    *,
+    fund: InsuranceFund,
+    finished_at: datetime,
+    coverage_ratio: float = 2.5,
+    exhaustion: float = 0.002,
+    purpose: str = RunPurpose.BASELINE,
 ) -> CoverageRun:
     return CoverageRun.objects.create(
         label="Daily coverage run",
+        purpose=purpose,
         requested_by="test",
         fund=fund,
         fund_balance=FUND_DEPOSIT,

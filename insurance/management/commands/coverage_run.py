@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from insurance.engine import NAMED_SCENARIOS
-from insurance.models import CoverageRun, InsuranceFund, PriceModelKind
+from insurance.models import CoverageRun, InsuranceFund, PriceModelKind, RunPurpose
 from insurance.selectors.coverage import run_headline
 from insurance.services.coverage_execution import coverage_run_execute_inline
 from insurance.services.coverage_runs import coverage_run_create
@@ -45,6 +45,9 @@ class Command(BaseCommand):
         parser.add_argument("--overrides", default=None, help='Proposed changes as JSON {"ETH": {"mmr": "0.03"}}.')
         parser.add_argument("--chunk-size", type=int, default=None)
         parser.add_argument("--window-days", type=int, default=30, help="Volatility estimation window.")
+        parser.add_argument(
+            "--baseline", action="store_true", help="Start the new baseline (refused with any override)."
+        )
         parser.add_argument("--inline", action="store_true", help="Simulate in this process with a progress bar.")
         parser.add_argument("--json", action="store_true", help="Print the metrics as JSON.")
 
@@ -75,13 +78,14 @@ class Command(BaseCommand):
                 chunk_size=options["chunk_size"],
                 volatility_window_days=options["window_days"],
                 enqueue=not options["inline"],
+                purpose=RunPurpose.BASELINE if options["baseline"] else None,
             )
         except ValidationError as error:
             problems = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error_fields(error).items())
             raise CommandError(problems) from None
         self.stdout.write(
             f"Run #{run.pk}: {run.chunk_count} chunks of {run.chunk_size} paths, "
-            f"{run.position_count:,} positions, seed {run.seed}"
+            f"{run.position_count:,} positions, seed {run.seed}, purpose {run.get_purpose_display().lower()}"
         )
         if not options["inline"]:
             self.stdout.write("Enqueued; workers will simulate it. Follow it on the Insurance page.")

@@ -9,7 +9,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from insurance.models import CoverageRun, EntryKind, InsuranceFund, RunStatus
+from insurance.models import CoverageRun, EntryKind, InsuranceFund, RunPurpose, RunStatus
 from insurance.services.coverage_execution import coverage_run_execute_inline
 from insurance.services.coverage_runs import coverage_run_create
 from insurance.services.ledger import insurance_fund_create, ledger_entry_record
@@ -87,6 +87,7 @@ def insurance_demo_seed(*, seed: int, days: int = 180, coverage_paths: int = 5_0
         seed=seed,
         fund=fund,
         enqueue=False,
+        purpose=RunPurpose.BASELINE,
     )
     run = coverage_run_execute_inline(run=run)
     if run.status != RunStatus.SUCCEEDED:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from insurance.selectors.compare import RunComparison, run_compare_pair
 from insurance.selectors.coverage import run_headline
 from riskgov.governance.domain.state import ACTIVE, PENDING, QUEUED, SUCCEEDED, executable
 from riskgov.governance.domain.state import proposal_state as derive_state
@@ -42,6 +43,7 @@ class ProposalPage:
     timeline: list[TimelineEntry]
     impact: dict[str, Any]
     coverage: list[CoverageSide]
+    coverage_preview: CoveragePreview
     recount: dict[str, Any] | None
     executions: list[ProposalExecution]
     viewer: str | None
@@ -53,6 +55,16 @@ class ProposalPage:
     can_veto: bool
 
 
+@dataclass(frozen=True)
+class CoveragePreview:
+    """Where the paired coverage preview stands: queued (runs not frozen yet), running, done, or refused."""
+
+    sides: list[CoverageSide]
+    pending: bool  # the page keeps polling while this holds
+    state: str  # "queued", "running", "done", "refused"
+    comparison: RunComparison | None  # proposed − current, when both runs succeeded
+
+
 def _coverage(proposal: Proposal) -> list[CoverageSide]:
     sides = []
     for label, run in (
@@ -61,6 +73,19 @@ def _coverage(proposal: Proposal) -> list[CoverageSide]:
     ):
         sides.append(CoverageSide(label, run, run_headline(run) if run is not None and run.metrics else None))
     return sides
+
+
+def proposal_coverage_preview_state(proposal: Proposal) -> CoveragePreview:
+    """The coverage preview of a proposal with its progress, and the paired deltas once both runs succeeded."""
+    sides = _coverage(proposal)
+    current, proposed = proposal.coverage_current, proposal.coverage_proposed
+    if proposal.coverage_error:
+        return CoveragePreview(sides, pending=False, state="refused", comparison=None)
+    if current is None or proposed is None:
+        return CoveragePreview(sides, pending=True, state="queued", comparison=None)
+    if current.is_active or proposed.is_active:
+        return CoveragePreview(sides, pending=True, state="running", comparison=None)
+    return CoveragePreview(sides, pending=False, state="done", comparison=run_compare_pair(current, proposed))
 
 
 def proposal_page(proposal: Proposal, *, viewer: str | None, now: datetime | None = None) -> ProposalPage:
@@ -80,6 +105,7 @@ def proposal_page(proposal: Proposal, *, viewer: str | None, now: datetime | Non
         timeline=proposal_timeline(proposal, now=now),
         impact=proposal.impact or {},
         coverage=_coverage(proposal),
+        coverage_preview=proposal_coverage_preview_state(proposal),
         recount=latest_recount(proposal),
         executions=list(proposal.executions.select_related("market", "parameters")),
         viewer=viewer,

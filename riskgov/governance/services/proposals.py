@@ -19,7 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 
+from insurance.models import RunPurpose
 from insurance.services.coverage_runs import coverage_run_create
+from riskgov.core import dispatch
 from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record, decimal_text
@@ -35,6 +37,8 @@ from riskgov.markets.services.guardrails import GuardrailError, guardrails_check
 logger = logging.getLogger(__name__)
 
 COVERAGE_PREVIEW_PATHS = 2000
+COVERAGE_PREVIEW_TASK = "riskgov.governance_coverage_preview"
+COVERAGE_PREVIEW_SEED_BASE = 7_000_000
 TITLE_MAX_CHARS = 200  # Proposal.title max_length
 ALLOWED_TAGS = {
     "a",
@@ -224,7 +228,8 @@ def proposal_create(
             actor=proposer,
             data={"title": proposal.title, "snapshot_block": snapshot, "changes": _changes_text(grouped)},
         )
-    proposal_coverage_preview(proposal=proposal)
+        # the paired coverage runs are frozen and simulated by the workers, never inside this request
+        dispatch.send_on_commit(COVERAGE_PREVIEW_TASK, proposal_id=proposal.pk)
     return proposal
 
 
@@ -240,36 +245,45 @@ def proposal_overrides(proposal: Proposal) -> dict[str, dict[str, Decimal | None
     return grouped
 
 
-def proposal_coverage_preview(*, proposal: Proposal) -> None:
-    """Enqueue two coverage runs, current vs proposed parameters; a refusal is recorded, never raised."""
-    overrides = {
-        symbol: {field: value for field, value in fields.items() if value is not None}
-        for symbol, fields in proposal_overrides(proposal).items()
-    }
-    try:
-        with transaction.atomic():
-            seed = 7_000_000 + int(proposal.pk)  # the same paths under both parameter sets
-            requested_by = f"proposal:{proposal.pk}"
-            current = coverage_run_create(
-                label=f"Proposal #{proposal.pk}: current parameters",
-                requested_by=requested_by,
-                paths=COVERAGE_PREVIEW_PATHS,
-                seed=seed,
+def proposal_coverage_preview(*, proposal_id: int, now: datetime | None = None) -> Proposal:
+    """Start the paired coverage runs of a proposal, current vs proposed parameters; safe to run twice.
+
+    Both runs freeze the same book at the same instant and share seed, paths, steps and horizon (common random
+    numbers), so their difference is estimated path by path. They are proposal-impact runs: they never feed the
+    headline, alerts or reports. A refusal is recorded on the proposal, never raised.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        if proposal.coverage_current_id is not None or proposal.coverage_error:
+            return proposal  # started (or refused) already
+        overrides = {
+            symbol: {field: value for field, value in fields.items() if value is not None}
+            for symbol, fields in proposal_overrides(proposal).items()
+        }
+        try:
+            with transaction.atomic():
+                shared = {
+                    "requested_by": f"proposal:{proposal.pk}",
+                    "paths": COVERAGE_PREVIEW_PATHS,
+                    "seed": COVERAGE_PREVIEW_SEED_BASE + int(proposal.pk),
+                    "at": now,
+                    "purpose": RunPurpose.PROPOSAL_IMPACT,
+                }
+                proposal.coverage_current = coverage_run_create(
+                    label=f"Proposal #{proposal.pk}: current parameters", **shared
+                )
+                proposal.coverage_proposed = coverage_run_create(
+                    label=f"Proposal #{proposal.pk}: proposed parameters", parameter_overrides=overrides, **shared
+                )
+                proposal.save(update_fields=["coverage_current", "coverage_proposed"])
+        except ValidationError as exc:
+            reason = (
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()) if exc.error_dict else str(exc)
             )
-            proposed = coverage_run_create(
-                label=f"Proposal #{proposal.pk}: proposed parameters",
-                requested_by=requested_by,
-                paths=COVERAGE_PREVIEW_PATHS,
-                seed=seed,
-                parameter_overrides=overrides,
-            )
-            Proposal.objects.filter(pk=proposal.pk).update(
-                coverage_current=current, coverage_proposed=proposed, coverage_error=""
-            )
-    except ValidationError as exc:
-        reason = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()) if exc.error_dict else str(exc)
-        Proposal.objects.filter(pk=proposal.pk).update(coverage_error=f"Coverage preview not started: {reason}")
-    proposal.refresh_from_db(fields=["coverage_current", "coverage_proposed", "coverage_error"])
+            proposal.coverage_error = f"Coverage preview not started: {reason}"
+            proposal.save(update_fields=["coverage_error"])
+    return proposal
 
 
 def proposal_impact_refresh(*, proposal_id: int, now: datetime | None = None) -> Proposal:

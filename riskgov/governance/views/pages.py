@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from riskgov.governance.errors import GovernanceError, ProposalRejected
 from riskgov.governance.forms import ParameterChangeFormSet, ProposalForm
 from riskgov.governance.models import Proposal, ProposalState
-from riskgov.governance.selectors.pages import proposal_page
+from riskgov.governance.selectors.pages import proposal_coverage_preview_state, proposal_page
 from riskgov.governance.selectors.proposals import governance_activity, proposal_rows, proposal_tally
 from riskgov.governance.services.execution import proposal_execute
 from riskgov.governance.services.proposals import (
@@ -51,6 +51,19 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     )
     page = proposal_page(proposal, viewer=session_address(request))
     return render(request, "governance/proposal_detail.html", {"page": page, "p": proposal, **wallet_context(request)})
+
+
+@require_GET
+def proposal_coverage_fragment(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    """Polled by the proposal page while its coverage preview is queued or running; reloads the page when done."""
+    proposal = get_object_or_404(
+        Proposal.objects.select_related("coverage_current", "coverage_proposed"), pk=proposal_id
+    )
+    preview = proposal_coverage_preview_state(proposal)
+    response = render(request, "governance/_coverage_preview.html", {"preview": preview, "p": proposal})
+    if not preview.pending:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @require_GET

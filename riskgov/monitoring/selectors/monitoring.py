@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from chain.selectors.deployments import active_deployment, deployment_checkpoints
-from insurance.selectors.coverage import run_latest_succeeded
+from insurance.selectors.coverage import run_latest_baseline
 from riskgov.markets.domain.exposure_aggregates import NEAR_LIQUIDATION_BANDS
 from riskgov.markets.models import Position, PositionStatus
 from riskgov.markets.selectors.markets import MarketState
@@ -112,8 +112,8 @@ class CoverageFigures:
 
 
 def latest_coverage() -> CoverageFigures | None:
-    """Headline figures (fractions) of the newest succeeded coverage run, or None before the first one."""
-    run = run_latest_succeeded()
+    """Headline figures (fractions) of the newest succeeded baseline run, or None before the first one."""
+    run = run_latest_baseline()
     if run is None or not run.metrics:
         return None
     summary: dict[str, Any] = run.metrics.get("summary", {})

@@ -9,8 +9,8 @@ from typing import Any, NamedTuple
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from insurance.models import CoverageRun, InsuranceFund, RunStatus
-from insurance.selectors.coverage import Headline, run_headline
+from insurance.models import CoverageRun, InsuranceFund
+from insurance.selectors.coverage import Headline, TrendPoint, coverage_trend, run_headline, run_latest_baseline
 from insurance.selectors.funds import fund_balance, fund_default
 from riskgov.governance.models.governance import ProposalState
 from riskgov.governance.selectors.proposals import ProposalRow, proposal_rows
@@ -77,20 +77,24 @@ class InsuranceState:
     balance: Any
     run: CoverageRun | None
     headline: Headline | None
+    trend: list[TrendPoint]
 
 
 def insurance_at(*, at: datetime) -> InsuranceState | None:
-    """The default fund's ledger balance at `at` and the newest coverage run that succeeded before it."""
+    """The default fund's ledger balance at `at`, the newest baseline run that succeeded before it, and the
+    coverage trend of baseline runs up to then (what-if, proposal and stress runs never enter a report)."""
     fund = fund_default()
     if fund is None:
         return None
-    run = (
-        CoverageRun.objects.filter(status=RunStatus.SUCCEEDED, finished_at__lt=at)
-        .order_by("-finished_at", "-pk")
-        .first()
-    )
+    run = run_latest_baseline(before=at)
     headline = run_headline(run) if run is not None else None
-    return InsuranceState(fund=fund, balance=fund_balance(fund=fund, at=at), run=run, headline=headline)
+    return InsuranceState(
+        fund=fund,
+        balance=fund_balance(fund=fund, at=at),
+        run=run,
+        headline=headline,
+        trend=coverage_trend(before=at),
+    )
 
 
 OPEN_PROPOSAL_STATES = frozenset(

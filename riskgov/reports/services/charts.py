@@ -160,3 +160,48 @@ def chart_history(
         axes.set_title(title, loc="left")
         axes.legend(loc="lower left", ncols=2 if half else 3)
         return _svg(figure, scope)
+
+
+def chart_coverage_trend(
+    *,
+    scope: str = "coverage-trend",
+    times: Sequence[datetime],
+    es99: Sequence[float | None],
+    required_fund: Sequence[float | None],
+    exhaustion_probability: Sequence[float | None],
+) -> str:
+    """Lines across baseline runs: ES99 and the required fund (left, dollars), P(exhaustion) (right, percent)."""
+    with rc_context(_STYLE):
+        figure = _figure()
+        axes = figure.add_subplot()
+        when: Any = list(times)
+        nan = float("nan")
+        axes.plot(when, [nan if v is None else v for v in es99], color=SHORT, label="ES99 bad debt", linewidth=1.4)
+        axes.plot(
+            when,
+            [nan if v is None else v for v in required_fund],
+            color=ACCENT,
+            label="Required fund",
+            linewidth=1.4,
+        )
+        axes.yaxis.set_major_formatter(FuncFormatter(compact_usd))
+        axes.set_ylim(bottom=0)
+        right = axes.twinx()
+        right.plot(
+            when,
+            [nan if v is None else 100 * v for v in exhaustion_probability],
+            color=WARN,
+            label="P(fund exhausted)",
+            linewidth=1.2,
+            linestyle="--",
+        )
+        right.yaxis.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:.2g} %"))
+        right.set_ylim(bottom=0)
+        right.grid(False)
+        locator = AutoDateLocator(maxticks=8)
+        axes.xaxis.set_major_locator(locator)
+        axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        axes.set_title("Coverage across baseline runs", loc="left")
+        lines = axes.get_lines() + right.get_lines()
+        axes.legend(lines, [line.get_label() for line in lines], loc="upper left", ncols=3)
+        return _svg(figure, scope)

@@ -129,10 +129,14 @@ def _insurance(at: datetime) -> dict[str, Any] | None:
     run: dict[str, Any] | None = None
     if state.run is not None and state.headline is not None:
         headline = state.headline
+        finished_at = state.run.finished_at
         run = {
             "id": state.run.pk,
             "label": state.run.label,
-            "finished_at": state.run.finished_at.isoformat() if state.run.finished_at else None,
+            "purpose": state.run.purpose,
+            "purpose_label": state.run.get_purpose_display(),
+            "finished_at": finished_at.isoformat() if finished_at else None,
+            "age_hours": (at - finished_at).total_seconds() / 3600 if finished_at else None,
             "url": reverse("insurance:run-detail", args=[state.run.pk]),
             "paths": headline.paths,
             "fund_balance": headline.fund_balance,
@@ -144,7 +148,18 @@ def _insurance(at: datetime) -> dict[str, Any] | None:
             "required_fund": headline.required_fund.value,
             "target_exhaustion_probability": headline.target_exhaustion_probability,
         }
-    return {"fund": state.fund.name, "balance": _money(state.balance), "run": run}
+    trend = [
+        {
+            "run_id": point.run_id,
+            "finished_at": point.finished_at.isoformat(),
+            "exhaustion_probability": point.exhaustion_probability,
+            "es99": point.es99,
+            "coverage_ratio": point.coverage_ratio,
+            "required_fund": point.required_fund,
+        }
+        for point in state.trend
+    ]
+    return {"fund": state.fund.name, "balance": _money(state.balance), "run": run, "trend": trend}
 
 
 def _parameter_changes(period: ReportPeriod, markets: list[Any]) -> list[dict[str, Any]]:
@@ -348,10 +363,18 @@ def _shock_label(move: str) -> str:
 
 
 def report_charts_render(*, content: dict[str, Any], period: ReportPeriod) -> dict[str, str]:
-    """SVG charts for the report (an empty dict when the period has no data)."""
-    if not content["has_data"]:
-        return {}
+    """SVG charts for the report: the baseline coverage trend, and exposure charts when the period has data."""
     charts: dict[str, str] = {}
+    trend = (content.get("insurance") or {}).get("trend") or []
+    if len(trend) > 1:
+        charts["coverage_trend"] = report_charts.chart_coverage_trend(
+            times=[datetime.fromisoformat(point["finished_at"]) for point in trend],
+            es99=[point["es99"] for point in trend],
+            required_fund=[point["required_fund"] for point in trend],
+            exhaustion_probability=[point["exhaustion_probability"] for point in trend],
+        )
+    if not content["has_data"]:
+        return charts
     series = snapshot_series_in_period(scope=PROTOCOL_SCOPE, start=period.start, end=period.end)
     if len(series) > 1:
         charts["history"] = _history(series, "Protocol exposure over the period", scope="history")

@@ -170,6 +170,10 @@ def _insurance_rows(content: dict[str, Any]) -> Iterator[CsvRow]:
     yield ["insurance", insurance["fund"], "fund_balance", insurance["balance"]]
     for name, value in (insurance.get("run") or {}).items():
         yield ["coverage_run", insurance["fund"], name, _cell(value)]
+    for point in insurance.get("trend") or []:
+        for name, value in point.items():
+            if name != "run_id":
+                yield ["coverage_trend", f"run {point['run_id']}", name, _cell(value)]
 
 
 def _governance_rows(content: dict[str, Any]) -> Iterator[CsvRow]:
