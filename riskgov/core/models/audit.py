@@ -31,6 +31,9 @@ class AuditAction(models.TextChoices):
     LEDGER_ENTRY = "insurance.ledger_entry", "insurance ledger entry"
     COVERAGE_RUN_CREATED = "insurance.coverage_run_created", "coverage run created"
     COVERAGE_RUN_CANCELLED = "insurance.coverage_run_cancelled", "coverage run cancelled"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged", "alert acknowledged"
+    ALERT_SNOOZED = "alert.snoozed", "alert snoozed"
+    ALERT_RESOLVED = "alert.resolved", "alert resolved"
 
 
 class AuditRecord(models.Model):
