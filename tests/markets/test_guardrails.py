@@ -124,3 +124,34 @@ def test_a_market_rule_alone_is_enough_for_its_market(market):
     ParameterRule.objects.create(field="oi_cap", market=market, min_value=D("0"))
     default.delete()
     assert change(market, imr=D("0.024"), max_leverage=D("41")).version == 2
+
+
+def test_a_policy_change_that_only_tightens_is_not_held_by_the_steward_delay(market):
+    change(market, source=ChangeSource.POLICY, imr=D("0.022"), mmr=D("0.011"), max_leverage=D("45"))
+    tighter = change(market, source=ChangeSource.POLICY, imr=D("0.024"), mmr=D("0.012"), max_leverage=D("41"))
+    assert tighter.version == 3  # risk-reducing: applied at once
+    with pytest.raises(GuardrailError) as excinfo:  # still inside the per-update steward limits
+        change(market, source=ChangeSource.POLICY, imr=D("0.05"), mmr=D("0.025"), max_leverage=D("20"))
+    assert ("max_change_per_update", "imr") in rules_of(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"imr": D("0.019"), "max_leverage": D("50")},  # loosens the IMR
+        {"imr": D("0.022"), "max_leverage": D("45"), "liquidation_penalty": D("0.004")},  # penalty down
+        {"imr": D("0.022"), "max_leverage": D("45"), "insurance_fee_share": D("0.25")},  # another field
+    ],
+)
+def test_the_delay_exemption_is_narrow(market, values):
+    change(market, source=ChangeSource.POLICY, imr=D("0.021"), max_leverage=D("47"))
+    with pytest.raises(GuardrailError) as excinfo:
+        change(market, source=ChangeSource.POLICY, **values)
+    assert ("steward_min_delay", None) in rules_of(excinfo.value)
+
+
+def test_an_admin_tightening_still_waits_for_the_delay(market):
+    change(market, imr=D("0.022"), max_leverage=D("45"))
+    with pytest.raises(GuardrailError) as excinfo:
+        change(market, imr=D("0.024"), max_leverage=D("41"))
+    assert ("steward_min_delay", None) in rules_of(excinfo.value)

@@ -65,7 +65,7 @@ def auto_market() -> Market:
         "AUTO",
         automatic=True,
         kind="volatility_scaled",
-        coefficient_a=D("2"),
+        coefficient_a=D("1"),
         coefficient_b=D("0"),
         ewma_lambda=D("0.97"),
         confidence=D("0.99"),

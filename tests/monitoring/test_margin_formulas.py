@@ -58,10 +58,14 @@ def test_returns_over_gaps_keep_hourly_variance():
 
 
 def test_imr_rule_by_hand():
-    # z(99 %, two-sided) = 2.5758; σ_h = 0.01·√4 = 0.02; IMR = 2·2.5758·0.02 + 0.001 = 0.104033
+    # z(99 %, two-sided) = 2.5758; σ_h = 0.01·√4 = 0.02; MMR part a·z·σ_h = 2·2.5758·0.02 = 0.103033;
+    # IMR = 0.103033 / ratio 0.5 + b 0.001 = 0.207066
     assert normal_quantile(0.99) == pytest.approx(norm.ppf(0.995))
     assert normal_quantile(0.99) == pytest.approx(2.5758293, abs=1e-7)
-    assert float(initial_margin_rate(0.01, policy())) == pytest.approx(0.1040332, abs=1e-7)
+    assert float(initial_margin_rate(0.01, policy())) == pytest.approx(0.2070663, abs=1e-7)
+    # a = 1, b = 0: the MMR (ratio · IMR) is exactly the two-sided 99 % quantile of the horizon move
+    unit = policy(a=1.0, b=0.0)
+    assert float(initial_margin_rate(0.01, unit)) * 0.5 == pytest.approx(norm.ppf(0.995) * 0.02)
     assert float(initial_margin_rate(0.0001, policy())) == 0.01  # floor
     assert float(initial_margin_rate(1.0, policy())) == 0.5  # cap
     assert float(initial_margin_rate(0.05, policy(volatility_scaled=False, b=0.03))) == 0.03  # static: clamp(b)

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.django_db
 
 
 def expected_rates(sigma_hourly: float):
-    imr = 2 * normal_quantile(0.99) * sigma_hourly * 8**0.5
+    # a = 1: the MMR is the 99 % two-sided quantile of the 8 h move, the IMR that over the ratio 0.5
+    imr = 1 * normal_quantile(0.99) * sigma_hourly * 8**0.5 / 0.5
     return margin_rates(imr, 0.5)
 
 
@@ -95,23 +96,31 @@ def test_no_recommendation_within_the_rebalance_threshold(auto_market):
     assert not MarginRecommendation.objects.exists()
 
 
-def test_minimum_delay_holds_the_second_automatic_update(auto_market):
+def test_a_tightening_is_not_held_by_the_delay_but_a_loosening_is(auto_market):
     add_hourly_prices(auto_market, sigma_hourly=0.0016)
-    recommend_margins.apply().get()
+    recommend_margins.apply().get()  # 2 % → 2.34 %: applied
     with time_machine.travel(timezone.now() + timedelta(hours=2)):
-        add_hourly_prices(auto_market, sigma_hourly=0.006, hours=12, source="pyth")  # new, wilder prices
+        add_hourly_prices(auto_market, sigma_hourly=0.003, hours=12, source="pyth")  # wilder prices
         ids = recommend_margins.apply().get()
-    latest = MarginRecommendation.objects.get(pk=ids[0])
-    assert latest.status == RecommendationStatus.PENDING
-    assert any("steward_min_delay" in v for v in latest.evidence["violations"])
-    assert MarginParameters.objects.filter(market=auto_market).count() == 2
+    tighter = MarginRecommendation.objects.get(pk=ids[0])
+    assert tighter.evidence["direction"] == "tighten"
+    assert tighter.status == RecommendationStatus.APPLIED, tighter.evidence["violations"]
+    assert MarginParameters.objects.filter(market=auto_market).count() == 3
+    with time_machine.travel(timezone.now() + timedelta(hours=4)):
+        add_hourly_prices(auto_market, sigma_hourly=0.0005, hours=60, source="redstone")  # calmer prices
+        ids = recommend_margins.apply().get()
+    looser = MarginRecommendation.objects.get(pk=ids[0])
+    assert looser.evidence["direction"] == "loosen"
+    assert looser.status == RecommendationStatus.PENDING
+    assert any("steward_min_delay" in v for v in looser.evidence["violations"])
+    assert MarginParameters.objects.filter(market=auto_market).count() == 3
 
 
 def test_policy_changes_follow_the_steward_bounds(auto_market):
     with pytest.raises(GuardrailError) as error:
         margin_policy_change(
             market=auto_market,
-            changes={"coefficient_a": D("3")},
+            changes={"coefficient_a": D("1.5")},
             source=ChangeSource.ADMIN,
             reason="wider",
             actor="alice",
@@ -124,16 +133,16 @@ def test_policy_changes_follow_the_steward_bounds(auto_market):
     assert {v.rule for v in error.value.violations} == {"kind_change"}
     policy = margin_policy_change(
         market=auto_market,
-        changes={"coefficient_a": D("2.4"), "automatic": False},
+        changes={"coefficient_a": D("1.2"), "automatic": False},
         source=ChangeSource.ADMIN,
         reason="a bit wider, manual",
         actor="alice",
     )
-    assert (policy.version, policy.coefficient_a, policy.automatic) == (2, D("2.4"), False)
+    assert (policy.version, policy.coefficient_a, policy.automatic) == (2, D("1.2"), False)
     with pytest.raises(GuardrailError) as error:
         margin_policy_change(
             market=auto_market,
-            changes={"coefficient_a": D("2.5")},
+            changes={"coefficient_a": D("1.25")},
             source=ChangeSource.ADMIN,
             reason="again",
             actor="alice",

@@ -223,16 +223,17 @@ def proposal_timeline(proposal: Proposal, *, now: datetime | None = None) -> lis
 
 
 def governance_activity(*, limit: int = 20) -> list[TimelineEntry]:
-    """Recent public governance events: proposal actions, vetoes and admin parameter changes."""
+    """Recent public governance events: proposal actions, vetoes, admin and automatic (policy) parameter changes."""
     records = AuditRecord.objects.filter(
         Q(subject_type=PROPOSAL_SUBJECT, action__in=list(_ACTION_TITLES))
-        | Q(action=AuditAction.PARAMETERS_CHANGED, data__source="admin")
+        | Q(action=AuditAction.PARAMETERS_CHANGED, data__source__in=["admin", "policy"])
     ).order_by("-created_at")[:limit]
     entries = []
     for record in records:
         if record.action == AuditAction.PARAMETERS_CHANGED:
             data = record.data or {}
-            title = f"Admin change: {data.get('market')} v{data.get('version')}"
+            who = "Automatic change (margin policy)" if data.get("source") == "policy" else "Admin change"
+            title = f"{who}: {data.get('market')} v{data.get('version')}"
             entries.append(TimelineEntry(record.created_at, title, str(data.get("reason", "")), kind="parameters"))
         else:
             title = f"#{record.subject_id} {_ACTION_TITLES[record.action]}"

@@ -4,7 +4,8 @@ Hard rules (all sources): 0 < penalty < mmr < imr ≤ 1, max_leverage ≤ 1/imr,
 per-field bounds from `ParameterRule`. The rules fail closed: a field without a rule row (its market's or
 the default) refuses every change until one is added. Steward rules (admin and policy sources): a maximum change
 per update per field (absolute and/or relative) and a minimum delay between steward updates of a
-market. Larger or earlier changes belong to a governance proposal.
+market. Larger or earlier changes belong to a governance proposal. One exemption, narrow on purpose: a policy
+(automatic) change that only tightens (`parameters_only_tighten`) is not held back by the delay.
 """
 
 from __future__ import annotations
@@ -214,6 +215,27 @@ def _steward_delay(market: Market, now: datetime) -> list[Violation]:
     return steward_min_delay(market=market, last=last, now=now, what="steward update")
 
 
+# Direction in which each field reduces risk: +1 a higher value is safer, −1 a lower value is safer.
+_TIGHTER_WHEN = {"imr": 1, "mmr": 1, "liquidation_penalty": 1, "max_leverage": -1, "oi_cap": -1}
+
+
+def parameters_only_tighten(current: MarginParameters, proposed: dict[str, Decimal | None]) -> bool:
+    """True when `proposed` differs from `current` only by tightening: imr/mmr up, max_leverage down, oi_cap
+    down (or newly set), penalty unchanged or up, and every other field unchanged."""
+    changed = False
+    for name in PARAMETER_FIELDS:
+        old, new = getattr(current, name), proposed[name]
+        if old == new:
+            continue
+        direction = _TIGHTER_WHEN.get(name)
+        if direction is None or new is None:
+            return False  # another field changed, or a limit was removed
+        if old is not None and (new - old) * direction < 0:
+            return False
+        changed = True
+    return changed
+
+
 def guardrails_check(
     *,
     market: Market,
@@ -230,6 +252,8 @@ def guardrails_check(
             violations.append(Violation("no_change", None, "the new values equal the current version"))
         elif source in STEWARD_SOURCES:
             violations += _steward_limits(current, proposed, rules)
-            violations += _steward_delay(market, now)
+            # a risk-reducing change from the policy is never held back by the delay; loosening always is
+            if not (source == ChangeSource.POLICY and parameters_only_tighten(current, proposed)):
+                violations += _steward_delay(market, now)
     if violations:
         raise GuardrailError(violations)

@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from numpy.typing import NDArray
 
+from riskgov.core.models import AuditAction, AuditRecord
 from riskgov.markets.models import MarginParameters, Market, PriceObservation
 from riskgov.monitoring.domain.margin_policy import (
     HOURS_PER_YEAR,
@@ -153,6 +154,14 @@ def recommendations_list(
     if market is not None:
         rows = rows.filter(market=market)
     return rows.order_by("-computed_at", "-pk")[:limit]
+
+
+def automatic_parameter_changes(*, since: datetime) -> QuerySet[AuditRecord]:
+    """Parameter changes the margin policy applied by itself since `since`, oldest first: what the alert
+    channels announce (each audit record's data names the market, version, direction, old and new values)."""
+    return AuditRecord.objects.filter(
+        action=AuditAction.RECOMMENDATION_APPLIED, data__automatic=True, created_at__gt=since
+    ).order_by("created_at", "pk")
 
 
 def pending_recommendation_count() -> int:

@@ -59,7 +59,7 @@ POLICY_BOUNDS: dict[str, PolicyBound] = {
 OPTIONAL_FIELDS = ("size_addon_base", "size_addon_slope", "oi_depth_multiple")
 DEFAULT_POLICY: dict[str, Any] = {
     "kind": PolicyKind.VOLATILITY_SCALED,
-    "coefficient_a": D("2"),
+    "coefficient_a": D("1"),  # the MMR covers exactly the horizon move at the confidence
     "coefficient_b": D("0"),
     "ewma_lambda": D("0.97"),
     "confidence": D("0.99"),

@@ -1,5 +1,13 @@
 """Margin recommendations: compute each market's parameters from its policy, apply inside the bounds or record.
 
+Automation is asymmetric. An automatic policy applies a change that only tightens (imr/mmr up, max leverage
+and OI cap down) inside the steward bounds at any time. It applies a loosening only when the policy's own
+backtest over the last LOOSEN_BACKTEST_DAYS is not rejected (Kupiec POF / Christoffersen independence at
+`MARGIN_LOOSEN_BACKTEST_LEVEL`, default 5 %), the market is under its OI cap, and the change is inside the
+steward bounds; otherwise the recommendation stays pending with the reasons in `evidence["held_back"]`.
+Each recommendation carries its impact on today's positions (`evidence["impact"]`), and pending ones are
+superseded when the parameters they were computed from change.
+
 A computation is identified by the SHA-256 of its inputs (market, policy version, parameter version,
 last hour of prices, number of returns) and its result; the fingerprint is unique, so running the
 recommender twice for the same data neither records nor applies anything twice.
@@ -15,19 +23,23 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record, decimal_text
+from riskgov.core.templatetags.riskgov_format import p_value as p_value_text
+from riskgov.governance.selectors.impact import proposal_impact
 from riskgov.governance.services.proposals import ChangeInput, proposal_create
 from riskgov.markets.models import MarginParameters, Market
-from riskgov.markets.selectors.markets import market_states
-from riskgov.markets.services.guardrails import GuardrailError, guardrails_check
+from riskgov.markets.selectors.markets import MarketState, market_states
+from riskgov.markets.services.guardrails import GuardrailError, guardrails_check, parameters_only_tighten
 from riskgov.markets.services.parameters import margin_parameters_change
 from riskgov.monitoring.domain.margin_policy import (
     HOURS_PER_YEAR,
+    backtest_rejected,
     estimate_volatility,
     ewma_lookback_hours,
     initial_margin_rate,
@@ -39,11 +51,15 @@ from riskgov.monitoring.selectors.margin_policy import (
     HourlySeries,
     current_policies,
     hourly_price_series,
+    market_backtest,
     policy_coefficients,
 )
+from riskgov.monitoring.selectors.monitoring import market_risk_figures
 
 POLICY_ACTOR = "margin-policy"
 MAX_LOOKBACK_HOURS = 24 * 365
+LOOSEN_BACKTEST_DAYS = 180  # history a loosening's backtest replays
+DEFAULT_LOOSEN_BACKTEST_LEVEL = 0.05  # significance at which a rejected backtest holds a loosening back
 
 
 class RecommendationError(Exception):
@@ -70,7 +86,8 @@ def margin_policy_evaluate(
     evidence: dict[str, Any] = {
         "policy_version": policy.version,
         "kind": policy.kind,
-        "formula": "IMR = clamp(a·z·σ_h + b, floor, cap); MMR = ratio·IMR; max leverage = ⌊1/IMR⌋",
+        "formula": "IMR = clamp(a·z·σ_h / ratio + b, floor, cap); MMR = ratio·IMR (covers the horizon move "
+        "at the confidence when a = 1); max leverage = ⌊1/IMR⌋",
         "a": float(policy.coefficient_a),
         "b": float(policy.coefficient_b),
         "lambda": float(policy.ewma_lambda),
@@ -105,7 +122,9 @@ def margin_policy_evaluate(
             sigma_horizon=sigma_horizon,
         )
         raw_imr = float(initial_margin_rate(sigma_hourly, coefficients))
-        evidence["unclamped_imr"] = coefficients.a * coefficients.z * sigma_horizon + coefficients.b
+        evidence["unclamped_imr"] = (
+            coefficients.a * coefficients.z * sigma_horizon / coefficients.mmr_ratio + coefficients.b
+        )
     else:
         raw_imr = float(initial_margin_rate(0.0, coefficients))
         evidence["unclamped_imr"] = coefficients.b
@@ -160,14 +179,102 @@ def _worth_changing(current: MarginParameters, values: dict[str, Decimal | None]
     return False
 
 
+def loosen_backtest_level() -> float:
+    """Significance level at which a rejected backtest holds an automatic loosening back (setting)."""
+    return float(getattr(settings, "MARGIN_LOOSEN_BACKTEST_LEVEL", DEFAULT_LOOSEN_BACKTEST_LEVEL))
+
+
+def _backtest_evidence(*, market: Market, policy: MarginPolicy, now: datetime) -> dict[str, Any]:
+    """The policy's backtest over the last LOOSEN_BACKTEST_DAYS, as evidence (rates are fractions)."""
+    since = now - timedelta(days=LOOSEN_BACKTEST_DAYS)
+    found = market_backtest(market=market, values=policy.values(), since=since, until=now, policy=policy)
+    level = loosen_backtest_level()
+    result = found.result
+    if result is None or result.kupiec.observations == 0:
+        return {"days": LOOSEN_BACKTEST_DAYS, "level": level, "windows": 0, "rejected": None}
+    k, ind = result.kupiec, result.independence
+    return {
+        "days": LOOSEN_BACKTEST_DAYS,
+        "level": level,
+        "windows": k.observations,
+        "breaches": k.breaches,
+        "breach_rate": k.breach_rate,
+        "target_rate": k.target_rate,
+        "kupiec_p": k.p_value,
+        "independence_p": ind.p_value,
+        "rejected": backtest_rejected(k, ind, level),
+    }
+
+
+def _open_interest_evidence(state: MarketState) -> dict[str, Any]:
+    """The market's open interest (quote notional, the larger side) against its OI cap."""
+    cap = state.parameters.oi_cap if state.parameters is not None else None
+    risk = market_risk_figures([state]).get(state.market.pk)
+    if risk is None:
+        return {"oi_cap": None if cap is None else float(cap), "open_interest": None, "share": None}
+    open_interest = max(risk.oi_long, risk.oi_short)
+    share = None if not cap else open_interest / float(cap)
+    return {"oi_cap": None if cap is None else float(cap), "open_interest": open_interest, "share": share}
+
+
+def _loosening_held_back(backtest: dict[str, Any], open_interest: dict[str, Any]) -> list[str]:
+    """Why a loosening may not be applied automatically (empty: it may)."""
+    reasons = []
+    level = backtest["level"]
+    if backtest["rejected"] is None:
+        reasons.append(
+            f"loosening held: no backtest of the policy (not enough hourly prices in {backtest['days']} days)"
+        )
+    elif backtest["rejected"]:
+        reasons.append(
+            f"loosening held: the policy's backtest is rejected at {level:.0%} over {backtest['days']} days "
+            f"({backtest['breaches']} breaches of {backtest['windows']} windows, {backtest['breach_rate']:.2%} "
+            f"against {backtest['target_rate']:.2%}; Kupiec p {p_value_text(backtest['kupiec_p'])}, "
+            f"independence p {p_value_text(backtest['independence_p'])})"
+        )
+    share = open_interest["share"]
+    if share is not None and share >= 1:
+        reasons.append(f"loosening held: open interest is at {share:.0%} of the OI cap")
+    elif open_interest["open_interest"] is None and open_interest["oi_cap"] is not None:
+        reasons.append("loosening held: open interest against the OI cap is unknown (no mark price)")
+    return reasons
+
+
+def _impact_evidence(market: Market, values: dict[str, Decimal | None]) -> dict[str, Any]:
+    """Positions and notional (quote units at the mark) the values would newly make liquidatable or under-margined."""
+    impact = proposal_impact({market.symbol: values})
+    if not impact["markets"]:
+        return {"priced": False}
+    figures = impact["markets"][0]
+    return {
+        "priced": True,
+        "mark_price": figures["mark_price"],
+        "positions": figures["positions"],
+        "newly_liquidatable": figures["liquidatable"]["new_count"],
+        "newly_liquidatable_notional": figures["liquidatable"]["new_notional"],
+        "newly_below_initial": figures["below_initial"]["new_count"],
+        "newly_below_initial_notional": figures["below_initial"]["new_notional"],
+    }
+
+
+def recommendations_supersede_stale(*, market: Market, parameters: MarginParameters, now: datetime) -> int:
+    """Mark pending recommendations computed from an older parameter version than `parameters` superseded."""
+    return (
+        MarginRecommendation.objects.filter(market=market, status=RecommendationStatus.PENDING)
+        .exclude(based_on=parameters)
+        .update(status=RecommendationStatus.SUPERSEDED, decided_at=now, decided_by=POLICY_ACTOR)
+    )
+
+
 def margin_recommend(
     *, market: Market, policy: MarginPolicy, series: HourlySeries | None, now: datetime | None = None
 ) -> MarginRecommendation | None:
-    """Compute, record and (automatic policies, inside the steward bounds) apply one market's parameters.
+    """Compute, record and (automatic policies, see the module docstring) apply one market's parameters.
 
     Returns the recommendation (an existing one when this computation was already recorded), or None
     when the current parameters are within the policy's rebalance threshold. Never applies outside the
-    bounds: a change the guardrails reject stays pending with the violations in its evidence.
+    bounds: a change the guardrails reject stays pending with the violations in its evidence, and a
+    loosening the evidence does not support stays pending with the reasons in `held_back`.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -175,6 +282,7 @@ def margin_recommend(
         parameters = MarginParameters.objects.filter(market=market).order_by("-version").first()
         if parameters is None:
             return None
+        recommendations_supersede_stale(market=market, parameters=parameters, now=now)
         computation = margin_compute(market=market, policy=policy, parameters=parameters, series=series, now=now)
         if computation is None:
             return None
@@ -182,14 +290,28 @@ def margin_recommend(
         if existing is not None:
             return existing
         evidence = dict(computation.evidence)
+        proposed = parameters.values() | computation.values
+        # automatic changes are checked as what they would be: policy changes; manual ones as an admin's
+        source = ChangeSource.POLICY if policy.automatic else ChangeSource.ADMIN
         try:
-            proposed = parameters.values() | computation.values
-            guardrails_check(market=market, current=parameters, proposed=proposed, source=ChangeSource.ADMIN, now=now)
+            guardrails_check(market=market, current=parameters, proposed=proposed, source=source, now=now)
             evidence["within_steward_bounds"] = True
             evidence["violations"] = []
         except GuardrailError as error:
             evidence["within_steward_bounds"] = False
             evidence["violations"] = [str(v) for v in error.violations]
+        tightens = parameters_only_tighten(parameters, proposed)
+        evidence["direction"] = "tighten" if tightens else "loosen"
+        held_back: list[str] = []
+        if not tightens:
+            state = next((s for s in market_states(now) if s.market.pk == market.pk), None)
+            evidence["backtest"] = _backtest_evidence(market=market, policy=policy, now=now)
+            evidence["open_interest"] = (
+                _open_interest_evidence(state) if state is not None else {"oi_cap": None, "share": None}
+            )
+            held_back = _loosening_held_back(evidence["backtest"], evidence["open_interest"])
+        evidence["held_back"] = held_back
+        evidence["impact"] = _impact_evidence(market, computation.values)
         MarginRecommendation.objects.filter(market=market, status=RecommendationStatus.PENDING).update(
             status=RecommendationStatus.SUPERSEDED, decided_at=now, decided_by=POLICY_ACTOR
         )
@@ -206,9 +328,9 @@ def margin_recommend(
             action=AuditAction.RECOMMENDATION_CREATED,
             subject=recommendation,
             actor=POLICY_ACTOR,
-            data={"market": market.symbol, "values": recommendation.values},
+            data={"market": market.symbol, "values": recommendation.values, "held_back": held_back},
         )
-        if policy.automatic and evidence["within_steward_bounds"]:
+        if policy.automatic and evidence["within_steward_bounds"] and not held_back:
             try:
                 version = margin_parameters_change(
                     market=market,
@@ -221,7 +343,7 @@ def margin_recommend(
                 recommendation.evidence = evidence | {"violations": [str(v) for v in error.violations]}
                 recommendation.save(update_fields=["evidence"])
             else:
-                _mark_applied(recommendation, version, actor=POLICY_ACTOR, now=now)
+                _mark_applied(recommendation, version, actor=POLICY_ACTOR, now=now, automatic=True)
     return recommendation
 
 
@@ -229,14 +351,21 @@ def _reason(policy: MarginPolicy, evidence: dict[str, Any]) -> str:
     sigma = evidence.get("sigma_annual")
     where = f"σ {sigma:.1%} annualised, " if sigma is not None else ""
     return (
-        f"Margin policy v{policy.version} ({policy.get_kind_display()}): {where}"
-        f"z {evidence['z']:.3f}, horizon {policy.horizon_hours} h"
+        f"Margin policy v{policy.version} ({policy.get_kind_display()}, automatic {evidence['direction']}): "
+        f"{where}z {evidence['z']:.3f}, horizon {policy.horizon_hours} h"
     )
 
 
 def _mark_applied(
-    recommendation: MarginRecommendation, version: MarginParameters, *, actor: str, now: datetime
+    recommendation: MarginRecommendation,
+    version: MarginParameters,
+    *,
+    actor: str,
+    now: datetime,
+    automatic: bool = False,
 ) -> None:
+    """Record the application. An automatic one is flagged `notify` in its audit data: the record the
+    alert channels pick up (`automatic_parameter_changes`), since no alert rule covers parameter changes."""
     recommendation.status = RecommendationStatus.APPLIED
     recommendation.applied_version = version
     recommendation.decided_by = actor
@@ -246,7 +375,16 @@ def _mark_applied(
         action=AuditAction.RECOMMENDATION_APPLIED,
         subject=recommendation,
         actor=actor,
-        data={"market": recommendation.market.symbol, "version": version.version},
+        data={
+            "market": recommendation.market.symbol,
+            "version": version.version,
+            "automatic": automatic,
+            "notify": automatic,
+            "direction": recommendation.evidence.get("direction"),
+            "values": recommendation.values,
+            "current": recommendation.evidence.get("current"),
+            "reason": version.reason,
+        },
     )
 
 
@@ -323,6 +461,7 @@ def margin_recommendation_apply(*, recommendation_id: int, actor: str) -> Margin
             f"(policy v{recommendation.evidence.get('policy_version')})",
         )
         _mark_applied(recommendation, version, actor=actor, now=now)
+        recommendations_supersede_stale(market=recommendation.market, parameters=version, now=now)
     return version
 
 
