@@ -6,6 +6,14 @@ app_name = "monitoring"
 urlpatterns = [
     path("alerts/", monitoring.alert_list, name="alerts"),
     path("alerts/banner/", monitoring.alert_banner, name="alert-banner"),
+    path(
+        "alerts/<int:alert_id>/acknowledge/",
+        monitoring.alert_action,
+        {"action": "acknowledge"},
+        name="alert-acknowledge",
+    ),
+    path("alerts/<int:alert_id>/snooze/", monitoring.alert_action, {"action": "snooze"}, name="alert-snooze"),
+    path("alerts/<int:alert_id>/resolve/", monitoring.alert_action, {"action": "resolve"}, name="alert-resolve"),
     path("recommendations/", monitoring.recommendation_list, name="recommendations"),
     path(
         "recommendations/<int:recommendation_id>/apply/", monitoring.recommendation_apply, name="recommendation-apply"

@@ -17,8 +17,9 @@ from riskgov.governance.errors import GovernanceError
 from riskgov.governance.views.auth import session_address
 from riskgov.markets.models import MarginParameters, Market
 from riskgov.markets.services.guardrails import GuardrailError
+from riskgov.monitoring.alert_forms import AlertReasonForm, alert_action_form, alert_action_forms
 from riskgov.monitoring.forms import BACKTEST_DAYS, EDITABLE_COEFFICIENTS, BacktestForm
-from riskgov.monitoring.models import MarginPolicy, RecommendationStatus
+from riskgov.monitoring.models import Alert, MarginPolicy, RecommendationStatus
 from riskgov.monitoring.selectors.margin_policy import (
     backtest_charts,
     market_backtest,
@@ -28,6 +29,12 @@ from riskgov.monitoring.selectors.margin_policy import (
 )
 from riskgov.monitoring.selectors.monitoring import alert_rules, open_alerts, recent_alerts, recent_deliveries
 from riskgov.monitoring.selectors.oracle import market_oracle_reading
+from riskgov.monitoring.services.alert_actions import (
+    AlertActionError,
+    alert_acknowledge,
+    alert_resolve,
+    alert_snooze,
+)
 from riskgov.monitoring.services.recommender import (
     RecommendationError,
     margin_policy_evaluate,
@@ -38,18 +45,53 @@ from riskgov.monitoring.services.recommender import (
 )
 
 
-@require_GET
-def alert_list(request: HttpRequest) -> HttpResponse:
+def _alert_page(
+    request: HttpRequest, *, bound: AlertReasonForm | None = None, bound_key: Any = None, status: int = 200
+) -> HttpResponse:
+    alerts = list(open_alerts())
+    if request.user.is_staff:
+        alert_action_forms(alerts, bound=bound, bound_key=bound_key)
     return render(
         request,
         "riskgov/monitoring/alerts.html",
         {
-            "open_alerts": list(open_alerts()),
+            "open_alerts": alerts,
             "resolved": list(recent_alerts(limit=30)),
             "rules": list(alert_rules()),
             "deliveries": list(recent_deliveries(limit=30)),
         },
+        status=status,
     )
+
+
+@require_GET
+def alert_list(request: HttpRequest) -> HttpResponse:
+    return _alert_page(request)
+
+
+ALERT_ACTION_SERVICES: dict[str, Any] = {
+    "acknowledge": alert_acknowledge,
+    "snooze": alert_snooze,
+    "resolve": alert_resolve,
+}
+ALERT_ACTION_DONE = {"acknowledge": "acknowledged", "snooze": "snoozed", "resolve": "resolved"}
+
+
+@staff_member_required
+@require_POST
+def alert_action(request: HttpRequest, alert_id: int, action: str) -> HttpResponse:
+    """Acknowledge, snooze or resolve one alert; refused input re-renders the page (400) with the field's error."""
+    alert = get_object_or_404(Alert, pk=alert_id)
+    form = alert_action_form(action, alert.pk, request.POST)
+    if not form.is_valid():
+        return _alert_page(request, bound=form, bound_key=(action, alert.pk), status=400)
+    try:
+        ALERT_ACTION_SERVICES[action](alert_id=alert.pk, actor=request.user.get_username(), **form.cleaned_data)
+    except AlertActionError as error:
+        messages.error(request, f"Not {ALERT_ACTION_DONE[action]}: {error}.")
+    else:
+        messages.success(request, f"Alert {ALERT_ACTION_DONE[action]}: {alert.summary}")
+    return HttpResponseRedirect(reverse("monitoring:alerts"))
 
 
 @require_GET
