@@ -50,8 +50,10 @@ def test_positions_page_fits_a_small_fixed_budget(client, db, django_assert_max_
     eth, btc = build_markets()
     bulk_positions(eth, 200)
     bulk_positions(btc, 200)
-    # Markets and marks, parameters, one UNION ALL over the (market, side) streams.
-    with django_assert_max_num_queries(3):
+    # Markets and marks, parameters, one UNION ALL over the (market, side) streams where the database
+    # can order and limit each part of a compound query (PostgreSQL); otherwise one query per stream.
+    streams = 1 if connection.features.supports_slicing_ordering_in_compound else 4
+    with django_assert_max_num_queries(2 + streams):
         client.get(reverse("riskgov:position-list"))
 
 

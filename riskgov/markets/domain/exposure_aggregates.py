@@ -6,15 +6,22 @@ Notional figures are quote units at the mark price. "Within x of liquidation" co
 whose distance to liquidation is below x, so already-liquidatable positions are included.
 Shocks move every price by the same fraction at once and report the equity shortfall
 sum(max(0, −equity)) at the shocked price: bad debt if everything were liquidated there.
+
+Liquidatable is E < mmr·N strictly, as on the positions page. Where float64 cannot tell (E within
+rounding of mmr·N), the position is decided in Decimal from the shortest repr of each float, which
+is the stored decimal itself for amounts of up to 15 significant digits (what imports accept).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
+
+from riskgov.markets.domain.position_math import is_liquidatable
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -24,6 +31,9 @@ NEAR_LIQUIDATION_BANDS = (0.05, 0.10, 0.20)
 SHOCKS = (-0.50, -0.30, -0.20, -0.10, -0.05, 0.05, 0.10, 0.20, 0.30, 0.50)
 LIQUIDATION_MAP_MOVES = tuple(round(m / 100, 2) for m in range(-50, 51, 2) if m != 0)
 TOP_ACCOUNTS = 10
+# |E − mmr·N| below this fraction of the terms' magnitude is left to the exact Decimal comparison
+# (float64 rounding of E = C + s·(p − e) is a few units of 1e-16 of those terms).
+BOUNDARY_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,17 @@ def leverage_and_distance(p: PositionArrays) -> tuple[FloatArray, FloatArray, Fl
     return notional, equity, leverage, distance
 
 
+def liquidatable_mask(p: PositionArrays, notional: FloatArray, equity: FloatArray) -> NDArray[np.bool_]:
+    """E < mmr·N per position; positions within float rounding of the boundary are decided exactly."""
+    margin = p.mmr * notional
+    mask = equity < margin
+    scale = np.abs(p.collateral) + np.abs(p.size) * (p.price + p.entry_price)
+    for i in np.flatnonzero(np.abs(equity - margin) <= BOUNDARY_TOLERANCE * scale):
+        exact = (Decimal(repr(float(a[i]))) for a in (p.size, p.entry_price, p.collateral, p.price, p.mmr))
+        mask[i] = is_liquidatable(*exact)
+    return mask
+
+
 def _percentile(values: FloatArray, q: float) -> float | None:
     if values.size == 0:
         return None
@@ -149,7 +170,7 @@ def aggregate_exposure(p: PositionArrays) -> ExposureAggregate:
     """Every aggregate a snapshot stores, for the positions in `p` (one market or the protocol)."""
     notional, equity, leverage, distance = leverage_and_distance(p)
     longs = p.size > 0
-    liquidatable = equity < p.mmr * notional
+    liquidatable = liquidatable_mask(p, notional, equity)
     top10, hhi, top = _concentration(p.account, notional)
     near = {
         f"{band * 100:g}": {

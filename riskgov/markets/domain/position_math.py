@@ -5,9 +5,12 @@ is quote units, `mmr` a fraction. Leverage is infinite when equity is not positi
 """
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 INFINITY = Decimal("Infinity")
+# Enough digits that E and mmr·N of 38-digit amounts and 12-digit rates are exact, so the strict
+# comparison on the boundary is never decided by rounding.
+EXACT_PRECISION = 100
 
 
 def notional(size: Decimal, price: Decimal) -> Decimal:
@@ -33,6 +36,13 @@ def liquidation_price(size: Decimal, entry_price: Decimal, collateral: Decimal, 
         return (size * entry_price - collateral) / (size * (1 - mmr))
     quantity = -size
     return (collateral + quantity * entry_price) / (quantity * (1 + mmr))
+
+
+def is_liquidatable(size: Decimal, entry_price: Decimal, collateral: Decimal, price: Decimal, mmr: Decimal) -> bool:
+    """E < mmr·N, strictly (a position exactly on the maintenance margin is not liquidatable), computed exactly."""
+    with localcontext() as ctx:
+        ctx.prec = EXACT_PRECISION
+        return equity(size, entry_price, collateral, price) < mmr * notional(size, price)
 
 
 @dataclass(frozen=True)
@@ -69,5 +79,5 @@ def position_risk(
         liquidation_price=liq,
         bankruptcy_price=bankruptcy_price(size, entry_price, collateral),
         distance_to_liquidation=distance,
-        liquidatable=eq < mmr * n,
+        liquidatable=is_liquidatable(size, entry_price, collateral, price, mmr),
     )

@@ -11,6 +11,10 @@ sort is an index order within one (market, side) stream. A page reads at most `p
 rows per stream (one UNION ALL query where the database allows it) and merges the streams in
 Python on the common sort key. Paging is by keyset cursor: a cursor stores, per stream, the last
 row consumed, so any page costs the same as the first one and no request counts rows.
+
+A cursor holds the stored key exactly: on SQLite, where NUMERIC columns hold 64-bit REALs that Django
+reads rounded to 15 digits, the key is read as the REAL itself and compared as a REAL, so a page
+never starts before the last row of the previous one.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Expression, F, FloatField, Q, QuerySet, Value
+from django.db.models.functions import Cast
 
 from riskgov.markets.domain.position_math import INFINITY, PositionRisk, position_risk
 from riskgov.markets.models import Market, Position, PositionStatus
@@ -76,6 +81,22 @@ _FIELDS = (
     "opened_at",
 )
 _COLUMN_INDEX = {name: i for i, name in enumerate(_FIELDS)}
+_CURSOR_KEY = "cursor_key"  # the sort column as stored, read after _FIELDS
+_DECIMAL_COLUMNS = frozenset({"bankruptcy_price", "size", "collateral"})
+
+
+def _key_is_real(column: str) -> bool:
+    """Whether the database holds `column` as a binary REAL (SQLite), so the cursor keeps that float."""
+    return connection.vendor == "sqlite" and column in _DECIMAL_COLUMNS
+
+
+def _stored_key(column: str) -> Expression:
+    return Cast(column, FloatField()) if _key_is_real(column) else F(column)
+
+
+def _key_param(column: str, value: Any) -> Any:
+    """The cursor value as a query parameter the database compares without rounding."""
+    return Value(value, output_field=FloatField()) if _key_is_real(column) else value
 
 
 class InvalidCursor(ValueError):
@@ -221,7 +242,7 @@ class _Stream:
         descending = self.descending != reverse
         if after is not None:
             value, pk = after
-            column = self.column
+            column, value = self.column, _key_param(self.column, value)
             # `col >= v` first so the index range is used; the id breaks ties.
             if descending:
                 id_q = Q(id__lte=pk) if inclusive else Q(id__lt=pk)
@@ -230,10 +251,11 @@ class _Stream:
                 id_q = Q(id__gte=pk) if inclusive else Q(id__gt=pk)
                 rows = rows.filter(Q(**{f"{column}__gte": value}), Q(**{f"{column}__gt": value}) | id_q)
         order = ("-" if descending else "") + self.column, ("-" if descending else "") + "id"
-        return rows.order_by(*order).values_list(*_FIELDS)[:limit]
+        rows = rows.annotate(**{_CURSOR_KEY: _stored_key(self.column)})
+        return rows.order_by(*order).values_list(*_FIELDS, _CURSOR_KEY)[:limit]
 
     def position(self, row: tuple) -> tuple[Any, int]:
-        return row[_COLUMN_INDEX[self.column]], row[0]
+        return row[len(_FIELDS)], row[0]
 
 
 # Within one stream the sort key is monotone in the stream's index order, so merging is exact.
@@ -296,10 +318,23 @@ def _streams(filters: PositionFilters, states: list[MarketState]) -> list[_Strea
     return streams
 
 
+def _key_text(value: Any) -> str:
+    """A key as text that parses back to the same value (repr round-trips a float exactly)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _key_parse(column: str, text: str) -> Any:
+    if column == "opened_at":
+        return datetime.fromisoformat(text)
+    return float(text) if _key_is_real(column) else Decimal(text)
+
+
 def _encode_cursor(direction: str, positions: dict[str, tuple[Any, int]]) -> str:
     payload = {
         "d": direction,
-        "p": {k: [v.isoformat() if isinstance(v, datetime) else str(v), pk] for k, (v, pk) in positions.items()},
+        "p": {k: [_key_text(v), pk] for k, (v, pk) in positions.items()},
     }
     return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
 
@@ -312,8 +347,7 @@ def _decode_cursor(cursor: str, streams: list[_Stream]) -> tuple[str, dict[str, 
         positions: dict[str, tuple[Any, int]] = {}
         for key, (value, pk) in payload["p"].items():
             stream = by_key[key]
-            parsed = datetime.fromisoformat(value) if stream.column == "opened_at" else Decimal(value)
-            positions[key] = (parsed, int(pk))
+            positions[key] = (_key_parse(stream.column, value), int(pk))
     except (ValueError, KeyError, TypeError, InvalidOperation, binascii.Error) as exc:
         raise InvalidCursor("The page link does not match these filters.") from exc
     if direction not in ("a", "b"):
