@@ -1,5 +1,5 @@
 from riskgov.markets.models.accounts import Account, checksum_address, validate_address
-from riskgov.markets.models.exposure import PROTOCOL_SCOPE, ExposureSnapshot
+from riskgov.markets.models.exposure import PROTOCOL_SCOPE, ExposureSnapshot, SnapshotHealth
 from riskgov.markets.models.markets import Market
 from riskgov.markets.models.parameters import (
     PARAMETER_FIELDS,
@@ -22,6 +22,7 @@ __all__ = [
     "Position",
     "PositionStatus",
     "PriceObservation",
+    "SnapshotHealth",
     "checksum_address",
     "validate_address",
 ]

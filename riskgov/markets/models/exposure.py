@@ -49,3 +49,23 @@ class ExposureSnapshot(models.Model):
     @property
     def oi_net(self):  # type: ignore[no-untyped-def]
         return self.oi_long - self.oi_short
+
+
+class SnapshotHealth(models.Model):
+    """Outcome of the periodic exposure snapshot: one row (pk 1), updated by every run.
+
+    `failing_since` is the first failure after the last success (None while snapshots succeed), so
+    pages can say how stale their figures are.
+    """
+
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "riskgov_snapshothealth"
+        verbose_name_plural = "snapshot health"
+
+    def __str__(self) -> str:
+        return f"failing since {self.failing_since:%Y-%m-%d %H:%M}" if self.failing_since else "snapshots succeed"

@@ -13,7 +13,9 @@ class PositionStatus(models.TextChoices):
     LIQUIDATED = "liquidated", "Liquidated"
 
 
-_BANKRUPTCY_OUTPUT = models.DecimalField(max_digits=AMOUNT_DIGITS + 20, decimal_places=AMOUNT_PLACES)
+_BANKRUPTCY_OUTPUT: models.DecimalField = models.DecimalField(
+    max_digits=AMOUNT_DIGITS + 20, decimal_places=AMOUNT_PLACES
+)
 # C·1.0/s: SQLite stores integral NUMERIC values as INTEGER and would divide them as integers; the REAL
 # literal makes it divide as REAL. The FloatField type only stops Django from wrapping the product in
 # CAST(… AS NUMERIC), which would turn it back into an INTEGER. PostgreSQL keeps NUMERIC throughout.

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 from django.db import connection
 from django.db.models import QuerySet
 
 from riskgov.markets.domain.exposure_aggregates import PositionArrays
-from riskgov.markets.models import PROTOCOL_SCOPE, ExposureSnapshot, Position, PositionStatus
+from riskgov.markets.models import PROTOCOL_SCOPE, ExposureSnapshot, Position, PositionStatus, SnapshotHealth
 from riskgov.markets.selectors.markets import MarketState
 
 FETCH_BATCH = 200_000
@@ -50,6 +51,22 @@ def open_position_arrays(states: list[MarketState]) -> tuple[PositionArrays, np.
         mmr=mmrs,
     )
     return arrays, market_ids
+
+
+class SnapshotHealthState(NamedTuple):
+    last_success_at: datetime | None
+    failing_since: datetime | None  # None while snapshots succeed
+    last_error: str
+
+    @property
+    def failing(self) -> bool:
+        return self.failing_since is not None
+
+
+def snapshot_health() -> SnapshotHealthState:
+    """(last_success_at, failing_since, last_error) of the periodic exposure snapshot."""
+    row = SnapshotHealth.objects.filter(pk=1).values_list("last_success_at", "failing_since", "last_error").first()
+    return SnapshotHealthState(*row) if row else SnapshotHealthState(None, None, "")
 
 
 def latest_snapshots() -> list[ExposureSnapshot]:

@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from riskgov.markets.models import PROTOCOL_SCOPE, ExposureSnapshot, MarginParameters, Market
-from riskgov.markets.selectors.exposure import latest_snapshots
+from riskgov.markets.selectors.exposure import SnapshotHealthState, latest_snapshots, snapshot_health
 from riskgov.markets.selectors.markets import MarketState, market_states, parameter_history, price_history
 from riskgov.markets.selectors.positions import PositionRow, nearest_liquidation
 
@@ -85,6 +85,7 @@ class Dashboard:
     shocks: list[str] = field(default_factory=list)
     shock_rows: list[ShockRow] = field(default_factory=list)
     charts: dict[str, Any] = field(default_factory=dict)
+    health: SnapshotHealthState = field(default_factory=snapshot_health)
 
     @property
     def near_liquidation(self) -> list[tuple[str, int, float]]:
@@ -196,6 +197,7 @@ class MarketDetail:
     versions: list[MarginParameters]
     nearest: list[PositionRow]
     charts: dict[str, Any]
+    health: SnapshotHealthState = field(default_factory=snapshot_health)
 
     @property
     def market(self) -> Market:

@@ -30,7 +30,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from django.db import connection
-from django.db.models import Expression, F, FloatField, Q, QuerySet, Value
+from django.db.models import F, FloatField, Q, QuerySet, Value
 from django.db.models.functions import Cast
 
 from riskgov.markets.domain.position_math import INFINITY, PositionRisk, position_risk
@@ -90,7 +90,7 @@ def _key_is_real(column: str) -> bool:
     return connection.vendor == "sqlite" and column in _DECIMAL_COLUMNS
 
 
-def _stored_key(column: str) -> Expression:
+def _stored_key(column: str) -> Cast | F:
     return Cast(column, FloatField()) if _key_is_real(column) else F(column)
 
 
