@@ -34,8 +34,8 @@ def test_policy_page_shows_the_formulas_with_todays_numbers(client, market):
     response = client.get(reverse("monitoring:market-policy", args=["page"]))
     assert response.status_code == 200
     text = response.content.decode()
-    assert "IMR = clamp(a·z·σ<sub>h</sub> + b, floor, cap)" in text
-    assert "2.34 %" in text  # 2 · 2.5758 · 0.0016 · √8 = 2.33 %, rounded up to 2.34 %
+    assert "IMR = clamp(a·z·σ<sub>h</sub> / ratio + b, floor, cap)" in text
+    assert "2.34 %" in text  # 1 · 2.5758 · 0.0016 · √8 / 0.5 = 2.33 %, rounded up to 2.34 %
     assert "OI cap = multiple · depth" in text
 
 

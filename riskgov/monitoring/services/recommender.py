@@ -93,6 +93,7 @@ def margin_policy_evaluate(
         "lambda": float(policy.ewma_lambda),
         "confidence": float(policy.confidence),
         "z": coefficients.z,
+        "target_rate": coefficients.target_breach_rate,  # the MMR's claim: horizon moves beyond it, per window
         "horizon_hours": policy.horizon_hours,
         "floor": float(policy.imr_floor),
         "cap": float(policy.imr_cap),

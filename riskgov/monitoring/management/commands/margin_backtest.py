@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from riskgov.core.templatetags.riskgov_format import p_value
 from riskgov.markets.models import Market
 from riskgov.monitoring.models import MarginPolicy
 from riskgov.monitoring.selectors.margin_policy import market_backtest
@@ -29,7 +30,10 @@ OVERRIDABLE = (
 
 
 class Command(BaseCommand):
-    help = "Replay a market's margin policy over its hourly prices and test the breach rate (Kupiec)."
+    help = (
+        "Replay a market's margin policy over its hourly prices: count horizon moves beyond the MMR in force "
+        "and test them (Kupiec POF at the policy's rate 1 − confidence, Christoffersen independence)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("symbol", help="Market symbol, e.g. ETH.")
@@ -67,7 +71,7 @@ class Command(BaseCommand):
         result = found.result
         if result is None or result.kupiec.observations == 0:
             raise CommandError(f"Not enough hourly prices for {market.symbol} in the last {options['days']} days.")
-        k, actual = result.kupiec, result.actual_kupiec
+        k, actual, ind = result.kupiec, result.actual_kupiec, result.independence
         summary = {
             "market": market.symbol,
             "policy_version": policy.version if policy else None,
@@ -79,6 +83,9 @@ class Command(BaseCommand):
             "target_rate": k.target_rate,
             "kupiec_lr": k.statistic,
             "kupiec_p_value": k.p_value,
+            "independence_lr": ind.statistic,
+            "independence_p_value": ind.p_value,
+            "conditional_coverage_p_value": result.conditional_coverage.p_value,
             "actual": None
             if actual is None
             else {
@@ -97,10 +104,15 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"  policy MMR: {k.breaches} breaches ({k.breach_rate:.2%}, target {k.target_rate:.2%}); "
-            f"Kupiec LR {k.statistic:.3f}, p = {k.p_value:.4f}"
+            f"Kupiec LR {k.statistic:.3f}, p {p_value(k.p_value)}"
+        )
+        self.stdout.write(
+            f"  clustering: breach after a breach {ind.rate_after_breach:.2%}, after none "
+            f"{ind.rate_after_no_breach:.2%}; Christoffersen LR {ind.statistic:.3f}, p {p_value(ind.p_value)}; "
+            f"conditional coverage p {p_value(result.conditional_coverage.p_value)}"
         )
         if actual is not None:
             self.stdout.write(
                 f"  actual MMR: {actual.breaches} breaches of {actual.observations} "
-                f"({actual.breach_rate:.2%}); Kupiec p = {actual.p_value:.4f}"
+                f"({actual.breach_rate:.2%}); Kupiec p {p_value(actual.p_value)}"
             )
