@@ -31,7 +31,8 @@ DEMO_RULES = (
 
 
 def demo_risk_seed() -> bool:
-    """Genesis policies (1 h horizon, 99 % two-sided, floor 80 % of today's IMR), a feed per market for
+    """Genesis policies (MMR covers the 1 h move at 99 % two-sided, IMR floor 80 % of today's IMR), a feed per
+    market for
     the imported history plus the local chain's oracle where the demo chain lists the market, and the
     default alert rules; then one recommender pass and one alert sweep. Returns False, changing
     nothing, when the demo markets already have policies."""
@@ -46,7 +47,7 @@ def demo_risk_seed() -> bool:
                 market=market,
                 source=ChangeSource.GENESIS,
                 actor=DEMO_ACTOR,
-                reason="Demo policy: IMR from 1 h EWMA volatility at 99 %",
+                reason="Demo policy: the MMR covers the 1 h move at 99 % (EWMA volatility); IMR = MMR / 0.5",
                 changes={
                     "coefficient_a": D("1"),
                     "horizon_hours": 1,
