@@ -59,8 +59,13 @@ run: venv node pdf-libs seed
 	@echo ""
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
+# The exposure, positions and import tests run a second time on SQLite (the `make run` default):
+# every figure must be exact there too. pytest-django creates the SQLite test database itself.
 test: venv node chromium pdf-libs
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest
+	mkdir -p var
+	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=sqlite:///$(CURDIR)/var/test-exposure.sqlite3 \
+	  $(PY) -m pytest tests/markets -m "not integration and not e2e"
 
 lint: venv
 	$(VENV)/bin/ruff check .
