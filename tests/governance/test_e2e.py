@@ -24,6 +24,7 @@ from insurance.models import EntryKind, InsuranceFund
 from insurance.services.ledger import ledger_entry_record
 from riskgov.core.models.versions import ChangeSource
 from riskgov.governance.models import GovernanceSettings, Proposal, ProposalState
+from riskgov.governance.tasks import governance_coverage_preview
 from riskgov.markets.models import MarginParameters
 from tests.conftest import REPO_ROOT, require_service
 from tests.governance.test_chain_anvil import deployed, node  # noqa: F401  (fixtures)
@@ -145,6 +146,10 @@ def test_wallet_proposal_votes_queue_execute(deployed: dict[str, Any], live_serv
     proposal = Proposal.objects.get()
     assert page.url.rstrip("/").endswith(f"/governance/{proposal.pk}")
     shot("04-proposal-created")
+    # the request only enqueued the coverage preview; run its task as a worker would, the page polls for it
+    assert page.locator("#coverage-preview[data-state=queued]").count() == 1
+    governance_coverage_preview(proposal_id=proposal.pk)
+    page.wait_for_selector(".coverage-side a >> nth=1", timeout=15_000)
     assert page.locator(".coverage-side a").count() == 2  # current vs proposed coverage runs, linked
 
     # 3. Three holders vote with EIP-712 ballots.

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 
-from insurance.models import RunPurpose
+from insurance.models import CoverageRun, RunPurpose
 from insurance.services.coverage_runs import coverage_run_create
 from riskgov.core import dispatch
 from riskgov.core.models import AuditAction
@@ -245,6 +245,26 @@ def proposal_overrides(proposal: Proposal) -> dict[str, dict[str, Decimal | None
     return grouped
 
 
+def _preview_run(
+    proposal: Proposal,
+    what: str,
+    *,
+    seed: int,
+    at: datetime,
+    overrides: dict[str, dict[str, Decimal]] | None = None,
+) -> CoverageRun:
+    """One side of the paired preview: the same seed, paths, horizon and book as the other side."""
+    return coverage_run_create(
+        label=f"Proposal #{proposal.pk}: {what}",
+        requested_by=f"proposal:{proposal.pk}",
+        paths=COVERAGE_PREVIEW_PATHS,
+        seed=seed,
+        at=at,
+        parameter_overrides=overrides,
+        purpose=RunPurpose.PROPOSAL_IMPACT,
+    )
+
+
 def proposal_coverage_preview(*, proposal_id: int, now: datetime | None = None) -> Proposal:
     """Start the paired coverage runs of a proposal, current vs proposed parameters; safe to run twice.
 
@@ -263,18 +283,10 @@ def proposal_coverage_preview(*, proposal_id: int, now: datetime | None = None) 
         }
         try:
             with transaction.atomic():
-                shared = {
-                    "requested_by": f"proposal:{proposal.pk}",
-                    "paths": COVERAGE_PREVIEW_PATHS,
-                    "seed": COVERAGE_PREVIEW_SEED_BASE + int(proposal.pk),
-                    "at": now,
-                    "purpose": RunPurpose.PROPOSAL_IMPACT,
-                }
-                proposal.coverage_current = coverage_run_create(
-                    label=f"Proposal #{proposal.pk}: current parameters", **shared
-                )
-                proposal.coverage_proposed = coverage_run_create(
-                    label=f"Proposal #{proposal.pk}: proposed parameters", parameter_overrides=overrides, **shared
+                seed = COVERAGE_PREVIEW_SEED_BASE + int(proposal.pk)
+                proposal.coverage_current = _preview_run(proposal, "current parameters", seed=seed, at=now)
+                proposal.coverage_proposed = _preview_run(
+                    proposal, "proposed parameters", seed=seed, at=now, overrides=overrides
                 )
                 proposal.save(update_fields=["coverage_current", "coverage_proposed"])
         except ValidationError as exc:

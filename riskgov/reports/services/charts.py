@@ -203,5 +203,5 @@ def chart_coverage_trend(
         axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
         axes.set_title("Coverage across baseline runs", loc="left")
         lines = axes.get_lines() + right.get_lines()
-        axes.legend(lines, [line.get_label() for line in lines], loc="upper left", ncols=3)
+        axes.legend(lines, [str(line.get_label()) for line in lines], loc="upper left", ncols=3)
         return _svg(figure, scope)
