@@ -19,25 +19,39 @@ def purposes_backfill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('insurance', '0002_schedules'),
+        ("insurance", "0002_schedules"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='coveragerun',
-            name='book_sha256',
-            field=models.CharField(blank=True, default='', help_text='sha256 of the frozen positions and mark prices alone: equal books, whatever the parameters.', max_length=64),
+            model_name="coveragerun",
+            name="book_sha256",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="sha256 of the frozen positions and mark prices alone: equal books, whatever the parameters.",
+                max_length=64,
+            ),
         ),
         migrations.AddField(
-            model_name='coveragerun',
-            name='purpose',
-            field=models.CharField(choices=[('baseline', 'Baseline'), ('what_if', 'What-if'), ('proposal_impact', 'Proposal impact'), ('stress', 'Stress scenario')], default='what_if', help_text='Derived from the inputs at creation: a run with any override is never a baseline.', max_length=16),
+            model_name="coveragerun",
+            name="purpose",
+            field=models.CharField(
+                choices=[
+                    ("baseline", "Baseline"),
+                    ("what_if", "What-if"),
+                    ("proposal_impact", "Proposal impact"),
+                    ("stress", "Stress scenario"),
+                ],
+                default="what_if",
+                help_text="Derived from the inputs at creation: a run with any override is never a baseline.",
+                max_length=16,
+            ),
         ),
         migrations.AddIndex(
-            model_name='coveragerun',
-            index=models.Index(fields=['purpose', 'status', 'finished_at'], name='coverage_run_purpose_idx'),
+            model_name="coveragerun",
+            index=models.Index(fields=["purpose", "status", "finished_at"], name="coverage_run_purpose_idx"),
         ),
         migrations.RunPython(purposes_backfill, migrations.RunPython.noop),
     ]

@@ -4,15 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_audit_action_choices'),
+        ("core", "0002_audit_action_choices"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditrecord',
-            name='action',
-            field=models.CharField(choices=[('demo.seeded', 'demo protocol seeded'), ('parameters.changed', 'margin parameters changed'), ('parameter_rule.changed', 'guardrail rule changed'), ('parameter_rule.deleted', 'guardrail rule deleted'), ('auth.siwe_sign_in', 'signed in with Ethereum'), ('auth.staff_address_linked', 'staff address linked'), ('proposal.created', 'proposal created'), ('proposal.canceled', 'proposal canceled'), ('proposal.queued', 'proposal queued'), ('proposal.executed', 'proposal executed'), ('proposal.execution_failed', 'proposal execution failed'), ('proposal.recounted', 'proposal recounted'), ('proposal.state_changed', 'proposal state changed'), ('proposal.vetoed', 'proposal vetoed'), ('margin_policy.changed', 'margin policy changed'), ('margin_recommendation.created', 'margin recommendation created'), ('margin_recommendation.applied', 'margin recommendation applied'), ('margin_recommendation.dismissed', 'margin recommendation dismissed'), ('margin_recommendation.proposed', 'margin recommendation proposed'), ('exposure_report.generated', 'exposure report generated'), ('report_schedule.deleted', 'report schedule deleted'), ('report_subscription.created', 'report subscription created'), ('report_subscription.deleted', 'report subscription deleted'), ('insurance.fund_created', 'insurance fund created'), ('insurance.ledger_entry', 'insurance ledger entry'), ('insurance.coverage_run_created', 'coverage run created'), ('insurance.coverage_run_cancelled', 'coverage run cancelled'), ('alert.acknowledged', 'alert acknowledged'), ('alert.snoozed', 'alert snoozed'), ('alert.resolved', 'alert resolved')], db_index=True, max_length=64),
+            model_name="auditrecord",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("demo.seeded", "demo protocol seeded"),
+                    ("parameters.changed", "margin parameters changed"),
+                    ("parameter_rule.changed", "guardrail rule changed"),
+                    ("parameter_rule.deleted", "guardrail rule deleted"),
+                    ("auth.siwe_sign_in", "signed in with Ethereum"),
+                    ("auth.staff_address_linked", "staff address linked"),
+                    ("proposal.created", "proposal created"),
+                    ("proposal.canceled", "proposal canceled"),
+                    ("proposal.queued", "proposal queued"),
+                    ("proposal.executed", "proposal executed"),
+                    ("proposal.execution_failed", "proposal execution failed"),
+                    ("proposal.recounted", "proposal recounted"),
+                    ("proposal.state_changed", "proposal state changed"),
+                    ("proposal.vetoed", "proposal vetoed"),
+                    ("margin_policy.changed", "margin policy changed"),
+                    ("margin_recommendation.created", "margin recommendation created"),
+                    ("margin_recommendation.applied", "margin recommendation applied"),
+                    ("margin_recommendation.dismissed", "margin recommendation dismissed"),
+                    ("margin_recommendation.proposed", "margin recommendation proposed"),
+                    ("exposure_report.generated", "exposure report generated"),
+                    ("report_schedule.deleted", "report schedule deleted"),
+                    ("report_subscription.created", "report subscription created"),
+                    ("report_subscription.deleted", "report subscription deleted"),
+                    ("insurance.fund_created", "insurance fund created"),
+                    ("insurance.ledger_entry", "insurance ledger entry"),
+                    ("insurance.coverage_run_created", "coverage run created"),
+                    ("insurance.coverage_run_cancelled", "coverage run cancelled"),
+                    ("alert.acknowledged", "alert acknowledged"),
+                    ("alert.snoozed", "alert snoozed"),
+                    ("alert.resolved", "alert resolved"),
+                ],
+                db_index=True,
+                max_length=64,
+            ),
         ),
     ]

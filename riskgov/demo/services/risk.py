@@ -27,6 +27,8 @@ DEMO_RULES = (
     (AlertKind.VOLATILITY_JUMP, D("2"), "Volatility doubled (24 h vs 30 d)"),
     (AlertKind.ORACLE_STALE_OR_DEVIATING, D("1"), "Oracle: more than one feed stale or deviating"),
     (AlertKind.INDEXER_LAG_ABOVE, D("300"), "Chain indexer more than 5 minutes behind"),
+    (AlertKind.SNAPSHOT_FAILING, D("15"), "Exposure snapshot failing or older than 15 minutes"),
+    (AlertKind.AUTOMATIC_PARAMETER_CHANGE, D("1"), "A margin policy changed parameters in the last hour"),
 )
 
 

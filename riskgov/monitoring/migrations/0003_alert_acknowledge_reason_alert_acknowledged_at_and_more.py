@@ -18,66 +18,70 @@ def alerts_take_kind_severity(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('markets', '0002_bankruptcy_price_without_integer_division'),
-        ('monitoring', '0002_alert_delivery_outbox'),
+        ("markets", "0002_bankruptcy_price_without_integer_division"),
+        ("monitoring", "0002_alert_delivery_outbox"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='alert',
-            name='acknowledge_reason',
-            field=models.CharField(blank=True, default='', max_length=500),
+            model_name="alert",
+            name="acknowledge_reason",
+            field=models.CharField(blank=True, default="", max_length=500),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='acknowledged_at',
+            model_name="alert",
+            name="acknowledged_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='acknowledged_by',
-            field=models.CharField(blank=True, default='', max_length=150),
+            model_name="alert",
+            name="acknowledged_by",
+            field=models.CharField(blank=True, default="", max_length=150),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='resolve_reason',
-            field=models.CharField(blank=True, default='', max_length=500),
+            model_name="alert",
+            name="resolve_reason",
+            field=models.CharField(blank=True, default="", max_length=500),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='resolved_by',
-            field=models.CharField(blank=True, default='', help_text='Empty: the sweep.', max_length=150),
+            model_name="alert",
+            name="resolved_by",
+            field=models.CharField(blank=True, default="", help_text="Empty: the sweep.", max_length=150),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='severity',
-            field=models.PositiveSmallIntegerField(choices=[(1, 'Info'), (2, 'Warning'), (3, 'Critical')], default=2),
+            model_name="alert",
+            name="severity",
+            field=models.PositiveSmallIntegerField(choices=[(1, "Info"), (2, "Warning"), (3, "Critical")], default=2),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='snooze_reason',
-            field=models.CharField(blank=True, default='', max_length=500),
+            model_name="alert",
+            name="snooze_reason",
+            field=models.CharField(blank=True, default="", max_length=500),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='snoozed_by',
-            field=models.CharField(blank=True, default='', max_length=150),
+            model_name="alert",
+            name="snoozed_by",
+            field=models.CharField(blank=True, default="", max_length=150),
         ),
         migrations.AddField(
-            model_name='alert',
-            name='snoozed_until',
+            model_name="alert",
+            name="snoozed_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='alertrule',
-            name='severity',
-            field=models.PositiveSmallIntegerField(blank=True, choices=[(1, 'Info'), (2, 'Warning'), (3, 'Critical')], help_text="Empty: the kind's default. Copied onto each alert when it opens.", null=True),
+            model_name="alertrule",
+            name="severity",
+            field=models.PositiveSmallIntegerField(
+                blank=True,
+                choices=[(1, "Info"), (2, "Warning"), (3, "Critical")],
+                help_text="Empty: the kind's default. Copied onto each alert when it opens.",
+                null=True,
+            ),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(fields=['state', '-severity', '-opened_at'], name='alert_state_severity_idx'),
+            model_name="alert",
+            index=models.Index(fields=["state", "-severity", "-opened_at"], name="alert_state_severity_idx"),
         ),
         migrations.RunPython(alerts_take_kind_severity, migrations.RunPython.noop),
     ]

@@ -83,6 +83,8 @@ class AlertKind(models.TextChoices):
     VOLATILITY_JUMP = "volatility_jump", "Volatility jump (24 h vs 30 d) above"
     ORACLE_STALE_OR_DEVIATING = "oracle_stale_or_deviating", "Oracle feed stale or deviating"
     INDEXER_LAG_ABOVE = "indexer_lag_above", "Indexer lag above (seconds)"
+    SNAPSHOT_FAILING = "snapshot_failing", "Exposure snapshot failing or older than (minutes)"
+    AUTOMATIC_PARAMETER_CHANGE = "automatic_parameter_change", "Margin policy changed parameters (within hours)"
 
 
 # Kinds evaluated per market (a rule without a market covers every active market); the rest are protocol-wide.
@@ -91,6 +93,7 @@ MARKET_KINDS = (
     AlertKind.OI_SHARE_OF_CAP_ABOVE,
     AlertKind.VOLATILITY_JUMP,
     AlertKind.ORACLE_STALE_OR_DEVIATING,
+    AlertKind.AUTOMATIC_PARAMETER_CHANGE,
 )
 
 
@@ -111,6 +114,8 @@ DEFAULT_SEVERITY = {
     AlertKind.VOLATILITY_JUMP: AlertSeverity.INFO,
     AlertKind.ORACLE_STALE_OR_DEVIATING: AlertSeverity.CRITICAL,
     AlertKind.INDEXER_LAG_ABOVE: AlertSeverity.WARNING,
+    AlertKind.SNAPSHOT_FAILING: AlertSeverity.CRITICAL,
+    AlertKind.AUTOMATIC_PARAMETER_CHANGE: AlertSeverity.INFO,
 }
 
 

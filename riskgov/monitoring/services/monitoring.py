@@ -15,16 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from riskgov.markets.models import Market
+from riskgov.markets.selectors.exposure import SnapshotHealthState, snapshot_health
 from riskgov.markets.selectors.markets import MarketState, market_states
 from riskgov.monitoring.models import Alert, AlertDeliveryEvent, AlertKind, AlertRule, AlertState
 from riskgov.monitoring.models.monitoring import MARKET_KINDS
+from riskgov.monitoring.selectors.margin_policy import automatic_parameter_changes
 from riskgov.monitoring.selectors.monitoring import (
     NEAR_BAND,
     indexer_lag,
@@ -79,6 +81,18 @@ class _Figures:
 
     def indexer(self) -> Any:
         return self._once("indexer", lambda: indexer_lag(self.now))
+
+    def snapshots(self) -> SnapshotHealthState:
+        return self._once("snapshots", snapshot_health)
+
+    def automatic_changes(self, since: datetime) -> dict[str, list[dict[str, Any]]]:
+        """Automatic parameter changes since `since`, by market symbol (their audit data)."""
+        changes: dict[str, list[dict[str, Any]]] = {}
+        for record in automatic_parameter_changes(since=since):
+            changes.setdefault(record.data.get("market", ""), []).append(
+                {**record.data, "at": record.created_at.isoformat()}
+            )
+        return changes
 
 
 def _usd(value: float) -> str:
@@ -214,17 +228,62 @@ def _indexer_lag_finding(rule: AlertRule, figures: _Figures) -> Finding | None:
     )
 
 
+def _snapshot_finding(rule: AlertRule, figures: _Figures) -> Finding | None:
+    """Open when the snapshot task fails, or has not succeeded for `threshold` minutes; None before any run."""
+    threshold = float(rule.threshold)
+    health = figures.snapshots()
+    if health.last_success_at is None and health.failing_since is None:
+        return None
+    age_minutes = (
+        None if health.last_success_at is None else (figures.now - health.last_success_at).total_seconds() / 60
+    )
+    stale = age_minutes is None or age_minutes > threshold
+    if health.failing_since is not None:
+        message = f"Exposure snapshots failing since {health.failing_since:%Y-%m-%d %H:%M} UTC: {health.last_error}"
+    else:
+        message = f"No exposure snapshot for {age_minutes:,.0f} min (limit {threshold:g} min)"
+    return Finding(
+        health.failing_since is not None or stale,
+        message[:500],
+        {
+            "last_success_at": health.last_success_at.isoformat() if health.last_success_at else None,
+            "failing_since": health.failing_since.isoformat() if health.failing_since else None,
+            "last_error": health.last_error,
+            "minutes_since_success": age_minutes,
+            "threshold": threshold,
+        },
+    )
+
+
+def _automatic_change_finding(rule: AlertRule, market: Market, figures: _Figures) -> Finding | None:
+    """Open while the market's margin policy changed its parameters by itself within the last `threshold` hours,
+    so every automatic change reaches the rule's channels once (opened), and closes after the window."""
+    hours = float(rule.threshold)
+    changes = figures.automatic_changes(figures.now - timedelta(hours=hours)).get(market.symbol, [])
+    described = "; ".join(
+        f"v{change.get('version')} {change.get('direction') or 'change'} ({change.get('reason') or 'policy'})"
+        for change in changes
+    )
+    return Finding(
+        bool(changes),
+        f"{market}: margin policy applied {described}"[:500] if changes else f"{market}: no automatic change",
+        {"changes": changes, "window_hours": hours},
+    )
+
+
 # one evaluation per alert kind: market kinds are evaluated per market, protocol kinds once
 MARKET_FINDINGS: dict[str, Callable[[AlertRule, Market, _Figures], Finding | None]] = {
     AlertKind.NEAR_LIQ_NOTIONAL_ABOVE: _near_liquidation_finding,
     AlertKind.OI_SHARE_OF_CAP_ABOVE: _oi_share_finding,
     AlertKind.VOLATILITY_JUMP: _volatility_jump_finding,
     AlertKind.ORACLE_STALE_OR_DEVIATING: _oracle_finding,
+    AlertKind.AUTOMATIC_PARAMETER_CHANGE: _automatic_change_finding,
 }
 PROTOCOL_FINDINGS: dict[str, Callable[[AlertRule, _Figures], Finding | None]] = {
     AlertKind.COVERAGE_RATIO_BELOW: _coverage_finding,
     AlertKind.EXHAUSTION_ABOVE: _coverage_finding,
     AlertKind.INDEXER_LAG_ABOVE: _indexer_lag_finding,
+    AlertKind.SNAPSHOT_FAILING: _snapshot_finding,
 }
 
 
