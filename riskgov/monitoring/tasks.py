@@ -8,6 +8,7 @@ from celery.app.task import Task
 from riskgov.core.services.outbox import TransientDeliveryError
 from riskgov.core.tasking import retry_policy
 from riskgov.monitoring.services.alert_delivery import alert_delivery_send
+from riskgov.monitoring.services.coverage_preview import recommendation_coverage_preview
 from riskgov.monitoring.services.monitoring import alerts_evaluate
 from riskgov.monitoring.services.recommender import margin_recommend_all
 
@@ -42,3 +43,16 @@ def deliver_alert(self: Task, *, delivery_id: int) -> str:
     """Send one alert notification; transient failures retry with exponential backoff, each attempt recorded."""
     final = self.request.retries >= DELIVERY_MAX_RETRIES
     return str(alert_delivery_send(delivery_id=delivery_id, final_attempt=final).status)
+
+
+@shared_task(
+    name="riskgov.recommendation_coverage_preview",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=300,
+    time_limit=360,
+    **retry_policy(),
+)
+def recommendation_coverage_preview_start(*, recommendation_id: int) -> int | None:
+    """Freeze and enqueue a recommendation's paired what-if runs (once; a second delivery changes nothing)."""
+    return recommendation_coverage_preview(recommendation_id=recommendation_id).coverage_proposed_id

@@ -28,6 +28,16 @@ urlpatterns = [
         monitoring.recommendation_propose,
         name="recommendation-propose",
     ),
+    path(
+        "recommendations/<int:recommendation_id>/coverage/",
+        monitoring.recommendation_coverage_fragment,
+        name="recommendation-coverage",
+    ),
+    path(
+        "recommendations/<int:recommendation_id>/coverage/start/",
+        monitoring.recommendation_coverage_start,
+        name="recommendation-coverage-start",
+    ),
     path("markets/<str:symbol>/policy/", monitoring.market_policy, name="market-policy"),
     path("markets/<str:symbol>/backtest/", monitoring.market_backtest_page, name="market-backtest"),
 ]

@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 
-from insurance.models import CoverageRun, RunPurpose
-from insurance.services.coverage_runs import coverage_run_create
+from insurance.models import RunPurpose
+from insurance.services.coverage_pairs import coverage_pair_create, coverage_pair_refusal
 from riskgov.core import dispatch
 from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
@@ -245,26 +245,6 @@ def proposal_overrides(proposal: Proposal) -> dict[str, dict[str, Decimal | None
     return grouped
 
 
-def _preview_run(
-    proposal: Proposal,
-    what: str,
-    *,
-    seed: int,
-    at: datetime,
-    overrides: dict[str, dict[str, Decimal]] | None = None,
-) -> CoverageRun:
-    """One side of the paired preview: the same seed, paths, horizon and book as the other side."""
-    return coverage_run_create(
-        label=f"Proposal #{proposal.pk}: {what}",
-        requested_by=f"proposal:{proposal.pk}",
-        paths=COVERAGE_PREVIEW_PATHS,
-        seed=seed,
-        at=at,
-        parameter_overrides=overrides,
-        purpose=RunPurpose.PROPOSAL_IMPACT,
-    )
-
-
 def proposal_coverage_preview(*, proposal_id: int, now: datetime | None = None) -> Proposal:
     """Start the paired coverage runs of a proposal, current vs proposed parameters; safe to run twice.
 
@@ -283,17 +263,18 @@ def proposal_coverage_preview(*, proposal_id: int, now: datetime | None = None) 
         }
         try:
             with transaction.atomic():
-                seed = COVERAGE_PREVIEW_SEED_BASE + int(proposal.pk)
-                proposal.coverage_current = _preview_run(proposal, "current parameters", seed=seed, at=now)
-                proposal.coverage_proposed = _preview_run(
-                    proposal, "proposed parameters", seed=seed, at=now, overrides=overrides
+                proposal.coverage_current, proposal.coverage_proposed = coverage_pair_create(
+                    label=f"Proposal #{proposal.pk}",
+                    requested_by=f"proposal:{proposal.pk}",
+                    overrides=overrides,
+                    purpose=RunPurpose.PROPOSAL_IMPACT,
+                    seed=COVERAGE_PREVIEW_SEED_BASE + int(proposal.pk),
+                    at=now,
+                    paths=COVERAGE_PREVIEW_PATHS,
                 )
                 proposal.save(update_fields=["coverage_current", "coverage_proposed"])
         except ValidationError as exc:
-            reason = (
-                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items()) if exc.error_dict else str(exc)
-            )
-            proposal.coverage_error = f"Coverage preview not started: {reason}"
+            proposal.coverage_error = f"Coverage preview not started: {coverage_pair_refusal(exc)}"
             proposal.save(update_fields=["coverage_error"])
     return proposal
 

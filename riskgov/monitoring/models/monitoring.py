@@ -65,6 +65,26 @@ class MarginRecommendation(models.Model):
     proposal_ref = models.CharField(max_length=64, blank=True, default="")
     decided_by = models.CharField(max_length=150, blank=True, default="")
     decided_at = models.DateTimeField(null=True, blank=True)
+    coverage_current = models.ForeignKey(
+        "insurance.CoverageRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="What-if run of the paired coverage preview under the parameters in force.",
+    )
+    coverage_proposed = models.ForeignKey(
+        "insurance.CoverageRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="What-if run of the paired coverage preview under the recommended values (same seed and book).",
+    )
+    coverage_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the coverage preview was sent to the workers."
+    )
+    coverage_error = models.TextField(blank=True, help_text="Why the coverage preview could not be started.")
 
     class Meta:
         db_table = "riskgov_marginrecommendation"

@@ -148,7 +148,9 @@ def parameters_in_force(market: Market, hours: FloatArray) -> tuple[FloatArray, 
 def recommendations_list(
     *, status: str | None = None, market: Market | None = None, limit: int = 100
 ) -> QuerySet[MarginRecommendation]:
-    rows = MarginRecommendation.objects.select_related("market", "policy", "based_on", "applied_version")
+    rows = MarginRecommendation.objects.select_related(
+        "market", "policy", "based_on", "applied_version", "coverage_current", "coverage_proposed"
+    )
     if status:
         rows = rows.filter(status=status)
     if market is not None:

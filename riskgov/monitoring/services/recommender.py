@@ -5,8 +5,9 @@ and OI cap down) inside the steward bounds at any time. It applies a loosening o
 backtest over the last LOOSEN_BACKTEST_DAYS is not rejected (Kupiec POF / Christoffersen independence at
 `MARGIN_LOOSEN_BACKTEST_LEVEL`, default 5 %), the market is under its OI cap, and the change is inside the
 steward bounds; otherwise the recommendation stays pending with the reasons in `evidence["held_back"]`.
-Each recommendation carries its impact on today's positions (`evidence["impact"]`), and pending ones are
-superseded when the parameters they were computed from change.
+Each recommendation carries its impact on today's positions (`evidence["impact"]`), and a pending one a
+paired what-if coverage preview (started by the workers on commit); pending ones are superseded when the
+parameters they were computed from change.
 
 A computation is identified by the SHA-256 of its inputs (market, policy version, parameter version,
 last hour of prices, number of returns) and its result; the fingerprint is unique, so running the
@@ -27,6 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from riskgov.core import dispatch
 from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record, decimal_text
@@ -55,6 +57,7 @@ from riskgov.monitoring.selectors.margin_policy import (
     policy_coefficients,
 )
 from riskgov.monitoring.selectors.monitoring import market_risk_figures
+from riskgov.monitoring.services.coverage_preview import RECOMMENDATION_PREVIEW_TASK
 
 POLICY_ACTOR = "margin-policy"
 MAX_LOOKBACK_HOURS = 24 * 365
@@ -345,6 +348,10 @@ def margin_recommend(
                 recommendation.save(update_fields=["evidence"])
             else:
                 _mark_applied(recommendation, version, actor=POLICY_ACTOR, now=now, automatic=True)
+        if recommendation.status == RecommendationStatus.PENDING:  # a person decides: show the coverage delta
+            recommendation.coverage_requested_at = now
+            recommendation.save(update_fields=["coverage_requested_at"])
+            dispatch.send_on_commit(RECOMMENDATION_PREVIEW_TASK, recommendation_id=recommendation.pk)
     return recommendation
 
 

@@ -19,7 +19,8 @@ from riskgov.markets.models import MarginParameters, Market
 from riskgov.markets.services.guardrails import GuardrailError
 from riskgov.monitoring.alert_forms import AlertReasonForm, alert_action_form, alert_action_forms
 from riskgov.monitoring.forms import BACKTEST_DAYS, EDITABLE_COEFFICIENTS, BacktestForm
-from riskgov.monitoring.models import Alert, MarginPolicy, RecommendationStatus
+from riskgov.monitoring.models import Alert, MarginPolicy, MarginRecommendation, RecommendationStatus
+from riskgov.monitoring.selectors.coverage_preview import recommendation_coverage_preview_state
 from riskgov.monitoring.selectors.margin_policy import (
     backtest_charts,
     market_backtest,
@@ -35,6 +36,7 @@ from riskgov.monitoring.services.alert_actions import (
     alert_resolve,
     alert_snooze,
 )
+from riskgov.monitoring.services.coverage_preview import CoveragePreviewError, recommendation_coverage_request
 from riskgov.monitoring.services.recommender import (
     RecommendationError,
     margin_policy_evaluate,
@@ -103,6 +105,8 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
     for row in rows:
         current = row.evidence.get("current") or {}
         row.value_rows = [(name, current.get(name), value) for name, value in row.values.items()]  # type: ignore[attr-defined]
+        if row.status == RecommendationStatus.PENDING:
+            row.coverage_preview = recommendation_coverage_preview_state(row)  # type: ignore[attr-defined]
     return render(
         request,
         "riskgov/monitoring/recommendations.html",
@@ -112,6 +116,31 @@ def recommendation_list(request: HttpRequest) -> HttpResponse:
             "statuses": RecommendationStatus.choices,
         },
     )
+
+
+@require_GET
+def recommendation_coverage_fragment(request: HttpRequest, recommendation_id: int) -> HttpResponse:
+    """Polled by the recommendations page while a recommendation's coverage preview is queued or running."""
+    recommendation = get_object_or_404(
+        MarginRecommendation.objects.select_related("coverage_current", "coverage_proposed"), pk=recommendation_id
+    )
+    return render(
+        request,
+        "riskgov/monitoring/_coverage_preview.html",
+        {"rec": recommendation, "preview": recommendation_coverage_preview_state(recommendation)},
+    )
+
+
+@staff_member_required
+@require_POST
+def recommendation_coverage_start(request: HttpRequest, recommendation_id: int) -> HttpResponse:
+    try:
+        recommendation_coverage_request(recommendation_id=recommendation_id)
+    except CoveragePreviewError as error:
+        messages.error(request, f"Coverage preview not started: {error}.")
+    else:
+        messages.success(request, "Coverage preview sent to the workers.")
+    return _back(request)
 
 
 @require_GET

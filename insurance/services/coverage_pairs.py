@@ -1,0 +1,61 @@
+"""Paired coverage runs: current versus changed parameters on the same simulated paths (common random numbers)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from insurance.models import CoverageRun, RunPurpose
+from insurance.services.coverage_runs import coverage_run_create
+
+
+def coverage_pair_create(
+    *,
+    label: str,
+    requested_by: str,
+    overrides: Mapping[str, Mapping[str, Decimal]],
+    purpose: str,
+    seed: int,
+    at: datetime,
+    paths: int,
+) -> tuple[CoverageRun, CoverageRun]:
+    """Create the current and the proposed run of a paired comparison; returns (current, proposed).
+
+    Both runs freeze the same book at `at` and share seed, paths, steps and horizon, so their difference is
+    estimated path by path. `overrides` is {market symbol: {field: value}} (rates as fractions) applied to
+    the current parameters on the proposed side only. `purpose` is asked of both runs (see
+    `run_purpose_derive`: the proposed side of a non-proposal pair is a what-if, never a baseline). Raises
+    ValidationError naming the field; then neither run is written.
+    """
+    if purpose == RunPurpose.BASELINE:
+        raise ValidationError({"purpose": "A paired comparison is never a baseline; ask for a what-if."})
+    with transaction.atomic():
+        current = coverage_run_create(
+            label=f"{label}: current parameters",
+            requested_by=requested_by,
+            paths=paths,
+            seed=seed,
+            at=at,
+            purpose=purpose,
+        )
+        proposed = coverage_run_create(
+            label=f"{label}: proposed parameters",
+            requested_by=requested_by,
+            paths=paths,
+            seed=seed,
+            at=at,
+            parameter_overrides={symbol: dict(fields) for symbol, fields in overrides.items()},
+            purpose=purpose,
+        )
+    return current, proposed
+
+
+def coverage_pair_refusal(error: ValidationError) -> str:
+    """A refused pair's reason in one line, each field named ("fund: There is no insurance fund yet; …")."""
+    if hasattr(error, "error_dict"):
+        return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+    return " ".join(error.messages)
