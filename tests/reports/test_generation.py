@@ -11,14 +11,17 @@ from insurance.selectors.coverage import run_headline
 from insurance.selectors.funds import fund_balance
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.templatetags.riskgov_format import usd
-from riskgov.markets.models import PROTOCOL_SCOPE
+from riskgov.markets.models import PROTOCOL_SCOPE, Market
 from riskgov.markets.selectors.overview import dashboard_overview
+from riskgov.markets.services.exposure import SnapshotError
+from riskgov.markets.tasks import exposure_snapshot
 from riskgov.reports.domain.periods import period_containing, period_parse
 from riskgov.reports.models import ExposureReport, ReportKind
 from riskgov.reports.services.content import Thresholds, report_alerts
 from riskgov.reports.services.reports import exposure_report_generate
 from riskgov.reports.tasks import generate_exposure_report
 from tests.factories import MarginParametersFactory
+from tests.markets.test_snapshot_health import huge_position
 from tests.reports.conftest import coverage_run_succeeded
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +185,25 @@ def test_a_period_that_has_not_ended_is_refused(daily_schedule):
         exposure_report_generate(
             schedule=daily_schedule, period=period_parse("2999-01-01", "daily"), requested_by="test"
         )
+
+
+def test_a_report_built_while_snapshots_fail_says_since_when(protocol, daily_schedule):
+    market = Market.objects.order_by("symbol").first()
+    with time_machine.travel(protocol.period.start + timedelta(hours=20), tick=False):
+        huge_position(market)
+        with pytest.raises(SnapshotError):
+            exposure_snapshot()
+    report = exposure_report_generate(schedule=daily_schedule, period=protocol.period, requested_by="test").report
+    failing = report.content["snapshot_failing"]
+    assert failing is not None and "beyond what a snapshot stores" in failing["error"]
+    since = (protocol.period.start + timedelta(hours=20)).strftime("%Y-%m-%d %H:%M")
+    assert f"snapshot failing since {since} UTC" in report.html
+
+
+def test_a_report_of_a_period_before_the_failure_carries_no_warning(protocol, daily_schedule):
+    with time_machine.travel(protocol.period.end + timedelta(hours=1), tick=False):
+        huge_position(Market.objects.order_by("symbol").first())
+        with pytest.raises(SnapshotError):
+            exposure_snapshot()
+    report = exposure_report_generate(schedule=daily_schedule, period=protocol.period, requested_by="test").report
+    assert report.content["snapshot_failing"] is None and "snapshot failing" not in report.html

@@ -16,6 +16,7 @@ from typing import Any
 from django.urls import reverse
 
 from riskgov.markets.models import PROTOCOL_SCOPE, ExposureSnapshot, MarginParameters
+from riskgov.markets.selectors.exposure import snapshot_health
 from riskgov.reports.domain.periods import ReportPeriod
 from riskgov.reports.models import ReportKind, ReportSchedule
 from riskgov.reports.selectors.reports import (
@@ -283,6 +284,14 @@ def report_alerts(content: dict[str, Any], thresholds: Thresholds) -> list[dict[
     return alerts
 
 
+def _snapshot_failing(until: datetime) -> dict[str, str] | None:
+    """When the snapshot task was failing by the end of the period: since when and why (its figures may be old)."""
+    health = snapshot_health()
+    if health.failing_since is None or health.failing_since > until:
+        return None
+    return {"since": health.failing_since.isoformat(), "error": health.last_error}
+
+
 def report_content_build(
     *, schedule: ReportSchedule, period: ReportPeriod
 ) -> tuple[dict[str, Any], ExposureSnapshot | None]:
@@ -320,6 +329,7 @@ def report_content_build(
         "parameter_changes": _parameter_changes(period, markets),
         "proposals": _proposals(period, markets),
         "thresholds": {},
+        "snapshot_failing": _snapshot_failing(period.end),
     }
     if snapshot is not None:
         rows = snapshot_set_at(taken_at=snapshot.taken_at)

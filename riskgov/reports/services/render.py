@@ -58,6 +58,7 @@ def report_view(content: dict[str, Any]) -> dict[str, Any]:
         "period_start": _when(content["period"]["start"]),
         "period_end": _when(content["period"]["end"]),
         "snapshot_taken_at": _when((content.get("snapshot") or {}).get("taken_at")),
+        "snapshot_failing_since": _when((content.get("snapshot_failing") or {}).get("since")),
         "previous_taken_at": _when((content.get("previous") or {}).get("taken_at")),
         "near_bands": [(band, near[band]["count"], near[band]["notional"]) for band in near],
         "shock_labels": [_shock_label(m) for m in moves],
