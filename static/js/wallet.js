@@ -247,5 +247,7 @@
     } else if (sessionAddress) {
       $("wallet-status").textContent = "Signed in as " + sessionAddress + " · connect your wallet to vote";
     }
+    // a remembered wallet is reconnected (or not) by now: scripts and tests may act on the page
+    document.documentElement.dataset.walletRestored = "1";
   })();
 })();

@@ -119,6 +119,7 @@ def test_wallet_proposal_votes_queue_execute(deployed: dict[str, Any], live_serv
 
     # 1. Connect and sign in (EIP-4361 through personal_sign).
     page.goto(f"{base}/governance/")
+    page.wait_for_selector("html[data-wallet-restored='1']", state="attached")  # no reconnect races the click
     use_account(proposer)
     page.click("#wallet-connect")
     page.wait_for_selector("#wallet-signin:not([hidden])")
