@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from celery.app.base import Celery
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +48,27 @@ def _redis_up(url: str) -> bool:
     from config.settings.broker import redis_answers
 
     return redis_answers(url, timeout=1.0)
+
+
+@pytest.fixture(autouse=True)
+def _tasks_stay_off_the_broker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Outside integration tests, a task sent to the broker is recorded here instead of published.
+
+    The suite's Celery worker (`celery_worker_process`) lives for the whole session; a task another test sends
+    would otherwise run on it while that test's tables are being emptied. Integration tests (marker) publish
+    for real; tests that patch a task's `delay` see their patch as before.
+    """
+    sent: list[Any] = []
+    if request.node.get_closest_marker("integration") is not None:
+        return sent
+
+    def record(app: Celery, name: str, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        sent.append((name, args, kwargs, options))
+        result_cls = options.get("result_cls") or app.AsyncResult
+        return result_cls(options.get("task_id") or uuid.uuid4().hex)
+
+    monkeypatch.setattr(Celery, "send_task", record)
+    return sent
 
 
 @pytest.fixture(scope="session")

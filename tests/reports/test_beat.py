@@ -19,7 +19,7 @@ from riskgov.reports.services.reports import report_schedule_sync
 from riskgov.reports.tasks import generate_exposure_report
 from tests.conftest import _redis_up, require_service
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]  # publishes to the real broker
 
 DUE_AT = datetime(2026, 11, 25, 6, 0, 30, tzinfo=UTC)  # just after the daily report's 06:00 UTC crontab
 
