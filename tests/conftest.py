@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,29 @@ from celery.app.base import Celery
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@contextmanager
+def chromium_page(artifacts: Path, **page_options: Any) -> Iterator[Any]:
+    """A Playwright page in Debian's Chromium (required under CI); screenshots go to `artifacts`."""
+    require_service(
+        Path(CHROMIUM).exists() or shutil.which("chromium") is not None, "Chromium (apt-get install chromium)"
+    )
+    from playwright.sync_api import sync_playwright
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+    artifacts.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(**page_options)
+        finally:
+            browser.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,12 +6,9 @@ parameters. Screenshots of each step go to test-artifacts/governance/.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,14 +23,11 @@ from riskgov.core.models.versions import ChangeSource
 from riskgov.governance.models import GovernanceSettings, Proposal, ProposalState
 from riskgov.governance.tasks import governance_coverage_preview
 from riskgov.markets.models import MarginParameters
-from tests.conftest import REPO_ROOT, require_service
+from tests.conftest import REPO_ROOT, chromium_page
 from tests.governance.test_chain_anvil import deployed, node  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "governance"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 PROVIDER = """
 (() => {
@@ -64,20 +58,8 @@ PROVIDER = """
 
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
-    require_service(
-        Path(CHROMIUM).exists() or shutil.which("chromium") is not None, "Chromium (apt-get install chromium)"
-    )
-    from playwright.sync_api import sync_playwright
-
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1360, "height": 1000})
-        try:
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(ARTIFACTS, viewport={"width": 1360, "height": 1000}) as page:
+        yield page
 
 
 def _signer(accounts: Any) -> Any:

@@ -5,11 +5,8 @@ Screenshots go to test-artifacts/monitoring/.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from decimal import Decimal as D
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,16 +15,13 @@ from django.conf import settings
 from riskgov.monitoring.models import Alert, AlertKind, AlertRule, AlertSeverity
 from riskgov.monitoring.services.alert_actions import alert_acknowledge
 from riskgov.monitoring.services.monitoring import alerts_evaluate
-from tests.conftest import REPO_ROOT, require_service
+from tests.conftest import REPO_ROOT, chromium_page
 from tests.factories import PositionFactory
 from tests.monitoring.conftest import make_market
 from tests.monitoring.test_alerts import mark
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "monitoring"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
 PHONE = {"width": 390, "height": 844}
 # how far the page reaches past the screen's right edge (0 when nothing is wider than the viewport)
 OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -35,20 +29,8 @@ OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElemen
 
 @pytest.fixture
 def phone_page() -> Iterator[Any]:
-    require_service(
-        Path(CHROMIUM).exists() or shutil.which("chromium") is not None, "Chromium (apt-get install chromium)"
-    )
-    from playwright.sync_api import sync_playwright
-
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
-        try:
-            yield page
-        finally:
-            browser.close()
+    with chromium_page(ARTIFACTS, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True) as page:
+        yield page
 
 
 @pytest.fixture
