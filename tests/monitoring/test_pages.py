@@ -1,5 +1,6 @@
 """Pages: alerts, banner, recommendations (steward apply), a market's policy and its backtest."""
 
+import re
 from decimal import Decimal as D
 
 import pytest
@@ -102,3 +103,19 @@ def test_margin_backtest_command(market):
     summary = json.loads(out.getvalue())
     assert summary["market"] == "PAGE" and summary["windows"] > 0
     assert 0 <= summary["kupiec_p_value"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("item", "named"),
+    [
+        ("ewma_lambda=2", "EWMA decay (ewma_lambda)"),
+        ("confidence=abc", "Confidence (confidence)"),
+        ("kind=quadratic", "Policy kind (kind)"),
+        ("size_addon_base=5", "expected FIELD=VALUE"),
+    ],
+)
+def test_margin_backtest_command_checks_overrides_as_the_page_does(market, item, named):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=re.escape(named)):
+        call_command("margin_backtest", "PAGE", "--days", "30", "--set", item)

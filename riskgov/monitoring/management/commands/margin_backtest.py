@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -12,21 +11,12 @@ from django.utils import timezone
 
 from riskgov.core.templatetags.riskgov_format import p_value
 from riskgov.markets.models import Market
+from riskgov.monitoring.forms import EDITABLE_COEFFICIENTS, BacktestForm
 from riskgov.monitoring.models import MarginPolicy
 from riskgov.monitoring.selectors.margin_policy import market_backtest
 from riskgov.monitoring.services.margin_policy import DEFAULT_POLICY
 
-OVERRIDABLE = (
-    "coefficient_a",
-    "coefficient_b",
-    "ewma_lambda",
-    "confidence",
-    "horizon_hours",
-    "imr_floor",
-    "imr_cap",
-    "mmr_ratio",
-    "kind",
-)
+OVERRIDABLE = ("kind", *EDITABLE_COEFFICIENTS)
 
 
 class Command(BaseCommand):
@@ -53,14 +43,7 @@ class Command(BaseCommand):
             raise CommandError(f"No market {options['symbol']!r}.")
         policy = MarginPolicy.objects.current_for(market)
         values = policy.values() if policy else dict(DEFAULT_POLICY)
-        for item in options["set"]:
-            name, _, raw = item.partition("=")
-            if name not in OVERRIDABLE or not raw:
-                raise CommandError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(OVERRIDABLE)}")
-            try:
-                values[name] = raw if name == "kind" else int(raw) if name == "horizon_hours" else Decimal(raw)
-            except (InvalidOperation, ValueError) as error:
-                raise CommandError(f"--set {item!r}: not a number") from error
+        values |= _overrides(options["set"], policy)
         now = timezone.now()
         try:
             found = market_backtest(
@@ -116,3 +99,17 @@ class Command(BaseCommand):
                 f"  actual MMR: {actual.breaches} breaches of {actual.observations} "
                 f"({actual.breach_rate:.2%}); Kupiec p {p_value(actual.p_value)}"
             )
+
+
+def _overrides(items: list[str], policy: MarginPolicy | None) -> dict[str, Any]:
+    """The `--set FIELD=VALUE` coefficients, checked as the backtest page checks them (the policy's bounds)."""
+    data: dict[str, str] = {}
+    for item in items:
+        name, _, raw = item.partition("=")
+        if name not in OVERRIDABLE or not raw:
+            raise CommandError(f"--set {item!r}: expected FIELD=VALUE with FIELD one of {', '.join(OVERRIDABLE)}")
+        data[name] = raw
+    form = BacktestForm(data, policy=policy)
+    if not form.is_valid():
+        raise CommandError("--set: " + "; ".join(form.error_messages()))
+    return form.changes()
