@@ -19,15 +19,7 @@ from riskgov.markets.models import Market, PriceObservation
 from riskgov.markets.services.parameters import margin_parameters_change
 from riskgov.monitoring.services.margin_policy import margin_policy_change
 from tests.factories import MarketFactory
-
-GENESIS = {
-    "imr": D("0.02"),
-    "mmr": D("0.01"),
-    "max_leverage": D("50"),
-    "liquidation_penalty": D("0.005"),
-    "insurance_fee_share": D("0.2"),
-    "oi_cap": D("100000000"),
-}
+from tests.markets.conftest import GENESIS
 
 
 def add_hourly_prices(
