@@ -88,10 +88,26 @@ def wilson_interval(successes: int, trials: int, z: float) -> tuple[float, float
     return low, high
 
 
+def order_rank(n: int, level: float) -> int:
+    """k = ⌈n·level⌉ (1-based, within 1..n): the order statistic of the lower empirical quantile."""
+    return min(n, max(1, math.ceil(n * level - 1e-9)))
+
+
+def expected_shortfall(sorted_losses: NDArray[np.float64], level: float) -> NDArray[np.float64]:
+    """Empirical ES at `level` along the last axis of ascending losses (one run, or bootstrap replicates)."""
+    n = sorted_losses.shape[-1]
+    k = order_rank(n, level)
+    tail_mass = n * (1 - level)
+    if tail_mass <= 0:
+        return np.asarray(sorted_losses[..., -1], dtype=np.float64)
+    upper = sorted_losses[..., k:].sum(axis=-1)
+    return np.asarray((upper + (k - n * level) * sorted_losses[..., k - 1]) / tail_mass, dtype=np.float64)
+
+
 def _quantile_with_interval(sorted_values: NDArray[np.float64], level: float, z: float) -> Estimate:
     """Lower empirical quantile L_(⌈n·level⌉) with an order-statistic confidence interval."""
     n = len(sorted_values)
-    k = min(n, max(1, math.ceil(n * level - 1e-9)))
+    k = order_rank(n, level)
     spread = z * math.sqrt(n * level * (1 - level))
     low_rank = min(n, max(1, math.floor(n * level - spread)))
     high_rank = min(n, max(1, math.ceil(n * level + spread) + 1))
@@ -103,12 +119,11 @@ def _quantile_with_interval(sorted_values: NDArray[np.float64], level: float, z:
 def _tail_risk(sorted_losses: NDArray[np.float64], level: float, z: float) -> TailRisk:
     n = len(sorted_losses)
     var = _quantile_with_interval(sorted_losses, level, z)
-    k = min(n, max(1, math.ceil(n * level - 1e-9)))
+    k = order_rank(n, level)
     tail_mass = n * (1 - level)
+    shortfall = float(expected_shortfall(sorted_losses, level))
     if tail_mass <= 0:
-        shortfall = float(sorted_losses[-1])
         return TailRisk(level, var, Estimate(shortfall, shortfall, shortfall))
-    shortfall = (float(sorted_losses[k:].sum()) + (k - n * level) * float(sorted_losses[k - 1])) / tail_mass
     tail = sorted_losses[k - 1 :]
     # asymptotic variance of the historical ES estimator: (Var[L | L ≥ VaR] + α·(ES − VaR)²) / (n·(1 − α))
     variance = (float(tail.var()) + level * (shortfall - var.value) ** 2) / tail_mass

@@ -24,7 +24,7 @@ from statistics import NormalDist
 import numpy as np
 from numpy.typing import NDArray
 
-from .metrics import Estimate
+from .metrics import Estimate, expected_shortfall
 
 PAIRED_LEVEL = 0.99  # the tail level of the ES difference
 BOOTSTRAP_REPLICATES = 400
@@ -55,17 +55,6 @@ class PairedDeltas:
     mean_bad_debt: Estimate
     bootstrap_replicates: int
     bootstrap_seed: int
-
-
-def expected_shortfall(sorted_losses: NDArray[np.float64], level: float) -> NDArray[np.float64]:
-    """Empirical ES at `level` along the last axis of ascending losses (the estimator of `metrics.summarize`)."""
-    n = sorted_losses.shape[-1]
-    k = min(n, max(1, math.ceil(n * level - 1e-9)))
-    tail_mass = n * (1 - level)
-    if tail_mass <= 0:
-        return np.asarray(sorted_losses[..., -1], dtype=np.float64)
-    upper = sorted_losses[..., k:].sum(axis=-1)
-    return np.asarray((upper + (k - n * level) * sorted_losses[..., k - 1]) / tail_mass, dtype=np.float64)
 
 
 def paired_mean(differences: NDArray[np.float64], z: float) -> Estimate:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from insurance.engine import PairedSample, paired_deltas
-from insurance.engine.paired import expected_shortfall
+from insurance.engine.metrics import expected_shortfall
 
 
 def _sample(losses: np.ndarray, *, fund: float, notional: np.ndarray | None = None) -> PairedSample:
