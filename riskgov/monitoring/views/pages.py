@@ -17,8 +17,14 @@ from riskgov.governance.errors import GovernanceError
 from riskgov.governance.views.auth import session_address
 from riskgov.markets.models import MarginParameters, Market
 from riskgov.markets.services.guardrails import GuardrailError
-from riskgov.monitoring.alert_forms import AlertReasonForm, alert_action_form, alert_action_forms
-from riskgov.monitoring.forms import BACKTEST_DAYS, EDITABLE_COEFFICIENTS, BacktestForm
+from riskgov.monitoring.forms import (
+    BACKTEST_DAYS,
+    EDITABLE_COEFFICIENTS,
+    AlertReasonForm,
+    BacktestForm,
+    alert_action_form,
+    alert_action_forms,
+)
 from riskgov.monitoring.models import Alert, MarginPolicy, MarginRecommendation, RecommendationStatus
 from riskgov.monitoring.selectors.coverage_preview import recommendation_coverage_preview_state
 from riskgov.monitoring.selectors.margin_policy import (
