@@ -1,5 +1,7 @@
 from django.db import models
 
+from riskgov.core.models.fields import EnumCharField
+
 
 class AuditAction(models.TextChoices):
     """Every kind of state change an audit record can describe; stored as its value."""
@@ -39,7 +41,7 @@ class AuditAction(models.TextChoices):
 class AuditRecord(models.Model):
     """An append-only record of a state change: who did what to which subject, and why."""
 
-    action = models.CharField(max_length=64, db_index=True, choices=AuditAction.choices)
+    action = EnumCharField(max_length=64, db_index=True, choices=AuditAction.choices)
     subject_type = models.CharField(max_length=64)
     subject_id = models.CharField(max_length=64)
     actor = models.CharField(max_length=150)

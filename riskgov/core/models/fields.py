@@ -21,3 +21,16 @@ def rate_field(**kwargs: object) -> models.DecimalField:
 
 
 ZERO = Decimal("0")
+
+
+class EnumCharField(models.CharField):
+    """A CharField whose choices come from an enum and stay out of the migration state.
+
+    The enum validates and labels values; adding a member needs no migration, because the column
+    is the same VARCHAR either way.
+    """
+
+    def deconstruct(self) -> tuple[str, str, list[object], dict[str, object]]:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.pop("choices", None)
+        return name, path, args, kwargs
