@@ -1,6 +1,8 @@
 """Shared field definitions: money, prices and sizes are NUMERIC at rest."""
 
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 
@@ -30,7 +32,7 @@ class EnumCharField(models.CharField):
     is the same VARCHAR either way.
     """
 
-    def deconstruct(self) -> tuple[str, str, list[object], dict[str, object]]:
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         kwargs.pop("choices", None)
         return name, path, args, kwargs
