@@ -1,3 +1,4 @@
+from riskgov.governance.models.delegation import DelegateStatement, DelegationRelay, RelayStatus
 from riskgov.governance.models.governance import (
     WEI_DIGITS,
     GovernanceSettings,
@@ -13,11 +14,14 @@ from riskgov.governance.models.governance import (
 
 __all__ = [
     "WEI_DIGITS",
+    "DelegateStatement",
+    "DelegationRelay",
     "GovernanceSettings",
     "ParameterChange",
     "Proposal",
     "ProposalExecution",
     "ProposalState",
+    "RelayStatus",
     "SiweNonce",
     "StaffAddress",
     "Vote",
