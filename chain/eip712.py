@@ -1,11 +1,18 @@
 """EIP-712 typed data for governance ballots.
 
-The ballot is OpenZeppelin Governor 5's
-``Ballot(uint256 proposalId,uint8 support,address voter,uint256 nonce)`` under the domain
+Ballots are OpenZeppelin Governor 5's typed data under the domain
 ``{name: "RiskGov", version: "1", chainId, verifyingContract}``, where ``verifyingContract`` is the
-deployed ``RiskParameterRegistry``. ``support``: 0 Against, 1 For, 2 Abstain; ``nonce``: the
-voter's number of previously accepted votes. The builders here produce exactly what a wallet
-receives through ``eth_signTypedData_v4``.
+deployed ``RiskParameterRegistry``: ``Ballot(uint256 proposalId,uint8 support,address voter,uint256 nonce)``
+for a vote without a reason, and ``ExtendedBallot(uint256 proposalId,uint8 support,address voter,uint256
+nonce,string reason,bytes params)`` (``params`` empty) when the voter gives a reason, so the reason is signed
+too. ``support``: 0 Against, 1 For, 2 Abstain; ``nonce``: the voter's next nonce (it only increases, as
+OpenZeppelin's ``Nonces``). The builders here produce exactly what a wallet receives through
+``eth_signTypedData_v4``.
+
+Recovery accepts only canonical signatures, as OpenZeppelin's ``ECDSA.tryRecover`` does: 65 bytes,
+``s`` in the lower half of the curve order and ``v`` 27 or 28. A malleated (high-s) copy of a valid
+signature, or one carrying the bare recovery id (``v`` 0 or 1), is refused, so every stored ballot
+verifies with standard tools (ethers v6 refuses high-s).
 """
 
 from __future__ import annotations
@@ -32,7 +39,10 @@ UINT256_MAX = 2**256 - 1
 ERC1271_MAGIC_VALUE = bytes.fromhex("1626ba7e")
 SIGNATURE_LENGTH = 65  # r (32 bytes) ‖ s (32 bytes) ‖ v (1 byte)
 RECOVERY_ID_AT = 64  # the byte offset of v
-ETHEREUM_V_OFFSET = 27  # Ethereum signatures carry v = 27 + recovery id; some signers send the bare id
+ETHEREUM_V_OFFSET = 27  # Ethereum signatures carry v = 27 + recovery id
+CANONICAL_V = (27, 28)
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+SECP256K1_HALF_N = SECP256K1_N // 2  # 0x7FFF…5D576E7357A4501DDFE92F46681B20A0, OpenZeppelin ECDSA's bound on s
 
 EIP712_DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
@@ -45,6 +55,11 @@ BALLOT_TYPE = [
     {"name": "support", "type": "uint8"},
     {"name": "voter", "type": "address"},
     {"name": "nonce", "type": "uint256"},
+]
+EXTENDED_BALLOT_TYPE = [
+    *BALLOT_TYPE,
+    {"name": "reason", "type": "string"},
+    {"name": "params", "type": "bytes"},
 ]
 
 _ERC1271_ABI = [
@@ -69,15 +84,29 @@ class VoteSupport(IntEnum):
 class InvalidSignature(ValueError):
     """The signature is malformed or cannot be recovered."""
 
+    code = "invalid_signature"
+
+
+class NonCanonicalSignature(InvalidSignature):
+    """A signature OpenZeppelin's ECDSA refuses: ``s`` above n/2 or ``v`` not 27/28."""
+
+    code = "non_canonical_signature"
+
 
 @dataclass(frozen=True)
 class Ballot:
-    """One vote: ``proposal_id`` (public numeric id), ``support`` (0/1/2), ``voter``, ``nonce``."""
+    """One vote: ``proposal_id`` (public numeric id), ``support`` (0/1/2), ``voter``, ``nonce`` and an
+    optional ``reason``; with a reason it is signed as ``ExtendedBallot`` (``params`` empty), else as ``Ballot``."""
 
     proposal_id: int
     support: int
     voter: str
     nonce: int
+    reason: str = ""
+
+    @property
+    def primary_type(self) -> str:
+        return "ExtendedBallot" if self.reason else "Ballot"
 
     def __post_init__(self) -> None:
         if not 0 <= self.proposal_id <= UINT256_MAX:
@@ -116,16 +145,24 @@ class BallotDomain:
 
 def ballot_typed_data(ballot: Ballot, domain: BallotDomain) -> dict[str, Any]:
     """Full typed-data document (types, primaryType, domain, message) as sent to ``eth_signTypedData_v4``."""
+    message: dict[str, Any] = {
+        "proposalId": ballot.proposal_id,
+        "support": int(ballot.support),
+        "voter": Web3.to_checksum_address(ballot.voter),
+        "nonce": ballot.nonce,
+    }
+    if ballot.reason:
+        return {
+            "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, "ExtendedBallot": EXTENDED_BALLOT_TYPE},
+            "primaryType": "ExtendedBallot",
+            "domain": domain.as_dict(),
+            "message": {**message, "reason": ballot.reason, "params": "0x"},
+        }
     return {
         "types": {"EIP712Domain": EIP712_DOMAIN_TYPE, "Ballot": BALLOT_TYPE},
         "primaryType": "Ballot",
         "domain": domain.as_dict(),
-        "message": {
-            "proposalId": ballot.proposal_id,
-            "support": int(ballot.support),
-            "voter": Web3.to_checksum_address(ballot.voter),
-            "nonce": ballot.nonce,
-        },
+        "message": message,
     }
 
 
@@ -144,6 +181,7 @@ def ballot_digest(ballot: Ballot, domain: BallotDomain) -> bytes:
         support=int(ballot.support),
         voter=ballot.voter,
         nonce=ballot.nonce,
+        reason=ballot.reason,
     )
 
 
@@ -154,10 +192,12 @@ def sign_ballot(ballot: Ballot, domain: BallotDomain, private_key: str | bytes) 
 
 
 def recover_ballot_signer(ballot: Ballot, domain: BallotDomain, signature: str | bytes) -> ChecksumAddress:
-    """The EOA that produced ``signature``; raises :class:`InvalidSignature` when it cannot be recovered."""
+    """The EOA that produced ``signature``; raises :class:`InvalidSignature` when it cannot be recovered and
+    :class:`NonCanonicalSignature` for a high-s or v ∉ {27, 28} signature."""
     raw = HexBytes(signature)
-    if len(raw) != SIGNATURE_LENGTH:
-        raise InvalidSignature(f"signature must be {SIGNATURE_LENGTH} bytes, got {len(raw)}")
+    defect = signature_defect(bytes(raw))
+    if defect is not None:
+        raise (NonCanonicalSignature if len(raw) == SIGNATURE_LENGTH else InvalidSignature)(defect)
     signer = recover_address(ballot_digest(ballot, domain), bytes(raw))
     if signer is None:
         raise InvalidSignature("signature cannot be recovered")
@@ -202,6 +242,10 @@ def verify_ballot_signature(w3: Web3 | None, ballot: Ballot, domain: BallotDomai
 # many votes stay fast. Anything this path cannot confirm (a contract wallet) goes through ERC-1271.
 _DOMAIN_TYPEHASH = keccak(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 _BALLOT_TYPEHASH = keccak(b"Ballot(uint256 proposalId,uint8 support,address voter,uint256 nonce)")
+_EXTENDED_BALLOT_TYPEHASH = keccak(
+    b"ExtendedBallot(uint256 proposalId,uint8 support,address voter,uint256 nonce,string reason,bytes params)"
+)
+_EMPTY_PARAMS_HASH = keccak(b"")
 
 
 def _word(value: int) -> bytes:
@@ -222,20 +266,54 @@ def domain_separator(*, name: str, version: str, chain_id: int, verifying_contra
     )
 
 
-def ballot_digest_fast(separator: bytes, *, proposal_id: int, support: int, voter: str, nonce: int) -> bytes:
-    """keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(Ballot))."""
-    struct_hash = keccak(_BALLOT_TYPEHASH + _word(proposal_id) + _word(support) + _address_word(voter) + _word(nonce))
+def ballot_digest_fast(
+    separator: bytes, *, proposal_id: int, support: int, voter: str, nonce: int, reason: str = ""
+) -> bytes:
+    """keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(Ballot)), or of ExtendedBallot (empty params) with a reason."""
+    fields = _word(proposal_id) + _word(support) + _address_word(voter) + _word(nonce)
+    if reason:
+        struct_hash = keccak(_EXTENDED_BALLOT_TYPEHASH + fields + keccak(reason.encode()) + _EMPTY_PARAMS_HASH)
+    else:
+        struct_hash = keccak(_BALLOT_TYPEHASH + fields)
     return keccak(b"\x19\x01" + separator + struct_hash)
 
 
-def recover_address(digest: bytes, signature: bytes) -> str | None:
-    """Lower-case 0x address that signed `digest` with a 65-byte r ‖ s ‖ v signature; None if unrecoverable."""
+def signature_defect(signature: bytes) -> str | None:
+    """Why OpenZeppelin's ``ECDSA.tryRecover`` would refuse `signature` before recovering, or None.
+
+    65 bytes r ‖ s ‖ v; ``s`` at most n/2 (the low-s form, EIP-2) and ``v`` 27 or 28.
+    """
+    if len(signature) != SIGNATURE_LENGTH:
+        return f"signature must be {SIGNATURE_LENGTH} bytes (r ‖ s ‖ v), got {len(signature)}"
+    if int.from_bytes(signature[32:RECOVERY_ID_AT], "big") > SECP256K1_HALF_N:
+        return "signature is not canonical: s is in the upper half of the curve order (sign again: wallets give low s)"
+    if signature[RECOVERY_ID_AT] not in CANONICAL_V:
+        return f"signature is not canonical: v must be 27 or 28, got {signature[RECOVERY_ID_AT]}"
+    return None
+
+
+def canonical_form(signature: bytes) -> bytes | None:
+    """The canonical signature equivalent to a high-s or v ∈ {0, 1} one (what its signer produced), or None.
+
+    Lets a caller tell "the voter's own signature, malleated" from a forgery without asking the chain.
+    """
     if len(signature) != SIGNATURE_LENGTH:
         return None
-    v = signature[RECOVERY_ID_AT]
+    r, s, v = signature[:32], int.from_bytes(signature[32:RECOVERY_ID_AT], "big"), signature[RECOVERY_ID_AT]
     recovery_id = v - ETHEREUM_V_OFFSET if v >= ETHEREUM_V_OFFSET else v
-    if recovery_id not in (0, 1):
+    if recovery_id not in (0, 1) or not 0 < s < SECP256K1_N:
         return None
+    if s > SECP256K1_HALF_N:
+        s, recovery_id = SECP256K1_N - s, 1 - recovery_id
+    return r + s.to_bytes(32, "big") + bytes([recovery_id + ETHEREUM_V_OFFSET])
+
+
+def recover_address(digest: bytes, signature: bytes) -> str | None:
+    """Lower-case 0x address that signed `digest` with a canonical 65-byte r ‖ s ‖ v signature; None if the
+    signature is not canonical (see :func:`signature_defect`) or cannot be recovered."""
+    if signature_defect(signature) is not None:
+        return None
+    recovery_id = signature[RECOVERY_ID_AT] - ETHEREUM_V_OFFSET
     try:
         public_key = coincurve.PublicKey.from_signature_and_message(
             signature[:RECOVERY_ID_AT] + bytes([recovery_id]), digest, hasher=None
@@ -245,17 +323,20 @@ def recover_address(digest: bytes, signature: bytes) -> str | None:
     return "0x" + keccak(public_key.format(compressed=False)[1:])[-20:].hex()
 
 
-BallotRow = tuple[str, int, int, bytes]  # voter (0x address), support, nonce, 65-byte signature
+BallotRow = tuple[str, int, int, bytes, str]  # voter (0x address), support, nonce, 65-byte signature, signed reason
 
 
 def signers_match(separator: bytes, proposal_id: int, rows: list[BallotRow]) -> list[bool]:
-    """For each row, whether its signature recovers to its voter (EOA only)."""
+    """For each row, whether its signature recovers to its voter (EOA only, canonical signatures only)."""
     return [
         recover_address(
-            ballot_digest_fast(separator, proposal_id=proposal_id, support=support, voter=voter, nonce=nonce), signature
+            ballot_digest_fast(
+                separator, proposal_id=proposal_id, support=support, voter=voter, nonce=nonce, reason=reason
+            ),
+            signature,
         )
         == voter.lower()
-        for voter, support, nonce, signature in rows
+        for voter, support, nonce, signature, reason in rows
     ]
 
 

@@ -98,11 +98,13 @@ def make_proposal(chain: FakeChain, proposer: LocalAccount, *, now: datetime = T
 
 def signed(
     proposal_id: int, support: int, voter: LocalAccount, nonce: int = 0, *, chain_id: int = CHAIN_ID,
-    contract: str = REGISTRY, key: LocalAccount | None = None,
+    contract: str = REGISTRY, key: LocalAccount | None = None, reason: str = "",
 ) -> dict[str, object]:  # fmt: skip
-    ballot = Ballot(proposal_id=proposal_id, support=support, voter=voter.address, nonce=nonce)
+    """The vote API body of a ballot signed by `key` (default the voter); with a reason, an ExtendedBallot."""
+    ballot = Ballot(proposal_id=proposal_id, support=support, voter=voter.address, nonce=nonce, reason=reason)
     signature = sign_ballot(ballot, BallotDomain(chain_id=chain_id, verifying_contract=contract), (key or voter).key)
-    return {"voter": voter.address, "support": support, "nonce": nonce, "signature": signature}
+    body: dict[str, object] = {"voter": voter.address, "support": support, "nonce": nonce, "signature": signature}
+    return {**body, "reason": reason} if reason else body
 
 
 ACTIVE_AT = T0 + timedelta(seconds=120)

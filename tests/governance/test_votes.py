@@ -30,7 +30,7 @@ def proposal(chain, holders, market, gov_settings) -> Proposal:
 
 
 def test_valid_vote_is_accepted_and_counted(client: Client, proposal: Proposal, holders) -> None:
-    response = post_vote(client, proposal.pk, {**signed(proposal.pk, 1, holders[1]), "reason": "prudent"})
+    response = post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1], reason="prudent"))
     assert response.status_code == 201, response.json()
     assert response.json()["weight"] == str(30_000 * WAD)
     vote = Vote.objects.get()

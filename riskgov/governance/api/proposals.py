@@ -79,13 +79,17 @@ class VoteOutput(serializers.Serializer):
     weight = serializers.SerializerMethodField()
     nonce = serializers.IntegerField()
     signature = serializers.CharField()
-    reason = serializers.CharField()
+    reason = serializers.SerializerMethodField(help_text="The voter's signed reason; empty when none was signed.")
+    reason_signed = serializers.BooleanField()
     submitted_by = serializers.CharField()
     created_at = serializers.DateTimeField()
 
     def get_weight(self, vote: Vote) -> str:
         return str(int(vote.weight))
 
+
+    def get_reason(self, vote: Vote) -> str:
+        return vote.reason if vote.reason_signed else ""  # an unsigned reason is not shown as the voter's
 
 class ProposalListFilter(serializers.Serializer):
     state = serializers.ChoiceField(choices=ProposalState.choices, required=False)
@@ -118,7 +122,10 @@ class VoteInput(serializers.Serializer):
     support = serializers.IntegerField(min_value=0, max_value=2)
     nonce = serializers.IntegerField(min_value=0)
     signature = serializers.RegexField(r"^0x[0-9a-fA-F]+$", max_length=1024)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, default="", trim_whitespace=False,
+        help_text="Signed with the ballot (ExtendedBallot) when given: exactly the text the voter signed.",
+    )  # fmt: skip
 
 
 class ProposalVotesApi(APIView):
@@ -147,13 +154,18 @@ class BallotQuery(serializers.Serializer):
     support = serializers.IntegerField(min_value=0, max_value=2)
 
     def validate_voter(self, value: str) -> str:
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, default="", trim_whitespace=False,
+        help_text="With a reason the typed data is an ExtendedBallot that signs it; without, a plain Ballot.",
+    )  # fmt: skip
         if not is_address(value):
             raise serializers.ValidationError(f"{value!r} is not an address", code="invalid_voter")
         return to_checksum_address(value)
 
 
 class BallotTypedDataApi(APIView):
-    """The typed data a wallet signs with eth_signTypedData_v4, with the voter's current nonce filled in."""
+    """The typed data a wallet signs with eth_signTypedData_v4, with the voter's next nonce filled in:
+    an ExtendedBallot when a reason is given (the reason is signed), else a Ballot."""
 
     authentication_classes: list[type] = []
 
@@ -163,7 +175,10 @@ class BallotTypedDataApi(APIView):
         query = BallotQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         voter, support = query.validated_data["voter"], query.validated_data["support"]
-        ballot = Ballot(proposal_id=proposal.pk, support=support, voter=voter, nonce=voter_nonce(voter))
+        ballot = Ballot(
+            proposal_id=proposal.pk, support=support, voter=voter, nonce=voter_nonce(voter),
+            reason=query.validated_data["reason"],
+        )  # fmt: skip
         return Response(ballot_typed_data(ballot, ballot_domain(proposal)))
 
 

@@ -9,14 +9,17 @@ from riskgov.governance.models.governance import (
     SiweNonce,
     StaffAddress,
     Vote,
+    VoterNonce,
     VoteSupportChoice,
 )
+from riskgov.governance.models.impact_preview import ImpactPreview
 
 __all__ = [
     "WEI_DIGITS",
     "DelegateStatement",
     "DelegationRelay",
     "GovernanceSettings",
+    "ImpactPreview",
     "ParameterChange",
     "Proposal",
     "ProposalExecution",
@@ -25,5 +28,6 @@ __all__ = [
     "SiweNonce",
     "StaffAddress",
     "Vote",
+    "VoterNonce",
     "VoteSupportChoice",
 ]

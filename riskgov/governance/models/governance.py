@@ -206,9 +206,12 @@ class Vote(models.Model):
     voter = models.CharField(max_length=42, validators=[validate_address])
     support = models.PositiveSmallIntegerField(choices=VoteSupportChoice.choices)
     weight = wei_field(help_text="Voting power at the snapshot block (token wei).")
-    nonce = models.PositiveBigIntegerField(help_text="The voter's number of previously accepted votes.")
+    nonce = models.PositiveBigIntegerField(help_text="The voter's nonce consumed by this ballot (VoterNonce).")
     signature = models.CharField(max_length=1024, help_text="0x-hex signature of the typed-data ballot.")
-    reason = models.TextField(blank=True, help_text="Free text from the voter; not signed.")
+    reason = models.TextField(blank=True, help_text="Free text from the voter; signed when reason_signed.")
+    reason_signed = models.BooleanField(
+        default=False, help_text="The reason is part of the signed ExtendedBallot (older rows: not signed)."
+    )
     submitted_by = models.CharField(max_length=42, blank=True, help_text="Signed-in relayer, if not the voter.")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -237,6 +240,21 @@ class ProposalExecution(models.Model):
     registry_version = models.PositiveBigIntegerField(null=True, blank=True)
     pushed_at = models.DateTimeField(null=True, blank=True)
     parameters = models.OneToOneField(
+class VoterNonce(models.Model):
+    """The nonce a voter's next ballot must carry. It only increases (OpenZeppelin `Nonces`): it is consumed with
+    the vote insert, so deleting a vote never hands an old nonce back nor locks the voter out."""
+
+    voter = models.CharField(max_length=42, unique=True, validators=[validate_address])
+    next_nonce = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "riskgov_voternonce"
+
+    def __str__(self) -> str:
+        return f"{self.voter} next nonce {self.next_nonce}"
+
+
         MarginParameters, on_delete=models.PROTECT, null=True, blank=True, related_name="execution"
     )
 

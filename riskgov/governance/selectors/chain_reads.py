@@ -16,11 +16,12 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 from chain.client import ChainClient, RetryPolicy
 from chain.conf import chain_client as connect
 from chain.errors import ChainError
-from chain.models import ContractRole, IndexerCheckpoint, VotingPowerCheckpoint
+from chain.models import ChainDeployment, ContractRole, IndexerCheckpoint, VotingPowerCheckpoint
 from chain.selectors.deployments import active_deployment
 from chain.selectors.voting import delegation_status, latest_indexed_block, total_supply, voting_power
 from riskgov.governance.errors import ChainNotConfigured
@@ -127,6 +128,43 @@ def voting_powers_at(addresses: Iterable[str], block: int) -> dict[str, int]:
     return powers
 
 
+CHAIN_BATCH_SIZE = 200  # getPastVotes calls per JSON-RPC batch request
+
+
+def ballot_gov_token(*, chain_id: int, registry: str) -> str | None:
+    """The governance token deployed with `registry` (a proposal's verifying contract) on `chain_id`, or None."""
+    row = (
+        ChainDeployment.objects.filter(chain_id=chain_id, registry__iexact=registry)
+        .order_by("-is_active", "-created_at")
+        .values_list("gov_token", flat=True)
+        .first()
+    )
+    return None if row is None else Web3.to_checksum_address(row)
+
+
+def chain_voting_powers_at(addresses: Iterable[str], block: int, *, gov_token: str) -> dict[str, int]:
+    """``getPastVotes(address, block)`` of each address read from the node itself (token wei), not the indexer,
+    in JSON-RPC batch requests of CHAIN_BATCH_SIZE calls. Raises ChainError when no node is configured or it
+    cannot be reached, or when a call fails (e.g. the block is not yet in the past)."""
+    if not settings.CHAIN_RPC_URL:
+        raise ChainError("no chain node is configured (CHAIN_RPC_URL is empty)")
+    client = chain_client()
+    token = client.contract("GovToken", gov_token)
+    unique = sorted({Web3.to_checksum_address(address) for address in addresses})
+    powers: dict[str, int] = {}
+    for start in range(0, len(unique), CHAIN_BATCH_SIZE):
+        part = unique[start : start + CHAIN_BATCH_SIZE]
+        try:
+            with client.w3.batch_requests() as batch:
+                for address in part:
+                    batch.add(token.functions.getPastVotes(address, block))
+                results = batch.execute()
+        except (Web3Exception, ValueError) as exc:  # a reverted call, an error reply, a malformed batch
+            raise ChainError(f"getPastVotes at block {block} failed on the node: {exc}") from exc
+        powers.update({address: int(votes) for address, votes in zip(part, results, strict=True)})
+    return powers
+
+
 def total_supply_at(block: int) -> int:
     """Total token supply (wei) at the end of `block`."""
     return int(total_supply(block))
@@ -138,8 +176,8 @@ def delegation_of(address: str) -> Any:
 
 
 def ballot_web3() -> Web3 | None:
-    """A Web3 for ERC-1271 checks of contract-wallet ballots, or None when the node is unreachable."""
-    try:
-        return chain_client().w3
-    except ChainError:  # an unreachable node only disables contract-wallet checks; EOAs still verify
+    """A Web3 for ERC-1271 checks of contract-wallet signatures; None when no node is configured (CHAIN_RPC_URL
+    empty). Raises ChainError when the configured node is unreachable: the caller says "cannot verify now"."""
+    if not settings.CHAIN_RPC_URL:
         return None
+    return chain_client().w3

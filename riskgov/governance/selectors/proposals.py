@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -13,14 +13,17 @@ from django.utils import timezone
 from hexbytes import HexBytes
 
 from chain.eip712 import (
+    BALLOT_TYPE,
     DOMAIN_NAME,
     DOMAIN_VERSION,
+    EXTENDED_BALLOT_TYPE,
     Ballot,
     BallotDomain,
     domain_separator,
     signers_match_parallel,
     verify_ballot_signature,
 )
+from chain.errors import ChainError
 from riskgov.core.models import AuditAction, AuditRecord
 from riskgov.governance.domain.state import (
     proposal_passed,
@@ -263,9 +266,17 @@ def latest_recount(proposal: Proposal) -> dict[str, Any] | None:
 # ------------------------------------------------------------------ recount
 
 
+RECOUNT_SOURCE_CHAIN = "chain"
+RECOUNT_SOURCE_DATABASE = "database"
+
+
 @dataclass
 class Recount:
-    """The tally recomputed from stored signatures and voting power at the snapshot (token wei)."""
+    """The tally recomputed from stored signatures and voting power at the snapshot (token wei).
+
+    `source` says where the voting power came from: "chain" (getPastVotes on the node) or "database" (the
+    indexer's rows, when no node answers); `source_note` says so in words.
+    """
 
     proposal_id: int
     snapshot_block: int
@@ -273,13 +284,21 @@ class Recount:
     stored: dict[str, int] = field(default_factory=dict)
     votes: int = 0
     invalid_signatures: list[str] = field(default_factory=list)
+    unverified_signatures: list[str] = field(default_factory=list)
     weight_mismatches: list[dict[str, str]] = field(default_factory=list)
     quorum: int = 0
     passed: bool = False
+    source: str = RECOUNT_SOURCE_DATABASE
+    source_note: str = ""
 
     @property
     def matches(self) -> bool:
-        return self.counted == self.stored and not self.invalid_signatures and not self.weight_mismatches
+        return (
+            self.counted == self.stored
+            and not self.invalid_signatures
+            and not self.unverified_signatures
+            and not self.weight_mismatches
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -290,7 +309,10 @@ class Recount:
             "stored": {k: str(v) for k, v in self.stored.items()},
             "quorum": str(self.quorum),
             "passed": self.passed,
+            "source": self.source,
+            "source_note": self.source_note,
             "invalid_signatures": self.invalid_signatures,
+            "unverified_signatures": self.unverified_signatures,
             "weight_mismatches": self.weight_mismatches,
             "matches": self.matches,
         }
@@ -302,13 +324,30 @@ _SUPPORT_KEY = {
     VoteSupportChoice.ABSTAIN: "abstain",
 }
 
-PowerLookup = Callable[[Iterable[str], int], dict[str, int]]
+
+def _recount_powers(proposal: Proposal, voters: list[str]) -> tuple[dict[str, int], str, str]:
+    """Voting power at the snapshot from the chain node when one answers, else from the indexer's rows;
+    with the source and a sentence saying which."""
+    block = int(proposal.snapshot_block)
+    gov_token = chain_reads.ballot_gov_token(chain_id=int(proposal.chain_id), registry=proposal.verifying_contract)
+    if gov_token is None:
+        reason = f"no deployment of contract {proposal.verifying_contract} is recorded for chain {proposal.chain_id}"
+    else:
+        try:
+            powers = chain_reads.chain_voting_powers_at(voters, block, gov_token=gov_token)
+        except ChainError as exc:
+            reason = f"the chain node did not answer ({exc})"
+        else:
+            note = f"voting power read from the chain node: getPastVotes(voter, {block}) of token {gov_token}"
+            return powers, RECOUNT_SOURCE_CHAIN, note
+    note = f"checked against the database only (the indexer's voting-power rows), not the chain: {reason}"
+    return chain_reads.voting_powers_at(voters, block), RECOUNT_SOURCE_DATABASE, note
 
 
-def proposal_recount(proposal: Proposal, *, power_lookup: PowerLookup | None = None) -> Recount:
-    """Recompute the tally: every stored signature is re-verified against the rebuilt ballot and every
-    weight re-read at the snapshot block; compares with the running tally stored on the proposal."""
-    lookup = power_lookup or chain_reads.voting_powers_at
+def proposal_recount(proposal: Proposal) -> Recount:
+    """Recompute the tally: every stored signature is re-verified against the rebuilt ballot (ExtendedBallot
+    for a signed reason; canonical signatures only) and every weight re-read at the snapshot block, from the
+    chain when a node answers; compares with the running tally stored on the proposal."""
     tally_attach([proposal])
     separator = domain_separator(
         name=DOMAIN_NAME,
@@ -317,31 +356,41 @@ def proposal_recount(proposal: Proposal, *, power_lookup: PowerLookup | None = N
         verifying_contract=proposal.verifying_contract,
     )
     domain = BallotDomain(chain_id=int(proposal.chain_id), verifying_contract=proposal.verifying_contract)
-    rows = list(proposal.votes.values_list("voter", "support", "nonce", "signature", "weight"))
-    powers = lookup((row[0] for row in rows), int(proposal.snapshot_block))
-    recount = Recount(proposal_id=proposal.pk, snapshot_block=int(proposal.snapshot_block), votes=len(rows))
+    rows = [
+        (voter, support, nonce, bytes(HexBytes(signature)), reason if signed else "", weight)
+        for voter, support, nonce, signature, reason, signed, weight in proposal.votes.values_list(
+            "voter", "support", "nonce", "signature", "reason", "reason_signed", "weight"
+        )
+    ]
+    powers, source, note = _recount_powers(proposal, [row[0] for row in rows])
+    recount = Recount(
+        proposal_id=proposal.pk, snapshot_block=int(proposal.snapshot_block), votes=len(rows), source=source,
+        source_note=note,
+    )  # fmt: skip
     recount.stored = {
         "for": int(proposal.for_votes),
         "against": int(proposal.against_votes),
         "abstain": int(proposal.abstain_votes),
     }
-    signatures = [bytes(HexBytes(row[3])) for row in rows]
-    matched = signers_match_parallel(
-        separator,
-        proposal.pk,
-        [(voter, support, nonce, sig) for (voter, support, nonce, _, _), sig in zip(rows, signatures, strict=True)],
-    )
-    w3 = None
-    for (voter, support, nonce, _, weight), raw, ok in zip(rows, signatures, matched, strict=True):
+    matched = signers_match_parallel(separator, proposal.pk, [row[:5] for row in rows])
+    w3: Any = None
+    for (voter, support, nonce, raw, reason, weight), ok in zip(rows, matched, strict=True):
         if not ok:
-            w3 = w3 or chain_reads.ballot_web3()  # contract wallets: ERC-1271 on the chain
-            ballot = Ballot(proposal_id=proposal.pk, support=support, voter=voter, nonce=nonce)
-            if not verify_ballot_signature(w3, ballot, domain, raw):
+            ballot = Ballot(proposal_id=proposal.pk, support=support, voter=voter, nonce=nonce, reason=reason)
+            try:
+                w3 = w3 or chain_reads.ballot_web3()  # contract wallets: ERC-1271 on the chain
+                valid = verify_ballot_signature(w3, ballot, domain, raw)
+            except ChainError:
+                recount.unverified_signatures.append(voter)
+                continue
+            if not valid:
                 recount.invalid_signatures.append(voter)
                 continue
         power = powers.get(voter, 0)
         if power != int(weight):
-            recount.weight_mismatches.append({"voter": voter, "stored": str(weight), "chain": str(power)})
+            recount.weight_mismatches.append(
+                {"voter": voter, "stored": str(int(weight)), "recounted": str(power), "source": source}
+            )
         recount.counted[_SUPPORT_KEY[VoteSupportChoice(support)]] += power
     recount.quorum = quorum_votes(proposal.total_supply, proposal.quorum_fraction)
     recount.passed = quorum_reached(
@@ -364,14 +413,8 @@ def tally_export(proposal: Proposal, *, now: datetime | None = None) -> dict[str
             "chainId": int(proposal.chain_id),
             "verifyingContract": proposal.verifying_contract,
         },
-        "types": {
-            "Ballot": [
-                {"name": "proposalId", "type": "uint256"},
-                {"name": "support", "type": "uint8"},
-                {"name": "voter", "type": "address"},
-                {"name": "nonce", "type": "uint256"},
-            ]
-        },
+        "types": {"Ballot": BALLOT_TYPE, "ExtendedBallot": EXTENDED_BALLOT_TYPE},
+        "signing": "a vote with reason_signed is an ExtendedBallot (its reason, params 0x); any other is a Ballot",
         "snapshot_block": int(proposal.snapshot_block),
         "total_supply": str(int(proposal.total_supply)),
         "quorum_fraction": str(proposal.quorum_fraction),
@@ -390,12 +433,22 @@ def tally_export(proposal: Proposal, *, now: datetime | None = None) -> dict[str
                 "weight": str(int(w)),
                 "nonce": n,
                 "signature": sig,
-                "reason": r,
+                "primary_type": "ExtendedBallot" if signed else "Ballot",
+                "reason": r if signed else "",  # an unsigned reason is not the voter's: it is not published as such
+                "reason_signed": signed,
                 "submitted_by": by,
                 "created_at": at.isoformat(),
             }
-            for v, s, w, n, sig, r, by, at in proposal.votes.order_by("pk").values_list(
-                "voter", "support", "weight", "nonce", "signature", "reason", "submitted_by", "created_at"
+            for v, s, w, n, sig, r, signed, by, at in proposal.votes.order_by("pk").values_list(
+                "voter",
+                "support",
+                "weight",
+                "nonce",
+                "signature",
+                "reason",
+                "reason_signed",
+                "submitted_by",
+                "created_at",
             )
         ],
     }

@@ -1,8 +1,14 @@
-"""Casting an EIP-712 signed ballot: verify, weigh at the snapshot, store, and update the tally.
+"""Casting an EIP-712 signed ballot: cheap checks, verify, store, and update the tally.
 
 Weights are token wei (voting power at the proposal's snapshot block). Counting follows
-GovernorCountingSimple. A vote is one insert — no shared counter row — so concurrent votes commit together;
-the tally is the aggregate of accepted votes (selectors.governance.tally_attach).
+GovernorCountingSimple. A vote is one insert plus the voter's nonce row (no shared counter row), so concurrent
+votes of different voters commit together; the tally is the aggregate of accepted votes
+(selectors.proposals.tally_attach).
+
+Order of checks: everything the database answers (proposal, window, repeat, nonce, voting power at the
+snapshot) comes before the signature, and the one network call (ERC-1271 for a contract wallet) comes last.
+The nonce is the voter's `VoterNonce` row: it only increases and is consumed in the transaction that inserts
+the vote, so a deleted vote row never locks a voter out and two ballots with one nonce never both count.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
@@ -22,20 +29,24 @@ from chain.eip712 import (
     Ballot,
     BallotDomain,
     ballot_digest_fast,
+    canonical_form,
     domain_separator,
+    is_valid_erc1271_signature,
     recover_address,
-    verify_ballot_signature,
+    signature_defect,
 )
+from chain.errors import ChainError
 from riskgov.governance.domain.state import ACTIVE, PENDING, proposal_state
 from riskgov.governance.errors import VoteRejected
-from riskgov.governance.models import Proposal, Vote, VoteSupportChoice
+from riskgov.governance.models import Proposal, Vote, VoterNonce, VoteSupportChoice
 from riskgov.governance.selectors import chain_reads
 from riskgov.governance.selectors.proposals import tally_attach
+from riskgov.governance.services.voting_deadline import proposal_late_quorum_check
 
 
 @dataclass(frozen=True)
 class SignedBallot:
-    """A ballot as submitted: the signed fields plus the signature and optional unsigned reason."""
+    """A ballot as submitted: the signed fields, the signature and the reason (signed with the ballot when given)."""
 
     proposal_id: int
     support: int
@@ -45,19 +56,28 @@ class SignedBallot:
     reason: str = ""
 
 
+REASON_MAX_LENGTH = 2000
+
+
 def ballot_domain(proposal: Proposal) -> BallotDomain:
     """The EIP-712 domain frozen on the proposal at creation."""
     return BallotDomain(chain_id=int(proposal.chain_id), verifying_contract=proposal.verifying_contract)
 
 
 def voter_nonce(voter: str) -> int:
-    """The nonce the voter's next ballot must carry: their number of accepted votes."""
-    return Vote.objects.filter(voter=to_checksum_address(voter)).count()
+    """The nonce the voter's next ballot must carry (0 before their first vote)."""
+    value = VoterNonce.objects.filter(voter=to_checksum_address(voter)).values_list("next_nonce", flat=True).first()
+    return int(value or 0)
 
 
 def _ballot(submitted: SignedBallot) -> Ballot:
     if not is_address(submitted.voter):
         raise VoteRejected("invalid_voter", f"{submitted.voter!r} is not an address", field="voter")
+    if len(submitted.reason) > REASON_MAX_LENGTH:
+        raise VoteRejected(
+            "reason_too_long", f"the reason is {len(submitted.reason)} characters, at most {REASON_MAX_LENGTH}",
+            field="reason",
+        )  # fmt: skip
     if submitted.support not in VoteSupportChoice.values:
         raise VoteRejected("invalid_support", "support must be 0 (Against), 1 (For) or 2 (Abstain)", field="support")
     try:
@@ -67,6 +87,7 @@ def _ballot(submitted: SignedBallot) -> Ballot:
             support=submitted.support,
             voter=to_checksum_address(submitted.voter),
             nonce=submitted.nonce,
+            reason=submitted.reason,
         )
     except ValueError as exc:
         raise VoteRejected("invalid_ballot", str(exc)) from exc
@@ -81,35 +102,97 @@ VOTE_FIELDS = (
 
 
 def _proposal_with_history(proposal_id: int, voter: str) -> Proposal | None:
-    """The proposal's voting fields plus the voter's accepted votes (all, and on this proposal), in one query."""
-    table, votes = Proposal._meta.db_table, Vote._meta.db_table
+    """The proposal's voting fields, the voter's next nonce and whether they voted on it, in one query."""
+    table, votes, nonces = Proposal._meta.db_table, Vote._meta.db_table, VoterNonce._meta.db_table
     columns = ", ".join(f"p.{name}" for name in VOTE_FIELDS)
     # table and column names come from the models; every value is a query parameter
     sql = (
-        f"SELECT p.id, {columns}, (SELECT COUNT(*) FROM {votes} v WHERE v.voter = %s) AS accepted_votes, "  # noqa: S608
-        f"(SELECT COUNT(*) FROM {votes} v WHERE v.voter = %s AND v.proposal_id = p.id) AS voted_here "
+        f"SELECT p.id, {columns}, COALESCE((SELECT n.next_nonce FROM {nonces} n WHERE n.voter = %s), 0) "  # noqa: S608
+        f"AS next_nonce, (SELECT COUNT(*) FROM {votes} v WHERE v.voter = %s AND v.proposal_id = p.id) AS voted_here "
         f"FROM {table} p WHERE p.id = %s"
     )
     return next(iter(Proposal.objects.raw(sql, [voter, voter, proposal_id])), None)
 
 
-def _signed_by_voter(proposal: Proposal, ballot: Ballot, signature: str) -> bool:
-    """EOA check on the fast path (libsecp256k1); contract wallets fall through to ERC-1271."""
+def _digest(proposal: Proposal, ballot: Ballot, *, reason: str) -> bytes:
+    """The EIP-712 hash of `ballot` (ExtendedBallot when `reason`, else Ballot) in the proposal's frozen domain."""
     separator = domain_separator(
         name=DOMAIN_NAME, version=DOMAIN_VERSION, chain_id=int(proposal.chain_id),
         verifying_contract=proposal.verifying_contract,
     )  # fmt: skip
-    digest = ballot_digest_fast(
-        separator, proposal_id=ballot.proposal_id, support=ballot.support, voter=ballot.voter, nonce=ballot.nonce
-    )
-    return recover_address(digest, bytes(HexBytes(signature))) == ballot.voter.lower()
+    return ballot_digest_fast(
+        separator, proposal_id=ballot.proposal_id, support=ballot.support, voter=ballot.voter, nonce=ballot.nonce,
+        reason=reason,
+    )  # fmt: skip
+
+
+def _signature_check(proposal: Proposal, ballot: Ballot, signature: bytes) -> None:
+    """Accept the voter's signature of exactly this ballot (its reason included), else raise naming the reason.
+
+    EOAs on the fast path (libsecp256k1, canonical signatures only, as OpenZeppelin's ECDSA); anything else is
+    asked of the voter's contract wallet (ERC-1271), the only step that needs the node.
+    """
+    voter = ballot.voter.lower()
+    digest = _digest(proposal, ballot, reason=ballot.reason)
+    if recover_address(digest, signature) == voter:
+        return
+    defect = signature_defect(signature)
+    canonical = canonical_form(signature)
+    if defect and canonical is not None and recover_address(digest, canonical) == voter:
+        raise VoteRejected(
+            "non_canonical_signature", f"{defect}; the low-s form with v 27/28 is accepted", field="signature"
+        )
+    if ballot.reason and recover_address(_digest(proposal, ballot, reason=""), signature) == voter:
+        raise VoteRejected(
+            "reason_not_signed",
+            "the signature covers the ballot but not the reason: sign the ExtendedBallot that includes the reason "
+            "(or send the vote without one)",
+            field="reason",
+        )
+    try:
+        w3 = chain_reads.ballot_web3()
+        accepted = w3 is not None and is_valid_erc1271_signature(w3, ballot.voter, digest, signature)
+    except ChainError as exc:
+        raise VoteRejected(
+            "cannot_verify_now",
+            "cannot verify now, retry later: the signature is not an account key's, and the chain node that would "
+            f"ask {ballot.voter}'s contract wallet (ERC-1271) is unreachable ({exc})",
+            field="signature",
+            status=503,
+        ) from exc
+    if not accepted:
+        domain = ballot_domain(proposal)
+        signed = "ExtendedBallot with this reason" if ballot.reason else "Ballot"
+        raise VoteRejected(
+            "invalid_signature",
+            f"the signature is not {ballot.voter}'s signature of this {signed} (proposal {proposal.pk}, support "
+            f"{ballot.support}, nonce {ballot.nonce}, chain {domain.chain_id}, contract {domain.verifying_contract})",
+            field="signature",
+        )
+
+
+def _nonce_consume(voter: str, nonce: int, now: datetime) -> bool:
+    """Move the voter's nonce from `nonce` to `nonce + 1` (inside the caller's transaction); False if it is not
+    `nonce` any more (a concurrent ballot took it)."""
+    if VoterNonce.objects.filter(voter=voter, next_nonce=nonce).update(next_nonce=F("next_nonce") + 1, updated_at=now):
+        return True
+    if nonce != 0 or VoterNonce.objects.filter(voter=voter).exists():
+        return False
+    try:
+        with transaction.atomic():  # a first vote: the row does not exist yet; a concurrent first vote collides here
+            VoterNonce.objects.create(voter=voter, next_nonce=1, updated_at=now)
+    except IntegrityError:
+        return False
+    return True
 
 
 def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | None = None) -> Vote:
-    """Accept `ballot` if the voter signed it, the proposal is Active, the nonce is the voter's next one,
-    the voter has power at the snapshot and has not voted yet. Anyone may submit (relay) it.
+    """Accept `ballot` if the proposal is Active, the voter has not voted on it, the nonce is the voter's next one,
+    the voter had power at the snapshot, and the voter signed exactly this ballot (with its reason, if any).
+    Anyone may submit (relay) it.
 
-    Raises VoteRejected naming the reason (status 409 for a repeated vote, 404 for an unknown proposal).
+    Raises VoteRejected naming the reason (409 for a repeated vote, 404 for an unknown proposal, 503
+    `cannot_verify_now` when a contract wallet's signature cannot be checked because the node is down).
     """
     now = now or timezone.now()
     typed = _ballot(ballot)
@@ -125,42 +208,40 @@ def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | N
         raise VoteRejected("voting_closed", f"voting is closed (proposal is {proposal_state(proposal, now)})")
     if proposal.voted_here:  # type: ignore[attr-defined]
         raise VoteRejected("already_voted", f"{voter} has already voted on proposal #{proposal.pk}", status=409)
-    expected = int(proposal.accepted_votes)  # type: ignore[attr-defined]
+    expected = int(proposal.next_nonce)  # type: ignore[attr-defined]
     if ballot.nonce != expected:
         raise VoteRejected(
-            "wrong_nonce", f"nonce must be {expected} (the voter's accepted votes), got {ballot.nonce}", field="nonce"
-        )
-    domain = ballot_domain(proposal)
-    if not _signed_by_voter(proposal, typed, ballot.signature) and not verify_ballot_signature(
-        chain_reads.ballot_web3(), typed, domain, ballot.signature
-    ):
-        raise VoteRejected(
-            "invalid_signature",
-            f"the signature is not {voter}'s signature of this ballot (proposal {proposal.pk}, support "
-            f"{ballot.support}, nonce {ballot.nonce}, chain {domain.chain_id}, contract {domain.verifying_contract})",
-            field="signature",
+            "wrong_nonce", f"nonce must be {expected} (the voter's next nonce), got {ballot.nonce}", field="nonce"
         )
     weight = chain_reads.snapshot_voting_power(voter, int(proposal.snapshot_block))
     if weight <= 0:
         raise VoteRejected(
             "no_voting_power", f"{voter} had no voting power at snapshot block {proposal.snapshot_block}"
         )
+    signature = bytes(HexBytes(ballot.signature))
+    _signature_check(proposal, typed, signature)
     relayer = to_checksum_address(submitted_by) if submitted_by and is_address(submitted_by) else ""
     try:
-        with transaction.atomic():  # unique (proposal, voter) and (voter, nonce) settle races
+        with transaction.atomic():  # the nonce and the vote commit together; unique (proposal, voter) settles races
+            if not _nonce_consume(voter, ballot.nonce, now):
+                raise VoteRejected(
+                    "already_voted", f"{voter} has already used nonce {ballot.nonce} for another ballot", status=409
+                )
             vote = Vote.objects.create(
                 proposal=proposal,
                 voter=voter,
                 support=ballot.support,
                 weight=Decimal(weight),
                 nonce=ballot.nonce,
-                signature=HexBytes(ballot.signature).to_0x_hex(),
-                reason=ballot.reason.strip()[:2000],
+                signature=HexBytes(signature).to_0x_hex(),
+                reason=typed.reason,
+                reason_signed=bool(typed.reason),
                 submitted_by="" if relayer == voter else relayer,
                 created_at=now,
             )
-    except IntegrityError as exc:  # a concurrent vote by the same voter won the race
+    except IntegrityError as exc:  # a concurrent vote by the same voter on this proposal won the race
         raise VoteRejected(
-            "already_voted", f"{voter} has already voted or used nonce {ballot.nonce}", status=409
+            "already_voted", f"{voter} has already voted on proposal #{proposal.pk}", status=409
         ) from exc
+    proposal_late_quorum_check(proposal_id=proposal.pk, vote_at=now)  # may extend voting once (late quorum)
     return vote
