@@ -11,6 +11,7 @@ from celery import Task, shared_task
 
 from riskgov.core.tasking import retry_policy
 from riskgov.governance.errors import ActionNotAllowed
+from riskgov.governance.services.delegation import delegation_relay_send
 from riskgov.governance.services.execution import ExecutionFailed, ExecutionUnavailable, proposal_execute
 from riskgov.governance.services.proposals import (
     proposal_coverage_preview,
@@ -87,3 +88,9 @@ def governance_impact_refresh(*, proposal_id: int) -> None:
 def governance_coverage_preview(*, proposal_id: int) -> int | None:
     """Freeze and enqueue a proposal's paired coverage runs (once; a second delivery changes nothing)."""
     return proposal_coverage_preview(proposal_id=proposal_id).coverage_proposed_id
+
+
+@shared_task(name="riskgov.governance_delegation_relay", soft_time_limit=150, time_limit=180)
+def governance_delegation_relay(*, relay_id: int) -> str:
+    """Send one signed delegation from the relayer and record the outcome (only a queued relay is sent)."""
+    return delegation_relay_send(relay_id=relay_id).status

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from riskgov.governance.api import proposals as api
-from riskgov.governance.views import pages
+from riskgov.governance.views import delegates, pages
 
 app_name = "governance"
 urlpatterns = [
@@ -15,6 +15,17 @@ urlpatterns = [
     path("<int:proposal_id>/execute/", pages.proposal_execute_view, name="proposal-execute"),
     path("<int:proposal_id>/veto/", pages.proposal_veto_view, name="proposal-veto"),
     path("<int:proposal_id>/recount/", pages.proposal_recount_view, name="proposal-recount"),
+    path("delegates/", delegates.delegate_list, name="delegate-list"),
+    path("holders/<str:address>/", delegates.holder_detail, name="holder-detail"),
+    path("api/delegation/typed-data/", delegates.delegation_typed_data_api, name="api-delegation-typed-data"),
+    path("api/delegation/relays/", delegates.delegation_relay_create_api, name="api-delegation-relays"),
+    path("api/delegation/relays/<int:relay_id>/", delegates.delegation_relay_api, name="api-delegation-relay"),
+    path("api/delegates/statements/", delegates.statement_publish_api, name="api-statements"),
+    path(
+        "api/delegates/<str:address>/statement/typed-data/",
+        delegates.statement_typed_data_api,
+        name="api-statement-typed-data",
+    ),
     path("api/proposals/", api.ProposalListApi.as_view(), name="api-proposals"),
     path("api/proposals/<int:proposal_id>/", api.ProposalDetailApi.as_view(), name="api-proposal"),
     path("api/proposals/<int:proposal_id>/votes/", api.ProposalVotesApi.as_view(), name="api-votes"),

@@ -103,7 +103,7 @@
     show("wallet-signin", Boolean(account) && !signedIn);
     show("wallet-signout", card.dataset.signedIn === "1");
     show("wallet-connect", !account);
-    document.dispatchEvent(new CustomEvent("riskgov:wallet", { detail: { account, signedIn } }));
+    document.dispatchEvent(new CustomEvent("riskgov:wallet", { detail: { account, signedIn, provider } }));
   }
 
   async function connect(chosen, remember) {
