@@ -6,14 +6,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from riskgov.core.models import Permission
-from riskgov.core.permissions import has_permission, permission_required, safe_next_url
 from riskgov.governance.errors import GovernanceError
 from riskgov.governance.views.auth import session_address
 from riskgov.markets.models import MarginParameters, Market
@@ -58,7 +57,7 @@ def _alert_page(
     request: HttpRequest, *, bound: AlertReasonForm | None = None, bound_key: Any = None, status: int = 200
 ) -> HttpResponse:
     alerts = list(open_alerts())
-    if has_permission(request.user, Permission.ACKNOWLEDGE_ALERT):
+    if request.user.is_staff:
         alert_action_forms(alerts, bound=bound, bound_key=bound_key)
     return render(
         request,
@@ -86,7 +85,7 @@ ALERT_ACTION_SERVICES: dict[str, Any] = {
 ALERT_ACTION_DONE = {"acknowledge": "acknowledged", "snooze": "snoozed", "resolve": "resolved"}
 
 
-@permission_required(Permission.ACKNOWLEDGE_ALERT)
+@staff_member_required
 @require_POST
 def alert_action(request: HttpRequest, alert_id: int, action: str) -> HttpResponse:
     """Acknowledge, snooze or resolve one alert; refused input re-renders the page (400) with the field's error."""
@@ -138,7 +137,7 @@ def recommendation_coverage_fragment(request: HttpRequest, recommendation_id: in
     )
 
 
-@permission_required(Permission.DECIDE_RECOMMENDATION)
+@staff_member_required
 @require_POST
 def recommendation_coverage_start(request: HttpRequest, recommendation_id: int) -> HttpResponse:
     try:
@@ -157,11 +156,13 @@ def alert_banner(request: HttpRequest) -> HttpResponse:
 
 
 def _back(request: HttpRequest) -> HttpResponseRedirect:
-    """Back to the posted ``next`` when it stays on this site (never ``//other.host``), else the list."""
-    return HttpResponseRedirect(safe_next_url(request, request.POST.get("next"), reverse("monitoring:recommendations")))
+    target = request.POST.get("next") or reverse("monitoring:recommendations")
+    if not target.startswith("/"):
+        target = reverse("monitoring:recommendations")
+    return HttpResponseRedirect(target)
 
 
-@permission_required(Permission.DECIDE_RECOMMENDATION)
+@staff_member_required
 @require_POST
 def recommendation_apply(request: HttpRequest, recommendation_id: int) -> HttpResponse:
     try:
@@ -175,7 +176,7 @@ def recommendation_apply(request: HttpRequest, recommendation_id: int) -> HttpRe
     return _back(request)
 
 
-@permission_required(Permission.DECIDE_RECOMMENDATION)
+@staff_member_required
 @require_POST
 def recommendation_dismiss(request: HttpRequest, recommendation_id: int) -> HttpResponse:
     try:
@@ -187,7 +188,7 @@ def recommendation_dismiss(request: HttpRequest, recommendation_id: int) -> Http
     return _back(request)
 
 
-@permission_required(Permission.DECIDE_RECOMMENDATION)
+@staff_member_required
 @require_POST
 def recommendation_propose(request: HttpRequest, recommendation_id: int) -> HttpResponse:
     proposer = session_address(request)
