@@ -72,6 +72,9 @@ class CoverageRun(models.Model):
         help_text="Derived from the inputs at creation: a run with any override is never a baseline.",
     )
     requested_by = models.CharField(max_length=150)
+    # A client's Idempotency-Key (API) and the sha256 of the request it came with: a retry gets the same run.
+    idempotency_key = models.CharField(max_length=255, blank=True, default="")
+    request_sha256 = models.CharField(max_length=64, blank=True, default="")
     fund = models.ForeignKey(InsuranceFund, on_delete=models.PROTECT, null=True, blank=True, related_name="runs")
     fund_balance = amount_field(
         validators=[MinValueValidator(Decimal("0"))], help_text="Fund at the start of the horizon, quote units."
@@ -140,6 +143,11 @@ class CoverageRun(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(chunks_done__lte=models.F("chunk_count")), name="coverage_run_chunks_done_bound"
+            ),
+            models.UniqueConstraint(
+                fields=["requested_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="coverage_run_idempotency_key_unique",
             ),
         ]
         indexes = [

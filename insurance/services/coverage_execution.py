@@ -42,6 +42,7 @@ CHUNK_SOFT_TIME_LIMIT = 900  # seconds; a chunk of 1,000 paths takes seconds eve
 CHUNK_TIME_LIMIT = 960
 MAX_CHUNK_ATTEMPTS = 3
 MERGE_TIMEOUT = timedelta(minutes=15)
+NEVER_SENT_GRACE = timedelta(seconds=30)  # a new run's chunks are sent on commit; after this they were not
 
 
 @dataclass
@@ -336,6 +337,7 @@ def _lost_and_stalled_chunks(
     resend: list[int] = []
     stalled = (run.last_progress_at or run.created_at) < now - stalled_after
     hard_limit = now - timedelta(seconds=CHUNK_TIME_LIMIT + 60)
+    never_sent_before = now - NEVER_SENT_GRACE
     for chunk in run.chunks.exclude(status=ChunkStatus.DONE).order_by("chunk_index"):
         if chunk.status == ChunkStatus.RUNNING:
             started = chunk.started_at or run.created_at  # a running chunk always has started_at
@@ -343,8 +345,8 @@ def _lost_and_stalled_chunks(
             vanished = active is not None and chunk.task_id not in active and started < now - lost_after
             if too_old or vanished:
                 lost.append(chunk)
-        elif stalled:
-            resend.append(chunk.chunk_index)
+        elif stalled or (chunk.enqueued_at is None and run.created_at < never_sent_before):
+            resend.append(chunk.chunk_index)  # stalled, or never sent (the broker was down at creation)
     return lost, resend
 
 

@@ -20,9 +20,10 @@ from typing import Any
 from celery import chord, current_app
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 
 from insurance.engine import ENGINE_VERSION, SimulationConfig, chunk_count
 from insurance.models import (
@@ -183,6 +184,8 @@ def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, 
     at: datetime | None = None,
     enqueue: bool = True,
     purpose: str | None = None,
+    idempotency_key: str = "",
+    request_sha256: str = "",
 ) -> CoverageRun:
     """Validate a run's inputs, freeze positions and market inputs; on commit write them, then enqueue the chunks.
 
@@ -247,6 +250,8 @@ def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, 
         parameter_versions=dict(parameter_versions or {}),
         engine_version=ENGINE_VERSION,
         status=RunStatus.QUEUED,
+        idempotency_key=idempotency_key,
+        request_sha256=request_sha256,
     )
     run.full_clean(exclude=["parameter_overrides", "market_inputs", "inputs_file", "inputs_sha256"])
     _config_check(run)
@@ -326,8 +331,48 @@ def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, 
         # registered first: the file is on disk before any chunk is sent to read it
         transaction.on_commit(lambda: coverage_inputs_store(run_id=run_id, relative=inputs_file, data=inputs))
         if enqueue:
-            transaction.on_commit(lambda: coverage_run_enqueue(run_id=run_id))
+            transaction.on_commit(lambda: coverage_run_enqueue_or_defer(run_id=run_id))
     return run
+
+
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key already names a run created from a different request."""
+
+    status = 422
+    default_code = "idempotency_key_reused"
+
+
+def coverage_run_create_idempotent(
+    *, idempotency_key: str, request_sha256: str, requested_by: str, **inputs: Any
+) -> tuple[CoverageRun, bool]:
+    """`coverage_run_create` at most once per (requested_by, idempotency_key); returns (run, created).
+
+    A retry with the same key and the same request (`request_sha256`, the client's canonical body) gets the run
+    the first request created; the same key with another request raises IdempotencyKeyReused (nothing written).
+    """
+
+    def existing() -> CoverageRun | None:
+        run = CoverageRun.objects.filter(requested_by=requested_by, idempotency_key=idempotency_key).first()
+        if run is not None and run.request_sha256 != request_sha256:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a different request; send a new key for a new run.",
+                field="Idempotency-Key",
+            )
+        return run
+
+    run = existing()
+    if run is not None:
+        return run, False
+    try:
+        run = coverage_run_create(
+            **inputs, requested_by=requested_by, idempotency_key=idempotency_key, request_sha256=request_sha256
+        )
+    except (IntegrityError, ValidationError):
+        run = existing()  # a concurrent request with the same key created it first
+        if run is None:
+            raise
+        return run, False
+    return run, True
 
 
 def coverage_inputs_store(*, run_id: int, relative: str, data: bytes) -> bool:
@@ -397,6 +442,17 @@ def coverage_run_enqueue(*, run_id: int) -> int:
     ]
     chord(header)(dispatch.signature(FINISH_RUN, run_id=run_id))
     return len(chunks)
+
+
+def coverage_run_enqueue_or_defer(*, run_id: int) -> int:
+    """`coverage_run_enqueue`, or, when the broker cannot take the tasks, leave the run queued with its chunks
+    marked never sent: the sweeper (`insurance.sweep_stale_runs`) sends them once the broker is back."""
+    try:
+        return coverage_run_enqueue(run_id=run_id)
+    except (KombuError, RedisError, OSError) as error:
+        logger.warning("coverage run %s: broker unavailable (%s); the sweeper will send its chunks", run_id, error)
+        CoverageChunk.objects.filter(run_id=run_id, status=ChunkStatus.PENDING).update(task_id="", enqueued_at=None)
+        return 0
 
 
 def coverage_chunks_enqueue(*, run_id: int, chunk_indices: list[int]) -> None:
