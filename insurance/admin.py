@@ -15,6 +15,8 @@ from insurance.selectors.funds import fund_balance
 from insurance.services.coverage_runs import CoverageRunError, coverage_run_cancel
 from insurance.services.ledger import ledger_entry_record
 from riskgov.core.admin_base import AppendOnlyPermissions, DeletableReadOnlyPermissions, ReadOnlyPermissions
+from riskgov.core.models import Permission
+from riskgov.core.permissions import has_permission
 
 
 @admin.register(InsuranceFund)
@@ -95,7 +97,10 @@ class CoverageRunAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: CoverageRun | None = None) -> list[str]:
         return [field.name for field in CoverageRun._meta.fields]
 
-    @admin.action(description="Cancel selected queued or running runs")
+    def has_manage_coverage_runs_permission(self, request: HttpRequest) -> bool:
+        return has_permission(request.user, Permission.MANAGE_COVERAGE_RUNS)
+
+    @admin.action(description="Cancel selected queued or running runs", permissions=["manage_coverage_runs"])
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[CoverageRun]) -> None:
         for run in queryset:
             try:

@@ -14,13 +14,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from insurance.models import MAX_PATHS, MAX_STEPS, CoverageRun, ImpactKind, InsuranceFund, PriceModelKind, RunPurpose
 from insurance.selectors.coverage import run_list, run_progress
 from insurance.services.coverage_runs import coverage_run_cancel, coverage_run_create
+from riskgov.core.models import Permission
+from riskgov.core.permissions import api_permission
 
 
 class CoverageRunInputSerializer(serializers.Serializer):
@@ -52,7 +53,7 @@ class CoverageRunInputSerializer(serializers.Serializer):
         default=Decimal("0.01"),
     )
     baseline = serializers.BooleanField(
-        default=False, help_text="Start the run as the new baseline (staff only; refused for a run with overrides)."
+        default=False, help_text="Start the run as the new baseline (refused for a run with overrides)."
     )
     parameter_versions = serializers.DictField(
         child=serializers.IntegerField(min_value=1), required=False, allow_null=True
@@ -129,7 +130,7 @@ def _actor(request: Request) -> str:
     responses={200: CoverageRunOutputSerializer(many=True), 201: CoverageRunOutputSerializer},
 )
 @api_view(["GET", "POST"])
-@permission_classes([IsAuthenticatedOrReadOnly])
+@permission_classes([api_permission(Permission.MANAGE_COVERAGE_RUNS, safe_methods_open=True)])
 def runs(request: Request) -> Response:
     if request.method == "GET":
         paginator = LimitOffsetPagination()
@@ -138,9 +139,7 @@ def runs(request: Request) -> Response:
     serializer = CoverageRunInputSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     arguments = dict(serializer.validated_data)
-    if arguments.pop("baseline") and not request.user.is_staff:
-        raise serializers.ValidationError({"baseline": "Only a risk admin can start a baseline run."})
-    purpose = RunPurpose.BASELINE if serializer.validated_data["baseline"] else None
+    purpose = RunPurpose.BASELINE if arguments.pop("baseline") else None
     run = coverage_run_create(**arguments, purpose=purpose, requested_by=_actor(request))
     return Response(CoverageRunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
 
@@ -154,7 +153,7 @@ def run_detail(request: Request, run_id: int) -> Response:
 
 @extend_schema(request=None, responses=CoverageRunOutputSerializer)
 @api_view(["POST"])
-@permission_classes([IsAuthenticated])
+@permission_classes([api_permission(Permission.MANAGE_COVERAGE_RUNS)])
 def run_cancel(request: Request, run_id: int) -> Response:
     run = get_object_or_404(CoverageRun, pk=run_id)
     run = coverage_run_cancel(run=run, actor=_actor(request))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -29,6 +28,8 @@ from insurance.selectors.price_history import MIN_RETURNS, volatility_preview
 from insurance.services.coverage_files import CoverageFileError
 from insurance.services.coverage_runs import CoverageRunError, coverage_run_cancel, coverage_run_create
 from insurance.views.errors import form_add_service_errors
+from riskgov.core.models import Permission
+from riskgov.core.permissions import permission_required
 
 DEFAULT_WINDOW_DAYS = 30
 
@@ -64,19 +65,11 @@ def insurance_home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _baseline_refused(request: HttpRequest, form: CoverageRunForm) -> bool:
-    """Only a risk admin (staff) starts a new baseline; anyone else gets the reason on the field."""
-    if form.cleaned_data.get("as_baseline") and not request.user.is_staff:
-        form.add_error("as_baseline", "Only a risk admin can start a baseline run; run it as a what-if instead.")
-        return True
-    return False
-
-
-@login_required
+@permission_required(Permission.MANAGE_COVERAGE_RUNS)
 @require_http_methods(["GET", "POST"])
 def run_new(request: HttpRequest) -> HttpResponse:
     form = CoverageRunForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and not _baseline_refused(request, form):
+    if request.method == "POST" and form.is_valid():
         try:
             run = coverage_run_create(**form.service_arguments(), requested_by=_actor(request))
         except ValidationError as error:
@@ -120,7 +113,7 @@ def run_progress_fragment(request: HttpRequest, run_id: int) -> HttpResponse:
     return response
 
 
-@login_required
+@permission_required(Permission.MANAGE_COVERAGE_RUNS)
 @require_POST
 def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(CoverageRun, pk=run_id)

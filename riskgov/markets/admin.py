@@ -16,7 +16,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from riskgov.core.admin_base import AppendOnlyPermissions, ReadOnlyAdmin, ReadOnlyPermissions
+from riskgov.core.models import Permission
 from riskgov.core.models.versions import ChangeSource
+from riskgov.core.permissions import has_permission
 from riskgov.markets.forms import MarginParametersChangeForm
 from riskgov.markets.models import (
     PARAMETER_FIELDS,
@@ -165,6 +167,10 @@ class MarginParametersAdmin(AppendOnlyPermissions, admin.ModelAdmin):
     search_fields = ("market__symbol", "actor", "reason", "proposal_ref")
     list_select_related = ("market",)
     readonly_fields = ("market", *VERSION_COLUMNS, "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Adding a version is a steward parameter change: the named permission, inside the guardrails."""
+        return has_permission(request.user, Permission.CHANGE_PARAMETERS)
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
         if not self.has_add_permission(request):

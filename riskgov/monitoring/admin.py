@@ -15,7 +15,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from riskgov.core.admin_base import AppendOnlyPermissions, DeletableReadOnlyPermissions, ReadOnlyPermissions
+from riskgov.core.models import Permission
 from riskgov.core.models.versions import ChangeSource
+from riskgov.core.permissions import has_permission
 from riskgov.markets.models import Market
 from riskgov.markets.services.guardrails import GuardrailError
 from riskgov.monitoring.models import (
@@ -87,6 +89,9 @@ class MarginPolicyAdmin(AppendOnlyPermissions, admin.ModelAdmin):
     )
     list_filter = ("kind", "automatic", "source", "market")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return has_permission(request.user, Permission.MANAGE_MARGIN_POLICY)
+
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial = super().get_changeform_initial_data(request)
         market = Market.objects.filter(pk=request.GET.get("market") or 0).first()
@@ -115,7 +120,10 @@ class MarginRecommendationAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
     readonly_fields = [f.name for f in MarginRecommendation._meta.fields]
     actions = ["apply_selected", "dismiss_selected"]
 
-    @admin.action(description="Apply (steward change, inside the bounds)")
+    def has_decide_recommendation_permission(self, request: HttpRequest) -> bool:
+        return has_permission(request.user, Permission.DECIDE_RECOMMENDATION)
+
+    @admin.action(description="Apply (steward change, inside the bounds)", permissions=["decide_recommendation"])
     def apply_selected(self, request: HttpRequest, queryset: QuerySet[MarginRecommendation]) -> None:
         for recommendation in queryset.filter(status=RecommendationStatus.PENDING):
             try:
@@ -127,7 +135,7 @@ class MarginRecommendationAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
             else:
                 self.message_user(request, f"#{recommendation.pk} applied as {version}.", messages.SUCCESS)
 
-    @admin.action(description="Dismiss")
+    @admin.action(description="Dismiss", permissions=["decide_recommendation"])
     def dismiss_selected(self, request: HttpRequest, queryset: QuerySet[MarginRecommendation]) -> None:
         for recommendation in queryset.filter(status=RecommendationStatus.PENDING):
             margin_recommendation_dismiss(recommendation_id=recommendation.pk, actor=request.user.get_username())

@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
                     ("decide_recommendation", "apply or dismiss a margin recommendation"),
                     ("manage_margin_policy", "change margin policies and run backtests"),
                     ("import_data", "import positions and prices"),
+                    ("take_snapshot", "take an exposure snapshot now"),
                     ("manage_coverage_runs", "create, cancel and make baseline coverage runs"),
                     ("acknowledge_alert", "acknowledge, snooze and resolve alerts"),
                     ("manage_alert_rules", "change alert rules and channels"),

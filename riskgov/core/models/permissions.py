@@ -10,6 +10,7 @@ class Permission(models.TextChoices):
     DECIDE_RECOMMENDATION = "decide_recommendation", "apply or dismiss a margin recommendation"
     MANAGE_MARGIN_POLICY = "manage_margin_policy", "change margin policies and run backtests"
     IMPORT_DATA = "import_data", "import positions and prices"
+    TAKE_SNAPSHOT = "take_snapshot", "take an exposure snapshot now"
     MANAGE_COVERAGE_RUNS = "manage_coverage_runs", "create, cancel and make baseline coverage runs"
     ACKNOWLEDGE_ALERT = "acknowledge_alert", "acknowledge, snooze and resolve alerts"
     MANAGE_ALERT_RULES = "manage_alert_rules", "change alert rules and channels"

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from insurance.selectors.compare import RunComparison, run_compare_pair
 from insurance.selectors.coverage import run_headline
+from riskgov.core.models import Permission
 from riskgov.governance.domain.state import ACTIVE, PENDING, QUEUED, SUCCEEDED, executable
 from riskgov.governance.domain.state import proposal_state as derive_state
 from riskgov.governance.models import Proposal, ProposalExecution, ProposalState, Vote
@@ -88,13 +89,18 @@ def proposal_coverage_preview_state(proposal: Proposal) -> CoveragePreview:
     return CoveragePreview(sides, pending=False, state="done", comparison=run_compare_pair(current, proposed))
 
 
-def proposal_page(proposal: Proposal, *, viewer: str | None, now: datetime | None = None) -> ProposalPage:
+def proposal_page(
+    proposal: Proposal,
+    *,
+    viewer: str | None,
+    granted: frozenset[Permission] = frozenset(),
+    now: datetime | None = None,
+) -> ProposalPage:
     now = now or timezone.now()
     tally_attach([proposal])
     state = derive_state(proposal, now)
     votes = list(proposal.votes.order_by("-weight", "created_at"))
     viewer_vote = next((v for v in votes if viewer and v.voter.lower() == viewer.lower()), None)
-    is_guardian = bool(viewer and proposal.guardian_address and viewer.lower() == proposal.guardian_address.lower())
     return ProposalPage(
         proposal=proposal,
         state=state,
@@ -111,8 +117,9 @@ def proposal_page(proposal: Proposal, *, viewer: str | None, now: datetime | Non
         viewer=viewer,
         viewer_vote=viewer_vote,
         can_vote=state == ACTIVE and viewer_vote is None,
-        can_cancel=state == PENDING and bool(viewer and viewer.lower() == proposal.proposer.lower()),
-        can_queue=state == SUCCEEDED,
-        can_execute=state == QUEUED and executable(proposal, now),
-        can_veto=state == QUEUED and is_guardian,
+        can_cancel=(state == PENDING and bool(viewer and viewer.lower() == proposal.proposer.lower()))
+        or (state in (PENDING, ACTIVE, SUCCEEDED) and Permission.CANCEL_PROPOSAL in granted),
+        can_queue=state == SUCCEEDED and Permission.QUEUE_PROPOSAL in granted,
+        can_execute=state == QUEUED and executable(proposal, now) and Permission.EXECUTE_PROPOSAL in granted,
+        can_veto=state == QUEUED and Permission.VETO_PROPOSAL in granted,
     )

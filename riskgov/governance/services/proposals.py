@@ -297,23 +297,37 @@ def _transition(proposal: Proposal, *, now: datetime, actor: str, action: AuditA
     audit_record(action=action, subject=proposal, actor=actor, data={"from": previous, "to": new_state, **data})
 
 
-def proposal_cancel(*, proposal_id: int, actor: str, now: datetime | None = None) -> Proposal:
-    """The proposer cancels before voting starts."""
+GUARDIAN_CANCELABLE = frozenset({ProposalState.PENDING, ProposalState.ACTIVE, ProposalState.SUCCEEDED})
+
+
+def proposal_cancel(
+    *, proposal_id: int, actor: str, now: datetime | None = None, as_guardian: bool = False
+) -> Proposal:
+    """The proposer cancels before voting starts; a guardian (``as_guardian``: the caller checked the cancel
+    permission) cancels any proposal not yet queued — a queued one is vetoed, with a reason."""
     now = now or timezone.now()
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
         tally_attach([proposal])
-        if actor.lower() != proposal.proposer.lower():
+        state = proposal_state(proposal, now)
+        if as_guardian:
+            if state not in GUARDIAN_CANCELABLE:
+                raise ActionNotAllowed(
+                    "not_cancelable", f"A {state} proposal cannot be canceled (a queued one can be vetoed)."
+                )
+        elif actor.lower() != proposal.proposer.lower():
             raise ActionNotAllowed("not_proposer", "Only the proposer can cancel a proposal.", status=403)
-        if proposal_state(proposal, now) != ProposalState.PENDING:
+        elif state != ProposalState.PENDING:
             raise ActionNotAllowed("not_pending", "A proposal can only be canceled before voting starts.")
         proposal.canceled_at = now
-        _transition(proposal, now=now, actor=actor, action=AuditAction.PROPOSAL_CANCELED, data={})
+        _transition(
+            proposal, now=now, actor=actor, action=AuditAction.PROPOSAL_CANCELED, data={"as_guardian": as_guardian}
+        )
     return proposal
 
 
 def proposal_queue(*, proposal_id: int, actor: str, now: datetime | None = None) -> Proposal:
-    """Start the timelock of a succeeded proposal (anyone may; the periodic task does it too)."""
+    """Start the timelock of a succeeded proposal (the periodic task does; off-chain, a guardian may too)."""
     now = now or timezone.now()
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
@@ -329,15 +343,19 @@ def proposal_queue(*, proposal_id: int, actor: str, now: datetime | None = None)
     return proposal
 
 
-def proposal_veto(*, proposal_id: int, guardian: str, reason: str, now: datetime | None = None) -> Proposal:
-    """The guardian (address frozen on the proposal) vetoes during the timelock, with a reason."""
+def proposal_veto(
+    *, proposal_id: int, guardian: str, reason: str, now: datetime | None = None, as_guardian: bool = False
+) -> Proposal:
+    """The guardian vetoes during the timelock, with a reason: the address frozen on the proposal, or anyone the
+    caller found holding the veto permission (``as_guardian``)."""
     now = now or timezone.now()
     if not reason.strip():
         raise ActionNotAllowed("reason_required", "Give a reason for the veto.", field="reason", status=400)
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
         tally_attach([proposal])
-        if not proposal.guardian_address or guardian.lower() != proposal.guardian_address.lower():
+        is_frozen_guardian = bool(proposal.guardian_address) and guardian.lower() == proposal.guardian_address.lower()
+        if not (as_guardian or is_frozen_guardian):
             raise ActionNotAllowed("not_guardian", "Only the guardian can veto this proposal.", status=403)
         if proposal_state(proposal, now) != ProposalState.QUEUED:
             raise ActionNotAllowed("not_queued", "Only a queued proposal (in its timelock) can be vetoed.")

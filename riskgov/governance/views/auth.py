@@ -1,7 +1,7 @@
 """Wallet sign-in (EIP-4361), wallet status, and the demo wallet (demo mode only).
 
-The session holds the signed-in address under SESSION_KEY. A staff account linked to an address
-(StaffAddress) acts as that address without a wallet signature. These are plain Django JSON endpoints (not
+The session holds the signed-in address under SESSION_KEY. An account linked to an address (StaffAddress,
+set by an administrator) acts as that address without a wallet signature. These are plain Django JSON endpoints (not
 DRF), so a refusal is shaped here with `error_body`, as the API error handler shapes it for the APIs.
 """
 
@@ -27,12 +27,12 @@ SESSION_KEY = "siwe_address"
 
 
 def session_address(request: HttpRequest) -> str | None:
-    """The address the visitor acts as: signed in with a wallet, else a staff account's linked address."""
+    """The address the visitor acts as: signed in with a wallet, else the signed-in account's linked address."""
     address = request.session.get(SESSION_KEY)
     if address:
         return str(address)
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.is_staff:
+    if user is not None and user.is_authenticated:
         link = StaffAddress.objects.filter(user=user).values_list("address", flat=True).first()
         return link
     return None

@@ -1,20 +1,17 @@
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from riskgov.core.models import Permission
+from riskgov.core.permissions import permission_required
 from riskgov.markets.forms import ImportForm
 from riskgov.markets.services.imports import ImportRejected, import_file
 
 
+@permission_required(Permission.IMPORT_DATA)
 @require_http_methods(["GET", "POST"])
 def import_upload(request: HttpRequest) -> HttpResponse:
-    """Staff upload of a positions or prices file: row errors in a table, or the counts."""
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff can import data.")
+    """Upload of a positions or prices file (import permission): row errors in a table, or the counts."""
     context: dict[str, object] = {}
     status = 200
     if request.method == "POST":

@@ -6,13 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from riskgov.core.models import Permission
+from riskgov.core.permissions import has_permission, permission_required, safe_next_url
 from riskgov.governance.errors import GovernanceError
 from riskgov.governance.views.auth import session_address
 from riskgov.markets.models import MarginParameters, Market
@@ -57,7 +58,7 @@ def _alert_page(
     request: HttpRequest, *, bound: AlertReasonForm | None = None, bound_key: Any = None, status: int = 200
 ) -> HttpResponse:
     alerts = list(open_alerts())
-    if request.user.is_staff:
+    if has_permission(request.user, Permission.ACKNOWLEDGE_ALERT):
         alert_action_forms(alerts, bound=bound, bound_key=bound_key)
     return render(
         request,
@@ -85,7 +86,7 @@ ALERT_ACTION_SERVICES: dict[str, Any] = {
 ALERT_ACTION_DONE = {"acknowledge": "acknowledged", "snooze": "snoozed", "resolve": "resolved"}
 
 
-@staff_member_required
+@permission_required(Permission.ACKNOWLEDGE_ALERT)
 @require_POST
 def alert_action(request: HttpRequest, alert_id: int, action: str) -> HttpResponse:
     """Acknowledge, snooze or resolve one alert; refused input re-renders the page (400) with the field's error."""
@@ -137,7 +138,7 @@ def recommendation_coverage_fragment(request: HttpRequest, recommendation_id: in
     )
 
 
-@staff_member_required
+@permission_required(Permission.DECIDE_RECOMMENDATION)
 @require_POST
 def recommendation_coverage_start(request: HttpRequest, recommendation_id: int) -> HttpResponse:
     try:
@@ -156,13 +157,11 @@ def alert_banner(request: HttpRequest) -> HttpResponse:
 
 
 def _back(request: HttpRequest) -> HttpResponseRedirect:
-    target = request.POST.get("next") or reverse("monitoring:recommendations")
-    if not target.startswith("/"):
-        target = reverse("monitoring:recommendations")
-    return HttpResponseRedirect(target)
+    """Back to the posted ``next`` when it stays on this site (never ``//other.host``), else the list."""
+    return HttpResponseRedirect(safe_next_url(request, request.POST.get("next"), reverse("monitoring:recommendations")))
 
 
-@staff_member_required
+@permission_required(Permission.DECIDE_RECOMMENDATION)
 @require_POST
 def recommendation_apply(request: HttpRequest, recommendation_id: int) -> HttpResponse:
     try:
@@ -176,7 +175,7 @@ def recommendation_apply(request: HttpRequest, recommendation_id: int) -> HttpRe
     return _back(request)
 
 
-@staff_member_required
+@permission_required(Permission.DECIDE_RECOMMENDATION)
 @require_POST
 def recommendation_dismiss(request: HttpRequest, recommendation_id: int) -> HttpResponse:
     try:
@@ -188,7 +187,7 @@ def recommendation_dismiss(request: HttpRequest, recommendation_id: int) -> Http
     return _back(request)
 
 
-@staff_member_required
+@permission_required(Permission.DECIDE_RECOMMENDATION)
 @require_POST
 def recommendation_propose(request: HttpRequest, recommendation_id: int) -> HttpResponse:
     proposer = session_address(request)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from riskgov.core import dispatch
+from riskgov.core.models import Permission
+from riskgov.core.permissions import has_permission, permission_required
 from riskgov.governance.views.auth import session_address
 from riskgov.reports.models import ExposureReport, ReportKind, ReportSchedule
 from riskgov.reports.models.reports import REPORT_TASK
@@ -76,7 +77,11 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
         report = report_get(report_id=report_id)
     except ExposureReport.DoesNotExist as error:
         raise Http404("No such report.") from error
-    deliveries = list(report.deliveries.order_by("recipient")) if request.user.is_staff else []
+    deliveries = (
+        list(report.deliveries.order_by("recipient"))
+        if has_permission(request.user, Permission.VIEW_STAFF_PAGES)
+        else []
+    )
     return render(
         request,
         "reports/report_detail.html",
@@ -116,8 +121,8 @@ def report_download_pdf(request: HttpRequest, report_id: int) -> HttpResponse:
     return _attachment(report_pdf(report), "application/pdf", report_filename(report, "pdf"))
 
 
+@permission_required(Permission.MANAGE_REPORTS)
 @require_POST
-@staff_member_required
 def report_generate(request: HttpRequest) -> HttpResponse:
     form = GenerateForm(request.POST)
     if not form.is_valid():
@@ -150,7 +155,7 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
         request,
         "reports/schedules.html",
         {
-            "rows": report_schedule_rows(with_subscriptions=request.user.is_staff),
+            "rows": report_schedule_rows(with_subscriptions=has_permission(request.user, Permission.VIEW_STAFF_PAGES)),
             "subscribe_form": SubscribeForm(),
             "can_subscribe": _subscriber(request) is not None,
         },
@@ -158,8 +163,8 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
 
 
 def _subscriber(request: HttpRequest) -> str | None:
-    """Who may subscribe an address: a staff user (by username) or a holder signed in with their wallet."""
-    if request.user.is_staff:
+    """Who may subscribe an address: a report manager (by username) or a holder signed in with their wallet."""
+    if has_permission(request.user, Permission.MANAGE_REPORTS):
         return request.user.get_username()
     return session_address(request)
 
@@ -168,7 +173,7 @@ def _subscriber(request: HttpRequest) -> str | None:
 def subscription_create(request: HttpRequest) -> HttpResponse:
     actor = _subscriber(request)
     if actor is None:
-        messages.error(request, "Sign in with your wallet (or as staff) to subscribe an address.")
+        messages.error(request, "Sign in with your wallet (or as a report manager) to subscribe an address.")
         return redirect("reports:schedules")
     form = SubscribeForm(request.POST)
     if not form.is_valid():
