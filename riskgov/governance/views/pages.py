@@ -7,6 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from riskgov.core.models import Permission
+from riskgov.core.permissions import granted_permissions, has_permission, permission_required
 from riskgov.governance.errors import GovernanceError, ProposalRejected
 from riskgov.governance.forms import ParameterChangeFormSet, ProposalForm
 from riskgov.governance.models import Proposal, ProposalState
@@ -49,7 +51,7 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     proposal = get_object_or_404(
         Proposal.objects.select_related("coverage_current", "coverage_proposed"), pk=proposal_id
     )
-    page = proposal_page(proposal, viewer=session_address(request))
+    page = proposal_page(proposal, viewer=session_address(request), granted=granted_permissions(request.user))
     return render(request, "governance/proposal_detail.html", {"page": page, "p": proposal, **wallet_context(request)})
 
 
@@ -69,7 +71,7 @@ def proposal_coverage_fragment(request: HttpRequest, proposal_id: int) -> HttpRe
 @require_GET
 def proposal_tally_fragment(request: HttpRequest, proposal_id: int) -> HttpResponse:
     proposal = get_object_or_404(Proposal, pk=proposal_id)
-    page = proposal_page(proposal, viewer=session_address(request))
+    page = proposal_page(proposal, viewer=session_address(request), granted=granted_permissions(request.user))
     return render(request, "governance/_tally.html", {"page": page, "p": proposal, "tally": proposal_tally(proposal)})
 
 
@@ -124,17 +126,28 @@ def _action(request: HttpRequest, proposal_id: int, done: str, call: object) -> 
     return redirect("governance:proposal-detail", proposal_id=proposal_id)
 
 
+def _account_actor(request: HttpRequest) -> str:
+    """Who acts through a permission: the linked or signed-in address, else the account's username."""
+    return session_address(request) or request.user.get_username()
+
+
 @require_POST
 def proposal_cancel_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    actor = session_address(request) or ""
+    """The proposer (signed in with their wallet) before voting starts, or a guardian (the cancel permission)."""
+    as_guardian = has_permission(request.user, Permission.CANCEL_PROPOSAL)
+    actor = _account_actor(request) if as_guardian else session_address(request) or ""
     return _action(
-        request, proposal_id, "Proposal canceled.", lambda: proposal_cancel(proposal_id=proposal_id, actor=actor)
+        request,
+        proposal_id,
+        "Proposal canceled.",
+        lambda: proposal_cancel(proposal_id=proposal_id, actor=actor, as_guardian=as_guardian),
     )
 
 
+@permission_required(Permission.QUEUE_PROPOSAL)  # off-chain; the periodic task queues too
 @require_POST
 def proposal_queue_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    actor = session_address(request) or "anonymous"
+    actor = _account_actor(request)
     return _action(
         request,
         proposal_id,
@@ -143,9 +156,10 @@ def proposal_queue_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
     )
 
 
+@permission_required(Permission.EXECUTE_PROPOSAL)  # off-chain; the periodic task executes too
 @require_POST
 def proposal_execute_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    actor = session_address(request) or "anonymous"
+    actor = _account_actor(request)
     return _action(
         request,
         proposal_id,
@@ -154,15 +168,16 @@ def proposal_execute_view(request: HttpRequest, proposal_id: int) -> HttpRespons
     )
 
 
+@permission_required(Permission.VETO_PROPOSAL)
 @require_POST
 def proposal_veto_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    guardian = session_address(request) or ""
+    guardian = _account_actor(request)
     reason = request.POST.get("reason", "")
     return _action(
         request,
         proposal_id,
         "Proposal vetoed.",
-        lambda: proposal_veto(proposal_id=proposal_id, guardian=guardian, reason=reason),
+        lambda: proposal_veto(proposal_id=proposal_id, guardian=guardian, reason=reason, as_guardian=True),
     )
 
 
