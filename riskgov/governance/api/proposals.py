@@ -2,7 +2,8 @@
 
 Thin: an input serializer parses, one service or selector does the work, an output serializer renders; a
 refusal (bad input, a GovernanceError) is answered by the API error handler as {"error": {code, message, field}}.
-Vote submission needs no session — the EIP-712 signature is the authorisation, so relayers may post it.
+Vote submission needs no session — the EIP-712 signature is the authorisation, so relayers may post it; who
+submitted it is recorded only from a session that passed the CSRF check, never from the body.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chain.eip712 import Ballot, ballot_typed_data
+from riskgov.core.permissions import api_open_write, csrf_verified
 from riskgov.governance.domain.state import proposal_state
 from riskgov.governance.models import Proposal, ProposalState, Vote
 from riskgov.governance.selectors.proposals import (
@@ -132,6 +134,7 @@ class ProposalVotesApi(APIView):
     """GET: every accepted vote (public). POST: submit a signed ballot (anyone may relay it)."""
 
     authentication_classes: list[type] = []
+    permission_classes = [api_open_write("the voter's EIP-712 signature authorises the vote; anyone may relay it")]
 
     @extend_schema(responses=VoteOutput(many=True))
     def get(self, request: Request, proposal_id: int) -> Response:
@@ -144,9 +147,15 @@ class ProposalVotesApi(APIView):
         data.is_valid(raise_exception=True)
         vote = vote_cast(
             ballot=SignedBallot(proposal_id=proposal_id, **data.validated_data),
-            submitted_by=session_address(request._request) or "",
+            submitted_by=_submitter(request),
         )
         return Response(VoteOutput(vote).data, status=status.HTTP_201_CREATED)
+
+
+def _submitter(request: Request) -> str:
+    """The session's address, only when the request passed the CSRF check (a cross-site post is anonymous)."""
+    django_request = request._request
+    return (session_address(django_request) or "") if csrf_verified(django_request) else ""
 
 
 class BallotQuery(serializers.Serializer):
