@@ -156,6 +156,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 REST_FRAMEWORK = {
+    # an API view that writes declares who may (riskgov.core.permissions); one that declares nothing is read-only
+    "DEFAULT_PERMISSION_CLASSES": ["riskgov.core.permissions.ReadOnlyUnlessDeclared"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
