@@ -23,6 +23,7 @@ from eth_utils import keccak, to_checksum_address
 
 from riskgov.core.models import AuditAction, AuditRecord
 from riskgov.core.models.versions import ChangeSource
+from riskgov.core.roles import Role, role_assign
 from riskgov.core.services.audit import audit_record
 from riskgov.core.services.bulk_writes import rows_insert
 from riskgov.markets.models import (
@@ -42,6 +43,13 @@ PRICE_SOURCE = "demo"
 DEMO_ACTOR = "seed_demo"
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "admin"  # noqa: S105 - the demo login, documented next to `make run`
+# One demo login per role (username = password, demo only), printed by `make run` and listed in the README.
+DEMO_ROLE_USERS: dict[str, Role] = {
+    "viewer": Role.VIEWER,
+    "steward": Role.RISK_STEWARD,
+    "guardian": Role.GUARDIAN,
+    "reporter": Role.REPORT_MANAGER,
+}
 HOURS_PER_YEAR = 365 * 24
 MIN_POSITIONS = 100
 MIN_DAYS = 2  # of hourly prices
@@ -233,6 +241,22 @@ def demo_user_ensure() -> bool:
         return False
     users.objects.create_superuser(DEMO_USERNAME, email="admin@localhost", password=DEMO_PASSWORD)
     return True
+
+
+def demo_role_users_ensure() -> list[str]:
+    """Create the demo login of each role when missing (demo only: password = username); the names created.
+
+    Each may enter the admin (``is_staff``); what it may do there and on the pages is its role's permissions.
+    """
+    users = get_user_model()
+    created = []
+    for username, role in DEMO_ROLE_USERS.items():
+        if users.objects.filter(username=username).exists():
+            continue
+        user = users.objects.create_user(username, email=f"{username}@localhost", password=username, is_staff=True)
+        role_assign(user=user, roles=[role])
+        created.append(username)
+    return created
 
 
 def _markets_create(genesis_at: datetime) -> list[Market]:

@@ -8,9 +8,11 @@ from tqdm import tqdm
 from riskgov.demo.services.insurance import insurance_demo_seed
 from riskgov.demo.services.markets import (
     DEMO_PASSWORD,
+    DEMO_ROLE_USERS,
     DEMO_USERNAME,
     DemoError,
     demo_is_seeded,
+    demo_role_users_ensure,
     demo_seed,
     demo_seed_info,
     demo_user_ensure,
@@ -22,7 +24,8 @@ class Command(BaseCommand):
     help = (
         "Build the demo protocol (markets, genesis parameters, hourly prices, accounts, positions, exposure "
         "snapshot history), deterministic for --seed. Does nothing when the demo is already there unless --reset. "
-        f"Also creates the staff user {DEMO_USERNAME}/{DEMO_PASSWORD} when missing: for demos only."
+        f"Also creates the superuser {DEMO_USERNAME}/{DEMO_PASSWORD} and one login per role "
+        f"({', '.join(DEMO_ROLE_USERS)}; password = username) when missing: for demos only."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -35,7 +38,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if demo_user_ensure():
-            self.stdout.write(f"Created staff user {DEMO_USERNAME} / {DEMO_PASSWORD} (demo only).")
+            self.stdout.write(f"Created superuser {DEMO_USERNAME} / {DEMO_PASSWORD} (demo only).")
+        for username in demo_role_users_ensure():
+            role = DEMO_ROLE_USERS[username]
+            self.stdout.write(f"Created {role.value.lower()} login {username} / {username} (demo only).")
         if demo_is_seeded() and not options["reset"]:
             info = demo_seed_info() or {}
             self.stdout.write(
