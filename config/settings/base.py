@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "riskgov.core.ratelimit.RateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,6 +100,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 
 LOGIN_URL = "/admin/login/"
+# Password sign-ins (admin, API, session) go through the rate limit and the lockout (riskgov.core.ratelimit).
+AUTHENTICATION_BACKENDS = ["riskgov.core.ratelimit.LockoutModelBackend"]
 
 # Security. Behind a TLS-terminating proxy, the proxy sets X-Forwarded-Proto so request.scheme (and the
 # URI in SIWE messages) says https; only enable it when the proxy overwrites that header from clients.
@@ -129,10 +132,11 @@ CONTENT_SECURITY_POLICY = {
 
 # Celery: Redis when REDIS_URL answers, otherwise the filesystem transport under var/.
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+REDIS_ANSWERS = redis_answers(REDIS_URL)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if not CELERY_BROKER_URL:
-    if redis_answers(REDIS_URL):
+    if REDIS_ANSWERS:
         CELERY_BROKER_URL = REDIS_URL
     else:
         CELERY_BROKER_URL = "filesystem://"
@@ -154,6 +158,51 @@ RISKGOV_HEARTBEAT_SECONDS = env.int("RISKGOV_HEARTBEAT_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE = {
     "Heartbeat": {"task": "core.heartbeat", "schedule": float(RISKGOV_HEARTBEAT_SECONDS)},
 }
+
+# The cache every web worker shares: rate-limit counters, render locks. Redis when it answers; otherwise files
+# under var/ (shared by the gunicorn workers of one machine) so `make run` needs no Redis.
+if REDIS_ANSWERS:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
+            "KEY_PREFIX": "riskgov",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "KEY_PREFIX": "riskgov",
+        }
+    }
+
+# Rate limits per scope (riskgov.core.ratelimit): "ip" counts per client address, "subject" per wallet
+# address or username where the request names one. django-ratelimit rates: "20/m", "5/15m", "100/h".
+RISKGOV_RATE_LIMITS: dict[str, dict[str, str | None]] = {
+    "login": {"ip": env.str("RISKGOV_RATE_LOGIN", default="30/m")},
+    "siwe_nonce": {"ip": env.str("RISKGOV_RATE_SIWE_NONCE", default="30/m"), "subject": "10/m"},
+    "siwe_verify": {"ip": env.str("RISKGOV_RATE_SIWE_VERIFY", default="30/m"), "subject": "10/m"},
+    "vote": {"ip": env.str("RISKGOV_RATE_VOTE", default="120/m"), "subject": "20/m"},
+    "proposal_create": {"ip": env.str("RISKGOV_RATE_PROPOSAL", default="20/h"), "subject": "10/h"},
+    "coverage_run_create": {"ip": env.str("RISKGOV_RATE_COVERAGE_RUN", default="30/h"), "subject": "20/h"},
+    "recount": {"ip": env.str("RISKGOV_RATE_RECOUNT", default="10/m")},
+    "impact_preview": {"ip": env.str("RISKGOV_RATE_IMPACT_PREVIEW", default="30/h"), "subject": "20/h"},
+}
+# Failed password sign-ins for one username from one IP before that pair is locked out for the window.
+RISKGOV_LOGIN_LOCKOUT = env.str("RISKGOV_LOGIN_LOCKOUT", default="5/15m")
+# Behind a proxy: the META key holding the client address (e.g. HTTP_X_REAL_IP set by the proxy).
+RATELIMIT_IP_META_KEY = env.str("RISKGOV_CLIENT_IP_META_KEY", default="") or None
+
+# Uploads: bodies over DATA_UPLOAD_MAX_MEMORY_SIZE (forms, JSON) are refused; files over
+# FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file instead of memory; imports over
+# RISKGOV_IMPORT_MAX_BYTES are refused by Content-Length before the body is read.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+RISKGOV_IMPORT_MAX_BYTES = env.int("RISKGOV_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+# Imports larger than this (bytes) run on the workers with progress; smaller ones run in the request.
+RISKGOV_IMPORT_INLINE_MAX_BYTES = env.int("RISKGOV_IMPORT_INLINE_MAX_BYTES", default=1024 * 1024)
 
 REST_FRAMEWORK = {
     # an API view that writes declares who may (riskgov.core.permissions); one that declares nothing is read-only

@@ -9,6 +9,20 @@ TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=TEST_REDIS_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=TEST_REDIS_URL)
+# Rate-limit counters and render locks in the suite's Redis; the limits are far above what the suite sends, so
+# only the tests of the limits (which set their own low rates) are refused.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": TEST_REDIS_URL,
+        "KEY_PREFIX": "riskgov-test",
+    }
+}
+RISKGOV_RATE_LIMITS = {
+    scope: {kind: "100000/m" for kind in ("ip", "subject")}
+    for scope in RISKGOV_RATE_LIMITS  # noqa: F405
+}
+RISKGOV_LOGIN_LOCKOUT = "100000/15m"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 RISKGOV_DEMO_MODE = False

@@ -22,6 +22,7 @@ from insurance.selectors.coverage import run_list, run_progress
 from insurance.services.coverage_runs import coverage_run_cancel, coverage_run_create
 from riskgov.core.models import Permission
 from riskgov.core.permissions import api_permission
+from riskgov.core.ratelimit import rate_limited, user_subject
 
 
 class CoverageRunInputSerializer(serializers.Serializer):
@@ -131,6 +132,7 @@ def _actor(request: Request) -> str:
 )
 @api_view(["GET", "POST"])
 @permission_classes([api_permission(Permission.MANAGE_COVERAGE_RUNS, safe_methods_open=True)])
+@rate_limited("coverage_run_create", subject=user_subject)
 def runs(request: Request) -> Response:
     if request.method == "GET":
         paginator = LimitOffsetPagination()

@@ -30,6 +30,7 @@ from insurance.services.coverage_runs import CoverageRunError, coverage_run_canc
 from insurance.views.errors import form_add_service_errors
 from riskgov.core.models import Permission
 from riskgov.core.permissions import permission_required
+from riskgov.core.ratelimit import rate_limited, user_subject
 
 DEFAULT_WINDOW_DAYS = 30
 
@@ -67,6 +68,7 @@ def insurance_home(request: HttpRequest) -> HttpResponse:
 
 @permission_required(Permission.MANAGE_COVERAGE_RUNS)
 @require_http_methods(["GET", "POST"])
+@rate_limited("coverage_run_create", subject=user_subject)
 def run_new(request: HttpRequest) -> HttpResponse:
     form = CoverageRunForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -18,6 +18,7 @@ from riskgov.governance.services.proposals import (
     proposal_impact_refresh,
     proposal_recount_record,
 )
+from riskgov.governance.services.siwe import siwe_nonces_purge
 from riskgov.governance.services.tick import (
     EXECUTION_BACKOFF_MAX_SECONDS,
     EXECUTION_BACKOFF_SECONDS,
@@ -90,7 +91,26 @@ def governance_coverage_preview(*, proposal_id: int) -> int | None:
     return proposal_coverage_preview(proposal_id=proposal_id).coverage_proposed_id
 
 
+@shared_task(
+    name="riskgov.governance_impact_preview",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=300,
+    time_limit=360,
+    **retry_policy(),
+)
+def governance_impact_preview(*, preview_id: int) -> int | None:
+    """The impact preview of a proposal being written: position figures, then its paired coverage runs (once)."""
+    return impact_preview_compute(preview_id=preview_id).coverage_proposed_id
+
+
 @shared_task(name="riskgov.governance_delegation_relay", soft_time_limit=150, time_limit=180)
 def governance_delegation_relay(*, relay_id: int) -> str:
     """Send one signed delegation from the relayer and record the outcome (only a queued relay is sent)."""
     return delegation_relay_send(relay_id=relay_id).status
+
+
+@shared_task(name="riskgov.governance_siwe_nonces_purge", soft_time_limit=120, time_limit=180)
+def governance_siwe_nonces_purge() -> int:
+    """Delete sign-in nonces that expired more than a day ago (hourly, from beat); returns how many."""
+    return siwe_nonces_purge()

@@ -56,7 +56,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """
     if isinstance(exc, DomainError):
         set_rollback()
-        return Response(error_body(code=exc.code, message=exc.message, field=exc.field), status=exc.status)
+        return Response(
+            error_body(code=exc.code, message=exc.message, field=exc.field),
+            status=exc.status,
+            headers=getattr(exc, "headers", None),  # e.g. Retry-After on a rate-limit refusal
+        )
     if isinstance(exc, DjangoValidationError):
         set_rollback()
         field, message, code = _django_validation(exc)

@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from chain.eip712 import Ballot, ballot_typed_data
 from riskgov.core.permissions import api_open_write, csrf_verified
+from riskgov.core.ratelimit import rate_limit_check
 from riskgov.governance.domain.state import proposal_state
 from riskgov.governance.models import Proposal, ProposalState, Vote
 from riskgov.governance.selectors.proposals import (
@@ -145,6 +146,7 @@ class ProposalVotesApi(APIView):
     def post(self, request: Request, proposal_id: int) -> Response:
         data = VoteInput(data=request.data)
         data.is_valid(raise_exception=True)
+        rate_limit_check(request._request, "vote", subject=data.validated_data["voter"])
         vote = vote_cast(
             ballot=SignedBallot(proposal_id=proposal_id, **data.validated_data),
             submitted_by=_submitter(request),

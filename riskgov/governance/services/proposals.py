@@ -144,6 +144,39 @@ def _check_guardrails(
     return currents
 
 
+def proposal_changes_check(
+    changes: Sequence[ChangeInput], *, now: datetime
+) -> tuple[dict[str, dict[str, Decimal | None]], dict[str, MarginParameters]]:
+    """The changes grouped by market ({symbol: {field: value}}) and each market's parameters in force, after the
+    checks a proposal gets at creation (known active markets, parameter fields, numbers, guardrails).
+
+    Raises ProposalRejected naming each bad change (and the guardrail rule it breaks).
+    """
+    grouped, markets = _clean_changes(changes)
+    return grouped, _check_guardrails(grouped, markets, now)
+
+
+def _check_no_open_duplicate(*, proposer: str, grouped: dict[str, dict[str, Decimal | None]], now: datetime) -> None:
+    """One open proposal per proposer for one set of changes: a second identical one is refused (409), naming it."""
+    wanted = {(symbol, field, value) for symbol, fields in grouped.items() for field, value in fields.items()}
+    open_ones = Proposal.objects.filter(proposer__iexact=proposer).exclude(state__in=FINAL_STATES)
+    for proposal in open_ones.prefetch_related("changes__market").order_by("pk"):
+        if proposal_state(proposal, now) in FINAL_STATES:
+            continue
+        if {(c.market.symbol, c.field, c.new_value) for c in proposal.changes.all()} == wanted:
+            error = ProposalRejected(
+                {
+                    "changes": [
+                        f"Proposal #{proposal.pk} “{proposal.title}” with the same changes is still open; "
+                        "wait for it to end or cancel it first."
+                    ]
+                },
+                code="duplicate_proposal",
+            )
+            error.status = 409
+            raise error
+
+
 def proposal_create(
     *, proposer: str, title: str, description: str, changes: Sequence[ChangeInput], now: datetime | None = None
 ) -> Proposal:
@@ -166,6 +199,7 @@ def proposal_create(
         raise ProposalRejected(field_errors)
     grouped, markets = _clean_changes(changes)
     currents = _check_guardrails(grouped, markets, now)
+    _check_no_open_duplicate(proposer=to_checksum_address(proposer), grouped=grouped, now=now)
 
     chain = chain_reads.governance_chain()
     config = governance_settings_get()
@@ -389,10 +423,15 @@ def proposal_states_sync(*, now: datetime | None = None) -> dict[str, list[int]]
     return {"changed": changed, "queued": queued}
 
 
-def proposal_recount_record(*, proposal_id: int, actor: str) -> Recount:
-    """Recount a proposal from its stored signatures and record the result publicly."""
+def proposal_recount_record(*, proposal_id: int, actor: str, audit_match: bool = True) -> Recount:
+    """Recount a proposal from its stored signatures and record the result publicly.
+
+    A recount that finds a mismatch is always audited; a matching one only when `audit_match` (a signed-in
+    or scheduled recount), so anonymous visitors cannot grow the audit trail by pressing the button.
+    """
     proposal = Proposal.objects.get(pk=proposal_id)
     recount = proposal_recount(proposal)
-    with transaction.atomic():
-        audit_record(action=AuditAction.PROPOSAL_RECOUNTED, subject=proposal, actor=actor, data=recount.as_dict())
+    if audit_match or not recount.matches:
+        with transaction.atomic():
+            audit_record(action=AuditAction.PROPOSAL_RECOUNTED, subject=proposal, actor=actor, data=recount.as_dict())
     return recount

@@ -17,6 +17,8 @@ from eth_utils import is_address, to_checksum_address
 
 from chain.errors import ChainError
 from riskgov.core.errors import error_body
+from riskgov.core.json_input import json_body_bounded, json_loads
+from riskgov.core.ratelimit import rate_limited
 from riskgov.governance.errors import GovernanceError
 from riskgov.governance.models import StaffAddress
 from riskgov.governance.selectors.chain_reads import delegation_of, governance_chain
@@ -66,10 +68,20 @@ def _error(error: GovernanceError) -> JsonResponse:
     return JsonResponse(error_body(code=error.code, message=error.message, field=error.field), status=error.status)
 
 
+def _posted_address(request: HttpRequest) -> str | None:
+    """The address a sign-in request names (rate-limit subject): posted, or line 2 of an EIP-4361 message."""
+    body = _json_body(request)
+    lines = str(body.get("message", "")).splitlines()
+    return str(body.get("address") or (lines[1] if len(lines) > 1 else "")).strip()[:64] or None
+
+
 @require_POST
+@json_body_bounded
+@rate_limited("siwe_nonce", subject=_posted_address)
 def siwe_message(request: HttpRequest) -> JsonResponse:
     """Issue an EIP-4361 message (with a fresh single-use nonce) for the posted address."""
     domain, uri = _origin(request)
+    body = _json_body(request)
     try:
         message = siwe_message_issue(
             address=str(_json_body(request).get("address", "")), domain=domain, uri=uri, chain_id=settings.CHAIN_ID
@@ -80,6 +92,8 @@ def siwe_message(request: HttpRequest) -> JsonResponse:
 
 
 @require_POST
+@json_body_bounded
+@rate_limited("siwe_verify", subject=_posted_address)
 def siwe_verify(request: HttpRequest) -> JsonResponse:
     body = _json_body(request)
     domain, uri = _origin(request)

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from riskgov.core.models import Permission
 from riskgov.core.permissions import granted_permissions, has_permission, permission_required
+from riskgov.core.ratelimit import rate_limited
 from riskgov.governance.errors import GovernanceError, ProposalRejected
 from riskgov.governance.forms import ParameterChangeFormSet, ProposalForm
 from riskgov.governance.models import Proposal, ProposalState
@@ -76,6 +77,7 @@ def proposal_tally_fragment(request: HttpRequest, proposal_id: int) -> HttpRespo
 
 
 @require_http_methods(["GET", "POST"])
+@rate_limited("proposal_create", subject=session_address)
 def proposal_new(request: HttpRequest) -> HttpResponse:
     address = session_address(request)
     form = ProposalForm(request.POST or None)
@@ -182,9 +184,12 @@ def proposal_veto_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
 
 
 @require_POST
+@rate_limited("recount", subject=session_address)
 def proposal_recount_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
     get_object_or_404(Proposal, pk=proposal_id)
-    recount = proposal_recount_record(proposal_id=proposal_id, actor=session_address(request) or "anonymous")
+    actor = session_address(request) or (request.user.get_username() if request.user.is_authenticated else None)
+    # an anonymous recount that matches leaves no audit row, so pressing the button cannot grow the trail
+    recount = proposal_recount_record(proposal_id=proposal_id, actor=actor or "anonymous", audit_match=bool(actor))
     if recount.matches:
         messages.success(request, f"Recount of {recount.votes} signed votes matches the stored tally.")
     else:

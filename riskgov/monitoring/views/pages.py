@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from riskgov.core.models import Permission
 from riskgov.core.permissions import has_permission, permission_required, safe_next_url
+from riskgov.core.ratelimit import rate_limited, user_subject
 from riskgov.governance.errors import GovernanceError
 from riskgov.governance.views.auth import session_address
 from riskgov.markets.models import MarginParameters, Market
@@ -140,6 +141,7 @@ def recommendation_coverage_fragment(request: HttpRequest, recommendation_id: in
 
 @permission_required(Permission.DECIDE_RECOMMENDATION)
 @require_POST
+@rate_limited("impact_preview", subject=user_subject)
 def recommendation_coverage_start(request: HttpRequest, recommendation_id: int) -> HttpResponse:
     try:
         recommendation_coverage_request(recommendation_id=recommendation_id)
