@@ -7,7 +7,6 @@ The JSON endpoints are plain Django views like the wallet's (views/auth.py): a r
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from eth_utils import is_address, to_checksum_address
 
 from riskgov.core.errors import DomainError, error_body
+from riskgov.core.json_input import json_loads
 from riskgov.governance.models import DelegationRelay
 from riskgov.governance.selectors.delegates import (
     SORTS,
@@ -45,8 +45,8 @@ def _error(error: DomainError) -> JsonResponse:
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, RecursionError) as exc:
+        body = json_loads(request.body or b"{}")
+    except ValueError as exc:  # not JSON, or nested too deep to parse safely
         raise DelegationRejected("invalid_json", "the request body is not a JSON object") from exc
     if not isinstance(body, dict):
         raise DelegationRejected("invalid_json", "the request body is not a JSON object")
