@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from riskgov.core.api.tokens import api_token_page
 from riskgov.core.views.health import healthz
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("healthz", healthz, name="healthz"),
+    path("api/token/", api_token_page, name="api-token"),
     path("insurance/", include("insurance.urls")),
     path("reports/", include("riskgov.reports.urls")),
     path("chain/", include("chain.urls")),

@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from static files, no CDN
     "csp",
@@ -204,11 +206,17 @@ RISKGOV_IMPORT_MAX_BYTES = env.int("RISKGOV_IMPORT_MAX_BYTES", default=200 * 102
 # Imports larger than this (bytes) run on the workers with progress; smaller ones run in the request.
 RISKGOV_IMPORT_INLINE_MAX_BYTES = env.int("RISKGOV_IMPORT_INLINE_MAX_BYTES", default=1024 * 1024)
 
+# The JSON API (see riskgov/core/api/__init__.py): session or token, never HTTP Basic.
 REST_FRAMEWORK = {
     # an API view that writes declares who may (riskgov.core.permissions); one that declares nothing is read-only
     "DEFAULT_PERMISSION_CLASSES": ["riskgov.core.permissions.ReadOnlyUnlessDeclared"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_AUTHENTICATION_CLASSES": [  # the first one's challenge makes an anonymous refusal a 401
+        "riskgov.core.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "riskgov.core.api.schema.RiskGovAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "riskgov.core.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "riskgov.core.api.errors.api_exception_handler",
     # JSON with bounded nesting (a deep document is a 400, not a RecursionError), forms, uploads.
@@ -221,6 +229,13 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "RiskGov API",
     "VERSION": "1.0.0",
+    "DESCRIPTION": "Session or `Authorization: Token <key>` (create one at /api/token/); every refusal answers "
+    '`{"error": {"code", "message", "field"}}`.',
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "AlertKindEnum": "riskgov.monitoring.models.AlertKind",
+        "ReportKindEnum": "riskgov.reports.models.ReportKind",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

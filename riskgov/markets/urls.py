@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from riskgov.markets.views import dashboard, imports, markets, positions
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("markets/<str:symbol>/", markets.market_detail, name="market-detail"),
     path("positions/", positions.position_list, name="position-list"),
     path("import/", imports.import_upload, name="import"),
+    path("api/", include("riskgov.markets.api.urls")),
 ]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from riskgov.monitoring.views import pages as monitoring
 
@@ -40,4 +40,5 @@ urlpatterns = [
     ),
     path("markets/<str:symbol>/policy/", monitoring.market_policy, name="market-policy"),
     path("markets/<str:symbol>/backtest/", monitoring.market_backtest_page, name="market-backtest"),
+    path("api/", include("riskgov.monitoring.api.urls")),
 ]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from riskgov.reports.views import pages as reports
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("schedules/", reports.schedule_list, name="schedules"),
     path("subscriptions/", reports.subscription_create, name="subscribe"),
     path("unsubscribe/<str:token>/", reports.unsubscribe, name="unsubscribe"),
+    path("api/", include("riskgov.reports.api.urls")),
     path("<int:report_id>/", reports.report_detail, name="report-detail"),
     path("<int:report_id>/report.csv", reports.report_download_csv, name="report-csv"),
     path("<int:report_id>/report.json", reports.report_download_json, name="report-json"),

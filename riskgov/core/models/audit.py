@@ -39,6 +39,8 @@ class AuditAction(models.TextChoices):
     ALERT_ACKNOWLEDGED = "alert.acknowledged", "alert acknowledged"
     ALERT_SNOOZED = "alert.snoozed", "alert snoozed"
     ALERT_RESOLVED = "alert.resolved", "alert resolved"
+    API_TOKEN_CREATED = "api_token.created", "API token created"
+    API_TOKEN_REVOKED = "api_token.revoked", "API token revoked"
 
 
 class AuditRecord(models.Model):

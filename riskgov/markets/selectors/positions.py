@@ -348,7 +348,7 @@ def _decode_cursor(cursor: str, streams: list[_Stream]) -> tuple[str, dict[str, 
         for key, (value, pk) in payload["p"].items():
             stream = by_key[key]
             positions[key] = (_key_parse(stream.column, value), int(pk))
-    except (ValueError, KeyError, TypeError, InvalidOperation, binascii.Error) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, InvalidOperation, binascii.Error) as exc:
         raise InvalidCursor("The page link does not match these filters.") from exc
     if direction not in ("a", "b"):
         raise InvalidCursor("The page link does not match these filters.")

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from riskgov.core.errors import DomainError
 from riskgov.core.models import AuditAction
 from riskgov.core.services.audit import audit_record
 from riskgov.monitoring.models import Alert, AlertDeliveryEvent, AlertState
@@ -20,14 +21,18 @@ from riskgov.monitoring.services.alert_delivery import alert_deliveries_create
 SNOOZE_LONGEST = timedelta(days=30)
 
 
-class AlertActionError(Exception):
-    """An action an alert cannot take now; the message says why, for the person who asked."""
+class AlertActionError(DomainError):
+    """An action an alert cannot take now; the message says why, for the person who asked (409, or 400 for
+    input at fault, which it names)."""
+
+    status = 409
+    default_code = "alert_not_open"
 
 
 def _open_alert_locked(alert_id: int) -> Alert:
     alert = Alert.objects.select_for_update().filter(pk=alert_id).first()
     if alert is None:
-        raise AlertActionError("this alert does not exist")
+        raise AlertActionError("this alert does not exist", code="not_found", status=404)
     if alert.state != AlertState.OPEN:
         raise AlertActionError(f"this alert was already resolved at {alert.resolved_at:%Y-%m-%d %H:%M} UTC")
     return alert
@@ -36,7 +41,7 @@ def _open_alert_locked(alert_id: int) -> Alert:
 def _reason_checked(reason: str) -> str:
     reason = reason.strip()
     if not reason:
-        raise AlertActionError("a reason is required")
+        raise AlertActionError("a reason is required", code="required", field="reason", status=400)
     return reason
 
 
@@ -61,9 +66,11 @@ def alert_snooze(*, alert_id: int, actor: str, until: datetime, reason: str, now
     now = now or timezone.now()
     reason = _reason_checked(reason)
     if until <= now:
-        raise AlertActionError("the snooze must end in the future")
+        raise AlertActionError("the snooze must end in the future", code="invalid", field="until", status=400)
     if until > now + SNOOZE_LONGEST:
-        raise AlertActionError(f"a snooze lasts at most {SNOOZE_LONGEST.days} days")
+        raise AlertActionError(
+            f"a snooze lasts at most {SNOOZE_LONGEST.days} days", code="invalid", field="until", status=400
+        )
     with transaction.atomic():
         alert = _open_alert_locked(alert_id)
         alert.snoozed_until, alert.snoozed_by, alert.snooze_reason = until, actor, reason

@@ -1,0 +1,152 @@
+"""Exposure reports: list, one report, and its CSV / PDF."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, renderers, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from riskgov.reports.models import ExposureReport, ReportKind, ReportSchedule
+from riskgov.reports.selectors.reports import report_list
+from riskgov.reports.services.render import report_csv, report_filename, report_pdf
+
+
+class ReportScheduleOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField()
+    cadence = serializers.CharField()
+
+
+class ReportOutput(serializers.ModelSerializer):
+    schedule = ReportScheduleOutput()
+    snapshot = serializers.IntegerField(source="snapshot_id", allow_null=True, help_text="The protocol snapshot.")
+    links = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExposureReport
+        fields = [
+            "id",
+            "schedule",
+            "kind",
+            "period_label",
+            "period_start",
+            "period_end",
+            "snapshot",
+            "has_data",
+            "alert_count",
+            "requested_by",
+            "generated_at",
+            "links",
+        ]
+
+    def get_links(self, report: ExposureReport) -> dict[str, str]:
+        """The report page and its files (absolute URLs)."""
+        request = self.context.get("request")
+        names = {
+            "html": "reports:report-detail",
+            "csv": "reports:api-report-csv",
+            "pdf": "reports:api-report-pdf",
+            "json": "reports:report-json",
+        }
+        links = {kind: reverse(name, kwargs={"report_id": report.pk}) for kind, name in names.items()}
+        return {kind: request.build_absolute_uri(url) if request else url for kind, url in links.items()}
+
+
+class ReportDetailOutput(ReportOutput):
+    class Meta(ReportOutput.Meta):
+        fields = [*ReportOutput.Meta.fields, "content"]
+
+
+class ReportFilter(django_filters.FilterSet):
+    """The report page's filters; the selector applies them (dates are UTC days the period overlaps)."""
+
+    schedule = django_filters.ModelChoiceFilter(queryset=ReportSchedule.objects.all(), method="keep")
+    kind = django_filters.ChoiceFilter(choices=ReportKind.choices, method="keep")
+    date_from = django_filters.DateFilter(method="keep", help_text="Periods ending after this day starts.")
+    date_to = django_filters.DateFilter(method="keep", help_text="Periods starting before this day ends.")
+
+    class Meta:
+        model = ExposureReport
+        fields = ["schedule", "kind", "date_from", "date_to"]
+
+    def keep(self, queryset: QuerySet[ExposureReport], name: str, value: Any) -> QuerySet[ExposureReport]:
+        return queryset  # applied all at once by filter_queryset
+
+    def filter_queryset(self, queryset: QuerySet[ExposureReport]) -> QuerySet[ExposureReport]:
+        data = self.form.cleaned_data
+        schedule = data.get("schedule")
+        return report_list(
+            schedule_id=schedule.pk if schedule else None,
+            kind=data.get("kind") or None,
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+
+
+class ReportList(generics.ListAPIView):
+    """Reports, newest period first."""
+
+    permission_classes = [AllowAny]
+    serializer_class = ReportOutput
+    filterset_class = ReportFilter
+
+    def get_queryset(self) -> QuerySet[ExposureReport]:
+        return report_list()
+
+
+class ReportDetail(generics.RetrieveAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = ReportDetailOutput
+    lookup_url_kwarg = "report_id"
+
+    def get_queryset(self) -> QuerySet[ExposureReport]:
+        return ExposureReport.objects.select_related("schedule")
+
+
+class _ReportFile(APIView):
+    """A file download: the file itself, or a refusal as JSON whatever the client accepts."""
+
+    permission_classes = [AllowAny]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[Any, str]:
+        return renderers.JSONRenderer(), "application/json"
+
+
+def _attachment(body: str | bytes, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _report(report_id: int) -> ExposureReport:
+    return get_object_or_404(ExposureReport.objects.select_related("schedule"), pk=report_id)
+
+
+class ReportCsv(_ReportFile):
+    """The report's figures as CSV rows (section, scope, metric, value)."""
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The CSV file.")})
+    def get(self, request: Request, report_id: int) -> HttpResponse:
+        report = _report(report_id)
+        return _attachment(report_csv(report), "text/csv; charset=utf-8", report_filename(report, "csv"))
+
+
+class ReportPdf(_ReportFile):
+    """The report as a PDF document."""
+
+    @extend_schema(
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF file.")}
+    )
+    def get(self, request: Request, report_id: int) -> HttpResponse:
+        report = _report(report_id)
+        return _attachment(report_pdf(report), "application/pdf", report_filename(report, "pdf"))
