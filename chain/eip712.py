@@ -278,6 +278,12 @@ def ballot_digest_fast(
     return keccak(b"\x19\x01" + separator + struct_hash)
 
 
+def personal_message_digest(text: str) -> bytes:
+    """The EIP-191 hash ``personal_sign`` signs: keccak256("\\x19Ethereum Signed Message:\\n" ‖ len ‖ message)."""
+    data = text.encode()
+    return keccak(b"\x19Ethereum Signed Message:\n" + str(len(data)).encode() + data)
+
+
 def signature_defect(signature: bytes) -> str | None:
     """Why OpenZeppelin's ``ECDSA.tryRecover`` would refuse `signature` before recovering, or None.
 

@@ -263,3 +263,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# Sign-In with Ethereum: the longest sign-in (message expiry) a client may ask for, in seconds.
+SIWE_MAX_EXPIRY_SECONDS = env.int("SIWE_MAX_EXPIRY_SECONDS", default=24 * 3600)

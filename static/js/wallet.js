@@ -1,5 +1,7 @@
 /* RiskGov wallet: EIP-1193 connection (window.ethereum or the demo wallet), Sign-In with Ethereum,
-   EIP-712 ballots and one-click self-delegation. No framework; the page's #wallet card holds the URLs. */
+   EIP-712 ballots (an ExtendedBallot that signs the reason when one is given) and one-click self-delegation.
+   Once signed in, the signed-in address is the one that votes. No framework; the page's #wallet card holds
+   the URLs. */
 (function () {
   "use strict";
   const card = document.getElementById("wallet");
@@ -11,6 +13,8 @@
   let provider = null;
   let account = null;
   let govToken = null;
+  const signedInAddress = card.dataset.signedIn === "1" ? card.dataset.sessionAddress || "" : "";
+  const sameAddress = (a, b) => Boolean(a && b) && a.toLowerCase() === b.toLowerCase();
 
   function say(text, kind) {
     const box = $("wallet-message");
@@ -98,6 +102,9 @@
       text += " · " + votes.toLocaleString() + " votes · " + balance.toLocaleString() + " tokens";
       show("wallet-delegate", data.delegation.needs_delegation);
       if (data.delegation.needs_delegation) say("You hold tokens but have not delegated them, so they carry no votes yet. Delegate to yourself to vote on future proposals.", "warn");
+    }
+    if (signedInAddress && account && !sameAddress(signedInAddress, account)) {
+      text = "Signed in as " + signedInAddress + " · the wallet is on " + short(account) + ": votes need " + short(signedInAddress);
     }
     $("wallet-status").textContent = text;
     show("wallet-signin", Boolean(account) && !signedIn);
@@ -187,13 +194,27 @@
       return;
     }
     const result = box.querySelector(".vote-result");
+    // signed in: the signed-in address votes; a wallet on another account would sign for someone else
+    const voter = signedInAddress || account;
+    if (!sameAddress(voter, account)) {
+      result.className = "vote-result error";
+      result.textContent = "You are signed in as " + voter + " but your wallet is on " + account + ": switch the wallet to " + short(voter) + ", or sign out.";
+      return;
+    }
     try {
-      const typed = await fetch(box.dataset.ballotUrl + "?voter=" + account + "&support=" + support).then((r) => r.json());
-      result.textContent = "Sign the ballot in your wallet…";
-      const signature = await provider.request({ method: "eth_signTypedData_v4", params: [account, JSON.stringify(typed)] });
+      // the reason is part of what is signed (ExtendedBallot): read it once, sign it, send exactly it
       const reason = (box.querySelector("textarea[name=reason]") || {}).value || "";
+      const query = new URLSearchParams({ voter, support: String(support) });
+      if (reason) query.set("reason", reason);
+      const typed = await fetch(box.dataset.ballotUrl + "?" + query.toString()).then(async (r) => {
+        const data = await r.json().catch(() => ({}));
+        if (!r.ok) throw new Error((data.error && data.error.message) || "cannot build the ballot (HTTP " + r.status + ")");
+        return data;
+      });
+      result.textContent = "Sign the ballot in your wallet…";
+      const signature = await provider.request({ method: "eth_signTypedData_v4", params: [voter, JSON.stringify(typed)] });
       const vote = await postJson(box.dataset.voteUrl, {
-        voter: account, support, nonce: typed.message.nonce, signature, reason,
+        voter, support, nonce: typed.message.nonce, signature, reason,
       });
       result.className = "vote-result ok";
       result.textContent = "Vote recorded with weight " + (Number(BigInt(vote.weight) / 10n ** 16n) / 100).toLocaleString() + ".";
@@ -215,6 +236,8 @@
       option.textContent = "Dev account " + item.index + " · " + short(item.address);
       select.appendChild(option);
     }
+    const signed = accounts.find((item) => sameAddress(item.address, signedInAddress));
+    if (signed) select.value = signed.address; // the dropdown shows who is signed in, not dev account 0
   }
 
   $("wallet-connect").addEventListener("click", connectInjected);
@@ -235,8 +258,12 @@
 
   (async function restore() {
     if (card.dataset.demo === "1") await loadDemoAccounts();
-    const remembered = sessionStorage.getItem(STORE) || "";
+    let remembered = sessionStorage.getItem(STORE) || "";
     const sessionAddress = card.dataset.sessionAddress;
+    const demoSigned = card.dataset.demo === "1" && $("demo-account") && sameAddress($("demo-account").value, signedInAddress);
+    if (demoSigned && !(remembered.startsWith("demo:") && sameAddress(remembered.slice(5), signedInAddress))) {
+      remembered = "demo:" + $("demo-account").value; // signed in with a demo account: reconnect that one
+    }
     if (remembered.startsWith("demo:") && card.dataset.demo === "1") {
       const address = remembered.slice(5);
       if ($("demo-account")) $("demo-account").value = address;

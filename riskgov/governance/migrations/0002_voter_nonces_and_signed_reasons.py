@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         ("governance", "0001_initial"),
     ]
 
-    operations: list[migrations.operations.base.Operation] = [
+    operations = [
         migrations.CreateModel(
             name="VoterNonce",
             fields=[

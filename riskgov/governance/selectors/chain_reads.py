@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
@@ -161,7 +161,7 @@ def chain_voting_powers_at(addresses: Iterable[str], block: int, *, gov_token: s
                 results = batch.execute()
         except (Web3Exception, ValueError) as exc:  # a reverted call, an error reply, a malformed batch
             raise ChainError(f"getPastVotes at block {block} failed on the node: {exc}") from exc
-        powers.update({address: int(votes) for address, votes in zip(part, results, strict=True)})
+        powers.update({address: int(cast(int, votes)) for address, votes in zip(part, results, strict=True)})
     return powers
 
 

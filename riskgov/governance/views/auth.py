@@ -8,10 +8,13 @@ DRF), so a refusal is shaped here with `error_body`, as the API error handler sh
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from eth_utils import is_address, to_checksum_address
 
@@ -23,16 +26,28 @@ from riskgov.governance.errors import GovernanceError
 from riskgov.governance.models import StaffAddress
 from riskgov.governance.selectors.chain_reads import delegation_of, governance_chain
 from riskgov.governance.services.demo_wallet import DemoWalletError, demo_accounts, demo_delegate, demo_sign
-from riskgov.governance.services.siwe import siwe_message_issue, siwe_sign_in
+from riskgov.governance.services.siwe import SignInRejected, siwe_message_issue, siwe_sign_in
 
 SESSION_KEY = "siwe_address"
+SESSION_EXPIRES_KEY = "siwe_expires_at"  # ISO time the signed message expires; the sign-in ends then
+
+
+def wallet_address(request: HttpRequest) -> str | None:
+    """The address signed in with a wallet (Sign-In with Ethereum) whose message has not expired, else None."""
+    address = request.session.get(SESSION_KEY)
+    expires = request.session.get(SESSION_EXPIRES_KEY)
+    if not address:
+        return None
+    if expires and datetime.fromisoformat(str(expires)) <= timezone.now():
+        return None
+    return str(address)
 
 
 def session_address(request: HttpRequest) -> str | None:
     """The address the visitor acts as: signed in with a wallet, else the signed-in account's linked address."""
-    address = request.session.get(SESSION_KEY)
+    address = wallet_address(request)
     if address:
-        return str(address)
+        return address
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         link = StaffAddress.objects.filter(user=user).values_list("address", flat=True).first()
@@ -46,7 +61,7 @@ def wallet_context(request: HttpRequest) -> dict[str, Any]:
         "wallet_chain_id": settings.CHAIN_ID,
         "wallet_demo": bool(getattr(settings, "RISKGOV_DEMO_MODE", False)),
         "wallet_address": session_address(request),
-        "wallet_signed_in": bool(request.session.get(SESSION_KEY)),
+        "wallet_signed_in": wallet_address(request) is not None,
     }
 
 
@@ -84,8 +99,9 @@ def siwe_message(request: HttpRequest) -> JsonResponse:
     body = _json_body(request)
     try:
         message = siwe_message_issue(
-            address=str(_json_body(request).get("address", "")), domain=domain, uri=uri, chain_id=settings.CHAIN_ID
-        )
+            address=str(body.get("address", "")), domain=domain, uri=uri, chain_id=settings.CHAIN_ID,
+            expires_in=_expires_in(body.get("expires_in")),
+        )  # fmt: skip
     except GovernanceError as error:
         return _error(error)
     return JsonResponse({"message": message, "chain_id": settings.CHAIN_ID})
@@ -98,7 +114,7 @@ def siwe_verify(request: HttpRequest) -> JsonResponse:
     body = _json_body(request)
     domain, uri = _origin(request)
     try:
-        address = siwe_sign_in(
+        signed_in = siwe_sign_in(
             message=str(body.get("message", "")),
             signature=str(body.get("signature", "")),
             domain=domain,
@@ -108,14 +124,36 @@ def siwe_verify(request: HttpRequest) -> JsonResponse:
     except GovernanceError as error:
         return _error(error)
     request.session.cycle_key()
-    request.session[SESSION_KEY] = address
-    return JsonResponse({"address": address})
+    request.session[SESSION_KEY] = signed_in.address
+    request.session[SESSION_EXPIRES_KEY] = signed_in.expires_at.isoformat()
+    return JsonResponse({"address": signed_in.address, "expires_at": signed_in.expires_at.isoformat()})
 
 
 @require_POST
-def sign_out(request: HttpRequest) -> JsonResponse:
+def sign_out(request: HttpRequest) -> HttpResponse:
+    """Forget the wallet sign-in. A JSON request gets JSON; the header's form is sent back to `next` (this site)."""
     request.session.pop(SESSION_KEY, None)
-    return JsonResponse({"address": None})
+    request.session.pop(SESSION_EXPIRES_KEY, None)
+    if request.content_type == "application/json":
+        return JsonResponse({"address": None})
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    return HttpResponseRedirect(target)
+
+
+def _expires_in(value: Any) -> timedelta | None:
+    """The sign-in lifetime a client asks for, in seconds; None for the default. The cap is the service's."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise SignInRejected(
+            "invalid_expiry", f"expires_in must be a whole number of seconds, got {value!r}", field="expires_in",
+            status=400,
+        )  # fmt: skip
+    return timedelta(seconds=int(value))
 
 
 @require_GET
