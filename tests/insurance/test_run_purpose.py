@@ -18,6 +18,7 @@ from insurance.selectors.coverage import coverage_trend, run_latest_baseline
 from insurance.services import coverage_runs
 from insurance.services.coverage_execution import coverage_run_execute_inline
 from insurance.services.coverage_runs import coverage_run_create
+from riskgov.core.roles import Role, role_assign
 from riskgov.monitoring.models import Alert, AlertKind, AlertRule, AlertState
 from riskgov.monitoring.services.monitoring import alerts_evaluate
 from riskgov.reports.selectors.reports import insurance_at
@@ -136,17 +137,19 @@ def test_a_baseline_run_does_open_the_alert() -> None:
     assert alert.rule.kind == AlertKind.COVERAGE_RATIO_BELOW and f"run #{baseline.pk}" in alert.summary
 
 
-def test_only_a_risk_admin_starts_a_baseline_from_the_form(client: Client, enqueued: list[int]) -> None:
+def test_only_a_risk_steward_starts_a_baseline_from_the_form(client: Client, enqueued: list[int]) -> None:
     build_book()
     form = {
         "label": "check", "model": "gbm", "paths": "300", "steps": "24", "horizon_days": "1", "impact": "sqrt",
         "impact_coefficient": "0.01", "cascade": "on", "liquidation_delay_steps": "0",
         "volatility_window_days": "30", "target_exhaustion_probability": "0.01", "drift": "0", "as_baseline": "on",
     }  # fmt: skip
-    client.force_login(User.objects.create_user("analyst", password="x"))
+    client.force_login(User.objects.create_user("analyst", password="x", is_staff=True))
     response = client.post(reverse("insurance:run-new"), form)
-    assert response.status_code == 400 and not CoverageRun.objects.exists()
-    client.force_login(User.objects.create_user("admin", password="x", is_staff=True))
+    assert response.status_code == 403 and not CoverageRun.objects.exists()  # no run without the permission
+    steward = User.objects.create_user("steward", password="x")
+    role_assign(user=steward, roles=[Role.RISK_STEWARD])
+    client.force_login(steward)
     response = client.post(reverse("insurance:run-new"), form)
     assert response.status_code == 302 and CoverageRun.objects.get().purpose == RunPurpose.BASELINE
     response = client.post(reverse("insurance:run-new"), {**form, "fund_balance": "100000"})

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from riskgov.core.roles import Role, role_assign
 from riskgov.markets.models import Position
 from riskgov.markets.services.imports import import_file
 from tests.factories import MarketFactory
@@ -121,7 +122,9 @@ def test_command_reports_row_field_and_reason(case, stored, tmp_path):
 
 @pytest.mark.parametrize("case", list(BAD_FILES))
 def test_upload_page_answers_400_with_the_reason(case, stored, client):
-    client.force_login(get_user_model().objects.create_user("risk", password="pw", is_staff=True))
+    user = get_user_model().objects.create_user("risk", password="pw")
+    role_assign(user=user, roles=[Role.RISK_STEWARD])
+    client.force_login(user)
     name, content, expected = BAD_FILES[case]
 
     response = client.post(

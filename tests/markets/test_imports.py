@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from riskgov.core.roles import Role, role_assign
 from riskgov.markets.management.commands.import_prices import Command as ImportPricesCommand
 from riskgov.markets.models import Account, Position, PriceObservation
 from riskgov.markets.services.imports import ImportRejected, import_file
@@ -220,7 +221,8 @@ def upload(name: str, content: str, kind: str = "positions") -> dict:
 
 @pytest.fixture
 def staff_client(client):
-    user = get_user_model().objects.create_user("risk", password="pw", is_staff=True)
+    user = get_user_model().objects.create_user("risk", password="pw")
+    role_assign(user=user, roles=[Role.RISK_STEWARD])
     client.force_login(user)
     return client
 
@@ -252,11 +254,11 @@ def test_upload_page_refuses_unknown_extension(staff_client):
     assert "use .csv or .json" in response.content.decode()
 
 
-def test_upload_page_is_staff_only(client):
+def test_upload_page_needs_the_import_permission(client):
     url = reverse("riskgov:import")
     assert client.get(url).status_code == 302
-    client.force_login(get_user_model().objects.create_user("holder", password="pw"))
-    assert client.get(url).status_code == 403
+    client.force_login(get_user_model().objects.create_user("holder", password="pw", is_staff=True))
+    assert client.get(url).status_code == 403  # staff alone is not a permission
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from riskgov.core.models.versions import ChangeSource
+from riskgov.core.roles import Role, role_assign
 from riskgov.markets.selectors.overview import thin_indices
 from tests.factories import MarginParametersFactory, MarketFactory, PriceObservationFactory
 from tests.markets.views_helpers import build_hand_made, build_markets, take_snapshots
@@ -31,6 +32,7 @@ def chart(response, chart_id: str) -> dict:
 @pytest.fixture
 def staff_client(client, db):
     user = get_user_model().objects.create_user("risk", password="pw", is_staff=True)
+    role_assign(user=user, roles=[Role.RISK_STEWARD])
     client.force_login(user)
     return client
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule
 
 from riskgov.core.models import AuditRecord
+from riskgov.core.roles import Role, role_assign
 from riskgov.reports.domain.periods import ReportPeriod
 from riskgov.reports.models import DeliveryStatus, ExposureReport, ReportDelivery, ReportSchedule, ReportSubscription
 from riskgov.reports.services.reports import exposure_report_generate, report_subscription_create
@@ -19,12 +20,15 @@ from tests.factories import MarketFactory
 pytestmark = pytest.mark.django_db
 
 REPORT_LIST_QUERIES = 3  # count, the page of reports with their schedule and e-mail counts, the schedule filter
-SCHEDULES_PAGE_QUERIES = 6  # session, user, schedules with counts, their markets, their subscriptions, the form
+# session, user, the user's permissions (own and groups'), schedules with counts, their markets, their
+# subscriptions, the form
+SCHEDULES_PAGE_QUERIES = 8
 
 
 @pytest.fixture
 def staff_client(client):
-    user = get_user_model().objects.create_user("steward", password="pw-steward", is_staff=True)
+    user = get_user_model().objects.create_user("steward", password="pw-steward")
+    role_assign(user=user, roles=[Role.REPORT_MANAGER])
     client.force_login(user)
     return client
 
