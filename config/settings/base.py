@@ -249,6 +249,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="riskgov@localhost")
 RISKGOV_BASE_URL = env.str("RISKGOV_BASE_URL", default="http://127.0.0.1:8000")  # absolute links in e-mail and PDF
 RISKGOV_SNAPSHOT_INTERVAL = timedelta(minutes=env.int("RISKGOV_SNAPSHOT_MINUTES", default=5))
 RISKGOV_STEWARD_MIN_DELAY = timedelta(days=env.int("RISKGOV_STEWARD_MIN_DELAY_DAYS", default=3))
+# Late-quorum protection: voting stays open this long after the vote that first reaches quorum (0 = off).
+RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS = env.int("RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS", default=24 * 3600)
+# Transaction links on governance pages, e.g. https://etherscan.io/tx/{hash}; empty shows hashes without links.
+RISKGOV_BLOCK_EXPLORER_TX_URL = env.str("RISKGOV_BLOCK_EXPLORER_TX_URL", default="")
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
 # Indexer: blocks per eth_getLogs range, and how far behind the head it stays (0 on a local Anvil).

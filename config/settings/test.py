@@ -27,3 +27,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 RISKGOV_DEMO_MODE = False
 DEBUG = False
+# Late-quorum extension off unless a test turns it on, so short test windows end when they say.
+RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import URLValidator
 
 from riskgov.markets.models import PARAMETER_FIELDS, Market
 
@@ -21,6 +22,14 @@ FIELD_LABELS = {
 class ProposalForm(forms.Form):
     title = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), help_text="Markdown; HTML is stripped.")
+    discussion_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Discussion link",
+        help_text="Forum thread where the proposal is discussed (http or https).",
+        validators=[URLValidator(schemes=["http", "https"], message="Enter an http or https link.")],
+    )
 
 
 class ParameterChangeForm(forms.Form):
@@ -42,3 +51,21 @@ class ParameterChangeForm(forms.Form):
 
 
 ParameterChangeFormSet = forms.formset_factory(ParameterChangeForm, extra=3, max_num=12)
+
+
+class VoterQueryForm(forms.Form):
+    """Search, sort and page of the voters table (bad values fall back to the defaults)."""
+
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    sort = forms.ChoiceField(required=False, choices=[])
+    page = forms.IntegerField(required=False, min_value=1)
+
+    def __init__(self, *args: object, sorts: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["sort"].choices = list(sorts.items())  # type: ignore[attr-defined]
+
+    def query(self) -> tuple[str, str, int]:
+        """(search, sort, page) — each cleaned value, or its default when it did not validate (errors shown)."""
+        self.is_valid()
+        data = self.cleaned_data
+        return str(data.get("q") or ""), str(data.get("sort") or "-weight"), int(data.get("page") or 1)

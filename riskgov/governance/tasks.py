@@ -13,6 +13,7 @@ from riskgov.core.tasking import retry_policy
 from riskgov.governance.errors import ActionNotAllowed
 from riskgov.governance.services.delegation import delegation_relay_send
 from riskgov.governance.services.execution import ExecutionFailed, ExecutionUnavailable, proposal_execute
+from riskgov.governance.services.impact_preview import impact_preview_compute
 from riskgov.governance.services.proposals import (
     proposal_coverage_preview,
     proposal_impact_refresh,
@@ -89,6 +90,19 @@ def governance_impact_refresh(*, proposal_id: int) -> None:
 def governance_coverage_preview(*, proposal_id: int) -> int | None:
     """Freeze and enqueue a proposal's paired coverage runs (once; a second delivery changes nothing)."""
     return proposal_coverage_preview(proposal_id=proposal_id).coverage_proposed_id
+
+
+@shared_task(
+    name="riskgov.governance_impact_preview",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=300,
+    time_limit=360,
+    **retry_policy(),
+)
+def governance_impact_preview(*, preview_id: int) -> int | None:
+    """The impact preview of a proposal being written: position figures, then its paired coverage runs (once)."""
+    return impact_preview_compute(preview_id=preview_id).coverage_proposed_id
 
 
 @shared_task(

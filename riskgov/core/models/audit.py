@@ -20,6 +20,7 @@ class AuditAction(models.TextChoices):
     PROPOSAL_RECOUNTED = "proposal.recounted", "proposal recounted"
     PROPOSAL_STATE_CHANGED = "proposal.state_changed", "proposal state changed"
     PROPOSAL_VETOED = "proposal.vetoed", "proposal vetoed"
+    PROPOSAL_VOTING_EXTENDED = "proposal.voting_extended", "proposal voting extended (late quorum)"
     DELEGATION_RELAY_SUBMITTED = "delegation.relay_submitted", "delegation signature submitted for relay"
     DELEGATION_RELAYED = "delegation.relayed", "delegation relay finished"
     DELEGATE_STATEMENT_PUBLISHED = "delegation.statement_published", "delegate statement published"

@@ -52,7 +52,13 @@ class ProposalOutput(serializers.Serializer):
     chain_id = serializers.IntegerField()
     verifying_contract = serializers.CharField()
     voting_starts_at = serializers.DateTimeField()
-    voting_ends_at = serializers.DateTimeField()
+    voting_ends_at = serializers.DateTimeField(help_text="End of voting, extended once by a late quorum.")
+    voting_extended_from = serializers.DateTimeField(
+        allow_null=True, help_text="The end scheduled at creation when a late quorum extended voting, else null."
+    )
+    vote_extension_seconds = serializers.IntegerField(help_text="Late-quorum extension frozen at creation.")
+    quorum_reached_at = serializers.DateTimeField(allow_null=True)
+    discussion_url = serializers.CharField()
     queued_at = serializers.DateTimeField()
     eta = serializers.DateTimeField()
     executed_at = serializers.DateTimeField()

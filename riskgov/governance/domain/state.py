@@ -2,7 +2,8 @@
 
 Times are aware datetimes (UTC); vote amounts are integers of token wei. The state is derived from
 the proposal's frozen window, its recorded actions (cancel, queue, veto, execute) and its tally —
-the same function serves the pages, the API, the admin and the periodic task.
+the same function serves the pages, the API, the admin and the periodic task. A late quorum moves
+`voting_ends_at` itself (once, see `late_quorum_deadline`), so every reader uses the extended deadline.
 """
 
 from __future__ import annotations
@@ -62,6 +63,28 @@ def proposal_passed(proposal: ProposalFacts) -> bool:
     return quorum_reached(
         for_votes=proposal.for_votes, abstain_votes=proposal.abstain_votes, quorum=quorum
     ) and vote_succeeded(for_votes=proposal.for_votes, against_votes=proposal.against_votes)
+
+
+def quorum_progress(*, for_votes: Decimal | int, abstain_votes: Decimal | int, quorum: int) -> float:
+    """Share of the quorum that For + Abstain have reached, capped at 1.0 (a zero quorum is always reached)."""
+    if quorum <= 0:
+        return 1.0
+    return min(1.0, (int(for_votes) + int(abstain_votes)) / quorum)
+
+
+def late_quorum_deadline(
+    *, voting_ends_at: datetime, vote_at: datetime, vote_extension_seconds: int
+) -> datetime | None:
+    """GovernorPreventLateQuorum: the voting end after the vote that first reached quorum at `vote_at`.
+
+    Voting stays open at least `vote_extension_seconds` after that vote: returns vote_at + extension when that is
+    later than the current end, else None (an early quorum changes nothing). Called once per proposal, for the
+    first vote that finds quorum reached; later votes never extend again.
+    """
+    if vote_extension_seconds <= 0:
+        return None
+    extended = vote_at + timedelta(seconds=vote_extension_seconds)
+    return extended if extended > voting_ends_at else None
 
 
 def execution_eta(proposal: ProposalFacts) -> datetime | None:

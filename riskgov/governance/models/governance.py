@@ -98,6 +98,9 @@ class Proposal(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(help_text="Markdown source.")
     description_html = models.TextField(help_text="Sanitised HTML rendered from the description.")
+    discussion_url = models.URLField(
+        max_length=500, blank=True, help_text="Where the proposal is discussed (forum thread), http or https."
+    )
     proposer = models.CharField(max_length=42, validators=[validate_address], db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -115,7 +118,17 @@ class Proposal(models.Model):
     grace_period_seconds = models.PositiveIntegerField()
     guardian_address = models.CharField(max_length=42, blank=True)
     voting_starts_at = models.DateTimeField()
-    voting_ends_at = models.DateTimeField()
+    voting_ends_at = models.DateTimeField(help_text="End of voting; a late quorum moves it (see voting_extended_from).")
+    # Late-quorum protection (OpenZeppelin GovernorPreventLateQuorum), frozen at creation.
+    vote_extension_seconds = models.PositiveIntegerField(
+        default=0, help_text="Voting stays open at least this long after the vote that first reaches quorum."
+    )
+    quorum_reached_at = models.DateTimeField(
+        null=True, blank=True, help_text="Time of the vote that first reached quorum (set once)."
+    )
+    voting_extended_from = models.DateTimeField(
+        null=True, blank=True, help_text="The end scheduled at creation, when a late quorum extended voting past it."
+    )
 
     # Running tally (token wei), kept in step with the votes by vote_cast.
     for_votes = wei_field(default=Decimal(0))
@@ -227,19 +240,6 @@ class Vote(models.Model):
         return f"{self.voter} {self.get_support_display()} on #{self.proposal_id}"
 
 
-class ProposalExecution(models.Model):
-    """Execution of one market's changes: the registry push (tx) and the parameter version written."""
-
-    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="executions")
-    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="+")
-    registry_values = models.JSONField(
-        default=dict, help_text="Target setParameters arguments as decimal strings of 1e18 integers."
-    )
-    tx_hash = models.CharField(max_length=66, blank=True)
-    block_number = models.PositiveBigIntegerField(null=True, blank=True)
-    registry_version = models.PositiveBigIntegerField(null=True, blank=True)
-    pushed_at = models.DateTimeField(null=True, blank=True)
-    parameters = models.OneToOneField(
 class VoterNonce(models.Model):
     """The nonce a voter's next ballot must carry. It only increases (OpenZeppelin `Nonces`): it is consumed with
     the vote insert, so deleting a vote never hands an old nonce back nor locks the voter out."""
@@ -255,6 +255,19 @@ class VoterNonce(models.Model):
         return f"{self.voter} next nonce {self.next_nonce}"
 
 
+class ProposalExecution(models.Model):
+    """Execution of one market's changes: the registry push (tx) and the parameter version written."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="executions")
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="+")
+    registry_values = models.JSONField(
+        default=dict, help_text="Target setParameters arguments as decimal strings of 1e18 integers."
+    )
+    tx_hash = models.CharField(max_length=66, blank=True)
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    registry_version = models.PositiveBigIntegerField(null=True, blank=True)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    parameters = models.OneToOneField(
         MarginParameters, on_delete=models.PROTECT, null=True, blank=True, related_name="execution"
     )
 

@@ -30,6 +30,7 @@ from chain.client import ChainClient
 from chain.conf import ExecutorKeyError
 from chain.conf import executor_account as configured_executor
 from chain.errors import ChainError, ContractReverted
+from chain.registry import REGISTRY_FIELDS, registry_targets, registry_update_call
 from chain.units import market_id, to_fixed
 from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
@@ -46,8 +47,6 @@ from riskgov.markets.services.guardrails import GuardrailError, guardrails_check
 from riskgov.markets.services.parameters import margin_parameters_change
 
 logger = logging.getLogger(__name__)
-
-REGISTRY_FIELDS = ("imr", "mmr", "maxLeverage", "liquidationPenalty", "insuranceFeeShare", "oiCap")
 
 
 class ExecutionFailed(GovernanceError):
@@ -89,11 +88,7 @@ def _registry_values(
         oi_cap = to_fixed(Decimal(values["oi_cap"]) / Decimal(mark))
     else:
         oi_cap = int(client.call(registry.functions.getParameters(mid))[5])
-    fixed = [
-        to_fixed(values[name] or 0)
-        for name in ("imr", "mmr", "max_leverage", "liquidation_penalty", "insurance_fee_share")
-    ]
-    return {name: str(value) for name, value in zip(REGISTRY_FIELDS, [*fixed, oi_cap], strict=True)}
+    return registry_targets(values, oi_cap=oi_cap)
 
 
 def _find_update_tx(registry: Any, mid: bytes, version: int) -> tuple[str, int | None]:
@@ -117,7 +112,8 @@ def _push_market(client: ChainClient, registry: Any, execution: ProposalExecutio
             execution.registry_version, execution.pushed_at = version, now
             execution.save()
             return
-    receipt = client.transact(registry.functions.setParameters(mid, *target), sender=executor_account())
+    call = registry_update_call(registry, chain_symbol(execution.market), execution.registry_values)
+    receipt = client.transact(call, sender=executor_account())
     event = registry.events.ParametersUpdated().process_receipt(receipt, errors=DISCARD)[0]
     execution.tx_hash = receipt["transactionHash"].to_0x_hex()
     execution.block_number = int(receipt["blockNumber"])

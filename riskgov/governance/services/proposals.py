@@ -14,7 +14,9 @@ from decimal import Decimal, InvalidOperation
 
 import markdown
 import nh3
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
@@ -40,6 +42,7 @@ COVERAGE_PREVIEW_PATHS = 2000
 COVERAGE_PREVIEW_TASK = "riskgov.governance_coverage_preview"
 COVERAGE_PREVIEW_SEED_BASE = 7_000_000
 TITLE_MAX_CHARS = 200  # Proposal.title max_length
+DISCUSSION_URL_VALIDATOR = URLValidator(schemes=["http", "https"], message="Enter an http or https URL.")
 ALLOWED_TAGS = {
     "a",
     "abbr",
@@ -177,8 +180,26 @@ def _check_no_open_duplicate(*, proposer: str, grouped: dict[str, dict[str, Deci
             raise error
 
 
+def proposal_changes_check(
+    changes: Sequence[ChangeInput], *, now: datetime
+) -> tuple[dict[str, dict[str, Decimal | None]], dict[str, MarginParameters]]:
+    """The changes grouped by market ({symbol: {field: value}}) and each market's parameters in force, after the
+    checks a proposal gets at creation (known active markets, parameter fields, numbers, guardrails).
+
+    Raises ProposalRejected naming each bad change (and the guardrail rule it breaks).
+    """
+    grouped, markets = _clean_changes(changes)
+    return grouped, _check_guardrails(grouped, markets, now)
+
+
 def proposal_create(
-    *, proposer: str, title: str, description: str, changes: Sequence[ChangeInput], now: datetime | None = None
+    *,
+    proposer: str,
+    title: str,
+    description: str,
+    changes: Sequence[ChangeInput],
+    discussion_url: str = "",
+    now: datetime | None = None,
 ) -> Proposal:
     """Create a proposal after checking the proposer's voting power against the threshold and the guardrails.
 
@@ -193,6 +214,12 @@ def proposal_create(
         field_errors["title"] = [f"At most {TITLE_MAX_CHARS} characters."]
     if not description.strip():
         field_errors["description"] = ["Describe the change and why it is needed."]
+    discussion_url = discussion_url.strip()
+    if discussion_url:
+        try:
+            DISCUSSION_URL_VALIDATOR(discussion_url)
+        except ValidationError:
+            field_errors["discussion_url"] = ["Give a full http:// or https:// link to the discussion."]
     if not is_address(proposer):
         field_errors["proposer"] = ["Sign in with a wallet to propose."]
     if field_errors:
@@ -223,6 +250,7 @@ def proposal_create(
             title=title.strip(),
             description=description,
             description_html=description_render(description),
+            discussion_url=discussion_url,
             proposer=proposer,
             created_at=now,
             chain_id=chain.chain_id,
@@ -239,6 +267,7 @@ def proposal_create(
             guardian_address=config.guardian_address,
             voting_starts_at=starts,
             voting_ends_at=starts + timedelta(seconds=config.voting_period_seconds),
+            vote_extension_seconds=settings.RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS,
             state=ProposalState.PENDING,
             state_changed_at=now,
         )

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from riskgov.core.models import Permission
 from riskgov.core.permissions import granted_permissions, has_permission, permission_required
 from riskgov.core.ratelimit import rate_limited
 from riskgov.governance.errors import GovernanceError, ProposalRejected
-from riskgov.governance.forms import ParameterChangeFormSet, ProposalForm
-from riskgov.governance.models import Proposal, ProposalState
-from riskgov.governance.selectors.pages import proposal_coverage_preview_state, proposal_page
-from riskgov.governance.selectors.proposals import governance_activity, proposal_rows, proposal_tally
+from riskgov.governance.forms import ParameterChangeFormSet, ProposalForm, VoterQueryForm
+from riskgov.governance.models import ImpactPreview, Proposal, ProposalState
+from riskgov.governance.selectors.pages import (
+    VOTER_SORT_LABELS,
+    impact_preview_state,
+    proposal_coverage_preview_state,
+    proposal_page,
+    proposal_tally_view,
+    proposal_voters,
+    proposal_voters_csv,
+    proposal_voters_page,
+)
+from riskgov.governance.selectors.proposals import governance_activity, proposal_rows
 from riskgov.governance.services.execution import proposal_execute
+from riskgov.governance.services.impact_preview import impact_preview_request
 from riskgov.governance.services.proposals import (
     ChangeInput,
     governance_settings_get,
@@ -53,7 +64,47 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
         Proposal.objects.select_related("coverage_current", "coverage_proposed"), pk=proposal_id
     )
     page = proposal_page(proposal, viewer=session_address(request), granted=granted_permissions(request.user))
-    return render(request, "governance/proposal_detail.html", {"page": page, "p": proposal, **wallet_context(request)})
+    return render(
+        request,
+        "governance/proposal_detail.html",
+        {"page": page, "p": proposal, **_voters_context(request, proposal), **wallet_context(request)},
+    )
+
+
+def _voters_context(request: HttpRequest, proposal: Proposal) -> dict[str, object]:
+    query = VoterQueryForm(request.GET, sorts=VOTER_SORT_LABELS)
+    search, sort, page_number = query.query()
+    return {
+        "voters": proposal_voters_page(proposal, sort=sort, search=search, page=page_number),
+        "voter_query": query,
+        "voter_search": search,
+        "voter_sort": sort,
+        "voter_sorts": VOTER_SORT_LABELS,
+    }
+
+
+@require_GET
+def proposal_voters_fragment(request: HttpRequest, proposal_id: int) -> HttpResponse:
+    """The voters table (search, sort, page), swapped in by htmx; a full page without htmx."""
+    proposal = get_object_or_404(Proposal, pk=proposal_id)
+    if not request.headers.get("HX-Request"):
+        return redirect(f"{proposal_url(proposal_id)}?{request.GET.urlencode()}#voters")
+    return render(request, "governance/_voters.html", {"p": proposal, **_voters_context(request, proposal)})
+
+
+@require_GET
+def proposal_voters_export(request: HttpRequest, proposal_id: int) -> StreamingHttpResponse:
+    """Every voter matching the search, in the chosen order, as CSV (streamed)."""
+    proposal = get_object_or_404(Proposal, pk=proposal_id)
+    search, sort, _ = VoterQueryForm(request.GET, sorts=VOTER_SORT_LABELS).query()
+    votes = proposal_voters(proposal, sort=sort, search=search).iterator(chunk_size=500)
+    response = StreamingHttpResponse(proposal_voters_csv(votes), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="proposal-{proposal.pk}-voters.csv"'
+    return response
+
+
+def proposal_url(proposal_id: int) -> str:
+    return reverse("governance:proposal-detail", kwargs={"proposal_id": proposal_id})
 
 
 @require_GET
@@ -63,7 +114,9 @@ def proposal_coverage_fragment(request: HttpRequest, proposal_id: int) -> HttpRe
         Proposal.objects.select_related("coverage_current", "coverage_proposed"), pk=proposal_id
     )
     preview = proposal_coverage_preview_state(proposal)
-    response = render(request, "governance/_coverage_preview.html", {"preview": preview, "p": proposal})
+    response = render(
+        request, "governance/_coverage_preview.html", {"preview": preview, "p": proposal, "poll_url": request.path}
+    )
     if not preview.pending:
         response["HX-Refresh"] = "true"
     return response
@@ -72,8 +125,8 @@ def proposal_coverage_fragment(request: HttpRequest, proposal_id: int) -> HttpRe
 @require_GET
 def proposal_tally_fragment(request: HttpRequest, proposal_id: int) -> HttpResponse:
     proposal = get_object_or_404(Proposal, pk=proposal_id)
-    page = proposal_page(proposal, viewer=session_address(request), granted=granted_permissions(request.user))
-    return render(request, "governance/_tally.html", {"page": page, "p": proposal, "tally": proposal_tally(proposal)})
+    state, tally = proposal_tally_view(proposal)
+    return render(request, "governance/_tally.html", {"state": state, "tv": tally, "p": proposal})
 
 
 @require_http_methods(["GET", "POST"])
@@ -89,6 +142,7 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
                 proposer=address or "",
                 title=form.cleaned_data["title"],
                 description=form.cleaned_data["description"],
+                discussion_url=form.cleaned_data.get("discussion_url") or "",
                 changes=[ChangeInput(r["market"], r["field"], r["new_value"]) for r in rows],
             )
         except ProposalRejected as error:
@@ -134,8 +188,51 @@ def _account_actor(request: HttpRequest) -> str:
 
 
 @require_POST
+@rate_limited("impact_preview", subject=session_address)
+def proposal_impact_preview_start(request: HttpRequest) -> HttpResponse:
+    """From the create form: check the change rows and send their impact preview to the workers (htmx fragment)."""
+    changes = ParameterChangeFormSet(request.POST, prefix="changes")
+    errors: list[str] = []
+    preview = None
+    if not changes.is_valid():
+        for index, row in enumerate(changes.forms):
+            for field, messages_ in row.errors.items():
+                where = f"row {index + 1}" + ("" if field == "__all__" else f" {field}")
+                errors += [f"{where}: {m}" for m in messages_]
+        errors += [str(e) for e in changes.non_form_errors()]
+    else:
+        rows = [c.cleaned_data for c in changes.forms if c.cleaned_data.get("market")]
+        try:
+            preview = impact_preview_request(
+                requested_by=session_address(request) or "",
+                changes=[ChangeInput(r["market"], r["field"], r["new_value"]) for r in rows],
+            )
+        except ProposalRejected as error:
+            errors = [m for messages_ in error.errors.values() for m in messages_]
+    if preview is None:
+        return render(request, "governance/_impact_preview.html", {"errors": errors}, status=400)
+    return render(request, "governance/_impact_preview.html", {"state": impact_preview_state(preview)}, status=202)
+
+
+@require_GET
+def proposal_impact_preview_fragment(request: HttpRequest, preview_id: int) -> HttpResponse:
+    """Polled by the create form while the preview's figures or coverage runs are being computed."""
+    preview = get_object_or_404(
+        ImpactPreview.objects.select_related("coverage_current", "coverage_proposed"), pk=preview_id
+    )
+    return render(request, "governance/_impact_preview.html", {"state": impact_preview_state(preview)})
+
+
+@require_http_methods(["GET", "POST"])
 def proposal_cancel_view(request: HttpRequest, proposal_id: int) -> HttpResponse:
-    """The proposer (signed in with their wallet) before voting starts, or a guardian (the cancel permission)."""
+    """The proposer (signed in with their wallet) before voting starts, or a guardian (the cancel permission).
+
+    GET is the confirmation step (what canceling means), POST cancels.
+    """
+    if request.method == "GET":
+        proposal = get_object_or_404(Proposal, pk=proposal_id)
+        page = proposal_page(proposal, viewer=session_address(request), granted=granted_permissions(request.user))
+        return render(request, "governance/proposal_cancel.html", {"page": page, "p": proposal})
     as_guardian = has_permission(request.user, Permission.CANCEL_PROPOSAL)
     actor = _account_actor(request) if as_guardian else session_address(request) or ""
     return _action(
