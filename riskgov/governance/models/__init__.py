@@ -13,14 +13,12 @@ from riskgov.governance.models.governance import (
     VoteSupportChoice,
 )
 from riskgov.governance.models.impact_preview import ImpactPreview
-from riskgov.governance.models.impact_preview import ImpactPreview
 
 __all__ = [
     "WEI_DIGITS",
     "DelegateStatement",
     "DelegationRelay",
     "GovernanceSettings",
-    "ImpactPreview",
     "ImpactPreview",
     "ParameterChange",
     "Proposal",

@@ -42,7 +42,6 @@ from riskgov.governance.models import Proposal, Vote, VoterNonce, VoteSupportCho
 from riskgov.governance.selectors import chain_reads
 from riskgov.governance.selectors.proposals import tally_attach
 from riskgov.governance.services.voting_deadline import proposal_late_quorum_check
-from riskgov.governance.services.voting_deadline import proposal_late_quorum_check
 
 
 @dataclass(frozen=True)
