@@ -105,19 +105,6 @@ def governance_impact_preview(*, preview_id: int) -> int | None:
     return impact_preview_compute(preview_id=preview_id).coverage_proposed_id
 
 
-@shared_task(
-    name="riskgov.governance_impact_preview",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=300,
-    time_limit=360,
-    **retry_policy(),
-)
-def governance_impact_preview(*, preview_id: int) -> int | None:
-    """The impact preview of a proposal being written: position figures, then its paired coverage runs (once)."""
-    return impact_preview_compute(preview_id=preview_id).coverage_proposed_id
-
-
 @shared_task(name="riskgov.governance_delegation_relay", soft_time_limit=150, time_limit=180)
 def governance_delegation_relay(*, relay_id: int) -> str:
     """Send one signed delegation from the relayer and record the outcome (only a queued relay is sent)."""

@@ -180,18 +180,6 @@ def _check_no_open_duplicate(*, proposer: str, grouped: dict[str, dict[str, Deci
             raise error
 
 
-def proposal_changes_check(
-    changes: Sequence[ChangeInput], *, now: datetime
-) -> tuple[dict[str, dict[str, Decimal | None]], dict[str, MarginParameters]]:
-    """The changes grouped by market ({symbol: {field: value}}) and each market's parameters in force, after the
-    checks a proposal gets at creation (known active markets, parameter fields, numbers, guardrails).
-
-    Raises ProposalRejected naming each bad change (and the guardrail rule it breaks).
-    """
-    grouped, markets = _clean_changes(changes)
-    return grouped, _check_guardrails(grouped, markets, now)
-
-
 def proposal_create(
     *,
     proposer: str,
