@@ -15,6 +15,7 @@ from django.urls import reverse
 from insurance.models import CoverageChunk, CoverageRun, FundLedgerEntry, InsuranceFund, ParameterSet, RunStatus
 from insurance.services import coverage_runs
 from insurance.services.coverage_runs import coverage_run_create
+from riskgov.core.roles import Role, role_assign
 from tests.insurance.conftest import NOW, build_book
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +31,10 @@ def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 @pytest.fixture
 def analyst(client: Client) -> Client:
-    client.force_login(User.objects.create_user("analyst", password="x"))
+    """A risk steward: creating coverage runs takes the coverage-runs permission."""
+    user = User.objects.create_user("analyst", password="x")
+    role_assign(user=user, roles=[Role.RISK_STEWARD])
+    client.force_login(user)
     return client
 
 
@@ -90,10 +94,9 @@ def test_valid_form_creates_the_run_and_enqueues_it_on_commit(
     assert run.chunk_count == 1 and CoverageChunk.objects.filter(run=run).count() == 1
 
 
-def test_form_page_shows_defaults_and_volatility_window(client: Client) -> None:
+def test_form_page_shows_defaults_and_volatility_window(analyst: Client) -> None:
     build_book()
-    client.force_login(User.objects.create_user("a"))
-    response = client.get(reverse("insurance:run-new"))
+    response = analyst.get(reverse("insurance:run-new"))
     assert response.status_code == 200
     body = response.content.decode()
     assert 'value="10000"' in body and "last 30 days" in body
@@ -175,9 +178,13 @@ def test_api_creates_a_run_under_proposed_parameters(
     assert analyst.get(reverse("insurance:api-run-detail", args=[run.pk])).json()["status"] == "queued"
 
 
-def test_api_needs_a_user_to_create(client: Client) -> None:
+def test_api_needs_the_coverage_runs_permission_to_create(client: Client) -> None:
     response = client.post(reverse("insurance:api-runs"), {"paths": 10}, content_type="application/json")
-    assert response.status_code == 403 and not CoverageRun.objects.exists()
+    assert response.status_code == 401 and not CoverageRun.objects.exists()
+    client.force_login(User.objects.create_user("holder", is_staff=True))
+    response = client.post(reverse("insurance:api-runs"), {"paths": 10}, content_type="application/json")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
+    assert not CoverageRun.objects.exists()
 
 
 def test_volatility_comes_from_history_or_falls_back_to_the_reference(enqueued: list[int]) -> None:

@@ -33,6 +33,7 @@ from insurance.services.coverage_runs import (
     coverage_run_cancel,
     coverage_run_create,
 )
+from riskgov.core.roles import Role, role_assign
 from tests.insurance.conftest import NOW, build_book
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +97,11 @@ def test_cancel_stops_remaining_chunks(
 def test_cancel_from_the_run_page(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     build_book()
     run = new_run()
-    client.force_login(User.objects.create_user("analyst"))
+    client.force_login(User.objects.create_user("holder"))
+    assert client.post(reverse("insurance:run-cancel", args=[run.pk])).status_code == 403
+    steward = User.objects.create_user("analyst")
+    role_assign(user=steward, roles=[Role.RISK_STEWARD])
+    client.force_login(steward)
     response = client.post(reverse("insurance:run-cancel", args=[run.pk]))
     assert response.status_code == 302
     run.refresh_from_db()
