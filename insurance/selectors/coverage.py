@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -191,12 +192,31 @@ def run_per_path_csv(run: CoverageRun) -> str:
 
     Raises CoverageFileError when the results file is missing or altered.
     """
+    return "".join(run_per_path_csv_chunks(run))
+
+
+def run_per_path_csv_chunks(run: CoverageRun, *, rows_per_chunk: int = 2000) -> Iterator[str]:
+    """The per-path CSV as text chunks of `rows_per_chunk` rows, for a streamed download (never one string).
+
+    The results file is read and checked before the first chunk, so CoverageFileError comes before any byte.
+    """
     columns = run_per_path_columns(run)
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(columns)
-    writer.writerows(zip(*(array.tolist() for array in columns.values()), strict=True))
-    return text.getvalue()
+    arrays = list(columns.values())
+    total = len(arrays[0]) if arrays else 0
+
+    def chunks() -> Iterator[str]:
+        text = io.StringIO()
+        writer = csv.writer(text)
+        writer.writerow(columns)
+        for start in range(0, total, rows_per_chunk):
+            writer.writerows(zip(*(a[start : start + rows_per_chunk].tolist() for a in arrays), strict=True))
+            yield text.getvalue()
+            text.seek(0)
+            text.truncate()
+        if text.tell():
+            yield text.getvalue()
+
+    return chunks()
 
 
 def run_export(run: CoverageRun) -> dict[str, Any]:

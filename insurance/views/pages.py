@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,7 +21,7 @@ from insurance.selectors.coverage import (
     run_headline,
     run_latest_baseline,
     run_list,
-    run_per_path_csv,
+    run_per_path_csv_chunks,
     run_progress,
 )
 from insurance.selectors.funds import fund_balance, fund_balance_history, fund_default, fund_list
@@ -163,13 +164,13 @@ def _succeeded_or_404(run_id: int) -> CoverageRun:
 
 
 @require_GET
-def run_download_csv(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_download_csv(request: HttpRequest, run_id: int) -> HttpResponseBase:
     run = _succeeded_or_404(run_id)
     try:
-        table = run_per_path_csv(run)
+        chunks = run_per_path_csv_chunks(run)  # streamed: a 100k-path table is never one string in memory
     except CoverageFileError as error:  # the results file is gone or altered
         return HttpResponse(str(error), status=410, content_type="text/plain")
-    response = HttpResponse(table, content_type="text/csv")
+    response = StreamingHttpResponse(chunks, content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="coverage-run-{run.pk}-paths.csv"'
     return response
 

@@ -287,7 +287,9 @@ def test_pages_and_downloads_of_a_finished_run(
     progress = client.get(reverse("insurance:run-progress", args=[run.pk]))
     assert progress["HX-Refresh"] == "true"
 
-    csv_lines = client.get(reverse("insurance:run-csv", args=[run.pk])).content.splitlines()
+    streamed = client.get(reverse("insurance:run-csv", args=[run.pk]))
+    assert streamed.streaming  # the table is streamed in chunks, never built as one string
+    csv_lines = b"".join(streamed.streaming_content).splitlines()
     assert csv_lines[0].startswith(b"path,bad_debt,penalty_income") and len(csv_lines) == 401
     exported = client.get(reverse("insurance:run-json", args=[run.pk])).json()
     assert exported["inputs"]["seed"] == run.seed and exported["metrics"]["summary"]["paths"] == 400

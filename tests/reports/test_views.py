@@ -66,11 +66,11 @@ def test_report_page_and_downloads(client, reports, protocol):
     assert report.html in page and "E-mail deliveries" not in page  # deliveries are for staff only
     csv_response = client.get(reverse("reports:report-csv", args=[report.pk]))
     assert csv_response["Content-Type"].startswith("text/csv")
-    assert csv_response.content.decode().startswith("section,scope,metric,value")
+    assert csv_response.getvalue().decode().startswith("section,scope,metric,value")
     data = json.loads(client.get(reverse("reports:report-json", args=[report.pk])).content)
     assert data["headline"]["oi_long"] == report.content["headline"]["oi_long"]
     pdf = client.get(reverse("reports:report-pdf", args=[report.pk]))
-    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert pdf["Content-Type"] == "application/pdf" and pdf.getvalue().startswith(b"%PDF")
     assert f'filename="exposure-report-daily-protocol-report-{report.period_label}.pdf"' in pdf["Content-Disposition"]
     assert client.get(reverse("reports:report-detail", args=[report.pk + 100])).status_code == 404
 

@@ -1,3 +1,4 @@
+from riskgov.reports.models.rendered import RenderedFormat, RenderedReportFile
 from riskgov.reports.models.reports import (
     REPORT_TASK,
     DeliveryStatus,
@@ -13,6 +14,8 @@ __all__ = [
     "REPORT_TASK",
     "DeliveryStatus",
     "ExposureReport",
+    "RenderedFormat",
+    "RenderedReportFile",
     "ReportCadence",
     "ReportDelivery",
     "ReportKind",

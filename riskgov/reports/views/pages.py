@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -17,7 +18,8 @@ from riskgov.reports.models import ExposureReport, ReportKind, ReportSchedule
 from riskgov.reports.models.reports import REPORT_TASK
 from riskgov.reports.selectors.reports import report_get, report_previous, report_schedule_rows, subscription_by_token
 from riskgov.reports.selectors.reports import report_list as report_list_select
-from riskgov.reports.services.render import report_csv, report_filename, report_json, report_pdf
+from riskgov.reports.services.render import report_filename, report_json
+from riskgov.reports.services.rendered import RenderBusy, report_rendered_file
 from riskgov.reports.services.reports import (
     ReportError,
     report_period_resolve,
@@ -103,10 +105,22 @@ def _attachment(body: str | bytes, content_type: str, filename: str) -> HttpResp
     return response
 
 
+def _stored_attachment(report: ExposureReport, fmt: str, content_type: str) -> HttpResponseBase:
+    """The file rendered once for this report version, streamed from storage (rendered now if it is the first)."""
+    try:
+        rendered = report_rendered_file(report=report, fmt=fmt)
+    except RenderBusy as busy:
+        response = HttpResponse(busy.message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = str(busy.retry_after)
+        return response
+    return FileResponse(
+        rendered.file.open("rb"), as_attachment=True, filename=report_filename(report, fmt), content_type=content_type
+    )
+
+
 @require_GET
-def report_download_csv(request: HttpRequest, report_id: int) -> HttpResponse:
-    report = _download(report_id)
-    return _attachment(report_csv(report), "text/csv; charset=utf-8", report_filename(report, "csv"))
+def report_download_csv(request: HttpRequest, report_id: int) -> HttpResponseBase:
+    return _stored_attachment(_download(report_id), "csv", "text/csv; charset=utf-8")
 
 
 @require_GET
@@ -116,9 +130,8 @@ def report_download_json(request: HttpRequest, report_id: int) -> HttpResponse:
 
 
 @require_GET
-def report_download_pdf(request: HttpRequest, report_id: int) -> HttpResponse:
-    report = _download(report_id)
-    return _attachment(report_pdf(report), "application/pdf", report_filename(report, "pdf"))
+def report_download_pdf(request: HttpRequest, report_id: int) -> HttpResponseBase:
+    return _stored_attachment(_download(report_id), "pdf", "application/pdf")
 
 
 @permission_required(Permission.MANAGE_REPORTS)
