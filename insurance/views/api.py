@@ -6,11 +6,14 @@ as {"error": {"code", "message", "field"}}: 400 for input, 409 for cancelling a 
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from decimal import Decimal
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.pagination import LimitOffsetPagination
@@ -19,7 +22,11 @@ from rest_framework.response import Response
 
 from insurance.models import MAX_PATHS, MAX_STEPS, CoverageRun, ImpactKind, InsuranceFund, PriceModelKind, RunPurpose
 from insurance.selectors.coverage import run_list, run_progress
-from insurance.services.coverage_runs import coverage_run_cancel, coverage_run_create
+from insurance.services.coverage_runs import (
+    coverage_run_cancel,
+    coverage_run_create,
+    coverage_run_create_idempotent,
+)
 from riskgov.core.models import Permission
 from riskgov.core.permissions import api_permission
 from riskgov.core.ratelimit import rate_limited, user_subject
@@ -126,9 +133,20 @@ def _actor(request: Request) -> str:
     return request.user.get_username() if request.user.is_authenticated else "anonymous"
 
 
+@extend_schema(methods=["GET"], responses={200: CoverageRunOutputSerializer(many=True)})
 @extend_schema(
+    methods=["POST"],
     request=CoverageRunInputSerializer,
-    responses={200: CoverageRunOutputSerializer(many=True), 201: CoverageRunOutputSerializer},
+    responses={202: CoverageRunOutputSerializer, 200: CoverageRunOutputSerializer},
+    parameters=[
+        OpenApiParameter(
+            "Idempotency-Key",
+            str,
+            OpenApiParameter.HEADER,
+            description="Retry-safe creation: the same key and body answer 200 with the run the first request "
+            "created (202); the same key with another body is a 422.",
+        )
+    ],
 )
 @api_view(["GET", "POST"])
 @permission_classes([api_permission(Permission.MANAGE_COVERAGE_RUNS, safe_methods_open=True)])
@@ -142,8 +160,43 @@ def runs(request: Request) -> Response:
     serializer.is_valid(raise_exception=True)
     arguments = dict(serializer.validated_data)
     purpose = RunPurpose.BASELINE if arguments.pop("baseline") else None
-    run = coverage_run_create(**arguments, purpose=purpose, requested_by=_actor(request))
-    return Response(CoverageRunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
+    key = _idempotency_key(request)
+    if key is None:
+        run, created = coverage_run_create(**arguments, purpose=purpose, requested_by=_actor(request)), True
+    else:
+        run, created = coverage_run_create_idempotent(
+            **arguments,
+            purpose=purpose,
+            requested_by=_actor(request),
+            idempotency_key=key,
+            request_sha256=_request_sha256(request),
+        )
+    # 202: the run is stored and runs on the workers (sent now, or by the sweeper once the broker answers again)
+    return Response(
+        CoverageRunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK
+    )
+
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
+
+
+def _idempotency_key(request: Request) -> str | None:
+    """The request's Idempotency-Key header (None without one); a malformed key is a 400 naming the header."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise serializers.ValidationError(
+            {IDEMPOTENCY_HEADER: "Use 1 to 255 printable ASCII characters without spaces (e.g. a UUID)."}
+        )
+    return key
+
+
+def _request_sha256(request: Request) -> str:
+    """sha256 of the request body as data (key order and whitespace do not matter)."""
+    data = request.data.dict() if hasattr(request.data, "dict") else request.data
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 @extend_schema(responses=CoverageRunDetailSerializer)

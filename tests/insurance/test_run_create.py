@@ -169,7 +169,7 @@ def test_api_creates_a_run_under_proposed_parameters(
     }
     with django_capture_on_commit_callbacks(execute=True):
         response = analyst.post(reverse("insurance:api-runs"), payload, content_type="application/json")
-    assert response.status_code == 201, response.content
+    assert response.status_code == 202, response.content
     run = CoverageRun.objects.get(pk=response.json()["id"])
     assert enqueued == [run.pk] and run.parameter_set == ParameterSet.OVERRIDES
     eth = next(m for m in run.market_inputs["markets"] if m["symbol"] == "ETH")

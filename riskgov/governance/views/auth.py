@@ -7,7 +7,6 @@ DRF), so a refusal is shaped here with `error_body`, as the API error handler sh
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,7 +66,7 @@ def wallet_context(request: HttpRequest) -> dict[str, Any]:
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     try:
-        body = json.loads(request.body or b"{}")
+        body = json_loads(request.body or b"{}")  # bounded nesting: a deep document is refused, not a crash
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
@@ -194,6 +193,7 @@ def demo_wallet_accounts(request: HttpRequest) -> JsonResponse:
 
 
 @require_POST
+@json_body_bounded
 def demo_wallet_sign(request: HttpRequest) -> JsonResponse:
     """Sign with an Anvil dev key: {address, method: personal_sign | eth_signTypedData_v4, payload}."""
     _demo_only()
@@ -208,6 +208,7 @@ def demo_wallet_sign(request: HttpRequest) -> JsonResponse:
 
 
 @require_POST
+@json_body_bounded
 def demo_wallet_delegate(request: HttpRequest) -> JsonResponse:
     """Self-delegate a dev account's tokens from its dev key."""
     _demo_only()
