@@ -6,6 +6,7 @@ parameters. Screenshots of each step go to test-artifacts/governance/.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -13,15 +14,18 @@ from typing import Any
 
 import pytest
 import time_machine
+from celery.app.base import Celery
 from eth_account.messages import encode_defunct, encode_typed_data
 from hexbytes import HexBytes
 
+from chain.selectors.deployments import active_deployment
+from chain.services.indexer import deployment_index
 from chain.units import from_fixed, market_id
 from insurance.models import EntryKind, InsuranceFund
 from insurance.services.ledger import ledger_entry_record
 from riskgov.core.models.versions import ChangeSource
-from riskgov.governance.models import GovernanceSettings, Proposal, ProposalState
-from riskgov.governance.tasks import governance_coverage_preview
+from riskgov.governance.models import DelegationRelay, GovernanceSettings, Proposal, ProposalState, RelayStatus
+from riskgov.governance.tasks import governance_coverage_preview, governance_delegation_relay
 from riskgov.markets.models import MarginParameters
 from tests.conftest import REPO_ROOT, chromium_page
 from tests.governance.test_chain_anvil import deployed, node  # noqa: F401  (fixtures)
@@ -213,3 +217,137 @@ def test_no_wallet_and_wrong_chain_messages(live_server: Any, browser_page: Any,
     page.wait_for_selector("#wallet-message:has-text('is on chain 1')")
     assert page.is_visible("#wallet-switch")
     page.screenshot(path=str(ARTIFACTS / "10-wrong-chain.png"))
+
+
+DELEGATION_PROVIDER = """
+(() => {
+  window.ethereum = {
+    async request({ method, params }) {
+      const account = localStorage.getItem("e2e.account");
+      switch (method) {
+        case "eth_requestAccounts":
+        case "eth_accounts":
+          return account ? [account] : [];
+        case "eth_chainId":
+          return "0x7a69";
+        case "personal_sign":
+          return await window.e2eSign("personal_sign", params[1], params[0]);
+        case "eth_signTypedData_v4":
+          return await window.e2eSign("eth_signTypedData_v4", params[0], params[1]);
+        case "eth_sendTransaction":
+          return await window.e2eSend(params[0]);
+        default:
+          throw Object.assign(new Error("unsupported method " + method), { code: 4200 });
+      }
+    },
+    on() {},
+    removeListener() {},
+  };
+})();
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_delegation_from_the_ui(
+    deployed: dict[str, Any],  # noqa: F811
+    live_server: Any,
+    browser_page: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Delegate by transaction, by a relayed signature and to oneself from the delegates page; publish a statement."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def record(app: Celery, name: str, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        sent.append((name, dict(kwargs or {})))  # the test runs the relay itself, as the worker would
+        return app.AsyncResult("recorded")
+
+    monkeypatch.setattr(Celery, "send_task", record)
+    page, env, base = browser_page, deployed, live_server.url
+    token, client = env["token"], env["client"]
+    ranked = sorted(env["summary"]["self_delegated"], key=lambda a: token.functions.getVotes(a).call(), reverse=True)
+    delegate, by_tx, by_sig = ranked[0], ranked[-1], ranked[-2]
+    idle = env["summary"]["undelegated"][0]
+    page.expose_function("e2eSign", _signer(env["accounts"]))
+
+    def send(tx: dict[str, str]) -> str:  # Anvil's dev accounts are unlocked: the node signs, as a wallet would
+        tx_hash = client.w3.eth.send_transaction({"from": tx["from"], "to": tx["to"], "data": tx["data"]})
+        client.wait_for_receipt(tx_hash)
+        return HexBytes(tx_hash).to_0x_hex()
+
+    page.expose_function("e2eSend", send)
+    page.add_init_script(DELEGATION_PROVIDER)
+
+    def index() -> None:
+        deployment = active_deployment()
+        assert deployment is not None
+        deployment_index(deployment=deployment, client=client)
+
+    def connect(address: str, url: str) -> None:
+        """Open `url` with the wallet on `address`: the wallet script reconnects a remembered injected wallet."""
+        page.goto(url)
+        page.wait_for_selector("html[data-wallet-restored='1']", state="attached")
+        page.evaluate(
+            "a => { localStorage.setItem('e2e.account', a); sessionStorage.setItem('riskgov.wallet', 'injected'); }",
+            address,
+        )
+        page.reload()
+        page.wait_for_selector(f"#wallet-status:has-text('{address}')")
+        page.wait_for_selector("#delegate-tx:not([disabled])")
+
+    def shot(name: str) -> None:
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    # 1. A bad address is refused in the form, naming the field.
+    delegates_url = f"{base}/governance/delegates/"
+    connect(by_tx, delegates_url)
+    page.fill("#delegatee-input", "0x1234")
+    page.click("#delegate-tx")
+    page.wait_for_selector("#delegate-result[data-state=error]")
+    assert "delegatee" in page.inner_text("#delegate-result")
+
+    # 2. By transaction: pick the delegate from the table, the wallet sends delegate(delegatee).
+    page.click(f"tr[data-delegate='{delegate}'] [data-delegate-to]")
+    assert page.input_value("#delegatee-input") == delegate
+    page.click("#delegate-tx")
+    page.wait_for_selector("#delegate-result[data-state=ok]")
+    assert "Delegation sent (transaction" in page.inner_text("#delegate-result")
+    shot("11-delegated-by-transaction")
+    assert token.functions.delegates(by_tx).call() == delegate
+
+    # 3. By signature: the wallet signs delegateBySig typed data, the server relays it and shows the outcome.
+    connect(by_sig, delegates_url)
+    page.fill("#delegatee-input", delegate)
+    page.click("#delegate-sig")
+    deadline = time.monotonic() + 30
+    while not DelegationRelay.objects.exists() and time.monotonic() < deadline:
+        page.wait_for_timeout(200)  # lets Playwright run the page's signing callback meanwhile
+    assert DelegationRelay.objects.exists(), page.inner_text("#delegate-result")
+    relay = DelegationRelay.objects.get()
+    assert sent == [("riskgov.governance_delegation_relay", {"relay_id": relay.pk})]
+    assert governance_delegation_relay(relay_id=relay.pk) == RelayStatus.SUCCEEDED
+    page.wait_for_selector("#delegate-result[data-state=ok]", timeout=15_000)
+    relay.refresh_from_db()
+    assert relay.tx_hash in page.inner_text("#delegate-result")
+    shot("12-delegated-by-signature")
+    assert token.functions.delegates(by_sig).call() == delegate
+
+    # 4. Self-delegation stays one click.
+    connect(idle, delegates_url)
+    page.click("#delegate-self")
+    page.wait_for_selector("#delegate-result[data-state=ok]")
+    assert token.functions.delegates(idle).call() == idle
+
+    # 5. Once indexed, the delegates page and the delegate's page show the moved power; the delegate signs a statement.
+    index()
+    expected = token.functions.getVotes(delegate).call()
+    connect(delegate, f"{base}/governance/holders/{delegate}/")
+    assert page.inner_text("#holder-votes") == f"{Decimal(expected) / 10**18:,.0f}"
+    assert page.locator(f"#holder-delegators a[title='{by_tx}'], #holder-delegators a[title='{by_sig}']").count() == 2
+    page.fill("#statement-form textarea[name=statement]", "I vote for **conservative** margins.")
+    page.click("#statement-sign")
+    page.wait_for_selector("#statement-current strong:has-text('conservative')")
+    shot("13-holder-statement")
+    page.goto(delegates_url)
+    first_row = page.locator("#delegates-table tbody tr").first
+    assert first_row.get_attribute("data-delegate") == delegate
+    assert "I vote for conservative margins." in first_row.inner_text()

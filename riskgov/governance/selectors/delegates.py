@@ -381,11 +381,9 @@ def holder_page(address: str) -> HolderPage:
         "type": "line",
         "stepped": True,
         "format": "count",
-        "labels": [
-            point.block_time.strftime("%Y-%m-%d %H:%M") if point.block_time else f"block {point.block_number}"
-            for point in page.history
-        ],
+        "labels": [f"block {point.block_number}" for point in page.history],
         "datasets": [{"label": "Voting power (tokens)", "data": [point.votes / WAD for point in page.history]}],
+        "x_title": "block (times in the table below)",
         "y_title": "votes (tokens)",
     }
     return page
