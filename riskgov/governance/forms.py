@@ -19,16 +19,22 @@ FIELD_LABELS = {
 }
 
 
+class HttpUrlField(forms.URLField):
+    """A URL whose scheme is http or https (a bare host gets https://)."""
+
+    default_validators = [URLValidator(schemes=["http", "https"])]
+    default_error_messages = {"invalid": "Enter a full http:// or https:// link."}
+
+
 class ProposalForm(forms.Form):
     title = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), help_text="Markdown; HTML is stripped.")
-    discussion_url = forms.URLField(
+    discussion_url = HttpUrlField(
         required=False,
         max_length=500,
         assume_scheme="https",
         label="Discussion link",
         help_text="Forum thread where the proposal is discussed (http or https).",
-        validators=[URLValidator(schemes=["http", "https"], message="Enter an http or https link.")],
     )
 
 

@@ -298,16 +298,16 @@ def proposal_page_timeline(proposal: Proposal, votes: list[Vote]) -> list[PageEv
     events.append(PageEvent(window_end, "Voting closes as scheduled", kind="window"))
     if proposal.voting_extended_from is not None:
         events.append(PageEvent(proposal.voting_ends_at, "Voting closes (extended by a late quorum)", kind="window"))
-    if proposal.quorum_reached_at is not None:
-        events.append(PageEvent(proposal.quorum_reached_at, "Quorum reached", kind="quorum"))
     by_time = sorted(votes, key=lambda v: (v.created_at, v.pk))
     hidden = max(0, len(by_time) - TIMELINE_VOTES)
     for vote in by_time[hidden:]:
         title = f"Vote {vote.get_support_display()} — {vote.weight / 10**18:,.2f} votes"
         events.append(PageEvent(vote.created_at, title, vote.voter, kind=f"vote vote-{vote.support}"))
     if hidden:
-        first = by_time[hidden]
-        events.append(PageEvent(first.created_at, f"{hidden} earlier votes", "listed under Voters", kind="vote"))
+        last_hidden = by_time[hidden - 1]
+        events.append(PageEvent(last_hidden.created_at, f"{hidden} earlier votes", "listed under Voters", kind="vote"))
+    if proposal.quorum_reached_at is not None:  # after the vote that reached it (same time; the sort is stable)
+        events.append(PageEvent(proposal.quorum_reached_at, "Quorum reached", kind="quorum"))
     markets = proposal.changes.values_list("market_id", flat=True)
     versions = MarginParameters.objects.filter(market_id__in=markets, created_at__gte=proposal.created_at)
     for version in versions.select_related("market").order_by("created_at"):
