@@ -1,7 +1,7 @@
 /* RiskGov wallet: EIP-1193 connection (window.ethereum or the demo wallet), Sign-In with Ethereum,
    EIP-712 ballots (an ExtendedBallot that signs the reason when one is given) and one-click self-delegation.
-   Once signed in, the signed-in address is the one that votes. No framework; the page's #wallet card holds
-   the URLs. */
+   Signed in with the demo wallet, the page reconnects the signed-in account (not dev account 0). No
+   framework; the page's #wallet card holds the URLs. */
 (function () {
   "use strict";
   const card = document.getElementById("wallet");
@@ -104,7 +104,7 @@
       if (data.delegation.needs_delegation) say("You hold tokens but have not delegated them, so they carry no votes yet. Delegate to yourself to vote on future proposals.", "warn");
     }
     if (signedInAddress && account && !sameAddress(signedInAddress, account)) {
-      text = "Signed in as " + signedInAddress + " · the wallet is on " + short(account) + ": votes need " + short(signedInAddress);
+      text = "Signed in as " + signedInAddress + " · votes are signed by the wallet's account " + account;
     }
     $("wallet-status").textContent = text;
     show("wallet-signin", Boolean(account) && !signedIn);
@@ -194,13 +194,8 @@
       return;
     }
     const result = box.querySelector(".vote-result");
-    // signed in: the signed-in address votes; a wallet on another account would sign for someone else
-    const voter = signedInAddress || account;
-    if (!sameAddress(voter, account)) {
-      result.className = "vote-result error";
-      result.textContent = "You are signed in as " + voter + " but your wallet is on " + account + ": switch the wallet to " + short(voter) + ", or sign out.";
-      return;
-    }
+    // the ballot is the connected account's signature; signed in as another address, that address relays it
+    const voter = account;
     try {
       // the reason is part of what is signed (ExtendedBallot): read it once, sign it, send exactly it
       const reason = (box.querySelector("textarea[name=reason]") || {}).value || "";
@@ -261,8 +256,8 @@
     let remembered = sessionStorage.getItem(STORE) || "";
     const sessionAddress = card.dataset.sessionAddress;
     const demoSigned = card.dataset.demo === "1" && $("demo-account") && sameAddress($("demo-account").value, signedInAddress);
-    if (demoSigned && !(remembered.startsWith("demo:") && sameAddress(remembered.slice(5), signedInAddress))) {
-      remembered = "demo:" + $("demo-account").value; // signed in with a demo account: reconnect that one
+    if (demoSigned && !remembered) {
+      remembered = "demo:" + $("demo-account").value; // a new tab signed in with a demo account: reconnect that one
     }
     if (remembered.startsWith("demo:") && card.dataset.demo === "1") {
       const address = remembered.slice(5);

@@ -151,6 +151,10 @@ def test_wallet_proposal_votes_queue_execute(deployed: dict[str, Any], live_serv
         page.wait_for_selector(f"#voters:has-text('{voter}')")
         shot(f"05-vote-{index + 1}")
     assert proposal.votes.count() == 3
+    # each reason was signed with its ballot (ExtendedBallot), so it is shown as the voter's
+    assert sorted(proposal.votes.values_list("reason", "reason_signed")) == [
+        (f"holder {index + 1}: agreed", True) for index in range(3)
+    ]
     assert page.inner_text("#proposal-state") == "Active"
     # A second ballot from the same holder is refused, and the page shows the server's reason.
     page.click(".vote-box [data-vote='0']")

@@ -321,3 +321,44 @@ def test_recount_without_a_node_says_it_checked_the_database_only(
     assert "source: database" in out and "database only" in out and "recount matches" in out
     call_command("verify_tally", str(proposal.pk), "--json")
     assert '"source": "database"' in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ in Chromium: the signed-in demo account stays
+
+
+@pytest.mark.integration
+def test_demo_wallet_reconnects_the_signed_in_account_and_signs_the_reason(
+    live_server: Any, chain, market, gov_settings, holders, settings: Any
+) -> None:
+    from riskgov.governance.services.demo_wallet import demo_accounts
+    from tests.conftest import REPO_ROOT, chromium_page
+
+    settings.RISKGOV_DEMO_MODE = True
+    chosen = demo_accounts()[3]["address"]  # not the dropdown's first account
+    chain.powers[chosen] = 7_000 * WAD
+    proposal = make_proposal(chain, holders[0], now=timezone.now() - timedelta(seconds=120))
+    base = live_server.url
+    with chromium_page(REPO_ROOT / "var" / "test-artifacts" / "hardening") as page:
+        page.goto(f"{base}/governance/")
+        page.wait_for_selector("html[data-wallet-restored='1']", state="attached")
+        page.select_option("#demo-account", chosen)
+        page.click("#demo-use")
+        page.click("#wallet-signin:not([hidden])")
+        page.wait_for_selector(f"#wallet-status:has-text('Signed in as {chosen}')")
+        assert page.locator("#header-wallet").get_attribute("title") == f"Signed in with Ethereum as {chosen}"
+
+        page.evaluate("sessionStorage.clear()")  # as a new tab: nothing remembered but the session cookie
+        page.goto(f"{base}/governance/{proposal.pk}/")
+        page.wait_for_selector("html[data-wallet-restored='1']", state="attached")
+        assert page.input_value("#demo-account") == chosen
+        page.wait_for_selector(f"#wallet-status:has-text('Signed in as {chosen}')")
+        page.fill(".vote-box textarea[name=reason]", "Signed, so no relayer can change it.")
+        page.click(".vote-box [data-vote='1']")
+        page.wait_for_selector(".vote-result.ok")
+        vote = Vote.objects.get(proposal=proposal)
+        assert (vote.voter, vote.reason, vote.reason_signed) == (chosen, "Signed, so no relayer can change it.", True)
+        page.wait_for_selector("#voters:has-text('Signed, so no relayer can change it.')")
+
+        page.click("#header-signout")
+        page.wait_for_selector("#header-wallet", state="detached")
+        assert page.locator("a:has-text('Log in')").count() == 1
