@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "riskgov.core.ratelimit.BodySizeLimitMiddleware",  # before CSRF, which reads the body
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -136,7 +137,11 @@ CONTENT_SECURITY_POLICY = {
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 REDIS_ANSWERS = redis_answers(REDIS_URL)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+# Redis hands back a message nobody acknowledged after this many seconds: longer than a chunk's hard time limit
+# (960 s) and the longest retry countdown (600 s), so only the messages of a lost worker come back (Redis's
+# default is an hour). The workers' coverage watchdog re-sends a lost worker's chunks long before that.
+BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=1200)
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
 if not CELERY_BROKER_URL:
     if REDIS_ANSWERS:
         CELERY_BROKER_URL = REDIS_URL
@@ -150,7 +155,9 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TRACK_STARTED = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # one message per worker process: a lost worker holds no prefetched chunk
+# A task cut off by a lost broker connection is cancelled and delivered again rather than left running unacknowledged.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -191,6 +198,8 @@ RISKGOV_RATE_LIMITS: dict[str, dict[str, str | None]] = {
     "coverage_run_create": {"ip": env.str("RISKGOV_RATE_COVERAGE_RUN", default="30/h"), "subject": "20/h"},
     "recount": {"ip": env.str("RISKGOV_RATE_RECOUNT", default="10/m")},
     "impact_preview": {"ip": env.str("RISKGOV_RATE_IMPACT_PREVIEW", default="30/h"), "subject": "20/h"},
+    "delegation_relay": {"ip": env.str("RISKGOV_RATE_DELEGATION_RELAY", default="30/h"), "subject": "10/h"},
+    "delegate_statement": {"ip": env.str("RISKGOV_RATE_DELEGATE_STATEMENT", default="30/h"), "subject": "10/h"},
 }
 # Failed password sign-ins for one username from one IP before that pair is locked out for the window.
 RISKGOV_LOGIN_LOCKOUT = env.str("RISKGOV_LOGIN_LOCKOUT", default="5/15m")
@@ -260,6 +269,8 @@ CHAIN_INDEXER_BLOCK_RANGE = env.int("CHAIN_INDEXER_BLOCK_RANGE", default=2000)
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=0)
 # Executor key: environment only, never the database; empty means Anvil's dev key in demo mode.
 CHAIN_EXECUTOR_KEY = env.str("CHAIN_EXECUTOR_KEY", default="")
+# Pays for relayed delegateBySig signatures; in demo mode on the dev chain Anvil's dev account 0 stands in.
+CHAIN_RELAYER_KEY = env.str("CHAIN_RELAYER_KEY", default="")
 
 LOGGING = {
     "version": 1,
