@@ -54,7 +54,6 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "riskgov.core.ratelimit.BodySizeLimitMiddleware",  # before CSRF, which reads the body
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -137,11 +136,7 @@ CONTENT_SECURITY_POLICY = {
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 REDIS_ANSWERS = redis_answers(REDIS_URL)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-# Redis hands back a message nobody acknowledged after this many seconds: longer than a chunk's hard time limit
-# (960 s) and the longest retry countdown (600 s), so only the messages of a lost worker come back (Redis's
-# default is an hour). The workers' coverage watchdog re-sends a lost worker's chunks long before that.
-BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=1200)
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if not CELERY_BROKER_URL:
     if REDIS_ANSWERS:
         CELERY_BROKER_URL = REDIS_URL
@@ -155,9 +150,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TRACK_STARTED = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # one message per worker process: a lost worker holds no prefetched chunk
-# A task cut off by a lost broker connection is cancelled and delivered again rather than left running unacknowledged.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
