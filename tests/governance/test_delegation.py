@@ -442,3 +442,14 @@ def test_holder_page_refuses_a_bad_address(client: Client, chain: Any) -> None:
     assert client.get(reverse("governance:holder-detail", args=["0xnot-an-address"])).status_code == 404
     assert client.get("/governance/holders/0x%00/").status_code in (400, 404)  # refused, never a 500
     assert client.get(reverse("governance:api-delegation-relay", args=[999])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_relays_are_rate_limited_per_delegator(client: Client, chain: Any, settings: Any) -> None:
+    settings.RISKGOV_RATE_LIMITS = {**settings.RISKGOV_RATE_LIMITS, "delegation_relay": {"subject": "2/m"}}
+    delegator = Account.create().address  # a fresh address: no earlier run's counter applies
+    body = {"delegator": delegator, "delegatee": "0x12", "nonce": 0, "expiry": int(time.time()) + 600}
+    assert [_relay(client, body).status_code for _ in range(2)] == [400, 400]  # refused, but counted
+    limited = _relay(client, body)
+    assert limited.status_code == 429 and int(limited["Retry-After"]) > 0
+    assert _relay(client, {**body, "delegator": Account.create().address}).status_code == 400  # others unaffected

@@ -7,6 +7,7 @@ The JSON endpoints are plain Django views like the wallet's (views/auth.py): a r
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -17,6 +18,7 @@ from eth_utils import is_address, to_checksum_address
 
 from riskgov.core.errors import DomainError, error_body
 from riskgov.core.json_input import json_loads
+from riskgov.core.ratelimit import rate_limited
 from riskgov.governance.models import DelegationRelay
 from riskgov.governance.selectors.delegates import (
     SORTS,
@@ -51,6 +53,20 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise DelegationRejected("invalid_json", "the request body is not a JSON object")
     return body
+
+
+def _posted(field: str) -> Callable[[HttpRequest], str | None]:
+    """The posted address in `field`, which a rate limit counts requests for (None when there is none)."""
+
+    def subject(request: HttpRequest) -> str | None:
+        try:
+            body = json_loads(request.body or b"{}")
+        except ValueError:
+            return None
+        value = body.get(field) if isinstance(body, dict) else None
+        return value if isinstance(value, str) and is_address(value) else None
+
+    return subject
 
 
 def _address_param(value: str, field: str) -> str:
@@ -120,6 +136,7 @@ def delegation_typed_data_api(request: HttpRequest) -> JsonResponse:
 
 
 @require_POST
+@rate_limited("delegation_relay", subject=_posted("delegator"))
 def delegation_relay_create_api(request: HttpRequest) -> JsonResponse:
     """{delegator, delegatee, nonce, expiry, signature} -> 202 with the queued relay."""
     try:
@@ -155,6 +172,7 @@ def statement_typed_data_api(request: HttpRequest, address: str) -> JsonResponse
 
 
 @require_POST
+@rate_limited("delegate_statement", subject=_posted("delegate"))
 def statement_publish_api(request: HttpRequest) -> JsonResponse:
     """{delegate, statement, version, issued_at, signature} -> 201 with the published version."""
     try:
