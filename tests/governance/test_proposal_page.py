@@ -504,3 +504,86 @@ def test_pages_have_no_inline_scripts_styles_or_handlers(client: Client, proposa
         html = response.content.decode()
         for pattern, what in INLINE:
             assert not pattern.search(html), f"{name} has {what}: {pattern.search(html)}"
+
+
+# ------------------------------------------------------------------ Chromium: countdown, confirmation, preview progress
+
+
+@pytest.fixture
+def browser_page() -> Any:
+    from tests.conftest import REPO_ROOT, chromium_page
+
+    with chromium_page(REPO_ROOT / "test-artifacts" / "governance", viewport={"width": 1360, "height": 1000}) as page:
+        yield page
+
+
+def _browser_sign_in(page: Any, base_url: str, address: str) -> None:
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session["siwe_address"] = address
+    session.create()
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": base_url}])
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_browser_countdown_ticks_and_cancel_asks_first(
+    live_server: Any, browser_page: Any, chain, holders, market, gov_settings
+) -> None:
+    from django.utils import timezone
+
+    page = browser_page
+    proposal = make_proposal(chain, holders[0], now=timezone.now())  # voting opens in 60 s
+    _browser_sign_in(page, live_server.url, holders[0].address)
+    page.goto(f"{live_server.url}/governance/{proposal.pk}/")
+    countdown = page.locator("#countdown")
+    first = countdown.inner_text()
+    assert re.fullmatch(r"(\d+ min )?\d+ s", first), first  # the script's form, replacing the server's text
+    page.wait_for_function("t => document.getElementById('countdown').textContent !== t", arg=first)
+    assert countdown.inner_text() != first  # it ticks without a request
+    page.screenshot(path=str(page_artifact("11-countdown")))
+
+    page.click("#cancel-button")
+    page.wait_for_selector("#confirm-cancel")
+    assert "Canceling is final" in page.inner_text("#cancel-confirm")
+    assert Proposal.objects.get().canceled_at is None  # asked, not done
+    page.screenshot(path=str(page_artifact("12-cancel-confirm")))
+    page.click("#confirm-cancel")
+    page.wait_for_selector("#proposal-state:has-text('Canceled')")
+    assert Proposal.objects.get().canceled_at is not None
+
+
+def page_artifact(name: str) -> Any:
+    from tests.conftest import REPO_ROOT
+
+    return REPO_ROOT / "test-artifacts" / "governance" / f"{name}.png"
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_browser_impact_preview_shows_progress_from_the_workers(
+    live_server: Any, celery_worker_process: Any, browser_page: Any, chain, holders, gov_settings
+) -> None:
+    from tests.insurance.conftest import build_book
+
+    build_book()
+    chain.powers[holders[0].address] = 5000 * WAD
+    page = browser_page
+    _browser_sign_in(page, live_server.url, holders[0].address)
+    page.goto(f"{live_server.url}/governance/new/")
+    page.select_option("select[name=changes-0-market]", "ETH")
+    page.select_option("select[name=changes-0-field]", "mmr")
+    page.fill("input[name=changes-0-new_value]", "0.035")
+    page.click("#preview-button")
+    page.wait_for_selector("#impact-preview progress", state="attached")  # queued or simulating: a progress bar
+    page.screenshot(path=str(page_artifact("13-impact-preview-progress")))
+    page.wait_for_selector("#impact-preview[data-state=done]", timeout=150_000)  # the workers finished both runs
+    page.screenshot(path=str(page_artifact("14-impact-preview-done")), full_page=True)
+    assert page.locator("#impact-preview #impact").count() == 1  # the position figures
+    assert page.locator("#impact-preview .coverage-side a").count() == 2  # both coverage runs, linked
+    assert "Paired difference" in page.inner_text("#impact-preview")
+    preview = ImpactPreview.objects.get()
+    assert preview.coverage_current.status == preview.coverage_proposed.status == RunStatus.SUCCEEDED
+    assert not Proposal.objects.exists()
