@@ -41,15 +41,19 @@ def simulate_chunk(self: Task, *, run_id: int, chunk_index: int) -> bool:
 
 @shared_task(
     name="insurance.finish_run",
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=840,
     time_limit=900,
-    **retry_policy(DatabaseError, max_retries=5, backoff_seconds=5),
+    **retry_policy(DatabaseError, max_retries=5, backoff_seconds=2, backoff_max_seconds=30),
 )
-def finish_run(*, run_id: int) -> bool:
-    """Merge a run's chunks and write its metrics; a no-op unless every chunk is done and no merge holds it."""
-    return coverage_run_finish(run_id=run_id)
+def finish_run(self: Task, *, run_id: int) -> bool:
+    """Merge a run's chunks and write its metrics; a no-op unless every chunk is done and no merge holds it.
+
+    The merge claims the run under this task's id, which its retries keep.
+    """
+    return coverage_run_finish(run_id=run_id, claim=self.request.id or "")
 
 
 @shared_task(name="insurance.sweep_stale_runs", soft_time_limit=100, time_limit=120)

@@ -136,7 +136,11 @@ CONTENT_SECURITY_POLICY = {
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 REDIS_ANSWERS = redis_answers(REDIS_URL)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+# Redis hands back a message nobody acknowledged after this many seconds: longer than a chunk's hard time limit
+# (960 s) and the longest retry countdown (600 s), so only the messages of a lost worker come back (Redis's
+# default is an hour). The workers' coverage watchdog re-sends a lost worker's chunks long before that.
+BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=1200)
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}
 if not CELERY_BROKER_URL:
     if REDIS_ANSWERS:
         CELERY_BROKER_URL = REDIS_URL
@@ -150,7 +154,9 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TRACK_STARTED = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # with acks_late, a worker holds only the tasks it is running
+# A lost broker connection lets running chunks finish (they are recorded in the database, not on the broker).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

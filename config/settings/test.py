@@ -7,7 +7,7 @@ DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.
 # A Redis database of its own so a running demo and the suite never share queues.
 TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=TEST_REDIS_URL)
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": BROKER_VISIBILITY_TIMEOUT}  # noqa: F405
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=TEST_REDIS_URL)
 # Rate-limit counters and render locks in the suite's Redis; the limits are far above what the suite sends, so
 # only the tests of the limits (which set their own low rates) are refused.

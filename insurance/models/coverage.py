@@ -132,6 +132,12 @@ class CoverageRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     last_progress_at = models.DateTimeField(null=True, blank=True)
     merge_started_at = models.DateTimeField(null=True, blank=True)
+    merge_claim = models.CharField(
+        max_length=255, blank=True, default="", help_text="The merge holding the run (its task id); empty when none."
+    )
+    merge_heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the worker merging the run."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     metrics = models.JSONField(null=True, blank=True)
@@ -191,6 +197,9 @@ class CoverageChunk(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     task_id = models.CharField(max_length=255, blank=True, default="")
     worker = models.CharField(max_length=255, blank=True, default="")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time a live worker reported holding this chunk's task."
+    )
     enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

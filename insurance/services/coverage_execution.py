@@ -3,20 +3,25 @@
 Every step is safe to run twice. A chunk claims its row with a conditional UPDATE, writes its result
 file atomically, and counts itself done once (UPDATE … WHERE status <> 'done'); the run's done counter
 is incremented under the run's row lock, so exactly one chunk sees the last increment and enqueues the
-merge — whether the chord callback fires or not. The merge claims the run the same way.
+merge — whether the chord callback fires or not. The merge claims the run the same way, under its task id,
+and gives the claim back when the database fails under it, so its retry can take it at once.
+
+Workers report the chunk and merge tasks they hold every HEARTBEAT_INTERVAL (`coverage_recovery`); a copy
+of a chunk's task does not take over a chunk another task is running with a fresh heartbeat.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -41,7 +46,9 @@ logger = logging.getLogger(__name__)
 CHUNK_SOFT_TIME_LIMIT = 900  # seconds; a chunk of 1,000 paths takes seconds even for 100,000 positions
 CHUNK_TIME_LIMIT = 960
 MAX_CHUNK_ATTEMPTS = 3
-MERGE_TIMEOUT = timedelta(minutes=15)
+MERGE_TIMEOUT = timedelta(minutes=15)  # the periodic sweep's limit for a merge nobody reports as alive
+HEARTBEAT_INTERVAL = timedelta(seconds=2)  # how often a worker reports the chunk and merge tasks it holds
+WORKER_LOST_AFTER = timedelta(seconds=12)  # no report for this long: the worker holding the task is gone
 NEVER_SENT_GRACE = timedelta(seconds=30)  # a new run's chunks are sent on commit; after this they were not
 
 
@@ -111,13 +118,25 @@ def run_simulate(
 def _chunk_claim(
     *, run_id: int, chunk_index: int, task_id: str, worker: str
 ) -> tuple[CoverageRun, CoverageChunk, datetime] | None:
-    """Mark the chunk running (one more attempt) when its run is active and it is not done; None otherwise."""
+    """Mark the chunk running (one more attempt) when its run is active and it is not done; None otherwise.
+
+    A chunk another task is running on a live worker (heartbeat within WORKER_LOST_AFTER) is left to it: a
+    second copy of the chunk's message (a re-send, a broker's redelivery) then does nothing.
+    """
     run = CoverageRun.objects.filter(pk=run_id).first()
     if run is None or run.status not in ACTIVE_STATUSES:
         return None
     now = timezone.now()
+    claimable = (
+        Q(status=ChunkStatus.PENDING)
+        | Q(task_id=task_id)
+        | Q(heartbeat_at__isnull=True)
+        | Q(heartbeat_at__lt=now - WORKER_LOST_AFTER)
+    )
     chunk = CoverageChunk.objects.filter(run_id=run_id, chunk_index=chunk_index).first()
     if chunk is None or chunk.status == ChunkStatus.DONE:
+        return None
+    if not CoverageChunk.objects.filter(claimable, pk=chunk.pk).exists():
         return None
     if chunk.attempts >= MAX_CHUNK_ATTEMPTS:
         coverage_run_fail(
@@ -128,12 +147,13 @@ def _chunk_claim(
         )
         return None
     claimed = (
-        CoverageChunk.objects.filter(pk=chunk.pk)
+        CoverageChunk.objects.filter(claimable, pk=chunk.pk)
         .exclude(status=ChunkStatus.DONE)
         .update(
             status=ChunkStatus.RUNNING,
             attempts=F("attempts") + 1,
             started_at=now,
+            heartbeat_at=now,
             finished_at=None,
             task_id=task_id or chunk.task_id,
             worker=worker,
@@ -204,21 +224,50 @@ def _chunk_done(*, run_id: int, chunk_pk: int, relative: str, digest: str, enque
     return True
 
 
-def coverage_run_finish(*, run_id: int) -> bool:
+def coverage_run_finish(*, run_id: int, claim: str = "") -> bool:
     """Merge the chunks of a run whose chunks are all done, in chunk order, and store metrics and results.
 
-    Returns False when the run is not ready or another merge holds it (the chord callback and the last
-    chunk may both ask).
+    `claim` names this merge (the task id; a retry of the task keeps it). Returns False when the run is not
+    ready or another live merge holds it (the chord callback and the last chunk may both ask). A DatabaseError
+    gives the claim back and propagates, so the task's retry (or another merge) can claim the run at once.
     """
+    claim = claim or f"merge-{uuid.uuid4().hex}"
     now = timezone.now()
     claimed = CoverageRun.objects.filter(
-        Q(merge_started_at__isnull=True) | Q(merge_started_at__lt=now - MERGE_TIMEOUT),
+        Q(merge_claim="")
+        | Q(merge_claim=claim)
+        | Q(merge_heartbeat_at__isnull=True)
+        | Q(merge_heartbeat_at__lt=now - WORKER_LOST_AFTER),
         pk=run_id,
         status=RunStatus.RUNNING,
         chunks_done=F("chunk_count"),
-    ).update(merge_started_at=now)
+    ).update(merge_started_at=now, merge_claim=claim, merge_heartbeat_at=now)
     if not claimed:
         return False
+    try:
+        return _run_merge(run_id=run_id)
+    except DatabaseError:
+        _merge_release(run_id=run_id, claim=claim)
+        raise
+
+
+def _merge_release(*, run_id: int, claim: str) -> None:
+    """Give back a merge claim after a database error (the connection may be gone: it is replaced first).
+
+    Inside a transaction the claim is the transaction's and is rolled back with it. When the database cannot
+    be reached at all, the claim stays; the task's retry holds the same claim, and it goes stale when no
+    worker reports the merge for WORKER_LOST_AFTER.
+    """
+    if connection.in_atomic_block:
+        return
+    try:
+        connection.close_if_unusable_or_obsolete()
+        CoverageRun.objects.filter(pk=run_id, merge_claim=claim).update(merge_claim="", merge_heartbeat_at=None)
+    except DatabaseError:
+        logger.warning("coverage run %s: the merge claim could not be given back", run_id, exc_info=True)
+
+
+def _run_merge(*, run_id: int) -> bool:
     run = CoverageRun.objects.get(pk=run_id)
     started = time.perf_counter()
     try:
@@ -239,6 +288,8 @@ def coverage_run_finish(*, run_id: int) -> bool:
         metrics = coverage_metrics(merged, target_exhaustion_probability=float(run.target_exhaustion_probability))
         relative = f"{run.inputs_file.rsplit('/', 1)[0]}/results.npz"
         digest = arrays_write(relative, result_to_arrays(merged, with_fund_path=False), compress=False)
+    except DatabaseError:
+        raise  # transient: the claim is given back and the task retries
     except Exception as error:
         logger.exception("coverage run %s could not be merged", run_id)
         coverage_run_fail(run_id=run_id, reason=f"Merging the chunks failed: {type(error).__name__}: {error}")
@@ -261,6 +312,7 @@ def coverage_run_finish(*, run_id: int) -> bool:
             results_file=relative,
             results_sha256=digest,
             error="",
+            merge_claim="",
         )
     )
 
@@ -315,7 +367,9 @@ def coverage_runs_sweep(
                 report.failed[run.pk] = reason
             continue
         for chunk in lost:
-            CoverageChunk.objects.filter(pk=chunk.pk, status=ChunkStatus.RUNNING).update(status=ChunkStatus.PENDING)
+            CoverageChunk.objects.filter(pk=chunk.pk, status=ChunkStatus.RUNNING).update(
+                status=ChunkStatus.PENDING, heartbeat_at=None
+            )
             resend.append(chunk.chunk_index)
         if resend:
             coverage_chunks_enqueue(run_id=run.pk, chunk_indices=sorted(resend))
@@ -324,8 +378,9 @@ def coverage_runs_sweep(
 
 
 def _merge_is_stale(run: CoverageRun, *, now: datetime, lost_after: timedelta) -> bool:
-    """All chunks done, but no merge started (or it timed out) and nothing moved for `lost_after`."""
-    stale_merge = run.merge_started_at is None or run.merge_started_at < now - MERGE_TIMEOUT
+    """All chunks done, but no merge holds the run (or it timed out) and nothing moved for `lost_after`."""
+    last_sign = run.merge_heartbeat_at or run.merge_started_at
+    stale_merge = not run.merge_claim or last_sign is None or last_sign < now - MERGE_TIMEOUT
     return stale_merge and (run.last_progress_at or run.created_at) < now - lost_after
 
 
