@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.db.models import Max
 from numpy.typing import NDArray
 
 from riskgov.markets.models import Market, PriceObservation
@@ -42,31 +43,45 @@ class VolatilityEstimate:
         return returns[np.all(np.isfinite(returns), axis=1)]
 
 
+def newest_price_at(markets: Sequence[Market], at: datetime) -> datetime | None:
+    """When the newest stored price of any of `markets` at or before `at` was observed; None without prices."""
+    newest: datetime | None = PriceObservation.objects.filter(market__in=list(markets), observed_at__lte=at).aggregate(
+        newest=Max("observed_at")
+    )["newest"]
+    return newest
+
+
 def hourly_log_price_grid(markets: Sequence[Market], since: datetime, until: datetime) -> NDArray[np.float64]:
-    """(hours, markets): the last observed log price in each UTC hour of [since, until), NaN where none."""
+    """(hours, markets): the last observed log price in each hour of (since, until], NaN where none.
+
+    Hours are counted back from `until`: the last row is the hour that ends at `until`.
+    """
     hours = max(1, int((until - since).total_seconds() // 3600))
     grid = np.full((hours, len(markets)), np.nan)
     column = {market.pk: i for i, market in enumerate(markets)}
     rows = (
-        PriceObservation.objects.filter(market__in=list(markets), observed_at__gte=since, observed_at__lt=until)
+        PriceObservation.objects.filter(market__in=list(markets), observed_at__gt=since, observed_at__lte=until)
         .order_by("observed_at")
         .values_list("market_id", "observed_at", "price")
     )
-    start = since.timestamp()
+    end = until.timestamp()
     for market_id, observed_at, price in rows.iterator(chunk_size=20_000):
-        hour = int((observed_at.timestamp() - start) // 3600)
+        hour = hours - 1 - int((end - observed_at.timestamp()) // 3600)
         if 0 <= hour < hours:
             grid[hour, column[market_id]] = np.log(float(price))  # ascending time: the last one wins
     return grid
 
 
 def volatility_estimate(*, markets: Sequence[Market], window_days: int, until: datetime) -> VolatilityEstimate:
-    """Annualised volatility and correlation from hourly log returns over the last `window_days` days.
+    """Annualised volatility and correlation from hourly log returns over `window_days` days up to `until`.
 
-    A market with fewer than MIN_RETURNS hourly returns falls back to `Market.reference_volatility`;
-    the correlation uses hours where every market moved and falls back to independence when they are
-    too few. Returns are between consecutive hours that both have a price.
+    The window ends at the newest stored price of `markets` at or before `until`, not at `until` itself: two
+    runs started seconds apart (with no new price between them) estimate from the same prices. A market with
+    fewer than MIN_RETURNS hourly returns falls back to `Market.reference_volatility`; the correlation uses hours
+    where every market moved and falls back to independence when they are too few. Returns are between
+    consecutive hours that both have a price.
     """
+    until = newest_price_at(markets, until) or until
     since = until - timedelta(days=window_days)
     grid = hourly_log_price_grid(markets, since, until)
     returns = np.diff(grid, axis=0)
