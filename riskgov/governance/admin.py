@@ -13,6 +13,8 @@ from django.utils import timezone
 from riskgov.core.admin_base import ReadOnlyAdmin, ReadOnlyPermissions, SingletonPermissions
 from riskgov.governance.domain.state import proposal_state
 from riskgov.governance.models import (
+    DelegateStatement,
+    DelegationRelay,
     GovernanceSettings,
     ParameterChange,
     Proposal,
@@ -108,3 +110,20 @@ class VoteAdmin(ReadOnlyAdmin):
 class StaffAddressAdmin(admin.ModelAdmin):
     list_display = ["user", "address"]
     search_fields = ["user__username", "address"]
+
+
+@admin.register(DelegationRelay)
+class DelegationRelayAdmin(ReadOnlyAdmin):
+    """Read-only: relays are written by the relay endpoint and the relay task."""
+
+    list_display = ["pk", "delegator", "delegatee", "nonce", "status", "tx_hash", "created_at", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["delegator", "delegatee", "tx_hash"]
+
+
+@admin.register(DelegateStatement)
+class DelegateStatementAdmin(ReadOnlyAdmin):
+    """Read-only: a statement is published only with the delegate's signature."""
+
+    list_display = ["delegate", "version", "created_at"]
+    search_fields = ["delegate"]
