@@ -20,6 +20,7 @@ from django.urls import reverse
 from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak
+from hexbytes import HexBytes
 
 from chain.units import to_fixed
 from insurance.models import RunStatus
@@ -30,12 +31,15 @@ from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record
 from riskgov.governance.domain.state import late_quorum_deadline
 from riskgov.governance.models import ImpactPreview, Proposal, ProposalExecution, ProposalState
+from riskgov.governance.services.execution import proposal_execute
 from riskgov.governance.services.impact_preview import IMPACT_PREVIEW_TASK
-from riskgov.governance.services.proposals import proposal_states_sync
+from riskgov.governance.services.proposals import ChangeInput, proposal_states_sync
 from riskgov.governance.services.tick import governance_tick_run
 from riskgov.governance.tasks import governance_impact_preview
 from riskgov.markets.services.parameters import margin_parameters_change
+from tests.governance import test_chain_anvil as anvil
 from tests.governance.conftest import ACTIVE_AT, AFTER_END, REGISTRY, T0, WAD, make_proposal, signed
+from tests.governance.test_chain_anvil import deployed, node  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -587,3 +591,30 @@ def test_browser_impact_preview_shows_progress_from_the_workers(
     preview = ImpactPreview.objects.get()
     assert preview.coverage_current.status == preview.coverage_proposed.status == RunStatus.SUCCEEDED
     assert not Proposal.objects.exists()
+
+
+# ------------------------------------------------------------------ on Anvil: the page's calldata is what executes
+
+
+def _calldata(html: str) -> list[str]:
+    return re.findall(r'<pre class="mono small calldata-hex">(0x[0-9a-f]+)</pre>', html)
+
+
+@pytest.mark.integration
+def test_execution_sends_exactly_the_calldata_the_page_shows(deployed: Any, settings, client: Client) -> None:  # noqa: F811
+    env = deployed
+    settings.RISKGOV_BLOCK_EXPLORER_TX_URL = "https://explorer.example/tx/{hash}"
+    proposal = anvil._create(env, [ChangeInput("ETH", "mmr", Decimal("0.035"))])
+    anvil._vote_for(env, proposal, sorted(env["summary"]["self_delegated"]))
+    before = _calldata(client.get(reverse("governance:proposal-detail", args=[proposal.pk])).content.decode())
+    end = proposal.voting_ends_at + timedelta(seconds=1)
+    with time_machine.travel(end, tick=False):
+        assert proposal_states_sync()["queued"] == [proposal.pk]
+    with time_machine.travel(end + timedelta(seconds=601), tick=False):
+        proposal_execute(proposal_id=proposal.pk)
+    execution = ProposalExecution.objects.get(proposal=proposal)
+    sent = env["client"].w3.eth.get_transaction(execution.tx_hash)
+    html = client.get(reverse("governance:proposal-detail", args=[proposal.pk])).content.decode()
+    assert _calldata(html) == [HexBytes(sent["input"]).to_0x_hex()] == before  # shown before, sent, recorded
+    assert sent["to"] == proposal.verifying_contract
+    assert html.count(f'href="https://explorer.example/tx/{execution.tx_hash}"') == 3
