@@ -133,9 +133,13 @@ def test_recount_command_and_export(client: Client, chain, holders, market, gov_
             )
     call_command("verify_tally", str(proposal.pk))
     assert "recount matches" in capsys.readouterr().out
+    session = client.session  # a signed-in recount is recorded (an anonymous one that matches is not)
+    session["siwe_address"] = holders[0].address
+    session.save()
     client.post(reverse("governance:proposal-recount", args=[proposal.pk]))
     export = client.get(reverse("governance:api-tally", args=[proposal.pk])).json()
     assert export["latest_recount"]["matches"] is True
+    assert export["latest_recount"]["source"] == "database"  # no node here: the recount says so
     assert export["domain"]["verifyingContract"] == REGISTRY and len(export["votes"]) == 3
     assert json.loads(json.dumps(export))["tally"]["for"] == str(1000 * WAD)
     Vote.objects.filter(voter=holders[2].address).update(signature=signed(proposal.pk, 1, holders[2])["signature"])
