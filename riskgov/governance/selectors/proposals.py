@@ -336,7 +336,7 @@ def _recount_powers(proposal: Proposal, voters: list[str]) -> tuple[dict[str, in
         try:
             powers = chain_reads.chain_voting_powers_at(voters, block, gov_token=gov_token)
         except ChainError as exc:
-            reason = f"the chain node did not answer ({exc})"
+            reason = f"reading getPastVotes from the chain node failed ({exc})"
         else:
             note = f"voting power read from the chain node: getPastVotes(voter, {block}) of token {gov_token}"
             return powers, RECOUNT_SOURCE_CHAIN, note
