@@ -96,9 +96,9 @@ class VoteOutput(serializers.Serializer):
     def get_weight(self, vote: Vote) -> str:
         return str(int(vote.weight))
 
-
     def get_reason(self, vote: Vote) -> str:
         return vote.reason if vote.reason_signed else ""  # an unsigned reason is not shown as the voter's
+
 
 class ProposalListFilter(serializers.Serializer):
     state = serializers.ChoiceField(choices=ProposalState.choices, required=False)
@@ -169,12 +169,12 @@ def _submitter(request: Request) -> str:
 class BallotQuery(serializers.Serializer):
     voter = serializers.CharField(max_length=42)
     support = serializers.IntegerField(min_value=0, max_value=2)
-
-    def validate_voter(self, value: str) -> str:
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=2000, default="", trim_whitespace=False,
         help_text="With a reason the typed data is an ExtendedBallot that signs it; without, a plain Ballot.",
     )  # fmt: skip
+
+    def validate_voter(self, value: str) -> str:
         if not is_address(value):
             raise serializers.ValidationError(f"{value!r} is not an address", code="invalid_voter")
         return to_checksum_address(value)
