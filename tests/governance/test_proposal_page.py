@@ -618,3 +618,27 @@ def test_execution_sends_exactly_the_calldata_the_page_shows(deployed: Any, sett
     assert _calldata(html) == [HexBytes(sent["input"]).to_0x_hex()] == before  # shown before, sent, recorded
     assert sent["to"] == proposal.verifying_contract
     assert html.count(f'href="https://explorer.example/tx/{execution.tx_hash}"') == 3
+
+
+def test_proposal_page_queries_do_not_grow_with_votes(
+    client: Client, proposal: Proposal, chain, django_assert_max_num_queries
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page_html(client, proposal, at=ACTIVE_AT + timedelta(minutes=5))
+        return len(captured)
+
+    voters = [Account.from_key(bytes([i + 90]) * 32) for i in range(30)]
+    for index, voter in enumerate(voters[:3]):
+        chain.powers[voter.address] = (index + 1) * WAD
+        assert vote(client, proposal, index % 3, voter).status_code == 201
+    few = queries()
+    for index, voter in enumerate(voters[3:], start=3):
+        chain.powers[voter.address] = (index + 1) * WAD
+        assert vote(client, proposal, index % 3, voter).status_code == 201
+    assert queries() == few  # no query per vote (timeline, voters table, tally)
+    with django_assert_max_num_queries(30):
+        page_html(client, proposal, at=ACTIVE_AT + timedelta(minutes=5))
