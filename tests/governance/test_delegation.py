@@ -281,7 +281,10 @@ def test_a_reverted_relay_stores_and_shows_the_reason(
 
 @pytest.mark.integration
 @pytest.mark.django_db
-def test_self_delegation_is_one_click(deployed: dict[str, Any]) -> None:  # noqa: F811
+def test_self_delegation_is_one_click_and_the_demo_wallet_signs_delegations(
+    deployed: dict[str, Any],  # noqa: F811
+    sent_tasks: list[tuple[str, dict[str, Any]]],
+) -> None:
     env, token = deployed, deployed["token"]
     holder = env["summary"]["undelegated"][0]
     web = Client()
@@ -297,6 +300,31 @@ def test_self_delegation_is_one_click(deployed: dict[str, Any]) -> None:  # noqa
     assert holder in [row.address for row in page.context["delegates"].rows]
     holder_page = web.get(reverse("governance:holder-detail", args=[holder])).content.decode()
     assert "itself" in holder_page
+
+    # the demo wallet signs a delegation to them on the server, as it signs ballots; the relayer sends it
+    follower = env["summary"]["undelegated"][1]
+    typed = _typed(web, follower, holder)
+    signature = web.post(
+        reverse("auth:demo-sign"),
+        {"address": follower, "method": "eth_signTypedData_v4", "payload": typed},
+        content_type="application/json",
+    ).json()["signature"]
+    response = _relay(
+        web,
+        {
+            "delegator": follower,
+            "delegatee": holder,
+            "nonce": typed["message"]["nonce"],
+            "expiry": typed["message"]["expiry"],
+            "signature": signature,
+        },
+    )
+    assert response.status_code == 202, response.content
+    assert governance_delegation_relay(relay_id=response.json()["id"]) == RelayStatus.SUCCEEDED
+    assert token.functions.delegates(follower).call() == holder
+    assert token.functions.getVotes(holder).call() == (
+        token.functions.balanceOf(holder).call() + token.functions.balanceOf(follower).call()
+    )
 
 
 @pytest.mark.integration

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Min, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from eth_utils import to_checksum_address
 
 from chain.eip712 import DOMAIN_NAME, DOMAIN_VERSION, EIP712_DOMAIN_TYPE
@@ -212,6 +212,12 @@ def _current_delegates(checkpoint: IndexerCheckpoint) -> dict[str, str]:
     return {delegator: current for delegator, current in rows if current and current != ZERO_ADDRESS}
 
 
+def _deployment_proposals(checkpoint: IndexerCheckpoint) -> QuerySet[Proposal]:
+    """Proposals whose ballots are bound to this deployment (its chain and registry)."""
+    deployment = checkpoint.deployment
+    return Proposal.objects.filter(chain_id=deployment.chain_id, verifying_contract__iexact=deployment.registry)
+
+
 def delegate_rows() -> list[DelegateRow]:
     """Every address with voting power now, or with a statement, and its figures (unsorted). A fixed number of
     queries whatever the number of delegates."""
@@ -240,8 +246,7 @@ def delegate_rows() -> list[DelegateRow]:
     for delegate in _current_delegates(checkpoint).values():
         if delegate in rows:
             rows[delegate].delegators += 1
-    deployment = checkpoint.deployment
-    proposals = Proposal.objects.filter(chain_id=deployment.chain_id, verifying_contract__iexact=deployment.registry)
+    proposals = _deployment_proposals(checkpoint)
     snapshots = sorted(int(block) for block in proposals.values_list("snapshot_block", flat=True))
     cast = dict(
         Vote.objects.filter(proposal__in=proposals, voter__in=list(rows))
@@ -279,7 +284,7 @@ def delegates_page(*, sort: str = "power", descending: bool = True, page: Any = 
         descending=descending,
         indexed_block=None if checkpoint is None else checkpoint.block_number,
         total_votes=sum(row.votes for row in rows),
-        proposals=0 if checkpoint is None else Proposal.objects.filter(chain_id=checkpoint.deployment.chain_id).count(),
+        proposals=0 if checkpoint is None else _deployment_proposals(checkpoint).count(),
         rows=rows,
     )
 
