@@ -2,6 +2,14 @@
 (function () {
   "use strict";
 
+  // A <select data-autosubmit> submits its form when changed (no inline handlers: Content-Security-Policy).
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.matches && select.matches("select[data-autosubmit]") && select.form) {
+      select.form.submit();
+    }
+  });
+
   function data(id) {
     var element = document.getElementById(id);
     return element ? JSON.parse(element.textContent) : null;

@@ -1,9 +1,9 @@
-// Starts Redoc on /api/redoc/: the schema URL and the page's CSP nonce come from the container's data attributes.
+// Starts Redoc on /api/redoc/ with the schema URL from the container's data attribute.
 (function () {
   "use strict";
   const container = document.getElementById("redoc-container");
   if (!container || typeof Redoc === "undefined") {
     return;
   }
-  Redoc.init(container.dataset.schemaUrl, { nonce: container.dataset.styleNonce }, container);
+  Redoc.init(container.dataset.schemaUrl, {}, container);
 })();

@@ -1,11 +1,12 @@
 """Bad input is a 4xx with a reason, never a 500: NUL characters in any path parameter (every URL pattern with a
 text parameter, found through the resolver so a new one is covered too), deeply nested JSON on every
-JSON-reading endpoint, and coverage-run creation retried with an Idempotency-Key."""
+JSON-reading endpoint, and coverage-run creation retried with an Idempotency-Key or met with the broker down."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,11 +14,14 @@ from django.contrib.auth.models import Permission as DjangoPermission
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
-from insurance.models import CoverageRun
+from insurance.models import ChunkStatus, CoverageRun, RunStatus
 from insurance.services import coverage_runs
+from riskgov.core import dispatch
 from riskgov.core.models import Permission
-from tests.insurance.conftest import build_book
+from tests.factories import MarketFactory
+from tests.insurance.conftest import build_book, wait_for_run
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +78,14 @@ def test_a_nul_character_in_a_query_parameter_is_refused(client: Client) -> None
     response = client.get("/positions/?market=ETH%00")
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "market"
+
+
+@pytest.mark.parametrize("page", ["policy", "backtest"])
+def test_the_policy_pages_of_a_market_without_a_policy_answer(admin_client: Client, page: str) -> None:
+    MarketFactory(symbol="ETH")
+    response = admin_client.get(f"/risk/markets/ETH/{page}/")
+    assert response.status_code == 200, response.content[:300]
+    assert b"ETH" in response.content
 
 
 DEEP_JSON = "[" * 100_000
@@ -174,3 +186,52 @@ def test_a_malformed_idempotency_key_is_a_400(run_manager: Client, enqueued: lis
     assert response.status_code == 400, response.content
     assert response.json()["error"]["field"] == "Idempotency-Key"
     assert not CoverageRun.objects.exists()
+
+
+# The broker down while a run is created: the run is stored, the answer is 202, and the sweeper sends it later.
+
+CLOSED_PORT_BROKER = "redis://127.0.0.1:9/0"  # nothing listens on port 9 (discard)
+
+
+def _point_broker_at(url: str) -> None:
+    """Point this process's Celery app at `url`, dropping the connections it pooled for the old broker."""
+    from config.celery_app import app
+
+    app.conf.broker_url = url
+    app._after_fork()  # what Celery does in a forked child: forget the connection and producer pools
+
+
+@pytest.fixture
+def broker_down() -> Iterator[Callable[[], None]]:
+    """The web side's broker is a closed port until the test calls the returned `restore()`."""
+    from config.celery_app import app
+
+    working = app.conf.broker_url
+    _point_broker_at(CLOSED_PORT_BROKER)
+    yield lambda: _point_broker_at(working)
+    _point_broker_at(working)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_run_created_while_the_broker_is_down_is_202_and_runs_once_it_is_back(
+    run_manager: Client, broker_down: Callable[[], None], celery_worker_process: Any
+) -> None:
+    build_book()
+    response = _post_run(run_manager, RUN_BODY, "while-redis-is-down")
+    assert response.status_code == 202, response.content
+    run = CoverageRun.objects.get(pk=response.json()["id"])
+    assert run.status == RunStatus.QUEUED and response.json()["status"] == RunStatus.QUEUED
+    assert list(run.chunks.values_list("status", "task_id", "enqueued_at")) == [(ChunkStatus.PENDING, "", None)]
+
+    # The client retries (it saw a timeout, say): the same run, nothing new.
+    again = _post_run(run_manager, RUN_BODY, "while-redis-is-down")
+    assert again.status_code == 200 and again.json()["id"] == run.pk and CoverageRun.objects.count() == 1
+
+    # The broker is back; the periodic sweep sends the chunks it never got, and the worker runs them.
+    broker_down()
+    CoverageRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+    report = dispatch.task("insurance.sweep_stale_runs").apply().get()
+    assert report["requeued"] == {run.pk: [0]}, report
+    finished = wait_for_run(run, timeout=120)
+    assert finished.status == RunStatus.SUCCEEDED, finished.error
