@@ -642,3 +642,39 @@ def test_proposal_page_queries_do_not_grow_with_votes(
     assert queries() == few  # no query per vote (timeline, voters table, tally)
     with django_assert_max_num_queries(30):
         page_html(client, proposal, at=ACTIVE_AT + timedelta(minutes=5))
+
+
+def test_a_proposal_keeps_the_coverage_runs_previewed_for_exactly_its_changes(
+    client: Client, chain, holders, gov_settings, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from insurance.models import CoverageRun
+    from riskgov.governance.tasks import governance_coverage_preview
+    from tests.insurance.conftest import build_book
+
+    build_book()
+    monkeypatch.setattr(coverage_runs, "coverage_run_enqueue", lambda *, run_id: 0)
+    sign_in(client, holders[0].address)
+    chain.powers[holders[0].address] = 5000 * WAD
+    row = {"market": "ETH", "field": "mmr", "new_value": "0.035"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("governance:impact-preview-start"), _changes(**row))
+    preview = ImpactPreview.objects.get()
+    governance_impact_preview(preview_id=preview.pk)
+    preview.refresh_from_db()
+    fragment = client.get(reverse("governance:impact-preview", args=[preview.pk])).content.decode()
+    assert f'name="impact_preview" value="{preview.pk}"' in fragment  # submitted with the form
+
+    form = {"title": "Tighten ETH", "description": "Volatility is up.", "impact_preview": str(preview.pk),
+            **_changes(**row)}  # fmt: skip
+    assert client.post(reverse("governance:proposal-new"), form).status_code == 302
+    proposal = Proposal.objects.get()
+    assert (proposal.coverage_current_id, proposal.coverage_proposed_id) == (
+        preview.coverage_current_id,
+        preview.coverage_proposed_id,
+    )
+    governance_coverage_preview(proposal_id=proposal.pk)  # the task sent on creation starts nothing more
+    assert CoverageRun.objects.count() == 2
+
+    other = {**form, "title": "Tighten ETH more", "changes-0-new_value": "0.04"}  # not what was previewed
+    assert client.post(reverse("governance:proposal-new"), other).status_code == 302
+    assert Proposal.objects.get(title="Tighten ETH more").coverage_current_id is None

@@ -9,7 +9,7 @@ is proposed by previewing. Values are as in MarginParameters (rates fractions, m
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -21,7 +21,7 @@ from insurance.models import RunPurpose
 from insurance.services.coverage_pairs import coverage_pair_create, coverage_pair_refusal
 from riskgov.core import dispatch
 from riskgov.governance.errors import ProposalRejected
-from riskgov.governance.models import ImpactPreview
+from riskgov.governance.models import ImpactPreview, Proposal
 from riskgov.governance.selectors import chain_reads
 from riskgov.governance.selectors.impact import proposal_impact
 from riskgov.governance.services.proposals import (
@@ -29,6 +29,7 @@ from riskgov.governance.services.proposals import (
     ChangeInput,
     governance_settings_get,
     proposal_changes_check,
+    proposal_overrides,
 )
 
 IMPACT_PREVIEW_TASK = "riskgov.governance_impact_preview"
@@ -110,3 +111,34 @@ def impact_preview_compute(*, preview_id: int, now: datetime | None = None) -> I
             preview.coverage_error = f"Coverage preview not started: {coverage_pair_refusal(exc)}"
             preview.save(update_fields=["coverage_error"])
     return preview
+
+
+PREVIEW_ADOPT_WITHIN = timedelta(minutes=30)
+
+
+def proposal_impact_preview_adopt(*, proposal_id: int, preview_id: int, now: datetime | None = None) -> bool:
+    """Give a new proposal the coverage runs its create-form preview started, so the figures shown before
+    submitting are the proposal's own; returns whether they were adopted.
+
+    Only a preview of exactly the proposal's changes, asked for by its proposer within PREVIEW_ADOPT_WITHIN, whose
+    runs exist, and only while the proposal has no runs of its own (the preview task, sent on creation, then
+    finds them and starts nothing).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        preview = ImpactPreview.objects.filter(pk=preview_id).first()
+        if preview is None or proposal.coverage_current_id is not None or proposal.coverage_error:
+            return False
+        if preview.coverage_current_id is None or preview.coverage_proposed_id is None:
+            return False
+        if preview.requested_by.lower() != proposal.proposer.lower() or preview.created_at < now - PREVIEW_ADOPT_WITHIN:
+            return False
+        if impact_preview_changes(preview) != proposal_overrides(proposal):
+            return False
+        proposal.coverage_current_id, proposal.coverage_proposed_id = (
+            preview.coverage_current_id,
+            preview.coverage_proposed_id,
+        )
+        proposal.save(update_fields=["coverage_current", "coverage_proposed"])
+    return True

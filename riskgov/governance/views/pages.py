@@ -26,7 +26,7 @@ from riskgov.governance.selectors.pages import (
 )
 from riskgov.governance.selectors.proposals import governance_activity, proposal_rows
 from riskgov.governance.services.execution import proposal_execute
-from riskgov.governance.services.impact_preview import impact_preview_request
+from riskgov.governance.services.impact_preview import impact_preview_request, proposal_impact_preview_adopt
 from riskgov.governance.services.proposals import (
     ChangeInput,
     governance_settings_get,
@@ -152,6 +152,9 @@ def proposal_new(request: HttpRequest) -> HttpResponse:
         except GovernanceError as error:
             form.add_error(None, error.message)
         else:
+            preview_id = request.POST.get("impact_preview", "")
+            if preview_id.isdigit():  # the coverage runs previewed on this form become the proposal's
+                proposal_impact_preview_adopt(proposal_id=proposal.pk, preview_id=int(preview_id))
             messages.success(
                 request,
                 f"Proposal #{proposal.pk} created; voting opens {proposal.voting_starts_at:%Y-%m-%d %H:%M} UTC.",
