@@ -68,3 +68,5 @@ def test_chain_recount_detects_a_tampered_indexed_row_and_weight(
     export = client.get(reverse("governance:api-tally", args=[proposal.pk])).json()
     assert export["latest_recount"]["source"] == "chain" and export["latest_recount"]["matches"] is False
     assert export["latest_recount"]["weight_mismatches"][0]["voter"] == victim
+    page = client.get(reverse("governance:proposal-detail", args=[proposal.pk])).content.decode()
+    assert "from the chain node" in page and f"stored weight {shifted} wei, chain {real} wei" in page
