@@ -470,6 +470,9 @@ def test_holder_page_refuses_a_bad_address(client: Client, chain: Any) -> None:
     assert client.get(reverse("governance:holder-detail", args=["0xnot-an-address"])).status_code == 404
     assert client.get("/governance/holders/0x%00/").status_code in (400, 404)  # refused, never a 500
     assert client.get(reverse("governance:api-delegation-relay", args=[999])).status_code == 404
+    page = client.get(reverse("governance:delegate-list"), {"sort": "nonsense", "page": "x"})
+    assert page.status_code == 200 and "No governance token is indexed" in page.content.decode()
+    assert page.context["delegates"].sort == "power"
 
 
 @pytest.mark.django_db
