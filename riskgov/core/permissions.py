@@ -95,12 +95,14 @@ def api_open_write(reason: str) -> type[BasePermission]:
 
 
 class ReadOnlyUnlessDeclared(BasePermission):
-    """The API default: reads are open, a write is refused until its view declares who may make it."""
+    """The API default: reads are open, a write is refused until its view declares who may make it (a method
+    the view has no handler for passes on, to be answered 405)."""
 
-    message = "This API does not accept writes."
+    message = "This API does not declare who may write to it."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return request.method in SAFE_METHODS
+        method = (request.method or "").lower()
+        return request.method in SAFE_METHODS or not hasattr(view, method)
 
 
 def csrf_verified(request: HttpRequest) -> bool:
