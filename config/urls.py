@@ -7,6 +7,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from riskgov.core.api.tokens import api_token_page
 from riskgov.core.views.health import healthz
 
+handler400 = "riskgov.core.api.handlers.bad_request"
+handler404 = "riskgov.core.api.handlers.not_found"
+handler500 = "riskgov.core.api.handlers.server_error"
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -16,7 +16,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -27,6 +26,8 @@ from insurance.services.coverage_runs import (
     coverage_run_create,
     coverage_run_create_idempotent,
 )
+from riskgov.core.api.pagination import PagePagination
+from riskgov.core.api.schema import error_response, paginated
 from riskgov.core.models import Permission
 from riskgov.core.permissions import api_permission
 from riskgov.core.ratelimit import rate_limited, user_subject
@@ -133,7 +134,7 @@ def _actor(request: Request) -> str:
     return request.user.get_username() if request.user.is_authenticated else "anonymous"
 
 
-@extend_schema(methods=["GET"], responses={200: CoverageRunOutputSerializer(many=True)})
+@extend_schema(methods=["GET"], responses={200: paginated(CoverageRunOutputSerializer)})
 @extend_schema(
     methods=["POST"],
     request=CoverageRunInputSerializer,
@@ -153,7 +154,7 @@ def _actor(request: Request) -> str:
 @rate_limited("coverage_run_create", subject=user_subject)
 def runs(request: Request) -> Response:
     if request.method == "GET":
-        paginator = LimitOffsetPagination()
+        paginator = PagePagination()
         page = paginator.paginate_queryset(run_list(limit=1000), request)
         return paginator.get_paginated_response(CoverageRunOutputSerializer(page, many=True).data)
     serializer = CoverageRunInputSerializer(data=request.data)
@@ -206,7 +207,7 @@ def run_detail(request: Request, run_id: int) -> Response:
     return Response(CoverageRunDetailSerializer(run).data)
 
 
-@extend_schema(request=None, responses=CoverageRunOutputSerializer)
+@extend_schema(request=None, responses={200: CoverageRunOutputSerializer, 409: error_response(409)})
 @api_view(["POST"])
 @permission_classes([api_permission(Permission.MANAGE_COVERAGE_RUNS)])
 def run_cancel(request: Request, run_id: int) -> Response:

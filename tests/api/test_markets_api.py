@@ -142,3 +142,14 @@ def test_an_infinite_stored_percentile_is_null_not_invalid_json(client, api_prot
 def test_before_the_first_snapshot_the_tables_are_empty(client, db):
     assert client.get(reverse("riskgov:api-shocks")).json() == {"taken_at": None, "moves_pct": [], "rows": []}
     assert client.get(reverse("riskgov:api-snapshots-latest")).json()["snapshots"] == []
+
+
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [("7214-07-26T13:47:21.412-19:32", 200), ("9999-12-31T23:00:00-19:00", 400), ("0001-01-01T00:30:00+01:00", 400)],
+)
+def test_instants_with_offsets_the_database_refuses_are_converted_or_refused(client, db, value, status):
+    response = client.get(reverse("riskgov:api-snapshots"), {"taken_after": value})
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["error"]["field"] == "taken_after"

@@ -2,9 +2,9 @@
 
 ``RiskGovAutoSchema`` (``DEFAULT_SCHEMA_CLASS``) adds to every operation the error answers it can give, each
 with the ``Error`` body, so a client (and the schema check in the suite) knows them: 400 where there is input
-(a body or query parameters), 401 and 403 where authentication or a permission can refuse, 404 where the path
-names something, 415 where there is a body. A view declares the others it may answer (409, 429…) itself with
-``error_response(...)`` in ``extend_schema(responses=...)``.
+(a body or parameters), 401 and 403 where authentication or a permission can refuse, 404 where the path names
+something, 415 where there is a body, 429 on writes (rate limits). A view declares the others it may answer
+(409…) itself with ``error_response(...)`` in ``extend_schema(responses=...)``.
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 
 ERROR_DESCRIPTIONS = {
-    "400": "Bad input: `field` names the input at fault and `message` says why.",
+    "400": "Bad input: `field` names the input at fault (a parameter, a body field) and `message` says why.",
     "401": "Not authenticated, or the token is not valid.",
     "403": "The user lacks the permission this needs (or the session's CSRF token is missing).",
     "404": "Nothing with this identifier.",
     "409": "The object is in a state that refuses this action.",
     "415": "The request body is not JSON (or another accepted media type).",
     "429": "Too many requests: retry after the `Retry-After` header's seconds.",
+    "503": "A service this needs (the chain node) does not answer now: retry later.",
 }
 
 
@@ -90,7 +91,7 @@ class RiskGovAutoSchema(AutoSchema):
     def _error_statuses(self, operation: dict[str, Any]) -> list[str]:
         statuses = []
         has_body = "requestBody" in operation
-        if has_body or any(p.get("in") == "query" for p in operation.get("parameters", [])):
+        if has_body or operation.get("parameters"):  # a parameter that cannot be read (a NUL byte…) is a 400
             statuses.append("400")
         authenticators = self.view.get_authenticators()
         if authenticators:
@@ -103,6 +104,8 @@ class RiskGovAutoSchema(AutoSchema):
             statuses.append("404")
         if has_body:
             statuses.append("415")
+        if unsafe:
+            statuses.append("429")  # writes are rate-limited (riskgov.core.ratelimit)
         return sorted(set(statuses))
 
     def _anonymous_allowed(self) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from eth_utils import is_address, to_checksum_address
 from rest_framework import serializers, status
@@ -20,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chain.eip712 import Ballot, ballot_typed_data
+from riskgov.core.api.schema import error_response
 from riskgov.core.permissions import api_open_write, csrf_verified
 from riskgov.core.ratelimit import rate_limit_check
 from riskgov.governance.domain.state import proposal_state
@@ -59,9 +61,9 @@ class ProposalOutput(serializers.Serializer):
     vote_extension_seconds = serializers.IntegerField(help_text="Late-quorum extension frozen at creation.")
     quorum_reached_at = serializers.DateTimeField(allow_null=True)
     discussion_url = serializers.CharField()
-    queued_at = serializers.DateTimeField()
-    eta = serializers.DateTimeField()
-    executed_at = serializers.DateTimeField()
+    queued_at = serializers.DateTimeField(allow_null=True)
+    eta = serializers.DateTimeField(allow_null=True, help_text="When the timelock ends; null until queued.")
+    executed_at = serializers.DateTimeField(allow_null=True)
     veto_reason = serializers.CharField()
     execution_error = serializers.CharField()
     tally = serializers.SerializerMethodField()
@@ -148,7 +150,10 @@ class ProposalVotesApi(APIView):
         proposal = get_object_or_404(Proposal, pk=proposal_id)
         return Response(VoteOutput(proposal.votes.order_by("pk"), many=True).data)
 
-    @extend_schema(request=VoteInput, responses={201: VoteOutput})
+    @extend_schema(
+        request=VoteInput,
+        responses={201: VoteOutput, 409: error_response(409), 503: error_response(503)},
+    )
     def post(self, request: Request, proposal_id: int) -> Response:
         data = VoteInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -186,7 +191,7 @@ class BallotTypedDataApi(APIView):
 
     authentication_classes: list[type] = []
 
-    @extend_schema(parameters=[BallotQuery])
+    @extend_schema(parameters=[BallotQuery], responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, proposal_id: int) -> Response:
         proposal = get_object_or_404(Proposal, pk=proposal_id)
         query = BallotQuery(data=request.query_params)
@@ -204,6 +209,7 @@ class TallyExportApi(APIView):
 
     authentication_classes: list[type] = []
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, proposal_id: int) -> Response:
         proposal = get_object_or_404(Proposal, pk=proposal_id)
         export = tally_export(proposal)

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from riskgov.core.api.filters import InstantFilter
 from riskgov.markets.api.fields import FiniteFloatField
 from riskgov.markets.models import ExposureSnapshot
 from riskgov.markets.selectors.exposure import latest_snapshots, snapshot_health
@@ -59,8 +60,8 @@ class SnapshotDetailOutput(SnapshotOutput):
 
 class SnapshotFilter(django_filters.FilterSet):
     scope = django_filters.CharFilter(help_text='A market symbol, or "ALL" for the protocol rows.')
-    taken_after = django_filters.IsoDateTimeFilter(field_name="taken_at", lookup_expr="gte")
-    taken_before = django_filters.IsoDateTimeFilter(field_name="taken_at", lookup_expr="lt")
+    taken_after = InstantFilter(field_name="taken_at", lookup_expr="gte", help_text="ISO 8601, inclusive.")
+    taken_before = InstantFilter(field_name="taken_at", lookup_expr="lt", help_text="ISO 8601, exclusive.")
 
     class Meta:
         model = ExposureSnapshot

@@ -1,0 +1,118 @@
+"""The API against its own schema: schemathesis drives every operation of /api/schema/ on a live server over a
+realistic protocol (the demo seed, a report, a proposal with a vote), anonymously and with a token of a user
+holding every permission. No server error, and every answer's status, content type, headers and body are the
+ones the schema documents. Bounded: a few examples per operation, no shrinking, one worker."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from decimal import Decimal
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.utils import timezone
+from eth_account import Account
+from rest_framework.authtoken.models import Token
+
+from riskgov.governance.models import GovernanceSettings
+from riskgov.governance.selectors import chain_reads as governance_chain
+from riskgov.governance.services.proposals import ChangeInput, proposal_create
+from riskgov.governance.services.votes import SignedBallot, vote_cast
+from riskgov.markets.models import MarginParameters
+from riskgov.reports.domain.periods import period_last_complete
+from riskgov.reports.models import ReportSchedule
+from riskgov.reports.services.reports import exposure_report_generate
+from tests.governance.conftest import CHAIN_ID, REGISTRY, TOKEN, WAD, FakeChain, signed
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True), pytest.mark.timeout(280)]
+
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+    ]
+)
+EXAMPLES_PER_OPERATION = 4
+SCHEMATHESIS = Path(sys.executable).with_name("st")
+
+
+@pytest.fixture
+def offline_chain(monkeypatch: pytest.MonkeyPatch) -> FakeChain:
+    """Voting power and the governance contracts without a node (the live server runs in this process)."""
+    fake = FakeChain()
+    monkeypatch.setattr(
+        governance_chain,
+        "governance_chain",
+        lambda: governance_chain.GovernanceChain(chain_id=CHAIN_ID, registry=REGISTRY, gov_token=TOKEN),
+    )
+    monkeypatch.setattr(governance_chain, "latest_block", lambda: fake.block)
+    monkeypatch.setattr(governance_chain, "voting_power_at", fake.power)
+    monkeypatch.setattr(governance_chain, "snapshot_voting_power", fake.power)
+    monkeypatch.setattr(
+        governance_chain, "voting_powers_at", lambda addresses, block: {a: fake.power(a, block) for a in addresses}
+    )
+    monkeypatch.setattr(governance_chain, "total_supply_at", lambda block: fake.supply)
+    monkeypatch.setattr(governance_chain, "ballot_web3", lambda: None)
+    return fake
+
+
+def _protocol_seed(chain: FakeChain) -> None:
+    call_command(
+        "seed_demo", "--seed", "4", "--positions", "300", "--days", "20", "--snapshot-days", "1", "--no-progress",
+        stdout=StringIO(),
+    )  # fmt: skip
+    schedule = ReportSchedule.objects.get(name="Daily protocol report")
+    exposure_report_generate(
+        schedule=schedule, period=period_last_complete("daily", timezone.now()), requested_by="schema test"
+    )
+    settings_row, _ = GovernanceSettings.objects.get_or_create(pk=1)
+    settings_row.voting_delay_seconds = 0
+    settings_row.save()
+    proposer, voter = Account.from_key(b"\x01" * 32), Account.from_key(b"\x02" * 32)
+    chain.powers[proposer.address] = 50_000 * WAD
+    chain.powers[voter.address] = 70_000 * WAD
+    current = MarginParameters.objects.filter(market__symbol="ETH").order_by("-version").first()
+    assert current is not None, "the demo seed sets genesis parameters"
+    proposal = proposal_create(
+        proposer=proposer.address,
+        title="Raise the maintenance margin",
+        description="Volatility is up.",
+        changes=[ChangeInput("ETH", "mmr", (current.mmr * Decimal("1.04")).quantize(Decimal("0.0001")))],
+    )
+    vote_cast(ballot=SignedBallot(proposal_id=proposal.pk, **signed(proposal.pk, 1, voter)), submitted_by="")
+
+
+def _schemathesis(url: str, *headers: str) -> subprocess.Popen[str]:
+    command = [
+        str(SCHEMATHESIS), "run", f"{url}/api/schema/", "--checks", CHECKS, "--max-examples",
+        str(EXAMPLES_PER_OPERATION), "--phases", "examples,fuzzing", "--no-shrink", "--workers", "1", "--seed", "15",
+        "--request-timeout", "60", "--generation-database", "none", "--no-color",
+    ]  # fmt: skip
+    for header in headers:
+        command += ["--header", header]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_every_answer_is_one_the_schema_documents(live_server, offline_chain: FakeChain):
+    _protocol_seed(offline_chain)
+    admin = User.objects.create_superuser("schema-admin", password="unused-password")
+    token = Token.objects.create(user=admin)
+    runs = {  # side by side: the live server answers both
+        "anonymous": _schemathesis(live_server.url),
+        "signed in": _schemathesis(live_server.url, f"Authorization: Token {token.key}"),
+    }
+    for name, process in runs.items():
+        output, _ = process.communicate(timeout=240)
+        assert process.returncode == 0, f"schemathesis ({name}) found failures:\n{output[-12000:]}"
+        counts = re.search(r"(\d+) generated, (\d+) passed", output)
+        assert counts is not None and int(counts[1]) == int(counts[2]) > 0, output[-4000:]
+        operations = re.search(r"Selected: (\d+)/(\d+)\s+Tested: (\d+)", output)
+        assert operations is not None and int(operations[3]) == int(operations[2]) >= 25, output[-4000:]
