@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "riskgov.core.ratelimit.BodySizeLimitMiddleware",  # before CSRF, which reads the body
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -209,7 +210,7 @@ RATELIMIT_IP_META_KEY = env.str("RISKGOV_CLIENT_IP_META_KEY", default="") or Non
 # RISKGOV_IMPORT_MAX_BYTES are refused by Content-Length before the body is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-RISKGOV_IMPORT_MAX_BYTES = env.int("RISKGOV_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+RISKGOV_IMPORT_MAX_BYTES = env.int("RISKGOV_IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
 # Imports larger than this (bytes) run on the workers with progress; smaller ones run in the request.
 RISKGOV_IMPORT_INLINE_MAX_BYTES = env.int("RISKGOV_IMPORT_INLINE_MAX_BYTES", default=1024 * 1024)
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("markets/<str:symbol>/", markets.market_detail, name="market-detail"),
     path("positions/", positions.position_list, name="position-list"),
     path("import/", imports.import_upload, name="import"),
+    path("import/jobs/<int:job_id>/", imports.import_job_detail, name="import-job"),
     path("api/", include("riskgov.markets.api.urls")),
 ]

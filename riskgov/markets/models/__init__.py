@@ -1,5 +1,6 @@
 from riskgov.markets.models.accounts import Account, checksum_address, validate_address
 from riskgov.markets.models.exposure import PROTOCOL_SCOPE, ExposureSnapshot, SnapshotHealth
+from riskgov.markets.models.imports import ImportJob, ImportJobStatus
 from riskgov.markets.models.markets import Market
 from riskgov.markets.models.parameters import (
     PARAMETER_FIELDS,
@@ -15,6 +16,8 @@ __all__ = [
     "PROTOCOL_SCOPE",
     "Account",
     "ExposureSnapshot",
+    "ImportJob",
+    "ImportJobStatus",
     "MarginParameters",
     "MarginParametersQuerySet",
     "Market",

@@ -1,9 +1,10 @@
 """Importing positions and prices from CSV or JSON files.
 
-Every row is validated before anything is written; a file with any bad row changes nothing.
-Valid files are upserted in one transaction — positions by `external_id`, prices by
-(market, source, observed_at) — and only rows that differ from what is stored are written, so
-importing the same file twice changes nothing the second time.
+Every row is validated and a file with any bad row changes nothing: rows are read one by one from the
+file (CSV is never held whole in memory), valid rows are upserted in batches of WRITE_BATCH inside one
+transaction — positions by `external_id`, prices by (market, source, observed_at) — and the transaction
+is rolled back when any row was bad. Only rows that differ from what is stored are written, so importing
+the same file twice changes nothing the second time. (A JSON document is parsed whole.)
 
 Row numbers count data rows from 1 and do not count the CSV header line (the n-th object for
 JSON). Sizes are signed base units; prices and collateral are quote units.
@@ -18,17 +19,18 @@ NUMERIC(38, 18) fields, can always hold the totals.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -57,7 +59,7 @@ PRICE_COLUMNS = ("market", "price", "observed_at", "source", "round_id")
 PRICE_REQUIRED = ("market", "price", "observed_at")
 
 T = TypeVar("T")
-# Called with (stage, rows done, rows in the stage): "validate" then "write".
+# Called with (stage, rows done, rows in the file — 0 when not known): "validate", and "write" as batches land.
 Progress = Callable[[str, int, int], None]
 
 
@@ -140,21 +142,55 @@ def import_format_detect(filename: str) -> ImportFormat:
     return ImportFormat(suffix)
 
 
-def import_rows_read(*, content: bytes | str, fmt: str, columns: Sequence[str]) -> list[dict[str, Any]]:
-    """Parse CSV (header line + rows) or JSON (a list of objects) into one dict per data row.
+Content = bytes | str | IO[bytes]
 
-    Unknown columns are refused so a misspelt column cannot be silently ignored. Raises ImportRejected.
+
+def _text_stream(content: Content) -> IO[str]:
+    """`content` as text read lazily: a binary file (an upload, an open file) is decoded as it is read."""
+    if isinstance(content, str):
+        return io.StringIO(content)
+    binary = io.BytesIO(content) if isinstance(content, bytes) else content
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
+
+
+def _not_utf8(error: UnicodeDecodeError) -> ImportRejected:
+    return ImportRejected([RowError(None, None, f"the file is not UTF-8 text ({error.reason})")])
+
+
+def import_rows_read(*, content: Content, fmt: str, columns: Sequence[str]) -> Iterator[dict[str, Any]]:
+    """Parse CSV (header line + rows) or JSON (a list of objects) into one dict per data row, lazily for CSV.
+
+    The header (or the whole JSON document) is checked before this returns; a row the CSV reader cannot read
+    raises while iterating. Unknown columns are refused so a misspelt column cannot be silently ignored.
+    Raises ImportRejected.
     """
-    if isinstance(content, bytes):
-        try:
-            content = content.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ImportRejected([RowError(None, None, f"the file is not UTF-8 text ({error.reason})")]) from error
-    if fmt == ImportFormat.CSV:
-        return _csv_rows(content, columns)
-    if fmt == ImportFormat.JSON:
-        return _json_rows(content, columns)
+    stream = _text_stream(content)
+    try:
+        if fmt == ImportFormat.CSV:
+            return _csv_rows(stream, columns)
+        if fmt == ImportFormat.JSON:
+            return iter(_json_rows(stream.read(), columns))
+    except UnicodeDecodeError as error:
+        raise _not_utf8(error) from error
     raise ImportRejected([RowError(None, None, f"unknown format {fmt!r}: use csv or json")])
+
+
+class _LineTracker:
+    """The lines of a text stream, remembering the last one read (to name the cell the CSV reader choked on)."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.last = ""
+
+    def __iter__(self) -> _LineTracker:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            self.last = next(self.stream)
+        except UnicodeDecodeError as error:
+            raise _not_utf8(error) from error
+        return self.last
 
 
 def _quoted(value: object) -> str:
@@ -163,8 +199,9 @@ def _quoted(value: object) -> str:
     return text if len(text) <= QUOTED_CHARS else f"{text[: QUOTED_CHARS - 1]}… ({len(str(value)):,} characters)"
 
 
-def _csv_rows(text: str, columns: Sequence[str]) -> list[dict[str, Any]]:
-    reader = csv.reader(io.StringIO(text))
+def _csv_rows(stream: IO[str], columns: Sequence[str]) -> Iterator[dict[str, Any]]:
+    lines = _LineTracker(stream)
+    reader = csv.reader(lines)
     try:
         header = [name.strip().lower() for name in next(reader, [])]
     except csv.Error as error:
@@ -177,28 +214,30 @@ def _csv_rows(text: str, columns: Sequence[str]) -> list[dict[str, Any]]:
     problems += [RowError(None, name, "column appears more than once") for name in duplicated]
     if problems:
         raise ImportRejected(problems)
-    rows: list[dict[str, Any]] = []
+    return _csv_data_rows(reader, lines, header)
+
+
+def _csv_data_rows(reader: Any, lines: _LineTracker, header: list[str]) -> Iterator[dict[str, Any]]:
+    row = 0
     while True:
         try:
             cells = next(reader, None)
         except csv.Error as error:  # e.g. a cell over the csv module's field limit: the rest cannot be read
-            raise ImportRejected([_csv_unreadable_row(text, reader.line_num, len(rows) + 1, header, error)]) from error
+            raise ImportRejected([_csv_unreadable_row(lines.last, row + 1, header, error)]) from error
         if cells is None:
-            break
+            return
+        row += 1
         if not any(cell.strip() for cell in cells):
-            rows.append({})  # a blank line keeps its number, as in a spreadsheet, and is then skipped
+            yield {}  # a blank line keeps its number, as in a spreadsheet, and is then skipped
             continue
         if len(cells) > len(header):
-            rows.append({"__error__": f"has {len(cells)} cells but the header has {len(header)} columns"})
+            yield {"__error__": f"has {len(cells)} cells but the header has {len(header)} columns"}
             continue
-        rows.append(dict(zip(header, cells, strict=False)))
-    return rows
+        yield dict(zip(header, cells, strict=False))
 
 
-def _csv_unreadable_row(text: str, line_number: int, row: int, header: Sequence[str], error: csv.Error) -> RowError:
+def _csv_unreadable_row(line: str, row: int, header: Sequence[str], error: csv.Error) -> RowError:
     """The row the csv module stopped at, naming the over-long cell when a plain split of its line finds it."""
-    lines = text.splitlines()
-    line = lines[line_number - 1] if 0 < line_number <= len(lines) else ""
     cells = line.split(",")
     long_cell = next((i for i, cell in enumerate(cells) if len(cell) > MAX_CELL_CHARS), None)
     field = header[long_cell] if long_cell is not None and long_cell < len(header) else None
@@ -452,70 +491,104 @@ def _position_parsers(markets: dict[str, int]) -> dict[str, Callable[[Any], Any]
 _POSITION_COMPARED = ("account_id", "market_id", "size", "entry_price", "collateral", "status", "opened_at")
 
 
-def positions_import(*, rows: Sequence[Mapping[str, Any]], progress: Progress | None = None) -> ImportResult:
-    """Validate every row, then upsert positions by `external_id` in one transaction.
+def _rows_total(rows: Iterable[Any], total: int | None) -> int:
+    return total if total is not None else (len(rows) if isinstance(rows, Sized) else 0)
+
+
+def positions_import(
+    *, rows: Iterable[Mapping[str, Any]], progress: Progress | None = None, total: int | None = None
+) -> ImportResult:
+    """Validate every row and upsert positions by `external_id` in batches, in one transaction.
 
     Accounts are created for new addresses (checksummed). A missing status means open; a missing
     `opened_at` means now for a new position and leaves a stored one as it is; a timestamp without a
-    zone is UTC. Raises ImportRejected, writing nothing.
+    zone is UTC. Raises ImportRejected, writing nothing. `total` (rows in the file) is for progress only.
     """
     now = timezone.now()
+    total = _rows_total(rows, total)
     parsers = _position_parsers(_markets_by_symbol())
     errors = _ErrorLog()
-    valid: list[dict[str, Any]] = []
     first_seen: dict[str, int] = {}
-    for number, raw in enumerate(rows, start=1):
-        _report(progress, "validate", number, len(rows))
-        if not raw:
-            continue
-        clean = _parse_fields(raw, number, parsers, POSITION_REQUIRED, errors)
-        if clean is None or not _position_amounts_bounded(clean, number, errors):
-            continue
-        if clean["external_id"] in first_seen:
-            errors.add(number, "external_id", f"duplicate of row {first_seen[clean['external_id']]}")
-            continue
-        first_seen[clean["external_id"]] = number
-        clean.setdefault("status", PositionStatus.OPEN.value)
-        clean.setdefault("opened_at", None)  # now for a new position; a stored one keeps its own
-        valid.append(clean)
-    errors.raise_if_any()
-
+    batch: list[dict[str, Any]] = []
+    counts = _Counts()
     with transaction.atomic():
-        account_ids = _accounts_ensure({row["account"] for row in valid})
-        existing: dict[str, tuple[Any, ...]] = {}
-        for batch in _chunks([row["external_id"] for row in valid], LOOKUP_BATCH):
-            for pk, ext, *values in Position.objects.filter(external_id__in=batch).values_list(
-                "pk", "external_id", *_POSITION_COMPARED
-            ):
-                existing[ext] = (pk, *values)
-        to_create: list[tuple[Any, ...]] = []
-        to_update: list[tuple[Any, ...]] = []
-        for row in valid:
-            stored = existing.get(row["external_id"])
-            opened_at = row["opened_at"] or (stored[-1] if stored else now)
-            values = (
-                account_ids[row["account"]],
-                row["market"],
-                row["size"],
-                row["entry_price"],
-                row["collateral"],
-                row["status"],
-                opened_at,
-            )  # _POSITION_COMPARED order
-            if stored is None:
-                to_create.append((row["external_id"], *values, now))
-            elif stored[1:] != values:
-                to_update.append((stored[0], *values, now))
-        _write(
-            Position,
-            create_fields=["external_id", *_POSITION_COMPARED, "updated_at"],
-            to_create=to_create,
-            update_fields=[*_POSITION_COMPARED, "updated_at"],
-            to_update=to_update,
-            progress=progress,
-        )
-    unchanged = len(valid) - len(to_create) - len(to_update)
-    return ImportResult(ImportKind.POSITIONS, len(to_create), len(to_update), unchanged)
+        for number, raw in enumerate(rows, start=1):
+            _report(progress, "validate", number, total)
+            if not raw:
+                continue
+            clean = _parse_fields(raw, number, parsers, POSITION_REQUIRED, errors)
+            if clean is None or not _position_amounts_bounded(clean, number, errors):
+                continue
+            if clean["external_id"] in first_seen:
+                errors.add(number, "external_id", f"duplicate of row {first_seen[clean['external_id']]}")
+                continue
+            first_seen[clean["external_id"]] = number
+            clean.setdefault("status", PositionStatus.OPEN.value)
+            clean.setdefault("opened_at", None)  # now for a new position; a stored one keeps its own
+            if errors.total:
+                continue  # the file is refused: validate the rest, write nothing more
+            batch.append(clean)
+            if len(batch) >= WRITE_BATCH:
+                _positions_write(batch, now=now, counts=counts, progress=progress, total=total)
+                batch = []
+        errors.raise_if_any()  # inside the transaction: what earlier batches wrote is rolled back
+        _positions_write(batch, now=now, counts=counts, progress=progress, total=total)
+    return ImportResult(ImportKind.POSITIONS, counts.created, counts.updated, counts.unchanged)
+
+
+@dataclass
+class _Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, *, valid: int, created: int, updated: int) -> None:
+        self.created += created
+        self.updated += updated
+        self.unchanged += valid - created - updated
+
+
+def _positions_write(
+    valid: list[dict[str, Any]], *, now: datetime, counts: _Counts, progress: Progress | None, total: int
+) -> None:
+    """Upsert one batch of validated position rows (only what differs from the stored rows)."""
+    if not valid:
+        return
+    account_ids = _accounts_ensure({row["account"] for row in valid})
+    existing: dict[str, tuple[Any, ...]] = {}
+    for lookup in _chunks([row["external_id"] for row in valid], LOOKUP_BATCH):
+        for pk, ext, *values in Position.objects.filter(external_id__in=lookup).values_list(
+            "pk", "external_id", *_POSITION_COMPARED
+        ):
+            existing[ext] = (pk, *values)
+    to_create: list[tuple[Any, ...]] = []
+    to_update: list[tuple[Any, ...]] = []
+    for row in valid:
+        stored = existing.get(row["external_id"])
+        opened_at = row["opened_at"] or (stored[-1] if stored else now)
+        values = (
+            account_ids[row["account"]],
+            row["market"],
+            row["size"],
+            row["entry_price"],
+            row["collateral"],
+            row["status"],
+            opened_at,
+        )  # _POSITION_COMPARED order
+        if stored is None:
+            to_create.append((row["external_id"], *values, now))
+        elif stored[1:] != values:
+            to_update.append((stored[0], *values, now))
+    _write(
+        Position,
+        create_fields=["external_id", *_POSITION_COMPARED, "updated_at"],
+        to_create=to_create,
+        update_fields=[*_POSITION_COMPARED, "updated_at"],
+        to_update=to_update,
+    )
+    counts.add(valid=len(valid), created=len(to_create), updated=len(to_update))
+    if progress:
+        progress("write", counts.created + counts.updated + counts.unchanged, total)
 
 
 def _position_amounts_bounded(clean: Mapping[str, Any], number: int, errors: _ErrorLog) -> bool:
@@ -551,17 +624,11 @@ def _write(
     to_create: list[tuple[Any, ...]],
     update_fields: Sequence[str],
     to_update: list[tuple[Any, ...]],
-    progress: Progress | None,
 ) -> None:
-    total, done = len(to_create) + len(to_update), 0
     for batch in _chunks(to_create, WRITE_BATCH):
-        done += rows_insert(model, create_fields, batch)
-        if progress:
-            progress("write", done, total)
+        rows_insert(model, create_fields, batch)
     for batch in _chunks(to_update, WRITE_BATCH):
-        done += rows_update(model, update_fields, batch)
-        if progress:
-            progress("write", done, total)
+        rows_update(model, update_fields, batch)
 
 
 # Prices --------------------------------------------------------------------------------------------------------
@@ -577,52 +644,78 @@ def _price_parsers(markets: dict[str, int]) -> dict[str, Callable[[Any], Any]]:
     }
 
 
-def prices_import(*, rows: Sequence[Mapping[str, Any]], progress: Progress | None = None) -> ImportResult:
-    """Validate every row, then upsert price observations by (market, source, observed_at) in one transaction.
+def _price_key(market_id: int, source: str, observed_at: datetime) -> int:
+    """8 bytes standing for (market, source, time) in the duplicate check, so a 1M-row file stays small."""
+    digest = hashlib.blake2b(f"{market_id}|{source}|{observed_at.isoformat()}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def prices_import(
+    *, rows: Iterable[Mapping[str, Any]], progress: Progress | None = None, total: int | None = None
+) -> ImportResult:
+    """Validate every row and upsert price observations by (market, source, observed_at) in batches, in one
+    transaction.
 
     `observed_at` must carry a time zone; a missing source is "import". Raises ImportRejected, writing nothing.
     """
+    total = _rows_total(rows, total)
     parsers = _price_parsers(_markets_by_symbol())
     errors = _ErrorLog()
-    valid: dict[tuple[int, str, datetime], dict[str, Any]] = {}
-    first_seen: dict[tuple[int, str, datetime], int] = {}
-    for number, raw in enumerate(rows, start=1):
-        _report(progress, "validate", number, len(rows))
-        if not raw:
-            continue
-        clean = _parse_fields(raw, number, parsers, PRICE_REQUIRED, errors)
-        if clean is None:
-            continue
-        clean["source"] = clean.get("source") or "import"
-        clean.setdefault("round_id", "")
-        key = (clean["market"], clean["source"], clean["observed_at"])
-        if key in first_seen:
-            errors.add(number, "observed_at", f"duplicate of row {first_seen[key]} (same market, source and time)")
-            continue
-        first_seen[key] = number
-        valid[key] = clean
-    errors.raise_if_any()
-
+    first_seen: dict[int, int] = {}
+    batch: dict[tuple[int, str, datetime], dict[str, Any]] = {}
+    counts = _Counts()
     with transaction.atomic():
-        existing = _stored_prices(valid)
-        to_create: list[tuple[Any, ...]] = []
-        to_update: list[tuple[Any, ...]] = []
-        for (market_id, source, observed_at), row in valid.items():
-            stored = existing.get((market_id, source, observed_at))
-            if stored is None:
-                to_create.append((market_id, source, observed_at, row["price"], row["round_id"]))
-            elif (stored[1], stored[2]) != (row["price"], row["round_id"]):
-                to_update.append((stored[0], row["price"], row["round_id"]))
-        _write(
-            PriceObservation,
-            create_fields=["market_id", "source", "observed_at", "price", "round_id"],
-            to_create=to_create,
-            update_fields=["price", "round_id"],
-            to_update=to_update,
-            progress=progress,
-        )
-    unchanged = len(valid) - len(to_create) - len(to_update)
-    return ImportResult(ImportKind.PRICES, len(to_create), len(to_update), unchanged)
+        for number, raw in enumerate(rows, start=1):
+            _report(progress, "validate", number, total)
+            if not raw:
+                continue
+            clean = _parse_fields(raw, number, parsers, PRICE_REQUIRED, errors)
+            if clean is None:
+                continue
+            clean["source"] = clean.get("source") or "import"
+            clean.setdefault("round_id", "")
+            key = (clean["market"], clean["source"], clean["observed_at"])
+            seen = _price_key(*key)
+            if seen in first_seen:
+                errors.add(number, "observed_at", f"duplicate of row {first_seen[seen]} (same market, source and time)")
+                continue
+            first_seen[seen] = number
+            if errors.total:
+                continue  # the file is refused: validate the rest, write nothing more
+            batch[key] = clean
+            if len(batch) >= WRITE_BATCH:
+                _prices_write(batch, counts=counts, progress=progress, total=total)
+                batch = {}
+        errors.raise_if_any()  # inside the transaction: what earlier batches wrote is rolled back
+        _prices_write(batch, counts=counts, progress=progress, total=total)
+    return ImportResult(ImportKind.PRICES, counts.created, counts.updated, counts.unchanged)
+
+
+def _prices_write(
+    valid: dict[tuple[int, str, datetime], dict[str, Any]], *, counts: _Counts, progress: Progress | None, total: int
+) -> None:
+    """Upsert one batch of validated price rows (only what differs from the stored rows)."""
+    if not valid:
+        return
+    existing = _stored_prices(valid)
+    to_create: list[tuple[Any, ...]] = []
+    to_update: list[tuple[Any, ...]] = []
+    for (market_id, source, observed_at), row in valid.items():
+        stored = existing.get((market_id, source, observed_at))
+        if stored is None:
+            to_create.append((market_id, source, observed_at, row["price"], row["round_id"]))
+        elif (stored[1], stored[2]) != (row["price"], row["round_id"]):
+            to_update.append((stored[0], row["price"], row["round_id"]))
+    _write(
+        PriceObservation,
+        create_fields=["market_id", "source", "observed_at", "price", "round_id"],
+        to_create=to_create,
+        update_fields=["price", "round_id"],
+        to_update=to_update,
+    )
+    counts.add(valid=len(valid), created=len(to_create), updated=len(to_update))
+    if progress:
+        progress("write", counts.created + counts.updated + counts.unchanged, total)
 
 
 def _stored_prices(valid: Mapping[tuple[int, str, datetime], Any]) -> dict[tuple[int, str, datetime], tuple[Any, ...]]:
@@ -643,14 +736,29 @@ def _stored_prices(valid: Mapping[tuple[int, str, datetime], Any]) -> dict[tuple
 # Entry point for files -----------------------------------------------------------------------------------------
 
 
-def import_file(*, kind: str, content: bytes | str, fmt: str, progress: Progress | None = None) -> ImportResult:
-    """Parse `content` as `fmt` (csv or json) and import it as `kind` (positions or prices)."""
+def import_rows_count(content: Content) -> int:
+    """Lines after the header (CSV rows, for progress), counted in 1 MiB blocks; the file is rewound after."""
+    if isinstance(content, str):
+        return max(0, content.count("\n") - 1)
+    if isinstance(content, bytes):
+        return max(0, content.count(b"\n") - 1)
+    lines = 0
+    while block := content.read(1 << 20):
+        lines += block.count(b"\n")
+    content.seek(0)
+    return max(0, lines - 1)
+
+
+def import_file(*, kind: str, content: Content, fmt: str, progress: Progress | None = None) -> ImportResult:
+    """Parse `content` (text, bytes or a binary file such as an upload) as `fmt` (csv or json) and import it as
+    `kind` (positions or prices), reading CSV row by row."""
+    total = import_rows_count(content) if progress is not None and fmt == ImportFormat.CSV else None
     if kind == ImportKind.POSITIONS:
         rows = import_rows_read(content=content, fmt=fmt, columns=POSITION_COLUMNS)
-        return positions_import(rows=rows, progress=progress)
+        return positions_import(rows=rows, progress=progress, total=total)
     if kind == ImportKind.PRICES:
         rows = import_rows_read(content=content, fmt=fmt, columns=PRICE_COLUMNS)
-        return prices_import(rows=rows, progress=progress)
+        return prices_import(rows=rows, progress=progress, total=total)
     raise ImportRejected([RowError(None, None, f"unknown import kind {kind!r}: use positions or prices")])
 
 

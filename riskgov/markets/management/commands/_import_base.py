@@ -48,7 +48,8 @@ class ImportCommand(BaseCommand):
 
         try:
             fmt = options["format"] or import_format_detect(path.name)
-            result = import_file(kind=self.kind, content=path.read_bytes(), fmt=fmt, progress=progress)
+            with path.open("rb") as content:  # read row by row, never whole
+                result = import_file(kind=self.kind, content=content, fmt=fmt, progress=progress)
         except ImportRejected as error:
             for line in iter_errors(error):
                 self.stderr.write(f"{path.name}: {line}" if not line.startswith(" ") else line)
