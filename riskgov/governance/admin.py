@@ -22,6 +22,7 @@ from riskgov.governance.models import (
     ProposalState,
     StaffAddress,
     Vote,
+    VoterNonce,
 )
 from riskgov.governance.selectors.proposals import tally_attach
 
@@ -100,10 +101,18 @@ class ProposalAdmin(ReadOnlyAdmin):
 
 @admin.register(Vote)
 class VoteAdmin(ReadOnlyAdmin):
-    list_display = ["proposal", "voter", "support", "weight", "nonce", "created_at"]
-    list_filter = ["support"]
+    list_display = ["proposal", "voter", "support", "weight", "nonce", "reason_signed", "created_at"]
+    list_filter = ["support", "reason_signed"]
     search_fields = ["voter"]
     list_select_related = ["proposal"]
+
+
+@admin.register(VoterNonce)
+class VoterNonceAdmin(ReadOnlyAdmin):
+    """Read-only: a nonce only moves forward, with the vote that consumes it."""
+
+    list_display = ["voter", "next_nonce", "updated_at"]
+    search_fields = ["voter"]
 
 
 @admin.register(StaffAddress)

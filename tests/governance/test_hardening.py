@@ -362,3 +362,12 @@ def test_demo_wallet_reconnects_the_signed_in_account_and_signs_the_reason(
         page.click("#header-signout")
         page.wait_for_selector("#header-wallet", state="detached")
         assert page.locator("a:has-text('Log in')").count() == 1
+
+
+def test_admin_lists_nonces_read_only(client: Client, proposal: Proposal, holders, django_user_model: Any) -> None:
+    assert post_vote(client, proposal.pk, signed(proposal.pk, 1, holders[1])).status_code == 201
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    client.force_login(admin)
+    listing = client.get(reverse("admin:governance_voternonce_changelist"))
+    assert listing.status_code == 200 and holders[1].address in listing.content.decode()
+    assert client.get(reverse("admin:governance_voternonce_add")).status_code == 403
