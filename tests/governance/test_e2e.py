@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 import time_machine
 from celery.app.base import Celery
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
 from eth_account.messages import encode_defunct, encode_typed_data
 from hexbytes import HexBytes
 
@@ -24,6 +27,7 @@ from chain.units import from_fixed, market_id
 from insurance.models import EntryKind, InsuranceFund
 from insurance.services.ledger import ledger_entry_record
 from riskgov.core.models.versions import ChangeSource
+from riskgov.core.roles import Role, role_assign
 from riskgov.governance.models import DelegationRelay, GovernanceSettings, Proposal, ProposalState, RelayStatus
 from riskgov.governance.tasks import governance_coverage_preview, governance_delegation_relay
 from riskgov.markets.models import MarginParameters
@@ -163,12 +167,24 @@ def test_wallet_proposal_votes_queue_execute(deployed: dict[str, Any], live_serv
     assert refusal.startswith("Already voted: ") and "has already voted" in refusal
     assert proposal.votes.count() == 3
 
-    # 4. Time passes: voting ends, the proposal is queued, the timelock runs, it executes.
+    # 4. Time passes: voting ends, the guardian queues it (off-chain the periodic task would too), the timelock
+    # runs, the guardian executes it. Queue and execute buttons are shown only to those holding the permission.
+    guardian = get_user_model().objects.create_user("guardian", password="pw")
+    role_assign(user=guardian, roles=[Role.GUARDIAN])
+    signed_in = Client()
+    signed_in.force_login(guardian)
+    guardian_session = {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": signed_in.cookies[settings.SESSION_COOKIE_NAME].value,
+    }
     with time_machine.travel(proposal.voting_ends_at + timedelta(seconds=2), tick=True):
         page.reload()
         assert page.inner_text("#proposal-state") == "Succeeded"
         page.click("#recount-button")
         page.wait_for_selector(".badge-ok:has-text('Recount matches')")
+        assert page.locator("#queue-button").count() == 0  # a holder's wallet does not queue
+        page.context.add_cookies([{**guardian_session, "url": base}])
+        page.reload()
         page.click("#queue-button")
         page.wait_for_selector("#proposal-state:has-text('Queued')")
         shot("06-queued")
