@@ -240,6 +240,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Session or `Authorization: Token <key>` (create one at /api/token/); every refusal answers "
     '`{"error": {"code", "message", "field"}}`.',
     "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/(?:[a-z]+/)?api/",  # tags and operation ids from the resource: markets, alerts, runs…
     "ENUM_NAME_OVERRIDES": {
         "AlertKindEnum": "riskgov.monitoring.models.AlertKind",
         "ReportKindEnum": "riskgov.reports.models.ReportKind",

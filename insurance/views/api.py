@@ -134,7 +134,7 @@ def _actor(request: Request) -> str:
     return request.user.get_username() if request.user.is_authenticated else "anonymous"
 
 
-@extend_schema(methods=["GET"], responses={200: paginated(CoverageRunOutputSerializer)})
+@extend_schema(methods=["GET"], operation_id="runs_list", responses={200: paginated(CoverageRunOutputSerializer)})
 @extend_schema(
     methods=["POST"],
     request=CoverageRunInputSerializer,

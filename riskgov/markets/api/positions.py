@@ -107,7 +107,7 @@ class PositionList(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[PositionQuery], responses=PositionPageOutput)
+    @extend_schema(operation_id="positions_list", parameters=[PositionQuery], responses=PositionPageOutput)
     def get(self, request: Request) -> Response:
         states = market_states()
         query = PositionQuery(data=request.query_params, context={"symbols": {s.market.symbol for s in states}})
