@@ -24,8 +24,12 @@ def proposal_late_quorum_check(*, proposal_id: int, vote_at: datetime) -> Propos
 
     `vote_at` is the accepted vote's time. Safe to call for every vote and to call twice.
     """
+    decided = Proposal.objects.filter(pk=proposal_id, quorum_reached_at__isnull=False).first()
+    if decided is not None:
+        return decided  # an earlier vote reached quorum: no lock taken
     with transaction.atomic():
-        proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        # NO KEY UPDATE: concurrent vote inserts hold KEY SHARE on this row through their foreign key
+        proposal = Proposal.objects.select_for_update(no_key=True).get(pk=proposal_id)
         if proposal.quorum_reached_at is not None:
             return proposal
         tally_attach([proposal])
