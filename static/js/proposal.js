@@ -23,15 +23,29 @@
     return parts.slice(0, 3).join(" ");
   }
 
+  // the server's clock decides when voting opens and closes: count from it, not from this computer's clock
+  const loadedAt = Date.now();
+
+  function serverNow(node) {
+    const rendered = Number(node.dataset.serverNow) * 1000; // epoch seconds when the page was rendered
+    return Number.isFinite(rendered) && rendered > 0 ? rendered + (Date.now() - loadedAt) : Date.now();
+  }
+
   function tick() {
     for (const node of document.querySelectorAll("[data-countdown]")) {
       const target = Date.parse(node.dataset.countdown);
       if (Number.isNaN(target)) continue;
-      const seconds = (target - Date.now()) / 1000;
+      const seconds = (target - serverNow(node)) / 1000;
       node.textContent = remaining(seconds);
       if (seconds <= 0 && !node.dataset.reloaded) {
-        // the window opened or closed: the server says what the proposal is now
+        // the window opened or closed: the server says what the proposal is now (once per deadline, never a loop)
         node.dataset.reloaded = "1";
+        const key = "riskgov.countdown." + window.location.pathname + node.dataset.countdown;
+        if (window.sessionStorage.getItem(key)) {
+          node.textContent = "now — reload the page to see the new state";
+          continue;
+        }
+        window.sessionStorage.setItem(key, "1");
         node.textContent = "now — updating…";
         window.setTimeout(() => window.location.reload(), 1500);
       }
