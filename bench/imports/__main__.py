@@ -58,6 +58,7 @@ def run_variant(variant: str, csv_path: Path) -> dict[str, object]:
         module_path.write_text(source)
         spec = importlib.util.spec_from_file_location("imports_before", module_path)
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules["imports_before"] = module  # dataclasses look their module up while it loads
         spec.loader.exec_module(module)  # type: ignore[union-attr]
     else:
         from riskgov.markets.services import imports as module

@@ -37,8 +37,8 @@ def test_report_files(client, api_protocol: ApiProtocol):
     report = api_protocol.report
     csv = client.get(reverse("reports:api-report-csv", kwargs={"report_id": report.pk}))
     assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
-    assert csv.content.decode() == report_csv(ExposureReport.objects.get(pk=report.pk))  # as stored
+    assert csv.getvalue().decode() == report_csv(ExposureReport.objects.get(pk=report.pk))  # as stored
     pdf = client.get(reverse("reports:api-report-pdf", kwargs={"report_id": report.pk}), HTTP_ACCEPT="application/pdf")
-    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.getvalue().startswith(b"%PDF")
     missing = client.get(reverse("reports:api-report-pdf", kwargs={"report_id": 999999}), HTTP_ACCEPT="application/pdf")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"

@@ -6,7 +6,8 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import FileResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -18,7 +19,8 @@ from rest_framework.views import APIView
 
 from riskgov.reports.models import ExposureReport, ReportKind, ReportSchedule
 from riskgov.reports.selectors.reports import report_list
-from riskgov.reports.services.render import report_csv, report_filename, report_pdf
+from riskgov.reports.services.render import report_filename
+from riskgov.reports.services.rendered import report_rendered_file
 
 
 class ReportScheduleOutput(serializers.Serializer):
@@ -122,10 +124,12 @@ class _ReportFile(APIView):
         return renderers.JSONRenderer(), "application/json"
 
 
-def _attachment(body: str | bytes, content_type: str, filename: str) -> HttpResponse:
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+def _stored(report: ExposureReport, fmt: str, content_type: str) -> FileResponse:
+    """The file rendered once per report version (RenderBusy, a 503, while another request renders it)."""
+    rendered = report_rendered_file(report=report, fmt=fmt)
+    return FileResponse(
+        rendered.file.open("rb"), as_attachment=True, filename=report_filename(report, fmt), content_type=content_type
+    )
 
 
 def _report(report_id: int) -> ExposureReport:
@@ -136,9 +140,8 @@ class ReportCsv(_ReportFile):
     """The report's figures as CSV rows (section, scope, metric, value)."""
 
     @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The CSV file.")})
-    def get(self, request: Request, report_id: int) -> HttpResponse:
-        report = _report(report_id)
-        return _attachment(report_csv(report), "text/csv; charset=utf-8", report_filename(report, "csv"))
+    def get(self, request: Request, report_id: int) -> HttpResponseBase:
+        return _stored(_report(report_id), "csv", "text/csv; charset=utf-8")
 
 
 class ReportPdf(_ReportFile):
@@ -147,6 +150,5 @@ class ReportPdf(_ReportFile):
     @extend_schema(
         responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF file.")}
     )
-    def get(self, request: Request, report_id: int) -> HttpResponse:
-        report = _report(report_id)
-        return _attachment(report_pdf(report), "application/pdf", report_filename(report, "pdf"))
+    def get(self, request: Request, report_id: int) -> HttpResponseBase:
+        return _stored(_report(report_id), "pdf", "application/pdf")
