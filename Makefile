@@ -87,6 +87,7 @@ bench: venv node
 	$(PY) -m bench.coverage
 	$(PY) -m bench.dynamic_margin
 	$(PY) -m bench.indexer
+	$(PY) -m bench.drills
 
 contracts: node
 	node chain/contracts/compile.js

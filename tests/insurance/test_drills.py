@@ -159,7 +159,9 @@ def publishing_to(url: str) -> Iterator[Celery]:
         yield drill_app
     finally:
         project_app.set_current()
-        gc.collect()  # results of the sent tasks unsubscribe now, while this Redis answers
+        for pending in drill_app.backend._pending_results:  # results are not awaited: let them go now, while
+            pending.clear()  # this Redis answers their unsubscribe, not when a later drill has stopped it
+        gc.collect()
         drill_app.close()
 
 
