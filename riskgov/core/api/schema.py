@@ -28,7 +28,7 @@ ERROR_DESCRIPTIONS = {
     "409": "The object is in a state that refuses this action.",
     "415": "The request body is not JSON (or another accepted media type).",
     "429": "Too many requests: retry after the `Retry-After` header's seconds.",
-    "503": "A service this needs (the chain node) does not answer now: retry later.",
+    "503": "Not available now (the chain node does not answer, or the file is being rendered): retry later.",
 }
 
 
