@@ -17,6 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from riskgov.core.api.schema import error_response
 from riskgov.reports.models import ExposureReport, ReportKind, ReportSchedule
 from riskgov.reports.selectors.reports import report_list
 from riskgov.reports.services.render import report_filename
@@ -139,7 +140,12 @@ def _report(report_id: int) -> ExposureReport:
 class ReportCsv(_ReportFile):
     """The report's figures as CSV rows (section, scope, metric, value)."""
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The CSV file.")})
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The CSV file."),
+            503: error_response(503),
+        }
+    )
     def get(self, request: Request, report_id: int) -> HttpResponseBase:
         return _stored(_report(report_id), "csv", "text/csv; charset=utf-8")
 
@@ -148,7 +154,10 @@ class ReportPdf(_ReportFile):
     """The report as a PDF document."""
 
     @extend_schema(
-        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF file.")}
+        responses={
+            (200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF file."),
+            503: error_response(503),
+        }
     )
     def get(self, request: Request, report_id: int) -> HttpResponseBase:
         return _stored(_report(report_id), "pdf", "application/pdf")
