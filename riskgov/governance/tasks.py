@@ -9,11 +9,13 @@ import logging
 
 from celery import Task, shared_task
 
+from riskgov.core.services.outbox import TransientDeliveryError
 from riskgov.core.tasking import retry_policy
 from riskgov.governance.errors import ActionNotAllowed
 from riskgov.governance.services.delegation import delegation_relay_send
 from riskgov.governance.services.execution import ExecutionFailed, ExecutionUnavailable, proposal_execute
 from riskgov.governance.services.impact_preview import impact_preview_compute
+from riskgov.governance.services.notifications import notification_delivery_send, notifications_emit
 from riskgov.governance.services.proposals import (
     proposal_coverage_preview,
     proposal_impact_refresh,
@@ -115,3 +117,35 @@ def governance_delegation_relay(*, relay_id: int) -> str:
 def governance_siwe_nonces_purge() -> int:
     """Delete sign-in nonces that expired more than a day ago (hourly, from beat); returns how many."""
     return siwe_nonces_purge()
+
+
+NOTIFICATION_MAX_RETRIES = 8
+NOTIFICATION_BACKOFF_SECONDS = 10
+NOTIFICATION_BACKOFF_MAX_SECONDS = 3600
+
+
+@shared_task(name="riskgov.governance_notifications_emit", soft_time_limit=120, time_limit=180)
+def governance_notifications_emit(*, proposal_id: int) -> list[int]:
+    """Create and send the notifications of what happened to one proposal (idempotent: one per event)."""
+    return notifications_emit(proposal_ids=[proposal_id])
+
+
+@shared_task(
+    bind=True,
+    name="riskgov.governance_notification_deliver",
+    # waits of about 10 s, 20 s, 40 s … capped at an hour, jittered
+    **retry_policy(
+        TransientDeliveryError,
+        max_retries=NOTIFICATION_MAX_RETRIES,
+        backoff_seconds=NOTIFICATION_BACKOFF_SECONDS,
+        backoff_max_seconds=NOTIFICATION_BACKOFF_MAX_SECONDS,
+    ),
+    soft_time_limit=60,
+    time_limit=90,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def governance_notification_deliver(self: Task, *, delivery_id: int) -> str:
+    """Send one notification (e-mail or signed webhook); a transient failure is recorded and retried."""
+    final = self.request.retries >= NOTIFICATION_MAX_RETRIES
+    return str(notification_delivery_send(delivery_id=delivery_id, final_attempt=final).status)

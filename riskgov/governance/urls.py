@@ -1,7 +1,7 @@
 from django.urls import path
 
 from riskgov.governance.api import proposals as api
-from riskgov.governance.views import delegates, pages
+from riskgov.governance.views import delegates, notifications, pages
 
 app_name = "governance"
 urlpatterns = [
@@ -19,6 +19,13 @@ urlpatterns = [
     path("<int:proposal_id>/execute/", pages.proposal_execute_view, name="proposal-execute"),
     path("<int:proposal_id>/veto/", pages.proposal_veto_view, name="proposal-veto"),
     path("<int:proposal_id>/recount/", pages.proposal_recount_view, name="proposal-recount"),
+    path("notifications/", notifications.notifications_subscribe, name="notifications"),
+    path("notifications/confirm/<str:token>/", notifications.notifications_confirm, name="notifications-confirm"),
+    path(
+        "notifications/unsubscribe/<str:token>/",
+        notifications.notifications_unsubscribe,
+        name="notifications-unsubscribe",
+    ),
     path("delegates/", delegates.delegate_list, name="delegate-list"),
     path("holders/<str:address>/", delegates.holder_detail, name="holder-detail"),
     path("api/delegation/typed-data/", delegates.delegation_typed_data_api, name="api-delegation-typed-data"),

@@ -13,6 +13,12 @@ from riskgov.governance.models.governance import (
     VoteSupportChoice,
 )
 from riskgov.governance.models.impact_preview import ImpactPreview
+from riskgov.governance.models.notifications import (
+    NotificationDelivery,
+    NotificationEvent,
+    NotificationSubscriber,
+    SubscriberChannel,
+)
 
 __all__ = [
     "WEI_DIGITS",
@@ -20,6 +26,9 @@ __all__ = [
     "DelegationRelay",
     "GovernanceSettings",
     "ImpactPreview",
+    "NotificationDelivery",
+    "NotificationEvent",
+    "NotificationSubscriber",
     "ParameterChange",
     "Proposal",
     "ProposalExecution",
@@ -27,7 +36,8 @@ __all__ = [
     "RelayStatus",
     "SiweNonce",
     "StaffAddress",
+    "SubscriberChannel",
     "Vote",
-    "VoterNonce",
     "VoteSupportChoice",
+    "VoterNonce",
 ]

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 COVERAGE_PREVIEW_PATHS = 2000
 COVERAGE_PREVIEW_TASK = "riskgov.governance_coverage_preview"
+NOTIFICATIONS_EMIT_TASK = "riskgov.governance_notifications_emit"
 COVERAGE_PREVIEW_SEED_BASE = 7_000_000
 TITLE_MAX_CHARS = 200  # Proposal.title max_length
 DISCUSSION_URL_VALIDATOR = URLValidator(schemes=["http", "https"], message="Enter an http or https URL.")
@@ -346,6 +347,7 @@ def _transition(proposal: Proposal, *, now: datetime, actor: str, action: AuditA
     proposal.state_changed_at = now
     proposal.save()
     audit_record(action=action, subject=proposal, actor=actor, data={"from": previous, "to": new_state, **data})
+    dispatch.send_on_commit(NOTIFICATIONS_EMIT_TASK, proposal_id=proposal.pk)
 
 
 GUARDIAN_CANCELABLE = frozenset({ProposalState.PENDING, ProposalState.ACTIVE, ProposalState.SUCCEEDED})

@@ -14,6 +14,7 @@ from django.utils import timezone
 from riskgov.core import dispatch
 from riskgov.governance.models import Proposal
 from riskgov.governance.selectors.due import proposals_executable, proposals_impact_stale
+from riskgov.governance.services.notifications import notifications_emit
 from riskgov.governance.services.proposals import proposal_states_sync
 
 EXECUTE_TASK = "riskgov.governance_execute"
@@ -62,4 +63,5 @@ def governance_tick_run(*, now: datetime | None = None) -> dict[str, list[int]]:
         dispatch.send_on_commit(IMPACT_REFRESH_TASK, proposal_id=proposal_id)
     for proposal_id in result["changed"]:
         dispatch.send_on_commit(RECOUNT_TASK, proposal_id=proposal_id)
-    return {**result, "executing": executing, "refreshing": refreshing}
+    notified = notifications_emit(now=now)  # one delivery per event and subscriber, however often this runs
+    return {**result, "executing": executing, "refreshing": refreshing, "notified": notified}
