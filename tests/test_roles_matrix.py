@@ -634,14 +634,23 @@ def test_a_staff_account_without_a_role_changes_nothing(world: World, accounts: 
 
 
 def test_pages_show_each_action_only_to_those_allowed(world: World, accounts: dict[str, Any]) -> None:
-    buttons = {
-        reverse("monitoring:recommendations"): ("Apply (steward)", Permission.DECIDE_RECOMMENDATION),
-        reverse("reports:report-list"): ("Generate now", Permission.MANAGE_REPORTS),
-        reverse("monitoring:alerts"): ("Edit rules", Permission.MANAGE_ALERT_RULES),
-    }
+    buttons = [
+        (reverse("monitoring:recommendations"), "Apply (steward)", Permission.DECIDE_RECOMMENDATION),
+        (reverse("monitoring:alerts"), "Edit rules", Permission.MANAGE_ALERT_RULES),
+        (reverse("reports:report-list"), "Generate now", Permission.MANAGE_REPORTS),
+        (reverse("reports:report-detail", args=[world.report_id]), "E-mail deliveries", Permission.VIEW_STAFF_PAGES),
+        (reverse("riskgov:dashboard"), reverse("riskgov:snapshot-run"), Permission.TAKE_SNAPSHOT),
+        (reverse("riskgov:dashboard"), f'href="{reverse("riskgov:import")}"', Permission.IMPORT_DATA),
+        (reverse("insurance:run-detail", args=[world.run.pk]), "Cancel run", Permission.MANAGE_COVERAGE_RUNS),
+        (
+            reverse("governance:proposal-detail", args=[world.proposal.pk]),
+            reverse("governance:proposal-cancel", args=[world.proposal.pk]),
+            Permission.CANCEL_PROPOSAL,  # nobody here is the proposer's wallet
+        ),
+    ]
     for role, client in clients(accounts):
-        for url, (text, permission) in buttons.items():
-            assert (text in client.get(url).content.decode()) == holds(role, permission), (role, url)
+        for url, text, permission in buttons:
+            assert (text in client.get(url).content.decode()) == holds(role, permission), (role, url, text)
 
 
 @pytest.mark.parametrize(
