@@ -37,14 +37,15 @@ def limits(settings: pytest.FixtureRequest) -> SetLimits:
     return set_limits
 
 
-def _assert_rate_limited_json(response, who: str) -> int:  # type: ignore[no-untyped-def]
+def _assert_rate_limited_json(response, who: str) -> int:
     assert response.status_code == 429
     retry_after = int(response["Retry-After"])
     assert 1 <= retry_after <= 3600
     error = response.json()["error"]
     assert error["code"] == "rate_limited" and error["field"] is None
     assert who in error["message"]
-    assert re.search(r"retry in (\d+) s\.$", error["message"]).group(1) == str(retry_after)  # type: ignore[union-attr]
+    match = re.search(r"retry in (\d+) s\.$", error["message"])
+    assert match is not None and match.group(1) == str(retry_after)
     return retry_after
 
 
