@@ -12,9 +12,11 @@ import pytest
 from django.db import OperationalError
 from django.utils import timezone
 
+import insurance.tasks  # noqa: F401  (registers the tasks whose options are checked)
+from config.celery_app import app
 from insurance.models import ChunkStatus, CoverageChunk, CoverageRun, RunStatus
 from insurance.services import coverage_execution
-from insurance.services.coverage_execution import coverage_chunk_simulate, coverage_run_finish
+from insurance.services.coverage_execution import CHUNK_TIME_LIMIT, coverage_chunk_simulate, coverage_run_finish
 from insurance.services.coverage_recovery import coverage_heartbeat_record, coverage_runs_recover
 from insurance.services.coverage_runs import coverage_run_create
 from tests.insurance.conftest import NOW, build_book
@@ -131,3 +133,11 @@ def test_a_merge_gives_its_claim_back_when_the_database_fails(monkeypatch: pytes
     run.refresh_from_db()
     assert run.merge_claim == "task-2"
     assert coverage_run_finish(run_id=run.pk, claim="task-3") is False  # held by a live merge
+
+
+def test_the_broker_hands_back_unacknowledged_messages_only_after_a_chunk_could_have_finished() -> None:
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    assert CHUNK_TIME_LIMIT < visibility < 3600  # a lost worker's messages come back, but not after an hour
+    assert app.conf.worker_prefetch_multiplier == 1
+    chunk_task = app.tasks["insurance.simulate_chunk"]
+    assert chunk_task.acks_late and chunk_task.reject_on_worker_lost
