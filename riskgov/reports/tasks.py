@@ -14,6 +14,7 @@ from riskgov.reports.services.reports import (
     report_delivery_send,
     report_period_resolve,
 )
+from riskgov.reports.services.subscriptions import report_subscription_confirmation_send
 
 DELIVERY_MAX_RETRIES = 6
 DELIVERY_BACKOFF_SECONDS = 30
@@ -64,3 +65,19 @@ def deliver_exposure_report(self: Task, *, delivery_id: int) -> str:
     """E-mail one stored report to one recipient; a transient failure is recorded and retried with backoff."""
     final = self.request.retries >= DELIVERY_MAX_RETRIES
     return str(report_delivery_send(delivery_id=delivery_id, final_attempt=final).status)
+
+
+@shared_task(
+    name="riskgov.send_report_subscription_confirmation",
+    **retry_policy(
+        TransientDeliveryError,
+        max_retries=DELIVERY_MAX_RETRIES,
+        backoff_seconds=DELIVERY_BACKOFF_SECONDS,
+        backoff_max_seconds=DELIVERY_BACKOFF_MAX_SECONDS,
+    ),
+    soft_time_limit=60,
+    time_limit=90,
+)
+def send_report_subscription_confirmation(*, subscription_id: int) -> bool:
+    """Mail a pending subscription its confirmation link; an unreachable mail server is retried with backoff."""
+    return report_subscription_confirmation_send(subscription_id=subscription_id)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("schedules/", reports.schedule_list, name="schedules"),
     path("subscriptions/", reports.subscription_create, name="subscribe"),
     path("unsubscribe/<str:token>/", reports.unsubscribe, name="unsubscribe"),
+    path("subscriptions/confirm/<str:token>/", reports.subscription_confirm, name="subscription-confirm"),
     path("api/", include("riskgov.reports.api.urls")),
     path("<int:report_id>/", reports.report_detail, name="report-detail"),
     path("<int:report_id>/report.csv", reports.report_download_csv, name="report-csv"),

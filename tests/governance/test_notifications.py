@@ -231,7 +231,13 @@ class _Receiver(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         failing = len(self.received) < self.fail_first
-        self.received.append({"headers": dict(self.headers), "body": body, "answered": 500 if failing else 200})
+        self.received.append(
+            {
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body,
+                "answered": 500 if failing else 200,
+            }
+        )
         self.send_response(500 if failing else 200)
         self.end_headers()
 
@@ -309,13 +315,13 @@ def test_worker_sends_each_event_once_signed_and_retries_a_failed_webhook(
     by_delivery: dict[str, list[dict[str, Any]]] = {}
     for request in received:
         headers = request["headers"]
-        timestamp, body = headers["X-RiskGov-Timestamp"], request["body"]
+        timestamp, body = headers["x-riskgov-timestamp"], request["body"]
         expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-        assert headers["X-RiskGov-Signature"] == f"sha256={expected}"
+        assert headers["x-riskgov-signature"] == f"sha256={expected}"
         assert abs(time.time() - int(timestamp)) < 600
         payload = json.loads(body)
-        assert payload["proposal"]["id"] == proposal.pk and str(payload["delivery"]) == headers["X-RiskGov-Delivery"]
-        by_delivery.setdefault(headers["X-RiskGov-Delivery"], []).append(request)
+        assert payload["proposal"]["id"] == proposal.pk and str(payload["delivery"]) == headers["x-riskgov-delivery"]
+        by_delivery.setdefault(headers["x-riskgov-delivery"], []).append(request)
     ok = {d: [r["answered"] for r in reqs].count(200) for d, reqs in by_delivery.items()}
     assert ok == {str(d.pk): 1 for d in deliveries.filter(subscriber=webhook)}  # each delivered exactly once
     assert sorted(json.loads(reqs[-1]["body"])["event"] for reqs in by_delivery.values()) == sorted(events)

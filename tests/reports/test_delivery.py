@@ -12,6 +12,7 @@ from django.core.mail import EmailMultiAlternatives
 from riskgov.core.templatetags.riskgov_format import usd
 from riskgov.reports.models import DeliveryStatus, ExposureReport, ReportDelivery
 from riskgov.reports.services.reports import report_subscription_create
+from riskgov.reports.services.subscriptions import report_subscription_confirm, subscription_confirm_token
 from riskgov.reports.tasks import deliver_exposure_report, generate_exposure_report
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +34,7 @@ def test_report_email_has_text_html_with_charts_and_the_csv(
     protocol, daily_schedule, django_capture_on_commit_callbacks
 ):
     subscription = report_subscription_create(schedule=daily_schedule, email="Holder@Example.org", created_by="test")
+    assert report_subscription_confirm(token=subscription_confirm_token(subscription))  # the mailed link, opened
     report = _generate(daily_schedule, protocol.period, django_capture_on_commit_callbacks)
 
     assert sorted(m.to[0] for m in mail.outbox) == ["dao@example.org", "holder@example.org", "risk@example.org"]

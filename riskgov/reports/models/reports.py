@@ -86,13 +86,20 @@ class ReportSchedule(models.Model):
 
 
 class ReportSubscription(models.Model):
-    """An address that receives a schedule's reports; `token` signs its unsubscribe link."""
+    """An address that receives a schedule's reports once confirmed; `token` signs its unsubscribe link.
+
+    A new subscription is pending (`confirmed_at` empty) until the link of its confirmation mail is opened;
+    only confirmed subscriptions receive reports.
+    """
 
     schedule = models.ForeignKey(ReportSchedule, on_delete=models.CASCADE, related_name="subscriptions")
     email = models.EmailField()
     token = models.CharField(max_length=64, unique=True, editable=False)
     created_by = models.CharField(max_length=150, help_text="Staff username or holder address.")
     created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the address confirmed from its mail; empty while pending."
+    )
 
     class Meta:
         db_table = "riskgov_reportsubscription"

@@ -120,7 +120,10 @@ def proposals_in_period(*, start: datetime, end: datetime) -> list[ProposalRow]:
 def report_schedule_recipients(*, schedule: ReportSchedule) -> list[str]:
     """The schedule's listed addresses and its subscribers, lower-cased, without duplicates, sorted."""
     listed = {address.lower() for address in _ADDRESS_SPLIT.split(schedule.recipients) if address}
-    subscribed = {email.lower() for email in schedule.subscriptions.values_list("email", flat=True)}
+    subscribed = {  # only confirmed ones: a pending address has not opted in
+        email.lower()
+        for email in schedule.subscriptions.filter(confirmed_at__isnull=False).values_list("email", flat=True)
+    }
     return sorted(listed | subscribed)
 
 
@@ -137,7 +140,10 @@ def report_schedule_list() -> QuerySet[ReportSchedule]:
     return (
         ReportSchedule.objects.select_related("crontab")
         .prefetch_related("markets")
-        .annotate(report_count=Count("reports", distinct=True), subscriber_count=Count("subscriptions", distinct=True))
+        .annotate(
+            report_count=Count("reports", distinct=True),
+            subscriber_count=Count("subscriptions", filter=Q(subscriptions__confirmed_at__isnull=False), distinct=True),
+        )
     )
 
 

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from riskgov.core import dispatch
 from riskgov.core.models import OUTBOX_OPEN_STATES, AuditAction
 from riskgov.core.services.audit import audit_record
 from riskgov.core.services.outbox import TransientDeliveryError, outbox_delivery_send, outbox_email_send
@@ -34,6 +35,7 @@ from riskgov.reports.services.render import (
     report_view,
     site_base_url,
 )
+from riskgov.reports.services.subscriptions import SUBSCRIPTION_CONFIRM_TASK
 
 # Sending failed for a reason that may pass (the SMTP server refused or was unreachable); recorded, retried later.
 DeliveryFailed = TransientDeliveryError
@@ -195,7 +197,10 @@ def report_delivery_send(*, delivery_id: int, final_attempt: bool = False) -> Re
 
 
 def report_subscription_create(*, schedule: ReportSchedule, email: str, created_by: str) -> ReportSubscription:
-    """Subscribe `email` to `schedule` (the existing subscription when already subscribed)."""
+    """Subscribe `email` to `schedule`, pending until the address confirms from the mail this sends.
+
+    The existing subscription when already subscribed; a pending one gets its confirmation mail again.
+    """
     email = email.strip().lower()
     subscription = ReportSubscription(
         schedule=schedule, email=email, token=secrets.token_urlsafe(32), created_by=created_by
@@ -206,6 +211,8 @@ def report_subscription_create(*, schedule: ReportSchedule, email: str, created_
         raise ReportError("; ".join(error.messages)) from error
     existing = ReportSubscription.objects.filter(schedule=schedule, email__iexact=email).first()
     if existing is not None:
+        if existing.confirmed_at is None:
+            dispatch.send_on_commit(SUBSCRIPTION_CONFIRM_TASK, subscription_id=existing.pk)
         return existing
     with transaction.atomic():
         subscription.save()
@@ -215,6 +222,7 @@ def report_subscription_create(*, schedule: ReportSchedule, email: str, created_
             actor=created_by,
             data={"schedule": schedule.pk, "email": email},
         )
+        dispatch.send_on_commit(SUBSCRIPTION_CONFIRM_TASK, subscription_id=subscription.pk)
     return subscription
 
 

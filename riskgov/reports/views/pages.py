@@ -26,6 +26,7 @@ from riskgov.reports.services.reports import (
     report_subscription_create,
     report_subscription_delete,
 )
+from riskgov.reports.services.subscriptions import report_subscription_confirm
 
 PAGE_SIZE = 50
 
@@ -199,8 +200,26 @@ def subscription_create(request: HttpRequest) -> HttpResponse:
     except ReportError as error:
         messages.error(request, str(error))
         return redirect("reports:schedules")
-    messages.success(request, f"{subscription.email} receives “{subscription.schedule}”.")
+    if subscription.confirmed_at is None:
+        messages.success(
+            request,
+            f"{subscription.email} receives “{subscription.schedule}” once it confirms from the mail just sent to it.",
+        )
+    else:
+        messages.success(request, f"{subscription.email} receives “{subscription.schedule}”.")
     return redirect("reports:schedules")
+
+
+@require_GET
+def subscription_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link of the confirmation mail: works without signing in, the signed token is the credential."""
+    subscription = report_subscription_confirm(token=token)
+    return render(
+        request,
+        "reports/subscription_confirm.html",
+        {"subscription": subscription},
+        status=200 if subscription is not None else 404,
+    )
 
 
 @require_http_methods(["GET", "POST"])
