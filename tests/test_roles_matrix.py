@@ -237,6 +237,7 @@ MATRIX: dict[str, dict[str, Spec]] = {
         "POST": Open(302, "a report manager, or the holder signed in with their wallet; anyone else is told so"),
     },
     "reports:unsubscribe": {"GET": Everyone(200), "POST": Open(200, "the token in the e-mailed link")},
+    "reports:subscription-confirm": {"GET": Everyone(404), "POST": Everyone(405)},  # not a confirmation token
     "reports:report-detail": {"GET": Shows(200), "POST": Everyone(405)},
     "reports:report-csv": GET_ONLY,
     "reports:report-json": GET_ONLY,
