@@ -244,6 +244,10 @@ MATRIX: dict[str, dict[str, Spec]] = {
     "reports:report-pdf": GET_ONLY,
     "reports:api-reports": API_READ,
     "reports:api-report": API_READ,
+    "reports:api-report-deliveries": {
+        "GET": Needs(Permission.VIEW_STAFF_PAGES, 200, anonymous=401),
+        "POST": Needs(Permission.VIEW_STAFF_PAGES, 405, anonymous=401),
+    },
     "reports:api-report-csv": API_READ,
     "reports:api-report-pdf": API_READ,
     # governance

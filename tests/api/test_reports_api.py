@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from riskgov.reports.models import ExposureReport
+from riskgov.core.models import Permission
+from riskgov.reports.models import ExposureReport, ReportDelivery
 from riskgov.reports.services.render import report_csv
-from tests.api.conftest import ApiProtocol
+from tests.api.conftest import ApiProtocol, token_client, user_with
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +43,15 @@ def test_report_files(client, api_protocol: ApiProtocol):
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf" and pdf.getvalue().startswith(b"%PDF")
     missing = client.get(reverse("reports:api-report-pdf", kwargs={"report_id": 999999}), HTTP_ACCEPT="application/pdf")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_deliveries_are_staff_data(client, api_protocol: ApiProtocol, plain_user):
+    report = api_protocol.report
+    ReportDelivery.objects.create(report=report, recipient="risk@example.org")
+    url = reverse("reports:api-report-deliveries", kwargs={"report_id": report.pk})
+    assert client.get(url).status_code == 401
+    assert token_client(plain_user).get(url).status_code == 403
+    staff = token_client(user_with("staff", Permission.VIEW_STAFF_PAGES))
+    body = staff.get(url).json()
+    assert [row["recipient"] for row in body["results"]] == ["risk@example.org"]
+    assert staff.get(reverse("reports:api-report-deliveries", kwargs={"report_id": 999999})).status_code == 404

@@ -18,7 +18,9 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from riskgov.core.api.schema import error_response
-from riskgov.reports.models import ExposureReport, ReportKind, ReportSchedule
+from riskgov.core.models import Permission
+from riskgov.core.permissions import api_permission
+from riskgov.reports.models import ExposureReport, ReportDelivery, ReportKind, ReportSchedule
 from riskgov.reports.selectors.reports import report_list
 from riskgov.reports.services.render import report_filename
 from riskgov.reports.services.rendered import report_rendered_file
@@ -114,6 +116,25 @@ class ReportDetail(generics.RetrieveAPIView):
 
     def get_queryset(self) -> QuerySet[ExposureReport]:
         return ExposureReport.objects.select_related("schedule")
+
+
+class ReportDeliveryOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ReportDelivery
+        fields = ["id", "recipient", "status", "attempts", "last_error", "created_at", "last_attempt_at", "sent_at"]
+
+
+class ReportDeliveryList(generics.ListAPIView):
+    """The report's e-mail deliveries, by recipient (staff only, like the deliveries on the report page)."""
+
+    permission_classes = [api_permission(Permission.VIEW_STAFF_PAGES)]
+    serializer_class = ReportDeliveryOutput
+
+    def get_queryset(self) -> QuerySet[ReportDelivery]:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator reads the model, not rows
+            return ReportDelivery.objects.none()
+        report = get_object_or_404(ExposureReport, pk=self.kwargs["report_id"])
+        return report.deliveries.order_by("recipient", "pk")
 
 
 class _ReportFile(APIView):
