@@ -9,7 +9,7 @@ PORT ?= 8000
 SEED ?= 7
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: run test lint bench contracts venv node chromium pdf-libs migrate seed clean-demo
+.PHONY: run test lint bench contracts venv node chromium pdf-libs migrate seed clean-demo prod-check
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,11 @@ test: venv node chromium pdf-libs
 	mkdir -p var
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=sqlite:///$(CURDIR)/var/test-exposure.sqlite3 \
 	  $(PY) -m pytest tests/markets -m "not integration and not e2e"
+
+# The production deploy alone (also part of `make test`): check --deploy, collectstatic with the production
+# storage, gunicorn with config.settings.production, /healthz, and every main page in Chromium under the CSP.
+prod-check: venv node chromium
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest tests/core/test_production.py
 
 lint: venv
 	$(VENV)/bin/ruff check .
