@@ -19,7 +19,7 @@ from chain.deploy import DemoAccounts
 from chain.selectors.deployments import active_deployment
 from chain.services.indexer import deployment_index
 from riskgov.governance.errors import GovernanceError
-from riskgov.governance.selectors.chain_reads import chain_client, governance_chain
+from riskgov.governance.selectors import chain_reads
 
 
 class DemoWalletError(GovernanceError):
@@ -63,8 +63,8 @@ def demo_sign(*, address: str, method: str, payload: Any) -> str:
 def demo_delegate(*, address: str) -> str:
     """Self-delegate the account's governance tokens (GovToken.delegate) and index the chain; returns the tx hash."""
     account = _account(address)
-    client = chain_client()
-    token = client.contract("GovToken", governance_chain().gov_token)
+    client = chain_reads.chain_client()
+    token = client.contract("GovToken", chain_reads.governance_chain().gov_token)
     receipt = client.transact(token.functions.delegate(account.address), sender=account)
 
     deployment = active_deployment()

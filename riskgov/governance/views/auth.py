@@ -23,7 +23,7 @@ from riskgov.core.json_input import json_body_bounded, json_loads
 from riskgov.core.ratelimit import rate_limited
 from riskgov.governance.errors import GovernanceError
 from riskgov.governance.models import StaffAddress
-from riskgov.governance.selectors.chain_reads import delegation_of, governance_chain
+from riskgov.governance.selectors import chain_reads
 from riskgov.governance.services.demo_wallet import DemoWalletError, demo_accounts, demo_delegate, demo_sign
 from riskgov.governance.services.siwe import SignInRejected, siwe_message_issue, siwe_sign_in
 
@@ -160,14 +160,14 @@ def wallet_status(request: HttpRequest) -> JsonResponse:
     """The signed-in address, the chain, the token and, for ?address=, balance / votes / delegate."""
     data: dict[str, Any] = {"address": session_address(request), "chain_id": settings.CHAIN_ID}
     try:
-        chain = governance_chain()
+        chain = chain_reads.governance_chain()
         data.update(gov_token=chain.gov_token, registry=chain.registry)
     except GovernanceError as error:
         data["chain_error"] = error.message
     queried = request.GET.get("address", "")
     if is_address(queried):
         try:
-            status = delegation_of(queried)
+            status = chain_reads.delegation_of(queried)
             data["delegation"] = {
                 "address": to_checksum_address(queried),
                 "balance": str(status.balance),
