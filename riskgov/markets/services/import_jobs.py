@@ -76,29 +76,29 @@ def import_job_run(*, job_id: int) -> str:
         if stage == "validate":
             cache.set(_progress_key(job_id), (done, max(total, done)), timeout=PROGRESS_TTL_SECONDS)
 
+    outcome: dict[str, object]
     try:
         with job.file.open("rb") as content:
             if job.format == "csv":
                 ImportJob.objects.filter(pk=job_id).update(rows_total=import_rows_count(content))
             result = import_file(kind=job.kind, content=content, fmt=job.format, progress=progress)
     except ImportRejected as rejected:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJobStatus.REJECTED,
-            rows_done=F("rows_total"),
-            errors=[{"row": e.row, "field": e.field, "reason": e.reason} for e in rejected.errors],
-            error_total=rejected.total,
-            finished_at=timezone.now(),
-        )
+        outcome = {
+            "status": ImportJobStatus.REJECTED,
+            "rows_done": F("rows_total"),
+            "errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in rejected.errors],
+            "error_total": rejected.total,
+        }
     else:
-        ImportJob.objects.filter(pk=job_id).update(
-            status=ImportJobStatus.SUCCEEDED,
-            created=result.created,
-            updated=result.updated,
-            unchanged=result.unchanged,
-            rows_done=result.total,
-            finished_at=timezone.now(),
-        )
-    cache.delete(_progress_key(job_id))
+        outcome = {
+            "status": ImportJobStatus.SUCCEEDED,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "rows_done": result.total,
+        }
     job.file.delete(save=False)  # the upload is not kept once imported or refused
-    ImportJob.objects.filter(pk=job_id).update(file="")
+    # one UPDATE: a reader never sees the job ended with its file still named
+    ImportJob.objects.filter(pk=job_id).update(**outcome, file="", finished_at=timezone.now())
+    cache.delete(_progress_key(job_id))
     return ImportJob.objects.values_list("status", flat=True).get(pk=job_id)
