@@ -16,6 +16,7 @@ from django.urls import reverse
 from riskgov.core.roles import Role, role_assign
 from riskgov.markets.models import ImportJob, ImportJobStatus, Position
 from riskgov.markets.services.import_jobs import IMPORT_JOB_TASK
+from riskgov.markets.tasks import import_job_run_task
 from tests.factories import MarketFactory
 
 ADDRESS = "0x52908400098527886e0f7030069857d2e4169ee7"
@@ -134,3 +135,26 @@ def test_large_imports_run_on_the_worker_with_progress(celery_worker_process: ob
     assert Position.objects.count() == rows
     fragment = client.get(reverse("riskgov:import-job", args=[job_id]), HTTP_HX_REQUEST="true")
     assert fragment["HX-Refresh"] == "true" and f'max="{rows}" value="{rows}"' in fragment.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_job_that_fails_on_the_server_says_so_and_runs_once(
+    steward: Client, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.RISKGOV_IMPORT_INLINE_MAX_BYTES = 100
+    MarketFactory(symbol="ETH")
+    upload = SimpleUploadedFile("lost.csv", positions_csv(20), content_type="text/csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        steward.post(reverse("riskgov:import"), {"kind": "positions", "file": upload})
+    job = ImportJob.objects.get()
+    job.file.storage.delete(job.file.name)  # the stored upload is gone before the worker reads it
+    with pytest.raises(FileNotFoundError):
+        import_job_run_task(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == ImportJobStatus.REJECTED and job.finished_at is not None
+    assert job.errors == [
+        {"row": None, "field": None, "reason": "the import failed on the server; nothing was imported"}
+    ]
+    assert import_job_run_task(job_id=job.pk) == "skipped"  # a second delivery does not run it again
+    page = steward.get(reverse("riskgov:import-job", args=[job.pk])).content.decode()
+    assert "the import failed on the server; nothing was imported" in page and Position.objects.count() == 0

@@ -89,6 +89,14 @@ def import_job_run(*, job_id: int) -> str:
             "errors": [{"row": e.row, "field": e.field, "reason": e.reason} for e in rejected.errors],
             "error_total": rejected.total,
         }
+    except Exception:  # a bug or a lost database: the transaction rolled back; say so rather than stay "running"
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportJobStatus.REJECTED,
+            errors=[{"row": None, "field": None, "reason": "the import failed on the server; nothing was imported"}],
+            error_total=1,
+            finished_at=timezone.now(),
+        )
+        raise
     else:
         outcome = {
             "status": ImportJobStatus.SUCCEEDED,
