@@ -199,6 +199,7 @@ RISKGOV_RATE_LIMITS: dict[str, dict[str, str | None]] = {
     "impact_preview": {"ip": env.str("RISKGOV_RATE_IMPACT_PREVIEW", default="30/h"), "subject": "20/h"},
     "delegation_relay": {"ip": env.str("RISKGOV_RATE_DELEGATION_RELAY", default="30/h"), "subject": "10/h"},
     "delegate_statement": {"ip": env.str("RISKGOV_RATE_DELEGATE_STATEMENT", default="30/h"), "subject": "10/h"},
+    "subscribe": {"ip": env.str("RISKGOV_RATE_SUBSCRIBE", default="20/h"), "subject": "5/h"},  # confirmation mails
 }
 # Failed password sign-ins for one username from one IP before that pair is locked out for the window.
 RISKGOV_LOGIN_LOCKOUT = env.str("RISKGOV_LOGIN_LOCKOUT", default="5/15m")
@@ -262,6 +263,8 @@ RISKGOV_STEWARD_MIN_DELAY = timedelta(days=env.int("RISKGOV_STEWARD_MIN_DELAY_DA
 RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS = env.int("RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS", default=24 * 3600)
 # Transaction links on governance pages, e.g. https://etherscan.io/tx/{hash}; empty shows hashes without links.
 RISKGOV_BLOCK_EXPLORER_TX_URL = env.str("RISKGOV_BLOCK_EXPLORER_TX_URL", default="")
+# Webhook URLs may point at loopback or private networks only when this is on (local use, tests).
+RISKGOV_NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = env.bool("RISKGOV_NOTIFICATION_WEBHOOK_ALLOW_PRIVATE", default=False)
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
 # Indexer: blocks per eth_getLogs range, and how far behind the head it stays (0 on a local Anvil).

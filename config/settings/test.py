@@ -29,3 +29,5 @@ RISKGOV_DEMO_MODE = False
 DEBUG = False
 # Late-quorum extension off unless a test turns it on, so short test windows end when they say.
 RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS = 0
+# Test webhook receivers listen on loopback; the tests of the URL check turn this off.
+RISKGOV_NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = True

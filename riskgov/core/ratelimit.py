@@ -49,6 +49,7 @@ SCOPE_WORDS = {
     "coverage_run_create": "coverage runs",
     "recount": "recounts",
     "impact_preview": "impact previews",
+    "subscribe": "subscription requests",
 }
 LOCKOUT_GROUP = "riskgov.login_failures"
 

@@ -13,6 +13,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -104,6 +105,38 @@ def test_a_bad_email_url_or_event_choice_is_refused_naming_the_field(db, client:
         assert response.status_code == 400, url
         assert 'data-field="url"' in html and reason in html, url
     assert not NotificationSubscriber.objects.exists()
+
+
+def test_subscribing_is_rate_limited_per_address_with_a_429(db, client: Client, settings) -> None:
+    settings.RATELIMIT_CACHE_PREFIX = f"rl-{uuid.uuid4().hex}:"  # counters no earlier run shares
+    settings.RISKGOV_RATE_LIMITS = {"subscribe": {"ip": "100/m", "subject": "2/m"}}
+    assert _subscribe_email(client, "busy@example.org").status_code == 200
+    assert _subscribe_email(client, "busy@example.org").status_code == 200
+    refused = _subscribe_email(client, "busy@example.org")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert _subscribe_email(client, "other@example.org").status_code == 200
+    # one pending subscriber; two confirmation mails, not three
+    subscriber = NotificationSubscriber.objects.get(email="busy@example.org")
+    assert subscriber.deliveries.count() == 2
+
+
+def test_a_webhook_host_that_now_resolves_to_a_private_address_is_refused_at_send_time(
+    client: Client, chain, holders, gov_settings, market, settings
+) -> None:
+    with time_machine.travel(BEFORE, tick=False):
+        _sign_in(client, holders[0].address)
+        created = client.post(
+            reverse(SUBSCRIBE),
+            {"channel": "webhook", "webhook-url": "http://127.0.0.1:9/hook", "webhook-events": ["proposal_created"]},
+        )
+    assert created.status_code == 201  # allowed while the setting is on
+    settings.RISKGOV_NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = False
+    make_proposal(chain, holders[0], now=T0)
+    with time_machine.travel(T0 + timedelta(seconds=1), tick=False):
+        governance_tick_run()
+        (delivery,) = _deliver_open()
+    delivery.refresh_from_db()
+    assert delivery.status == OutboxStatus.FAILED and "private address (127.0.0.1)" in delivery.last_error
 
 
 # ------------------------------------------------------------------ double opt-in, exactly once, unsubscribe

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 from unittest import mock
 
@@ -122,3 +123,14 @@ def test_a_bad_address_names_the_field_and_stores_nothing(daily_schedule) -> Non
     )
     assert "Enter a valid e-mail address" in response.content.decode()
     assert not ReportSubscription.objects.exists()
+
+
+def test_confirmation_mails_to_one_address_are_rate_limited(daily_schedule, settings) -> None:
+    settings.RATELIMIT_CACHE_PREFIX = f"rl-{uuid.uuid4().hex}:"  # counters no earlier run shares
+    settings.RISKGOV_RATE_LIMITS = {"subscribe": {"ip": "100/m", "subject": "2/m"}}
+    holder = _holder()
+    form = {"schedule": daily_schedule.pk, "email": "target@example.org"}
+    assert [holder.post(reverse("reports:subscribe"), form).status_code for _ in range(2)] == [302, 302]
+    refused = holder.post(reverse("reports:subscribe"), form)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert ReportSubscription.objects.filter(email="target@example.org").count() == 1

@@ -45,6 +45,7 @@ from riskgov.core.models import AuditAction
 from riskgov.core.services.audit import audit_record
 from riskgov.core.services.outbox import (
     DeliveryRefused,
+    TransientDeliveryError,
     outbox_delivery_send,
     outbox_email_send,
     outbox_webhook_post,
@@ -138,6 +139,21 @@ def _clean_events(events: Iterable[str]) -> list[str]:
     return chosen
 
 
+def _allow_private() -> bool:
+    return bool(getattr(settings, "RISKGOV_NOTIFICATION_WEBHOOK_ALLOW_PRIVATE", False))
+
+
+def _blocked_addresses(url: str) -> list[str]:
+    """The addresses `url`'s host resolves to that are not public (loopback, private, link-local, reserved).
+
+    Raises socket.gaierror (or UnicodeError) when the host does not resolve.
+    """
+    parts = urllib.parse.urlsplit(url)
+    infos = socket.getaddrinfo(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+    addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos}
+    return sorted(str(address) for address in addresses if not address.is_global)
+
+
 def webhook_url_check(url: str) -> str:
     """`url` if it is an http(s) URL whose host resolves only to public addresses; SubscriptionRejected if not.
 
@@ -148,22 +164,19 @@ def webhook_url_check(url: str) -> str:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError as error:
         raise SubscriptionRejected("invalid_url", "Enter an http:// or https:// URL.", field="url") from error
-    if getattr(settings, "RISKGOV_NOTIFICATION_WEBHOOK_ALLOW_PRIVATE", False):
+    if _allow_private():
         return url
-    parts = urllib.parse.urlsplit(url)
-    host = parts.hostname or ""
     try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80))
-    except (socket.gaierror, UnicodeError) as error:
+        blocked = _blocked_addresses(url)
+    except (OSError, UnicodeError) as error:
+        host = urllib.parse.urlsplit(url).hostname
         raise SubscriptionRejected("invalid_url", f"The host {host} does not resolve.", field="url") from error
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global:
-            raise SubscriptionRejected(
-                "invalid_url",
-                f"The URL points at a private or loopback address ({address}); webhooks go to public hosts only.",
-                field="url",
-            )
+    if blocked:
+        raise SubscriptionRejected(
+            "invalid_url",
+            f"The URL points at a private or loopback address ({', '.join(blocked)}); only public hosts take webhooks.",
+            field="url",
+        )
     return url
 
 
@@ -454,6 +467,13 @@ def _notification_send(delivery: NotificationDelivery) -> int | None:
     if subscriber.channel == SubscriberChannel.EMAIL:
         outbox_email_send(notification_email_build(delivery))
         return None
+    if not _allow_private():  # checked again at each send: the host may resolve elsewhere since subscribing
+        try:
+            blocked = _blocked_addresses(subscriber.url)
+        except (OSError, UnicodeError) as error:
+            raise TransientDeliveryError(f"the webhook host does not resolve: {error}") from error
+        if blocked:
+            raise DeliveryRefused(f"the webhook host resolves to a private address ({', '.join(blocked)})")
     return outbox_webhook_post(
         url=subscriber.url,
         payload=notification_payload(delivery),

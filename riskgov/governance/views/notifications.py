@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from riskgov.core.ratelimit import rate_limited
 from riskgov.governance.models import NotificationEvent
 from riskgov.governance.models.notifications import SUBSCRIBABLE_EVENTS
 from riskgov.governance.services.notifications import (
@@ -67,7 +68,12 @@ def _reject(form: forms.Form, error: SubscriptionRejected) -> None:
     form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
+def _posted_target(request: HttpRequest) -> str | None:
+    return request.POST.get("webhook-url") or request.POST.get("email-email") or None
+
+
 @require_http_methods(["GET", "POST"])
+@rate_limited("subscribe", subject=_posted_target)
 def notifications_subscribe(request: HttpRequest) -> HttpResponse:
     """GET: the forms. POST `channel=email` subscribes an address (a confirmation mail is sent), `channel=webhook`
     registers a URL (signed in only) and shows its secret once. Bad input answers 400 with the field's error."""

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from riskgov.core import dispatch
 from riskgov.core.models import Permission
 from riskgov.core.permissions import has_permission, permission_required
+from riskgov.core.ratelimit import rate_limited
 from riskgov.governance.views.auth import session_address
 from riskgov.reports.models import ExposureReport, ReportKind, ReportSchedule
 from riskgov.reports.models.reports import REPORT_TASK
@@ -183,7 +184,12 @@ def _subscriber(request: HttpRequest) -> str | None:
     return session_address(request)
 
 
+def _posted_email(request: HttpRequest) -> str | None:
+    return request.POST.get("email") or None
+
+
 @require_POST
+@rate_limited("subscribe", subject=_posted_email)  # each request may mail a confirmation link
 def subscription_create(request: HttpRequest) -> HttpResponse:
     actor = _subscriber(request)
     if actor is None:
