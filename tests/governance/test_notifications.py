@@ -36,7 +36,7 @@ from riskgov.governance.models import (
     SubscriberChannel,
 )
 from riskgov.governance.services.notifications import confirm_token
-from riskgov.governance.services.proposals import proposal_cancel
+from riskgov.governance.services.proposals import proposal_cancel, proposal_veto
 from riskgov.governance.services.tick import governance_tick_run
 from riskgov.governance.tasks import governance_notification_deliver
 from tests.governance.conftest import ACTIVE_AT, T0, WAD, make_proposal, signed
@@ -207,6 +207,46 @@ def test_email_double_opt_in_then_each_event_exactly_once_then_unsubscribe(
     with time_machine.travel(at + timedelta(seconds=2), tick=False):
         governance_tick_run()
     assert not NotificationDelivery.objects.filter(proposal=third).exists() and mail.outbox == []
+
+
+def test_results_queue_and_veto_reach_a_subscriber_once_each(
+    client: Client, chain, holders, gov_settings, market
+) -> None:
+    with time_machine.travel(BEFORE, tick=False):
+        _subscribe_email(client, "watcher@example.org")
+        subscriber = NotificationSubscriber.objects.get()
+        assert (
+            client.get(reverse("governance:notifications-confirm", args=[confirm_token(subscriber)])).status_code == 200
+        )
+    passing = make_proposal(chain, holders[0], now=T0)  # the proposer's 50,000 votes reach the 4 % quorum
+    failing = make_proposal(chain, holders[1], now=T0, mmr="0.036")  # nobody votes: defeated
+    with time_machine.travel(ACTIVE_AT, tick=False):
+        response = client.post(
+            reverse("governance:api-votes", args=[passing.pk]), signed(passing.pk, 1, holders[0]),
+            content_type="application/json",
+        )  # fmt: skip
+    assert response.status_code == 201, response.content
+    end = T0 + timedelta(seconds=60 + 3600 + 5)
+    with time_machine.travel(end, tick=False):
+        governance_tick_run()
+        governance_tick_run()
+        proposal_veto(proposal_id=passing.pk, guardian="guardian", reason="Unsafe.", now=end, as_guardian=True)
+        governance_tick_run()
+    sent = sorted(NotificationDelivery.objects.filter(subscriber=subscriber).exclude(proposal=None)
+                  .values_list("proposal_id", "event"))  # fmt: skip
+    assert sent == sorted([
+        (passing.pk, NotificationEvent.PROPOSAL_CREATED), (passing.pk, NotificationEvent.VOTING_STARTED),
+        (passing.pk, NotificationEvent.PROPOSAL_SUCCEEDED), (passing.pk, NotificationEvent.PROPOSAL_QUEUED),
+        (passing.pk, NotificationEvent.PROPOSAL_VETOED),
+        (failing.pk, NotificationEvent.PROPOSAL_CREATED), (failing.pk, NotificationEvent.VOTING_STARTED),
+        (failing.pk, NotificationEvent.PROPOSAL_DEFEATED),
+    ])  # fmt: skip
+    mail.outbox.clear()
+    _deliver_open(proposal__isnull=False)
+    subjects = {m.subject for m in mail.outbox}
+    assert len(mail.outbox) == 8 and f"[RiskGov] Vetoed: #{passing.pk} {passing.title}" in subjects
+    vetoed = next(m for m in mail.outbox if m.subject.startswith("[RiskGov] Vetoed"))
+    assert "Veto reason: Unsafe." in vetoed.body
 
 
 def test_a_confirmation_link_expires_and_a_tampered_one_is_refused(db, client: Client) -> None:
