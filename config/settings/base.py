@@ -245,6 +245,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AlertKindEnum": "riskgov.monitoring.models.AlertKind",
         "ReportKindEnum": "riskgov.reports.models.ReportKind",
+        "RunStatusEnum": "insurance.models.RunStatus",
+        "DeliveryStatusEnum": "riskgov.core.models.outbox.OutboxStatus",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
