@@ -23,6 +23,9 @@ EXPECTED = {
     "governance.governancesettings": (False, True, False),  # the one row exists: edited, never added or deleted
     "governance.proposal": VIEW_ONLY,
     "governance.vote": VIEW_ONLY,
+    "governance.voternonce": VIEW_ONLY,
+    "governance.delegationrelay": VIEW_ONLY,
+    "governance.delegatestatement": VIEW_ONLY,
     "monitoring.marginpolicy": APPEND_ONLY,
     "monitoring.marginrecommendation": VIEW_AND_DELETE,
     "monitoring.alert": VIEW_AND_DELETE,

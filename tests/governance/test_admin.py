@@ -22,9 +22,12 @@ CHANGELIST_QUERIES = 7
 
 
 def _decided_proposals(chain, holders, count: int) -> None:
-    """`count` proposals whose stored tally columns are stale: half won (For), half lost (Against)."""
+    """`count` proposals whose stored tally columns are stale: half won (For), half lost (Against).
+
+    Each proposes another margin, since a proposer cannot open the same change twice."""
     for index in range(count):
-        proposal = make_proposal(chain, holders[index % 5])
+        mmr = Decimal("0.031") + Decimal(Proposal.objects.count()) / 1000
+        proposal = make_proposal(chain, holders[index % 5], mmr=str(mmr))
         Vote.objects.create(proposal=proposal, voter=holders[5].address, support=1 if index % 2 == 0 else 0,
                             weight=Decimal(900_000 * WAD), nonce=proposal.pk, signature="0x00")  # fmt: skip
 
