@@ -26,6 +26,8 @@ EXPECTED = {
     "governance.voternonce": VIEW_ONLY,
     "governance.delegationrelay": VIEW_ONLY,
     "governance.delegatestatement": VIEW_ONLY,
+    "governance.notificationsubscriber": VIEW_ONLY,
+    "governance.notificationdelivery": VIEW_AND_DELETE,
     "monitoring.marginpolicy": APPEND_ONLY,
     "monitoring.marginrecommendation": VIEW_AND_DELETE,
     "monitoring.alert": VIEW_AND_DELETE,

@@ -10,12 +10,19 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from riskgov.core.admin_base import ReadOnlyAdmin, ReadOnlyPermissions, SingletonPermissions
+from riskgov.core.admin_base import (
+    DeletableReadOnlyPermissions,
+    ReadOnlyAdmin,
+    ReadOnlyPermissions,
+    SingletonPermissions,
+)
 from riskgov.governance.domain.state import proposal_state
 from riskgov.governance.models import (
     DelegateStatement,
     DelegationRelay,
     GovernanceSettings,
+    NotificationDelivery,
+    NotificationSubscriber,
     ParameterChange,
     Proposal,
     ProposalExecution,
@@ -136,3 +143,20 @@ class DelegateStatementAdmin(ReadOnlyAdmin):
 
     list_display = ["delegate", "version", "created_at"]
     search_fields = ["delegate"]
+
+
+@admin.register(NotificationSubscriber)
+class NotificationSubscriberAdmin(ReadOnlyAdmin):
+    """Read-only: a subscriber confirms and unsubscribes through the signed links, which keeps the send history."""
+
+    list_display = ["pk", "channel", "email", "url", "address", "confirmed_at", "unsubscribed_at", "created_at"]
+    list_filter = ["channel"]
+    search_fields = ["email", "url", "address"]
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
+    list_display = ["event", "proposal", "subscriber", "status", "attempts", "sent_at"]
+    list_filter = ["status", "event"]
+    list_select_related = ["proposal", "subscriber"]
+    readonly_fields = ["event", "proposal", "subscriber", "status", "attempts", "sent_at", "last_error", "created_at"]
