@@ -91,7 +91,8 @@ def _protocol_seed(chain: FakeChain) -> None:
     vote_cast(ballot=SignedBallot(proposal_id=proposal.pk, **signed(proposal.pk, 1, voter)), submitted_by="")
 
 
-def _schemathesis(url: str, *headers: str) -> subprocess.Popen[str]:
+def _schemathesis(workdir: Path, url: str, *headers: str) -> subprocess.Popen[str]:
+    """schemathesis against the live server; it keeps its crash cache in `workdir`, outside the checkout."""
     command = [
         str(SCHEMATHESIS), "run", f"{url}/api/schema/", "--checks", CHECKS, "--max-examples",
         str(EXAMPLES_PER_OPERATION), "--phases", "examples,fuzzing", "--no-shrink", "--workers", "1", "--seed", "15",
@@ -99,18 +100,18 @@ def _schemathesis(url: str, *headers: str) -> subprocess.Popen[str]:
     ]  # fmt: skip
     for header in headers:
         command += ["--header", header]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_every_answer_is_one_the_schema_documents(live_server, offline_chain: FakeChain):
+def test_every_answer_is_one_the_schema_documents(live_server, offline_chain: FakeChain, tmp_path: Path):
     _protocol_seed(offline_chain)
     admin = User.objects.create_superuser("schema-admin", password="unused-password")
     token = Token.objects.create(user=admin)
     # drf-spectacular loads its extensions on the first schema request, not thread-safely: ask once first
     assert Client().get("/api/schema/").status_code == 200
     runs = {  # side by side: the live server answers both
-        "anonymous": _schemathesis(live_server.url),
-        "signed in": _schemathesis(live_server.url, f"Authorization: Token {token.key}"),
+        "anonymous": _schemathesis(tmp_path, live_server.url),
+        "signed in": _schemathesis(tmp_path, live_server.url, f"Authorization: Token {token.key}"),
     }
     for name, process in runs.items():
         output, _ = process.communicate(timeout=240)
