@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, Protocol
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -59,3 +60,48 @@ def coverage_pair_refusal(error: ValidationError) -> str:
     if hasattr(error, "error_dict"):
         return "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
     return " ".join(error.messages)
+
+
+class PairOwner(Protocol):
+    """A row that holds one paired comparison: a proposal, an impact preview, a margin recommendation."""
+
+    pk: Any
+    coverage_current: Any
+    coverage_proposed: Any
+    coverage_current_id: int | None
+    coverage_error: str
+
+    def save(self, *, update_fields: list[str]) -> None: ...
+
+
+def coverage_pair_attach(
+    owner: PairOwner,
+    *,
+    label: str,
+    requested_by: str,
+    overrides: Mapping[str, Mapping[str, Decimal | None]],
+    purpose: str,
+    seed: int,
+    at: datetime,
+    paths: int,
+) -> None:
+    """Start `owner`'s paired runs once (a no-op when started or refused already); a refusal is recorded in
+    `owner.coverage_error`, never raised. Unset values (None) in `overrides` keep the parameter in force."""
+    if owner.coverage_current_id is not None or owner.coverage_error:
+        return
+    changed = {symbol: {f: v for f, v in fields.items() if v is not None} for symbol, fields in overrides.items()}
+    try:
+        with transaction.atomic():
+            owner.coverage_current, owner.coverage_proposed = coverage_pair_create(
+                label=label,
+                requested_by=requested_by,
+                overrides=changed,
+                purpose=purpose,
+                seed=seed,
+                at=at,
+                paths=paths,
+            )
+            owner.save(update_fields=["coverage_current", "coverage_proposed"])
+    except ValidationError as exc:
+        owner.coverage_error = f"Coverage preview not started: {coverage_pair_refusal(exc)}"
+        owner.save(update_fields=["coverage_error"])

@@ -12,13 +12,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 
 from insurance.models import RunPurpose
-from insurance.services.coverage_pairs import coverage_pair_create, coverage_pair_refusal
+from insurance.services.coverage_pairs import coverage_pair_attach
 from riskgov.core import dispatch
 from riskgov.governance.errors import ProposalRejected
 from riskgov.governance.models import ImpactPreview, Proposal
@@ -92,24 +91,16 @@ def impact_preview_compute(*, preview_id: int, now: datetime | None = None) -> I
             preview.impact = proposal_impact(changes)
             preview.impact_computed_at = now
             preview.save(update_fields=["impact", "impact_computed_at"])
-        if preview.coverage_current_id is not None or preview.coverage_error:
-            return preview
-        overrides = {s: {f: v for f, v in fs.items() if v is not None} for s, fs in changes.items()}
-        try:
-            with transaction.atomic():
-                preview.coverage_current, preview.coverage_proposed = coverage_pair_create(
-                    label=f"Impact preview #{preview.pk}",
-                    requested_by=f"impact-preview:{preview.pk}",
-                    overrides=overrides,
-                    purpose=RunPurpose.PROPOSAL_IMPACT,
-                    seed=IMPACT_PREVIEW_SEED_BASE + int(preview.pk),
-                    at=now,
-                    paths=COVERAGE_PREVIEW_PATHS,
-                )
-                preview.save(update_fields=["coverage_current", "coverage_proposed"])
-        except ValidationError as exc:
-            preview.coverage_error = f"Coverage preview not started: {coverage_pair_refusal(exc)}"
-            preview.save(update_fields=["coverage_error"])
+        coverage_pair_attach(
+            preview,
+            label=f"Impact preview #{preview.pk}",
+            requested_by=f"impact-preview:{preview.pk}",
+            overrides=changes,
+            purpose=RunPurpose.PROPOSAL_IMPACT,
+            seed=IMPACT_PREVIEW_SEED_BASE + int(preview.pk),
+            at=now,
+            paths=COVERAGE_PREVIEW_PATHS,
+        )
     return preview
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from eth_utils import is_address, to_checksum_address
 
 from insurance.models import RunPurpose
-from insurance.services.coverage_pairs import coverage_pair_create, coverage_pair_refusal
+from insurance.services.coverage_pairs import coverage_pair_attach
 from riskgov.core import dispatch
 from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
@@ -307,27 +307,16 @@ def proposal_coverage_preview(*, proposal_id: int, now: datetime | None = None) 
     now = now or timezone.now()
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
-        if proposal.coverage_current_id is not None or proposal.coverage_error:
-            return proposal  # started (or refused) already
-        overrides = {
-            symbol: {field: value for field, value in fields.items() if value is not None}
-            for symbol, fields in proposal_overrides(proposal).items()
-        }
-        try:
-            with transaction.atomic():
-                proposal.coverage_current, proposal.coverage_proposed = coverage_pair_create(
-                    label=f"Proposal #{proposal.pk}",
-                    requested_by=f"proposal:{proposal.pk}",
-                    overrides=overrides,
-                    purpose=RunPurpose.PROPOSAL_IMPACT,
-                    seed=COVERAGE_PREVIEW_SEED_BASE + int(proposal.pk),
-                    at=now,
-                    paths=COVERAGE_PREVIEW_PATHS,
-                )
-                proposal.save(update_fields=["coverage_current", "coverage_proposed"])
-        except ValidationError as exc:
-            proposal.coverage_error = f"Coverage preview not started: {coverage_pair_refusal(exc)}"
-            proposal.save(update_fields=["coverage_error"])
+        coverage_pair_attach(
+            proposal,
+            label=f"Proposal #{proposal.pk}",
+            requested_by=f"proposal:{proposal.pk}",
+            overrides=proposal_overrides(proposal),
+            purpose=RunPurpose.PROPOSAL_IMPACT,
+            seed=COVERAGE_PREVIEW_SEED_BASE + int(proposal.pk),
+            at=now,
+            paths=COVERAGE_PREVIEW_PATHS,
+        )
     return proposal
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from insurance.models import RunPurpose
-from insurance.services.coverage_pairs import coverage_pair_create, coverage_pair_refusal
+from insurance.services.coverage_pairs import coverage_pair_attach
 from riskgov.core import dispatch
 from riskgov.monitoring.models import MarginRecommendation, RecommendationStatus
 
@@ -69,21 +68,14 @@ def recommendation_coverage_preview(*, recommendation_id: int, now: datetime | N
         )
         if recommendation.status != RecommendationStatus.PENDING:
             return recommendation  # decided before the workers got to it: nothing to preview
-        if recommendation.coverage_current_id is not None or recommendation.coverage_error:
-            return recommendation  # started (or refused) already
-        try:
-            with transaction.atomic():
-                recommendation.coverage_current, recommendation.coverage_proposed = coverage_pair_create(
-                    label=f"Recommendation #{recommendation.pk} ({recommendation.market.symbol})",
-                    requested_by=f"recommendation:{recommendation.pk}",
-                    overrides=recommendation_overrides(recommendation),
-                    purpose=RunPurpose.WHAT_IF,
-                    seed=RECOMMENDATION_PREVIEW_SEED_BASE + int(recommendation.pk),
-                    at=now,
-                    paths=RECOMMENDATION_PREVIEW_PATHS,
-                )
-                recommendation.save(update_fields=["coverage_current", "coverage_proposed"])
-        except ValidationError as exc:
-            recommendation.coverage_error = f"Coverage preview not started: {coverage_pair_refusal(exc)}"
-            recommendation.save(update_fields=["coverage_error"])
+        coverage_pair_attach(
+            recommendation,
+            label=f"Recommendation #{recommendation.pk} ({recommendation.market.symbol})",
+            requested_by=f"recommendation:{recommendation.pk}",
+            overrides=recommendation_overrides(recommendation),
+            purpose=RunPurpose.WHAT_IF,
+            seed=RECOMMENDATION_PREVIEW_SEED_BASE + int(recommendation.pk),
+            at=now,
+            paths=RECOMMENDATION_PREVIEW_PATHS,
+        )
     return recommendation
