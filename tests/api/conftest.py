@@ -20,6 +20,7 @@ from riskgov.monitoring.models import Alert, AlertKind, AlertRule, AlertState
 from riskgov.reports.domain.periods import period_last_complete
 from riskgov.reports.models import ExposureReport, ReportSchedule
 from riskgov.reports.services.reports import exposure_report_generate
+from tests.governance.conftest import chain  # noqa: F401  (voting power without a node, as in the governance tests)
 from tests.markets.views_helpers import Expected, build_hand_made
 
 PASSWORD = "correct horse battery"

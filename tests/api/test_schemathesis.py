@@ -21,14 +21,13 @@ from eth_account import Account
 from rest_framework.authtoken.models import Token
 
 from riskgov.governance.models import GovernanceSettings
-from riskgov.governance.selectors import chain_reads as governance_chain
 from riskgov.governance.services.proposals import ChangeInput, proposal_create
 from riskgov.governance.services.votes import SignedBallot, vote_cast
 from riskgov.markets.models import MarginParameters
 from riskgov.reports.domain.periods import period_last_complete
 from riskgov.reports.models import ReportSchedule
 from riskgov.reports.services.reports import exposure_report_generate
-from tests.governance.conftest import CHAIN_ID, REGISTRY, TOKEN, WAD, FakeChain, signed
+from tests.governance.conftest import WAD, FakeChain, signed
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True), pytest.mark.timeout(280)]
 
@@ -43,26 +42,6 @@ CHECKS = ",".join(
 )
 EXAMPLES_PER_OPERATION = 4
 SCHEMATHESIS = Path(sys.executable).with_name("st")
-
-
-@pytest.fixture
-def offline_chain(monkeypatch: pytest.MonkeyPatch) -> FakeChain:
-    """Voting power and the governance contracts without a node (the live server runs in this process)."""
-    fake = FakeChain()
-    monkeypatch.setattr(
-        governance_chain,
-        "governance_chain",
-        lambda: governance_chain.GovernanceChain(chain_id=CHAIN_ID, registry=REGISTRY, gov_token=TOKEN),
-    )
-    monkeypatch.setattr(governance_chain, "latest_block", lambda: fake.block)
-    monkeypatch.setattr(governance_chain, "voting_power_at", fake.power)
-    monkeypatch.setattr(governance_chain, "snapshot_voting_power", fake.power)
-    monkeypatch.setattr(
-        governance_chain, "voting_powers_at", lambda addresses, block: {a: fake.power(a, block) for a in addresses}
-    )
-    monkeypatch.setattr(governance_chain, "total_supply_at", lambda block: fake.supply)
-    monkeypatch.setattr(governance_chain, "ballot_web3", lambda: None)
-    return fake
 
 
 def _protocol_seed(chain: FakeChain) -> None:
@@ -103,8 +82,8 @@ def _schemathesis(workdir: Path, url: str, *headers: str) -> subprocess.Popen[st
     return subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_every_answer_is_one_the_schema_documents(live_server, offline_chain: FakeChain, tmp_path: Path):
-    _protocol_seed(offline_chain)
+def test_every_answer_is_one_the_schema_documents(live_server, chain: FakeChain, tmp_path: Path):
+    _protocol_seed(chain)
     admin = User.objects.create_superuser("schema-admin", password="unused-password")
     token = Token.objects.create(user=admin)
     # drf-spectacular loads its extensions on the first schema request, not thread-safely: ask once first
