@@ -40,7 +40,6 @@ ARTIFACTS = REPO_ROOT / "test-artifacts" / "governance"
 PROVIDER = """
 (() => {
   window.ethereum = {
-    isE2EWallet: true,
     async request({ method, params }) {
       const account = localStorage.getItem("e2e.account");
       switch (method) {
@@ -53,6 +52,8 @@ PROVIDER = """
           return await window.e2eSign("personal_sign", params[1], params[0]);
         case "eth_signTypedData_v4":
           return await window.e2eSign("eth_signTypedData_v4", params[0], params[1]);
+        case "eth_sendTransaction":
+          return await window.e2eSend(params[0]);
         default:
           throw Object.assign(new Error("unsupported method " + method), { code: 4200 });
       }
@@ -239,34 +240,6 @@ def test_no_wallet_and_wrong_chain_messages(live_server: Any, browser_page: Any,
     page.screenshot(path=str(ARTIFACTS / "10-wrong-chain.png"))
 
 
-DELEGATION_PROVIDER = """
-(() => {
-  window.ethereum = {
-    async request({ method, params }) {
-      const account = localStorage.getItem("e2e.account");
-      switch (method) {
-        case "eth_requestAccounts":
-        case "eth_accounts":
-          return account ? [account] : [];
-        case "eth_chainId":
-          return "0x7a69";
-        case "personal_sign":
-          return await window.e2eSign("personal_sign", params[1], params[0]);
-        case "eth_signTypedData_v4":
-          return await window.e2eSign("eth_signTypedData_v4", params[0], params[1]);
-        case "eth_sendTransaction":
-          return await window.e2eSend(params[0]);
-        default:
-          throw Object.assign(new Error("unsupported method " + method), { code: 4200 });
-      }
-    },
-    on() {},
-    removeListener() {},
-  };
-})();
-"""
-
-
 @pytest.mark.django_db(transaction=True)
 def test_delegation_from_the_ui(
     deployed: dict[str, Any],  # noqa: F811
@@ -295,7 +268,7 @@ def test_delegation_from_the_ui(
         return HexBytes(tx_hash).to_0x_hex()
 
     page.expose_function("e2eSend", send)
-    page.add_init_script(DELEGATION_PROVIDER)
+    page.add_init_script(PROVIDER)
 
     def index() -> None:
         deployment = active_deployment()

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from riskgov.markets.api.fields import AmountField
-from riskgov.markets.models import MarginParameters, Market
+from riskgov.markets.models import PARAMETER_FIELDS, MarginParameters, Market
 from riskgov.markets.selectors.markets import MarketState, parameter_history
 from riskgov.markets.selectors.overview import MarketOverview, markets_overview
 
@@ -32,14 +32,7 @@ class ParametersOutput(serializers.ModelSerializer):
             "actor",
             "proposal_ref",
             "created_at",
-            "imr",
-            "mmr",
-            "max_leverage",
-            "liquidation_penalty",
-            "insurance_fee_share",
-            "oi_cap",
-            "size_margin_base",
-            "size_margin_slope",
+            *PARAMETER_FIELDS,
         ]
 
 
