@@ -93,6 +93,7 @@ bench: venv node
 	$(PY) -m bench.dynamic_margin
 	$(PY) -m bench.indexer
 	$(PY) -m bench.drills
+	$(PY) -m bench.reports
 
 contracts: node
 	node chain/contracts/compile.js
