@@ -33,7 +33,7 @@ from insurance.services.coverage_execution import coverage_run_execute_inline
 from insurance.services.coverage_files import RESULT_FIELDS, arrays_read
 from insurance.services.coverage_runs import coverage_run_create
 from tests.conftest import require_service
-from tests.insurance.conftest import NOW, build_book, kill_worker, start_worker, wait_for_run
+from tests.insurance.conftest import NOW, build_book, kill_worker, start_worker, wait_for_run, worker_environment
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -43,6 +43,7 @@ RUN = {"paths": 600, "steps": 24, "chunk_size": 100, "seed": 20240601}  # 6 chun
 # Fault points, set per worker by environment: DRILL_HOLD_CHUNKS=all holds every chunk until the worker is
 # killed; DRILL_HOLD_CHUNKS=<n> holds the n-th chunk this worker starts (1 = the first) until `release`;
 # DRILL_HOLD_MERGE=1 holds the first merge after it read the chunks, before it writes the run.
+DRILL_APPLICATION = "riskgov-drill-worker"
 DRILL_WORKER = """
 import os, sys, threading, time
 from pathlib import Path
@@ -179,6 +180,8 @@ def drill_workers(
                 log_name=f"test-worker-drill-{role}.log",
                 bootstrap=DRILL_WORKER,
                 env={
+                    # named, so the database drill ends the drill workers' sessions and no one else's
+                    "DATABASE_URL": f"{worker_environment()['DATABASE_URL']}?application_name={DRILL_APPLICATION}",
                     "CELERY_BROKER_URL": broker.url,
                     "CELERY_RESULT_BACKEND": broker.url,
                     "DRILL_MARKERS": str(markers),
@@ -282,7 +285,8 @@ def test_database_connections_killed_during_the_merge_recover_within_a_minute(
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "WHERE datname = current_database() AND application_name = %s",
+                [DRILL_APPLICATION],
             )
             (terminated,) = cursor.fetchone()
         fault_at = time.monotonic()
