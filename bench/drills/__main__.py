@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--note", default="", help="what the tree is, kept with the results")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     recovery = run_drills(args.tree.resolve(), cap=args.cap, database=args.database)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results[args.label] = {
@@ -73,7 +74,12 @@ def main() -> None:
         "cap_seconds": args.cap,
         "beat": False,
         "recovery_seconds": recovery,  # None: not finished within cap_seconds of the fault
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "loadavg_1_5_15_before": [round(x, 2) for x in load_before],
+            "loadavg_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+        },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

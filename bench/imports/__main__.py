@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,7 @@ def main() -> None:
     if args.variant:
         print(json.dumps(run_variant(args.variant, Path(args.csv))))
         return
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "positions.csv"
         rows = write_csv(csv_path)
@@ -100,7 +102,13 @@ def main() -> None:
             runs.append(json.loads(out.strip().splitlines()[-1]))
             print(runs[-1], flush=True)
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"csv_mib": size_mib, "rows": rows, "runs": runs}, indent=1) + "\n")
+    machine = {
+        "cpus": os.cpu_count(),
+        "loadavg_1_5_15_before": [round(x, 2) for x in load_before],
+        "loadavg_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+    }
+    results = {"csv_mib": size_mib, "rows": rows, "runs": runs, "machine": machine}
+    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     print(f"{size_mib} MiB, {rows} rows -> {RESULTS}")
 
 
