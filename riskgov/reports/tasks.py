@@ -8,6 +8,7 @@ from riskgov.core import dispatch
 from riskgov.core.services.outbox import TransientDeliveryError
 from riskgov.core.tasking import retry_policy
 from riskgov.reports.selectors.reports import report_schedule_to_generate
+from riskgov.reports.services.rendered import report_files_render
 from riskgov.reports.services.reports import (
     exposure_report_generate,
     report_deliveries_prepare,
@@ -43,7 +44,14 @@ def generate_exposure_report(
     if deliver:
         for delivery_id in report_deliveries_prepare(report=report):
             dispatch.send_on_commit("riskgov.deliver_exposure_report", delivery_id=delivery_id)
+    dispatch.send_on_commit("riskgov.render_report_files", report_id=report.pk)
     return report.pk
+
+
+@shared_task(name="riskgov.render_report_files", soft_time_limit=240, time_limit=300)
+def render_report_files(*, report_id: int) -> list[str]:
+    """Store the report's PDF and CSV before anyone asks for them; returns the stored file names."""
+    return [rendered.file.name for rendered in report_files_render(report_id=report_id)]
 
 
 @shared_task(

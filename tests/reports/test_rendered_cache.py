@@ -111,3 +111,25 @@ def test_concurrent_first_requests_render_once(report: ExposureReport, render_ca
     assert len(set(bodies)) == 1
     assert render_calls == ["csv"]
     assert RenderedReportFile.objects.filter(report=report, format="csv").count() == 1
+
+
+def test_a_generated_report_is_rendered_on_a_worker_before_its_first_download(
+    client: Client, protocol, daily_schedule, settings, tmp_path: Path, render_calls,
+    _tasks_stay_off_the_broker, django_capture_on_commit_callbacks,
+) -> None:  # fmt: skip
+    from riskgov.reports.tasks import generate_exposure_report, render_report_files
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    with django_capture_on_commit_callbacks(execute=True):
+        report_id = generate_exposure_report(schedule_id=daily_schedule.pk, period=protocol.period.label, deliver=False)
+    sent = [(name, kwargs) for name, _, kwargs, _ in _tasks_stay_off_the_broker]
+    assert sent == [("riskgov.render_report_files", {"report_id": report_id})]
+
+    stored_names = render_report_files(report_id=report_id)  # what the worker runs
+    report = ExposureReport.objects.get(pk=report_id)
+    assert render_calls == ["pdf", "csv"] and len(stored_names) == 2
+    assert _get(client, "reports:report-pdf", report).startswith(b"%PDF")
+    assert _get(client, "reports:report-csv", report).decode().startswith("section,scope,metric,value")
+    assert render_calls == ["pdf", "csv"]  # the downloads rendered nothing
+    assert render_report_files(report_id=report_id) == stored_names  # a second run keeps the stored files
+    assert render_calls == ["pdf", "csv"]

@@ -3,6 +3,8 @@
 The version is a SHA-256 of the report's content and charts and of RENDER_VERSION (bump it when a template or
 renderer changes what a file looks like). Concurrent first requests render once: the first takes a lock in the
 shared cache and renders; the others wait for the stored file (RenderBusy if it takes longer than the wait).
+A generated report's files are rendered on a worker right away (`report_files_render`), so downloads seldom
+render at all.
 """
 
 from __future__ import annotations
@@ -104,3 +106,10 @@ def report_rendered_file(*, report: ExposureReport, fmt: str) -> RenderedReportF
                 f"The report's {fmt.upper()} is still being rendered; retry in {LOCK_SECONDS // 4} s.",
                 retry_after=LOCK_SECONDS // 4,
             )
+
+
+def report_files_render(*, report_id: int) -> list[RenderedReportFile]:
+    """Render and store every format of a report's current version ahead of its first download (on a worker,
+    right after generation), so a page or API request serves a stored file instead of rendering it."""
+    report = ExposureReport.objects.get(pk=report_id)
+    return [report_rendered_file(report=report, fmt=fmt) for fmt in RENDERERS]
