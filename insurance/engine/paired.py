@@ -127,7 +127,8 @@ def paired_deltas(
     ratio_a = float(_coverage(a.fund_balance, np.array(es_a)))
     ratio_b = float(_coverage(b.fund_balance, np.array(es_b)))
     if math.isfinite(ratio_a) and math.isfinite(ratio_b):
-        boot_ratio = _coverage(b.fund_balance, boot_b) - _coverage(a.fund_balance, boot_a)
+        with np.errstate(invalid="ignore"):  # inf - inf where both replicates cover nothing: dropped below
+            boot_ratio = _coverage(b.fund_balance, boot_b) - _coverage(a.fund_balance, boot_a)
         finite = boot_ratio[np.isfinite(boot_ratio)]
         coverage = _percentile_interval(
             ratio_b - ratio_a, finite if len(finite) else np.array([ratio_b - ratio_a]), confidence

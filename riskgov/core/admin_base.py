@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 
@@ -48,4 +49,5 @@ class SingletonPermissions(NoDeletePermission):
 
 
 class ReadOnlyAdmin(ReadOnlyPermissions, admin.ModelAdmin):
-    pass
+    # Links are shown as https when they carry no scheme (Django 6's default for URL fields).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
