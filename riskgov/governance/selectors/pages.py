@@ -35,6 +35,7 @@ from riskgov.governance.domain.state import ACTIVE, PENDING, QUEUED, SUCCEEDED, 
 from riskgov.governance.domain.state import proposal_state as derive_state
 from riskgov.governance.models import ImpactPreview, Proposal, ProposalExecution, ProposalState, Vote
 from riskgov.governance.selectors.proposals import (
+    ACTION_TITLES,
     PROPOSAL_SUBJECT,
     ChangeRow,
     Tally,
@@ -246,14 +247,6 @@ class PageEvent:
     transactions: list[tuple[str, str, str]] = field(default_factory=list)  # (market, tx hash, explorer url)
 
 
-_ACTION_TITLES: dict[str, str] = {
-    AuditAction.PROPOSAL_CREATED: "Proposal created",
-    AuditAction.PROPOSAL_CANCELED: "Canceled by the proposer",
-    AuditAction.PROPOSAL_QUEUED: "Queued (timelock started)",
-    AuditAction.PROPOSAL_VETOED: "Vetoed by the guardian",
-    AuditAction.PROPOSAL_EXECUTED: "Executed",
-    AuditAction.PROPOSAL_EXECUTION_FAILED: "Execution attempt failed",
-}
 _SOURCE_TITLES = {
     ChangeSource.POLICY: "Automatic change (margin policy)",
     ChangeSource.ADMIN: "Admin change",
@@ -282,10 +275,10 @@ def _record_events(proposal: Proposal) -> Iterator[PageEvent]:
         elif record.action == AuditAction.PROPOSAL_QUEUED:
             eta = str(data.get("eta", ""))[:19].replace("T", " ")
             yield PageEvent(record.created_at, "Queued (timelock started)", f"executable from {eta} UTC", kind="queue")
-        elif record.action in _ACTION_TITLES:
+        elif record.action in ACTION_TITLES:
             detail = str(data.get("reason") or data.get("error") or "")
             kind = "veto" if record.action == AuditAction.PROPOSAL_VETOED else "proposal"
-            yield PageEvent(record.created_at, _ACTION_TITLES[record.action], detail, kind=kind)
+            yield PageEvent(record.created_at, ACTION_TITLES[record.action], detail, kind=kind)
 
 
 def proposal_page_timeline(proposal: Proposal, votes: list[Vote]) -> list[PageEvent]:

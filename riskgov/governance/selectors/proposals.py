@@ -173,7 +173,7 @@ class TimelineEntry:
     link: str = ""
 
 
-_ACTION_TITLES: dict[str, str] = {  # keyed by AuditAction values, as records store them
+ACTION_TITLES: dict[str, str] = {  # keyed by AuditAction values, as records store them
     AuditAction.PROPOSAL_CREATED: "Proposal created",
     AuditAction.PROPOSAL_CANCELED: "Canceled by the proposer",
     AuditAction.PROPOSAL_QUEUED: "Queued (timelock started)",
@@ -183,52 +183,10 @@ _ACTION_TITLES: dict[str, str] = {  # keyed by AuditAction values, as records st
 }
 
 
-def proposal_timeline(proposal: Proposal, *, now: datetime | None = None) -> list[TimelineEntry]:
-    """Lifecycle records, the voting window, and every parameter change of the proposal's markets since creation
-    (admin changes included), oldest first."""
-    now = now or timezone.now()
-    entries: list[TimelineEntry] = []
-    records = AuditRecord.objects.filter(subject_type=PROPOSAL_SUBJECT, subject_id=str(proposal.pk))
-    for record in records.order_by("created_at"):
-        data = record.data or {}
-        if record.action == AuditAction.PROPOSAL_STATE_CHANGED:
-            entries.append(TimelineEntry(record.created_at, f"State: {ProposalState(data['to']).label}"))
-            continue
-        if record.action not in _ACTION_TITLES:
-            continue  # recounts have their own card
-        detail = str(data.get("reason") or data.get("error") or "")
-        if record.action == AuditAction.PROPOSAL_EXECUTED:
-            detail = ", ".join(f"{m}: {tx}" for m, tx in (data.get("transactions") or {}).items())
-        entries.append(
-            TimelineEntry(
-                record.created_at,
-                _ACTION_TITLES.get(record.action, record.action),
-                detail,
-                kind="veto" if record.action == AuditAction.PROPOSAL_VETOED else "proposal",
-            )
-        )
-    entries.append(TimelineEntry(proposal.voting_starts_at, "Voting opens", kind="window"))
-    entries.append(TimelineEntry(proposal.voting_ends_at, "Voting closes", kind="window"))
-    markets = proposal.changes.values_list("market_id", flat=True)
-    versions = MarginParameters.objects.filter(market_id__in=markets, created_at__gte=proposal.created_at)
-    for version in versions.select_related("market").order_by("created_at"):
-        if version.proposal_ref == str(proposal.pk):
-            continue  # shown as "Executed"
-        entries.append(
-            TimelineEntry(
-                version.created_at,
-                f"{version.market.symbol} parameters v{version.version} ({version.get_source_display()})",
-                version.reason,
-                kind="parameters",
-            )
-        )
-    return sorted(entries, key=lambda e: e.at)
-
-
 def governance_activity(*, limit: int = 20) -> list[TimelineEntry]:
     """Recent public governance events: proposal actions, vetoes, admin and automatic (policy) parameter changes."""
     records = AuditRecord.objects.filter(
-        Q(subject_type=PROPOSAL_SUBJECT, action__in=list(_ACTION_TITLES))
+        Q(subject_type=PROPOSAL_SUBJECT, action__in=list(ACTION_TITLES))
         | Q(action=AuditAction.PARAMETERS_CHANGED, data__source__in=["admin", "policy"])
     ).order_by("-created_at")[:limit]
     entries = []
@@ -239,7 +197,7 @@ def governance_activity(*, limit: int = 20) -> list[TimelineEntry]:
             title = f"{who}: {data.get('market')} v{data.get('version')}"
             entries.append(TimelineEntry(record.created_at, title, str(data.get("reason", "")), kind="parameters"))
         else:
-            title = f"#{record.subject_id} {_ACTION_TITLES[record.action]}"
+            title = f"#{record.subject_id} {ACTION_TITLES[record.action]}"
             entries.append(
                 TimelineEntry(
                     record.created_at,
