@@ -24,6 +24,11 @@ def demo_mode() -> bool:
     return bool(getattr(settings, "RISKGOV_DEMO_MODE", False))
 
 
+def dev_keys_allowed() -> bool:
+    """Demo mode on Anvil's dev chain: the only place Anvil's publicly known dev keys may sign."""
+    return demo_mode() and settings.CHAIN_ID == DEV_CHAIN_ID
+
+
 def parse_executor_key(key: str) -> LocalAccount:
     """A local account from a hex private key; raises :class:`ExecutorKeyError` without echoing the key."""
     try:
@@ -42,7 +47,7 @@ def executor_account() -> LocalAccount:
     """
     if settings.CHAIN_EXECUTOR_KEY:
         return parse_executor_key(settings.CHAIN_EXECUTOR_KEY)
-    if demo_mode() and settings.CHAIN_ID == DEV_CHAIN_ID:
+    if dev_keys_allowed():
         return DemoAccounts.from_mnemonic(0).deployer
     raise ExecutorKeyError(
         "CHAIN_EXECUTOR_KEY is not set: export the executor's private key (Anvil's dev key is only used "

@@ -17,12 +17,11 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 
-from chain.eip712 import Ballot, BallotDomain, sign_ballot
+from chain.eip712 import SECP256K1_N, Ballot, BallotDomain, sign_ballot
 from chain.selectors.deployments import active_deployment
 from chain.services.indexer import deployment_index
 from riskgov.governance.models import DelegateStatement, DelegationRelay, Proposal, RelayStatus, Vote
 from riskgov.governance.selectors import chain_reads
-from riskgov.governance.services.delegation import SECP256K1_HALF_N
 from riskgov.governance.services.proposals import ChangeInput, proposal_create
 from riskgov.governance.services.votes import SignedBallot, vote_cast, voter_nonce
 from riskgov.governance.tasks import governance_delegation_relay
@@ -30,7 +29,6 @@ from tests.governance.conftest import CHAIN_ID, REGISTRY
 from tests.governance.test_chain_anvil import deployed, node  # noqa: F401  (fixtures)
 
 WAD = 10**18
-SECP256K1_N = 2 * SECP256K1_HALF_N + 1
 RELAY_TASK = "riskgov.governance_delegation_relay"
 
 

@@ -25,10 +25,9 @@ from eth_hash.auto import keccak
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
 
-from chain.anvil import DEV_CHAIN_ID
-from chain.conf import parse_executor_key
+from chain.conf import dev_keys_allowed, parse_executor_key
 from chain.deploy import DemoAccounts
-from chain.eip712 import is_valid_erc1271_signature, recover_address
+from chain.eip712 import RECOVERY_ID_AT, is_valid_erc1271_signature, recover_address, signature_defect
 from chain.errors import ChainError, ContractReverted, TransactionFailed
 from chain.selectors.deployments import active_deployment
 from chain.services.indexer import deployment_index
@@ -55,8 +54,6 @@ STATEMENT_MAX_CHARS = 10_000
 # How far the signed issuedAt of a statement may be from the server's clock.
 STATEMENT_MAX_AGE_SECONDS = 15 * 60
 STATEMENT_MAX_SKEW_SECONDS = 5 * 60
-SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
-SIGNATURE_LENGTH = 65
 UINT256_MAX = 2**256 - 1
 
 
@@ -84,18 +81,9 @@ def canonical_signature(signature: str) -> CanonicalSignature:
         raw = bytes(HexBytes(signature))
     except (ValueError, TypeError) as exc:
         raise DelegationRejected("invalid_signature", "the signature is not hex", field="signature") from exc
-    if len(raw) != SIGNATURE_LENGTH:
-        raise DelegationRejected(
-            "invalid_signature", f"the signature must be {SIGNATURE_LENGTH} bytes, got {len(raw)}", field="signature"
-        )
-    v, r, s = raw[64], raw[:32], raw[32:64]
-    if v not in (27, 28):
-        raise DelegationRejected("invalid_signature", f"the signature's v must be 27 or 28, got {v}", field="signature")
-    if int.from_bytes(s, "big") > SECP256K1_HALF_N:
-        raise DelegationRejected(
-            "invalid_signature", "the signature is not canonical (s is in the upper half of the curve order)",
-            field="signature",
-        )  # fmt: skip
+    if (defect := signature_defect(raw)) is not None:
+        raise DelegationRejected("invalid_signature", f"the {defect}", field="signature")
+    v, r, s = raw[RECOVERY_ID_AT], raw[:32], raw[32:RECOVERY_ID_AT]
     return CanonicalSignature(v=v, r=r, s=s, raw=raw)
 
 
@@ -187,7 +175,7 @@ def relayer_account() -> LocalAccount:
             return parse_executor_key(key)
         except ChainError as exc:
             raise RelayerKeyError("relayer_key_invalid", "CHAIN_RELAYER_KEY is not a valid private key") from exc
-    if getattr(settings, "RISKGOV_DEMO_MODE", False) and settings.CHAIN_ID == DEV_CHAIN_ID:
+    if dev_keys_allowed():
         return DemoAccounts.from_mnemonic(0).deployer
     raise RelayerKeyError(
         "relayer_not_configured",

@@ -8,13 +8,12 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
 
-from chain.anvil import DEV_CHAIN_ID
+from chain.conf import dev_keys_allowed
 from chain.deploy import DemoAccounts
 from chain.selectors.deployments import active_deployment
 from chain.services.indexer import deployment_index
@@ -33,7 +32,7 @@ def _dev_accounts() -> dict[str, tuple[int, LocalAccount]]:
 
 
 def _account(address: str) -> LocalAccount:
-    if not getattr(settings, "RISKGOV_DEMO_MODE", False) or settings.CHAIN_ID != DEV_CHAIN_ID:
+    if not dev_keys_allowed():
         raise DemoWalletError(
             "demo_only", "The demo wallet works only in demo mode on the local dev chain.", status=403
         )
