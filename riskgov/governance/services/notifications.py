@@ -41,6 +41,7 @@ from eth_utils import to_checksum_address
 
 from chain.errors import ChainError
 from riskgov.core import dispatch
+from riskgov.core.links import site_base_url
 from riskgov.core.models import AuditAction
 from riskgov.core.services.audit import audit_record
 from riskgov.core.services.outbox import (
@@ -74,7 +75,6 @@ REMINDER_BEFORE_END = timedelta(hours=24)
 # Final proposals are still looked at for this long, so an event recorded just before the pass is not missed.
 RECENT_FINAL = timedelta(days=7)
 USER_AGENT = "RiskGov-Governance-Notifications/1"
-DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 RESULT_EVENTS = {
     ProposalState.SUCCEEDED: NotificationEvent.PROPOSAL_SUCCEEDED,
@@ -88,10 +88,6 @@ RESULT_EVENTS = {
 
 class SubscriptionRejected(GovernanceError):
     """A subscription request was refused; `field` names the input to blame."""
-
-
-def _base_url() -> str:
-    return str(getattr(settings, "RISKGOV_BASE_URL", DEFAULT_BASE_URL)).rstrip("/")
 
 
 # ------------------------------------------------------------------ tokens
@@ -122,7 +118,7 @@ def subscriber_by_unsubscribe_token(*, token: str) -> NotificationSubscriber | N
 
 
 def unsubscribe_url(subscriber: NotificationSubscriber) -> str:
-    return _base_url() + reverse("governance:notifications-unsubscribe", args=[unsubscribe_token(subscriber)])
+    return site_base_url() + reverse("governance:notifications-unsubscribe", args=[unsubscribe_token(subscriber)])
 
 
 # ------------------------------------------------------------------ subscribing
@@ -423,7 +419,7 @@ def notification_payload(delivery: NotificationDelivery) -> dict[str, Any]:
             "proposer": proposal.proposer,
             "voting_starts_at": proposal.voting_starts_at.isoformat(),
             "voting_ends_at": proposal.voting_ends_at.isoformat(),
-            "url": _base_url() + reverse("governance:proposal-detail", args=[proposal.pk]),
+            "url": site_base_url() + reverse("governance:proposal-detail", args=[proposal.pk]),
         }
     return body
 
@@ -438,12 +434,12 @@ def notification_email_build(delivery: NotificationDelivery) -> EmailMultiAltern
         "events": [NotificationEvent(event).label for event in subscriber.events],
     }
     if delivery.event == NotificationEvent.SUBSCRIPTION_CONFIRM:
-        context["confirm_url"] = _base_url() + reverse(
+        context["confirm_url"] = site_base_url() + reverse(
             "governance:notifications-confirm", args=[confirm_token(subscriber)]
         )
         subject = "[RiskGov] Confirm your governance notifications"
     elif delivery.proposal is not None:
-        context["proposal_url"] = _base_url() + reverse("governance:proposal-detail", args=[delivery.proposal.pk])
+        context["proposal_url"] = site_base_url() + reverse("governance:proposal-detail", args=[delivery.proposal.pk])
         subject = f"[RiskGov] {context['event'].label}: #{delivery.proposal.pk} {delivery.proposal.title}"
     else:
         raise DeliveryRefused(f"a {delivery.event} notification without its proposal")

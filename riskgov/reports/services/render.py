@@ -15,18 +15,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.text import slugify
 
+from riskgov.core.links import site_base_url
 from riskgov.reports.models import ExposureReport
-
-DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-
-
-def site_base_url() -> str:
-    """Absolute prefix for links in e-mail and PDF (RISKGOV_BASE_URL), without a trailing slash."""
-    return str(getattr(settings, "RISKGOV_BASE_URL", DEFAULT_BASE_URL)).rstrip("/")
 
 
 def _when(value: str | None) -> datetime | None:

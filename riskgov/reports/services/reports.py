@@ -20,6 +20,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from riskgov.core import dispatch
+from riskgov.core.links import site_base_url
 from riskgov.core.models import OUTBOX_OPEN_STATES, AuditAction
 from riskgov.core.services.audit import audit_record
 from riskgov.core.services.outbox import TransientDeliveryError, outbox_delivery_send, outbox_email_send
@@ -33,7 +34,6 @@ from riskgov.reports.services.render import (
     report_document_render,
     report_filename,
     report_view,
-    site_base_url,
 )
 from riskgov.reports.services.subscriptions import SUBSCRIPTION_CONFIRM_TASK
 

@@ -15,11 +15,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from riskgov.core.links import site_base_url
 from riskgov.core.models import AuditAction
 from riskgov.core.services.audit import audit_record
 from riskgov.core.services.outbox import outbox_email_send
 from riskgov.reports.models import ReportSubscription
-from riskgov.reports.services.render import site_base_url
 
 SUBSCRIPTION_CONFIRM_TASK = "riskgov.send_report_subscription_confirmation"
 CONFIRM_SALT = "riskgov.reports.subscription.confirm"
