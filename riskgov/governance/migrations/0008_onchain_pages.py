@@ -1,6 +1,0 @@
-from django.db import migrations
-
-
-class Migration(migrations.Migration):
-    dependencies = [("governance", "0007_onchain")]
-    operations = []
