@@ -97,6 +97,34 @@ def test_generate_now_is_staff_only_and_enqueued_on_commit(
     assert "is a week" in bad.content.decode()
 
 
+def test_generate_now_form_has_no_empty_schedule_choice(staff_client, daily_schedule, weekly_schedule):
+    page = staff_client.get(reverse("reports:report-list")).content.decode()
+    generate = page[page.index('action="/reports/generate/"') :]
+    assert "---------" not in generate
+    first = min((daily_schedule, weekly_schedule), key=lambda schedule: schedule.name)
+    assert generate.index(f'<option value="{first.pk}"') < generate.index("<option", generate.index("<option") + 1)
+
+
+@pytest.mark.parametrize("period", ["today", "tomorrow"])
+def test_generate_now_refuses_a_period_that_has_not_ended_at_once(
+    staff_client, daily_schedule, django_capture_on_commit_callbacks, period
+):
+    day = datetime.now(UTC).date() + (timedelta(days=1) if period == "tomorrow" else timedelta(0))
+    with (
+        mock.patch.object(generate_exposure_report, "delay") as delay,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        response = staff_client.post(
+            reverse("reports:generate"), {"schedule": daily_schedule.pk, "period": day.isoformat()}, follow=True
+        )
+    page = response.content.decode()
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    assert f"The period {day.isoformat()} has not ended yet; the last complete one is {yesterday}." in page
+    assert "queued; it appears here" not in page
+    assert callbacks == [] and not delay.called
+    assert not ExposureReport.objects.filter(schedule=daily_schedule).exists()
+
+
 def test_staff_or_holders_subscribe_and_anyone_with_the_link_unsubscribes(client, staff_client, daily_schedule):
     response = staff_client.post(
         reverse("reports:subscribe"), {"schedule": daily_schedule.pk, "email": "Ops@Example.org"}, follow=True

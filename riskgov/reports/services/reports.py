@@ -82,13 +82,24 @@ def report_schedule_delete(*, schedule: ReportSchedule, actor: str) -> None:
 
 
 def report_period_resolve(*, schedule: ReportSchedule, period: str | None, now: datetime | None = None) -> ReportPeriod:
-    """`period` as given ("2026-11-24", "2026-W47"), or the last complete one for the schedule's cadence."""
+    """`period` as given ("2026-11-24", "2026-W47"), or the last complete one for the schedule's cadence.
+
+    A period that has not ended is refused here, so "Generate now" answers at once instead of queueing a task
+    that the worker would refuse.
+    """
+    now = now or timezone.now()
     if not period:
-        return period_last_complete(schedule.cadence, now or timezone.now())
+        return period_last_complete(schedule.cadence, now)
     try:
-        return period_parse(period, schedule.cadence)
+        resolved = period_parse(period, schedule.cadence)
     except ValueError as error:
         raise ReportError(str(error)) from error
+    if resolved.end > now:
+        raise ReportError(
+            f"The period {resolved.label} has not ended yet; the last complete one is "
+            f"{period_last_complete(schedule.cadence, now).label}."
+        )
+    return resolved
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ class ReportFilterForm(forms.Form):
 
 
 class GenerateForm(forms.Form):
-    schedule = forms.ModelChoiceField(queryset=ReportSchedule.objects.order_by("name"))
+    # No empty choice: the first schedule is the one shown, so "Generate now" works without choosing.
+    schedule = forms.ModelChoiceField(queryset=ReportSchedule.objects.order_by("name"), empty_label=None)
     period = forms.CharField(
         required=False,
         max_length=16,
