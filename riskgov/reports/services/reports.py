@@ -94,12 +94,17 @@ def report_period_resolve(*, schedule: ReportSchedule, period: str | None, now: 
         resolved = period_parse(period, schedule.cadence)
     except ValueError as error:
         raise ReportError(str(error)) from error
-    if resolved.end > now:
-        raise ReportError(
-            f"The period {resolved.label} has not ended yet; the last complete one is "
-            f"{period_last_complete(schedule.cadence, now).label}."
-        )
+    _refuse_unfinished(resolved, now=now)
     return resolved
+
+
+def _refuse_unfinished(period: ReportPeriod, *, now: datetime) -> None:
+    """A report covers a period that has ended: the request refuses one that has not, and so does the worker."""
+    if period.end > now:
+        raise ReportError(
+            f"The period {period.label} has not ended yet; the last complete one is "
+            f"{period_last_complete(period.cadence, now).label}."
+        )
 
 
 @dataclass(frozen=True)
@@ -118,8 +123,7 @@ def exposure_report_generate(*, schedule: ReportSchedule, period: ReportPeriod, 
     ).first()
     if existing is not None:
         return Generated(existing, created=False)
-    if period.end > timezone.now():
-        raise ReportError(f"The period {period.label} has not ended yet.")
+    _refuse_unfinished(period, now=timezone.now())
     content, snapshot = report_content_build(schedule=schedule, period=period)
     charts = report_charts_render(content=content, period=period)
     report = ExposureReport(
