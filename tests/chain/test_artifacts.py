@@ -12,7 +12,16 @@ from chain.artifacts import ARTIFACTS_DIR, artifact_names, load_artifact
 from chain.errors import ArtifactNotFound
 from tests.chain.helpers import REPO_ROOT, require_node_modules
 
-DEPLOYABLE = {"GovToken", "IndexerBenchBatcher", "PerpMarket", "PriceFeed", "RiskParameterRegistry", "SmartWallet"}
+DEPLOYABLE = {
+    "GovToken",
+    "IndexerBenchBatcher",
+    "PerpMarket",
+    "PriceFeed",
+    "RiskGovernor",
+    "RiskParameterRegistry",
+    "RiskTimelock",
+    "SmartWallet",
+}
 
 
 def test_every_contract_has_an_artifact() -> None:
