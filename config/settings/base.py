@@ -263,6 +263,9 @@ RISKGOV_SNAPSHOT_INTERVAL = timedelta(minutes=env.int("RISKGOV_SNAPSHOT_MINUTES"
 RISKGOV_STEWARD_MIN_DELAY = timedelta(days=env.int("RISKGOV_STEWARD_MIN_DELAY_DAYS", default=3))
 # Late-quorum protection: voting stays open this long after the vote that first reaches quorum (0 = off).
 RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS = env.int("RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS", default=24 * 3600)
+# Governance mode of this deployment: "offchain" (the app tallies signed ballots and its executor key applies the
+# result) or "onchain" (an OpenZeppelin Governor + TimelockController own the registry; ballots are relayed).
+RISKGOV_GOVERNANCE_MODE = env.str("RISKGOV_GOVERNANCE_MODE", default="offchain")
 # Transaction links on governance pages, e.g. https://etherscan.io/tx/{hash}; empty shows hashes without links.
 RISKGOV_BLOCK_EXPLORER_TX_URL = env.str("RISKGOV_BLOCK_EXPLORER_TX_URL", default="")
 # Webhook URLs may point at loopback or private networks only when this is on (local use, tests).
