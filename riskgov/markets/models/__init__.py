@@ -1,6 +1,7 @@
 from riskgov.markets.models.accounts import Account, checksum_address, validate_address
 from riskgov.markets.models.exposure import PROTOCOL_SCOPE, ExposureSnapshot, SnapshotHealth
 from riskgov.markets.models.imports import ImportJob, ImportJobStatus
+from riskgov.markets.models.liquidations import Liquidation, LiquidationSource
 from riskgov.markets.models.markets import Market
 from riskgov.markets.models.parameters import (
     PARAMETER_FIELDS,
@@ -18,6 +19,8 @@ __all__ = [
     "ExposureSnapshot",
     "ImportJob",
     "ImportJobStatus",
+    "Liquidation",
+    "LiquidationSource",
     "MarginParameters",
     "MarginParametersQuerySet",
     "Market",
