@@ -260,6 +260,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="riskgov@localhost")
 # Domain settings.
 RISKGOV_BASE_URL = env.str("RISKGOV_BASE_URL", default="http://127.0.0.1:8000")  # absolute links in e-mail and PDF
 RISKGOV_SNAPSHOT_INTERVAL = timedelta(minutes=env.int("RISKGOV_SNAPSHOT_MINUTES", default=5))
+# A market's mark price is flagged stale when its newest observation is older than this, and flat when it
+# has not changed for this long (a feed that stopped moving).
+RISKGOV_MARK_STALE_AFTER = timedelta(minutes=env.int("RISKGOV_MARK_STALE_MINUTES", default=120))
+RISKGOV_MARK_FLAT_AFTER = timedelta(minutes=env.int("RISKGOV_MARK_FLAT_MINUTES", default=360))
 RISKGOV_STEWARD_MIN_DELAY = timedelta(days=env.int("RISKGOV_STEWARD_MIN_DELAY_DAYS", default=3))
 # Late-quorum protection: voting stays open this long after the vote that first reaches quorum (0 = off).
 RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS = env.int("RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS", default=24 * 3600)
