@@ -13,11 +13,14 @@ from insurance.models.coverage import (
     RunStatus,
 )
 from insurance.models.funds import OUTFLOW_KINDS, EntryKind, FundLedgerEntry, InsuranceFund, signed_effect
+from insurance.models.scenarios import MAX_REPLAY_DAYS, MAX_SCALE, Scenario, ScenarioKind
 
 __all__ = [
     "ACTIVE_STATUSES",
     "MAX_PATHS",
     "MAX_PATH_STEPS",
+    "MAX_REPLAY_DAYS",
+    "MAX_SCALE",
     "MAX_STEPS",
     "OUTFLOW_KINDS",
     "ChunkStatus",
@@ -31,5 +34,7 @@ __all__ = [
     "PriceModelKind",
     "RunPurpose",
     "RunStatus",
+    "Scenario",
+    "ScenarioKind",
     "signed_effect",
 ]

@@ -45,6 +45,7 @@ class AuditAction(models.TextChoices):
     LEDGER_ENTRY = "insurance.ledger_entry", "insurance ledger entry"
     COVERAGE_RUN_CREATED = "insurance.coverage_run_created", "coverage run created"
     COVERAGE_RUN_CANCELLED = "insurance.coverage_run_cancelled", "coverage run cancelled"
+    SCENARIO_SAVED = "insurance.scenario_saved", "stress scenario saved"
     ALERT_ACKNOWLEDGED = "alert.acknowledged", "alert acknowledged"
     ALERT_SNOOZED = "alert.snoozed", "alert snoozed"
     ALERT_RESOLVED = "alert.resolved", "alert resolved"
