@@ -1,7 +1,7 @@
 """Celery tasks of coverage runs: ids in, one service call, safe to run twice.
 
-A chunk and the merge retry a DatabaseError (a lost connection, a serialisation failure) under the project's
-one retry policy; any other failure is recorded on the run by the service.
+A chunk and the merge retry a DatabaseError (a lost connection, a serialisation failure) or an unreachable run
+storage under the project's one retry policy; any other failure is recorded on the run by the service.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from insurance.services.coverage_execution import (
     coverage_run_finish,
     coverage_runs_sweep,
 )
+from insurance.services.coverage_files import CoverageStorageUnavailable
 from insurance.services.coverage_scheduled import coverage_run_create_daily
 from riskgov.core.tasking import retry_policy
 
@@ -30,7 +31,9 @@ from riskgov.core.tasking import retry_policy
     reject_on_worker_lost=True,
     soft_time_limit=CHUNK_SOFT_TIME_LIMIT,
     time_limit=CHUNK_TIME_LIMIT,
-    **retry_policy(DatabaseError, max_retries=5, backoff_seconds=5, backoff_max_seconds=120),
+    **retry_policy(
+        DatabaseError, CoverageStorageUnavailable, max_retries=5, backoff_seconds=5, backoff_max_seconds=120
+    ),
 )
 def simulate_chunk(self: Task, *, run_id: int, chunk_index: int) -> bool:
     """Simulate chunk `chunk_index` of run `run_id` (the chunk row upserts its own result)."""
@@ -46,7 +49,7 @@ def simulate_chunk(self: Task, *, run_id: int, chunk_index: int) -> bool:
     reject_on_worker_lost=True,
     soft_time_limit=840,
     time_limit=900,
-    **retry_policy(DatabaseError, max_retries=5, backoff_seconds=2, backoff_max_seconds=30),
+    **retry_policy(DatabaseError, CoverageStorageUnavailable, max_retries=5, backoff_seconds=2, backoff_max_seconds=30),
 )
 def finish_run(self: Task, *, run_id: int) -> bool:
     """Merge a run's chunks and write its metrics; a no-op unless every chunk is done and no merge holds it.

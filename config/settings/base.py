@@ -7,6 +7,7 @@ import environ
 from csp.constants import NONE, SELF
 
 from config.settings.broker import filesystem_broker_options, redis_answers
+from config.settings.storage import RUN_STORAGE_ALIAS, run_storage_backend
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -101,6 +102,13 @@ STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at every request when the folder is missing
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
+# Coverage-run files (frozen inputs, chunk and merged results): local disk or an S3-compatible store.
+RISKGOV_RUN_STORAGE_ALIAS = RUN_STORAGE_ALIAS
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    RUN_STORAGE_ALIAS: run_storage_backend(env),
+}
 
 LOGIN_URL = "/admin/login/"
 # Password sign-ins (admin, API, session) go through the rate limit and the lockout (riskgov.core.ratelimit).

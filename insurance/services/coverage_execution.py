@@ -29,6 +29,7 @@ from insurance.engine import LiquidationLadder, SimulationResult, build_ladder, 
 from insurance.models import ACTIVE_STATUSES, ChunkStatus, CoverageChunk, CoverageRun, RunStatus
 from insurance.services.coverage_files import (
     CoverageFileError,
+    CoverageStorageUnavailable,
     FrozenInputs,
     arrays_read,
     arrays_write,
@@ -193,7 +194,7 @@ def coverage_chunk_simulate(
             f"{CHUNK_SOFT_TIME_LIMIT} s; use fewer paths or a smaller chunk size.",
         )
         return False
-    except DatabaseError:
+    except (DatabaseError, CoverageStorageUnavailable):
         raise  # transient: the task retries
     except Exception as error:
         logger.exception("coverage run %s chunk %s failed", run_id, chunk_index)
@@ -229,7 +230,8 @@ def coverage_run_finish(*, run_id: int, claim: str = "") -> bool:
 
     `claim` names this merge (the task id; a retry of the task keeps it). Returns False when the run is not
     ready or another live merge holds it (the chord callback and the last chunk may both ask). A DatabaseError
-    gives the claim back and propagates, so the task's retry (or another merge) can claim the run at once.
+    or an unreachable run storage gives the claim back and propagates, so the task's retry (or another merge)
+    can claim the run at once. A chunk whose file is missing or altered is computed again, never merged.
     """
     claim = claim or f"merge-{uuid.uuid4().hex}"
     now = timezone.now()
@@ -246,7 +248,7 @@ def coverage_run_finish(*, run_id: int, claim: str = "") -> bool:
         return False
     try:
         return _run_merge(run_id=run_id)
-    except DatabaseError:
+    except (DatabaseError, CoverageStorageUnavailable):
         _merge_release(run_id=run_id, claim=claim)
         raise
 
@@ -273,22 +275,30 @@ def _run_merge(*, run_id: int) -> bool:
     try:
         chunks = list(run.chunks.order_by("chunk_index"))
         config, symbols = run_config(run), tuple(m["symbol"] for m in run.market_inputs["markets"])
-        results = [
-            result_from_arrays(
-                arrays_read(chunk.result_file, chunk.result_sha256, what=f"chunk {chunk.chunk_index}"),
-                seed=int(run.seed),
-                fund_balance=float(run.fund_balance),
-                config=config,
-                symbols=symbols,
-                engine_version=run.engine_version,
+        results, unusable = [], []
+        for chunk in chunks:
+            try:
+                arrays = arrays_read(chunk.result_file, chunk.result_sha256, what=f"chunk {chunk.chunk_index}")
+            except CoverageFileError as error:
+                unusable.append((chunk, str(error)))
+                continue
+            results.append(
+                result_from_arrays(
+                    arrays,
+                    seed=int(run.seed),
+                    fund_balance=float(run.fund_balance),
+                    config=config,
+                    symbols=symbols,
+                    engine_version=run.engine_version,
+                )
             )
-            for chunk in chunks
-        ]
+        if unusable:
+            return _chunks_recompute(run, unusable)
         merged = SimulationResult.concatenate(results)
         metrics = coverage_metrics(merged, target_exhaustion_probability=float(run.target_exhaustion_probability))
         relative = f"{run.inputs_file.rsplit('/', 1)[0]}/results.npz"
         digest = arrays_write(relative, result_to_arrays(merged, with_fund_path=False), compress=False)
-    except DatabaseError:
+    except (DatabaseError, CoverageStorageUnavailable):
         raise  # transient: the claim is given back and the task retries
     except Exception as error:
         logger.exception("coverage run %s could not be merged", run_id)
@@ -315,6 +325,37 @@ def _run_merge(*, run_id: int) -> bool:
             merge_claim="",
         )
     )
+
+
+def _chunks_recompute(run: CoverageRun, unusable: list[tuple[CoverageChunk, str]]) -> bool:
+    """Put chunks whose result file is missing or altered back to pending and send them again; never merge them.
+
+    The chunk's seed and paths are on its row, so the recomputed file is the one that was lost. A chunk that
+    already used its attempts fails the run instead (the storage keeps losing or changing its file).
+    """
+    exhausted = [(chunk, reason) for chunk, reason in unusable if chunk.attempts >= MAX_CHUNK_ATTEMPTS]
+    if exhausted:
+        chunk, reason = exhausted[0]
+        coverage_run_fail(
+            run_id=run.pk,
+            reason=f"{reason} Chunk {chunk.chunk_index} was computed {chunk.attempts} times; check the run storage.",
+        )
+        return False
+    indices = sorted(chunk.chunk_index for chunk, _ in unusable)
+    for _chunk, reason in unusable:
+        logger.warning("coverage run %s: %s The chunk is computed again.", run.pk, reason)
+    with transaction.atomic():
+        reset = CoverageChunk.objects.filter(run=run, chunk_index__in=indices, status=ChunkStatus.DONE).update(
+            status=ChunkStatus.PENDING, result_file="", result_sha256="", heartbeat_at=None, finished_at=None
+        )
+        CoverageRun.objects.filter(pk=run.pk).update(
+            chunks_done=F("chunks_done") - reset,
+            merge_claim="",
+            merge_heartbeat_at=None,
+            last_progress_at=timezone.now(),
+        )
+        transaction.on_commit(lambda: coverage_chunks_enqueue(run_id=run.pk, chunk_indices=indices))
+    return False
 
 
 @dataclass

@@ -1,8 +1,11 @@
-"""Array files of coverage runs under MEDIA_ROOT/coverage/: frozen inputs, chunk results, merged results.
+"""Array files of coverage runs: frozen inputs, chunk results, merged results, under `coverage/` in the run storage.
 
-Every file is written to a temporary name and renamed, so a reader never sees half a file and a
-re-delivered chunk replaces its file atomically. Each file's sha256 is stored on its row and checked
-before the file is used.
+The run storage is the `coverage` entry of STORAGES (`RISKGOV_RUN_STORAGE`): the local filesystem under
+MEDIA_ROOT by default, or an S3-compatible object store, so workers on other hosts read and deliver the same
+files. On the filesystem every file is written to a temporary name and renamed; an object store replaces an
+object whole on every PUT. Either way a reader never sees half a file and a re-delivered chunk replaces its
+file atomically. Each file's sha256 is stored on its row and checked before the file is used, so a missing
+or altered file is never taken for the one that was written.
 """
 
 from __future__ import annotations
@@ -12,18 +15,22 @@ import io
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from numpy.typing import NDArray
 
 from insurance.engine import MarketSpec, Portfolio, SimulationConfig, SimulationResult
 
 COVERAGE_DIR = "coverage"
+READ_BLOCK = 1 << 20
 RESULT_FIELDS = (
     "bad_debt_by_market",
     "penalty_by_market",
@@ -40,26 +47,43 @@ class CoverageFileError(Exception):
     """A run's array file is missing or differs from the one recorded (hash mismatch)."""
 
 
+class CoverageStorageUnavailable(OSError):
+    """The run storage refused a write or a read (disk full, object store unreachable or denying access)."""
+
+
+def run_storage() -> Storage:
+    """The storage that holds coverage-run files (STORAGES[RISKGOV_RUN_STORAGE_ALIAS])."""
+    return storages[settings.RISKGOV_RUN_STORAGE_ALIAS]
+
+
 def media_path(relative: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / relative
-
-
-def run_directory(run_id: int) -> str:
-    """A fresh directory name for a run's files, relative to MEDIA_ROOT."""
-    return f"{COVERAGE_DIR}/run-{run_id}-{secrets.token_hex(4)}"
+    """The local path of a file in a filesystem run storage (an object store has none: NotImplementedError)."""
+    return Path(run_storage().path(relative))
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    with path.open("rb") as stream:
+        return _sha256_of_stream(stream)
+
+
+def run_directory(run_id: int) -> str:
+    """A fresh directory name for a run's files, relative to the run storage's root."""
+    return f"{COVERAGE_DIR}/run-{run_id}-{secrets.token_hex(4)}"
+
+
+def _local(storage: Storage) -> FileSystemStorage | None:
+    return storage if isinstance(storage, FileSystemStorage) else None
 
 
 def _write_atomically(relative: str, write: Callable[[BinaryIO], object]) -> str:
-    """Write MEDIA_ROOT/relative through a temporary file renamed over it; returns the file's sha256."""
-    target = media_path(relative)
+    """Write `relative` in the run storage so that no reader sees half of it; returns the file's sha256."""
+    storage = run_storage()
+    local = _local(storage)
+    if local is None:
+        buffer = io.BytesIO()
+        write(buffer)
+        return _object_put(storage, relative, buffer.getvalue())
+    target = Path(local.path(relative))
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
     try:
@@ -73,8 +97,70 @@ def _write_atomically(relative: str, write: Callable[[BinaryIO], object]) -> str
     return digest
 
 
+def _object_put(storage: Storage, relative: str, data: bytes) -> str:
+    """PUT one object: the store replaces it whole. A store that renames instead of overwriting is refused."""
+    try:
+        saved = storage.save(relative, ContentFile(data))
+    except Exception as error:  # botocore raises its own hierarchy; callers handle OSError
+        raise CoverageStorageUnavailable(f"The run storage refused to write {relative}: {error}") from error
+    if saved != relative:
+        storage.delete(saved)
+        raise ImproperlyConfigured(
+            f"The run storage saved {relative} as {saved}: it must overwrite (S3 file_overwrite=True)."
+        )
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sha256_of_stream(stream: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    for block in iter(lambda: stream.read(READ_BLOCK), b""):
+        digest.update(block)
+    return digest.hexdigest()
+
+
+def _open(relative: str, *, what: str) -> BinaryIO:
+    """The stored file opened for reading; CoverageFileError when it is missing."""
+    storage = run_storage()
+    if not relative:
+        raise CoverageFileError(f"The {what} file (none) is missing.")
+    try:
+        return storage.open(relative, "rb")  # type: ignore[return-value]
+    except FileNotFoundError:
+        raise CoverageFileError(f"The {what} file {relative} is missing.") from None
+    except Exception as error:
+        if _local(storage) is None and not _exists(storage, relative):
+            raise CoverageFileError(f"The {what} file {relative} is missing.") from None
+        raise CoverageStorageUnavailable(f"The run storage could not read {relative}: {error}") from error
+
+
+def _exists(storage: Storage, relative: str) -> bool:
+    try:
+        return storage.exists(relative)
+    except Exception as error:
+        raise CoverageStorageUnavailable(f"The run storage could not be asked for {relative}: {error}") from error
+
+
+def _read(relative: str, *, what: str) -> bytes:
+    stream = _open(relative, what=what)
+    try:
+        with stream:
+            return stream.read()
+    except Exception as error:
+        if _local(run_storage()) is None and not _exists(run_storage(), relative):
+            raise CoverageFileError(f"The {what} file {relative} is missing.") from None
+        raise CoverageStorageUnavailable(f"The run storage could not read {relative}: {error}") from error
+
+
+def _refuse_altered(relative: str, actual: str, expected: str, *, what: str) -> None:
+    if actual != expected:
+        raise CoverageFileError(
+            f"The {what} file {relative} was altered after it was written "
+            f"(sha256 {actual[:12]}… instead of {expected[:12]}…)."
+        )
+
+
 def arrays_write(relative: str, arrays: Mapping[str, NDArray], *, compress: bool = True) -> str:
-    """Write `arrays` as .npz at MEDIA_ROOT/relative atomically; returns the file's sha256."""
+    """Write `arrays` as .npz at `relative` in the run storage atomically; returns the file's sha256."""
     save = np.savez_compressed if compress else np.savez
     return _write_atomically(relative, lambda stream: save(stream, **arrays))  # type: ignore[arg-type]
 
@@ -87,37 +173,52 @@ def arrays_encode(arrays: Mapping[str, NDArray], *, compress: bool = True) -> by
 
 
 def bytes_write(relative: str, data: bytes) -> str:
-    """Write `data` at MEDIA_ROOT/relative atomically; returns the file's sha256."""
+    """Write `data` at `relative` in the run storage atomically; returns the file's sha256."""
     return _write_atomically(relative, lambda stream: stream.write(data))
 
 
 def file_sha256_check(relative: str, expected_sha256: str, *, what: str) -> None:
-    """Raise CoverageFileError unless the file exists with the expected sha256."""
-    path = media_path(relative)
-    if not relative or not path.is_file():
-        raise CoverageFileError(f"The {what} file {relative or '(none)'} is missing.")
-    actual = sha256_of(path)
-    if actual != expected_sha256:
-        raise CoverageFileError(
-            f"The {what} file {relative} was altered after it was written "
-            f"(sha256 {actual[:12]}… instead of {expected_sha256[:12]}…)."
-        )
+    """Raise CoverageFileError unless the file exists with the expected sha256 (read in blocks)."""
+    with _open(relative, what=what) as stream:
+        actual = _sha256_of_stream(stream)
+    _refuse_altered(relative, actual, expected_sha256, what=what)
 
 
 def arrays_read(relative: str, expected_sha256: str, *, what: str) -> dict[str, NDArray]:
     """The arrays of a file whose hash must equal `expected_sha256`; raises CoverageFileError otherwise."""
-    path = media_path(relative)
-    if not relative or not path.is_file():
-        raise CoverageFileError(f"The {what} file {relative or '(none)'} is missing.")
-    data = path.read_bytes()
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected_sha256:
-        raise CoverageFileError(
-            f"The {what} file {relative} was altered after it was written "
-            f"(sha256 {actual[:12]}… instead of {expected_sha256[:12]}…)."
-        )
+    data = _read(relative, what=what)
+    _refuse_altered(relative, hashlib.sha256(data).hexdigest(), expected_sha256, what=what)
     with np.load(io.BytesIO(data), allow_pickle=False) as archive:
         return {name: archive[name] for name in archive.files}
+
+
+def file_stream(relative: str, expected_sha256: str, *, what: str) -> Iterator[bytes]:
+    """The stored file in blocks, for a download, after its sha256 was checked; raises CoverageFileError."""
+    file_sha256_check(relative, expected_sha256, what=what)
+    stream = _open(relative, what=what)
+
+    def blocks() -> Iterator[bytes]:
+        with stream:
+            yield from iter(lambda: stream.read(READ_BLOCK), b"")
+
+    return blocks()
+
+
+def run_files_delete(directory: str) -> int:
+    """Delete every file of a run's directory from the run storage; returns how many were deleted."""
+    if not directory.startswith(f"{COVERAGE_DIR}/run-"):
+        raise ValueError(f"{directory!r} is not a coverage run directory")
+    storage = run_storage()
+    try:
+        _, names = storage.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    for name in names:
+        storage.delete(f"{directory}/{name}")
+    local = _local(storage)
+    if local is not None:
+        Path(local.path(directory)).rmdir()
+    return len(names)
 
 
 @dataclass(frozen=True)

@@ -376,10 +376,11 @@ def coverage_run_create_idempotent(
 
 
 def coverage_inputs_store(*, run_id: int, relative: str, data: bytes) -> bool:
-    """Write a committed run's frozen inputs (`data`, the .npz bytes hashed at creation) to MEDIA_ROOT/relative.
+    """Write a committed run's frozen inputs (`data`, the .npz bytes hashed at creation) to the run storage.
 
-    Runs once the run's transaction has committed. When the disk refuses, the run fails with the reason (its
-    chunks are then never sent) instead of failing later on a missing file. Returns whether it was written.
+    Runs once the run's transaction has committed. When the disk or the object store refuses, the run fails
+    with the reason (its chunks are then never sent) instead of failing later on a missing file. Returns
+    whether it was written.
     """
     try:
         bytes_write(relative, data)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -207,16 +206,37 @@ def test_altered_frozen_inputs_fail_the_run_with_a_clear_reason() -> None:
     assert "frozen inputs" in run.error and "altered" in run.error
 
 
-def test_an_altered_chunk_result_fails_the_merge() -> None:
+@pytest.mark.parametrize("damage", ["altered", "missing"])
+def test_an_altered_or_missing_chunk_result_is_computed_again_never_merged(
+    damage: str, _tasks_stay_off_the_broker: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
     build_book()
     run = new_run()
     for index in range(run.chunk_count):
         coverage_chunk_simulate(run_id=run.pk, chunk_index=index, enqueue_finish=False)
     chunk = CoverageChunk.objects.get(run=run, chunk_index=1)
-    Path(media_path(chunk.result_file)).write_bytes(b"not the chunk")
-    assert not coverage_run_finish(run_id=run.pk)
+    written = media_path(chunk.result_file).read_bytes()
+    if damage == "altered":
+        media_path(chunk.result_file).write_bytes(written[:-1] + bytes([written[-1] ^ 1]))
+    else:
+        media_path(chunk.result_file).unlink()
+    sent = len(_tasks_stay_off_the_broker)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert not coverage_run_finish(run_id=run.pk)
     run.refresh_from_db()
-    assert run.status == RunStatus.FAILED and "chunk 1" in run.error
+    chunk.refresh_from_db()
+    assert run.status == RunStatus.RUNNING and not run.results_file and not run.merge_claim
+    assert run.chunks_done == run.chunk_count - 1
+    assert chunk.status == ChunkStatus.PENDING and not chunk.result_file
+    resent = [kwargs for name, _, kwargs, _ in _tasks_stay_off_the_broker[sent:] if name == "insurance.simulate_chunk"]
+    assert resent == [{"run_id": run.pk, "chunk_index": 1}]
+
+    assert coverage_chunk_simulate(run_id=run.pk, chunk_index=1, enqueue_finish=False)
+    assert media_path(CoverageChunk.objects.get(pk=chunk.pk).result_file).read_bytes() == written
+    assert coverage_run_finish(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED
 
 
 def test_a_chunk_run_twice_is_counted_once() -> None:
