@@ -34,6 +34,7 @@ from chain.errors import ChainError
 from chain.events import DecodedLog, EventDecoder
 from chain.models import ROLE_ARTIFACTS, ChainDeployment, ChainEvent, ContractRole, IndexerCheckpoint
 from chain.selectors.deployments import active_deployment, deployment_checkpoints
+from chain.services.liquidations import liquidations_project, liquidations_rollback
 from chain.services.projections import events_store, logs_project, rows_rollback
 
 logger = logging.getLogger(__name__)
@@ -217,6 +218,7 @@ def _range_index(
             logs = _with_timestamps(client, logs)
         events_store(checkpoint, logs)
         logs_project(checkpoint, logs)
+        liquidations_project(checkpoint, logs)
         checkpoint.block_number = end
         checkpoint.block_hash = end_block.hash
         checkpoint.events_indexed += len(logs)
@@ -278,6 +280,7 @@ def _rewind_if_reorged(checkpoint: IndexerCheckpoint, *, client: ChainClient, ru
     ):
         return
     number, block_hash = _common_ancestor(checkpoint, client=client)
+    liquidations_rollback(checkpoint, after_block=number)  # reads the orphaned events rows_rollback deletes
     orphaned = rows_rollback(checkpoint, after_block=number)
     logger.warning(
         "reorg under %s: block %d no longer canonical; rolled back to %d (%d events removed)",

@@ -1,7 +1,7 @@
 from riskgov.markets.models.accounts import Account, checksum_address, validate_address
 from riskgov.markets.models.exposure import PROTOCOL_SCOPE, ExposureSnapshot, SnapshotHealth
 from riskgov.markets.models.imports import ImportJob, ImportJobStatus
-from riskgov.markets.models.liquidations import Liquidation, LiquidationSource
+from riskgov.markets.models.liquidations import Liquidation, LiquidationSource, liquidation_notional
 from riskgov.markets.models.markets import Market
 from riskgov.markets.models.parameters import (
     PARAMETER_FIELDS,
@@ -11,11 +11,13 @@ from riskgov.markets.models.parameters import (
 )
 from riskgov.markets.models.positions import Position, PositionStatus
 from riskgov.markets.models.prices import PriceObservation
+from riskgov.markets.models.risk_budget import ChangeRequestStatus, ParameterChangeRequest, RiskBudget
 
 __all__ = [
     "PARAMETER_FIELDS",
     "PROTOCOL_SCOPE",
     "Account",
+    "ChangeRequestStatus",
     "ExposureSnapshot",
     "ImportJob",
     "ImportJobStatus",
@@ -24,11 +26,14 @@ __all__ = [
     "MarginParameters",
     "MarginParametersQuerySet",
     "Market",
+    "ParameterChangeRequest",
     "ParameterRule",
     "Position",
     "PositionStatus",
     "PriceObservation",
+    "RiskBudget",
     "SnapshotHealth",
     "checksum_address",
+    "liquidation_notional",
     "validate_address",
 ]

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
+
 from django.db import models
 from django.db.models import Q
 
-from riskgov.core.models.fields import amount_field
+from riskgov.core.models.fields import AMOUNT_PLACES, amount_field
 from riskgov.markets.models.accounts import Account
 from riskgov.markets.models.markets import Market
 from riskgov.markets.models.positions import Position
+
+AMOUNT_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
+
+
+def liquidation_notional(size: Decimal, price: Decimal) -> Decimal:
+    """``|size| · price`` in quote units, rounded half-even to the 18 places the column keeps."""
+    return (abs(size) * price).quantize(AMOUNT_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 class LiquidationSource(models.TextChoices):
@@ -62,4 +71,4 @@ class Liquidation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.source}:{self.external_id} {self.size}@{self.price}"
+        return f"{self.get_source_display()} {self.external_id}: {self.size}@{self.price}"
