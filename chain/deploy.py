@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 from collections.abc import Sequence
@@ -30,6 +31,14 @@ from chain.client import ChainClient, Sender, sender_address
 from chain.units import FEED_DECIMALS, WAD, market_id, to_fixed
 
 KEEPER_ROLE = Web3.keccak(text="KEEPER_ROLE")
+TIMELOCK_PROPOSER_ROLE = Web3.keccak(text="PROPOSER_ROLE")
+TIMELOCK_CANCELLER_ROLE = Web3.keccak(text="CANCELLER_ROLE")
+TIMELOCK_ADMIN_ROLE = b"\x00" * 32  # DEFAULT_ADMIN_ROLE
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+GOVERNOR_NAME = "RiskGov"  # the Governor's EIP-712 domain name, the same name off-chain ballots use
+QUORUM_DENOMINATOR = 10_000  # RiskGovernor.quorumDenominator(): 400 = 4 %
+UINT32_MAX = 2**32 - 1
+UINT48_MAX = 2**48 - 1
 
 
 @dataclass(frozen=True)
@@ -134,6 +143,127 @@ def deploy_protocol(
         price_feeds=feeds,
         deployment_block=deployment_block,
     )
+
+
+# --------------------------------------------------------------------------- on-chain governance
+
+
+@dataclass(frozen=True)
+class GovernorSpec:
+    """RiskGovernor and timelock settings. The Governor's clock is the GovToken's: block numbers.
+
+    ``proposal_threshold`` is token wei; ``quorum_numerator`` is out of 10000 (400 = 4 % of the supply at the
+    snapshot, For + Abstain); ``guardian`` may cancel a proposal at any stage before execution ("" for none).
+    """
+
+    voting_delay_blocks: int = 5
+    voting_period_blocks: int = 21_600  # three days of 12-second blocks
+    proposal_threshold: int = 1000 * WAD
+    quorum_numerator: int = 400
+    late_quorum_extension_blocks: int = 7_200  # one day of 12-second blocks
+    timelock_delay_seconds: int = 2 * 24 * 3600
+    guardian: str = ""
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("voting_delay_blocks", self.voting_delay_blocks, 0, UINT48_MAX),
+            ("voting_period_blocks", self.voting_period_blocks, 1, UINT32_MAX),
+            ("proposal_threshold", self.proposal_threshold, 0, 2**256 - 1),
+            ("quorum_numerator", self.quorum_numerator, 0, QUORUM_DENOMINATOR),
+            ("late_quorum_extension_blocks", self.late_quorum_extension_blocks, 0, UINT48_MAX),
+            ("timelock_delay_seconds", self.timelock_delay_seconds, 0, 2**256 - 1),
+        )
+        for name, value, low, high in checks:
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ValueError(f"{name} must be an integer from {low} to {high}, got {value!r}")
+        if self.guardian and not Web3.is_address(self.guardian):
+            raise ValueError(f"guardian is not an address: {self.guardian!r}")
+
+    @classmethod
+    def from_seconds(
+        cls,
+        *,
+        voting_delay_seconds: int,
+        voting_period_seconds: int,
+        proposal_threshold: int,
+        quorum_fraction: Decimal,
+        vote_extension_seconds: int,
+        timelock_seconds: int,
+        guardian: str = "",
+        seconds_per_block: int = 12,
+    ) -> GovernorSpec:
+        """The spec mirroring the app's governance settings: seconds become blocks of ``seconds_per_block``
+        (rounded up; voting lasts at least one block), the quorum fraction (0.04) a numerator of 10000."""
+        if seconds_per_block < 1:
+            raise ValueError(f"seconds_per_block must be at least 1, got {seconds_per_block}")
+        numerator = Decimal(quorum_fraction) * QUORUM_DENOMINATOR
+        if numerator != numerator.to_integral_value():
+            raise ValueError(f"quorum_fraction {quorum_fraction} is finer than 1/{QUORUM_DENOMINATOR}")
+        return cls(
+            voting_delay_blocks=math.ceil(voting_delay_seconds / seconds_per_block),
+            voting_period_blocks=max(1, math.ceil(voting_period_seconds / seconds_per_block)),
+            proposal_threshold=int(proposal_threshold),
+            quorum_numerator=int(numerator),
+            late_quorum_extension_blocks=math.ceil(vote_extension_seconds / seconds_per_block),
+            timelock_delay_seconds=int(timelock_seconds),
+            guardian=guardian,
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-safe (the threshold as a decimal string: wei do not fit JSON numbers)."""
+        return {
+            "voting_delay_blocks": self.voting_delay_blocks,
+            "voting_period_blocks": self.voting_period_blocks,
+            "proposal_threshold": str(self.proposal_threshold),
+            "quorum_numerator": self.quorum_numerator,
+            "late_quorum_extension_blocks": self.late_quorum_extension_blocks,
+            "timelock_delay_seconds": self.timelock_delay_seconds,
+            "guardian": self.guardian,
+        }
+
+
+class GovernanceAddresses(TypedDict):
+    """Checksummed RiskGovernor and RiskTimelock addresses; ``governance_block`` is where they start."""
+
+    governor: str
+    timelock: str
+    governance_block: int
+
+
+def deploy_governance(
+    client: ChainClient, deployer: Sender, *, token: str, registry: str, spec: GovernorSpec
+) -> GovernanceAddresses:
+    """Deploy RiskTimelock and RiskGovernor, and hand the registry to the timelock.
+
+    The governor becomes the timelock's only proposer and canceller, anyone may execute a ready operation,
+    and the deployer renounces the timelock's admin role, so the timelock administers itself. The deployer
+    must own the registry; afterwards no account but the timelock can call ``setParameters``.
+    """
+    owner = sender_address(deployer)
+    registry_contract = client.contract("RiskParameterRegistry", registry)
+    current_owner = client.call(registry_contract.functions.owner())
+    if Web3.to_checksum_address(current_owner) != owner:
+        raise ValueError(f"registry: owned by {current_owner}, not by the deployer {owner}")
+    governance_block = client.block_number + 1
+    timelock_address = client.deploy("RiskTimelock", spec.timelock_delay_seconds, [], [ZERO_ADDRESS], owner,
+                                     sender=deployer)  # fmt: skip
+    config = (
+        spec.voting_delay_blocks,
+        spec.voting_period_blocks,
+        spec.proposal_threshold,
+        spec.quorum_numerator,
+        spec.late_quorum_extension_blocks,
+        Web3.to_checksum_address(spec.guardian) if spec.guardian else ZERO_ADDRESS,
+    )
+    governor_address = client.deploy(
+        "RiskGovernor", GOVERNOR_NAME, Web3.to_checksum_address(token), timelock_address, config, sender=deployer
+    )
+    timelock = client.contract("RiskTimelock", timelock_address)
+    client.transact(timelock.functions.grantRole(TIMELOCK_PROPOSER_ROLE, governor_address), sender=deployer)
+    client.transact(timelock.functions.grantRole(TIMELOCK_CANCELLER_ROLE, governor_address), sender=deployer)
+    client.transact(timelock.functions.renounceRole(TIMELOCK_ADMIN_ROLE, owner), sender=deployer)
+    client.transact(registry_contract.functions.transferOwnership(timelock_address), sender=deployer)
+    return GovernanceAddresses(governor=governor_address, timelock=timelock_address, governance_block=governance_block)
 
 
 # --------------------------------------------------------------------------- demo
