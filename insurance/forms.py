@@ -8,8 +8,7 @@ from typing import Any
 
 from django import forms
 
-from insurance.engine import NAMED_SCENARIOS
-from insurance.models import MAX_PATHS, MAX_STEPS, ImpactKind, InsuranceFund, PriceModelKind, RunPurpose
+from insurance.models import MAX_PATHS, MAX_STEPS, ImpactKind, InsuranceFund, PriceModelKind, RunPurpose, Scenario
 from insurance.services.coverage_model import MODEL_PARAMETERS
 
 # form field → model parameter it fills (only for the models that take it)
@@ -23,6 +22,11 @@ MODEL_FIELDS = (
     "scenario",
     "noise",
 )
+
+
+def scenario_choices() -> list[tuple[str, str]]:
+    """The scenario library as (slug, name) choices, read when a form is built."""
+    return list(Scenario.objects.order_by("kind", "name").values_list("slug", "name"))
 
 
 class JSONObjectField(forms.Field):
@@ -60,7 +64,7 @@ class CoverageRunForm(forms.Form):
     )
     model = forms.ChoiceField(choices=PriceModelKind.choices, initial=PriceModelKind.GBM)
     scenario = forms.ChoiceField(
-        choices=[(name, name) for name in sorted(NAMED_SCENARIOS)],
+        choices=scenario_choices,
         initial="march_2020",
         required=False,
         help_text="Stress scenario.",

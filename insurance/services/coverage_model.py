@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from numpy.typing import NDArray
 
 from insurance.engine import GBM, NAMED_SCENARIOS, Bootstrap, MertonJump, PriceModel, StressScenario, StudentT
-from insurance.models import PriceModelKind
+from insurance.engine.stress import ScenarioPath
+from insurance.models import PriceModelKind, Scenario
 
 MIN_DEGREES_OF_FREEDOM = 2  # Student-t innovations need more than 2 for a finite variance
 MAX_BLOCK_LENGTH = 1000  # bootstrap blocks, in steps
@@ -52,12 +53,10 @@ def model_params_clean(model: str, params: Mapping[str, Any] | None) -> dict[str
         if value is None:
             value = default
         cleaned[name] = _coerce(name, value, kind)
-    if model == PriceModelKind.STRESS and cleaned["scenario"] not in NAMED_SCENARIOS:
+    if model == PriceModelKind.STRESS and not Scenario.objects.filter(slug=cleaned["scenario"]).exists():
+        known = Scenario.objects.order_by("slug").values_list("slug", flat=True)
         raise ValidationError(
-            {
-                "model_params": f"scenario must be one of {', '.join(sorted(NAMED_SCENARIOS))}, "
-                f"got {cleaned['scenario']!r}."
-            }
+            {"model_params": f"scenario must be one of {', '.join(known)}, got {cleaned['scenario']!r}."}
         )
     if model == PriceModelKind.STUDENT_T and cleaned["degrees_of_freedom"] <= MIN_DEGREES_OF_FREEDOM:
         raise ValidationError({"model_params": "degrees_of_freedom must be greater than 2 (finite variance)."})
@@ -114,7 +113,12 @@ def engine_model(
         return Bootstrap(returns=bootstrap_returns, block_length=params["block_length"])
     if model == PriceModelKind.STRESS:
         base = GBM(correlation=matrix, drift=params["drift"]) if params["noise"] else None
-        return StressScenario.named(params["scenario"], base=base)
+        path = params.get("path")
+        if path is not None:  # the library scenario's path, frozen when the run was created
+            return ScenarioPath(name=params["scenario"], hours=path["hours"], changes=path["changes"], base=base)
+        if params["scenario"] in NAMED_SCENARIOS:  # a run created before the library held the scenarios
+            return StressScenario.named(params["scenario"], base=base)
+        raise ValueError(f"stress run without a frozen scenario path ({params['scenario']!r})")
     raise ValueError(f"unknown model {model!r}")
 
 

@@ -43,6 +43,7 @@ from insurance.selectors.funds import fund_default
 from insurance.services.coverage_files import arrays_encode, bytes_write, run_directory
 from insurance.services.coverage_inputs import coverage_inputs_collect
 from insurance.services.coverage_model import engine_model, model_params_clean
+from insurance.services.scenarios import stress_params_freeze
 from riskgov.core import dispatch
 from riskgov.core.errors import DomainError
 from riskgov.core.models import AuditAction
@@ -269,6 +270,9 @@ def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, 
             at=at,
         )
         frozen = collected.frozen
+        if model == PriceModelKind.STRESS:  # the scenario's path for these markets, as the workers will replay it
+            params = stress_params_freeze(params=params, symbols=[market.symbol for market in frozen.markets])
+            run.model_params = params
         try:
             engine_model(
                 model, params, correlation=frozen.correlation, bootstrap_returns=frozen.bootstrap_returns
