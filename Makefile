@@ -51,7 +51,8 @@ seed: migrate
 
 run: venv node pdf-libs seed
 	@echo ""
-	@echo "RiskGov demo: http://$(HOST):$(PORT)/"
+	@echo "RiskGov demo: starting web, Celery worker, Celery beat, local chain, chain deploy + demo price keeper."
+	@echo "  The URL is printed (\"RiskGov is up at ...\") once the web server answers, with the worker, beat and chain status."
 	@echo "  logins (demo only; the admin takes them all):"
 	@echo "    admin / admin          superuser: everything"
 	@echo "    steward / steward      risk steward: parameter changes inside the steward bounds, recommendations,"
@@ -59,9 +60,7 @@ run: venv node pdf-libs seed
 	@echo "    guardian / guardian    guardian: veto and cancel proposals, queue and execute them (off-chain)"
 	@echo "    reporter / reporter    report manager: generate reports, schedules and subscriptions"
 	@echo "    viewer / viewer        viewer: the staff pages and the admin, read-only"
-	@echo "  admin: http://$(HOST):$(PORT)/admin/"
-	@echo "  chain indexer (staff): http://$(HOST):$(PORT)/chain/status/"
-	@echo "  processes: web, Celery worker, Celery beat, local chain, chain deploy + demo price keeper (Ctrl-C stops them all)"
+	@echo "  Ctrl-C stops them all."
 	@echo ""
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 

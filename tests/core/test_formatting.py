@@ -27,7 +27,7 @@ D = Decimal
     ],
 )
 def test_money(value: object, expected: str) -> None:
-    assert formatting.money(value) == expected  # type: ignore[arg-type]
+    assert formatting.money(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def test_usd(value: Decimal, expected: str) -> None:
     ],
 )
 def test_rate_is_two_decimals_with_a_spaced_percent_sign(value: object, expected: str) -> None:
-    assert formatting.rate(value) == expected  # type: ignore[arg-type]
+    assert formatting.rate(value) == expected
 
 
 def test_rate_other_places() -> None:
@@ -127,7 +127,7 @@ def test_p_value(value: float | None, expected: str) -> None:
     ],
 )
 def test_plain_never_has_an_exponent_or_trailing_zeros(value: object, expected: str) -> None:
-    assert formatting.plain(value) == expected  # type: ignore[arg-type]
+    assert formatting.plain(value) == expected
 
 
 def test_signed_changes() -> None:
