@@ -1,4 +1,18 @@
-from chain.models.deployments import ROLE_ARTIFACTS, ChainDeployment, ContractRole, IndexerCheckpoint
+from chain.models.deployments import (
+    ROLE_ARTIFACTS,
+    ChainDeployment,
+    ContractRole,
+    GovernanceMode,
+    IndexerCheckpoint,
+)
+from chain.models.governor import (
+    GovernorProposal,
+    GovernorProposalEvent,
+    GovernorVote,
+    ProposalEventKind,
+    TimelockEvent,
+    TimelockEventKind,
+)
 from chain.models.indexed import (
     ChainEvent,
     DelegationChange,
@@ -15,9 +29,16 @@ __all__ = [
     "ChainEvent",
     "ContractRole",
     "DelegationChange",
+    "GovernanceMode",
+    "GovernorProposal",
+    "GovernorProposalEvent",
+    "GovernorVote",
     "IndexedRow",
     "IndexerCheckpoint",
+    "ProposalEventKind",
     "RegistryUpdate",
+    "TimelockEvent",
+    "TimelockEventKind",
     "TokenSupplyCheckpoint",
     "TokenTransfer",
     "VotingPowerCheckpoint",

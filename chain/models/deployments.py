@@ -9,6 +9,15 @@ class ContractRole(models.TextChoices):
     REGISTRY = "registry", "Parameter registry"
     PERP_MARKET = "perp_market", "Perpetual market"
     PRICE_FEED = "price_feed", "Price feed"
+    GOVERNOR = "governor", "Governor"
+    TIMELOCK = "timelock", "Timelock"
+
+
+class GovernanceMode(models.TextChoices):
+    """How a deployment's proposals settle: the app's tally and executor key, or a Governor and timelock."""
+
+    OFFCHAIN = "offchain", "Off-chain (app tally, executor key)"
+    ONCHAIN = "onchain", "On-chain (Governor and timelock)"
 
 
 # Compiled artifact (ABI) of each role's contract.
@@ -17,6 +26,8 @@ ROLE_ARTIFACTS = {
     ContractRole.REGISTRY: "RiskParameterRegistry",
     ContractRole.PERP_MARKET: "PerpMarket",
     ContractRole.PRICE_FEED: "PriceFeed",
+    ContractRole.GOVERNOR: "RiskGovernor",
+    ContractRole.TIMELOCK: "RiskTimelock",
 }
 
 
@@ -31,6 +42,15 @@ class ChainDeployment(models.Model):
     price_feeds = models.JSONField(default=dict, help_text='Feed address per market symbol, {"ETH-USD": "0x…"}.')
     feed_decimals = models.JSONField(default=dict, help_text='decimals() per market symbol, {"ETH-USD": 8}.')
     deployment_block = models.PositiveBigIntegerField(help_text="First block of the deployment; indexing starts here.")
+    governance_mode = models.CharField(
+        max_length=8, choices=GovernanceMode.choices, default=GovernanceMode.OFFCHAIN,
+        help_text="On-chain: a RiskGovernor and its timelock (which owns the registry) settle proposals.",
+    )  # fmt: skip
+    governor = models.CharField(max_length=42, blank=True, help_text="RiskGovernor (on-chain mode), else empty.")
+    timelock = models.CharField(max_length=42, blank=True, help_text="RiskTimelock owning the registry (on-chain).")
+    governor_config = models.JSONField(
+        default=dict, blank=True, help_text="The Governor's settings at deployment (blocks, wei, quorum of 10000)."
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -56,7 +76,15 @@ class ChainDeployment(models.Model):
         rows += [
             (ContractRole.PRICE_FEED.value, address, symbol) for symbol, address in sorted(self.price_feeds.items())
         ]
+        if self.governor:
+            rows.append((ContractRole.GOVERNOR.value, self.governor, ""))
+        if self.timelock:
+            rows.append((ContractRole.TIMELOCK.value, self.timelock, ""))
         return rows
+
+    @property
+    def onchain_governance(self) -> bool:
+        return self.governance_mode == GovernanceMode.ONCHAIN and bool(self.governor)
 
 
 class IndexerCheckpoint(models.Model):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
@@ -15,14 +17,17 @@ from chain.deploy import (
     DEFAULT_MARKETS,
     DemoAccounts,
     DemoSummary,
+    GovernanceAddresses,
+    GovernorSpec,
     MarketSpec,
     ProtocolAddresses,
+    deploy_governance,
     deploy_protocol,
     ensure_funded,
     populate_demo,
 )
 from chain.errors import ChainError
-from chain.models import ChainDeployment, IndexerCheckpoint
+from chain.models import ChainDeployment, GovernanceMode, IndexerCheckpoint
 from chain.selectors.deployments import active_deployment
 from chain.services.indexer import CheckpointRun, IndexerConfig, deployment_index
 from chain.services.projections import PER_LOG_MODELS
@@ -37,6 +42,48 @@ class DeploymentError(ChainError):
     """The chain cannot be deployed to as configured (e.g. a demo on a non-Anvil chain)."""
 
 
+# The app's governance settings live above the chain layer; it registers how to read them as a GovernorSpec
+# (riskgov.governance's AppConfig.ready), so chain_deploy mirrors them without importing governance.
+_governor_spec_provider: Callable[[], GovernorSpec] | None = None
+
+
+def governor_spec_provider_set(provider: Callable[[], GovernorSpec] | None) -> None:
+    """Register the function that turns the app's governance settings into a :class:`GovernorSpec`."""
+    global _governor_spec_provider  # noqa: PLW0603 - one registration at start-up
+    _governor_spec_provider = provider
+
+
+def seconds_per_block() -> int:
+    return int(getattr(settings, "CHAIN_SECONDS_PER_BLOCK", 12))
+
+
+def governor_spec() -> GovernorSpec:
+    """The Governor settings to deploy: the registered provider's, else the app's defaults in blocks
+    (60 s delay, 3 days voting, 1000 tokens threshold, 4 % quorum, 2 days timelock) with the configured
+    late-quorum extension."""
+    if _governor_spec_provider is not None:
+        return _governor_spec_provider()
+    return GovernorSpec.from_seconds(
+        voting_delay_seconds=60,
+        voting_period_seconds=3 * 24 * 3600,
+        proposal_threshold=1000 * 10**18,
+        quorum_fraction=Decimal("0.04"),
+        vote_extension_seconds=int(getattr(settings, "RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS", 24 * 3600)),
+        timelock_seconds=2 * 24 * 3600,
+        seconds_per_block=seconds_per_block(),
+    )
+
+
+def governance_mode_setting() -> str:
+    """``RISKGOV_GOVERNANCE_MODE``: "offchain" (default) or "onchain"."""
+    mode = str(getattr(settings, "RISKGOV_GOVERNANCE_MODE", GovernanceMode.OFFCHAIN))
+    if mode not in GovernanceMode.values:
+        raise DeploymentError(
+            f"RISKGOV_GOVERNANCE_MODE must be one of {', '.join(GovernanceMode.values)}, not {mode!r}"
+        )
+    return mode
+
+
 def genesis_hash(client: ChainClient) -> str:
     block = client.rpc("eth_getBlockByNumber", "0x0", False)
     if block is None:
@@ -48,14 +95,23 @@ def deployment_is_live(client: ChainClient, deployment: ChainDeployment) -> bool
     """Whether the node is the chain ``deployment`` was made on: same genesis, code at every address."""
     if deployment.genesis_hash != genesis_hash(client):
         return False
-    addresses = [deployment.gov_token, deployment.registry, deployment.perp_market, *deployment.price_feeds.values()]
+    addresses = [address for _role, address, _symbol in deployment.contract_addresses()]
     return all(client.rpc("eth_getCode", address, "latest") not in (None, "0x", "") for address in addresses)
 
 
 def deployment_record(
-    *, addresses: ProtocolAddresses, genesis: str, feed_decimals: dict[str, int], start_hash: str
+    *,
+    addresses: ProtocolAddresses,
+    genesis: str,
+    feed_decimals: dict[str, int],
+    start_hash: str,
+    governance: GovernanceAddresses | None = None,
+    spec: GovernorSpec | None = None,
 ) -> ChainDeployment:
     """Store ``addresses`` as the active deployment of their chain, with one checkpoint per contract.
+
+    With ``governance`` (on-chain mode) the Governor and timelock are recorded and indexed too, with the
+    ``spec`` they were deployed with.
 
     Previous deployments of the chain id are deleted along with everything indexed from them,
     including the riskgov positions and prices they produced: their chain no longer exists.
@@ -77,6 +133,10 @@ def deployment_record(
             price_feeds=dict(addresses["price_feeds"]),
             feed_decimals=feed_decimals,
             deployment_block=addresses["deployment_block"],
+            governance_mode=GovernanceMode.ONCHAIN if governance else GovernanceMode.OFFCHAIN,
+            governor=governance["governor"] if governance else "",
+            timelock=governance["timelock"] if governance else "",
+            governor_config=spec.as_dict() if spec is not None and governance else {},
             is_active=True,
         )
         start = addresses["deployment_block"] - 1
@@ -123,18 +183,30 @@ class DeployOutcome:
         return [f"{run.label}: {run.error}" for run in self.index_runs if run.error]
 
 
-def protocol_deploy(*, client: ChainClient, demo: bool = False, config: IndexerConfig | None = None) -> DeployOutcome:
+def protocol_deploy(
+    *,
+    client: ChainClient,
+    demo: bool = False,
+    config: IndexerConfig | None = None,
+    governance_mode: str | None = None,
+    spec: GovernorSpec | None = None,
+) -> DeployOutcome:
     """Make sure the protocol is deployed on ``client``'s chain and indexed into the database.
 
-    Idempotent: an active deployment whose genesis hash matches and whose contracts have code is
-    kept as is. Otherwise (a fresh node, or a reset one) the contracts are deployed from the executor
-    account, recorded (checkpoints reset), and with ``demo`` populated with holders, delegations,
-    prices and positions using Anvil's dev accounts. Then one indexing pass brings the database up
-    to the chain head.
+    Idempotent: an active deployment whose genesis hash matches, whose contracts have code and whose
+    governance mode is the one asked for is kept as is. Otherwise (a fresh node, a reset one, another mode)
+    the contracts are deployed from the executor account, recorded (checkpoints reset), and with ``demo``
+    populated with holders, delegations, prices and positions using Anvil's dev accounts. In on-chain mode
+    (``governance_mode``, default ``RISKGOV_GOVERNANCE_MODE``) a RiskGovernor and timelock follow, with
+    ``spec`` (default :func:`governor_spec`), and the timelock takes the registry over: the executor account
+    then cannot change parameters. Then one indexing pass brings the database up to the chain head.
     """
+    mode = governance_mode or governance_mode_setting()
+    if mode not in GovernanceMode.values:
+        raise DeploymentError(f"governance mode must be one of {', '.join(GovernanceMode.values)}, not {mode!r}")
     existing = active_deployment(chain_id=client.chain_id)
     summary: DemoSummary | None = None
-    if existing is not None and deployment_is_live(client, existing):
+    if existing is not None and existing.governance_mode == mode and deployment_is_live(client, existing):
         deployment, deployed = existing, False
     else:
         if demo and not demo_mode():
@@ -146,14 +218,27 @@ def protocol_deploy(*, client: ChainClient, demo: bool = False, config: IndexerC
             ensure_funded(client, [executor.address, demo_accounts.keeper.address])
         markets = market_specs()
         addresses = deploy_protocol(client, executor, executor=executor.address, keeper=keeper, markets=markets)
+        governance: GovernanceAddresses | None = None
+        if mode == GovernanceMode.ONCHAIN:
+            spec = spec or governor_spec()
+            governance = deploy_governance(
+                client, executor, token=addresses["gov_token"], registry=addresses["registry"], spec=spec
+            )
         deployment = deployment_record(
             addresses=addresses,
             genesis=genesis_hash(client),
             feed_decimals=_feed_decimals(client, addresses),
             start_hash=str(client.rpc("eth_getBlockByNumber", hex(addresses["deployment_block"] - 1), False)["hash"]),
+            governance=governance,
+            spec=spec,
         )
         deployed = True
-        logger.info("deployed the protocol on chain %d at block %d", client.chain_id, addresses["deployment_block"])
+        logger.info(
+            "deployed the protocol on chain %d at block %d (%s governance)",
+            client.chain_id,
+            addresses["deployment_block"],
+            mode,
+        )
         if demo_accounts is not None:
             summary = populate_demo(
                 client,

@@ -23,6 +23,13 @@ class Command(BaseCommand):
         parser.add_argument("--rpc-url", default=None, help="JSON-RPC endpoint (default CHAIN_RPC_URL)")
         parser.add_argument("--demo", action="store_true", help="mint, delegate, price and trade with dev keys")
         parser.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the node to answer")
+        parser.add_argument(
+            "--governance",
+            choices=["offchain", "onchain"],
+            default=None,
+            help="offchain: the executor account owns the registry; onchain: a RiskGovernor and its timelock, "
+            "which owns the registry (default RISKGOV_GOVERNANCE_MODE)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         url = options["rpc_url"] or settings.CHAIN_RPC_URL
@@ -39,14 +46,18 @@ class Command(BaseCommand):
                 "point CHAIN_RPC_URL at the right node or set CHAIN_ID"
             ) from error
         try:
-            outcome = protocol_deploy(client=client, demo=options["demo"])
-            if settings.CHAIN_EXECUTOR_KEY or demo_mode():
+            outcome = protocol_deploy(client=client, demo=options["demo"], governance_mode=options["governance"])
+            # On-chain the timelock owns the registry: no server key is meant to.
+            if not outcome.deployment.onchain_governance and (settings.CHAIN_EXECUTOR_KEY or demo_mode()):
                 executor_check(client, registry=outcome.deployment.registry)
         except (ChainError, ExecutorKeyError) as error:
             raise CommandError(str(error)) from error
         deployment = outcome.deployment
         verb = "Deployed" if outcome.deployed else "Already deployed"
-        self.stdout.write(f"{verb} on chain {deployment.chain_id} from block {deployment.deployment_block}:")
+        self.stdout.write(
+            f"{verb} on chain {deployment.chain_id} from block {deployment.deployment_block} "
+            f"({deployment.governance_mode} governance):"
+        )
         for role, address, symbol in deployment.contract_addresses():
             self.stdout.write(f"  {role:<12} {symbol:<8} {address}")
         if outcome.demo is not None:
