@@ -1,10 +1,10 @@
-"""Shared body of the import_positions and import_prices commands."""
+"""Shared body of the import_positions, import_prices and import_liquidations commands."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
@@ -12,6 +12,8 @@ from tqdm import tqdm
 from riskgov.markets.services.imports import (
     ImportFormat,
     ImportRejected,
+    ImportResult,
+    Progress,
     import_file,
     import_format_detect,
     iter_errors,
@@ -29,6 +31,9 @@ class ImportCommand(BaseCommand):
             "--format", choices=[f.value for f in ImportFormat], help="Override the format taken from the extension."
         )
         parser.add_argument("--no-progress", action="store_true", help="Do not show a progress bar.")
+
+    def run_import(self, *, content: BinaryIO, fmt: str, progress: Progress) -> ImportResult:
+        return import_file(kind=self.kind, content=content, fmt=fmt, progress=progress)
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["path"])
@@ -49,7 +54,7 @@ class ImportCommand(BaseCommand):
         try:
             fmt = options["format"] or import_format_detect(path.name)
             with path.open("rb") as content:  # read row by row, never whole
-                result = import_file(kind=self.kind, content=content, fmt=fmt, progress=progress)
+                result = self.run_import(content=content, fmt=fmt, progress=progress)
         except ImportRejected as error:
             for line in iter_errors(error):
                 self.stderr.write(f"{path.name}: {line}" if not line.startswith(" ") else line)
