@@ -92,6 +92,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+FORMAT_MODULE_PATH = ["config.formats"]  # one date format (2026-12-02 16:25) for pages and the admin
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
