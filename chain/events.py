@@ -44,6 +44,19 @@ def _decode_word(abi_type: str, word: str) -> Any:
     raise ValueError(f"not a static ABI type: {abi_type}")
 
 
+def _normalise(abi_type: str, value: Any) -> Any:
+    """An ``eth_abi`` value in the form the word decoder gives: checksummed addresses, ``0x`` hex bytes,
+    lists for arrays (element by element)."""
+    if abi_type.endswith("]"):
+        inner = abi_type[: abi_type.rindex("[")]
+        return [_normalise(inner, item) for item in value]
+    if abi_type == "address":
+        return checksum(value)
+    if abi_type.startswith("bytes"):
+        return "0x" + bytes(value).hex()
+    return value
+
+
 def _is_static(abi_type: str) -> bool:
     return (
         abi_type in {"address", "bool"}
@@ -73,7 +86,9 @@ class EventSpec:
                 args[name] = _decode_word(abi_type, payload[index * _WORD : (index + 1) * _WORD])
         elif self.data:
             values = abi_decode([t for _, t in self.data], bytes.fromhex(payload))
-            args.update({name: value for (name, _), value in zip(self.data, values, strict=True)})
+            args.update(
+                {name: _normalise(abi_type, value) for (name, abi_type), value in zip(self.data, values, strict=True)}
+            )
         return args
 
 
@@ -174,12 +189,20 @@ class EventDecoder:
         return decoded
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    return value
+
+
 def json_safe(args: dict[str, Any]) -> dict[str, Any]:
-    """Event args for a JSON column: integers as decimal strings (uint256 does not fit JSON numbers)."""
-    return {
-        key: str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-        for key, value in args.items()
-    }
+    """Event args for a JSON column: integers as decimal strings (uint256 does not fit JSON numbers), in
+    arrays too; bytes as ``0x`` hex."""
+    return {key: _json_value(value) for key, value in args.items()}
 
 
 __all__ = ["DecodedLog", "EventDecoder", "EventSpec", "UnknownEvent", "checksum", "json_safe"]

@@ -3,7 +3,9 @@
 - PerpMarket: riskgov ``Position`` (external id ``chain:<chain id>:<position id>``) and ``Account``;
 - PriceFeed ``AnswerUpdated``: riskgov ``PriceObservation`` (source ``chain:<SYMBOL>``, one per second);
 - GovToken: transfers, total-supply checkpoints (mints and burns), delegation changes, voting power;
-- RiskParameterRegistry: ``RegistryUpdate``.
+- RiskParameterRegistry: ``RegistryUpdate``;
+- RiskGovernor: ``GovernorProposal``, ``GovernorVote``, ``GovernorProposalEvent`` (queued, executed, canceled,
+  extended); RiskTimelock: ``TimelockEvent`` (scheduled, executed, cancelled).
 
 Every function takes a batch of logs in chain order and writes with a handful of bulk statements, so
 the cost does not grow with per-event queries. Rows that a rollback removes are recomputed from the
@@ -24,8 +26,14 @@ from chain.models import (
     ChainEvent,
     ContractRole,
     DelegationChange,
+    GovernorProposal,
+    GovernorProposalEvent,
+    GovernorVote,
     IndexerCheckpoint,
+    ProposalEventKind,
     RegistryUpdate,
+    TimelockEvent,
+    TimelockEventKind,
     TokenSupplyCheckpoint,
     TokenTransfer,
     VotingPowerCheckpoint,
@@ -37,7 +45,7 @@ from riskgov.markets.models import Position, PositionStatus, PriceObservation
 BATCH = 2000
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 PER_LOG_MODELS = (ChainEvent, VotingPowerCheckpoint, DelegationChange, TokenTransfer, TokenSupplyCheckpoint,
-                  RegistryUpdate)  # fmt: skip
+                  RegistryUpdate, GovernorProposal, GovernorVote, GovernorProposalEvent, TimelockEvent)  # fmt: skip
 POSITION_EVENTS = ("PositionOpened", "CollateralChanged", "PositionResized", "PositionClosed", "PositionLiquidated")
 _INTEGER = re.compile(r"-?\d+")
 
@@ -93,6 +101,10 @@ def logs_project(checkpoint: IndexerCheckpoint, logs: Sequence[DecodedLog]) -> N
         token_project(checkpoint, logs)
     elif checkpoint.role == ContractRole.REGISTRY:
         registry_project(checkpoint, [log for log in logs if log.event == "ParametersUpdated"])
+    elif checkpoint.role == ContractRole.GOVERNOR:
+        governor_project(checkpoint, logs)
+    elif checkpoint.role == ContractRole.TIMELOCK:
+        timelock_project(checkpoint, logs)
 
 
 # Positions ------------------------------------------------------------------------------------------------
@@ -342,6 +354,94 @@ def registry_project(checkpoint: IndexerCheckpoint, logs: Sequence[DecodedLog]) 
         )
     _upsert(RegistryUpdate, rows, ["market", "market_symbol", "version", "imr", "mmr", "max_leverage",
                                    "liquidation_penalty", "insurance_fee_share", "oi_cap"])  # fmt: skip
+
+
+# Governor and timelock -------------------------------------------------------------------------------------
+
+_PROPOSAL_EVENTS = {
+    "ProposalQueued": ProposalEventKind.QUEUED,
+    "ProposalExecuted": ProposalEventKind.EXECUTED,
+    "ProposalCanceled": ProposalEventKind.CANCELED,
+    "ProposalExtended": ProposalEventKind.EXTENDED,
+}
+_TIMELOCK_EVENTS = {
+    "CallScheduled": TimelockEventKind.SCHEDULED,
+    "CallExecuted": TimelockEventKind.EXECUTED,
+    "Cancelled": TimelockEventKind.CANCELLED,
+}
+
+
+def governor_project(checkpoint: IndexerCheckpoint, logs: Sequence[DecodedLog]) -> None:
+    """Proposals as created, votes as counted, and each proposal's queue / execute / cancel / extension."""
+    proposals, votes, events = [], [], []
+    for log in logs:
+        args = log.args
+        if log.event == "ProposalCreated":
+            proposals.append(
+                GovernorProposal(
+                    **_log_fields(checkpoint, log),
+                    proposal_id=int(args["proposalId"]),
+                    proposer=args["proposer"],
+                    targets=list(args["targets"]),
+                    values=[str(v) for v in args["values"]],
+                    calldatas=list(args["calldatas"]),
+                    description=args["description"],
+                    vote_start=int(args["voteStart"]),
+                    vote_end=int(args["voteEnd"]),
+                )
+            )
+        elif log.event in ("VoteCast", "VoteCastWithParams"):
+            votes.append(
+                GovernorVote(
+                    **_log_fields(checkpoint, log),
+                    proposal_id=int(args["proposalId"]),
+                    voter=args["voter"],
+                    support=int(args["support"]),
+                    weight=int(args["weight"]),
+                    reason=args["reason"],
+                    params=args.get("params", ""),
+                    with_params=log.event == "VoteCastWithParams",
+                )
+            )
+        elif log.event in _PROPOSAL_EVENTS:
+            events.append(
+                GovernorProposalEvent(
+                    **_log_fields(checkpoint, log),
+                    proposal_id=int(args["proposalId"]),
+                    kind=_PROPOSAL_EVENTS[log.event],
+                    eta=int(args["etaSeconds"]) if "etaSeconds" in args else None,
+                    extended_deadline=int(args["extendedDeadline"]) if "extendedDeadline" in args else None,
+                )
+            )
+    _upsert(GovernorProposal, proposals, ["proposal_id", "proposer", "targets", "values", "calldatas", "description",
+                                          "vote_start", "vote_end"])  # fmt: skip
+    _upsert(GovernorVote, votes, ["proposal_id", "voter", "support", "weight", "reason", "params", "with_params"])
+    _upsert(GovernorProposalEvent, events, ["proposal_id", "kind", "eta", "extended_deadline"])
+
+
+def timelock_project(checkpoint: IndexerCheckpoint, logs: Sequence[DecodedLog]) -> None:
+    """The timelock's scheduled, executed (one row per call of a batch) and cancelled operations."""
+    rows = []
+    for log in logs:
+        kind = _TIMELOCK_EVENTS.get(log.event)
+        if kind is None:
+            continue  # role changes, salts, delay changes: kept as raw events only
+        args = log.args
+        rows.append(
+            TimelockEvent(
+                **_log_fields(checkpoint, log),
+                operation_id=args["id"],
+                kind=kind,
+                call_index=int(args["index"]) if "index" in args else None,
+                target=args.get("target", ""),
+                value=int(args["value"]) if "value" in args else None,
+                data=args.get("data", ""),
+                predecessor=args.get("predecessor", ""),
+                delay=int(args["delay"]) if "delay" in args else None,
+            )
+        )
+    _upsert(TimelockEvent, rows, ["operation_id", "kind", "call_index", "target", "value", "data", "predecessor",
+                                  "delay"])  # fmt: skip
 
 
 def _upsert(model: Any, rows: list[Any], fields: list[str]) -> None:
