@@ -13,6 +13,7 @@ from insurance.models.coverage import (
     RunStatus,
 )
 from insurance.models.funds import OUTFLOW_KINDS, EntryKind, FundLedgerEntry, InsuranceFund, signed_effect
+from insurance.models.risk_attestation import AttestationStatus, RiskAttestation
 from insurance.models.scenarios import MAX_REPLAY_DAYS, MAX_SCALE, Scenario, ScenarioKind
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "MAX_SCALE",
     "MAX_STEPS",
     "OUTFLOW_KINDS",
+    "AttestationStatus",
     "ChunkStatus",
     "CoverageChunk",
     "CoverageRun",
@@ -32,6 +34,7 @@ __all__ = [
     "InsuranceFund",
     "ParameterSet",
     "PriceModelKind",
+    "RiskAttestation",
     "RunPurpose",
     "RunStatus",
     "Scenario",

@@ -60,16 +60,16 @@ def _sample(run: CoverageRun) -> PairedSample:
     )
 
 
-def run_paired_deltas(a: CoverageRun, b: CoverageRun) -> PairedDeltas:
-    """Paired deltas B − A of two succeeded runs (cached by their results' sha256).
+def run_paired_deltas(a: CoverageRun, b: CoverageRun, *, confidence: float = 0.95) -> PairedDeltas:
+    """Paired deltas B − A of two succeeded runs at `confidence` (cached by their results' sha256).
 
     Raises CoverageFileError when a results file is missing or altered, ValueError when the paths differ.
     """
-    key = f"insurance:paired:{a.results_sha256}:{b.results_sha256}:{a.fund_balance}:{b.fund_balance}"
+    key = f"insurance:paired:{a.results_sha256}:{b.results_sha256}:{a.fund_balance}:{b.fund_balance}:{confidence}"
     found = cache.get(key)
     if isinstance(found, PairedDeltas):
         return found
-    deltas = paired_deltas(_sample(a), _sample(b))
+    deltas = paired_deltas(_sample(a), _sample(b), confidence=confidence)
     cache.set(key, deltas, DELTAS_CACHE_SECONDS)
     return deltas
 

@@ -23,6 +23,7 @@ def coverage_pair_create(
     seed: int,
     at: datetime,
     paths: int,
+    shape: Mapping[str, Any] | None = None,
 ) -> tuple[CoverageRun, CoverageRun]:
     """Create the current and the proposed run of a paired comparison; returns (current, proposed).
 
@@ -30,8 +31,10 @@ def coverage_pair_create(
     estimated path by path. `overrides` is {market symbol: {field: value}} (rates as fractions) applied to
     the current parameters on the proposed side only. `purpose` is asked of both runs (see
     `run_purpose_derive`: the proposed side of a non-proposal pair is a what-if, never a baseline). Raises
-    ValidationError naming the field; then neither run is written.
+    ValidationError naming the field; then neither run is written. `shape` gives both runs further
+    `coverage_run_create` arguments (e.g. steps, horizon_days), its defaults otherwise.
     """
+    shape = dict(shape or {})
     if purpose == RunPurpose.BASELINE:
         raise ValidationError({"purpose": "A paired comparison is never a baseline; ask for a what-if."})
     with transaction.atomic():
@@ -42,6 +45,7 @@ def coverage_pair_create(
             seed=seed,
             at=at,
             purpose=purpose,
+            **shape,
         )
         proposed = coverage_run_create(
             label=f"{label}: proposed parameters",
@@ -51,6 +55,7 @@ def coverage_pair_create(
             at=at,
             parameter_overrides={symbol: dict(fields) for symbol, fields in overrides.items()},
             purpose=purpose,
+            **shape,
         )
     return current, proposed
 
