@@ -10,8 +10,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from insurance.models import CoverageChunk, CoverageRun, FundLedgerEntry, InsuranceFund
+from insurance.models import ACTIVE_STATUSES, CoverageChunk, CoverageRun, FundLedgerEntry, InsuranceFund
 from insurance.selectors.funds import fund_balance
+from insurance.services.coverage_cleanup import CoverageRunDeleteError, coverage_runs_delete
 from insurance.services.coverage_runs import CoverageRunError, coverage_run_cancel
 from insurance.services.ledger import ledger_entry_record
 from riskgov.core.admin_base import AppendOnlyPermissions, DeletableReadOnlyPermissions, ReadOnlyPermissions
@@ -99,6 +100,22 @@ class CoverageRunAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
 
     def has_manage_coverage_runs_permission(self, request: HttpRequest) -> bool:
         return has_permission(request.user, Permission.MANAGE_COVERAGE_RUNS)
+
+    def has_delete_permission(self, request: HttpRequest, obj: CoverageRun | None = None) -> bool:
+        """A queued or running run is cancelled first: its workers would still write files."""
+        if obj is not None and obj.status in ACTIVE_STATUSES:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: CoverageRun) -> None:
+        self.delete_queryset(request, CoverageRun.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[CoverageRun]) -> None:
+        """Runs go with their files in the run storage; an active run is refused (cancel it first)."""
+        try:
+            coverage_runs_delete(queryset)
+        except CoverageRunDeleteError as error:
+            messages.error(request, str(error))
 
     @admin.action(description="Cancel selected queued or running runs", permissions=["manage_coverage_runs"])
     def cancel_runs(self, request: HttpRequest, queryset: QuerySet[CoverageRun]) -> None:

@@ -3,13 +3,18 @@ and a funded insurance fund; plus helpers to start an extra worker and wait for 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
@@ -23,6 +28,7 @@ from django.db import connection
 from insurance.models import CoverageRun, EntryKind, InsuranceFund
 from insurance.services.ledger import ledger_entry_record
 from riskgov.markets.models import Account, Position, PriceObservation
+from tests.conftest import require_service
 from tests.factories import MarginParametersFactory, MarketFactory, address_for
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
@@ -164,3 +170,97 @@ def coverage_files_cleanup() -> Any:
     yield
     for directory in (set(root.iterdir()) if root.is_dir() else set()) - before:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class S3Server:
+    """A local S3-compatible server (moto's server mode) in its own process."""
+
+    endpoint: str
+    process: subprocess.Popen[bytes]
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name="us-east-1",
+        )
+
+
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "riskgov-test", "AWS_SECRET_ACCESS_KEY": "riskgov-test-secret"}
+
+
+def s3_server_start(*, host: str = "127.0.0.1", log: Path) -> S3Server:
+    """Start moto's S3 server on a free port of `host` and wait until it answers."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    endpoint = f"http://{host}:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the S3 server exited with {process.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(endpoint, timeout=0.5):
+                return S3Server(endpoint=endpoint, process=process)
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail(f"the S3 server did not answer within 30 s; see {log}")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    require_service(importlib.util.find_spec("moto") is not None, "moto (the local S3 server)")
+    log_path = REPO_ROOT / "var" / "test-s3-server.log"
+    log_path.parent.mkdir(exist_ok=True)
+    server = s3_server_start(log=log_path)
+    yield server
+    server.process.kill()
+    server.process.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class S3Bucket:
+    name: str
+    server: S3Server
+
+    def environment(self, endpoint: str | None = None) -> dict[str, str]:
+        """What a worker's environment needs to keep its run files in this bucket."""
+        return {
+            "RISKGOV_RUN_STORAGE": "s3",
+            "RISKGOV_S3_BUCKET": self.name,
+            "RISKGOV_S3_ENDPOINT_URL": endpoint or self.server.endpoint,
+            "RISKGOV_S3_REGION": "us-east-1",
+            "RISKGOV_S3_ADDRESSING_STYLE": "path",
+            **S3_CREDENTIALS,
+        }
+
+    def object_keys(self) -> list[str]:
+        listing = self.server.client().list_objects_v2(Bucket=self.name)
+        return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server, settings: Any, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """A fresh bucket, and this process's run storage pointed at it (workers take `environment()`)."""
+    from config.settings.storage import run_storage_backend
+
+    bucket = S3Bucket(name=f"riskgov-test-{uuid.uuid4().hex[:12]}", server=s3_server)
+    s3_server.client().create_bucket(Bucket=bucket.name)
+    for name, value in bucket.environment().items():
+        monkeypatch.setenv(name, value)
+    import environ
+
+    settings.STORAGES = {**settings.STORAGES, settings.RISKGOV_RUN_STORAGE_ALIAS: run_storage_backend(environ.Env())}
+    return bucket
