@@ -22,6 +22,8 @@ VETOED = "vetoed"
 EXPIRED = "expired"
 EXECUTED = "executed"
 
+ONCHAIN_MODE = "onchain"  # GovernanceMode.ONCHAIN
+
 FINAL_STATES = frozenset({CANCELED, DEFEATED, VETOED, EXPIRED, EXECUTED})
 
 
@@ -99,8 +101,11 @@ def proposal_state(proposal: ProposalFacts, now: datetime) -> str:
     Executed, Canceled and Vetoed are recorded actions; before the window it is Pending, inside it
     Active (start inclusive, end exclusive); after it Defeated unless quorum is reached and For >
     Against, then Succeeded until queued, Queued until executed, and Expired once the grace period
-    after the timelock has passed without execution.
+    after the timelock has passed without execution. A proposal settled on chain has the Governor's state.
     """
+    onchain = getattr(proposal, "onchain_state", "")
+    if onchain and getattr(proposal, "governance_mode", "") == ONCHAIN_MODE:
+        return str(onchain)  # settled on the Governor: its state() as last read (services.onchain)
     recorded = _recorded_state(proposal)
     if recorded is not None:
         return recorded

@@ -1,6 +1,7 @@
 from riskgov.governance.models.delegation import DelegateStatement, DelegationRelay, RelayStatus
 from riskgov.governance.models.governance import (
     WEI_DIGITS,
+    GovernanceMode,
     GovernanceSettings,
     ParameterChange,
     Proposal,
@@ -19,11 +20,15 @@ from riskgov.governance.models.notifications import (
     NotificationSubscriber,
     SubscriberChannel,
 )
+from riskgov.governance.models.onchain import RELAY_FINAL_STATUSES, VoteRelay, VoteRelayStatus
+from riskgov.governance.models.risk_budget import ProposalChangeRequest
 
 __all__ = [
+    "RELAY_FINAL_STATUSES",
     "WEI_DIGITS",
     "DelegateStatement",
     "DelegationRelay",
+    "GovernanceMode",
     "GovernanceSettings",
     "ImpactPreview",
     "NotificationDelivery",
@@ -31,6 +36,7 @@ __all__ = [
     "NotificationSubscriber",
     "ParameterChange",
     "Proposal",
+    "ProposalChangeRequest",
     "ProposalExecution",
     "ProposalState",
     "RelayStatus",
@@ -38,6 +44,8 @@ __all__ = [
     "StaffAddress",
     "SubscriberChannel",
     "Vote",
+    "VoteRelay",
+    "VoteRelayStatus",
     "VoteSupportChoice",
     "VoterNonce",
 ]

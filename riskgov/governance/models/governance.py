@@ -42,6 +42,14 @@ class ProposalState(models.TextChoices):
     EXECUTED = "executed", "Executed"
 
 
+class GovernanceMode(models.TextChoices):
+    """Where a proposal is settled: tallied by the app and applied by the executor key (off-chain), or on an
+    OpenZeppelin Governor whose timelock owns the registry (on-chain)."""
+
+    OFFCHAIN = "offchain", "Off-chain (app tally, executor key)"
+    ONCHAIN = "onchain", "On-chain (Governor and timelock)"
+
+
 class VoteSupportChoice(models.IntegerChoices):
     AGAINST = 0, "Against"
     FOR = 1, "For"
@@ -119,6 +127,31 @@ class Proposal(models.Model):
     guardian_address = models.CharField(max_length=42, blank=True)
     voting_starts_at = models.DateTimeField()
     voting_ends_at = models.DateTimeField(help_text="End of voting; a late quorum moves it (see voting_extended_from).")
+    # On-chain mode: the Governor is the ballots' verifying contract and its proposal id is what ballots sign.
+    governance_mode = models.CharField(
+        max_length=8, choices=GovernanceMode.choices, default=GovernanceMode.OFFCHAIN, db_index=True
+    )
+    ballot_domain_name = models.CharField(
+        max_length=64, default="RiskGov", help_text="EIP-712 domain name of the ballots (the Governor's name on chain)."
+    )
+    ballot_domain_version = models.CharField(max_length=16, default="1", help_text="EIP-712 domain version.")
+    onchain_proposal_id = models.DecimalField(
+        max_digits=WEI_DIGITS, decimal_places=0, null=True, blank=True, unique=True,
+        help_text="The Governor's proposal id (hashProposal of the payload); on-chain mode only.",
+    )  # fmt: skip
+    onchain_payload = models.JSONField(
+        default=dict, blank=True,
+        help_text="The propose(targets, values, calldatas, description) arguments as built after the guardrails.",
+    )  # fmt: skip
+    propose_tx_hash = models.CharField(max_length=66, blank=True, help_text="The proposer's propose transaction.")
+    proposed_onchain_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the Governor's ProposalCreated for this payload was confirmed."
+    )
+    onchain_state = models.CharField(
+        max_length=16, choices=ProposalState.choices, blank=True,
+        help_text="The Governor's state() as last read; on-chain proposals take their state from it.",
+    )  # fmt: skip
+    onchain_synced_at = models.DateTimeField(null=True, blank=True)
     # Late-quorum protection (OpenZeppelin GovernorPreventLateQuorum), frozen at creation.
     vote_extension_seconds = models.PositiveIntegerField(
         default=0, help_text="Voting stays open at least this long after the vote that first reaches quorum."
@@ -187,6 +220,17 @@ class Proposal(models.Model):
         return None if eta is None else eta + timedelta(seconds=self.grace_period_seconds)
 
     @property
+    def is_onchain(self) -> bool:
+        return self.governance_mode == GovernanceMode.ONCHAIN
+
+    @property
+    def ballot_proposal_id(self) -> int:
+        """The `proposalId` ballots sign: the Governor's id on chain, else this row's primary key."""
+        if self.governance_mode == GovernanceMode.ONCHAIN and self.onchain_proposal_id is not None:
+            return int(self.onchain_proposal_id)
+        return int(self.pk)
+
+    @property
     def quorum(self) -> Decimal:
         """Votes (token wei) For + Abstain must reach: floor(total supply at the snapshot × quorum fraction)."""
         return Decimal(int(self.total_supply * self.quorum_fraction))
@@ -226,6 +270,9 @@ class Vote(models.Model):
         default=False, help_text="The reason is part of the signed ExtendedBallot (older rows: not signed)."
     )
     submitted_by = models.CharField(max_length=42, blank=True, help_text="Signed-in relayer, if not the voter.")
+    governor = models.CharField(
+        max_length=42, blank=True, help_text="The Governor whose nonces the ballot uses (on-chain mode), else empty."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -233,7 +280,9 @@ class Vote(models.Model):
         ordering = ["proposal", "created_at", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["proposal", "voter"], name="vote_once_per_proposal"),
-            models.UniqueConstraint(fields=["voter", "nonce"], name="vote_nonce_unique"),
+            # off-chain nonces are the app's; an on-chain ballot carries its Governor's nonces(), which that
+            # Governor enforces (a nonce a reverted ballot did not use is signed again)
+            models.UniqueConstraint(fields=["voter", "nonce"], condition=Q(governor=""), name="vote_nonce_unique"),
         ]
 
     def __str__(self) -> str:

@@ -29,11 +29,14 @@ from riskgov.governance.errors import ChainNotConfigured
 
 @dataclass(frozen=True)
 class GovernanceChain:
-    """The deployment ballots are bound to: EIP-712 `chainId` and `verifyingContract` (the registry)."""
+    """The deployment ballots are bound to: EIP-712 `chainId` and `verifyingContract` (the registry off-chain,
+    the Governor on chain). `governor` and `timelock` are empty when the deployment has no Governor."""
 
     chain_id: int
     registry: str
     gov_token: str
+    governor: str = ""
+    timelock: str = ""
 
 
 @lru_cache(maxsize=4)
@@ -54,10 +57,13 @@ def governance_chain() -> GovernanceChain:
             "chain_not_configured",
             f"No contracts are recorded for chain {settings.CHAIN_ID}; deploy them first (manage.py chain_deploy).",
         )
+    governor, timelock = getattr(deployment, "governor", "") or "", getattr(deployment, "timelock", "") or ""
     return GovernanceChain(
         chain_id=int(deployment.chain_id),
         registry=Web3.to_checksum_address(deployment.registry),
         gov_token=Web3.to_checksum_address(deployment.gov_token),
+        governor=Web3.to_checksum_address(governor) if governor else "",
+        timelock=Web3.to_checksum_address(timelock) if timelock else "",
     )
 
 

@@ -1,7 +1,8 @@
 """Executing a queued proposal: guardrails again, push to RiskParameterRegistry, then one DB write.
 
 Order, so that the database and the chain never disagree silently:
-1. re-check every market's change with the guardrails (nothing is sent when one fails);
+1. re-check every market's change with the guardrails (nothing is sent when one fails), and for a market with
+   a risk budget wait for its paired-run attestation (`services.risk_budget`; nothing is sent before it);
 2. per market, push ``setParameters`` from the executor account and commit the receipt (tx hash,
    block, registry version) on a ProposalExecution row; a market whose registry values already equal
    the target (a push whose receipt was not recorded) is recognised and not sent again;
@@ -30,8 +31,8 @@ from chain.client import ChainClient
 from chain.conf import ExecutorKeyError
 from chain.conf import executor_account as configured_executor
 from chain.errors import ChainError, ContractReverted
-from chain.registry import REGISTRY_FIELDS, registry_targets, registry_update_call
-from chain.units import market_id, to_fixed
+from chain.registry import REGISTRY_FIELDS, registry_update_call
+from chain.units import market_id
 from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record
@@ -41,8 +42,9 @@ from riskgov.governance.models import Proposal, ProposalExecution
 from riskgov.governance.selectors import chain_reads
 from riskgov.governance.selectors.proposals import tally_attach
 from riskgov.governance.services.proposals import proposal_overrides
-from riskgov.markets.models import MarginParameters, Market
-from riskgov.markets.selectors.markets import markets_with_marks
+from riskgov.governance.services.registry_targets import chain_symbol, registry_values_for
+from riskgov.governance.services.risk_budget import proposal_risk_budget_gate
+from riskgov.markets.models import MarginParameters, Market, ParameterChangeRequest
 from riskgov.markets.services.guardrails import GuardrailError, guardrails_check
 from riskgov.markets.services.parameters import margin_parameters_change
 
@@ -59,36 +61,12 @@ class ExecutionUnavailable(ExecutionFailed):
     """The chain could not be reached or did not answer: a transient failure, worth another attempt soon."""
 
 
-def chain_symbol(market: Market) -> str:
-    """The registry's market symbol, e.g. ETH-USD (``bytes32`` via chain.units.market_id)."""
-    return market.symbol if "-" in market.symbol else f"{market.symbol}-{market.quote_asset}"
-
-
 def executor_account() -> LocalAccount:
     """CHAIN_EXECUTOR_KEY's account (Anvil's dev account 0 in demo mode); ExecutionFailed when unset."""
     try:
         return configured_executor()
     except ExecutorKeyError as exc:
         raise ExecutionFailed("no_executor", str(exc)) from exc
-
-
-def _registry_values(
-    client: ChainClient, registry: Any, market: Market, values: dict[str, Decimal | None], oi_cap_changed: bool
-) -> dict[str, str]:
-    mid = market_id(chain_symbol(market))
-    configured = bool(client.call(registry.functions.isConfigured(mid)))
-    if oi_cap_changed or not configured:
-        priced = markets_with_marks().filter(pk=market.pk).first()
-        mark = getattr(priced, "mark_price", None)
-        if values["oi_cap"] is None or not mark:
-            raise ExecutionFailed(
-                "no_oi_cap",
-                f"{market.symbol}: the registry needs an OI cap in base units, which needs an OI cap and a mark price",
-            )
-        oi_cap = to_fixed(Decimal(values["oi_cap"]) / Decimal(mark))
-    else:
-        oi_cap = int(client.call(registry.functions.getParameters(mid))[5])
-    return registry_targets(values, oi_cap=oi_cap)
 
 
 def _find_update_tx(registry: Any, mid: bytes, version: int) -> tuple[str, int | None]:
@@ -136,6 +114,12 @@ def _execution_row(proposal: Proposal, market: Market, targets: dict[str, str]) 
 def _claim(proposal_id: int, now: datetime) -> Proposal | None:
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        if proposal.is_onchain:
+            raise ActionNotAllowed(
+                "onchain_execution",
+                f"Proposal #{proposal_id} settles on chain: any wallet sends the Governor's execute once the timelock "
+                "allows; the app holds no key that can change parameters.",
+            )
         tally_attach([proposal])
         if proposal.executed_at is not None:
             return None
@@ -183,6 +167,7 @@ def proposal_execute(*, proposal_id: int, actor: str = "system", now: datetime |
                 errors += [f"{symbol} {violation}" for violation in exc.violations]
         if errors:
             raise ExecutionFailed("guardrail_violation", "Guardrails fail at execution: " + "; ".join(errors))
+        attested = _risk_budget_gate(proposal, grouped, markets, now)
         client = chain_reads.chain_client()
         registry = client.contract("RiskParameterRegistry", proposal.verifying_contract)
         for symbol in sorted(grouped):
@@ -191,14 +176,14 @@ def proposal_execute(*, proposal_id: int, actor: str = "system", now: datetime |
             targets = (
                 existing.registry_values
                 if existing
-                else _registry_values(client, registry, market, proposed[symbol], "oi_cap" in grouped[symbol])
+                else registry_values_for(client, registry, market, proposed[symbol], "oi_cap" in grouped[symbol])
             )
             row = existing or _execution_row(proposal, market, targets)
             with transaction.atomic():
                 row = ProposalExecution.objects.select_for_update().select_related("market").get(pk=row.pk)
                 if row.pushed_at is None:
                     _push_market(client, registry, row, now)
-        _write_versions(proposal.pk, grouped, markets, actor=actor, now=now)
+        _write_versions(proposal.pk, grouped, markets, actor=actor, now=now, attested=attested)
     except ContractReverted as exc:
         _record_failure(proposal, f"Registry rejected the update: {exc}", actor)
         raise ExecutionFailed("registry_reverted", str(exc)) from exc
@@ -211,6 +196,30 @@ def proposal_execute(*, proposal_id: int, actor: str = "system", now: datetime |
     return Proposal.objects.get(pk=proposal_id)
 
 
+def _risk_budget_gate(
+    proposal: Proposal,
+    grouped: dict[str, dict[str, Decimal | None]],
+    markets: dict[str, Market],
+    now: datetime,
+) -> dict[str, ParameterChangeRequest]:
+    """The attested change request of each market with a risk budget; ExecutionFailed (nothing is pushed) while
+    one waits for its paired run or after its budget refused it. The attestation's worker sends the execution
+    again once it is attested."""
+    attested: dict[str, ParameterChangeRequest] = {}
+    waiting: list[str] = []
+    for symbol in sorted(grouped):
+        request, problem = proposal_risk_budget_gate(
+            proposal=proposal, market=markets[symbol], changes=grouped[symbol], now=now
+        )
+        if problem:
+            waiting.append(problem)
+        elif request is not None:
+            attested[symbol] = request
+    if waiting:
+        raise ExecutionFailed("risk_budget", "Risk budget: " + "; ".join(waiting))
+    return attested
+
+
 def _write_versions(
     proposal_id: int,
     grouped: dict[str, dict[str, Decimal | None]],
@@ -218,6 +227,7 @@ def _write_versions(
     *,
     actor: str,
     now: datetime,
+    attested: dict[str, ParameterChangeRequest] | None = None,
 ) -> None:
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
@@ -235,6 +245,7 @@ def _write_versions(
                 actor=f"proposal:{proposal.pk}",
                 effective_at=now,
                 proposal_ref=str(proposal.pk),
+                change_request=(attested or {}).get(symbol),
             )
             row.parameters = version
             row.save(update_fields=["parameters"])

@@ -29,10 +29,13 @@ from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record, decimal_text
 from riskgov.governance.domain.state import FINAL_STATES, SUCCEEDED, proposal_state
 from riskgov.governance.errors import ActionNotAllowed, ProposalRejected
-from riskgov.governance.models import GovernanceSettings, ParameterChange, Proposal, ProposalState
+from riskgov.governance.models import GovernanceMode, GovernanceSettings, ParameterChange, Proposal, ProposalState
 from riskgov.governance.selectors import chain_reads
 from riskgov.governance.selectors.impact import proposal_impact
+from riskgov.governance.selectors.onchain import onchain_mode
 from riskgov.governance.selectors.proposals import Recount, proposal_recount, tally_attach
+from riskgov.governance.services.onchain import governor_required, onchain_payload_build
+from riskgov.governance.services.registry_targets import chain_symbol, registry_values_for
 from riskgov.markets.models import PARAMETER_FIELDS, MarginParameters, Market
 from riskgov.markets.services.guardrails import GuardrailError, guardrails_check
 
@@ -217,7 +220,8 @@ def proposal_create(
     currents = _check_guardrails(grouped, markets, now)
     _check_no_open_duplicate(proposer=to_checksum_address(proposer), grouped=grouped, now=now)
 
-    chain = chain_reads.governance_chain()
+    onchain = onchain_mode()
+    chain = governor_required() if onchain else chain_reads.governance_chain()
     config = governance_settings_get()
     snapshot = chain_reads.latest_block()
     proposer = to_checksum_address(proposer)
@@ -234,6 +238,7 @@ def proposal_create(
         )
     supply = chain_reads.total_supply_at(snapshot)
     starts = now + timedelta(seconds=config.voting_delay_seconds)
+    market_targets = _registry_market_targets(chain, grouped, markets, currents) if onchain else []
     with transaction.atomic():
         proposal = Proposal.objects.create(
             title=title.strip(),
@@ -243,7 +248,9 @@ def proposal_create(
             proposer=proposer,
             created_at=now,
             chain_id=chain.chain_id,
-            verifying_contract=chain.registry,
+            verifying_contract=chain.governor if onchain else chain.registry,
+            governance_mode=GovernanceMode.ONCHAIN if onchain else GovernanceMode.OFFCHAIN,
+            onchain_state=ProposalState.PENDING if onchain else "",
             snapshot_block=snapshot,
             total_supply=Decimal(supply),
             proposer_power=Decimal(power),
@@ -271,6 +278,8 @@ def proposal_create(
             for symbol, fields in grouped.items()
             for field, value in fields.items()
         )
+        if onchain:  # the proposer's wallet sends propose with exactly these registry updates
+            onchain_payload_build(proposal=proposal, registry=chain.registry, market_targets=market_targets)
         proposal.impact = proposal_impact(grouped)
         proposal.impact_computed_at = now
         proposal.save(update_fields=["impact", "impact_computed_at"])
@@ -283,6 +292,28 @@ def proposal_create(
         # the paired coverage runs are frozen and simulated by the workers, never inside this request
         dispatch.send_on_commit(COVERAGE_PREVIEW_TASK, proposal_id=proposal.pk)
     return proposal
+
+
+def _registry_market_targets(
+    chain: chain_reads.GovernanceChain,
+    grouped: dict[str, dict[str, Decimal | None]],
+    markets: dict[str, Market],
+    currents: dict[str, MarginParameters],
+) -> list[tuple[Market, str, dict[str, str]]]:
+    """Per market (in symbol order): its registry symbol and the setParameters values of the parameters the
+    guardrails just passed (the calldata of an on-chain proposal)."""
+    client = chain_reads.chain_client()
+    registry = client.contract("RiskParameterRegistry", chain.registry)
+    return [
+        (
+            markets[symbol],
+            chain_symbol(markets[symbol]),
+            registry_values_for(
+                client, registry, markets[symbol], {**currents[symbol].values(), **fields}, "oi_cap" in fields
+            ),
+        )
+        for symbol, fields in sorted(grouped.items())
+    ]
 
 
 def _changes_text(grouped: dict[str, dict[str, Decimal | None]]) -> dict[str, dict[str, str | None]]:
@@ -339,6 +370,12 @@ def _transition(proposal: Proposal, *, now: datetime, actor: str, action: AuditA
     dispatch.send_on_commit(NOTIFICATIONS_EMIT_TASK, proposal_id=proposal.pk)
 
 
+def _offchain_only(proposal: Proposal, action: str, how: str) -> None:
+    """Refuse an off-chain action on a proposal that settles on the Governor, saying how it is done there."""
+    if proposal.is_onchain:
+        raise ActionNotAllowed(f"onchain_{action}", f"Proposal #{proposal.pk} settles on chain: {how}")
+
+
 GUARDIAN_CANCELABLE = frozenset({ProposalState.PENDING, ProposalState.ACTIVE, ProposalState.SUCCEEDED})
 
 
@@ -350,6 +387,10 @@ def proposal_cancel(
     now = now or timezone.now()
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        _offchain_only(
+            proposal, "cancel", "the proposer's wallet sends the Governor's cancel while it is pending, the proposal "
+            "guardian's at any stage before execution.",
+        )  # fmt: skip
         tally_attach([proposal])
         state = proposal_state(proposal, now)
         if as_guardian:
@@ -373,6 +414,7 @@ def proposal_queue(*, proposal_id: int, actor: str, now: datetime | None = None)
     now = now or timezone.now()
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        _offchain_only(proposal, "queue", "any wallet sends the Governor's queue once voting has succeeded.")
         tally_attach([proposal])
         if proposal_state(proposal, now) != SUCCEEDED:
             raise ActionNotAllowed(
@@ -395,6 +437,9 @@ def proposal_veto(
         raise ActionNotAllowed("reason_required", "Give a reason for the veto.", field="reason", status=400)
     with transaction.atomic():
         proposal = Proposal.objects.select_for_update().get(pk=proposal_id)
+        _offchain_only(
+            proposal, "veto", "the proposal guardian's wallet cancels it on the Governor during the timelock."
+        )
         tally_attach([proposal])
         is_frozen_guardian = bool(proposal.guardian_address) and guardian.lower() == proposal.guardian_address.lower()
         if not (as_guardian or is_frozen_guardian):
@@ -413,7 +458,12 @@ def proposal_states_sync(*, now: datetime | None = None) -> dict[str, list[int]]
     now = now or timezone.now()
     changed: list[int] = []
     queued: list[int] = []
-    open_ids = list(Proposal.objects.exclude(state__in=FINAL_STATES).values_list("pk", flat=True))
+    # on-chain proposals take their state from the Governor (services.onchain.onchain_proposals_sync)
+    open_ids = list(
+        Proposal.objects.exclude(state__in=FINAL_STATES)
+        .filter(governance_mode=GovernanceMode.OFFCHAIN)
+        .values_list("pk", flat=True)
+    )
     for proposal_id in open_ids:
         with transaction.atomic():
             proposal = Proposal.objects.select_for_update().get(pk=proposal_id)

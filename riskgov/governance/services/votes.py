@@ -13,7 +13,7 @@ the vote, so a deleted vote row never locks a voter out and two ballots with one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -24,8 +24,6 @@ from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
 
 from chain.eip712 import (
-    DOMAIN_NAME,
-    DOMAIN_VERSION,
     Ballot,
     BallotDomain,
     ballot_digest_fast,
@@ -35,11 +33,21 @@ from chain.eip712 import (
     recover_address,
     signature_defect,
 )
-from chain.errors import ChainError
+from chain.errors import ChainError, ContractReverted
+from riskgov.core import dispatch
 from riskgov.governance.domain.state import ACTIVE, PENDING, proposal_state
 from riskgov.governance.errors import VoteRejected
-from riskgov.governance.models import Proposal, Vote, VoterNonce, VoteSupportChoice
+from riskgov.governance.models import (
+    GovernanceMode,
+    Proposal,
+    Vote,
+    VoteRelay,
+    VoteRelayStatus,
+    VoterNonce,
+    VoteSupportChoice,
+)
 from riskgov.governance.selectors import chain_reads
+from riskgov.governance.selectors import onchain as governor_reads
 from riskgov.governance.selectors.proposals import tally_attach
 from riskgov.governance.services.voting_deadline import proposal_late_quorum_check
 
@@ -54,14 +62,22 @@ class SignedBallot:
     nonce: int
     signature: str
     reason: str = ""
+    # The domain the wallet signed under, when the submitter says: a ballot for another chain or contract is
+    # refused naming both, before any signature check.
+    chain_id: int | None = None
+    verifying_contract: str = ""
 
 
 REASON_MAX_LENGTH = 2000
+RELAY_TASK = "riskgov.governance_relay_ballots"
 
 
 def ballot_domain(proposal: Proposal) -> BallotDomain:
-    """The EIP-712 domain frozen on the proposal at creation."""
-    return BallotDomain(chain_id=int(proposal.chain_id), verifying_contract=proposal.verifying_contract)
+    """The EIP-712 domain frozen on the proposal at creation (the Governor's on chain, else the registry's)."""
+    return BallotDomain(
+        chain_id=int(proposal.chain_id), verifying_contract=proposal.verifying_contract,
+        name=proposal.ballot_domain_name, version=proposal.ballot_domain_version,
+    )  # fmt: skip
 
 
 def voter_nonce(voter: str) -> int:
@@ -97,7 +113,8 @@ def _ballot(submitted: SignedBallot) -> Ballot:
 VOTE_FIELDS = (
     "chain_id", "verifying_contract", "snapshot_block", "voting_starts_at", "voting_ends_at", "canceled_at",
     "queued_at", "vetoed_at", "executed_at", "timelock_seconds", "grace_period_seconds", "total_supply",
-    "quorum_fraction",
+    "quorum_fraction", "governance_mode", "onchain_proposal_id", "onchain_state", "ballot_domain_name",
+    "ballot_domain_version",
 )  # fmt: skip
 
 
@@ -117,7 +134,7 @@ def _proposal_with_history(proposal_id: int, voter: str) -> Proposal | None:
 def _digest(proposal: Proposal, ballot: Ballot, *, reason: str) -> bytes:
     """The EIP-712 hash of `ballot` (ExtendedBallot when `reason`, else Ballot) in the proposal's frozen domain."""
     separator = domain_separator(
-        name=DOMAIN_NAME, version=DOMAIN_VERSION, chain_id=int(proposal.chain_id),
+        name=proposal.ballot_domain_name, version=proposal.ballot_domain_version, chain_id=int(proposal.chain_id),
         verifying_contract=proposal.verifying_contract,
     )  # fmt: skip
     return ballot_digest_fast(
@@ -165,7 +182,7 @@ def _signature_check(proposal: Proposal, ballot: Ballot, signature: bytes) -> No
         signed = "ExtendedBallot with this reason" if ballot.reason else "Ballot"
         raise VoteRejected(
             "invalid_signature",
-            f"the signature is not {ballot.voter}'s signature of this {signed} (proposal {proposal.pk}, support "
+            f"the signature is not {ballot.voter}'s signature of this {signed} (proposal {ballot.proposal_id}, support "
             f"{ballot.support}, nonce {ballot.nonce}, chain {domain.chain_id}, contract {domain.verifying_contract})",
             field="signature",
         )
@@ -186,10 +203,74 @@ def _nonce_consume(voter: str, nonce: int, now: datetime) -> bool:
     return True
 
 
+def _domain_check(proposal: Proposal, submitted: SignedBallot) -> None:
+    """Refuse a ballot the submitter says was signed for another chain or verifying contract, naming both."""
+    domain = ballot_domain(proposal)
+    other_chain = submitted.chain_id is not None and int(submitted.chain_id) != domain.chain_id
+    other_contract = bool(submitted.verifying_contract) and (
+        submitted.verifying_contract.lower() != domain.verifying_contract.lower()
+    )
+    if other_chain or other_contract:
+        what = "Governor" if proposal.governance_mode == GovernanceMode.ONCHAIN else "registry"
+        raise VoteRejected(
+            "wrong_domain",
+            f"the ballot is signed for contract {submitted.verifying_contract or domain.verifying_contract} on chain "
+            f"{submitted.chain_id if submitted.chain_id is not None else domain.chain_id}, but proposal "
+            f"#{proposal.pk}'s ballots are for the {what} {domain.verifying_contract} on chain {domain.chain_id}",
+            field="verifying_contract" if other_contract else "chain_id",
+        )
+
+
+def _onchain_window_check(proposal: Proposal, voter: str) -> None:
+    """On chain, the Governor says whether voting is open (live state()) and whether the voter already voted."""
+    governor, pid = proposal.verifying_contract, proposal.ballot_proposal_id
+    try:
+        state = governor_reads.governor_state(governor, pid)
+        voted = governor_reads.governor_has_voted(governor, pid, voter)
+    except ContractReverted as exc:
+        raise VoteRejected(
+            "not_on_chain", f"the Governor has no proposal {pid} yet: the proposer's wallet has not sent propose"
+        ) from exc
+    except ChainError as exc:
+        raise VoteRejected(
+            "cannot_verify_now", f"cannot read the Governor's state now, retry later ({exc})", status=503
+        ) from exc
+    if state == PENDING:
+        raise VoteRejected(
+            "voting_not_started", f"voting opens on chain after block {proposal.snapshot_block} (the snapshot)"
+        )
+    if state != ACTIVE:
+        raise VoteRejected("voting_closed", f"voting is closed on chain (the Governor says {state})")
+    if voted:
+        raise VoteRejected(
+            "already_voted", f"{voter} has already voted on proposal #{proposal.pk} on chain", status=409
+        )
+
+
+def _offchain_window_check(proposal: Proposal, now: datetime) -> None:
+    state = proposal_state(proposal, now)
+    if state == PENDING:
+        raise VoteRejected("voting_not_started", f"voting starts at {proposal.voting_starts_at:%Y-%m-%d %H:%M:%S} UTC")
+    if state != ACTIVE:
+        tally_attach([proposal])
+        raise VoteRejected("voting_closed", f"voting is closed (proposal is {proposal_state(proposal, now)})")
+
+
+def onchain_next_nonce(proposal: Proposal, voter: str) -> int:
+    """The nonce `voter`'s next ballot for this proposal's Governor must carry: the Governor's nonces(voter) plus
+    the voter's ballots collected for it and not yet relayed (the relayer sends them in nonce order)."""
+    waiting = Vote.objects.filter(
+        voter=voter, governor=proposal.verifying_contract,
+        relay__status__in=[VoteRelayStatus.PENDING, VoteRelayStatus.FAILED],
+    ).count()  # fmt: skip
+    return governor_reads.governor_nonce(proposal.verifying_contract, voter) + waiting
+
+
 def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | None = None) -> Vote:
     """Accept `ballot` if the proposal is Active, the voter has not voted on it, the nonce is the voter's next one,
     the voter had power at the snapshot, and the voter signed exactly this ballot (with its reason, if any).
-    Anyone may submit (relay) it.
+    Anyone may submit (relay) it. On chain, the Governor's live state and nonces decide, the ballot signs the
+    Governor's proposal id, and an accepted ballot waits for the relayer (VoteRelay, sent on commit).
 
     Raises VoteRejected naming the reason (409 for a repeated vote, 404 for an unknown proposal, 503
     `cannot_verify_now` when a contract wallet's signature cannot be checked because the node is down).
@@ -200,15 +281,16 @@ def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | N
     proposal = _proposal_with_history(ballot.proposal_id, voter)
     if proposal is None:
         raise VoteRejected("unknown_proposal", f"there is no proposal #{ballot.proposal_id}", status=404)
-    state = proposal_state(proposal, now)
-    if state == PENDING:
-        raise VoteRejected("voting_not_started", f"voting starts at {proposal.voting_starts_at:%Y-%m-%d %H:%M:%S} UTC")
-    if state != ACTIVE:
-        tally_attach([proposal])
-        raise VoteRejected("voting_closed", f"voting is closed (proposal is {proposal_state(proposal, now)})")
+    onchain = proposal.governance_mode == GovernanceMode.ONCHAIN
+    typed = replace(typed, proposal_id=proposal.ballot_proposal_id)
+    _domain_check(proposal, ballot)
+    if onchain:
+        _onchain_window_check(proposal, voter)
+    else:
+        _offchain_window_check(proposal, now)
     if proposal.voted_here:  # type: ignore[attr-defined]
         raise VoteRejected("already_voted", f"{voter} has already voted on proposal #{proposal.pk}", status=409)
-    expected = int(proposal.next_nonce)  # type: ignore[attr-defined]
+    expected = onchain_next_nonce(proposal, voter) if onchain else int(proposal.next_nonce)  # type: ignore[attr-defined]
     if ballot.nonce != expected:
         raise VoteRejected(
             "wrong_nonce", f"nonce must be {expected} (the voter's next nonce), got {ballot.nonce}", field="nonce"
@@ -223,7 +305,7 @@ def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | N
     relayer = to_checksum_address(submitted_by) if submitted_by and is_address(submitted_by) else ""
     try:
         with transaction.atomic():  # the nonce and the vote commit together; unique (proposal, voter) settles races
-            if not _nonce_consume(voter, ballot.nonce, now):
+            if not onchain and not _nonce_consume(voter, ballot.nonce, now):
                 raise VoteRejected(
                     "already_voted", f"{voter} has already used nonce {ballot.nonce} for another ballot", status=409
                 )
@@ -237,11 +319,16 @@ def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | N
                 reason=typed.reason,
                 reason_signed=bool(typed.reason),
                 submitted_by="" if relayer == voter else relayer,
+                governor=proposal.verifying_contract if onchain else "",
                 created_at=now,
             )
+            if onchain:
+                VoteRelay.objects.create(vote=vote, created_at=now)
+                dispatch.send_on_commit(RELAY_TASK, proposal_id=proposal.pk)
     except IntegrityError as exc:  # a concurrent vote by the same voter on this proposal won the race
         raise VoteRejected(
             "already_voted", f"{voter} has already voted on proposal #{proposal.pk}", status=409
         ) from exc
-    proposal_late_quorum_check(proposal_id=proposal.pk, vote_at=now)  # may extend voting once (late quorum)
+    if not onchain:  # on chain, GovernorPreventLateQuorum extends the deadline itself
+        proposal_late_quorum_check(proposal_id=proposal.pk, vote_at=now)  # may extend voting once (late quorum)
     return vote
