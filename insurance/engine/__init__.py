@@ -63,7 +63,7 @@ from .ladder import LiquidationLadder, build_ladder
 from .metrics import CoverageMetrics, Estimate, TailRisk, summarize
 from .models import GBM, Bootstrap, ExplicitPaths, MertonJump, PriceModel, StudentT
 from .paired import PairedDeltas, PairedSample, paired_deltas
-from .simulation import SimulationResult, price_paths, simulate
+from .simulation import AdlOutcome, SimulationResult, price_paths, simulate
 from .stress import NAMED_SCENARIOS, StressScenario
 from .version import ENGINE_VERSION
 
@@ -71,6 +71,7 @@ __all__ = [
     "ENGINE_VERSION",
     "GBM",
     "NAMED_SCENARIOS",
+    "AdlOutcome",
     "Bootstrap",
     "CoverageMetrics",
     "Estimate",

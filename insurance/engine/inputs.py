@@ -17,6 +17,8 @@ from numpy.typing import ArrayLike, NDArray
 
 ImpactMode = Literal["none", "linear", "sqrt"]
 IMPACT_MODES: tuple[str, ...] = ("none", "linear", "sqrt")
+LossWaterfall = Literal["socialised", "adl"]
+LOSS_WATERFALLS: tuple[str, ...] = ("socialised", "adl")
 DAYS_PER_YEAR = 365.0
 
 
@@ -97,6 +99,8 @@ class MarketSpec:
 
     mmr and liquidation_penalty are fractions of notional; volatility is annualised (fraction);
     depth is the quote notional at which linear impact equals `impact_coefficient` (inf = no impact).
+    loss_waterfall says who pays bad debt the insurance fund cannot absorb: "socialised" (an uncovered
+    loss) or "adl" (auto-deleveraging of opposite-side positions in profit, see ``insurance.engine.adl``).
     """
 
     symbol: str
@@ -105,6 +109,7 @@ class MarketSpec:
     liquidation_penalty: float
     volatility: float = 0.0
     depth: float = math.inf
+    loss_waterfall: LossWaterfall = "socialised"
 
     def __post_init__(self) -> None:
         check_finite_scalar("price", self.price, strictly_positive=True)
@@ -116,6 +121,8 @@ class MarketSpec:
             raise ValueError(f"liquidation_penalty must be < 1, got {self.liquidation_penalty!r}")
         check_finite_scalar("volatility", self.volatility, minimum=0.0)
         check_finite_scalar("depth", self.depth, strictly_positive=True, allow_inf=True)
+        if self.loss_waterfall not in LOSS_WATERFALLS:
+            raise ValueError(f"loss_waterfall must be one of {LOSS_WATERFALLS}, got {self.loss_waterfall!r}")
 
 
 @dataclass(frozen=True)

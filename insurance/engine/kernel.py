@@ -5,18 +5,27 @@ longs `[long_flagged, end)` have been flagged and `[long_executed, end)` execute
 this from the bottom of their segment). A new flag search happens only when the price makes a new
 running minimum (longs) or maximum (shorts), so a step costs O(markets) plus O(log n) per new
 extreme, and each execution band is summed exactly from the compensated prefix sums.
+
+Paths are independent: `simulate_block` splits its paths into one contiguous group per thread
+(numba ``prange``), each with its own scratch state, so the outputs are the same whatever the number
+of threads. In "adl" markets the loss waterfall of ``insurance.engine.adl`` runs after each step;
+quantities it removes from the book are subtracted from band sums through Fenwick trees.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numpy.typing import NDArray
+
+from .adl import best_winner, fenwick_add, fenwick_clear, fenwick_range, haircut_bin
 
 IMPACT_NONE = 0
 IMPACT_LINEAR = 1
 IMPACT_SQRT = 2
 IMPACT_CAP = 0.99
+SIDE_LONG = 0
+SIDE_SHORT = 1
 
 
 @njit(cache=True, inline="always")
@@ -51,6 +60,23 @@ def _band(hi: NDArray[np.float64], lo: NDArray[np.float64], a: int, b: int, g: i
     return (hi[b + g] - hi[a + g]) + (lo[b + g] - lo[a + g])
 
 
+@njit(cache=True, inline="always")
+def _open_band(
+    hi: NDArray[np.float64],
+    lo: NDArray[np.float64],
+    removed: NDArray[np.float64],
+    use_removed: bool,
+    a: int,
+    b: int,
+    g: int,
+) -> float:
+    """Band sum of what is still open: the ladder's sum minus what ADL removed from [a, b)."""
+    total = _band(hi, lo, a, b, g)
+    if use_removed and a < b:
+        total -= fenwick_range(removed, a, b)
+    return total
+
+
 @njit(cache=True)
 def _impact(mode: int, coefficient: float, notional: float, depth: float) -> float:
     """Fractional price impact I of liquidating `notional` (quote) into `depth` (quote), capped."""
@@ -62,7 +88,124 @@ def _impact(mode: int, coefficient: float, notional: float, depth: float) -> flo
 
 
 @njit(cache=True)
-def simulate_block(
+def _deleverage(
+    m: int,
+    needed: float,
+    price: float,
+    band_side: NDArray[np.int64],
+    band_lo: NDArray[np.int64],
+    band_hi: NDArray[np.int64],
+    band_x: NDArray[np.float64],
+    n_bands: int,
+    segment_start: NDArray[np.int64],
+    bankruptcy: NDArray[np.float64],
+    quantity: NDArray[np.float64],
+    by_entry: NDArray[np.int64],
+    entry_sorted: NDArray[np.float64],
+    slope: NDArray[np.float64],
+    intercept: NDArray[np.float64],
+    hull_line: NDArray[np.int64],
+    hull_len: NDArray[np.int64],
+    long_executed: int,
+    short_executed: int,
+    removed: NDArray[np.float64],
+    haircut: NDArray[np.float64],
+    removed_quantity: NDArray[np.float64],
+    removed_value: NDArray[np.float64],
+    removed_count: NDArray[np.float64],
+    touched: NDArray[np.int64],
+    n_touched: int,
+    stack: NDArray[np.int64],
+) -> tuple[float, float, float, float, int]:
+    """Deleverage market m's bankrupt positions of this step until winners have paid `needed` (quote).
+
+    Returns (taken from winners, over-haircut, uncovered rest, ADL notional, touched count).
+    """
+    remaining = needed
+    taken = 0.0
+    notional = 0.0
+    long_begin = segment_start[2 * m]
+    short_begin = segment_start[2 * m + 1]
+    short_end = segment_start[2 * m + 2]
+    side_exhausted = np.zeros(2, dtype=np.bool_)
+    for b in range(n_bands):
+        side = band_side[b]
+        x = band_x[b]
+        if side_exhausted[side]:
+            continue
+        if side == SIDE_LONG:
+            # bankrupt longs are matched against shorts in profit (entry above the price)
+            win_begin, win_end = short_begin, short_end
+            query_lo = _search_right(entry_sorted, short_begin, short_end, price)
+            query_hi = short_end
+            closed_lo, closed_hi = short_begin, short_executed
+        else:
+            win_begin, win_end = long_begin, short_begin
+            query_lo = long_begin
+            query_hi = _search_left(entry_sorted, long_begin, short_begin, price)
+            closed_lo, closed_hi = long_executed, short_begin
+        count = band_hi[b] - band_lo[b]
+        for i in range(count):
+            j = band_hi[b] - 1 - i if side == SIDE_LONG else band_lo[b] + i
+            left = quantity[j] - removed[j]
+            if left <= 0.0:
+                continue
+            loss_per_unit = bankruptcy[j] - x if side == SIDE_LONG else x - bankruptcy[j]
+            matched = 0.0
+            while left > 0.0:
+                k = best_winner(
+                    slope,
+                    intercept,
+                    hull_line,
+                    hull_len,
+                    by_entry,
+                    quantity,
+                    removed,
+                    win_begin,
+                    win_end,
+                    query_lo,
+                    query_hi,
+                    closed_lo,
+                    closed_hi,
+                    price,
+                    stack,
+                )
+                if k < 0:
+                    break
+                w = by_entry[k]
+                available = quantity[w] - removed[w]
+                if removed[w] == 0.0:
+                    touched[n_touched] = w
+                    n_touched += 1
+                if available <= left:
+                    delta = available
+                    removed[w] = quantity[w]
+                    fenwick_add(removed_count, w, 1.0)
+                else:
+                    delta = left
+                    removed[w] += delta
+                fenwick_add(removed_quantity, w, delta)
+                fenwick_add(removed_value, w, delta * bankruptcy[w])
+                haircut[w] += delta * loss_per_unit
+                notional += delta * bankruptcy[j]
+                matched += delta
+                left -= delta
+            paid = matched * loss_per_unit
+            taken += paid
+            remaining -= paid
+            if remaining <= 0.0:
+                return taken, -remaining, 0.0, notional, n_touched
+            if left > 0.0:
+                # no winner left on the other side: this side's remaining bankrupt positions stay with the fund
+                side_exhausted[side] = True
+                break
+    return taken, 0.0, max(remaining, 0.0), notional, n_touched
+
+
+@njit(cache=True)
+def _simulate_paths(
+    path_begin: int,
+    path_end: int,
     prices: NDArray[np.float64],
     segment_start: NDArray[np.int64],
     bankruptcy: NDArray[np.float64],
@@ -79,6 +222,15 @@ def simulate_block(
     delay: int,
     max_rounds: int,
     fund_start: float,
+    adl_market: NDArray[np.bool_],
+    quantity: NDArray[np.float64],
+    by_entry: NDArray[np.int64],
+    entry_sorted: NDArray[np.float64],
+    slope: NDArray[np.float64],
+    intercept: NDArray[np.float64],
+    hull_line: NDArray[np.int64],
+    hull_len: NDArray[np.int64],
+    haircut_edges: NDArray[np.float64],
     bad_debt_by_market: NDArray[np.float64],
     penalty_by_market: NDArray[np.float64],
     liquidated_notional: NDArray[np.float64],
@@ -89,10 +241,20 @@ def simulate_block(
     required_fund: NDArray[np.float64],
     fund_path: NDArray[np.float64],
     record_fund_path: bool,
+    adl_notional: NDArray[np.float64],
+    adl_haircut: NDArray[np.float64],
+    adl_over_haircut: NDArray[np.float64],
+    adl_accounts: NDArray[np.int64],
+    adl_haircut_max: NDArray[np.float64],
+    adl_haircut_histogram: NDArray[np.int64],
 ) -> None:
-    """Liquidate the ladder along `prices` (paths, steps + 1, markets); write per-path outputs in place."""
-    n_paths, n_times, n_markets = prices.shape
+    """Liquidate the ladder along paths [path_begin, path_end) of `prices`; write their outputs in place."""
+    _, n_times, n_markets = prices.shape
     last = n_times - 1
+    any_adl = False
+    for m in range(n_markets):
+        any_adl = any_adl or adl_market[m]
+    n_scratch = quantity.shape[0] if any_adl else 0
     running_min = np.empty(n_markets)
     running_max = np.empty(n_markets)
     displacement = np.empty(n_markets)
@@ -102,7 +264,22 @@ def simulate_block(
     short_executed = np.empty(n_markets, dtype=np.int64)
     long_history = np.empty((n_times, n_markets), dtype=np.int64)
     short_history = np.empty((n_times, n_markets), dtype=np.int64)
-    for p in range(n_paths):
+    step_bad_debt_by_market = np.zeros(n_markets)
+    step_price = np.zeros(n_markets)
+    band_capacity = 2 * max_rounds + 2 if any_adl else 1
+    band_side = np.zeros((n_markets, band_capacity), dtype=np.int64)
+    band_lo = np.zeros((n_markets, band_capacity), dtype=np.int64)
+    band_hi = np.zeros((n_markets, band_capacity), dtype=np.int64)
+    band_x = np.zeros((n_markets, band_capacity))
+    band_count = np.zeros(n_markets, dtype=np.int64)
+    removed = np.zeros(n_scratch)
+    haircut = np.zeros(n_scratch)
+    removed_quantity = np.zeros(n_scratch + 1)
+    removed_value = np.zeros(n_scratch + 1)
+    removed_count = np.zeros(n_scratch + 1)
+    touched = np.zeros(n_scratch, dtype=np.int64)
+    stack = np.zeros(3 * (2 * hull_line.shape[0] + 4), dtype=np.int64)
+    for p in range(path_begin, path_end):
         for m in range(n_markets):
             running_min[m] = np.inf
             running_max[m] = -np.inf
@@ -115,6 +292,7 @@ def simulate_block(
         cumulative_net = 0.0
         worst_drawdown = 0.0
         uncovered = 0.0
+        n_touched = 0
         for t in range(n_times):
             step_bad_debt = 0.0
             step_penalty = 0.0
@@ -126,6 +304,8 @@ def simulate_block(
                 pen = penalty[m]
                 price = prices[p, t, m] * displacement[m]
                 rounds = 0
+                step_bad_debt_by_market[m] = 0.0
+                band_count[m] = 0
                 while True:
                     # flag: only a new running extreme can make more positions liquidatable
                     if price < running_min[m]:
@@ -147,8 +327,8 @@ def simulate_block(
                     sa, sb = short_executed[m], short_due
                     if la >= lb and sa >= sb:
                         break
-                    long_quantity = _band(quantity_hi, quantity_lo, la, lb, g_long)
-                    short_quantity = _band(quantity_hi, quantity_lo, sa, sb, g_short)
+                    long_quantity = _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, la, lb, g_long)
+                    short_quantity = _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, sa, sb, g_short)
                     gross = price * (long_quantity + short_quantity)
                     impact = _impact(impact_mode, impact_coefficient, gross, depth[m])
                     market_bad_debt = 0.0
@@ -160,16 +340,22 @@ def simulate_block(
                         # [j2, lb): bankrupt at x; [j1, j2): equity below the penalty; [la, j1): full penalty
                         market_bad_debt += max(
                             0.0,
-                            _band(value_hi, value_lo, j2, lb, g_long)
-                            - x * _band(quantity_hi, quantity_lo, j2, lb, g_long),
+                            _open_band(value_hi, value_lo, removed_value, any_adl, j2, lb, g_long)
+                            - x * _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, j2, lb, g_long),
                         )
                         market_penalty += max(
                             0.0,
-                            x * _band(quantity_hi, quantity_lo, j1, j2, g_long)
-                            - _band(value_hi, value_lo, j1, j2, g_long),
+                            x * _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, j1, j2, g_long)
+                            - _open_band(value_hi, value_lo, removed_value, any_adl, j1, j2, g_long),
                         )
-                        market_penalty += pen * x * _band(quantity_hi, quantity_lo, la, j1, g_long)
+                        market_penalty += (
+                            pen * x * _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, la, j1, g_long)
+                        )
                         long_executed[m] = la
+                        if any_adl and j2 < lb:
+                            c = band_count[m]
+                            band_side[m, c], band_lo[m, c], band_hi[m, c], band_x[m, c] = SIDE_LONG, j2, lb, x
+                            band_count[m] = c + 1
                     if sa < sb:
                         x = price * (1.0 + impact)
                         j2 = _search_left(bankruptcy, sa, sb, x)
@@ -177,22 +363,35 @@ def simulate_block(
                         # [sa, j2): bankrupt at x; [j2, j1): equity below the penalty; [j1, sb): full penalty
                         market_bad_debt += max(
                             0.0,
-                            x * _band(quantity_hi, quantity_lo, sa, j2, g_short)
-                            - _band(value_hi, value_lo, sa, j2, g_short),
+                            x * _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, sa, j2, g_short)
+                            - _open_band(value_hi, value_lo, removed_value, any_adl, sa, j2, g_short),
                         )
                         market_penalty += max(
                             0.0,
-                            _band(value_hi, value_lo, j2, j1, g_short)
-                            - x * _band(quantity_hi, quantity_lo, j2, j1, g_short),
+                            _open_band(value_hi, value_lo, removed_value, any_adl, j2, j1, g_short)
+                            - x * _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, j2, j1, g_short),
                         )
-                        market_penalty += pen * x * _band(quantity_hi, quantity_lo, j1, sb, g_short)
+                        market_penalty += (
+                            pen * x * _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, j1, sb, g_short)
+                        )
                         short_executed[m] = sb
+                        if any_adl and sa < j2:
+                            c = band_count[m]
+                            band_side[m, c], band_lo[m, c], band_hi[m, c], band_x[m, c] = SIDE_SHORT, sa, j2, x
+                            band_count[m] = c + 1
                     bad_debt_by_market[p, m] += market_bad_debt
                     penalty_by_market[p, m] += market_penalty
+                    step_bad_debt_by_market[m] += market_bad_debt
                     step_bad_debt += market_bad_debt
                     step_penalty += market_penalty
                     liquidated_notional[p] += gross
-                    liquidated_positions[p] += (lb - la if la < lb else 0) + (sb - sa if sa < sb else 0)
+                    executed_count = (lb - la if la < lb else 0) + (sb - sa if sa < sb else 0)
+                    if any_adl:
+                        # positions ADL closed completely are no longer in the book
+                        executed_count -= int(
+                            fenwick_range(removed_count, la, lb) + fenwick_range(removed_count, sa, sb) + 0.5
+                        )
+                    liquidated_positions[p] += executed_count
                     if not cascade or impact == 0.0:
                         break
                     # sells (long liquidations) push the price down, buys (short ones) push it up
@@ -202,17 +401,179 @@ def simulate_block(
                     rounds += 1
                     if rounds >= max_rounds:
                         break
+                step_price[m] = price
                 long_history[t, m] = long_flagged[m]
                 short_history[t, m] = short_flagged[m]
             cumulative_net += step_penalty - step_bad_debt
             worst_drawdown = max(worst_drawdown, -cumulative_net)
             fund = fund + step_penalty - step_bad_debt
             if fund < 0.0:
-                uncovered += -fund
+                deficit = -fund
                 fund = 0.0
                 exhausted[p] = True
+                if any_adl and step_bad_debt > 0.0:
+                    # the deficit falls on the markets pro rata to their bad debt in this step
+                    share = deficit / step_bad_debt
+                    deleveraged = 0.0
+                    left_uncovered = 0.0
+                    for m in range(n_markets):
+                        needed = share * step_bad_debt_by_market[m]
+                        if not adl_market[m] or needed <= 0.0:
+                            continue
+                        deleveraged += needed
+                        taken, over, rest, notional, n_touched = _deleverage(
+                            m,
+                            needed,
+                            step_price[m],
+                            band_side[m],
+                            band_lo[m],
+                            band_hi[m],
+                            band_x[m],
+                            band_count[m],
+                            segment_start,
+                            bankruptcy,
+                            quantity,
+                            by_entry,
+                            entry_sorted,
+                            slope,
+                            intercept,
+                            hull_line,
+                            hull_len,
+                            long_executed[m],
+                            short_executed[m],
+                            removed,
+                            haircut,
+                            removed_quantity,
+                            removed_value,
+                            removed_count,
+                            touched,
+                            n_touched,
+                            stack,
+                        )
+                        adl_haircut[p] += taken
+                        adl_over_haircut[p] += over
+                        adl_notional[p] += notional
+                        left_uncovered += rest
+                        fund += over  # winners paid more than the fund lacked: the rest stays in the fund
+                    uncovered += (deficit - deleveraged) + left_uncovered if deleveraged > 0.0 else deficit
+                else:
+                    uncovered += deficit
             if record_fund_path:
                 fund_path[p, t] = fund
         uncovered_loss[p] = uncovered
         fund_end[p] = fund
         required_fund[p] = worst_drawdown
+        if any_adl:
+            adl_accounts[p] = n_touched
+            largest = 0.0
+            for i in range(n_touched):
+                w = touched[i]
+                adl_haircut_histogram[p, haircut_bin(haircut_edges, haircut[w])] += 1
+                largest = max(largest, haircut[w])
+                removed[w] = 0.0
+                haircut[w] = 0.0
+                fenwick_clear(removed_quantity, w)
+                fenwick_clear(removed_value, w)
+                fenwick_clear(removed_count, w)
+            adl_haircut_max[p] = largest
+
+
+@njit(cache=True, parallel=True)
+def simulate_block(
+    prices: NDArray[np.float64],
+    segment_start: NDArray[np.int64],
+    bankruptcy: NDArray[np.float64],
+    liquidation: NDArray[np.float64],
+    quantity_hi: NDArray[np.float64],
+    quantity_lo: NDArray[np.float64],
+    value_hi: NDArray[np.float64],
+    value_lo: NDArray[np.float64],
+    penalty: NDArray[np.float64],
+    depth: NDArray[np.float64],
+    impact_mode: int,
+    impact_coefficient: float,
+    cascade: bool,
+    delay: int,
+    max_rounds: int,
+    fund_start: float,
+    adl_market: NDArray[np.bool_],
+    quantity: NDArray[np.float64],
+    by_entry: NDArray[np.int64],
+    entry_sorted: NDArray[np.float64],
+    slope: NDArray[np.float64],
+    intercept: NDArray[np.float64],
+    hull_line: NDArray[np.int64],
+    hull_len: NDArray[np.int64],
+    haircut_edges: NDArray[np.float64],
+    bad_debt_by_market: NDArray[np.float64],
+    penalty_by_market: NDArray[np.float64],
+    liquidated_notional: NDArray[np.float64],
+    liquidated_positions: NDArray[np.int64],
+    uncovered_loss: NDArray[np.float64],
+    fund_end: NDArray[np.float64],
+    exhausted: NDArray[np.bool_],
+    required_fund: NDArray[np.float64],
+    fund_path: NDArray[np.float64],
+    record_fund_path: bool,
+    adl_notional: NDArray[np.float64],
+    adl_haircut: NDArray[np.float64],
+    adl_over_haircut: NDArray[np.float64],
+    adl_accounts: NDArray[np.int64],
+    adl_haircut_max: NDArray[np.float64],
+    adl_haircut_histogram: NDArray[np.int64],
+    groups: int,
+) -> None:
+    """Liquidate the ladder along `prices` (paths, steps + 1, markets); write per-path outputs in place.
+
+    The paths are split into `groups` contiguous groups run in parallel (one per thread); every path
+    starts from a clean state, so the result does not depend on the grouping or the thread count.
+    """
+    n_paths = prices.shape[0]
+    for group in prange(groups):
+        begin = group * n_paths // groups
+        end = (group + 1) * n_paths // groups
+        _simulate_paths(
+            begin,
+            end,
+            prices,
+            segment_start,
+            bankruptcy,
+            liquidation,
+            quantity_hi,
+            quantity_lo,
+            value_hi,
+            value_lo,
+            penalty,
+            depth,
+            impact_mode,
+            impact_coefficient,
+            cascade,
+            delay,
+            max_rounds,
+            fund_start,
+            adl_market,
+            quantity,
+            by_entry,
+            entry_sorted,
+            slope,
+            intercept,
+            hull_line,
+            hull_len,
+            haircut_edges,
+            bad_debt_by_market,
+            penalty_by_market,
+            liquidated_notional,
+            liquidated_positions,
+            uncovered_loss,
+            fund_end,
+            exhausted,
+            required_fund,
+            fund_path,
+            record_fund_path,
+            adl_notional,
+            adl_haircut,
+            adl_over_haircut,
+            adl_accounts,
+            adl_haircut_max,
+            adl_haircut_histogram,
+        )

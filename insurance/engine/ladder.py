@@ -10,6 +10,9 @@ Segment g = 2·m + side (side 0 = longs, 1 = shorts) occupies positions
 Prefix sums of q and of the bankruptcy value |K| are stored as double-double (hi, lo) pairs
 so that a band sum `prefix[b] − prefix[a]` is accurate relative to the band, not the book.
 Prefix entry j of segment g (sum of its first j positions) lives at index `segment_start[g] + g + j`.
+
+For markets whose loss waterfall is "adl" the ladder also holds the auto-deleveraging ranking
+structure (positions in entry-price order and the envelope tree of ``insurance.engine.adl``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from .adl import build_ranking
 from .inputs import MarketSpec, Portfolio, market_vector
 
 
@@ -56,6 +60,14 @@ class LiquidationLadder:
     bankruptcy_value_hi: NDArray[np.float64]
     bankruptcy_value_lo: NDArray[np.float64]
     position_index: NDArray[np.int64]
+    quantity: NDArray[np.float64]
+    adl_market: NDArray[np.bool_]
+    by_entry: NDArray[np.int64]
+    entry_sorted: NDArray[np.float64]
+    line_slope: NDArray[np.float64]
+    line_intercept: NDArray[np.float64]
+    hull_line: NDArray[np.int64]
+    hull_len: NDArray[np.int64]
 
     @property
     def n_markets(self) -> int:
@@ -96,12 +108,16 @@ def build_ladder(portfolio: Portfolio, markets: Sequence[MarketSpec]) -> Liquida
     quantity_lo = np.zeros(n_prefix)
     value_hi = np.zeros(n_prefix)
     value_lo = np.zeros(n_prefix)
-    sorted_quantity = quantity[order]
+    sorted_quantity = np.ascontiguousarray(quantity[order])
     sorted_value = bankruptcy_value[order]
     for g in range(2 * n_markets):
         a, b = int(segment_start[g]), int(segment_start[g + 1])
         _compensated_prefix(np.ascontiguousarray(sorted_quantity[a:b]), quantity_hi, quantity_lo, a + g)
         _compensated_prefix(np.ascontiguousarray(sorted_value[a:b]), value_hi, value_lo, a + g)
+    adl_market = np.array([market.loss_waterfall == "adl" for market in markets], dtype=np.bool_)
+    by_entry, entry_sorted, slope, intercept, hull_line, hull_len = build_ranking(
+        segment_start, np.ascontiguousarray(portfolio.entry_price[order]), sorted_bankruptcy, adl_market
+    )
     return LiquidationLadder(
         segment_start=segment_start,
         bankruptcy_price=sorted_bankruptcy,
@@ -111,4 +127,12 @@ def build_ladder(portfolio: Portfolio, markets: Sequence[MarketSpec]) -> Liquida
         bankruptcy_value_hi=value_hi,
         bankruptcy_value_lo=value_lo,
         position_index=order,
+        quantity=sorted_quantity,
+        adl_market=adl_market,
+        by_entry=by_entry,
+        entry_sorted=np.ascontiguousarray(entry_sorted),
+        line_slope=slope,
+        line_intercept=intercept,
+        hull_line=hull_line,
+        hull_len=hull_len,
     )

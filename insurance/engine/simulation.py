@@ -6,9 +6,11 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from .adl import HAIRCUT_BINS, HAIRCUT_EDGES
 from .chunks import chunk_generator, chunk_slices
 from .inputs import (
     MarketSpec,
@@ -37,6 +39,47 @@ PER_PATH_FIELDS = (
 )
 
 
+ADL_FIELDS = ("notional", "haircut", "over_haircut", "accounts", "haircut_max", "haircut_histogram")
+
+
+@dataclass(frozen=True, eq=False)
+class AdlOutcome:
+    """Per-path auto-deleveraging outcomes of the "adl" markets (see ``insurance.engine.adl``), quote units.
+
+    notional: Σ δ·B of winners' quantity closed at bankruptcy prices; haircut: what winners paid in total;
+    over_haircut: what they paid beyond the deficit of the fund they covered (kept by the fund);
+    accounts: winners hit (positions, each an isolated-margin account); haircut_max: the largest
+    haircut of one winner; haircut_histogram: (paths, HAIRCUT_BINS) winners per haircut bin, bin edges
+    ``insurance.engine.adl.HAIRCUT_EDGES`` (bin i holds haircuts h with edges[i−1] <= h < edges[i]).
+    """
+
+    notional: NDArray[np.float64]
+    haircut: NDArray[np.float64]
+    over_haircut: NDArray[np.float64]
+    accounts: NDArray[np.int64]
+    haircut_max: NDArray[np.float64]
+    haircut_histogram: NDArray[np.int64]
+
+    @classmethod
+    def zeros(cls, n_paths: int) -> AdlOutcome:
+        return cls(
+            notional=np.zeros(n_paths),
+            haircut=np.zeros(n_paths),
+            over_haircut=np.zeros(n_paths),
+            accounts=np.zeros(n_paths, dtype=np.int64),
+            haircut_max=np.zeros(n_paths),
+            haircut_histogram=np.zeros((n_paths, HAIRCUT_BINS), dtype=np.int64),
+        )
+
+    def rows(self, rows: slice) -> AdlOutcome:
+        """Views of the given path rows (the kernel writes into them)."""
+        return AdlOutcome(**{name: getattr(self, name)[rows] for name in ADL_FIELDS})
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[AdlOutcome]) -> AdlOutcome:
+        return cls(**{name: np.concatenate([getattr(part, name) for part in parts]) for name in ADL_FIELDS})
+
+
 @dataclass(frozen=True, eq=False)
 class SimulationResult:
     """Per-path outcomes of global paths [path_start, path_stop). Money in quote units.
@@ -46,7 +89,8 @@ class SimulationResult:
     after the last step; exhausted: any uncovered loss; required_fund: smallest starting fund that
     would not have been exhausted on this path (the peak cumulative net loss);
     bad_debt_by_market / penalty_by_market: (paths, markets); fund_path: (paths, steps + 1) fund
-    after each step, or None when not recorded.
+    after each step, or None when not recorded. adl: auto-deleveraging outcomes when any market's loss
+    waterfall is "adl" (None otherwise); uncovered_loss then holds only what no winner paid.
     """
 
     path_start: int
@@ -65,6 +109,7 @@ class SimulationResult:
     exhausted: NDArray[np.bool_]
     required_fund: NDArray[np.float64]
     fund_path: NDArray[np.float64] | None
+    adl: AdlOutcome | None = None
 
     @property
     def bad_debt(self) -> NDArray[np.float64]:
@@ -114,6 +159,9 @@ class SimulationResult:
             return np.concatenate([getattr(result, name) for result in ordered])
 
         fund_paths = [result.fund_path for result in ordered]
+        adl_parts = [result.adl for result in ordered]
+        if any(part is None for part in adl_parts) and not all(part is None for part in adl_parts):
+            raise ValueError("results must all have auto-deleveraging outcomes or none")
         return cls(
             path_start=first.path_start,
             path_stop=ordered[-1].path_stop,
@@ -131,6 +179,7 @@ class SimulationResult:
             exhausted=stack("exhausted"),
             required_fund=stack("required_fund"),
             fund_path=None if any(path is None for path in fund_paths) else stack("fund_path"),
+            adl=None if adl_parts[0] is None else AdlOutcome.concatenate(adl_parts),  # type: ignore[arg-type]
         )
 
     def per_path(self) -> dict[str, NDArray]:
@@ -140,6 +189,9 @@ class SimulationResult:
             columns[name] = getattr(self, name)
         for index, symbol in enumerate(self.symbols):
             columns[f"bad_debt_{symbol}"] = self.bad_debt_by_market[:, index]
+        if self.adl is not None:
+            for name in ("notional", "haircut", "over_haircut", "accounts", "haircut_max"):
+                columns[f"adl_{name}"] = getattr(self.adl, name)
         return columns
 
 
@@ -150,6 +202,22 @@ def _resolve_seed(seed: int | None) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
     return int(seed)
+
+
+def _checked_ladder(
+    ladder: LiquidationLadder | None, portfolio: Portfolio, markets: Sequence[MarketSpec]
+) -> LiquidationLadder:
+    """The given ladder if it was built for this book and these markets, else a new one."""
+    if ladder is None:
+        return build_ladder(portfolio, markets)
+    if ladder.n_positions != len(portfolio) or ladder.n_markets != len(markets):
+        raise ValueError(
+            f"ladder was built for {ladder.n_positions} positions in {ladder.n_markets} markets, "
+            f"not this portfolio ({len(portfolio)} in {len(markets)})"
+        )
+    if ladder.adl_market.tolist() != [market.loss_waterfall == "adl" for market in markets]:
+        raise ValueError("ladder was built for other loss waterfalls than these markets'")
+    return ladder
 
 
 def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then keyword-only run options
@@ -163,6 +231,7 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
     path_range: tuple[int, int] | None = None,
     progress: Callable[[int], object] | None = None,
     ladder: LiquidationLadder | None = None,
+    threads: int | None = None,
 ) -> SimulationResult:
     """Simulate liquidations of `portfolio` along `model`'s paths and the insurance fund absorbing them.
 
@@ -171,7 +240,9 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
     to the full run bit for bit. progress, if given, is called with the number of paths finished
     after each chunk. ladder, if given, is ``build_ladder(portfolio, markets)`` from an earlier call
     with the same portfolio and markets: callers that simulate many ranges of one run (Celery chunk
-    workers) sort the book once. Raises ValueError naming the offending argument.
+    workers) sort the book once. threads: how many threads liquidate the paths of a chunk in parallel
+    (default: numba's thread count, NUMBA_NUM_THREADS or ``numba.set_num_threads``); the result is the
+    same bit for bit whatever the number. Raises ValueError naming the offending argument.
     """
     config = config or SimulationConfig()
     if not isinstance(portfolio, Portfolio):
@@ -191,13 +262,9 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
         raise ValueError(f"path_range must satisfy 0 <= a <= b <= paths ({config.paths}), got {path_range!r}")
     start, stop = int(start), int(stop)
 
-    if ladder is None:
-        ladder = build_ladder(portfolio, markets)
-    elif ladder.n_positions != len(portfolio) or ladder.n_markets != len(markets):
-        raise ValueError(
-            f"ladder was built for {ladder.n_positions} positions in {ladder.n_markets} markets, "
-            f"not this portfolio ({len(portfolio)} in {len(markets)})"
-        )
+    ladder = _checked_ladder(ladder, portfolio, markets)
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1):
+        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
     penalty = market_vector(markets, "liquidation_penalty")
     depth = market_vector(markets, "depth")
     n_paths, n_markets, n_times = stop - start, len(markets), config.steps + 1
@@ -211,45 +278,69 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
     required_fund = np.zeros(n_paths)
     fund_path = np.zeros((n_paths, n_times) if config.record_fund_path else (0, n_times))
     impact_coefficient = float(config.impact_coefficient) if config.impact != "none" else 0.0
-
-    for piece in chunk_slices(config.paths, config.chunk_size, start, stop):
-        prices = model.generate(
-            markets, config, chunk_generator(run_seed, piece.index), piece.chunk_start, piece.chunk_stop
-        )
-        needed = np.ascontiguousarray(prices[piece.start - piece.chunk_start : piece.stop - piece.chunk_start])
-        if not np.all(np.isfinite(needed)) or not np.all(needed > 0):
-            raise ValueError("model produced non-finite or non-positive prices; check volatility and drift")
-        rows = slice(piece.start - start, piece.stop - start)
-        simulate_block(
-            needed,
-            ladder.segment_start,
-            ladder.bankruptcy_price,
-            ladder.liquidation_price,
-            ladder.quantity_hi,
-            ladder.quantity_lo,
-            ladder.bankruptcy_value_hi,
-            ladder.bankruptcy_value_lo,
-            penalty,
-            depth,
-            _IMPACT_CODES[config.impact],
-            impact_coefficient,
-            bool(config.cascade),
-            int(config.liquidation_delay_steps),
-            int(config.max_cascade_rounds),
-            fund_start,
-            bad_debt_by_market[rows],
-            penalty_by_market[rows],
-            liquidated_notional[rows],
-            liquidated_positions[rows],
-            uncovered_loss[rows],
-            fund_end[rows],
-            exhausted[rows],
-            required_fund[rows],
-            fund_path[rows] if config.record_fund_path else fund_path,
-            bool(config.record_fund_path),
-        )
-        if progress is not None:
-            progress(piece.stop - piece.start)
+    any_adl = bool(ladder.adl_market.any())
+    adl = AdlOutcome.zeros(n_paths if any_adl else 0)
+    previous_threads = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))
+    try:
+        for piece in chunk_slices(config.paths, config.chunk_size, start, stop):
+            prices = model.generate(
+                markets, config, chunk_generator(run_seed, piece.index), piece.chunk_start, piece.chunk_stop
+            )
+            needed = np.ascontiguousarray(prices[piece.start - piece.chunk_start : piece.stop - piece.chunk_start])
+            if not np.all(np.isfinite(needed)) or not np.all(needed > 0):
+                raise ValueError("model produced non-finite or non-positive prices; check volatility and drift")
+            rows = slice(piece.start - start, piece.stop - start)
+            chunk_adl = adl.rows(rows if any_adl else slice(0, 0))
+            simulate_block(
+                needed,
+                ladder.segment_start,
+                ladder.bankruptcy_price,
+                ladder.liquidation_price,
+                ladder.quantity_hi,
+                ladder.quantity_lo,
+                ladder.bankruptcy_value_hi,
+                ladder.bankruptcy_value_lo,
+                penalty,
+                depth,
+                _IMPACT_CODES[config.impact],
+                impact_coefficient,
+                bool(config.cascade),
+                int(config.liquidation_delay_steps),
+                int(config.max_cascade_rounds),
+                fund_start,
+                ladder.adl_market,
+                ladder.quantity,
+                ladder.by_entry,
+                ladder.entry_sorted,
+                ladder.line_slope,
+                ladder.line_intercept,
+                ladder.hull_line,
+                ladder.hull_len,
+                HAIRCUT_EDGES,
+                bad_debt_by_market[rows],
+                penalty_by_market[rows],
+                liquidated_notional[rows],
+                liquidated_positions[rows],
+                uncovered_loss[rows],
+                fund_end[rows],
+                exhausted[rows],
+                required_fund[rows],
+                fund_path[rows] if config.record_fund_path else fund_path,
+                bool(config.record_fund_path),
+                chunk_adl.notional,
+                chunk_adl.haircut,
+                chunk_adl.over_haircut,
+                chunk_adl.accounts,
+                chunk_adl.haircut_max,
+                chunk_adl.haircut_histogram,
+                max(1, min(piece.stop - piece.start, numba.get_num_threads())),
+            )
+            if progress is not None:
+                progress(piece.stop - piece.start)
+    finally:
+        numba.set_num_threads(previous_threads)
 
     return SimulationResult(
         path_start=start,
@@ -268,6 +359,7 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
         exhausted=exhausted,
         required_fund=required_fund,
         fund_path=fund_path if config.record_fund_path else None,
+        adl=adl if any_adl else None,
     )
 
 
@@ -292,4 +384,4 @@ def price_paths(
     return np.concatenate(pieces) if pieces else np.zeros((0, config.steps + 1, len(markets)))
 
 
-__all__ = ["SimulationResult", "price_paths", "simulate"]
+__all__ = ["AdlOutcome", "SimulationResult", "price_paths", "simulate"]
