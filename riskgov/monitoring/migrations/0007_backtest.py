@@ -1,6 +1,22 @@
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [("monitoring", "0006_relayer_balance_rule")]
-    operations = []
+    operations = [
+        migrations.CreateModel(
+            name="CoverageBacktest",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("requested_by", models.CharField(max_length=150)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("start", models.DateField()),
+                ("end", models.DateField()),
+                ("max_run_age_hours", models.PositiveIntegerField()),
+                ("windows", models.JSONField(default=list)),
+                ("skipped", models.JSONField(default=list)),
+                ("levels", models.JSONField(default=list)),
+            ],
+            options={"ordering": ["-created_at", "-pk"]},
+        ),
+    ]

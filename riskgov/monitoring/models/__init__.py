@@ -1,3 +1,4 @@
+from riskgov.monitoring.models.backtest import CoverageBacktest
 from riskgov.monitoring.models.monitoring import (
     MARKET_KINDS,
     Alert,
@@ -27,6 +28,7 @@ __all__ = [
     "AlertRule",
     "AlertSeverity",
     "AlertState",
+    "CoverageBacktest",
     "MarginPolicy",
     "MarginPolicyQuerySet",
     "MarginRecommendation",
