@@ -139,6 +139,8 @@ MATRIX: dict[str, dict[str, Spec]] = {
     "riskgov:market-list": GET_ONLY,
     "riskgov:market-detail": GET_ONLY,
     "riskgov:position-list": GET_ONLY,
+    "riskgov:position-export": GET_ONLY,
+    "riskgov:account-detail": {"GET": Everyone(404), "POST": Everyone(405)},  # the holder has no positions
     "riskgov:import": {"GET": Needs(Permission.IMPORT_DATA, 200), "POST": Needs(Permission.IMPORT_DATA, 400)},
     "riskgov:import-job": {  # no such job: 404 for those who may see one
         "GET": Needs(Permission.IMPORT_DATA, 404),
@@ -219,6 +221,21 @@ MATRIX: dict[str, dict[str, Spec]] = {
     },
     "insurance:run-csv": {"GET": Everyone(404), "POST": Everyone(405)},  # the run has not succeeded yet
     "insurance:run-json": GET_ONLY,
+    "insurance:scenario-list": GET_ONLY,
+    "insurance:scenario-new": {
+        "GET": Needs(Permission.MANAGE_COVERAGE_RUNS, 200),
+        "POST": Needs(Permission.MANAGE_COVERAGE_RUNS, 400),  # an empty form
+    },
+    "insurance:scenario-compare": GET_ONLY,
+    "insurance:scenario-detail": {"GET": Shows(200), "POST": Everyone(405)},
+    "insurance:scenario-edit": {  # a library shock: only replays are edited
+        "GET": Needs(Permission.MANAGE_COVERAGE_RUNS, 404),
+        "POST": Needs(Permission.MANAGE_COVERAGE_RUNS, 404),
+    },
+    "insurance:scenario-run": {
+        "GET": Needs(Permission.MANAGE_COVERAGE_RUNS, 405),
+        "POST": Needs(Permission.MANAGE_COVERAGE_RUNS, 400),  # an empty form
+    },
     "insurance:api-runs": {
         "GET": Everyone(200),
         "POST": Needs(Permission.MANAGE_COVERAGE_RUNS, 202, anonymous=401),  # an empty body: a run of the defaults
@@ -433,6 +450,7 @@ def url_params(world: World) -> dict[str, Any]:
         "recommendation_id": world.recommendation.pk,
         "alert_id": world.alert.pk,
         "run_id": world.run.pk,
+        "scenario": "march_2020",
         "report_id": world.report_id,
         "token": world.token,
         "snapshot_id": world.snapshot.pk,
@@ -647,6 +665,11 @@ def test_pages_show_each_action_only_to_those_allowed(world: World, accounts: di
         (reverse("riskgov:dashboard"), reverse("riskgov:snapshot-run"), Permission.TAKE_SNAPSHOT),
         (reverse("riskgov:dashboard"), f'href="{reverse("riskgov:import")}"', Permission.IMPORT_DATA),
         (reverse("insurance:run-detail", args=[world.run.pk]), "Cancel run", Permission.MANAGE_COVERAGE_RUNS),
+        (
+            reverse("insurance:scenario-detail", args=["march_2020"]),
+            "Start stress run",
+            Permission.MANAGE_COVERAGE_RUNS,
+        ),
         (
             reverse("governance:proposal-detail", args=[world.proposal.pk]),
             reverse("governance:proposal-cancel", args=[world.proposal.pk]),

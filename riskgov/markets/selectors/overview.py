@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
@@ -16,8 +17,20 @@ from django.utils import timezone
 
 from riskgov.markets.models import PROTOCOL_SCOPE, ExposureSnapshot, MarginParameters, Market
 from riskgov.markets.selectors.exposure import SnapshotHealthState, latest_snapshots, snapshot_health
-from riskgov.markets.selectors.markets import MarketState, market_states, parameter_history, price_history
-from riskgov.markets.selectors.positions import PositionRow, nearest_liquidation
+from riskgov.markets.selectors.markets import (
+    MarketState,
+    MarkFreshness,
+    mark_freshness,
+    market_states,
+    parameter_history,
+    price_history,
+)
+from riskgov.markets.selectors.positions import (
+    PositionFilters,
+    PositionRow,
+    liquidatable_live,
+    nearest_liquidation,
+)
 
 MAX_POINTS = 500
 HISTORY_WINDOW = timedelta(days=30)
@@ -178,6 +191,7 @@ def _liquidation_map_chart(markets: list[ExposureSnapshot]) -> dict[str, Any]:
 class MarketOverview:
     state: MarketState
     snapshot: ExposureSnapshot | None
+    freshness: MarkFreshness | None = None
 
     @property
     def market(self) -> Market:
@@ -187,7 +201,12 @@ class MarketOverview:
 def markets_overview() -> list[MarketOverview]:
     """Every active market with its mark, parameters in force and latest snapshot row."""
     by_market = {s.market_id: s for s in latest_snapshots() if s.market_id is not None}
-    return [MarketOverview(state=state, snapshot=by_market.get(state.market.pk)) for state in market_states()]
+    states = market_states()
+    freshness = mark_freshness(states)
+    return [
+        MarketOverview(state=state, snapshot=by_market.get(state.market.pk), freshness=freshness[state.market.pk])
+        for state in states
+    ]
 
 
 @dataclass
@@ -197,7 +216,13 @@ class MarketDetail:
     versions: list[MarginParameters]
     nearest: list[PositionRow]
     charts: dict[str, Any]
+    freshness: MarkFreshness | None = None
+    live_liquidatable: tuple[int, Decimal] | None = None  # (count, notional) at the current mark
     health: SnapshotHealthState = field(default_factory=snapshot_health)
+
+    @property
+    def nearest_liquidatable(self) -> int:
+        return sum(1 for row in self.nearest if row.risk.liquidatable)
 
     @property
     def market(self) -> Market:
@@ -243,6 +268,9 @@ def market_detail(*, market: Market) -> MarketDetail:
     states = market_states()
     state = next((s for s in states if s.market.pk == market.pk), MarketState(market, None, None))
     nearest = nearest_liquidation(market=market, limit=NEAREST_LIMIT, states=states)
+    live = None
+    if state.mark_price is not None and state.parameters is not None:
+        live = liquidatable_live(filters=PositionFilters(market=market.symbol), states=states)
     snapshot = ExposureSnapshot.objects.filter(scope=market.symbol).order_by("-taken_at").first()
     versions = list(parameter_history(market))
     history = snapshot_history_series(scope=market.symbol)
@@ -253,4 +281,12 @@ def market_detail(*, market: Market) -> MarketDetail:
     }
     if snapshot is not None:
         charts["liquidation_map"] = _liquidation_map_chart([snapshot])
-    return MarketDetail(state=state, snapshot=snapshot, versions=versions, nearest=nearest, charts=charts)
+    return MarketDetail(
+        state=state,
+        snapshot=snapshot,
+        versions=versions,
+        nearest=nearest,
+        charts=charts,
+        freshness=mark_freshness([state])[market.pk],
+        live_liquidatable=live,
+    )

@@ -24,17 +24,17 @@ import binascii
 import heapq
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, FloatField, Q, QuerySet, Value
-from django.db.models.functions import Cast
+from django.db.models import Count, F, FloatField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Abs, Cast
 
 from riskgov.markets.domain.position_math import INFINITY, PositionRisk, position_risk
-from riskgov.markets.models import Market, Position, PositionStatus
+from riskgov.markets.models import Account, Market, Position, PositionStatus
 from riskgov.markets.selectors.markets import MarketState, market_states
 
 PAGE_SIZE = 50
@@ -67,6 +67,18 @@ SORTS: dict[str, str] = {
     "newest": "Newest",
 }
 DEFAULT_SORT = "liquidation"
+# Each sort's own order ("asc" reads nearest liquidation first; the others read largest or newest first);
+# the list can be read in the opposite order too.
+ASCENDING, DESCENDING = "asc", "desc"
+NATURAL_ORDER: dict[str, str] = {
+    "liquidation": ASCENDING,
+    "leverage": DESCENDING,
+    "notional": DESCENDING,
+    "collateral": DESCENDING,
+    "newest": DESCENDING,
+}
+ADDRESS_LENGTH = 42  # "0x" and 40 hex digits
+ACCOUNT_MATCH_LIMIT = 200  # accounts an address prefix or label may select; more asks for a longer search
 
 _FIELDS = (
     "id",
@@ -110,6 +122,8 @@ class PositionFilters:
     leverage_band: str = ""
     distance_band: str = ""
     sort: str = DEFAULT_SORT
+    order: str = ""  # ASCENDING or DESCENDING; "" is the sort's own order
+    account_ids: tuple[int, ...] | None = None  # None for every account; () matches none
 
     def __post_init__(self) -> None:
         if self.leverage_band and self.leverage_band not in LEVERAGE_BANDS:
@@ -118,6 +132,17 @@ class PositionFilters:
             raise ValueError(f"unknown distance band {self.distance_band!r}")
         if self.sort not in SORTS:
             raise ValueError(f"unknown sort {self.sort!r}")
+        if self.order not in ("", ASCENDING, DESCENDING):
+            raise ValueError(f"unknown order {self.order!r}")
+
+    @property
+    def direction(self) -> str:
+        return self.order or NATURAL_ORDER[self.sort]
+
+    @property
+    def reversed(self) -> bool:
+        """Whether the list reads opposite to its sort's own order."""
+        return self.direction != NATURAL_ORDER[self.sort]
 
 
 @dataclass(frozen=True)
@@ -142,6 +167,11 @@ class PositionRow:
     @property
     def quantity(self) -> Decimal:
         return abs(self.size)
+
+    @property
+    def unrealised_pnl(self) -> Decimal:
+        """s·(p − e) in quote units at the mark price."""
+        return self.size * (self.mark_price - self.entry_price)
 
 
 @dataclass
@@ -230,15 +260,14 @@ class _Stream:
     column: str
     descending: bool
     bounds: _Range
+    account_ids: tuple[int, ...] | None = None
 
     @property
     def key(self) -> str:
         return f"{self.state.market.pk}:{self.side}"
 
     def queryset(self, after: tuple[Any, int] | None, *, reverse: bool, inclusive: bool, limit: int) -> QuerySet:
-        rows = Position.objects.filter(
-            self.bounds.as_q(), status=PositionStatus.OPEN, market_id=self.state.market.pk, side=self.side
-        )
+        rows = Position.objects.filter(self.q())
         descending = self.descending != reverse
         if after is not None:
             value, pk = after
@@ -253,6 +282,13 @@ class _Stream:
         order = ("-" if descending else "") + self.column, ("-" if descending else "") + "id"
         rows = rows.annotate(**{_CURSOR_KEY: _stored_key(self.column)})
         return rows.order_by(*order).values_list(*_FIELDS, _CURSOR_KEY)[:limit]
+
+    def q(self) -> Q:
+        """This stream's open positions as one condition."""
+        q = self.bounds.as_q() & Q(status=PositionStatus.OPEN, market_id=self.state.market.pk, side=self.side)
+        if self.account_ids is not None:
+            q &= Q(account_id__in=self.account_ids)
+        return q
 
     def position(self, row: tuple) -> tuple[Any, int]:
         return row[len(_FIELDS)], row[0]
@@ -296,6 +332,8 @@ _SORT_COLUMNS: dict[str, Callable[[int], tuple[str, bool]]] = {
 
 
 def _streams(filters: PositionFilters, states: list[MarketState]) -> list[_Stream]:
+    if filters.account_ids == ():
+        return []
     sides = [filters.side] if filters.side in (LONG, SHORT) else [LONG, SHORT]
     streams: list[_Stream] = []
     for state in states:
@@ -314,7 +352,8 @@ def _streams(filters: PositionFilters, states: list[MarketState]) -> list[_Strea
             if bounds.is_empty:
                 continue
             column, descending = _SORT_COLUMNS[filters.sort](side)
-            streams.append(_Stream(len(streams), state, side, column, descending, bounds))
+            descending = descending != filters.reversed
+            streams.append(_Stream(len(streams), state, side, column, descending, bounds, filters.account_ids))
     return streams
 
 
@@ -331,18 +370,21 @@ def _key_parse(column: str, text: str) -> Any:
     return float(text) if _key_is_real(column) else Decimal(text)
 
 
-def _encode_cursor(direction: str, positions: dict[str, tuple[Any, int]]) -> str:
+def _encode_cursor(direction: str, positions: dict[str, tuple[Any, int]], order: str) -> str:
     payload = {
         "d": direction,
+        "o": order,
         "p": {k: [_key_text(v), pk] for k, (v, pk) in positions.items()},
     }
     return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, streams: list[_Stream]) -> tuple[str, dict[str, tuple[Any, int]]]:
+def _decode_cursor(cursor: str, streams: list[_Stream], order: str) -> tuple[str, dict[str, tuple[Any, int]]]:
     try:
         payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         direction = payload["d"]
+        if payload["o"] != order:  # a link from the list in another sort or order
+            raise ValueError(order)
         by_key = {s.key: s for s in streams}
         positions: dict[str, tuple[Any, int]] = {}
         for key, (value, pk) in payload["p"].items():
@@ -420,20 +462,21 @@ def open_positions_page(
         if (s.mark_price is None or s.parameters is None) and filters.market in ("", s.market.symbol)
     ]
     streams = _streams(filters, states)
-    direction, start = _decode_cursor(cursor, streams) if cursor else ("a", {})
+    order = f"{filters.sort}:{filters.direction}"
+    direction, start = _decode_cursor(cursor, streams, order) if cursor else ("a", {})
     by_index = {s.index: s for s in streams}
 
     if direction == "a":
         querysets = [s.queryset(start.get(s.key), reverse=False, inclusive=False, limit=page_size + 1) for s in streams]
         fetched = _fetch(streams, querysets)
-        merged = _merged(streams, fetched, filters.sort, reverse=False)
+        merged = _merged(streams, fetched, filters.sort, reverse=filters.reversed)
         taken = [pair for _, pair in zip(range(page_size), merged, strict=False)]
         has_more = next(merged, None) is not None
         end = dict(start)
         for index, row in taken:
             end[by_index[index].key] = by_index[index].position(row)
-        next_cursor = _encode_cursor("a", end) if has_more else None
-        prev_cursor = _encode_cursor("b", start) if start else None
+        next_cursor = _encode_cursor("a", end, order) if has_more else None
+        prev_cursor = _encode_cursor("b", start, order) if start else None
     else:
         # Walk back from the rows consumed before this point: they are the previous page.
         querysets = [
@@ -443,7 +486,7 @@ def open_positions_page(
         ]
         fetched = _fetch([s for s in streams if s.key in start], querysets)
         fetched.update({s.index: [] for s in streams if s.key not in start})
-        merged = _merged(streams, fetched, filters.sort, reverse=True)
+        merged = _merged(streams, fetched, filters.sort, reverse=not filters.reversed)
         taken = [pair for _, pair in zip(range(page_size), merged, strict=False)]
         taken.reverse()
         used: dict[int, int] = {}
@@ -456,8 +499,8 @@ def open_positions_page(
                 before[stream.key] = stream.position(remaining[0])
             else:
                 before.pop(stream.key, None)
-        next_cursor = _encode_cursor("a", start) if taken else None
-        prev_cursor = _encode_cursor("b", before) if before else None
+        next_cursor = _encode_cursor("a", start, order) if taken else None
+        prev_cursor = _encode_cursor("b", before, order) if before else None
 
     rows = [_to_row(row, by_index[index].state) for index, row in taken]
     return PositionPage(rows=rows, next_cursor=next_cursor, prev_cursor=prev_cursor, unpriced_markets=unpriced)
@@ -471,3 +514,62 @@ def nearest_liquidation(
         filters=PositionFilters(market=market.symbol, sort="liquidation"), page_size=limit, states=states
     )
     return page.rows
+
+
+def open_positions_count(*, filters: PositionFilters, states: list[MarketState] | None = None) -> int:
+    """How many open positions match `filters` (the markets a page can list: priced, with parameters)."""
+    states = market_states() if states is None else states
+    streams = _streams(filters, states)
+    if not streams:
+        return 0
+    condition = Q()
+    for stream in streams:
+        condition |= stream.q()
+    return Position.objects.filter(condition).count()
+
+
+@dataclass(frozen=True)
+class AccountMatch:
+    """Accounts an account search selects: their ids (None: the search was empty), and whether there were more."""
+
+    ids: tuple[int, ...] | None
+    truncated: bool = False
+    limit: int = 0  # the most accounts a search selects
+
+
+def accounts_matching(search: str) -> AccountMatch:
+    """Accounts whose address starts with `search` (any case) or whose label contains it.
+
+    A full address matches that account only. At most ACCOUNT_MATCH_LIMIT accounts are selected;
+    `truncated` says a longer search is needed.
+    """
+    term = search.strip()
+    if not term:
+        return AccountMatch(ids=None)
+    if len(term) == ADDRESS_LENGTH and term.lower().startswith("0x"):
+        accounts = Account.objects.filter(address__iexact=term)
+    else:
+        accounts = Account.objects.filter(Q(address__istartswith=term) | Q(label__icontains=term))
+    ids = list(accounts.order_by("pk").values_list("pk", flat=True)[: ACCOUNT_MATCH_LIMIT + 1])
+    return AccountMatch(
+        ids=tuple(ids[:ACCOUNT_MATCH_LIMIT]), truncated=len(ids) > ACCOUNT_MATCH_LIMIT, limit=ACCOUNT_MATCH_LIMIT
+    )
+
+
+def liquidatable_live(*, filters: PositionFilters, states: list[MarketState] | None = None) -> tuple[int, Decimal]:
+    """Count and notional (quote units at each market's current mark) of the open positions that match
+    `filters` and are liquidatable now: the figure the positions list shows, not a snapshot's."""
+    states = market_states() if states is None else states
+    streams = _streams(replace(filters, distance_band="liquidatable"), states)
+    if not streams:
+        return 0, Decimal(0)
+    condition = Q()
+    for stream in streams:
+        condition |= stream.q()
+    marks = {s.state.market.pk: s.state.mark_price for s in streams}
+    count, notional = 0, Decimal(0)
+    per_market = Position.objects.filter(condition).values("market_id").annotate(n=Count("id"), q=Sum(Abs("size")))
+    for row in per_market.order_by("market_id"):
+        count += row["n"]
+        notional += Decimal(str(row["q"])) * marks[row["market_id"]]  # type: ignore[operator]
+    return count, notional
