@@ -11,11 +11,17 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from insurance.models import ACTIVE_STATUSES, CoverageChunk, CoverageRun, FundLedgerEntry, InsuranceFund
+from insurance.models.risk_attestation import RiskAttestation
 from insurance.selectors.funds import fund_balance
 from insurance.services.coverage_cleanup import CoverageRunDeleteError, coverage_runs_delete
 from insurance.services.coverage_runs import CoverageRunError, coverage_run_cancel
 from insurance.services.ledger import ledger_entry_record
-from riskgov.core.admin_base import AppendOnlyPermissions, DeletableReadOnlyPermissions, ReadOnlyPermissions
+from riskgov.core.admin_base import (
+    AppendOnlyPermissions,
+    DeletableReadOnlyPermissions,
+    ReadOnlyAdmin,
+    ReadOnlyPermissions,
+)
 from riskgov.core.models import Permission
 from riskgov.core.permissions import has_permission
 
@@ -124,3 +130,22 @@ class CoverageRunAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
                 coverage_run_cancel(run=run, actor=request.user.get_username())
             except CoverageRunError as error:
                 messages.warning(request, str(error))
+
+
+@admin.register(RiskAttestation)
+class RiskAttestationAdmin(ReadOnlyAdmin):
+    """Risk-budget attestations: written by the workers for a parameter change, never edited by hand."""
+
+    list_display = (
+        "pk",
+        "change_request",
+        "status",
+        "exhaustion_upper",
+        "es99_upper",
+        "paths",
+        "created_at",
+        "completed_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("change_request__market",)
+    readonly_fields = [f.name for f in RiskAttestation._meta.fields]

@@ -20,6 +20,7 @@ EXPECTED = {
     "core.auditrecord": VIEW_ONLY,
     "markets.exposuresnapshot": VIEW_ONLY,
     "markets.marginparameters": APPEND_ONLY,
+    "markets.parameterchangerequest": VIEW_ONLY,
     "governance.governancesettings": (False, True, False),  # the one row exists: edited, never added or deleted
     "governance.proposal": VIEW_ONLY,
     "governance.vote": VIEW_ONLY,
@@ -36,6 +37,7 @@ EXPECTED = {
     "reports.reportdelivery": VIEW_AND_DELETE,
     "insurance.fundledgerentry": APPEND_ONLY,
     "insurance.coveragerun": VIEW_AND_DELETE,
+    "insurance.riskattestation": VIEW_ONLY,
     "chain.chaindeployment": VIEW_ONLY,
     "chain.indexercheckpoint": VIEW_ONLY,
     "chain.chainevent": VIEW_ONLY,

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from riskgov.core.admin_base import AppendOnlyPermissions, ReadOnlyAdmin, ReadOnlyPermissions
 from riskgov.core.models import Permission
@@ -30,9 +30,12 @@ from riskgov.markets.models import (
     Position,
     PriceObservation,
 )
+from riskgov.markets.models.risk_budget import ParameterChangeRequest, RiskBudget
 from riskgov.markets.selectors.markets import parameter_history
+from riskgov.markets.selectors.steward_limits import steward_limits
 from riskgov.markets.services.guardrails import GuardrailError
 from riskgov.markets.services.parameters import margin_parameters_change
+from riskgov.markets.services.risk_budget import parameter_change_request, risk_budget_applies, risk_budget_save
 from riskgov.markets.services.rules import parameter_rule_delete, parameter_rule_save
 
 VERSION_COLUMNS = ("version", *PARAMETER_FIELDS, "effective_at", "source", "actor", "reason", "proposal_ref")
@@ -182,7 +185,27 @@ class MarginParametersAdmin(AppendOnlyPermissions, admin.ModelAdmin):
         history = list(parameter_history(market))
         current = history[0] if history else None
         form = MarginParametersChangeForm(request.POST or None, current=current)
-        if request.method == "POST" and form.is_valid():
+        attested = risk_budget_applies(market=market, source=ChangeSource.ADMIN)
+        if request.method == "POST" and form.is_valid() and attested:
+            try:  # the workers run the paired simulation; the page never waits for it
+                change = parameter_change_request(
+                    market=market,
+                    changes=form.changes(),
+                    source=ChangeSource.ADMIN,
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user.get_username(),
+                )
+            except GuardrailError as error:
+                form.add_guardrail_errors(error)
+            else:
+                self.message_user(
+                    request,
+                    f"{market.symbol}: change request #{change.pk} is awaiting its risk-budget attestation; the "
+                    "workers apply it if its paired run stays inside the budget, or refuse it with the reason.",
+                    messages.INFO,
+                )
+                return HttpResponseRedirect(reverse("admin:markets_parameterchangerequest_change", args=[change.pk]))
+        elif request.method == "POST" and form.is_valid():
             try:
                 version = margin_parameters_change(
                     market=market,
@@ -203,6 +226,8 @@ class MarginParametersAdmin(AppendOnlyPermissions, admin.ModelAdmin):
             market=market,
             current=current,
             form=form,
+            limits=steward_limits(market, current),
+            risk_budget=getattr(market, "risk_budget", None) if attested else None,
             history_columns=VERSION_COLUMNS,
             history=[[getattr(version, name) for name in VERSION_COLUMNS] for version in history],
         )
@@ -210,3 +235,79 @@ class MarginParametersAdmin(AppendOnlyPermissions, admin.ModelAdmin):
     def _parameters_page(self, request: HttpRequest, *, status: int = 200, **context: Any) -> TemplateResponse:
         page = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": "Change margin parameters"}
         return TemplateResponse(request, CHANGE_PARAMETERS_TEMPLATE, {**page, **context}, status=status)
+
+
+@admin.register(RiskBudget)
+class RiskBudgetAdmin(admin.ModelAdmin):
+    """A market's risk budget; every save goes through the service, which validates and audits it."""
+
+    list_display = ("market", "enabled", "max_exhaustion_increase", "max_es99_increase", "confidence", "paths")
+    list_filter = ("enabled",)
+    list_select_related = ("market",)
+    readonly_fields = ("updated_at", "updated_by")
+
+    def save_model(self, request: HttpRequest, obj: RiskBudget, form: ModelForm, change: bool) -> None:
+        risk_budget_save(budget=obj, actor=request.user.get_username())
+
+
+ATTESTATION_FIELDS = (
+    ("status", "Verdict"),
+    ("reason", "Reason"),
+    ("runs", "Paired runs (current, proposed)"),
+    ("inputs_sha256", "Inputs sha256"),
+    ("paths", "Paths"),
+    ("confidence", "Confidence"),
+    ("budget", "Budget"),
+    ("result", "Result (proposed − current)"),
+    ("at", "Attested at"),
+)
+
+
+@admin.register(ParameterChangeRequest)
+class ParameterChangeRequestAdmin(ReadOnlyAdmin):
+    """Changes of markets with a risk budget: awaiting their attestation, applied or refused by a worker."""
+
+    list_display = ("pk", "market", "source", "status", "progress_percent", "actor", "created_at", "version")
+    list_filter = ("status", "source", "market")
+    list_select_related = ("market", "version")
+    search_fields = ("market__symbol", "actor", "proposal_ref")
+    fields = (
+        "market",
+        "source",
+        "status",
+        "progress_percent",
+        "changes",
+        "reason",
+        "actor",
+        "proposal_ref",
+        "base_version",
+        "version",
+        "refusal",
+        "attestation_summary",
+        "created_at",
+        "attested_at",
+        "decided_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Progress")
+    def progress_percent(self, change: ParameterChangeRequest) -> str:
+        return f"{change.progress:.0%}"
+
+    @admin.display(description="Attestation")
+    def attestation_summary(self, change: ParameterChangeRequest) -> str:
+        record = change.attestation or {}
+        if not record:
+            return "—" if not change.is_open else "running on the workers"
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td></tr>",
+            ((label, _attestation_value(record.get(key))) for key, label in ATTESTATION_FIELDS),
+        )
+        return format_html('<table class="attestation">{}</table>', rows)
+
+
+def _attestation_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {'—' if v is None else v}" for k, v in value.items())
+    return "—" if value is None else str(value)

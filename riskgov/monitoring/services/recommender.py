@@ -39,6 +39,7 @@ from riskgov.markets.models import MarginParameters, Market
 from riskgov.markets.selectors.markets import MarketState, market_states
 from riskgov.markets.services.guardrails import GuardrailError, guardrails_check, parameters_only_tighten
 from riskgov.markets.services.parameters import margin_parameters_change
+from riskgov.markets.services.risk_budget import parameter_change_request, risk_budget_applies
 from riskgov.monitoring.domain.margin_policy import (
     HOURS_PER_YEAR,
     backtest_rejected,
@@ -334,25 +335,59 @@ def margin_recommend(
             actor=POLICY_ACTOR,
             data={"market": market.symbol, "values": recommendation.values, "held_back": held_back},
         )
-        if policy.automatic and evidence["within_steward_bounds"] and not held_back:
-            try:
-                version = margin_parameters_change(
-                    market=market,
-                    changes=computation.values,
-                    source=ChangeSource.POLICY,
-                    actor=POLICY_ACTOR,
-                    reason=_reason(policy, evidence),
-                )
-            except GuardrailError as error:  # the policy source has the same limits; kept for safety
-                recommendation.evidence = evidence | {"violations": [str(v) for v in error.violations]}
-                recommendation.save(update_fields=["evidence"])
-            else:
-                _mark_applied(recommendation, version, actor=POLICY_ACTOR, now=now, automatic=True)
+        automatic = policy.automatic and evidence["within_steward_bounds"] and not held_back
+        if automatic and _apply_automatic(
+            recommendation, policy=policy, computation=computation, evidence=evidence, now=now
+        ):
+            return recommendation  # waits for its risk-budget attestation on the workers
         if recommendation.status == RecommendationStatus.PENDING:  # a person decides: show the coverage delta
             recommendation.coverage_requested_at = now
             recommendation.save(update_fields=["coverage_requested_at"])
             dispatch.send_on_commit(RECOMMENDATION_PREVIEW_TASK, recommendation_id=recommendation.pk)
     return recommendation
+
+
+def _apply_automatic(
+    recommendation: MarginRecommendation,
+    *,
+    policy: MarginPolicy,
+    computation: Computation,
+    evidence: dict[str, Any],
+    now: datetime,
+) -> bool:
+    """Apply an automatic policy's change; True when it was handed to the workers for its risk-budget
+    attestation instead (they apply it only if its paired run stays inside the market's budget)."""
+    market = recommendation.market
+    if risk_budget_applies(market=market, source=ChangeSource.POLICY):
+        try:
+            request = parameter_change_request(
+                market=market,
+                changes=computation.values,
+                source=ChangeSource.POLICY,
+                actor=POLICY_ACTOR,
+                reason=_reason(policy, evidence) + f" (recommendation #{recommendation.pk})",
+            )
+        except GuardrailError as error:
+            recommendation.evidence = evidence | {"violations": [str(v) for v in error.violations]}
+            recommendation.save(update_fields=["evidence"])
+            return False
+        recommendation.evidence = evidence | {"risk_budget_request": request.pk}
+        recommendation.save(update_fields=["evidence"])
+        return True
+    try:
+        version = margin_parameters_change(
+            market=market,
+            changes=computation.values,
+            source=ChangeSource.POLICY,
+            actor=POLICY_ACTOR,
+            reason=_reason(policy, evidence),
+        )
+    except GuardrailError as error:  # the policy source has the same limits; kept for safety
+        recommendation.evidence = evidence | {"violations": [str(v) for v in error.violations]}
+        recommendation.save(update_fields=["evidence"])
+    else:
+        _mark_applied(recommendation, version, actor=POLICY_ACTOR, now=now, automatic=True)
+    return False
 
 
 def _reason(policy: MarginPolicy, evidence: dict[str, Any]) -> str:
