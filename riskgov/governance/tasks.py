@@ -9,6 +9,7 @@ import logging
 
 from celery import Task, shared_task
 
+from riskgov.core import dispatch
 from riskgov.core.services.outbox import TransientDeliveryError
 from riskgov.core.tasking import retry_policy
 from riskgov.governance.errors import ActionNotAllowed
@@ -22,6 +23,7 @@ from riskgov.governance.services.proposals import (
     proposal_recount_record,
 )
 from riskgov.governance.services.siwe import siwe_nonces_purge
+from riskgov.governance.services.risk_budget import POLL_SECONDS, parameter_change_attest
 from riskgov.governance.services.tick import (
     EXECUTION_BACKOFF_MAX_SECONDS,
     EXECUTION_BACKOFF_SECONDS,
@@ -149,3 +151,28 @@ def governance_notification_deliver(self: Task, *, delivery_id: int) -> str:
     """Send one notification (e-mail or signed webhook); a transient failure is recorded and retried."""
     final = self.request.retries >= NOTIFICATION_MAX_RETRIES
     return str(notification_delivery_send(delivery_id=delivery_id, final_attempt=final).status)
+
+
+# Polls of one change's paired runs before the tick takes over (about 30 min at POLL_SECONDS).
+RISK_BUDGET_MAX_POLLS = 900
+
+
+@shared_task(
+    bind=True,
+    name="riskgov.risk_budget_attest",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=300,
+    time_limit=360,
+    **retry_policy(),
+)
+def risk_budget_attest(self: Task, *, request_id: int, poll: int = 0) -> str:
+    """One step of a parameter change awaiting its risk-budget attestation; sends itself again while the paired
+    runs are running (a decided change is left as it is, so a second delivery changes nothing). Run eagerly (unit
+    tests) it takes one step: the runs it waits for have not been sent yet."""
+    status = parameter_change_attest(request_id=request_id).status
+    if status == "awaiting_attestation" and poll < RISK_BUDGET_MAX_POLLS and not self.request.is_eager:
+        dispatch.task("riskgov.risk_budget_attest").apply_async(
+            kwargs={"request_id": request_id, "poll": poll + 1}, countdown=POLL_SECONDS
+        )
+    return status

@@ -17,6 +17,7 @@ from riskgov.governance.selectors.due import proposals_executable, proposals_imp
 from riskgov.governance.services.notifications import notifications_emit
 from riskgov.governance.services.proposals import proposal_states_sync
 
+from riskgov.governance.services.risk_budget import parameter_changes_resend
 EXECUTE_TASK = "riskgov.governance_execute"
 IMPACT_REFRESH_TASK = "riskgov.governance_impact_refresh"
 RECOUNT_TASK = "riskgov.governance_recount"
@@ -64,4 +65,5 @@ def governance_tick_run(*, now: datetime | None = None) -> dict[str, list[int]]:
     for proposal_id in result["changed"]:
         dispatch.send_on_commit(RECOUNT_TASK, proposal_id=proposal_id)
     notified = notifications_emit(now=now)  # one delivery per event and subscriber, however often this runs
-    return {**result, "executing": executing, "refreshing": refreshing, "notified": notified}
+    attesting = parameter_changes_resend(now=now)  # changes whose attestation step was lost
+    return {**result, "executing": executing, "refreshing": refreshing, "notified": notified, "attesting": attesting}
