@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import math
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 
-from insurance.models import MAX_PATHS, MAX_STEPS, ImpactKind, InsuranceFund, PriceModelKind, RunPurpose, Scenario
+from insurance.models import (
+    MAX_PATHS,
+    MAX_SCALE,
+    MAX_STEPS,
+    ImpactKind,
+    InsuranceFund,
+    PriceModelKind,
+    RunPurpose,
+    Scenario,
+)
 from insurance.services.coverage_model import MODEL_PARAMETERS
 
 # form field → model parameter it fills (only for the models that take it)
@@ -131,3 +141,68 @@ class CoverageRunForm(forms.Form):
         for name in MODEL_FIELDS:
             data.pop(name, None)
         return {**data, "model": model, "model_params": params}
+
+
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class ReplayScenarioForm(forms.Form):
+    """A replay of a window of stored prices; `scenario_replay_save` checks the window holds prices."""
+
+    name = forms.CharField(max_length=200)
+    replay_start = forms.DateTimeField(label="Window start (UTC)", widget=DATETIME_INPUT)
+    replay_end = forms.DateTimeField(label="Window end (UTC)", widget=DATETIME_INPUT)
+    scale = forms.DecimalField(
+        initial=Decimal("1"),
+        min_value=Decimal("0.0001"),
+        max_value=MAX_SCALE,
+        max_digits=8,
+        decimal_places=4,
+        help_text="Every log return is multiplied by this: 1 replays the window as it was, 2 doubles each move.",
+    )
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    source = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Why this window; links, one a line."
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("replay_start"), data.get("replay_end")
+        if start is not None and end is not None and end <= start:
+            self.add_error("replay_end", "The end of the window must come after its start.")
+        return data
+
+
+class ScenarioRunForm(forms.Form):
+    """Run one library scenario as a stress run (deterministic, or on top of GBM noise)."""
+
+    label = forms.CharField(max_length=200)
+    paths = forms.IntegerField(
+        initial=100, min_value=1, max_value=MAX_PATHS, help_text="Without noise every path is the same one."
+    )
+    horizon_days = forms.DecimalField(
+        min_value=Decimal("0.001"), max_value=Decimal("365"), max_digits=8, decimal_places=3
+    )
+    steps = forms.IntegerField(min_value=1, max_value=MAX_STEPS, help_text="Oracle steps over the horizon.")
+    noise = forms.BooleanField(required=False, help_text="Add correlated GBM noise on top of the scenario.")
+    drift = forms.FloatField(initial=0.0, help_text="Annualised drift of the noise (fraction).")
+    impact = forms.ChoiceField(choices=ImpactKind.choices, initial=ImpactKind.SQRT)
+    impact_coefficient = forms.DecimalField(
+        initial=Decimal("0.01"), min_value=Decimal("0"), max_digits=12, decimal_places=6
+    )
+    cascade = forms.BooleanField(required=False, initial=True, help_text="Impact moves the price (cascades).")
+    liquidation_delay_steps = forms.IntegerField(initial=0, min_value=0)
+    seed = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1, help_text="Empty: a fresh seed.")
+
+    @classmethod
+    def for_scenario(cls, scenario: Scenario, data: Any = None) -> ScenarioRunForm:
+        """The form with a label and an hourly horizon that covers the scenario's path (whole days)."""
+        days = max(1, math.ceil(scenario.duration_hours / 24 - 1e-9))
+        initial = {"label": f"Stress: {scenario.name}", "horizon_days": Decimal(days), "steps": 24 * days}
+        return cls(data, initial=initial)
+
+    def service_arguments(self, scenario: Scenario) -> dict[str, Any]:
+        """Keyword arguments for `coverage_run_create`: a stress run of `scenario`."""
+        data = dict(self.cleaned_data)
+        params = {"scenario": scenario.slug, "noise": data.pop("noise"), "drift": data.pop("drift")}
+        return {**data, "model": PriceModelKind.STRESS, "model_params": params}

@@ -139,8 +139,6 @@ MATRIX: dict[str, dict[str, Spec]] = {
     "riskgov:market-list": GET_ONLY,
     "riskgov:market-detail": GET_ONLY,
     "riskgov:position-list": GET_ONLY,
-    "riskgov:position-export": GET_ONLY,
-    "riskgov:account-detail": {"GET": Everyone(404), "POST": Everyone(405)},  # the holder has no positions
     "riskgov:import": {"GET": Needs(Permission.IMPORT_DATA, 200), "POST": Needs(Permission.IMPORT_DATA, 400)},
     "riskgov:import-job": {  # no such job: 404 for those who may see one
         "GET": Needs(Permission.IMPORT_DATA, 404),

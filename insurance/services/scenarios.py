@@ -1,5 +1,4 @@
-"""The scenario library's writes and paths: saving replays, the path a scenario gives a set of markets, and the
-path a stress run freezes with its inputs.
+"""The scenario library's writes: saving replays, and the path a stress run freezes with its inputs.
 
 A shock's path is its waypoints times each market's beta; a replay's is each market's log return since the start
 of its window of stored hourly prices, multiplied by the scenario's scale (see `insurance.engine.stress`). Changes
@@ -9,7 +8,6 @@ are fractions of today's price (−0.2 = −20 %), hours count from the start of
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,67 +18,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from insurance.engine.stress import replay_changes, shock_changes
 from insurance.models import MAX_REPLAY_DAYS, MAX_SCALE, Scenario, ScenarioKind
 from insurance.selectors.price_history import hourly_log_price_grid
+from insurance.selectors.scenarios import scenario_path
 from riskgov.core.models import AuditAction
 from riskgov.core.services.audit import audit_record
 from riskgov.markets.models import Market, PriceObservation
 
 MIN_REPLAY_PRICES = 2  # a return needs two prices
 SLUG_LENGTH = 56
-
-
-@dataclass(frozen=True)
-class ScenarioPathData:
-    """A scenario's path for `symbols`: changes[k][m] is market m's change `hours[k]` hours in.
-
-    `flat` lists the markets a replay window holds no price for (they do not move).
-    """
-
-    hours: list[float]
-    changes: list[list[float]]
-    symbols: list[str]
-    flat: list[str]
-
-    def to_params(self, scenario: Scenario) -> dict[str, Any]:
-        """The frozen form stored in a stress run's `model_params["path"]`."""
-        frozen: dict[str, Any] = {
-            "kind": scenario.kind,
-            "name": scenario.name,
-            "symbols": self.symbols,
-            "hours": self.hours,
-            "changes": self.changes,
-            "flat": self.flat,
-        }
-        if scenario.is_replay:
-            frozen.update(
-                {
-                    "window": [scenario.replay_start.isoformat(), scenario.replay_end.isoformat()],  # type: ignore[union-attr]
-                    "scale": str(scenario.scale),
-                }
-            )
-        else:
-            frozen["betas"] = {symbol: scenario.beta_for(symbol) for symbol in self.symbols}
-        return frozen
-
-
-def scenario_path(*, scenario: Scenario, markets: Sequence[Market]) -> ScenarioPathData:
-    """The path `scenario` gives `markets` (in their order); a replay reads the stored prices of its window."""
-    symbols = [market.symbol for market in markets]
-    if not scenario.is_replay:
-        hours, changes = shock_changes(
-            tuple((float(h), float(c)) for h, c in scenario.waypoints), [scenario.beta_for(s) for s in symbols]
-        )
-        return ScenarioPathData(hours.tolist(), changes.tolist(), symbols, [])
-    if scenario.replay_start is None or scenario.replay_end is None:
-        raise ValidationError({"replay_start": "A replay needs the start and the end of its window."})
-    if not markets:
-        return ScenarioPathData([0.0], [[]], [], [])
-    grid = hourly_log_price_grid(list(markets), scenario.replay_start, scenario.replay_end)
-    hours, changes, covered = replay_changes(grid, float(scenario.scale))
-    flat = [symbol for symbol, has in zip(symbols, covered, strict=True) if not has]
-    return ScenarioPathData(hours.tolist(), changes.tolist(), symbols, flat)
 
 
 def stress_params_freeze(*, params: Mapping[str, Any], symbols: Sequence[str]) -> dict[str, Any]:
@@ -131,10 +77,13 @@ def _replay_window_check(*, replay_start: datetime, replay_end: datetime) -> Non
         )
 
 
+RESERVED_SLUGS = frozenset({"new", "compare"})  # the Scenarios pages' own paths
+
+
 def _unique_slug(name: str) -> str:
     base = slugify(name)[:SLUG_LENGTH].strip("-") or "replay"
     slug, n = base, 1
-    while Scenario.objects.filter(slug=slug).exists():
+    while slug in RESERVED_SLUGS or Scenario.objects.filter(slug=slug).exists():
         n += 1
         slug = f"{base}-{n}"
     return slug
