@@ -8,6 +8,7 @@ from celery.app.task import Task
 from riskgov.core.services.outbox import TransientDeliveryError
 from riskgov.core.tasking import retry_policy
 from riskgov.monitoring.services.alert_delivery import alert_delivery_send
+from riskgov.monitoring.services.coverage_backtest import coverage_backtest_compute
 from riskgov.monitoring.services.coverage_preview import recommendation_coverage_preview
 from riskgov.monitoring.services.monitoring import alerts_evaluate
 from riskgov.monitoring.services.recommender import margin_recommend_all
@@ -56,3 +57,15 @@ def deliver_alert(self: Task, *, delivery_id: int) -> str:
 def recommendation_coverage_preview_start(*, recommendation_id: int) -> int | None:
     """Freeze and enqueue a recommendation's paired what-if runs (once; a second delivery changes nothing)."""
     return recommendation_coverage_preview(recommendation_id=recommendation_id).coverage_proposed_id
+
+
+@shared_task(
+    name="riskgov.coverage_backtest",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def coverage_backtest(*, backtest_id: int) -> str:
+    """Compute one queued coverage backtest (claimed once, so a second delivery changes nothing)."""
+    return coverage_backtest_compute(backtest_id=backtest_id)

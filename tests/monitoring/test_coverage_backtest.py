@@ -17,12 +17,22 @@ from insurance.services.coverage_files import run_files_delete
 from riskgov.markets.models import LiquidationSource
 from riskgov.monitoring.domain.coverage_backtest import coverage_backtest, predicted_quantiles
 from riskgov.monitoring.domain.margin_policy import kupiec_pof
-from riskgov.monitoring.services.coverage_backtest import coverage_backtest_run
+from riskgov.monitoring.models import BacktestStatus, CoverageBacktest
+from riskgov.monitoring.services.coverage_backtest import coverage_backtest_compute, coverage_backtest_request
 from tests.factories import MarketFactory
 from tests.monitoring.coverage_backtest_helpers import baseline_run, liquidation
 
 D0 = datetime(2025, 3, 1, tzinfo=UTC)  # the first backtested day
 NOW = D0 + timedelta(days=12, hours=9)
+
+
+def backtest_of(**kwargs) -> CoverageBacktest:
+    """Request a backtest and compute it here, as the worker would."""
+    backtest = coverage_backtest_request(requested_by="risk", enqueue=False, **kwargs)
+    assert coverage_backtest_compute(backtest_id=backtest.pk) == BacktestStatus.SUCCEEDED
+    assert coverage_backtest_compute(backtest_id=backtest.pk) == "skipped"  # a second delivery does nothing
+    backtest.refresh_from_db()
+    return backtest
 
 
 def test_kupiec_matches_a_hand_worked_example_and_scipy():
@@ -96,9 +106,7 @@ def test_backtest_of_hand_made_runs_and_liquidations(fund, runs_cleanup):
     liquidation(eth, at=D0 + timedelta(days=11, hours=1), bad_debt="500", external_id="late")
 
     with time_machine.travel(NOW, tick=False):
-        backtest = coverage_backtest_run(
-            start=D0.date(), end=(D0 + timedelta(days=11)).date(), requested_by="risk", max_run_age_hours=24
-        )
+        backtest = backtest_of(start=D0.date(), end=(D0 + timedelta(days=11)).date(), max_run_age_hours=24)
 
     realised = [REALISED[0], REALISED[1] + 7, *REALISED[2:]]
     assert [w["realised"] for w in backtest.windows[:10]] == realised
@@ -130,7 +138,7 @@ def test_a_two_day_horizon_gives_non_overlapping_two_day_windows(fund, runs_clea
         liquidation(eth, at=D0 + timedelta(days=day, hours=12), bad_debt=str(10 * (day + 1)), external_id=f"d{day}")
 
     with time_machine.travel(NOW, tick=False):
-        backtest = coverage_backtest_run(start=D0.date(), end=(D0 + timedelta(days=3)).date(), requested_by="risk")
+        backtest = backtest_of(start=D0.date(), end=(D0 + timedelta(days=3)).date())
 
     assert [(w["day"], w["realised"]) for w in backtest.windows] == [("2025-03-01", 30.0), ("2025-03-03", 70.0)]
     assert backtest.skipped == []
@@ -148,5 +156,6 @@ def test_a_two_day_horizon_gives_non_overlapping_two_day_windows(fund, runs_clea
 )
 def test_bad_input_names_the_field(kwargs, field):
     with time_machine.travel(NOW, tick=False), pytest.raises(ValidationError) as error:
-        coverage_backtest_run(requested_by="risk", **kwargs)
+        coverage_backtest_request(requested_by="risk", **kwargs)
     assert field in error.value.message_dict
+    assert not CoverageBacktest.objects.exists()

@@ -13,6 +13,25 @@ class Migration(migrations.Migration):
                 ("start", models.DateField()),
                 ("end", models.DateField()),
                 ("max_run_age_hours", models.PositiveIntegerField()),
+                (
+                    "quantile_levels",
+                    models.JSONField(default=list, help_text="Quantile levels as fractions, e.g. [0.9, 0.95]."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True, default="")),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
                 ("windows", models.JSONField(default=list)),
                 ("skipped", models.JSONField(default=list)),
                 ("levels", models.JSONField(default=list)),

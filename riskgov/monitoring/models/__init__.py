@@ -1,4 +1,4 @@
-from riskgov.monitoring.models.backtest import CoverageBacktest
+from riskgov.monitoring.models.backtest import BacktestStatus, CoverageBacktest
 from riskgov.monitoring.models.monitoring import (
     MARKET_KINDS,
     Alert,
@@ -28,6 +28,7 @@ __all__ = [
     "AlertRule",
     "AlertSeverity",
     "AlertState",
+    "BacktestStatus",
     "CoverageBacktest",
     "MarginPolicy",
     "MarginPolicyQuerySet",

@@ -18,12 +18,14 @@ from decimal import Decimal
 
 import numpy as np
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from insurance.models import CoverageRun
 from insurance.selectors.coverage import run_latest_baseline
 from insurance.services.coverage_files import CoverageFileError, CoverageStorageUnavailable, arrays_read
+from riskgov.core import dispatch
 from riskgov.markets.models import Liquidation
 from riskgov.monitoring.domain.coverage_backtest import (
     DEFAULT_LEVELS,
@@ -32,7 +34,7 @@ from riskgov.monitoring.domain.coverage_backtest import (
     predicted_probability_at_most,
     predicted_quantiles,
 )
-from riskgov.monitoring.models import CoverageBacktest
+from riskgov.monitoring.models import BacktestStatus, CoverageBacktest
 
 DEFAULT_MAX_RUN_AGE_HOURS = 48  # daily runs: yesterday's, or the day before's when one failed
 MAX_DAYS = 366
@@ -86,24 +88,73 @@ def _clean(start: date, end: date, levels: tuple[float, ...], max_run_age_hours:
         raise ValidationError({"max_run_age_hours": "A run must be allowed to be at least one hour old."})
 
 
-def coverage_backtest_run(
+COVERAGE_BACKTEST_TASK = "riskgov.coverage_backtest"
+
+
+def coverage_backtest_request(
     *,
     start: date,
     end: date,
     requested_by: str,
     levels: tuple[float, ...] = DEFAULT_LEVELS,
     max_run_age_hours: int = DEFAULT_MAX_RUN_AGE_HOURS,
+    enqueue: bool = True,
 ) -> CoverageBacktest:
-    """Backtest the baseline coverage runs against realised bad debt over ``start``…``end`` (UTC days, inclusive)
-    and store it. Levels are fractions (0.95 = the 95 % quantile). Raises ValidationError naming the field."""
-    levels = tuple(sorted(float(level) for level in levels))
+    """Queue a backtest of the baseline coverage runs against realised bad debt over ``start``…``end`` (UTC
+    days, inclusive); a worker computes it (sent on commit). Levels are fractions (0.95 = the 95 % quantile).
+    Raises ValidationError naming the field; nothing is stored then."""
+    levels = tuple(sorted({float(level) for level in levels}))
     _clean(start, end, levels, max_run_age_hours)
+    with transaction.atomic():
+        backtest = CoverageBacktest.objects.create(
+            requested_by=requested_by,
+            start=start,
+            end=end,
+            max_run_age_hours=max_run_age_hours,
+            quantile_levels=list(levels),
+        )
+        if enqueue:
+            dispatch.send_on_commit(COVERAGE_BACKTEST_TASK, backtest_id=backtest.pk)
+    return backtest
+
+
+def coverage_backtest_compute(*, backtest_id: int) -> str:
+    """Compute a queued backtest (once: a conditional UPDATE claims it); returns its final status, or
+    "skipped" when another delivery already claimed it."""
+    claimed = CoverageBacktest.objects.filter(pk=backtest_id, status=BacktestStatus.QUEUED).update(
+        status=BacktestStatus.RUNNING
+    )
+    if not claimed:
+        return "skipped"
+    backtest = CoverageBacktest.objects.get(pk=backtest_id)
+    try:
+        windows, skipped = _windows(backtest)
+        summaries = _level_summaries(windows, tuple(backtest.quantile_levels))
+    except Exception as error:  # a bug or a lost store: say so on the row rather than stay "running"
+        CoverageBacktest.objects.filter(pk=backtest_id).update(
+            status=BacktestStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000], finished_at=timezone.now()
+        )
+        raise
+    CoverageBacktest.objects.filter(pk=backtest_id).update(
+        status=BacktestStatus.SUCCEEDED,
+        windows=windows,
+        skipped=skipped,
+        levels=summaries,
+        finished_at=timezone.now(),
+    )
+    return BacktestStatus.SUCCEEDED
+
+
+def _windows(backtest: CoverageBacktest) -> tuple[list[dict[str, object]], list[dict[str, str]]]:
+    """The observed windows and the skipped days of ``backtest`` (see the module docstring)."""
+    levels = tuple(float(level) for level in backtest.quantile_levels)
+    max_run_age_hours = backtest.max_run_age_hours
     now = timezone.now()
     predictions: dict[int, _Prediction | str] = {}
     windows: list[dict[str, object]] = []
     skipped: list[dict[str, str]] = []
-    current = day_start(start)
-    stop = day_start(end) + DAY
+    current = day_start(backtest.start)
+    stop = day_start(backtest.end) + DAY
     expected_next: datetime | None = None  # where the window after the last one would start
     while current < stop:
         day = current.date().isoformat()
@@ -150,15 +201,7 @@ def coverage_backtest_run(
             }
         )
         current = expected_next = _next_start(window_end, current)
-    return CoverageBacktest.objects.create(
-        requested_by=requested_by,
-        start=start,
-        end=end,
-        max_run_age_hours=max_run_age_hours,
-        windows=windows,
-        skipped=skipped,
-        levels=_level_summaries(windows, levels),
-    )
+    return windows, skipped
 
 
 def _level_summaries(windows: list[dict[str, object]], levels: tuple[float, ...]) -> list[dict[str, object]]:
