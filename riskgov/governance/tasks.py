@@ -17,13 +17,14 @@ from riskgov.governance.services.delegation import delegation_relay_send
 from riskgov.governance.services.execution import ExecutionFailed, ExecutionUnavailable, proposal_execute
 from riskgov.governance.services.impact_preview import impact_preview_compute
 from riskgov.governance.services.notifications import notification_delivery_send, notifications_emit
+from riskgov.governance.services.onchain_relay import ballots_relay
 from riskgov.governance.services.proposals import (
     proposal_coverage_preview,
     proposal_impact_refresh,
     proposal_recount_record,
 )
-from riskgov.governance.services.siwe import siwe_nonces_purge
 from riskgov.governance.services.risk_budget import POLL_SECONDS, parameter_change_attest
+from riskgov.governance.services.siwe import siwe_nonces_purge
 from riskgov.governance.services.tick import (
     EXECUTION_BACKOFF_MAX_SECONDS,
     EXECUTION_BACKOFF_SECONDS,
@@ -113,6 +114,16 @@ def governance_impact_preview(*, preview_id: int) -> int | None:
 def governance_delegation_relay(*, relay_id: int) -> str:
     """Send one signed delegation from the relayer and record the outcome (only a queued relay is sent)."""
     return delegation_relay_send(relay_id=relay_id).status
+
+
+@shared_task(
+    name="riskgov.governance_relay_ballots", acks_late=True, reject_on_worker_lost=True, soft_time_limit=240,
+    time_limit=300,
+)  # fmt: skip
+def governance_relay_ballots(*, proposal_id: int | None = None) -> dict[str, int]:
+    """On-chain mode: send the collected ballots waiting for the Governor (of one proposal, or all, from beat) and
+    store each one's outcome; safe to run twice (a ballot already counted on chain is recognised, not resent)."""
+    return ballots_relay(proposal_id=proposal_id)
 
 
 @shared_task(name="riskgov.governance_siwe_nonces_purge", soft_time_limit=120, time_limit=180)

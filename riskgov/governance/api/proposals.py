@@ -33,7 +33,13 @@ from riskgov.governance.selectors.proposals import (
     tally_attach,
     tally_export,
 )
-from riskgov.governance.services.votes import SignedBallot, ballot_domain, vote_cast, voter_nonce
+from riskgov.governance.services.votes import (
+    SignedBallot,
+    ballot_domain,
+    onchain_next_nonce,
+    vote_cast,
+    voter_nonce,
+)
 from riskgov.governance.views.auth import session_address
 
 
@@ -68,6 +74,13 @@ class ProposalOutput(serializers.Serializer):
     execution_error = serializers.CharField()
     tally = serializers.SerializerMethodField()
     changes = ChangeOutput(many=True)
+    governance_mode = serializers.CharField(help_text="offchain (app tally, executor key) or onchain (Governor).")
+    onchain_proposal_id = serializers.SerializerMethodField(
+        help_text="The Governor's proposal id (decimal string) that ballots sign, on-chain mode only; else null."
+    )
+
+    def get_onchain_proposal_id(self, proposal: Proposal) -> str | None:
+        return None if proposal.onchain_proposal_id is None else str(int(proposal.onchain_proposal_id))
 
     def get_state(self, proposal: Proposal) -> str:
         return proposal_state(proposal, self.context["now"])
@@ -137,6 +150,13 @@ class VoteInput(serializers.Serializer):
         required=False, allow_blank=True, max_length=2000, default="", trim_whitespace=False,
         help_text="Signed with the ballot (ExtendedBallot) when given: exactly the text the voter signed.",
     )  # fmt: skip
+    chain_id = serializers.IntegerField(
+        required=False, min_value=1, help_text="The domain's chainId the wallet signed under (checked when given)."
+    )
+    verifying_contract = serializers.RegexField(
+        r"^0x[0-9a-fA-F]{40}$", required=False, default="",
+        help_text="The domain's verifyingContract the wallet signed under (checked when given).",
+    )  # fmt: skip
 
 
 class ProposalVotesApi(APIView):
@@ -197,8 +217,9 @@ class BallotTypedDataApi(APIView):
         query = BallotQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         voter, support = query.validated_data["voter"], query.validated_data["support"]
+        nonce = onchain_next_nonce(proposal, voter) if proposal.is_onchain else voter_nonce(voter)
         ballot = Ballot(
-            proposal_id=proposal.pk, support=support, voter=voter, nonce=voter_nonce(voter),
+            proposal_id=proposal.ballot_proposal_id, support=support, voter=voter, nonce=nonce,
             reason=query.validated_data["reason"],
         )  # fmt: skip
         return Response(ballot_typed_data(ballot, ballot_domain(proposal)))

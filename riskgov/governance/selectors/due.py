@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 
 from riskgov.governance.domain.state import executable
-from riskgov.governance.models import Proposal, ProposalState
+from riskgov.governance.models import GovernanceMode, Proposal, ProposalState
 from riskgov.governance.selectors.proposals import tally_attach
 
 IMPACT_REFRESH_AFTER = timedelta(minutes=15)
@@ -18,7 +18,11 @@ def proposals_executable(*, now: datetime) -> list[Proposal]:
 
     Reads the persisted state, so run it after `proposal_states_sync`; the derived state decides.
     """
-    proposals = list(Proposal.objects.filter(state=ProposalState.QUEUED, executed_at__isnull=True))
+    proposals = list(
+        Proposal.objects.filter(
+            state=ProposalState.QUEUED, executed_at__isnull=True, governance_mode=GovernanceMode.OFFCHAIN
+        )
+    )  # an on-chain proposal is executed by a wallet through the Governor, never by the app
     tally_attach(proposals)
     return [proposal for proposal in proposals if executable(proposal, now)]
 

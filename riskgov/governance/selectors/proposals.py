@@ -14,8 +14,6 @@ from hexbytes import HexBytes
 
 from chain.eip712 import (
     BALLOT_TYPE,
-    DOMAIN_NAME,
-    DOMAIN_VERSION,
     EXTENDED_BALLOT_TYPE,
     Ballot,
     BallotDomain,
@@ -308,12 +306,18 @@ def proposal_recount(proposal: Proposal) -> Recount:
     chain when a node answers; compares with the running tally stored on the proposal."""
     tally_attach([proposal])
     separator = domain_separator(
-        name=DOMAIN_NAME,
-        version=DOMAIN_VERSION,
+        name=proposal.ballot_domain_name,
+        version=proposal.ballot_domain_version,
         chain_id=int(proposal.chain_id),
         verifying_contract=proposal.verifying_contract,
     )
-    domain = BallotDomain(chain_id=int(proposal.chain_id), verifying_contract=proposal.verifying_contract)
+    domain = BallotDomain(
+        chain_id=int(proposal.chain_id),
+        verifying_contract=proposal.verifying_contract,
+        name=proposal.ballot_domain_name,
+        version=proposal.ballot_domain_version,
+    )
+    signed_id = proposal.ballot_proposal_id  # the Governor's id on chain, else the proposal's number
     rows = [
         (voter, support, nonce, bytes(HexBytes(signature)), reason if signed else "", weight)
         for voter, support, nonce, signature, reason, signed, weight in proposal.votes.values_list(
@@ -330,11 +334,11 @@ def proposal_recount(proposal: Proposal) -> Recount:
         "against": int(proposal.against_votes),
         "abstain": int(proposal.abstain_votes),
     }
-    matched = signers_match_parallel(separator, proposal.pk, [row[:5] for row in rows])
+    matched = signers_match_parallel(separator, signed_id, [row[:5] for row in rows])
     w3: Any = None
     for (voter, support, nonce, raw, reason, weight), ok in zip(rows, matched, strict=True):
         if not ok:
-            ballot = Ballot(proposal_id=proposal.pk, support=support, voter=voter, nonce=nonce, reason=reason)
+            ballot = Ballot(proposal_id=signed_id, support=support, voter=voter, nonce=nonce, reason=reason)
             try:
                 w3 = w3 or chain_reads.ballot_web3()  # contract wallets: ERC-1271 on the chain
                 valid = verify_ballot_signature(w3, ballot, domain, raw)
@@ -365,9 +369,11 @@ def tally_export(proposal: Proposal, *, now: datetime | None = None) -> dict[str
         "proposal_id": proposal.pk,
         "title": proposal.title,
         "state": proposal_state(proposal, now),
+        "governance_mode": proposal.governance_mode,
+        "signed_proposal_id": str(proposal.ballot_proposal_id),  # what each ballot's proposalId is
         "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
+            "name": proposal.ballot_domain_name,
+            "version": proposal.ballot_domain_version,
             "chainId": int(proposal.chain_id),
             "verifyingContract": proposal.verifying_contract,
         },

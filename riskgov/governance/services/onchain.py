@@ -28,6 +28,7 @@ from web3.exceptions import ContractLogicError, TransactionNotFound, Web3Excepti
 from web3.logs import DISCARD
 
 from chain import governor as chain_governor
+from chain.deploy import GovernorSpec
 from chain.errors import ChainError, ContractReverted
 from chain.models import RegistryUpdate
 from chain.registry import REGISTRY_FIELDS
@@ -37,7 +38,7 @@ from riskgov.core.models import AuditAction
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.services.audit import audit_record
 from riskgov.governance.errors import ActionNotAllowed, ChainNotConfigured, GovernanceError
-from riskgov.governance.models import GovernanceMode, Proposal, ProposalExecution, ProposalState
+from riskgov.governance.models import GovernanceMode, GovernanceSettings, Proposal, ProposalExecution, ProposalState
 from riskgov.governance.selectors import chain_reads
 from riskgov.governance.selectors.onchain import GOVERNOR_STATES
 from riskgov.markets.models import Market
@@ -47,6 +48,22 @@ from riskgov.markets.services.parameters import margin_parameters_change
 logger = logging.getLogger(__name__)
 
 ONCHAIN_ACTIONS = ("propose", "queue", "execute")
+
+
+def governor_spec_from_settings() -> GovernorSpec:
+    """The RiskGovernor and timelock settings mirroring the app's governance settings (seconds become blocks of
+    CHAIN_SECONDS_PER_BLOCK); chain_deploy reads it through the provider registered at start-up."""
+    config, _ = GovernanceSettings.objects.get_or_create(pk=1)
+    return GovernorSpec.from_seconds(
+        voting_delay_seconds=config.voting_delay_seconds,
+        voting_period_seconds=config.voting_period_seconds,
+        proposal_threshold=int(config.proposal_threshold),
+        quorum_fraction=Decimal(config.quorum_fraction),
+        vote_extension_seconds=int(settings.RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS),
+        timelock_seconds=config.timelock_seconds,
+        guardian=config.guardian_address,
+        seconds_per_block=int(getattr(settings, "CHAIN_SECONDS_PER_BLOCK", 12)),
+    )
 
 
 def governor_required() -> chain_reads.GovernanceChain:

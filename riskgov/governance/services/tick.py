@@ -15,9 +15,10 @@ from riskgov.core import dispatch
 from riskgov.governance.models import Proposal
 from riskgov.governance.selectors.due import proposals_executable, proposals_impact_stale
 from riskgov.governance.services.notifications import notifications_emit
+from riskgov.governance.services.onchain import onchain_proposals_sync
 from riskgov.governance.services.proposals import proposal_states_sync
-
 from riskgov.governance.services.risk_budget import parameter_changes_resend
+
 EXECUTE_TASK = "riskgov.governance_execute"
 IMPACT_REFRESH_TASK = "riskgov.governance_impact_refresh"
 RECOUNT_TASK = "riskgov.governance_recount"
@@ -52,12 +53,13 @@ def proposal_execution_send(*, proposal_id: int, now: datetime) -> bool:
 def governance_tick_run(*, now: datetime | None = None) -> dict[str, list[int]]:
     """One periodic pass; returns proposal ids by what happened to them.
 
-    Persists derived states and queues succeeded proposals, sends the execution of those past their timelock,
-    refreshes impact previews older than 15 min and recounts proposals whose state changed. Safe to run twice:
-    executions are claimed, refreshes and recounts are idempotent.
+    Persists derived states and queues succeeded proposals (on-chain ones take the Governor's state), sends the
+    execution of off-chain ones past their timelock, refreshes impact previews older than 15 min and recounts
+    proposals whose state changed. Safe to run twice: executions are claimed, refreshes and recounts are idempotent.
     """
     now = now or timezone.now()
     result = proposal_states_sync(now=now)
+    result["changed"] += onchain_proposals_sync(now=now)  # on-chain proposals: the Governor's state and outcome
     executing = [p.pk for p in proposals_executable(now=now) if proposal_execution_send(proposal_id=p.pk, now=now)]
     refreshing = proposals_impact_stale(now=now)
     for proposal_id in refreshing:

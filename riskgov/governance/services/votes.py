@@ -263,7 +263,12 @@ def onchain_next_nonce(proposal: Proposal, voter: str) -> int:
         voter=voter, governor=proposal.verifying_contract,
         relay__status__in=[VoteRelayStatus.PENDING, VoteRelayStatus.FAILED],
     ).count()  # fmt: skip
-    return governor_reads.governor_nonce(proposal.verifying_contract, voter) + waiting
+    try:
+        return governor_reads.governor_nonce(proposal.verifying_contract, voter) + waiting
+    except ChainError as exc:
+        raise VoteRejected(
+            "cannot_verify_now", f"cannot read the voter's Governor nonce now, retry later ({exc})", status=503
+        ) from exc
 
 
 def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | None = None) -> Vote:
