@@ -2,7 +2,7 @@ from riskgov.markets.models.accounts import Account, checksum_address, validate_
 from riskgov.markets.models.exposure import PROTOCOL_SCOPE, ExposureSnapshot, SnapshotHealth
 from riskgov.markets.models.imports import ImportJob, ImportJobStatus
 from riskgov.markets.models.liquidations import Liquidation, LiquidationSource, liquidation_notional
-from riskgov.markets.models.markets import Market
+from riskgov.markets.models.markets import LossWaterfall, Market
 from riskgov.markets.models.parameters import (
     PARAMETER_FIELDS,
     MarginParameters,
@@ -23,6 +23,7 @@ __all__ = [
     "ImportJobStatus",
     "Liquidation",
     "LiquidationSource",
+    "LossWaterfall",
     "MarginParameters",
     "MarginParametersQuerySet",
     "Market",

@@ -6,6 +6,13 @@ from django.db import models
 from riskgov.core.models.fields import amount_field, rate_field
 
 
+class LossWaterfall(models.TextChoices):
+    """Who pays bad debt the insurance fund cannot absorb."""
+
+    SOCIALISED = "socialised", "Socialised loss"
+    ADL = "adl", "Auto-deleveraging of profitable opposite positions"
+
+
 class Market(models.Model):
     """A perpetual market, e.g. ETH-USD. Prices are quote units per base unit."""
 
@@ -25,6 +32,13 @@ class Market(models.Model):
     )
     steward_min_delay_hours = models.PositiveIntegerField(
         default=72, help_text="Minimum hours between two admin (steward) parameter updates."
+    )
+    loss_waterfall = models.CharField(
+        max_length=16,
+        choices=LossWaterfall.choices,
+        default=LossWaterfall.SOCIALISED,
+        help_text="After the insurance fund: socialise the shortfall, or close profitable opposite positions "
+        "(ranked by profit and leverage) at the bankrupt position's bankruptcy price.",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
