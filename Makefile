@@ -89,6 +89,7 @@ bench: venv node
 	$(PY) -m bench.engine
 	$(PY) -m bench.governance
 	$(PY) -m bench.coverage
+	$(PY) -m bench.run_storage
 	$(PY) -m bench.dynamic_margin
 	$(PY) -m bench.indexer
 	$(PY) -m bench.drills
