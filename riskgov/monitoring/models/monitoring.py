@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from riskgov.core.models.outbox import OutboxDelivery, OutboxStatus
+from riskgov.markets.models.accounts import validate_address
 from riskgov.markets.models.markets import Market
 from riskgov.markets.models.parameters import MarginParameters
 from riskgov.monitoring.models.policy import MarginPolicy
@@ -105,6 +106,7 @@ class AlertKind(models.TextChoices):
     INDEXER_LAG_ABOVE = "indexer_lag_above", "Indexer lag above (seconds)"
     SNAPSHOT_FAILING = "snapshot_failing", "Exposure snapshot failing or older than (minutes)"
     AUTOMATIC_PARAMETER_CHANGE = "automatic_parameter_change", "Margin policy changed parameters (within hours)"
+    RELAYER_BALANCE_BELOW = "relayer_balance_below", "Vote relayer balance below (ETH)"
 
 
 # Kinds evaluated per market (a rule without a market covers every active market); the rest are protocol-wide.
@@ -136,6 +138,7 @@ DEFAULT_SEVERITY = {
     AlertKind.INDEXER_LAG_ABOVE: AlertSeverity.WARNING,
     AlertKind.SNAPSHOT_FAILING: AlertSeverity.CRITICAL,
     AlertKind.AUTOMATIC_PARAMETER_CHANGE: AlertSeverity.INFO,
+    AlertKind.RELAYER_BALANCE_BELOW: AlertSeverity.WARNING,
 }
 
 
@@ -158,6 +161,12 @@ class AlertRule(models.Model):
         null=True,
         blank=True,
         help_text="Empty: the kind's default. Copied onto each alert when it opens.",
+    )
+    address = models.CharField(
+        max_length=42,
+        blank=True,
+        validators=[validate_address],
+        help_text="Relayer balance rules: the account to watch; empty: the vote relayer (CHAIN_RELAYER_KEY).",
     )
     enabled = models.BooleanField(default=True)
     recipients = models.JSONField(default=list, blank=True, help_text="E-mail addresses.")

@@ -12,8 +12,11 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from chain.errors import ChainError
+from chain.selectors.accounts import native_balance
 from chain.selectors.deployments import active_deployment, deployment_checkpoints
 from insurance.selectors.coverage import run_latest_baseline
+from riskgov.governance.services.delegation import RelayerKeyError, relayer_account
 from riskgov.markets.domain.exposure_aggregates import NEAR_LIQUIDATION_BANDS
 from riskgov.markets.models import Position, PositionStatus
 from riskgov.markets.selectors.markets import MarketState
@@ -148,6 +151,32 @@ def indexer_lag(now: datetime) -> IndexerLag | None:
     return IndexerLag(
         seconds=(now - since).total_seconds(), checkpoint=str(lagging), last_success_at=lagging.last_success_at
     )
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    address: str
+    wei: int
+
+
+def vote_relayer_address() -> str | None:
+    """The account that pays for relayed ballots and delegations, or None when none is configured."""
+    try:
+        return str(relayer_account().address)
+    except RelayerKeyError:
+        return None
+
+
+def relayer_balance(address: str = "") -> AccountBalance | None:
+    """The native balance (wei) of ``address``, or of the configured vote relayer when empty; None when there is
+    no such account or the node does not answer (the figure is unknown)."""
+    watched = address or vote_relayer_address()
+    if not watched:
+        return None
+    try:
+        return AccountBalance(address=watched, wei=native_balance(watched))
+    except ChainError:
+        return None
 
 
 def open_alerts() -> QuerySet[Alert]:

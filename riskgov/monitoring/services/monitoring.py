@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -29,9 +30,11 @@ from riskgov.monitoring.models.monitoring import MARKET_KINDS
 from riskgov.monitoring.selectors.margin_policy import automatic_parameter_changes
 from riskgov.monitoring.selectors.monitoring import (
     NEAR_BAND,
+    AccountBalance,
     indexer_lag,
     latest_coverage,
     market_risk_figures,
+    relayer_balance,
     volatility_jumps,
 )
 from riskgov.monitoring.selectors.oracle import oracle_readings
@@ -84,6 +87,9 @@ class _Figures:
 
     def snapshots(self) -> SnapshotHealthState:
         return self._once("snapshots", snapshot_health)
+
+    def relayer_balance(self, address: str) -> AccountBalance | None:
+        return self._once(f"relayer_balance:{address.lower()}", lambda: relayer_balance(address))
 
     def automatic_changes(self, since: datetime) -> dict[str, list[dict[str, Any]]]:
         """Automatic parameter changes since `since`, by market symbol (their audit data)."""
@@ -271,6 +277,23 @@ def _automatic_change_finding(rule: AlertRule, market: Market, figures: _Figures
     )
 
 
+WEI_PER_ETH = Decimal(10**18)
+
+
+def _relayer_balance_finding(rule: AlertRule, figures: _Figures) -> Finding | None:
+    """Open while the vote relayer (or the rule's account) holds less than ``threshold`` ETH for gas; unknown
+    (no relayer configured, the node down) opens and resolves nothing."""
+    reading = figures.relayer_balance(rule.address)
+    if reading is None:
+        return None
+    balance = Decimal(reading.wei) / WEI_PER_ETH
+    return Finding(
+        balance < rule.threshold,
+        f"Vote relayer {reading.address} holds {balance:,.4f} ETH (limit {rule.threshold.normalize():f} ETH)",
+        {"address": reading.address, "balance_wei": str(reading.wei), "threshold_eth": str(rule.threshold)},
+    )
+
+
 # one evaluation per alert kind: market kinds are evaluated per market, protocol kinds once
 MARKET_FINDINGS: dict[str, Callable[[AlertRule, Market, _Figures], Finding | None]] = {
     AlertKind.NEAR_LIQ_NOTIONAL_ABOVE: _near_liquidation_finding,
@@ -284,6 +307,7 @@ PROTOCOL_FINDINGS: dict[str, Callable[[AlertRule, _Figures], Finding | None]] = 
     AlertKind.EXHAUSTION_ABOVE: _coverage_finding,
     AlertKind.INDEXER_LAG_ABOVE: _indexer_lag_finding,
     AlertKind.SNAPSHOT_FAILING: _snapshot_finding,
+    AlertKind.RELAYER_BALANCE_BELOW: _relayer_balance_finding,
 }
 
 
