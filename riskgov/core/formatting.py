@@ -245,3 +245,14 @@ def tokens(value: Number) -> str:
         return DASH
     amount = amount.scaleb(-18, context=CONTEXT)
     return money(amount, 0 if abs(amount) >= WHOLE_TOKENS_FROM else 2)
+
+
+def grouped(value: Number) -> str:
+    """A decimal with the digits it has, thousands grouped, for tables of stored values such as the admin's:
+    20,000 · 0.05 · 1,234.5678 (never 20000.000000000000000000 or 0E-18)."""
+    amount = as_decimal(value)
+    if amount is None:
+        return DASH
+    text = plain(amount)
+    places = len(text.partition(".")[2]) if amount.is_finite() else 0
+    return _people(decimal_text(amount, places))

@@ -138,7 +138,7 @@ def test_payload_shows_market_field_old_new_and_the_registry_calldata(client: Cl
     html = page_html(client, proposal)
     payload = html.split('id="payload"')[1].split("</section>")[0]
     assert "ETH" in payload and "<code>ETH-USD</code>" in payload and REGISTRY in payload
-    assert "Maintenance margin rate (fraction): 3 % → <strong>3.5 %</strong>" in payload
+    assert "Maintenance margin rate (fraction): 3.00 % → <strong>3.50 %</strong>" in payload
     # the market's parameters (conftest) with the proposed mmr; the OI cap as execution converts it
     values = [5 * 10**16, 35 * 10**15, 20 * WAD, 10**16, 2 * 10**17, to_fixed(Decimal("500000000") / Decimal("3000"))]
     assert _expected_calldata(values) in payload

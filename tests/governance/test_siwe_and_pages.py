@@ -103,7 +103,7 @@ def test_create_form_requires_threshold_and_guardrails(client: Client, chain, ho
     assert proposal.snapshot_block == chain.block and proposal.proposer_power == Decimal(5000 * WAD)
     assert proposal.impact["markets"][0]["mmr"] == {"current": 0.03, "proposed": 0.04}
     page = client.get(reverse("governance:proposal-detail", args=[proposal.pk]))
-    assert page.status_code == 200 and b"Impact preview" in page.content and b"3 %" in page.content
+    assert page.status_code == 200 and b"Impact preview" in page.content and b"3.00 %" in page.content
 
 
 def test_create_form_field_errors(client: Client, chain, holders, market, gov_settings) -> None:

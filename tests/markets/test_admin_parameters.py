@@ -68,7 +68,7 @@ def test_valid_change_creates_version_two_and_an_audit_record(admin_client, mark
     [
         ({"mmr": "0.02"}, "imr", "must exceed the maintenance margin rate"),
         ({"max_leverage": "60"}, "max_leverage", "must be at most 1/imr"),
-        ({"imr": "0.03", "max_leverage": "30"}, "imr", "exceeds the steward limit of 25% per update"),
+        ({"imr": "0.03", "max_leverage": "30"}, "imr", "exceeds the steward limit of 25.00 % per update"),
         ({"liquidation_penalty": "0.0001"}, "liquidation_penalty", "is below the minimum 0.0005"),
         ({"reason": "  "}, "reason", "This field is required"),
     ],

@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
+from riskgov.core.formatting import plain
 from riskgov.core.templatetags.riskgov_format import usd
 from riskgov.reports.models import DeliveryStatus, ExposureReport, ReportDelivery
 from riskgov.reports.services.reports import report_subscription_create
@@ -56,7 +57,7 @@ def test_report_email_has_text_html_with_charts_and_the_csv(
     assert attachment_type == "text/csv"
     rows = list(csv.reader(io.StringIO(body)))
     assert rows[0] == ["section", "scope", "metric", "value"]
-    assert ["headline", "ALL", "oi_long", str(report.content["headline"]["oi_long"])] in rows
+    assert ["headline", "ALL", "oi_long", plain(report.content["headline"]["oi_long"])] in rows  # 85260, not 85260.000…
     assert any(row[:3] == ["shock_bad_debt", "ALL", "-50pct"] for row in rows)
 
     unsubscribe = f"/reports/unsubscribe/{subscription.token}/"

@@ -29,6 +29,7 @@ from chain.registry import (
 from chain.units import to_fixed
 from insurance.selectors.compare import RunComparison, run_compare_pair
 from insurance.selectors.coverage import run_headline
+from riskgov.core.formatting import plain
 from riskgov.core.models import AuditAction, AuditRecord, Permission
 from riskgov.core.models.versions import ChangeSource
 from riskgov.governance.domain.state import ACTIVE, PENDING, QUEUED, SUCCEEDED, executable, quorum_progress
@@ -358,7 +359,7 @@ VOTER_CSV_HEADER = ["voter", "support", "support_label", "weight_wei", "weight_v
 
 
 def proposal_voters_csv(votes: Iterable[Vote]) -> Iterator[str]:
-    """CSV lines of `votes`, header first; weights as exact wei and as votes (wei / 1e18)."""
+    """CSV lines of `votes`, header first; weights as exact wei and as votes (wei / 1e18, a plain decimal)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -372,7 +373,7 @@ def proposal_voters_csv(votes: Iterable[Vote]) -> Iterator[str]:
     for v in votes:
         weight = int(v.weight)
         yield line([
-            v.voter, v.support, v.get_support_display(), weight, str(Decimal(weight) / 10**18), v.nonce,
+            v.voter, v.support, v.get_support_display(), weight, plain(Decimal(weight).scaleb(-18)), v.nonce,
             v.signature, v.reason if v.reason_signed else "", v.submitted_by, v.created_at.isoformat(),
         ])  # fmt: skip
 

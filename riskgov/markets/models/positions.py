@@ -2,6 +2,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.expressions import CombinedExpression
 
+from riskgov.core.formatting import plain
 from riskgov.core.models.fields import AMOUNT_DIGITS, AMOUNT_PLACES, amount_field
 from riskgov.markets.models.accounts import Account
 from riskgov.markets.models.markets import Market
@@ -88,7 +89,7 @@ class Position(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.external_id} {self.market_id} {self.size}@{self.entry_price}"
+        return f"{self.external_id} {self.market_id} {plain(self.size)}@{plain(self.entry_price)}"
 
     @property
     def is_long(self) -> bool:

@@ -1,5 +1,6 @@
 from django.db import models
 
+from riskgov.core.formatting import plain
 from riskgov.core.models.fields import amount_field
 from riskgov.markets.models.markets import Market
 
@@ -23,4 +24,4 @@ class PriceObservation(models.Model):
         ordering = ["-observed_at"]
 
     def __str__(self) -> str:
-        return f"{self.market_id} {self.price} @ {self.observed_at:%Y-%m-%d %H:%M}"
+        return f"{self.market_id} {plain(self.price)} @ {self.observed_at:%Y-%m-%d %H:%M}"

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from riskgov.core.formatting import plain, rate, size
 from riskgov.core.models.versions import ChangeSource
 from riskgov.markets.models import PARAMETER_FIELDS, MarginParameters, Market, ParameterRule
 
@@ -86,9 +87,9 @@ def _rate_order(*, imr: Decimal, mmr: Decimal, penalty: Decimal) -> list[Violati
     if not penalty > 0:
         found.append(Violation("rate_order", "liquidation_penalty", "must be greater than 0"))
     if not mmr > penalty:
-        found.append(Violation("rate_order", "mmr", f"must exceed the liquidation penalty ({penalty})"))
+        found.append(Violation("rate_order", "mmr", f"must exceed the liquidation penalty ({plain(penalty)})"))
     if not imr > mmr:
-        found.append(Violation("rate_order", "imr", f"must exceed the maintenance margin rate ({mmr})"))
+        found.append(Violation("rate_order", "imr", f"must exceed the maintenance margin rate ({plain(mmr)})"))
     if imr > 1:
         found.append(Violation("rate_order", "imr", "must be at most 1"))
     return found
@@ -99,7 +100,7 @@ def _leverage_and_fee_share(*, imr: Decimal, max_leverage: Decimal, fee_share: D
     found: list[Violation] = []
     if imr > 0 and max_leverage * imr > 1:
         found.append(
-            Violation("max_leverage_vs_imr", "max_leverage", f"must be at most 1/imr = {Decimal(1) / imr:.4f}")
+            Violation("max_leverage_vs_imr", "max_leverage", f"must be at most 1/imr = {size(Decimal(1) / imr, 4)}")
         )
     if max_leverage <= 0:
         found.append(Violation("positive", "max_leverage", "must be greater than 0"))
@@ -131,9 +132,9 @@ def field_bounds(name: str, value: Any, min_value: Decimal | None, max_value: De
     if value is None:
         return found
     if min_value is not None and value < min_value:
-        found.append(Violation("field_bounds", name, f"{value} is below the minimum {min_value.normalize()}"))
+        found.append(Violation("field_bounds", name, f"{plain(value)} is below the minimum {plain(min_value)}"))
     if max_value is not None and value > max_value:
-        found.append(Violation("field_bounds", name, f"{value} is above the maximum {max_value.normalize()}"))
+        found.append(Violation("field_bounds", name, f"{plain(value)} is above the maximum {plain(max_value)}"))
     return found
 
 
@@ -153,8 +154,8 @@ def max_change_per_update(
             Violation(
                 "max_change_per_update",
                 name,
-                f"change of {delta.normalize()} exceeds the steward limit of "
-                f"{max_abs_change.normalize()} per update; larger changes need a governance proposal",
+                f"change of {plain(delta)} exceeds the steward limit of "
+                f"{plain(max_abs_change)} per update; larger changes need a governance proposal",
             )
         )
     if max_rel_change is not None and old != 0 and delta / abs(old) > max_rel_change:
@@ -162,8 +163,8 @@ def max_change_per_update(
             Violation(
                 "max_change_per_update",
                 name,
-                f"change of {delta / abs(old):.1%} exceeds the steward limit of "
-                f"{max_rel_change:.0%} per update; larger changes need a governance proposal",
+                f"change of {rate(delta / abs(old))} exceeds the steward limit of "
+                f"{rate(max_rel_change)} per update; larger changes need a governance proposal",
             )
         )
     return found

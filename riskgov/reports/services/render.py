@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -18,6 +19,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils.text import slugify
 
+from riskgov.core.formatting import plain
 from riskgov.core.links import site_base_url
 from riskgov.reports.models import ExposureReport
 
@@ -58,6 +60,9 @@ def report_view(content: dict[str, Any]) -> dict[str, Any]:
         "shock_row": [content["shocks"].get(m, "0") for m in moves],
         "markets": markets,
         "run_finished_at": _when((run or {}).get("finished_at")),
+        "stress": None
+        if "stress" not in content
+        else [{**row, "finished_at": _when(row["finished_at"])} for row in content["stress"]],
         "proposals": [
             {**proposal, "voting_ends_at": _when(proposal["voting_ends_at"])}
             for proposal in content.get("proposals", [])
@@ -113,10 +118,11 @@ def report_csv(report: ExposureReport) -> str:
         _protocol_rows(content),
         _market_rows(content),
         _insurance_rows(content),
+        _stress_rows(content),
         _governance_rows(content),
         (["alert", alert["scope"], alert["code"], alert["message"]] for alert in content["alerts"]),
     ):
-        writer.writerows(rows)
+        writer.writerows([*row[:3], _cell(row[3])] for row in rows)
     return buffer.getvalue()
 
 
@@ -170,6 +176,14 @@ def _insurance_rows(content: dict[str, Any]) -> Iterator[CsvRow]:
                 yield ["coverage_trend", f"run {point['run_id']}", name, _cell(value)]
 
 
+def _stress_rows(content: dict[str, Any]) -> Iterator[CsvRow]:
+    """The stress table: one row per figure of each scenario's latest stress run."""
+    for row in content.get("stress") or []:
+        for name, value in row.items():
+            if name not in ("scenario", "url"):
+                yield ["stress", row["scenario"], name, _cell(value)]
+
+
 def _governance_rows(content: dict[str, Any]) -> Iterator[CsvRow]:
     for change in content["parameter_changes"]:
         for name, (old, new) in change["changes"].items():
@@ -177,17 +191,24 @@ def _governance_rows(content: dict[str, Any]) -> Iterator[CsvRow]:
                 "parameter_change",
                 change["market"],
                 f"v{change['version']}:{name}",
-                f"{_cell(old)} -> {new} ({change['source']})",
+                f"{_cell(old)} -> {_cell(new)} ({change['source']})",
             ]
     for proposal in content.get("proposals", []):
         yield ["proposal", ",".join(proposal["markets"]), f"{proposal['ref']} {proposal['title']}", proposal["state"]]
 
 
+NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+
 def _cell(value: Any) -> str:
+    """A CSV value: numbers (and the numeric strings a report's stored content holds) as plain decimals, so a
+    cell never reads 2E+2, 0E-18, 1e-05 or 0.050000000000000000."""
     if value is None:
         return ""
-    if isinstance(value, float):
-        return repr(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, Decimal | float | int) or (isinstance(value, str) and NUMBER.fullmatch(value)):
+        return plain(value)
     return str(value)
 
 
