@@ -110,6 +110,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     RUN_STORAGE_ALIAS: run_storage_backend(env),
 }
+# The Celery queue coverage chunks go to (empty: the default queue), for workers that only simulate.
+INSURANCE_CHUNK_QUEUE = env.str("RISKGOV_COVERAGE_QUEUE", default="") or None
 
 LOGIN_URL = "/admin/login/"
 # Password sign-ins (admin, API, session) go through the rate limit and the lockout (riskgov.core.ratelimit).
