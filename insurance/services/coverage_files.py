@@ -15,7 +15,7 @@ import io
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -190,18 +190,6 @@ def arrays_read(relative: str, expected_sha256: str, *, what: str) -> dict[str, 
     _refuse_altered(relative, hashlib.sha256(data).hexdigest(), expected_sha256, what=what)
     with np.load(io.BytesIO(data), allow_pickle=False) as archive:
         return {name: archive[name] for name in archive.files}
-
-
-def file_stream(relative: str, expected_sha256: str, *, what: str) -> Iterator[bytes]:
-    """The stored file in blocks, for a download, after its sha256 was checked; raises CoverageFileError."""
-    file_sha256_check(relative, expected_sha256, what=what)
-    stream = _open(relative, what=what)
-
-    def blocks() -> Iterator[bytes]:
-        with stream:
-            yield from iter(lambda: stream.read(READ_BLOCK), b"")
-
-    return blocks()
 
 
 def run_files_delete(directory: str) -> int:
