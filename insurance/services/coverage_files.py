@@ -27,7 +27,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from numpy.typing import NDArray
 
-from insurance.engine import MarketSpec, Portfolio, SimulationConfig, SimulationResult
+from insurance.engine import AdlOutcome, MarketSpec, Portfolio, SimulationConfig, SimulationResult
+from insurance.engine.simulation import ADL_FIELDS
 
 COVERAGE_DIR = "coverage"
 READ_BLOCK = 1 << 20
@@ -230,12 +231,15 @@ class FrozenInputs:
             "market_liquidation_penalty": np.array([market.liquidation_penalty for market in self.markets]),
             "market_volatility": np.array([market.volatility for market in self.markets]),
             "market_depth": np.array([market.depth for market in self.markets]),
+            "market_loss_waterfall": np.array([market.loss_waterfall for market in self.markets], dtype=np.str_),
             "correlation": self.correlation,
             "bootstrap_returns": self.bootstrap_returns,
         }
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, NDArray]) -> FrozenInputs:
+        # inputs frozen before markets had a loss waterfall socialised every shortfall
+        waterfalls = arrays.get("market_loss_waterfall", np.full(len(arrays["market_symbol"]), "socialised"))
         markets = tuple(
             MarketSpec(
                 symbol=str(symbol),
@@ -244,14 +248,16 @@ class FrozenInputs:
                 liquidation_penalty=float(penalty),
                 volatility=float(volatility),
                 depth=float(depth),
+                loss_waterfall=str(waterfall),  # type: ignore[arg-type]
             )
-            for symbol, price, mmr, penalty, volatility, depth in zip(
+            for symbol, price, mmr, penalty, volatility, depth, waterfall in zip(
                 arrays["market_symbol"],
                 arrays["market_price"],
                 arrays["market_mmr"],
                 arrays["market_liquidation_penalty"],
                 arrays["market_volatility"],
                 arrays["market_depth"],
+                waterfalls,
                 strict=True,
             )
         )
@@ -272,6 +278,8 @@ class FrozenInputs:
 def result_to_arrays(result: SimulationResult, *, with_fund_path: bool) -> dict[str, NDArray]:
     arrays = {name: getattr(result, name) for name in RESULT_FIELDS}
     arrays["path_range"] = np.array([result.path_start, result.path_stop], dtype=np.int64)
+    if result.adl is not None:
+        arrays |= {f"adl_{name}": getattr(result.adl, name) for name in ADL_FIELDS}
     if with_fund_path and result.fund_path is not None:
         arrays["fund_path"] = result.fund_path
     return arrays
@@ -296,5 +304,6 @@ def result_from_arrays(
         symbols=symbols,
         engine_version=engine_version,
         fund_path=arrays.get("fund_path"),
+        adl=AdlOutcome(**{name: arrays[f"adl_{name}"] for name in ADL_FIELDS}) if "adl_notional" in arrays else None,
         **{name: arrays[name] for name in RESULT_FIELDS},
     )

@@ -176,6 +176,7 @@ def coverage_inputs_collect(
             liquidation_penalty=float(penalty),
             volatility=estimate.volatility[index],
             depth=float(state.market.depth),
+            loss_waterfall=state.market.loss_waterfall,  # type: ignore[arg-type]
         )
         specs.append(spec)
         in_market = position_market == index
@@ -190,6 +191,7 @@ def coverage_inputs_collect(
                 "volatility_source": estimate.volatility_source[index],
                 "volatility_observations": estimate.observations[index],
                 "depth": str(state.market.depth),
+                "loss_waterfall": spec.loss_waterfall,
                 "positions": int(in_market.sum()),
                 "notional": float(np.abs(arrays.size[in_market]).sum() * spec.price),
             }

@@ -8,13 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from insurance.engine import SimulationResult, summarize
+from insurance.engine import AdlOutcome, SimulationResult, summarize
+from insurance.engine.adl import HAIRCUT_EDGES
 
 FUND_QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 HISTOGRAM_BINS = 40
 EXCEEDANCE_POINTS = 160
 WORST_PATHS = 20
 MAX_BAND_POINTS = 200
+ADL_QUANTILES = (0.5, 0.9, 0.99)
 
 
 def json_safe(value: Any) -> Any:
@@ -49,6 +51,8 @@ def coverage_metrics(result: SimulationResult, *, target_exhaustion_probability:
         "markets": _market_contributions(result, losses),
         "worst_paths": _worst_paths(result, losses),
     }
+    if result.adl is not None:
+        metrics["adl"] = _adl(result.adl)
     if result.fund_path is not None:
         quantiles = result.fund_path_quantiles(FUND_QUANTILES)
         stride = max(1, math.ceil(quantiles.shape[1] / MAX_BAND_POINTS))
@@ -124,3 +128,58 @@ def _worst_paths(result: SimulationResult, losses: np.ndarray) -> list[dict[str,
         }
         for i in order
     ]
+
+
+def _quantiles(values: np.ndarray) -> dict[str, float]:
+    """Mean, p50/p90/p99 and max of `values` (empty: zeros)."""
+    if not len(values):
+        return {"mean": 0.0, "p50": 0.0, "p90": 0.0, "p99": 0.0, "max": 0.0}
+    points = np.quantile(values, ADL_QUANTILES)
+    return {
+        "mean": float(values.mean()),
+        **{f"p{round(q * 100)}": float(v) for q, v in zip(ADL_QUANTILES, points, strict=True)},
+        "max": float(values.max()),
+    }
+
+
+def _histogram_quantile(counts: np.ndarray, q: float) -> dict[str, float | None]:
+    """The haircut bin holding the q-quantile of the pooled per-account haircuts: its [low, high) edges (quote)."""
+    cumulative = np.cumsum(counts)
+    index = int(np.searchsorted(cumulative, q * cumulative[-1], side="left"))
+    edges = np.concatenate([[0.0], HAIRCUT_EDGES, [np.inf]])
+    return {"low": float(edges[index]), "high": float(edges[index + 1])}
+
+
+def _adl(adl: AdlOutcome) -> dict[str, Any]:
+    """Auto-deleveraging figures: how often, how much notional, how many accounts, their haircuts, the excess.
+
+    Path figures (notional, accounts, haircut, over-haircut) are over the paths where ADL happened; the
+    per-account haircut distribution pools every hit account of every path (bins of HAIRCUT_EDGES).
+    """
+    hit = adl.accounts > 0
+    n = len(adl.accounts)
+    pooled = adl.haircut_histogram.sum(axis=0)
+    accounts = int(pooled.sum())
+    total_haircut = float(adl.haircut.sum())
+    notional = adl.notional[hit]
+    figures: dict[str, Any] = {
+        "paths": n,
+        "paths_with_adl": int(hit.sum()),
+        "probability": float(hit.mean()) if n else 0.0,
+        "notional": _quantiles(notional),
+        "accounts": _quantiles(adl.accounts[hit].astype(np.float64)),
+        "haircut": _quantiles(adl.haircut[hit]),
+        "over_haircut": _quantiles(adl.over_haircut[hit]),
+        "over_haircut_share": float(adl.over_haircut.sum()) / total_haircut if total_haircut > 0 else 0.0,
+        "haircut_per_account": {
+            "accounts": accounts,
+            "quantiles": {f"p{round(q * 100)}": _histogram_quantile(pooled, q) for q in ADL_QUANTILES}
+            if accounts
+            else {},
+            "max": float(adl.haircut_max.max()) if n else 0.0,
+            "edges": HAIRCUT_EDGES.tolist(),
+            "counts": pooled.tolist(),
+        },
+        "notional_histogram": _histogram(adl.notional),
+    }
+    return figures
