@@ -108,9 +108,14 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @require_GET
 def run_progress_fragment(request: HttpRequest, run_id: int) -> HttpResponse:
-    """Polled by the run page while the run is active; once it is not, tells the page to reload."""
+    """Polled by the run page while the run is active (progress and chunk table); once it is not, tells the page
+    to reload."""
     run = get_object_or_404(CoverageRun, pk=run_id)
-    response = render(request, "insurance/_run_progress.html", {"run": run, "progress": run_progress(run)})
+    response = render(
+        request,
+        "insurance/_run_progress.html",
+        {"run": run, "progress": run_progress(run), "chunks": run.chunks.order_by("chunk_index")},
+    )
     if not run.is_active:
         response["HX-Refresh"] = "true"
     return response
