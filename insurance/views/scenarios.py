@@ -119,7 +119,7 @@ def _replay_save(request: HttpRequest, scenario: Scenario | None) -> HttpRespons
             field: getattr(scenario, field)
             for field in ("name", "replay_start", "replay_end", "scale", "description", "source")
         }
-    form = ReplayScenarioForm(request.POST or None, initial=initial)
+    form = ReplayScenarioForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             saved = scenario_replay_save(**form.cleaned_data, scenario=scenario, actor=_actor(request))
