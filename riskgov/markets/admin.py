@@ -3,6 +3,8 @@ change goes through `margin_parameters_change`, like every other source of chang
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin, messages
@@ -13,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from riskgov.core.admin_base import AppendOnlyPermissions, ReadOnlyAdmin, ReadOnlyPermissions
@@ -32,7 +35,7 @@ from riskgov.markets.models import (
 )
 from riskgov.markets.models.risk_budget import ParameterChangeRequest, RiskBudget
 from riskgov.markets.selectors.markets import parameter_history
-from riskgov.markets.selectors.steward_limits import steward_limits
+from riskgov.markets.selectors.steward_limits import StewardLimit, steward_limits
 from riskgov.markets.services.guardrails import GuardrailError
 from riskgov.markets.services.parameters import margin_parameters_change
 from riskgov.markets.services.risk_budget import parameter_change_request, risk_budget_applies, risk_budget_save
@@ -40,6 +43,23 @@ from riskgov.markets.services.rules import parameter_rule_delete, parameter_rule
 
 VERSION_COLUMNS = ("version", *PARAMETER_FIELDS, "effective_at", "source", "actor", "reason", "proposal_ref")
 CHANGE_PARAMETERS_TEMPLATE = "admin/riskgov/marginparameters/change_parameters.html"
+
+
+def _field_rows(form: MarginParametersChangeForm, limits: dict[str, StewardLimit]) -> list[tuple[Any, Any]]:
+    """Each form field with the steward limit shown beside it (none for the reason)."""
+    return [(form[name], limits.get(name)) for name in form.fields]
+
+
+def _history_value(version: MarginParameters, name: str) -> Any:
+    """A history cell as compact as it reads: decimals without trailing zeros, times to the minute."""
+    value = getattr(version, name)
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if name == "source":
+        return version.get_source_display()
+    return value
 
 
 def _change_parameters_url(market: Market) -> str:
@@ -226,10 +246,10 @@ class MarginParametersAdmin(AppendOnlyPermissions, admin.ModelAdmin):
             market=market,
             current=current,
             form=form,
-            limits=steward_limits(market, current),
+            field_rows=_field_rows(form, steward_limits(market, current)),
             risk_budget=getattr(market, "risk_budget", None) if attested else None,
             history_columns=VERSION_COLUMNS,
-            history=[[getattr(version, name) for name in VERSION_COLUMNS] for version in history],
+            history=[[(name, _history_value(version, name)) for name in VERSION_COLUMNS] for version in history],
         )
 
     def _parameters_page(self, request: HttpRequest, *, status: int = 200, **context: Any) -> TemplateResponse:

@@ -25,6 +25,7 @@ from riskgov.governance.selectors.pages import (
     proposal_voters_page,
 )
 from riskgov.governance.selectors.proposals import governance_activity, proposal_rows
+from riskgov.governance.selectors.risk_budget import proposal_attestations
 from riskgov.governance.services.execution import proposal_execute
 from riskgov.governance.services.impact_preview import impact_preview_request, proposal_impact_preview_adopt
 from riskgov.governance.services.proposals import (
@@ -67,7 +68,13 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     return render(
         request,
         "governance/proposal_detail.html",
-        {"page": page, "p": proposal, **_voters_context(request, proposal), **wallet_context(request)},
+        {
+            "page": page,
+            "p": proposal,
+            "risk_attestations": proposal_attestations(proposal),
+            **_voters_context(request, proposal),
+            **wallet_context(request),
+        },
     )
 
 
