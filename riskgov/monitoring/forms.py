@@ -1,5 +1,6 @@
-"""Forms of the monitoring pages: the what-if coefficients of a margin-policy backtest, and the alert actions
-(acknowledge, snooze until a time, resolve; each needs a reason)."""
+"""Forms of the monitoring pages: the what-if coefficients of a margin-policy backtest, the alert actions
+(acknowledge, snooze until a time, resolve; each needs a reason), and the Liquidations page's filters and
+coverage backtest."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from django import forms
 from django.db import models
 from django.utils import timezone
 
+from riskgov.markets.models import Market
 from riskgov.monitoring.models import Alert, MarginPolicy, PolicyKind
 from riskgov.monitoring.models.monitoring import REASON_MAX_LENGTH
+from riskgov.monitoring.selectors.liquidations import LiquidationFilters
 from riskgov.monitoring.services.alert_actions import SNOOZE_LONGEST
+from riskgov.monitoring.services.coverage_backtest import DEFAULT_MAX_RUN_AGE_HOURS
 from riskgov.monitoring.services.margin_policy import POLICY_BOUNDS
 
 BACKTEST_DAYS = (30, 90, 180, 365, 730)
@@ -167,3 +171,38 @@ def alert_action_forms(alerts: list[Alert], bound: AlertReasonForm | None = None
             else alert_action_form(action, alert.pk)
             for action in ALERT_ACTIONS
         }
+
+
+class LiquidationFilterForm(forms.Form):
+    """Filters of the Liquidations page: a market and an inclusive range of UTC days."""
+
+    market = forms.ModelChoiceField(
+        queryset=Market.objects.order_by("symbol"), to_field_name="symbol", required=False, empty_label="All markets"
+    )
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and until < since:
+            self.add_error("until", f"The end ({until}) is before the start ({since}).")
+        return cleaned
+
+    def filters(self) -> LiquidationFilters:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        return LiquidationFilters(market=data.get("market"), since=data.get("since"), until=data.get("until"))
+
+
+class CoverageBacktestForm(forms.Form):
+    """The days (UTC, inclusive) to backtest the coverage model over, and how old a current run may be."""
+
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    max_run_age_hours = forms.IntegerField(
+        label="Oldest run (h)",
+        min_value=1,
+        max_value=24 * 30,
+        initial=DEFAULT_MAX_RUN_AGE_HOURS,
+        help_text="A day counts only when a baseline run at most this old was current at its start.",
+    )

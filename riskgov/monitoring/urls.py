@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from riskgov.monitoring.views import liquidations
 from riskgov.monitoring.views import pages as monitoring
 
 app_name = "monitoring"
@@ -40,5 +41,7 @@ urlpatterns = [
     ),
     path("markets/<str:symbol>/policy/", monitoring.market_policy, name="market-policy"),
     path("markets/<str:symbol>/backtest/", monitoring.market_backtest_page, name="market-backtest"),
+    path("liquidations/", liquidations.liquidation_list, name="liquidations"),
+    path("liquidations/backtest/", liquidations.coverage_backtest_start, name="coverage-backtest-start"),
     path("api/", include("riskgov.monitoring.api.urls")),
 ]
