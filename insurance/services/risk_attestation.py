@@ -112,6 +112,8 @@ def risk_attestation_evaluate(*, attestation: RiskAttestation) -> RiskAttestatio
     """Decide a running attestation whose runs have both finished; leave it running while either is active."""
     if attestation.status != AttestationStatus.RUNNING:
         return attestation
+    if attestation.coverage_current_id is None or attestation.coverage_proposed_id is None:
+        return _fail(attestation, "The paired runs were never created")
     a = CoverageRun.objects.get(pk=attestation.coverage_current_id)
     b = CoverageRun.objects.get(pk=attestation.coverage_proposed_id)
     if a.is_active or b.is_active:

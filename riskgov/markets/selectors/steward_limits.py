@@ -39,9 +39,14 @@ def _plain(value: Decimal) -> str:
     return text if len(text) <= PLAIN_DIGITS else f"{value:.6g}"
 
 
-def _tightest(values: list[Decimal | None], pick: type[max] | type[min]) -> Decimal | None:  # type: ignore[valid-type]
+def _highest(values: list[Decimal | None]) -> Decimal | None:
     present = [v for v in values if v is not None]
-    return pick(present) if present else None
+    return max(present) if present else None
+
+
+def _lowest(values: list[Decimal | None]) -> Decimal | None:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
 
 
 def steward_limits(market: Market, current: MarginParameters | None) -> dict[str, StewardLimit]:
@@ -72,7 +77,5 @@ def steward_limits(market: Market, current: MarginParameters | None) -> dict[str
             lows.append(old - abs(old) * rule.max_rel_change)
             highs.append(old + abs(old) * rule.max_rel_change)
             parts.append(f"±{rule.max_rel_change * 100:.4g} % per update")
-        limits[name] = StewardLimit(
-            name, _tightest(lows, max), _tightest(highs, min), ", ".join(parts) or "no limit per update"
-        )
+        limits[name] = StewardLimit(name, _highest(lows), _lowest(highs), ", ".join(parts) or "no limit per update")
     return limits
