@@ -14,7 +14,6 @@ import io
 import json
 import os
 import platform
-import shutil
 import signal
 import socket
 import subprocess
@@ -294,10 +293,10 @@ def main() -> None:
         ),
     }
     from insurance.models import CoverageRun
-    from insurance.services.coverage_files import media_path
+    from insurance.services.coverage_files import run_files_delete
 
-    for inputs_file in CoverageRun.objects.values_list("inputs_file", flat=True):
-        shutil.rmtree(media_path(inputs_file).parent, ignore_errors=True)
+    for inputs_file in CoverageRun.objects.exclude(inputs_file="").values_list("inputs_file", flat=True):
+        run_files_delete(inputs_file.rsplit("/", 1)[0])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

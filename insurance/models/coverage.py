@@ -61,7 +61,7 @@ class CoverageRun(models.Model):
     """Everything needed to reproduce one coverage run, and its outcome.
 
     Money (fund_balance) in quote units; rates as fractions; horizon in calendar days. The positions
-    and market inputs are frozen in `inputs_file` (compressed .npz under MEDIA_ROOT) with `inputs_sha256`.
+    and market inputs are frozen in `inputs_file` (compressed .npz in the run storage) with `inputs_sha256`.
     """
 
     label = models.CharField(max_length=200)

@@ -16,6 +16,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -206,7 +207,8 @@ def run_files_delete(directory: str) -> int:
         storage.delete(f"{directory}/{name}")
     local = _local(storage)
     if local is not None:
-        Path(local.path(directory)).rmdir()
+        with suppress(OSError):  # a temporary file of a write still under way keeps it
+            Path(local.path(directory)).rmdir()
     return len(names)
 
 
