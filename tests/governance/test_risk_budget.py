@@ -34,8 +34,11 @@ from riskgov.markets.models import ChangeRequestStatus, MarginParameters, Market
 from riskgov.markets.services.guardrails import GuardrailError
 from riskgov.markets.services.parameters import margin_parameters_change
 from riskgov.markets.services.risk_budget import ATTEST_TASK, parameter_change_request
+from riskgov.monitoring.models import MarginRecommendation, RecommendationStatus
+from riskgov.monitoring.tasks import recommend_margins
 from tests.governance.conftest import T0, WAD, make_proposal
 from tests.insurance.conftest import NOW, build_book
+from tests.monitoring.test_automation_asymmetry import add_random_prices, auto
 
 pytestmark = pytest.mark.django_db
 
@@ -287,3 +290,27 @@ def test_proposal_execution_waits_for_its_attestation_and_the_page_shows_it(
     assert decided.status == ChangeRequestStatus.REFUSED and "has expired (valid 60 min)" in decided.refusal
     assert gate[0] is None and "attestation started" in gate[1]
     assert ProposalChangeRequest.objects.filter(proposal=proposal).count() == 2
+
+
+def test_the_recommenders_automatic_change_waits_and_is_refused_when_its_attestation_fails(
+    django_capture_on_commit_callbacks,
+):
+    market = auto("TGT")
+    add_random_prices(market, np.full(24 * 30, 0.0016), seed=5)  # IMR ≈ 2.3 %: a tightening inside the bounds
+    _budget(market)
+
+    with django_capture_on_commit_callbacks() as sent:
+        ids = recommend_margins.apply().get()
+
+    recommendation = MarginRecommendation.objects.get(pk=ids[0])
+    assert recommendation.evidence["direction"] == "tighten" and recommendation.status == RecommendationStatus.PENDING
+    request = ParameterChangeRequest.objects.get(pk=recommendation.evidence["risk_budget_request"])
+    assert (request.source, request.status) == (ChangeSource.POLICY, ChangeRequestStatus.AWAITING_ATTESTATION)
+    assert MarginParameters.objects.filter(market=market).count() == 1  # nothing applied before the attestation
+    assert len(sent) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        decided = parameter_change_attest(request_id=request.pk)  # no insurance fund: the pair cannot start
+
+    assert decided.status == ChangeRequestStatus.REFUSED and "There is no insurance fund" in decided.refusal
+    assert MarginParameters.objects.filter(market=market).count() == 1
