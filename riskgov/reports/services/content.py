@@ -15,6 +15,7 @@ from typing import Any
 
 from django.urls import reverse
 
+from insurance.selectors.scenarios import stress_results_latest
 from riskgov.markets.models import PROTOCOL_SCOPE, ExposureSnapshot, MarginParameters
 from riskgov.markets.selectors.exposure import snapshot_health
 from riskgov.reports.domain.periods import ReportPeriod
@@ -161,6 +162,34 @@ def _insurance(at: datetime) -> dict[str, Any] | None:
         for point in state.trend
     ]
     return {"fund": state.fund.name, "balance": _money(state.balance), "run": run, "trend": trend}
+
+
+def _stress(at: datetime) -> list[dict[str, Any]]:
+    """The stress table: per scenario, the latest stress run that succeeded before `at`, naming the run and its age
+    (hours before `at`). Stress runs never feed the headline; this table is the only place they enter a report."""
+    rows = []
+    for result in stress_results_latest(before=at):
+        headline = result.headline
+        rows.append(
+            {
+                "scenario": result.slug,
+                "name": result.name,
+                "run_id": result.run.pk,
+                "run_label": result.run.label,
+                "url": reverse("insurance:run-detail", args=[result.run.pk]),
+                "finished_at": result.finished_at.isoformat(),
+                "age_hours": result.age_hours,
+                "paths": headline.paths,
+                "noise": bool((result.run.model_params or {}).get("noise")),
+                "fund_balance": headline.fund_balance,
+                "mean_bad_debt": headline.mean_bad_debt.value,
+                "es99": headline.es99.value,
+                "exhaustion_probability": headline.exhaustion_probability.value,
+                "mean_uncovered_loss": result.mean_uncovered_loss,
+                "worst_liquidated_notional": result.worst_liquidated_notional,
+            }
+        )
+    return rows
 
 
 def _parameter_changes(period: ReportPeriod, markets: list[Any]) -> list[dict[str, Any]]:
@@ -326,6 +355,7 @@ def report_content_build(
         "shocks": {},
         "markets": [],
         "insurance": _insurance(period.end),
+        "stress": _stress(period.end),
         "parameter_changes": _parameter_changes(period, markets),
         "proposals": _proposals(period, markets),
         "thresholds": {},
