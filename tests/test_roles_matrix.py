@@ -190,6 +190,11 @@ MATRIX: dict[str, dict[str, Spec]] = {
     },
     "monitoring:market-policy": {"GET": Shows(200), "POST": Everyone(405)},
     "monitoring:market-backtest": GET_ONLY,
+    "monitoring:liquidations": GET_ONLY,
+    "monitoring:coverage-backtest-start": {  # no days given: the form's errors
+        "GET": Needs(Permission.MANAGE_MARGIN_POLICY, 405),
+        "POST": Needs(Permission.MANAGE_MARGIN_POLICY, 400),
+    },
     "monitoring:api-alerts": API_READ,
     "monitoring:api-alert": API_READ,
     "monitoring:api-alert-acknowledge": {
