@@ -16,6 +16,7 @@ No Django here: every function takes a :class:`web3.Web3` and addresses.
 from __future__ import annotations
 
 import math
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from enum import IntEnum
 from functools import cache
 from typing import Any, Literal
 
+from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -31,9 +33,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError
-from web3.logs import DISCARD
-from web3.types import Nonce, TxParams, TxReceipt, Wei
+from web3.types import TxReceipt
 
 from chain.artifacts import load_abi
 from chain.client import reverts_decoded
@@ -46,6 +46,7 @@ GOVERNOR_CONTRACT = "RiskGovernor"
 TIMELOCK_CONTRACT = "RiskTimelock"
 DEFAULT_BATCH_SIZE = 50
 GAS_HEADROOM = 1.2
+READ_CHUNK = 200  # calls per eth_call of multicall when reading or simulating
 
 
 class GovernorState(IntEnum):
@@ -224,12 +225,24 @@ def registry_update_payload(
 # Reads ------------------------------------------------------------------------------------------------------
 
 
+# Building a web3 contract from the Governor's ABI takes tens of milliseconds: one per connection and address.
+_CONTRACTS: weakref.WeakKeyDictionary[Web3, dict[tuple[str, str], Contract]] = weakref.WeakKeyDictionary()
+
+
+def _contract(w3: Web3, name: str, address: str) -> Contract:
+    cache = _CONTRACTS.setdefault(w3, {})
+    key = (name, Web3.to_checksum_address(address))
+    if key not in cache:
+        cache[key] = w3.eth.contract(address=key[1], abi=load_abi(name))
+    return cache[key]
+
+
 def governor_contract(w3: Web3, address: str) -> Contract:
-    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_abi(GOVERNOR_CONTRACT))
+    return _contract(w3, GOVERNOR_CONTRACT, address)
 
 
 def timelock_contract(w3: Web3, address: str) -> Contract:
-    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_abi(TIMELOCK_CONTRACT))
+    return _contract(w3, TIMELOCK_CONTRACT, address)
 
 
 def _read(function: ContractFunction) -> Any:
@@ -322,27 +335,56 @@ class RelayResult:
     message: str = ""
 
 
-def _cast_args(signed: SignedBallot) -> tuple[str, list[Any]]:
-    """The Governor function and arguments that cast ``signed``: with a reason, the ExtendedBallot one."""
+# The relay encodes and decodes its few calls with eth_abi directly: web3's contract helpers validate the
+# Governor's whole ABI on every call, which costs more than the node's answer.
+_CAST = "castVoteBySig(uint256,uint8,address,bytes)"
+_CAST_EXTENDED = "castVoteWithReasonAndParamsBySig(uint256,uint8,address,string,bytes,bytes)"
+_VOTE_CAST = "0x" + keccak(text="VoteCast(address,uint256,uint8,uint256,string)").hex()
+_VOTE_CAST_WITH_PARAMS = "0x" + keccak(text="VoteCastWithParams(address,uint256,uint8,uint256,string,bytes)").hex()
+
+
+@cache
+def _selector(signature: str) -> bytes:
+    return bytes(keccak(text=signature)[:4])
+
+
+def _encode(signature: str, types: list[str], args: list[Any]) -> bytes:
+    return _selector(signature) + abi_encode(types, args)
+
+
+def _cast_data(signed: SignedBallot) -> bytes:
+    """Calldata casting ``signed``: ``castVoteBySig``, or with a reason ``castVoteWithReasonAndParamsBySig``."""
     ballot, signature = signed.ballot, bytes(HexBytes(signed.signature))
     voter = Web3.to_checksum_address(ballot.voter)
     if ballot.reason:
-        return "castVoteWithReasonAndParamsBySig", [
-            ballot.proposal_id, int(ballot.support), voter, ballot.reason, b"", signature
-        ]  # fmt: skip
-    return "castVoteBySig", [ballot.proposal_id, int(ballot.support), voter, signature]
+        return _encode(_CAST_EXTENDED, ["uint256", "uint8", "address", "string", "bytes", "bytes"],
+                       [ballot.proposal_id, int(ballot.support), voter, ballot.reason, b"", signature])  # fmt: skip
+    return _encode(_CAST, ["uint256", "uint8", "address", "bytes"],
+                   [ballot.proposal_id, int(ballot.support), voter, signature])  # fmt: skip
 
 
-def _cast_call(governor: Contract, signed: SignedBallot) -> ContractFunction:
-    name, args = _cast_args(signed)
-    return governor.functions[name](*args)
+def _multicall_data(calls: list[bytes]) -> bytes:
+    return _encode("multicall(bytes[])", ["bytes[]"], [calls])
 
 
-def _simulate(call: ContractFunction, sender: str) -> ContractReverted | None:
-    """None when the call would succeed now; else the decoded revert."""
+def _eth_call(w3: Web3, to: str, sender: str, data: bytes, label: str) -> bytes:
+    with reverts_decoded(label):
+        return bytes(w3.eth.call({"to": Web3.to_checksum_address(to), "from": sender, "data": HexBytes(data)}))
+
+
+def _multicall_view(w3: Web3, governor: str, sender: str, calls: list[bytes]) -> list[bytes]:
+    """Many calls of the Governor in one ``eth_call`` of its ``multicall``; raises ContractReverted if any reverts."""
+    results: list[bytes] = []
+    for start in range(0, len(calls), READ_CHUNK):
+        raw = _eth_call(w3, governor, sender, _multicall_data(calls[start : start + READ_CHUNK]), "multicall")
+        results += list(abi_decode(["bytes[]"], raw)[0])
+    return results
+
+
+def _simulate(w3: Web3, governor: str, sender: str, signed: SignedBallot) -> ContractReverted | None:
+    """None when casting ``signed`` would succeed now; else the decoded revert."""
     try:
-        with reverts_decoded(call.fn_name):
-            call.call({"from": sender})
+        _eth_call(w3, governor, sender, _cast_data(signed), "castVoteBySig")
     except ContractReverted as error:
         return error
     return None
@@ -356,19 +398,32 @@ def _reverted(result: RelayResult, error: ContractReverted) -> None:
 
 
 class _Sender:
-    """Signs and sends the relayer's transactions with consecutive nonces."""
+    """Signs and sends the relayer's transactions to the Governor with consecutive nonces and one fee quote."""
 
-    def __init__(self, w3: Web3, account: LocalAccount) -> None:
+    def __init__(self, w3: Web3, account: LocalAccount, governor: str) -> None:
         self.w3 = w3
         self.account = account
+        self.governor = Web3.to_checksum_address(governor)
         self.nonce = int(w3.eth.get_transaction_count(account.address, "pending"))
+        self.chain_id = int(w3.eth.chain_id)
+        base_fee = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
+        self.priority_fee = int(w3.eth.max_priority_fee)
+        self.max_fee = 2 * base_fee + self.priority_fee
 
-    def send(self, call: ContractFunction) -> str:
-        params: TxParams = {"from": self.account.address, "value": Wei(0), "chainId": self.w3.eth.chain_id}
-        params["gas"] = math.ceil(call.estimate_gas(params, block_identifier="pending") * GAS_HEADROOM)
-        params["nonce"] = Nonce(self.nonce)
-        tx = call.build_transaction(params)
-        signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+    def send(self, data: bytes, label: str) -> str:
+        """Send ``data`` to the Governor; a revert at gas estimation raises ContractReverted."""
+        tx: dict[str, Any] = {
+            "from": self.account.address,
+            "to": self.governor,
+            "data": HexBytes(data),
+            "value": 0,
+            "chainId": self.chain_id,
+        }
+        with reverts_decoded(label):
+            tx["gas"] = math.ceil(self.w3.eth.estimate_gas(tx, "pending") * GAS_HEADROOM)  # type: ignore[arg-type]
+        tx.update(nonce=self.nonce, maxFeePerGas=self.max_fee, maxPriorityFeePerGas=self.priority_fee, type=2)
+        del tx["from"]
+        signed = self.account.sign_transaction(tx)
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         self.nonce += 1
         return HexBytes(tx_hash).to_0x_hex()
@@ -377,52 +432,108 @@ class _Sender:
         return self.w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout, poll_latency=0.02)
 
 
-def _weights(governor: Contract, receipt: TxReceipt) -> dict[tuple[str, int], int]:
+def _weights(governor: str, receipt: TxReceipt) -> dict[tuple[str, int], int]:
+    """(voter, proposal id) -> weight of the receipt's VoteCast / VoteCastWithParams events of the Governor."""
     weights: dict[tuple[str, int], int] = {}
-    for name in ("VoteCast", "VoteCastWithParams"):
-        for log in governor.events[name]().process_receipt(receipt, errors=DISCARD):
-            args = log["args"]
-            weights[(Web3.to_checksum_address(args["voter"]), int(args["proposalId"]))] = int(args["weight"])
+    for log in receipt["logs"]:
+        topics = [HexBytes(t).to_0x_hex() for t in log["topics"]]
+        if log["address"].lower() != governor.lower() or not topics:
+            continue
+        if topics[0] == _VOTE_CAST:
+            proposal_id, _support, weight, _reason = abi_decode(["uint256", "uint8", "uint256", "string"],
+                                                                bytes(log["data"]))  # fmt: skip
+        elif topics[0] == _VOTE_CAST_WITH_PARAMS:
+            proposal_id, _support, weight, _reason, _params = abi_decode(
+                ["uint256", "uint8", "uint256", "string", "bytes"], bytes(log["data"])
+            )
+        else:
+            continue
+        voter = Web3.to_checksum_address("0x" + topics[1][-40:])
+        weights[(voter, int(proposal_id))] = int(weight)
     return weights
 
 
-def _plan_round(
-    governor: Contract,
-    sender: str,
-    queues: dict[str, list[int]],
-    ballots: Sequence[SignedBallot],
-    results: list[RelayResult],
-    next_nonce: dict[str, int],
-    counted: set[tuple[str, int]],
-) -> list[int]:
-    """Per voter, the first ballot carrying the voter's next nonce that the Governor would accept now.
+@dataclass
+class _Relay:
+    """One relay's state: each voter's ballots in nonce order, the voters' next nonces, what is counted."""
 
-    Ballots of proposals the voter already voted on become ``already_counted``, those behind the nonce or
-    refused by the simulation ``reverted``; a ballot ahead of the nonce waits for a later round.
-    """
-    chosen: list[int] = []
-    for voter, queue in queues.items():
-        while queue:
-            index = queue[0]
-            ballot = ballots[index].ballot
-            result = results[index]
-            if (voter, ballot.proposal_id) in counted or has_voted(
-                governor.w3, governor.address, ballot.proposal_id, voter
-            ):
-                counted.add((voter, ballot.proposal_id))
-                result.status, result.message = "already_counted", "the voter's vote is already counted on chain"
-                queue.pop(0)
-                continue
-            if ballot.nonce > next_nonce[voter]:
-                break  # waits for an earlier nonce of this voter
-            error = _simulate(_cast_call(governor, ballots[index]), sender)
-            queue.pop(0)
-            if error is not None:
-                _reverted(result, error)
-                continue
-            chosen.append(index)
-            break
-    return chosen
+    w3: Web3
+    governor: str
+    sender: _Sender
+    ballots: Sequence[SignedBallot]
+    results: list[RelayResult]
+    queues: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    next_nonce: dict[str, int] = field(default_factory=dict)
+    counted: set[tuple[str, int]] = field(default_factory=set)
+
+    @property
+    def address(self) -> str:
+        return str(self.sender.account.address)
+
+    def read_chain(self) -> None:
+        """Every voter's next nonce and whether each ballot's voter has voted on its proposal: one multicall."""
+        voters = list(self.queues)
+        pairs = sorted({(Web3.to_checksum_address(b.ballot.voter), b.ballot.proposal_id) for b in self.ballots})
+        calls = [_encode("nonces(address)", ["address"], [v]) for v in voters]
+        calls += [_encode("hasVoted(uint256,address)", ["uint256", "address"], [pid, v]) for v, pid in pairs]
+        replies = _multicall_view(self.w3, self.governor, self.address, calls)
+        words = [int.from_bytes(raw[:32], "big") for raw in replies]
+        self.next_nonce = dict(zip(voters, words[: len(voters)], strict=True))
+        self.counted = {pair for pair, voted in zip(pairs, words[len(voters) :], strict=True) if voted}
+
+    def candidates(self) -> list[int]:
+        """Per voter, the next ballot to try: ballots on proposals already voted on become ``already_counted``;
+        one ahead of the voter's nonce waits for a later round."""
+        chosen: list[int] = []
+        for voter, queue in self.queues.items():
+            while queue:
+                index = queue[0]
+                ballot = self.ballots[index].ballot
+                if (voter, ballot.proposal_id) in self.counted:
+                    result = self.results[index]
+                    result.status, result.message = "already_counted", "the voter's vote is already counted on chain"
+                    queue.pop(0)
+                    continue
+                if ballot.nonce <= self.next_nonce[voter]:  # behind: the simulation names the stale nonce
+                    chosen.append(queue.pop(0))
+                break
+        return chosen
+
+    def accepted(self, indexes: list[int]) -> list[int]:
+        """The ballots the Governor would accept now: the whole chunk in one simulated multicall, and one by one
+        only when that reverts (the refused ones become ``reverted`` with the decoded reason)."""
+        try:
+            _multicall_view(self.w3, self.governor, self.address, [_cast_data(self.ballots[i]) for i in indexes])
+        except ContractReverted:
+            pass
+        else:
+            return indexes
+        good = []
+        for index in indexes:
+            error = _simulate(self.w3, self.governor, self.address, self.ballots[index])
+            if error is None:
+                good.append(index)
+            else:
+                _reverted(self.results[index], error)
+        return good
+
+    def mark_counted(self, indexes: list[int]) -> None:
+        for index in indexes:
+            if self.results[index].status == "counted":
+                ballot = self.ballots[index].ballot
+                voter = Web3.to_checksum_address(ballot.voter)
+                self.next_nonce[voter] += 1
+                self.counted.add((voter, ballot.proposal_id))
+
+    def mark_gaps(self) -> None:
+        """Ballots still queued wait behind a nonce no ballot of the batch used: ``skipped``."""
+        for voter, queue in self.queues.items():
+            for index in queue:
+                nonce = self.ballots[index].ballot.nonce
+                self.results[index].status = "skipped"
+                self.results[
+                    index
+                ].message = f"nonce {nonce} is ahead of the voter's next Governor nonce {self.next_nonce[voter]}"
 
 
 def relay_votes(
@@ -439,51 +550,39 @@ def relay_votes(
 
     Idempotent: a ballot whose voter has already voted on its proposal is recognised (``hasVoted``) and not
     sent again. Each voter's ballots go in nonce order (the Governor's nonces only accept the next one), in
-    rounds: every round sends, per voter, the ballot with the next nonce, after an ``eth_call`` of it
-    succeeded, so one bad ballot never takes a batch down. A round's ballots go ``batch_size`` at a time,
-    each batch as one ``multicall`` transaction (or, with ``multicall=False``, one transaction per ballot,
-    all sent before any receipt is awaited).
+    rounds: every round takes, per voter, the ballot with the next nonce. A round's ballots go ``batch_size``
+    at a time: each batch is first simulated (one ``eth_call`` of ``multicall``; ballot by ballot only if that
+    reverts, so one bad ballot never takes a batch down), then sent as one ``multicall`` transaction (or, with
+    ``multicall=False``, one transaction per ballot, all sent before any receipt is awaited).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if not ballots:
+        return []
     account = relayer_key if isinstance(relayer_key, LocalAccount) else Account.from_key(relayer_key)
-    contract = governor_contract(w3, governor)
-    results = [RelayResult(ballot=signed.ballot) for signed in ballots]
-    queues: dict[str, list[int]] = defaultdict(list)
+    address = Web3.to_checksum_address(governor)
+    relay = _Relay(
+        w3=w3,
+        governor=address,
+        sender=_Sender(w3, account, address),
+        ballots=ballots,
+        results=[RelayResult(ballot=signed.ballot) for signed in ballots],
+    )
     for index, signed in enumerate(ballots):
-        queues[Web3.to_checksum_address(signed.ballot.voter)].append(index)
-    for queue in queues.values():
+        relay.queues[Web3.to_checksum_address(signed.ballot.voter)].append(index)
+    for queue in relay.queues.values():
         queue.sort(key=lambda i: (ballots[i].ballot.nonce, i))
-    next_nonce = {voter: vote_nonce(w3, governor, voter) for voter in queues}
-    counted: set[tuple[str, int]] = set()
-    sender = _Sender(w3, account)
-
-    while chosen := _plan_round(contract, account.address, queues, ballots, results, next_nonce, counted):
+    relay.read_chain()
+    while chosen := relay.candidates():
         for start in range(0, len(chosen), batch_size):
-            batch = chosen[start : start + batch_size]
+            batch = relay.accepted(chosen[start : start + batch_size])
+            if not batch:
+                continue
             send = _send_multicall if multicall and len(batch) > 1 else _send_each
-            send(contract, sender, ballots, results, batch, receipt_timeout)
-        for index in chosen:
-            if results[index].status == "counted":
-                voter = Web3.to_checksum_address(ballots[index].ballot.voter)
-                next_nonce[voter] += 1
-                counted.add((voter, ballots[index].ballot.proposal_id))
-    _mark_gaps(queues, ballots, results, next_nonce)
-    return results
-
-
-def _mark_gaps(
-    queues: dict[str, list[int]],
-    ballots: Sequence[SignedBallot],
-    results: list[RelayResult],
-    next_nonce: dict[str, int],
-) -> None:
-    """Ballots still queued wait behind a nonce no ballot of the batch used: ``skipped``."""
-    for voter, queue in queues.items():
-        for index in queue:
-            nonce = ballots[index].ballot.nonce
-            results[index].status = "skipped"
-            results[index].message = f"nonce {nonce} is ahead of the voter's next Governor nonce {next_nonce[voter]}"
+            send(relay.sender, ballots, relay.results, batch, receipt_timeout)
+        relay.mark_counted(chosen)
+    relay.mark_gaps()
+    return relay.results
 
 
 def _counted(result: RelayResult, receipt: TxReceipt, weights: dict[tuple[str, int], int], gas: int) -> None:
@@ -495,24 +594,18 @@ def _counted(result: RelayResult, receipt: TxReceipt, weights: dict[tuple[str, i
 
 
 def _send_each(
-    governor: Contract,
-    sender: _Sender,
-    ballots: Sequence[SignedBallot],
-    results: list[RelayResult],
-    batch: list[int],
-    timeout: float,
+    sender: _Sender, ballots: Sequence[SignedBallot], results: list[RelayResult], batch: list[int], timeout: float
 ) -> None:
     sent: list[tuple[int, str]] = []
     for index in batch:
         try:
-            with reverts_decoded("castVoteBySig"):
-                sent.append((index, sender.send(_cast_call(governor, ballots[index]))))
+            sent.append((index, sender.send(_cast_data(ballots[index]), "castVoteBySig")))
         except ContractReverted as error:  # the state changed since the simulation
             _reverted(results[index], error)
     for index, tx_hash in sent:
         receipt = sender.receipt(tx_hash, timeout)
         if receipt["status"] == 1:
-            _counted(results[index], receipt, _weights(governor, receipt), int(receipt["gasUsed"]))
+            _counted(results[index], receipt, _weights(sender.governor, receipt), int(receipt["gasUsed"]))
         else:
             result = results[index]
             result.status, result.tx_hash, result.error = "reverted", tx_hash, "TransactionFailed"
@@ -522,25 +615,18 @@ def _send_each(
 
 
 def _send_multicall(
-    governor: Contract,
-    sender: _Sender,
-    ballots: Sequence[SignedBallot],
-    results: list[RelayResult],
-    batch: list[int],
-    timeout: float,
+    sender: _Sender, ballots: Sequence[SignedBallot], results: list[RelayResult], batch: list[int], timeout: float
 ) -> None:
-    calls = [HexBytes(governor.encode_abi(*_cast_args(ballots[index]))) for index in batch]
     try:
-        with reverts_decoded("multicall"):
-            tx_hash = sender.send(governor.functions.multicall(calls))
-    except (ContractReverted, ContractLogicError):
-        _send_each(governor, sender, ballots, results, batch, timeout)  # find the one that fails
+        tx_hash = sender.send(_multicall_data([_cast_data(ballots[index]) for index in batch]), "multicall")
+    except ContractReverted:
+        _send_each(sender, ballots, results, batch, timeout)  # find the one that fails
         return
     receipt = sender.receipt(tx_hash, timeout)
     if receipt["status"] != 1:
-        _send_each(governor, sender, ballots, results, batch, timeout)
+        _send_each(sender, ballots, results, batch, timeout)
         return
-    weights = _weights(governor, receipt)
+    weights = _weights(sender.governor, receipt)
     share = int(receipt["gasUsed"]) // len(batch)
     for index in batch:
         _counted(results[index], receipt, weights, share)
