@@ -527,12 +527,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chain-id", type=int, default=DEV_CHAIN_ID)
     parser.add_argument("--demo", action="store_true", help="also mint, delegate, price and trade")
     parser.add_argument("--holders", type=int, default=30)
+    parser.add_argument(
+        "--governance", choices=["offchain", "onchain"], default="offchain",
+        help="onchain: also deploy a RiskGovernor and timelock (default settings) and hand the registry over",
+    )  # fmt: skip
     options = parser.parse_args(argv)
     client = ChainClient.connect(options.rpc_url, chain_id=options.chain_id)
     accounts = DemoAccounts.from_mnemonic(options.holders)
     ensure_funded(client, [accounts.deployer.address, accounts.keeper.address])
     addresses = deploy_protocol(client, accounts.deployer, keeper=accounts.keeper.address)
     output: dict[str, object] = {"addresses": addresses}
+    if options.governance == "onchain":
+        output["governance"] = deploy_governance(
+            client, accounts.deployer, token=addresses["gov_token"], registry=addresses["registry"], spec=GovernorSpec()
+        )
     if options.demo:
         output["demo"] = populate_demo(
             client, addresses, minter=accounts.deployer, keeper=accounts.keeper, holders=accounts.holders

@@ -66,16 +66,22 @@ def test_a_ballot_for_another_governor_or_chain_is_rejected_on_chain(gov: GovCha
     other_contract = BallotDomain(  # the off-chain ballots' domain: the registry verifies
         chain_id=gov.client.chain_id, verifying_contract=gov.protocol["registry"], name=GOVERNOR_NAME
     )
+    config = (1, 30, 0, 400, 10, "0x" + "00" * 20)
+    second = gov.client.deploy("RiskGovernor", GOVERNOR_NAME, gov.protocol["gov_token"], gov.governance["timelock"],
+                               config, sender=gov.deployer)  # fmt: skip
+    other_governor = governor_domain(w3, second)
+    assert other_governor.verifying_contract == second and other_governor.name == GOVERNOR_NAME
     wrong_chain = signed(gov, voter, pid, FOR, domain=other_chain)
     wrong_contract = signed(gov, voter, pid, FOR, domain=other_contract)
+    wrong_governor = signed(gov, voter, pid, FOR, domain=other_governor)
     own_domain = BallotDomain(chain_id=gov.client.chain_id, verifying_contract=governor)
     # the off-chain check under the Governor's domain refuses them too
-    for ballot in (wrong_chain, wrong_contract):
+    for ballot in (wrong_chain, wrong_contract, wrong_governor):
         assert recover_ballot_signer(ballot.ballot, own_domain, ballot.signature) != voter.address
 
-    results = relay_votes(w3, governor, gov.relayer, [wrong_chain, wrong_contract])
+    results = relay_votes(w3, governor, gov.relayer, [wrong_chain, wrong_contract, wrong_governor])
 
-    assert [r.status for r in results] == ["reverted", "reverted"]
+    assert [r.status for r in results] == ["reverted", "reverted", "reverted"]
     assert {r.error for r in results} == {"GovernorInvalidSignature"}
     assert results[0].error_args == {"voter": voter.address}
     assert all(r.tx_hash == "" for r in results)  # refused in simulation: no gas spent
