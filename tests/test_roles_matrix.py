@@ -139,6 +139,8 @@ MATRIX: dict[str, dict[str, Spec]] = {
     "riskgov:market-list": GET_ONLY,
     "riskgov:market-detail": GET_ONLY,
     "riskgov:position-list": GET_ONLY,
+    "riskgov:position-export": GET_ONLY,
+    "riskgov:account-detail": {"GET": Everyone(404), "POST": Everyone(405)},  # the holder has no positions
     "riskgov:import": {"GET": Needs(Permission.IMPORT_DATA, 200), "POST": Needs(Permission.IMPORT_DATA, 400)},
     "riskgov:import-job": {  # no such job: 404 for those who may see one
         "GET": Needs(Permission.IMPORT_DATA, 404),
@@ -300,6 +302,15 @@ MATRIX: dict[str, dict[str, Spec]] = {
         "GET": Everyone(405),
         "POST": Open(302, "a public recount of public signatures (rate-limited; audited only when signed in)"),
     },
+    "governance:proposal-onchain-tx": {"GET": Everyone(400), "POST": Everyone(405)},  # no action given
+    "governance:proposal-onchain-proposed": {
+        "GET": Everyone(405),
+        "POST": Open(409, "the propose transaction's receipt on the chain is the evidence"),  # an off-chain proposal
+    },
+    "governance:proposal-onchain-refresh": {
+        "GET": Everyone(405),
+        "POST": Open(409, "reads the chain only (rate-limited)"),  # an off-chain proposal
+    },
     "governance:notifications": {
         "GET": Everyone(200),
         "POST": Open(400, "an e-mail is confirmed by its double opt-in link; a webhook needs a wallet or account"),
@@ -334,6 +345,7 @@ MATRIX: dict[str, dict[str, Spec]] = {
     "auth:demo-accounts": {"GET": Everyone(404), "POST": Everyone(405)},
     "auth:demo-sign": {"GET": Everyone(405), "POST": Open(404, DEMO)},
     "auth:demo-delegate": {"GET": Everyone(405), "POST": Open(404, DEMO)},
+    "auth:demo-send": {"GET": Everyone(405), "POST": Open(404, DEMO)},
     # the API's own description, API tokens, health
     "api-schema": GET_ONLY,
     "api-docs": GET_ONLY,
