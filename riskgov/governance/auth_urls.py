@@ -11,4 +11,5 @@ urlpatterns = [
     path("demo/accounts/", auth.demo_wallet_accounts, name="demo-accounts"),
     path("demo/sign/", auth.demo_wallet_sign, name="demo-sign"),
     path("demo/delegate/", auth.demo_wallet_delegate, name="demo-delegate"),
+    path("demo/send/", auth.demo_wallet_send, name="demo-send"),
 ]

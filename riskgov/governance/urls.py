@@ -1,7 +1,7 @@
 from django.urls import path
 
 from riskgov.governance.api import proposals as api
-from riskgov.governance.views import delegates, notifications, pages
+from riskgov.governance.views import delegates, notifications, onchain, pages
 
 app_name = "governance"
 urlpatterns = [
@@ -19,6 +19,9 @@ urlpatterns = [
     path("<int:proposal_id>/execute/", pages.proposal_execute_view, name="proposal-execute"),
     path("<int:proposal_id>/veto/", pages.proposal_veto_view, name="proposal-veto"),
     path("<int:proposal_id>/recount/", pages.proposal_recount_view, name="proposal-recount"),
+    path("<int:proposal_id>/onchain/tx/", onchain.onchain_transaction, name="proposal-onchain-tx"),
+    path("<int:proposal_id>/onchain/proposed/", onchain.onchain_proposed, name="proposal-onchain-proposed"),
+    path("<int:proposal_id>/onchain/refresh/", onchain.onchain_refresh, name="proposal-onchain-refresh"),
     path("notifications/", notifications.notifications_subscribe, name="notifications"),
     path("notifications/confirm/<str:token>/", notifications.notifications_confirm, name="notifications-confirm"),
     path(

@@ -1,5 +1,6 @@
 /* RiskGov wallet: EIP-1193 connection (window.ethereum or the demo wallet), Sign-In with Ethereum,
-   EIP-712 ballots (an ExtendedBallot that signs the reason when one is given) and one-click self-delegation.
+   EIP-712 ballots (an ExtendedBallot that signs the reason when one is given), one-click self-delegation and,
+   in on-chain mode, the Governor's propose / queue / execute sent from the connected wallet.
    Signed in with the demo wallet, the page reconnects the signed-in account (not dev account 0). No
    framework; the page's #wallet card holds the URLs. */
 (function () {
@@ -77,6 +78,8 @@
             return (await postJson(card.dataset.urlDemoSign, { address: params[1], method, payload: hexToUtf8(params[0]) })).signature;
           case "eth_signTypedData_v4":
             return (await postJson(card.dataset.urlDemoSign, { address: params[0], method, payload: params[1] })).signature;
+          case "eth_sendTransaction":
+            return (await postJson(card.dataset.urlDemoSend, { address: params[0].from, tx: params[0] })).tx_hash;
           default:
             throw new Error("The demo wallet does not support " + method);
         }
@@ -210,6 +213,7 @@
       const signature = await provider.request({ method: "eth_signTypedData_v4", params: [voter, JSON.stringify(typed)] });
       const vote = await postJson(box.dataset.voteUrl, {
         voter, support, nonce: typed.message.nonce, signature, reason,
+        chain_id: typed.domain.chainId, verifying_contract: typed.domain.verifyingContract,
       });
       result.className = "vote-result ok";
       result.textContent = "Vote recorded with weight " + (Number(BigInt(vote.weight) / 10n ** 16n) / 100).toLocaleString() + ".";
@@ -218,6 +222,44 @@
     } catch (error) {
       result.className = "vote-result error";
       result.textContent = (error.status === 409 ? "Already voted: " : "Vote rejected: ") + walletError(error);
+    }
+  }
+
+  // On-chain mode: the connected wallet sends propose / queue / execute to the Governor. The server builds the
+  // transaction and simulates it from this account first; a call the chain would refuse is shown, not sent.
+  async function onchainAction(button) {
+    const section = document.getElementById("onchain");
+    const result = document.getElementById("onchain-result");
+    const action = button.dataset.onchainAction;
+    if (!account) {
+      result.className = "onchain-result small error";
+      result.textContent = "Connect a wallet first: it sends the " + action + " transaction.";
+      return;
+    }
+    try {
+      const query = new URLSearchParams({ action, from: account });
+      const response = await fetch(section.dataset.txUrl + "?" + query.toString(), { credentials: "same-origin" });
+      const tx = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error((tx.error && tx.error.message) || "cannot build the transaction (HTTP " + response.status + ")");
+      if (tx.preflight.reverts) {
+        result.className = "onchain-result small error";
+        result.textContent = "The " + action + " transaction would revert on chain: " + tx.preflight.message;
+        return;
+      }
+      result.className = "onchain-result small";
+      result.textContent = "Confirm the " + action + " transaction in your wallet…";
+      const hash = await provider.request({
+        method: "eth_sendTransaction", params: [{ from: account, to: tx.to, data: tx.data, value: tx.value }],
+      });
+      result.textContent = "Sent (" + short(hash) + "); reading the chain…";
+      if (action === "propose") await postJson(section.dataset.proposedUrl, { tx_hash: hash });
+      else await postJson(section.dataset.refreshUrl, {});
+      result.className = "onchain-result small ok";
+      result.textContent = "Done: " + action + " is on chain (" + short(hash) + ").";
+      setTimeout(() => window.location.reload(), 800);
+    } catch (error) {
+      result.className = "onchain-result small error";
+      result.textContent = "The " + action + " transaction failed: " + walletError(error);
     }
   }
 
@@ -249,6 +291,8 @@
   document.addEventListener("click", (event) => {
     const button = event.target.closest("[data-vote]");
     if (button) castVote(button.closest(".vote-box"), Number(button.dataset.vote));
+    const onchain = event.target.closest("[data-onchain-action]");
+    if (onchain) onchainAction(onchain);
   });
 
   (async function restore() {

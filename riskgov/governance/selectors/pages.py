@@ -338,7 +338,7 @@ VOTER_SORT_LABELS = {
 
 def proposal_voters(proposal: Proposal, *, sort: str = "-weight", search: str = "") -> QuerySet[Vote]:
     """The proposal's votes, searched by address or reason (case-insensitive) and sorted by one of VOTER_SORTS."""
-    votes = proposal.votes.all()
+    votes = proposal.votes.select_related("relay")  # on chain, each ballot's relay status is shown
     search = search.strip()
     if search:
         votes = votes.filter(
@@ -532,6 +532,7 @@ def proposal_page(
     votes = list(proposal.votes.order_by("-weight", "created_at"))
     viewer_vote = next((v for v in votes if viewer and v.voter.lower() == viewer.lower()), None)
     tally = proposal_tally(proposal)
+    offchain = not proposal.is_onchain
     return ProposalPage(
         proposal=proposal,
         state=state,
@@ -548,11 +549,18 @@ def proposal_page(
         viewer=viewer,
         viewer_vote=viewer_vote,
         can_vote=state == ACTIVE and viewer_vote is None,
-        can_cancel=(state == PENDING and bool(viewer and viewer.lower() == proposal.proposer.lower()))
-        or (state in (PENDING, ACTIVE, SUCCEEDED) and Permission.CANCEL_PROPOSAL in granted),
-        can_queue=state == SUCCEEDED and Permission.QUEUE_PROPOSAL in granted,
-        can_execute=state == QUEUED and executable(proposal, now) and Permission.EXECUTE_PROPOSAL in granted,
-        can_veto=state == QUEUED and Permission.VETO_PROPOSAL in granted,
+        # on chain, cancel, queue, execute and veto are the wallets' Governor calls (selectors.onchain_page)
+        can_cancel=offchain
+        and (
+            (state == PENDING and bool(viewer and viewer.lower() == proposal.proposer.lower()))
+            or (state in (PENDING, ACTIVE, SUCCEEDED) and Permission.CANCEL_PROPOSAL in granted)
+        ),
+        can_queue=offchain and state == SUCCEEDED and Permission.QUEUE_PROPOSAL in granted,
+        can_execute=offchain
+        and state == QUEUED
+        and executable(proposal, now)
+        and Permission.EXECUTE_PROPOSAL in granted,
+        can_veto=offchain and state == QUEUED and Permission.VETO_PROPOSAL in granted,
         now=now,
     )
 

@@ -12,9 +12,11 @@ from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
+from web3.exceptions import ContractLogicError, Web3Exception
 
 from chain.conf import dev_keys_allowed
 from chain.deploy import DemoAccounts
+from chain.governor import revert_reason
 from chain.selectors.deployments import active_deployment
 from chain.services.indexer import deployment_index
 from riskgov.governance.errors import GovernanceError
@@ -70,3 +72,33 @@ def demo_delegate(*, address: str) -> str:
     if deployment is not None:
         deployment_index(deployment=deployment, client=client)
     return HexBytes(receipt["transactionHash"]).to_0x_hex()
+
+
+def demo_send(*, address: str, to: str, data: str, value: str = "0x0") -> str:
+    """eth_sendTransaction for a dev account, to the deployment's Governor only (propose, queue, execute from the
+    page); waits for the receipt and returns the hash. A call the chain would refuse is not sent: the decoded
+    revert is the error."""
+    account = _account(address)
+    chain = chain_reads.governance_chain()
+    if not chain.governor or not is_address(to) or to_checksum_address(to) != chain.governor:
+        raise DemoWalletError(
+            "unsupported_target", "the demo wallet sends transactions to the Governor only", field="to"
+        )
+    client = chain_reads.chain_client()
+    w3 = client.w3
+    try:
+        tx: dict[str, Any] = {
+            "from": account.address, "to": chain.governor, "data": str(data), "value": int(str(value), 16),
+            "chainId": client.chain_id,
+        }  # fmt: skip
+        gas = w3.eth.estimate_gas(tx)  # type: ignore[arg-type]
+    except ContractLogicError as exc:
+        raise DemoWalletError("reverted", f"the transaction would revert on chain: {revert_reason(exc.data)}") from exc  # type: ignore[arg-type]
+    except (Web3Exception, ValueError) as exc:
+        raise DemoWalletError("send_failed", f"the transaction cannot be sent: {exc}") from exc
+    tx.update(
+        gas=int(gas * 1.2), nonce=w3.eth.get_transaction_count(account.address, "pending"), gasPrice=w3.eth.gas_price
+    )
+    tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+    w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+    return HexBytes(tx_hash).to_0x_hex()

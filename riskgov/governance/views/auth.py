@@ -24,7 +24,13 @@ from riskgov.core.ratelimit import rate_limited
 from riskgov.governance.errors import GovernanceError
 from riskgov.governance.models import StaffAddress
 from riskgov.governance.selectors import chain_reads
-from riskgov.governance.services.demo_wallet import DemoWalletError, demo_accounts, demo_delegate, demo_sign
+from riskgov.governance.services.demo_wallet import (
+    DemoWalletError,
+    demo_accounts,
+    demo_delegate,
+    demo_send,
+    demo_sign,
+)
 from riskgov.governance.services.siwe import SignInRejected, siwe_message_issue, siwe_sign_in
 
 SESSION_KEY = "siwe_address"
@@ -214,6 +220,23 @@ def demo_wallet_delegate(request: HttpRequest) -> JsonResponse:
     _demo_only()
     try:
         tx_hash = demo_delegate(address=str(_json_body(request).get("address", "")))
+    except DemoWalletError as error:
+        return _error(error)
+    return JsonResponse({"tx_hash": tx_hash})
+
+
+@require_POST
+@json_body_bounded
+def demo_wallet_send(request: HttpRequest) -> JsonResponse:
+    """eth_sendTransaction from a dev key to the Governor: {address, tx: {to, data, value}}."""
+    _demo_only()
+    body = _json_body(request)
+    tx = body.get("tx") if isinstance(body.get("tx"), dict) else {}
+    try:
+        tx_hash = demo_send(
+            address=str(body.get("address", "")), to=str(tx.get("to", "")), data=str(tx.get("data", "0x")),
+            value=str(tx.get("value", "0x0")),
+        )  # fmt: skip
     except DemoWalletError as error:
         return _error(error)
     return JsonResponse({"tx_hash": tx_hash})

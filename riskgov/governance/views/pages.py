@@ -14,6 +14,7 @@ from riskgov.core.ratelimit import rate_limited
 from riskgov.governance.errors import GovernanceError, ProposalRejected
 from riskgov.governance.forms import ParameterChangeFormSet, ProposalForm, VoterQueryForm
 from riskgov.governance.models import ImpactPreview, Proposal, ProposalState
+from riskgov.governance.selectors.onchain_page import onchain_page
 from riskgov.governance.selectors.pages import (
     VOTER_SORT_LABELS,
     impact_preview_state,
@@ -72,6 +73,7 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
             "page": page,
             "p": proposal,
             "risk_attestations": proposal_attestations(proposal),
+            "onchain": onchain_page(proposal, page.state),
             **_voters_context(request, proposal),
             **wallet_context(request),
         },
