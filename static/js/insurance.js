@@ -42,27 +42,50 @@
       borderColor: color, backgroundColor: color, pointRadius: 0, borderWidth: 2, stepped: "after", showLine: true};
   }
 
-  function fundLine(fund, minP, color) {
-    return {label: "Fund " + money(fund), data: [{x: fund, y: minP}, {x: fund, y: 1}], borderColor: color,
+  // The x axis spans the simulated losses (not the fund): log scale when they range over two decades or more.
+  function exceedanceAxis(series) {
+    var maxLoss = 0, minPositive = Infinity;
+    series.forEach(function (e) {
+      e.x.forEach(function (x) { maxLoss = Math.max(maxLoss, x); if (x > 0) { minPositive = Math.min(minPositive, x); } });
+    });
+    var log = isFinite(minPositive) && maxLoss / minPositive >= 100;
+    return {log: log, min: log ? minPositive / 1.5 : 0, max: maxLoss > 0 ? maxLoss * 1.1 : 1, maxLoss: maxLoss};
+  }
+
+  // The fund as a dashed vertical line where it falls inside the losses; otherwise named in the legend only.
+  function fundLine(fund, minP, color, axis) {
+    var inside = fund >= axis.min && fund <= axis.max;
+    var label = "Fund " + money(fund) + (inside ? "" : fund > axis.max ? " (beyond the largest simulated loss, " + money(axis.maxLoss) + ")" : "");
+    return {label: label, data: inside ? [{x: fund, y: minP}, {x: fund, y: 1}] : [], borderColor: color, backgroundColor: color,
       borderDash: [6, 4], pointRadius: 0, borderWidth: 1.5, showLine: true};
   }
 
-  function exceedanceScales() {
+  function exceedanceScales(axis) {
     return {
-      x: {type: "linear", title: {display: true, text: "bad debt x (quote)"}, ticks: {callback: money}},
+      x: {type: axis.log ? "logarithmic" : "linear", min: axis.min, max: axis.max,
+        title: {display: true, text: "bad debt x (quote)" + (axis.log ? ", log scale" : "")},
+        ticks: {callback: function (value) { return money(Number(value)); }, maxTicksLimit: 8}},
       y: {type: "logarithmic", max: 1, title: {display: true, text: "P(bad debt > x)"}, ticks: {callback: percent}}
     };
+  }
+
+  // What a browser test (or a person with devtools) reads to know a chart was drawn with data.
+  function drawn(target, chart) {
+    var points = 0;
+    chart.data.datasets.forEach(function (d) { points += d.data.length; });
+    target.dataset.points = String(points);
+    return chart;
   }
 
   function drawBalance() {
     var points = data("insurance-balance");
     var target = canvas("balance");
     if (!points || !target) return;
-    new Chart(target, {type: "line", data: {labels: points.t.map(function (t) { return t.slice(0, 10); }),
+    drawn(target, new Chart(target, {type: "line", data: {labels: points.t.map(function (t) { return t.slice(0, 10); }),
       datasets: [{label: "Balance", data: points.balance.map(Number), borderColor: "#2f5bea", backgroundColor: "rgba(47,91,234,0.12)",
         fill: true, stepped: "after", pointRadius: 0}]},
       options: options({scales: {x: {ticks: {maxTicksLimit: 12, maxRotation: 0}}, y: {ticks: {callback: money}}},
-        plugins: {legend: {display: false}}})});
+        plugins: {legend: {display: false}}})}));
   }
 
   function drawTrend() {
@@ -74,7 +97,7 @@
       return {label: label, data: values, borderColor: color, backgroundColor: color, yAxisID: axis, pointRadius: 2,
         borderWidth: 2, borderDash: dashed ? [6, 4] : [], spanGaps: false};
     }
-    new Chart(target, {type: "line", data: {labels: labels, datasets: [
+    drawn(target, new Chart(target, {type: "line", data: {labels: labels, datasets: [
       line("ES99 bad debt", points.es99, "#d94848", "money"),
       line("Required fund", points.required_fund, "#2f5bea", "money"),
       line("P(fund exhausted)", points.exhaustion_probability, "#c77700", "probability", true),
@@ -85,7 +108,7 @@
       probability: {type: "linear", position: "right", beginAtZero: true, grid: {drawOnChartArea: false}, ticks: {callback: percent}},
       ratio: {type: "linear", position: "right", beginAtZero: true, grid: {drawOnChartArea: false},
         ticks: {callback: function (value) { return value.toFixed(1) + "×"; }}}
-    }})});
+    }})}));
   }
 
   function drawRun() {
@@ -95,15 +118,16 @@
     var histogram = metrics.histogram;
     if (canvas("histogram") && histogram.counts.length) {
       var labels = histogram.counts.map(function (_, i) { return money((histogram.edges[i] + histogram.edges[i + 1]) / 2); });
-      new Chart(canvas("histogram"), {type: "bar", data: {labels: labels, datasets: [{label: "paths", data: histogram.counts,
-        backgroundColor: "#d94848"}]}, options: options({plugins: {legend: {display: false}}})});
+      drawn(canvas("histogram"), new Chart(canvas("histogram"), {type: "bar", data: {labels: labels, datasets: [{label: "paths", data: histogram.counts,
+        backgroundColor: "#d94848"}]}, options: options({plugins: {legend: {display: false}}})}));
     }
     var exceedance = metrics.exceedance;
     if (canvas("exceedance") && exceedance.x.length) {
       var minP = 1 / exceedance.paths;
-      new Chart(canvas("exceedance"), {type: "scatter", data: {datasets: [
-        exceedanceDatasets(exceedance, "P(bad debt > x)", "#2f5bea"), fundLine(fund, minP, "#0f9d6b")]},
-        options: options({scales: exceedanceScales()})});
+      var axis = exceedanceAxis([exceedance]);
+      drawn(canvas("exceedance"), new Chart(canvas("exceedance"), {type: "scatter", data: {datasets: [
+        exceedanceDatasets(exceedance, "P(bad debt > x)", "#2f5bea"), fundLine(fund, minP, "#0f9d6b", axis)]},
+        options: options({scales: exceedanceScales(axis)})}));
     }
     var bands = metrics.fund_quantiles;
     if (canvas("fund") && bands) {
@@ -118,14 +142,14 @@
           borderColor: q === 0.5 ? "#1b2330" : "rgba(47,91,234,0.6)", backgroundColor: colors[Math.max(0, Math.min(inner, 2))],
           fill: i === 0 ? false : "-1"});
       }
-      new Chart(canvas("fund"), {type: "line", data: {labels: hours, datasets: sets},
-        options: options({scales: {y: {ticks: {callback: money}}}})});
+      drawn(canvas("fund"), new Chart(canvas("fund"), {type: "line", data: {labels: hours, datasets: sets},
+        options: options({scales: {y: {ticks: {callback: money}}}})}));
     }
     if (canvas("markets") && metrics.markets) {
-      new Chart(canvas("markets"), {type: "bar", data: {labels: metrics.markets.map(function (m) { return m.symbol; }),
+      drawn(canvas("markets"), new Chart(canvas("markets"), {type: "bar", data: {labels: metrics.markets.map(function (m) { return m.symbol; }),
         datasets: [{label: "mean bad debt", data: metrics.markets.map(function (m) { return m.mean_bad_debt; }), backgroundColor: "#2f5bea"},
           {label: "mean over 1 % worst paths", data: metrics.markets.map(function (m) { return m.tail_bad_debt; }), backgroundColor: "#d94848"}]},
-        options: options({scales: {y: {ticks: {callback: money}}}})});
+        options: options({scales: {y: {ticks: {callback: money}}}})}));
     }
   }
 
@@ -140,8 +164,9 @@
       minP = Math.min(minP, 1 / run.exceedance.paths);
       sets.push(exceedanceDatasets(run.exceedance, run.label, colors[i]));
     });
-    runs.forEach(function (run, i) { sets.push(fundLine(run.fund, minP, colors[i])); });
-    new Chart(canvas("compare"), {type: "scatter", data: {datasets: sets}, options: options({scales: exceedanceScales()})});
+    var axis = exceedanceAxis(runs.map(function (run) { return run.exceedance; }));
+    runs.forEach(function (run, i) { sets.push(fundLine(run.fund, minP, colors[i], axis)); });
+    drawn(canvas("compare"), new Chart(canvas("compare"), {type: "scatter", data: {datasets: sets}, options: options({scales: exceedanceScales(axis)})}));
   }
 
   function modelFields() {

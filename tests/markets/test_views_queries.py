@@ -66,6 +66,6 @@ def test_dashboard_fits_a_small_fixed_budget(client, db, django_assert_max_num_q
     eth, _ = build_markets()
     bulk_positions(eth, 200)
     take_snapshots(count=5)
-    # Latest instant, its set, history instants, history rows, snapshot health.
-    with django_assert_max_num_queries(5):
+    # Latest instant, its set, history instants, history rows, snapshot health, the OI caps in force.
+    with django_assert_max_num_queries(6):
         client.get(reverse("riskgov:dashboard"))

@@ -7,6 +7,7 @@ Chart series are thinned server-side so a page ships at most `MAX_POINTS` points
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -33,8 +34,17 @@ from riskgov.markets.selectors.positions import (
 )
 
 MAX_POINTS = 500
-HISTORY_WINDOW = timedelta(days=30)
-PRICE_WINDOW = timedelta(days=30)
+# The time ranges a history chart offers (label, span); each range gets its share of MAX_POINTS, so a
+# short range is as detailed as a long one. Charts open on DEFAULT_RANGE.
+CHART_RANGES: tuple[tuple[str, timedelta], ...] = (
+    ("24 h", timedelta(days=1)),
+    ("7 d", timedelta(days=7)),
+    ("30 d", timedelta(days=30)),
+    ("90 d", timedelta(days=90)),
+)
+DEFAULT_RANGE = "30 d"
+HISTORY_WINDOW = CHART_RANGES[-1][1]
+PRICE_WINDOW = CHART_RANGES[-1][1]
 NEAR_BANDS = ("5", "10", "20")
 NEAREST_LIMIT = 25
 
@@ -45,6 +55,31 @@ def thin_indices(count: int, max_points: int = MAX_POINTS) -> list[int]:
         return list(range(count))
     step = (count - 1) / (max_points - 1)
     return sorted({round(i * step) for i in range(max_points)})
+
+
+def thin_for_ranges(times: list[datetime], now: datetime, max_points: int = MAX_POINTS) -> list[int]:
+    """Indices into ascending `times` such that every chart range ending at `now` holds up to
+    max_points / len(CHART_RANGES) evenly spread points of its own (at most `max_points` in all)."""
+    per_range = max(2, max_points // len(CHART_RANGES))
+    kept: set[int] = set()
+    for _, span in CHART_RANGES:
+        start = bisect_left(times, now - span)
+        kept.update(start + i for i in thin_indices(len(times) - start, per_range))
+    return sorted(kept)
+
+
+def _epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def chart_time_axis(times: list[datetime], now: datetime) -> dict[str, Any]:
+    """The payload fields of a chart over time: instants (epoch ms), the ranges offered and the one shown."""
+    return {
+        "t": [_epoch_ms(t) for t in times],
+        "now": _epoch_ms(now),
+        "ranges": [{"label": label, "seconds": int(span.total_seconds())} for label, span in CHART_RANGES],
+        "range": DEFAULT_RANGE,
+    }
 
 
 def _as_float(value: Any) -> float | None:
@@ -60,23 +95,25 @@ def snapshot_history_series(*, scope: str, since: datetime | None = None) -> dic
 
     Reads the instants first (a narrow index scan), then only the rows it keeps.
     """
-    since = since or timezone.now() - HISTORY_WINDOW
+    now = timezone.now()
+    since = since or now - HISTORY_WINDOW
     instants = list(
         ExposureSnapshot.objects.filter(scope=scope, taken_at__gte=since)
         .order_by("taken_at")
         .values_list("taken_at", flat=True)
     )
-    kept = [instants[i] for i in thin_indices(len(instants))]
+    kept = [instants[i] for i in thin_for_ranges(instants, now)]
     rows = (
         ExposureSnapshot.objects.filter(scope=scope, taken_at__in=kept)
         .order_by("taken_at")
         .values_list("taken_at", "oi_long", "oi_short", "near_liquidation", "liquidatable_notional")
     )
-    series: dict[str, list] = {"labels": [], "oi_long": [], "oi_short": [], "liquidatable": []}
+    series: dict[str, list] = {"labels": [], "times": [], "oi_long": [], "oi_short": [], "liquidatable": []}
     for band in NEAR_BANDS:
         series[f"near_{band}"] = []
     for taken_at, oi_long, oi_short, near, liquidatable in rows:
         series["labels"].append(timezone.localtime(taken_at).strftime("%Y-%m-%d %H:%M"))
+        series["times"].append(taken_at)
         series["oi_long"].append(float(oi_long))
         series["oi_short"].append(float(oi_short))
         series["liquidatable"].append(float(liquidatable))
@@ -130,6 +167,7 @@ def dashboard_overview() -> Dashboard:
             "datasets": [
                 {"label": "Long OI", "data": [float(s.oi_long) for s in markets], "color": "long"},
                 {"label": "Short OI", "data": [float(s.oi_short) for s in markets], "color": "short"},
+                {"label": "OI cap (per side)", "data": _oi_caps(markets), "color": "danger", "marker": True},
             ],
             "format": "usd",
         },
@@ -148,16 +186,29 @@ def dashboard_overview() -> Dashboard:
                 {"label": "Bad debt (all markets)", "data": shock_rows[0].bad_debt, "color": "short"},
             ],
             "format": "usd",
+            "y_scale": "log",  # ±5 % is orders of magnitude below ±50 %: a linear axis hides it
+            "y_title": "bad debt (log scale)",
         },
     }
     labels = [f"{float(k):+g} %" for k in shocks]
     return Dashboard(protocol=protocol, markets=markets, shocks=labels, shock_rows=shock_rows, charts=charts)
 
 
+def _oi_caps(markets: list[ExposureSnapshot]) -> list[float | None]:
+    """Each market's OI cap per side in force now, in the order of `markets` (None without parameters)."""
+    ids = [snapshot.market_id for snapshot in markets if snapshot.market_id is not None]
+    caps: dict[int, Any] = {}
+    in_force = MarginParameters.objects.effective(timezone.now()).filter(market_id__in=ids)
+    for market_id, oi_cap in in_force.order_by("market_id", "version").values_list("market_id", "oi_cap"):
+        caps[market_id] = oi_cap  # ascending versions: the last one wins
+    return [_as_float(caps.get(snapshot.market_id)) if snapshot.market_id else None for snapshot in markets]
+
+
 def _history_chart(series: dict[str, list]) -> dict[str, Any]:
     return {
         "type": "line",
         "labels": series["labels"],
+        **chart_time_axis(series["times"], timezone.now()),
         "datasets": [
             {"label": "Long OI", "data": series["oi_long"], "color": "long"},
             {"label": "Short OI", "data": series["oi_short"], "color": "short"},
@@ -237,13 +288,14 @@ class MarketDetail:
 
 
 def _price_chart(market: Market) -> dict[str, Any]:
-    since = timezone.now() - PRICE_WINDOW
-    instants: QuerySet = price_history(market, since).values_list("observed_at", "price")
+    now = timezone.now()
+    instants: QuerySet = price_history(market, now - PRICE_WINDOW).values_list("observed_at", "price")
     points = list(instants)
-    kept = [points[i] for i in thin_indices(len(points))]
+    kept = [points[i] for i in thin_for_ranges([t for t, _ in points], now)]
     return {
         "type": "line",
         "labels": [timezone.localtime(t).strftime("%Y-%m-%d %H:%M") for t, _ in kept],
+        **chart_time_axis([t for t, _ in kept], now),
         "datasets": [{"label": f"{market} mark", "data": [float(p) for _, p in kept], "color": "accent"}],
         "format": "price",
     }
