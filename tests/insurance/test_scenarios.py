@@ -24,7 +24,7 @@ from insurance.services.coverage_runs import coverage_run_create, run_config
 from insurance.services.scenarios import scenario_replay_save
 from riskgov.core.models import AuditAction, AuditRecord
 from riskgov.core.roles import Role, role_assign
-from riskgov.markets.models import PriceObservation
+from riskgov.markets.models import Market, PriceObservation
 from tests.factories import MarketFactory
 from tests.insurance.conftest import NOW, build_book
 
@@ -111,7 +111,7 @@ def test_a_shock_with_betas_gives_the_engine_stress_scenario_factors(name: str) 
 
 
 def test_a_replay_scenario_reads_the_window_of_stored_prices() -> None:
-    market = MarketFactory(symbol="TST")
+    market = Market.objects.create(symbol="TST", name="Test perpetual", depth=D("1000000"))
     start = NOW - timedelta(hours=5)
     for k, price in enumerate([100, 110, 99, 121, 88]):
         PriceObservation.objects.create(
@@ -152,7 +152,8 @@ def test_a_stress_run_freezes_its_replay_path_from_the_stored_prices() -> None:
         np.testing.assert_allclose([row[m] for row in path["changes"]], prices / prices[0] - 1, rtol=0, atol=1e-12)
     # what the workers replay: today's price times the window's moves, one hour per step
     model = engine_model(run.model, run.model_params, correlation=np.eye(2), bootstrap_returns=np.empty((0, 2)))
-    factors = model.price_factors(2, run_config(run))  # type: ignore[attr-defined]
+    assert isinstance(model, ScenarioPath)
+    factors = model.price_factors(2, run_config(run))
     eth = stored_prices("ETH", start, NOW)
     np.testing.assert_allclose(factors[:12, 1], eth / eth[0], rtol=1e-12)
     np.testing.assert_allclose(factors[12, 1], eth[-1] / eth[0], rtol=1e-12)  # held after the window
@@ -304,6 +305,8 @@ def test_running_a_scenario_from_its_page_starts_a_stress_run(
     assert [name for name, *_ in _tasks_stay_off_the_broker].count("insurance.simulate_chunk") == 1
     page = steward.get(reverse("insurance:scenario-detail", args=["august_2024"])).content.decode()
     assert f'href="{reverse("insurance:run-detail", args=[run.pk])}"' in page
+    run_page = steward.get(reverse("insurance:run-detail", args=[run.pk])).content.decode()
+    assert f'href="{reverse("insurance:scenario-detail", args=["august_2024"])}">5 August 2024' in run_page
 
 
 def test_results_side_by_side_take_the_latest_succeeded_run_of_each_scenario(client: Client) -> None:
