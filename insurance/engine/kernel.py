@@ -478,7 +478,7 @@ def _simulate_paths(
             adl_haircut_max[p] = largest
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def simulate_block(
     prices: NDArray[np.float64],
     segment_start: NDArray[np.int64],

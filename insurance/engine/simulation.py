@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
@@ -11,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .adl import HAIRCUT_BINS, HAIRCUT_EDGES
-from .chunks import chunk_generator, chunk_slices
+from .chunks import ChunkSlice, chunk_generator, chunk_slices
 from .inputs import (
     MarketSpec,
     Portfolio,
@@ -195,6 +196,43 @@ class SimulationResult:
         return columns
 
 
+def _chunk_prices(
+    markets: Sequence[MarketSpec],
+    model: PriceModel,
+    config: SimulationConfig,
+    seed: int,
+    start: int,
+    stop: int,
+    *,
+    prefetch: bool,
+) -> Iterator[tuple[ChunkSlice, NDArray[np.float64]]]:
+    """Each chunk overlapping paths [start, stop) with the prices of the paths needed from it, in order.
+
+    With `prefetch` the next chunk's prices are generated on a second thread while the caller liquidates
+    the current one (NumPy's generators, matrix products and ufuncs release the GIL, and so does the
+    kernel); each chunk still draws from its own generator, so the prices are the same either way.
+    """
+
+    def generate(piece: ChunkSlice) -> NDArray[np.float64]:
+        prices = model.generate(
+            markets, config, chunk_generator(seed, piece.index), piece.chunk_start, piece.chunk_stop
+        )
+        return np.ascontiguousarray(prices[piece.start - piece.chunk_start : piece.stop - piece.chunk_start])
+
+    pieces = list(chunk_slices(config.paths, config.chunk_size, start, stop))
+    if not prefetch or len(pieces) < 2:  # noqa: PLR2004 - one chunk has nothing to overlap with
+        for piece in pieces:
+            yield piece, generate(piece)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-prices") as pool:
+        upcoming: Future[NDArray[np.float64]] = pool.submit(generate, pieces[0])
+        for index, piece in enumerate(pieces):
+            prices = upcoming.result()
+            if index + 1 < len(pieces):
+                upcoming = pool.submit(generate, pieces[index + 1])
+            yield piece, prices
+
+
 def _resolve_seed(seed: int | None) -> int:
     if seed is None:
         # fresh entropy, recorded in the result so the run can be repeated
@@ -283,12 +321,9 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
     previous_threads = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))
+    prefetch = numba.get_num_threads() > 1
     try:
-        for piece in chunk_slices(config.paths, config.chunk_size, start, stop):
-            prices = model.generate(
-                markets, config, chunk_generator(run_seed, piece.index), piece.chunk_start, piece.chunk_stop
-            )
-            needed = np.ascontiguousarray(prices[piece.start - piece.chunk_start : piece.stop - piece.chunk_start])
+        for piece, needed in _chunk_prices(markets, model, config, run_seed, start, stop, prefetch=prefetch):
             if not np.all(np.isfinite(needed)) or not np.all(needed > 0):
                 raise ValueError("model produced non-finite or non-positive prices; check volatility and drift")
             rows = slice(piece.start - start, piece.stop - start)
