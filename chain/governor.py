@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cache
@@ -205,7 +205,7 @@ class ProposalPayload:
 
 
 def registry_update_payload(
-    registry: str, changes: Sequence[tuple[str, dict[str, int | str]]], description: str
+    registry: str, changes: Sequence[tuple[str, Mapping[str, int | str]]], description: str
 ) -> ProposalPayload:
     """A proposal calling the registry's ``setParameters`` once per (market symbol, targets) change, in order.
 

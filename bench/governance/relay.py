@@ -27,6 +27,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
+from hexbytes import HexBytes
 
 from chain.anvil import start_anvil
 from chain.client import ChainClient
@@ -119,7 +120,8 @@ def one_run(
     tally = proposal_votes(w3, governor, payload.proposal_id)
     if tally.for_ != sum((i + 1) * WAD for i in range(len(people))):
         raise RuntimeError("the on-chain tally does not equal the ballots' weights")
-    gas = sum(int(w3.eth.get_transaction_receipt(h)["gasUsed"]) for h in {r.tx_hash for r in counted})
+    hashes = {HexBytes(r.tx_hash) for r in counted}
+    gas = sum(int(w3.eth.get_transaction_receipt(h)["gasUsed"]) for h in hashes)
     return {
         "seconds": seconds,
         "transactions": len({r.tx_hash for r in counted}),

@@ -43,8 +43,8 @@ FOR, AGAINST = 1, 0
 
 @pytest.fixture
 def onchain(gov: GovChain, settings: object) -> ChainDeployment:
-    settings.CHAIN_RPC_URL = gov.node.url  # type: ignore[attr-defined]
-    settings.CHAIN_ID = gov.node.chain_id  # type: ignore[attr-defined]
+    settings.CHAIN_RPC_URL = gov.node.url
+    settings.CHAIN_ID = gov.node.chain_id
     start = gov.client.rpc("eth_getBlockByNumber", hex(gov.protocol["deployment_block"] - 1), False)
     return deployment_record(
         addresses=gov.protocol,
@@ -149,7 +149,7 @@ def test_a_reorg_during_voting_leaves_no_orphan_rows(gov: GovChain, onchain) -> 
 
 
 def test_selectors_refuse_without_an_onchain_deployment(gov: GovChain, settings: object) -> None:
-    settings.CHAIN_ID = gov.node.chain_id  # type: ignore[attr-defined]
+    settings.CHAIN_ID = gov.node.chain_id
     assert governance_contracts() is None
     with pytest.raises(GovernorNotIndexed, match="chain_deploy --governance onchain"):
         onchain_tally(1)
@@ -158,9 +158,9 @@ def test_selectors_refuse_without_an_onchain_deployment(gov: GovChain, settings:
 def test_chain_deploy_in_onchain_mode_records_the_governor_and_the_timelock_owns_the_registry(
     gov: GovChain, settings: object
 ) -> None:
-    settings.CHAIN_RPC_URL = gov.node.url  # type: ignore[attr-defined]
-    settings.CHAIN_ID = gov.node.chain_id  # type: ignore[attr-defined]
-    settings.CHAIN_EXECUTOR_KEY = gov.deployer.key.hex()  # type: ignore[attr-defined]
+    settings.CHAIN_RPC_URL = gov.node.url
+    settings.CHAIN_ID = gov.node.chain_id
+    settings.CHAIN_EXECUTOR_KEY = gov.deployer.key.hex()
 
     outcome = protocol_deploy(client=gov.client, governance_mode="onchain", spec=SPEC, config=CONFIG)
 

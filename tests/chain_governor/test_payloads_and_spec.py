@@ -72,7 +72,7 @@ def test_transactions_for_the_wallet_encode_the_same_arguments() -> None:
 def test_a_bad_payload_names_the_field(kwargs: dict[str, object], message: str) -> None:
     fields: dict[str, object] = {"targets": (REGISTRY,), "values": (0,), "calldatas": ("0x",), "description": "x"}
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)") + "$"):
-        ProposalPayload(**{**fields, **kwargs})  # type: ignore[arg-type]
+        ProposalPayload(**{**fields, **kwargs})
 
 
 def test_spec_mirrors_the_apps_seconds_in_blocks() -> None:

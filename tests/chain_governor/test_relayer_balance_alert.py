@@ -17,8 +17,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 @pytest.fixture
 def node_settings(gov: GovChain, settings: object) -> object:
-    settings.CHAIN_RPC_URL = gov.node.url  # type: ignore[attr-defined]
-    settings.CHAIN_ID = gov.node.chain_id  # type: ignore[attr-defined]
+    settings.CHAIN_RPC_URL = gov.node.url
+    settings.CHAIN_ID = gov.node.chain_id
     return settings
 
 
