@@ -15,7 +15,7 @@
         var color = COLORS[i % COLORS.length];
         return {label: series.symbol, data: series.change_pct.map(function (y, k) { return {x: path.hours[k], y: y}; }),
           borderColor: color, backgroundColor: color, pointRadius: path.hours.length > 40 ? 0 : 2, borderWidth: 2,
-          showLine: true};
+          borderDash: i % 2 ? [6, 4] : [], showLine: true};  // dashed every other market: equal paths stay visible
       });
       new Chart(target, {type: "scatter", data: {datasets: datasets}, options: {
         responsive: true, maintainAspectRatio: false, animation: false,
