@@ -320,7 +320,7 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
     adl = AdlOutcome.zeros(n_paths if any_adl else 0)
     previous_threads = numba.get_num_threads()
     if threads is not None:
-        numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     prefetch = numba.get_num_threads() > 1
     try:
         for piece, needed in _chunk_prices(markets, model, config, run_seed, start, stop, prefetch=prefetch):

@@ -22,7 +22,7 @@ from insurance.engine.adl import HAIRCUT_EDGES, best_winner
 from insurance.engine.inputs import ImpactMode
 
 from .helpers import random_book, random_paths
-from .reference import reference_simulate
+from .reference import ReferenceOutcome, reference_simulate
 from .test_determinism import assert_identical
 
 RTOL = 1e-9
@@ -30,9 +30,7 @@ ADL_ARRAYS = ("notional", "haircut", "over_haircut", "accounts", "haircut_max", 
 
 
 def _one_market(waterfall: str) -> list[MarketSpec]:
-    return [
-        MarketSpec(symbol="ETH", price=100.0, mmr=0.05, liquidation_penalty=0.01, loss_waterfall=waterfall)  # type: ignore[arg-type]
-    ]
+    return [MarketSpec(symbol="ETH", price=100.0, mmr=0.05, liquidation_penalty=0.01, loss_waterfall=waterfall)]
 
 
 def _crash(prices: list[float]) -> ExplicitPaths:
@@ -108,7 +106,7 @@ def _run_both(
     fund_balance: float,
     waterfall: list[str],
     n_paths: int = 6,
-) -> tuple[SimulationResult, object]:
+) -> tuple[SimulationResult, ReferenceOutcome]:
     book = random_book(seed, n_positions, n_markets)
     markets = [dataclasses.replace(m, loss_waterfall=w) for m, w in zip(book.markets, waterfall, strict=True)]
     prices = random_paths(seed, book, n_paths, steps)
@@ -169,20 +167,20 @@ def test_engine_agrees_with_the_brute_force_reference(
         waterfall=waterfall,
     )
     assert fast.adl is not None
-    assert slow.adl_haircut.sum() > 0, "the case must deleverage someone"  # type: ignore[attr-defined]
+    assert slow.adl_haircut.sum() > 0, "the case must deleverage someone"
     # sums of what is left open are differences of band sums: compare relative to the money that moved
-    scale = fund_balance + float(slow.bad_debt.max()) + float(slow.liquidated_notional.max())  # type: ignore[attr-defined]
+    scale = fund_balance + float(slow.bad_debt.max()) + float(slow.liquidated_notional.max())
     atol = RTOL * scale
-    np.testing.assert_array_equal(fast.liquidated_positions, slow.liquidated_positions)  # type: ignore[attr-defined]
-    np.testing.assert_array_equal(fast.exhausted, slow.exhausted)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(fast.liquidated_positions, slow.liquidated_positions)
+    np.testing.assert_array_equal(fast.exhausted, slow.exhausted)
     for name in ("bad_debt", "penalty_income", "liquidated_notional", "uncovered_loss", "fund_end"):
         np.testing.assert_allclose(getattr(fast, name), getattr(slow, name), rtol=RTOL, atol=atol, err_msg=name)
-    np.testing.assert_allclose(fast.fund_path, slow.fund_path, rtol=RTOL, atol=atol)  # type: ignore[attr-defined]
+    np.testing.assert_allclose(fast.fund_path, slow.fund_path, rtol=RTOL, atol=atol)
     for name in ("notional", "haircut", "over_haircut", "haircut_max"):
         expected = getattr(slow, f"adl_{name}")
         np.testing.assert_allclose(getattr(fast.adl, name), expected, rtol=RTOL, atol=atol, err_msg=name)
-    np.testing.assert_array_equal(fast.adl.accounts, slow.adl_accounts)  # type: ignore[attr-defined]
-    np.testing.assert_array_equal(fast.adl.haircut_histogram, slow.adl_haircut_histogram)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(fast.adl.accounts, slow.adl_accounts)
+    np.testing.assert_array_equal(fast.adl.haircut_histogram, slow.adl_haircut_histogram)
 
 
 def test_ranking_search_finds_the_brute_force_minimum_with_closed_lines() -> None:
@@ -272,7 +270,7 @@ def test_a_market_without_deficit_is_the_same_under_either_waterfall_and_bad_inp
     assert_identical(plain, adl)
     assert adl.adl is not None and adl.adl.accounts.sum() == 0
     with pytest.raises(ValueError, match="loss_waterfall"):
-        MarketSpec(symbol="X", price=1.0, mmr=0.05, liquidation_penalty=0.01, loss_waterfall="haircut")  # type: ignore[arg-type]
+        MarketSpec(symbol="X", price=1.0, mmr=0.05, liquidation_penalty=0.01, loss_waterfall="haircut")
     with pytest.raises(ValueError, match="threads"):
         simulate(book.portfolio, markets, GBM(), config, fund_balance=rich, seed=3, threads=0)
     with pytest.raises(ValueError, match="loss waterfalls"):

@@ -83,7 +83,7 @@ def test_an_adl_market_is_frozen_into_the_run_and_its_figures_reach_the_run_page
 def test_a_socialised_book_has_no_adl_section() -> None:
     build_book(positions=60)
     run = _run(paths=80, chunk_size=40)
-    assert "adl" not in run.metrics
+    assert run.metrics is not None and "adl" not in run.metrics
     assert {m["loss_waterfall"] for m in run.market_inputs["markets"]} == {"socialised"}
     assert np.isfinite(run.metrics["summary"]["paths"])
 
