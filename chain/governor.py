@@ -319,7 +319,7 @@ class RelayResult:
     - ``already_counted``: the voter has already voted on the proposal on chain (or earlier in this batch),
       so nothing was sent;
     - ``reverted``: the Governor refuses it (simulated before sending, or a mined transaction with status 0);
-      ``error`` is the custom error (``GovernorInvalidSignature``, ``InvalidAccountNonce``…) and ``message``
+      ``error`` is the custom error (``GovernorInvalidSignature``, ``GovernorUnexpectedProposalState``…), ``message``
       the rendered reason;
     - ``skipped``: its nonce is ahead of the voter's next nonce and no ballot in the batch fills the gap.
     """
@@ -494,7 +494,7 @@ class _Relay:
                     result.status, result.message = "already_counted", "the voter's vote is already counted on chain"
                     queue.pop(0)
                     continue
-                if ballot.nonce <= self.next_nonce[voter]:  # behind: the simulation names the stale nonce
+                if ballot.nonce <= self.next_nonce[voter]:  # a stale one is refused by the simulation
                     chosen.append(queue.pop(0))
                 break
         return chosen
@@ -513,8 +513,13 @@ class _Relay:
             error = _simulate(self.w3, self.governor, self.address, self.ballots[index])
             if error is None:
                 good.append(index)
-            else:
-                _reverted(self.results[index], error)
+                continue
+            result = self.results[index]
+            _reverted(result, error)
+            # castVoteBySig signs over the voter's current nonce, so a used one shows as an invalid signature
+            expected = self.next_nonce[Web3.to_checksum_address(result.ballot.voter)]
+            if result.ballot.nonce < expected:
+                result.message += f": signed with nonce {result.ballot.nonce}, already used (the next is {expected})"
         return good
 
     def mark_counted(self, indexes: list[int]) -> None:

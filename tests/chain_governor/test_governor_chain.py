@@ -178,6 +178,14 @@ def test_relay_orders_each_voters_ballots_by_nonce_and_isolates_a_bad_one(gov: G
     assert vote_nonce(w3, governor, voter.address) == 2
     assert proposal_votes(w3, governor, second).against == HOLDINGS[3] * ONE
 
+    # a ballot whose nonce another vote already used is refused: the Governor signs over the current nonce
+    (stale,) = relay_votes(w3, governor, gov.relayer, [signed(gov, voter, first, FOR, nonce=1)])
+    assert stale.status == "already_counted"  # the voter has voted on the first proposal
+    third = propose_active(gov, eth_payload(gov, "third"))
+    (stale,) = relay_votes(w3, governor, gov.relayer, [signed(gov, voter, third, FOR, nonce=1)])
+    assert (stale.status, stale.error, stale.tx_hash) == ("reverted", "GovernorInvalidSignature", "")
+    assert stale.message.endswith(": signed with nonce 1, already used (the next is 2)")
+
 
 def test_relay_one_transaction_per_ballot_mode(gov: GovChain) -> None:
     w3, governor = gov.client.w3, gov.governor_address
