@@ -36,8 +36,10 @@ For every path, oracle step t = 0 … T (t = 0 is today) and market m, in market
 
 After all markets of step t: F_t = F_{t−1} + penalties_t − bad_debt_t (F_{−1} = fund_balance);
 if F_t < 0 the shortfall is uncovered (socialised) loss, uncovered += −F_t and F_t = 0; a path
-with any uncovered loss is ``exhausted``. ``required_fund`` is the smallest starting fund that a
-path would not exhaust, max(0, max_t −Σ_{u≤t}(penalties_u − bad_debt_u)).
+whose fund falls below zero is ``exhausted``. In markets whose ``loss_waterfall`` is "adl" their
+share of the shortfall is paid by auto-deleveraging profitable opposite positions instead (see
+``adl``). ``required_fund`` is the smallest starting fund that a path would not exhaust,
+max(0, max_t −Σ_{u≤t}(penalties_u − bad_debt_u)).
 
 Speed and exactness
 -------------------

@@ -87,7 +87,7 @@ class SimulationResult:
 
     bad_debt, penalty_income: totals over the horizon; uncovered_loss: bad debt the fund could not
     absorb (socialised); liquidated_notional: Σ q·P at the oracle price of execution; fund_end: fund
-    after the last step; exhausted: any uncovered loss; required_fund: smallest starting fund that
+    after the last step; exhausted: the fund fell below zero at some step; required_fund: smallest starting fund that
     would not have been exhausted on this path (the peak cumulative net loss);
     bad_debt_by_market / penalty_by_market: (paths, markets); fund_path: (paths, steps + 1) fund
     after each step, or None when not recorded. adl: auto-deleveraging outcomes when any market's loss
