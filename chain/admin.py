@@ -8,8 +8,12 @@ from chain.models import (
     ChainDeployment,
     ChainEvent,
     DelegationChange,
+    GovernorProposal,
+    GovernorProposalEvent,
+    GovernorVote,
     IndexerCheckpoint,
     RegistryUpdate,
+    TimelockEvent,
     TokenSupplyCheckpoint,
     TokenTransfer,
     VotingPowerCheckpoint,
@@ -19,8 +23,9 @@ from riskgov.core.admin_base import ReadOnlyAdmin  # indexer rows: hand edits wo
 
 @admin.register(ChainDeployment)
 class ChainDeploymentAdmin(ReadOnlyAdmin):
-    list_display = ["chain_id", "deployment_block", "gov_token", "registry", "perp_market", "is_active", "created_at"]
-    list_filter = ["chain_id", "is_active"]
+    list_display = ["chain_id", "deployment_block", "governance_mode", "gov_token", "registry", "perp_market",
+                    "governor", "is_active", "created_at"]  # fmt: skip
+    list_filter = ["chain_id", "is_active", "governance_mode"]
 
 
 @admin.register(IndexerCheckpoint)
@@ -71,3 +76,29 @@ class RegistryUpdateAdmin(IndexedRowAdmin):
     list_display = ["market_symbol", "version", "imr", "mmr", "max_leverage", "liquidation_penalty", "oi_cap",
                     "block_number"]  # fmt: skip
     list_filter = ["market_symbol"]
+
+
+@admin.register(GovernorProposal)
+class GovernorProposalAdmin(IndexedRowAdmin):
+    list_display = ["proposal_id", "proposer", "vote_start", "vote_end", "block_number", "tx_hash"]
+    search_fields = ["proposer", "tx_hash", "description"]
+
+
+@admin.register(GovernorVote)
+class GovernorVoteAdmin(IndexedRowAdmin):
+    list_display = ["proposal_id", "voter", "support", "weight", "with_params", "block_number", "tx_hash"]
+    list_filter = ["support", "with_params"]
+    search_fields = ["voter", "tx_hash"]
+
+
+@admin.register(GovernorProposalEvent)
+class GovernorProposalEventAdmin(IndexedRowAdmin):
+    list_display = ["proposal_id", "kind", "eta", "extended_deadline", "block_number", "tx_hash"]
+    list_filter = ["kind"]
+
+
+@admin.register(TimelockEvent)
+class TimelockEventAdmin(IndexedRowAdmin):
+    list_display = ["operation_id", "kind", "call_index", "target", "delay", "block_number", "tx_hash"]
+    list_filter = ["kind"]
+    search_fields = ["operation_id", "tx_hash"]

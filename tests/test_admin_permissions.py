@@ -38,6 +38,7 @@ EXPECTED = {
     "insurance.fundledgerentry": APPEND_ONLY,
     "insurance.coveragerun": VIEW_AND_DELETE,
     "insurance.riskattestation": VIEW_ONLY,
+    "insurance.scenario": VIEW_ONLY,
     "chain.chaindeployment": VIEW_ONLY,
     "chain.indexercheckpoint": VIEW_ONLY,
     "chain.chainevent": VIEW_ONLY,
@@ -46,6 +47,10 @@ EXPECTED = {
     "chain.tokentransfer": VIEW_ONLY,
     "chain.tokensupplycheckpoint": VIEW_ONLY,
     "chain.registryupdate": VIEW_ONLY,
+    "chain.governorproposal": VIEW_ONLY,
+    "chain.governorvote": VIEW_ONLY,
+    "chain.governorproposalevent": VIEW_ONLY,
+    "chain.timelockevent": VIEW_ONLY,
 }
 PROJECT_ADMINS = sorted(
     (model._meta.label_lower, model_admin)
