@@ -2,10 +2,12 @@ import sys
 import time
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from riskgov.demo.services.insurance import insurance_demo_seed
+from riskgov.demo.services.liquidations import liquidations_demo_seed
 from riskgov.demo.services.markets import (
     DEMO_PASSWORD,
     DEMO_ROLE_USERS,
@@ -35,8 +37,15 @@ class Command(BaseCommand):
         parser.add_argument("--snapshot-days", type=int, default=7, help="Days of hourly exposure snapshots.")
         parser.add_argument("--reset", action="store_true", help="Delete the demo markets' data and rebuild it.")
         parser.add_argument("--no-progress", action="store_true", help="Do not show a progress bar.")
+        parser.add_argument(
+            "--migrate",
+            action="store_true",
+            help="Apply pending migrations first (make run: one Django start-up instead of two).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["migrate"]:
+            call_command("migrate", interactive=False, verbosity=1, stdout=self.stdout)
         if demo_user_ensure():
             self.stdout.write(f"Created superuser {DEMO_USERNAME} / {DEMO_PASSWORD} (demo only).")
         for username in demo_role_users_ensure():
@@ -47,6 +56,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Demo data already present (seed {info.get('seed', '?')}); nothing to do. Use --reset to rebuild it."
             )
+            self._liquidations(options["seed"])
             self._insurance(options["seed"], options["days"])
             return
         started = time.monotonic()
@@ -87,7 +97,18 @@ class Command(BaseCommand):
                 f"{result.snapshot_sets} snapshot sets."
             )
         )
+        self._liquidations(options["seed"])
         self._insurance(options["seed"], options["days"])
+
+    def _liquidations(self, seed: int) -> None:
+        started = time.monotonic()
+        created = liquidations_demo_seed(seed=seed)
+        if created:
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Demo liquidation history: {created:,} liquidations in {time.monotonic() - started:.1f} s."
+                )
+            )
 
     def _insurance(self, seed: int, days: int) -> None:
         started = time.monotonic()
