@@ -248,7 +248,7 @@ class MarginParametersAdmin(AppendOnlyPermissions, admin.ModelAdmin):
             form=form,
             field_rows=_field_rows(form, steward_limits(market, current)),
             risk_budget=getattr(market, "risk_budget", None) if attested else None,
-            history_columns=VERSION_COLUMNS,
+            history_columns=[(name, name.replace("_", " ")) for name in VERSION_COLUMNS],
             history=[[(name, _history_value(version, name)) for name in VERSION_COLUMNS] for version in history],
         )
 
