@@ -46,8 +46,9 @@ pdf-libs:
 migrate: venv
 	$(PY) manage.py migrate --noinput
 
-seed: migrate
-	$(PY) manage.py seed_demo --seed $(SEED)
+# Migrations and the demo in one Django start-up; on a set-up checkout both have nothing to do.
+seed: venv
+	$(PY) manage.py demo_prepare --seed $(SEED)
 
 run: venv node pdf-libs seed
 	@echo ""
@@ -62,7 +63,7 @@ run: venv node pdf-libs seed
 	@echo "    viewer / viewer        viewer: the staff pages and the admin, read-only"
 	@echo "  Ctrl-C stops them all."
 	@echo ""
-	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	HOST=$(HOST) PORT=$(PORT) WEB_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
 # The exposure, positions and import tests run a second time on SQLite (the `make run` default):
 # every figure must be exact there too. pytest-django creates the SQLite test database itself.

@@ -7,8 +7,8 @@ is printed only once a page loads, never while the browser would still get "conn
 
 The web server is polled at ``--url`` until it answers with a page (any status below 500); then its
 ``/healthz?deep=1`` names the worker and beat, and the chain's JSON-RPC is asked for its chain id and block.
-Worker and beat start alongside the web server, so they get ``--settle`` more seconds to come up before the
-status line is printed; a part that is still down is reported, not waited for forever. Exit status 0 when the
+The URL is printed as soon as a page answers; worker and beat start alongside the web server, so the status
+line follows once they are up, or after ``--settle`` seconds naming what is still down. Exit status 0 when the
 web server answered, 1 (with the reason on stderr) when it did not within ``--timeout``. With ``--hold`` the
 process stays up after reporting, because honcho stops every process as soon as one exits.
 
@@ -125,30 +125,17 @@ def _all_up(checks: dict[str, dict[str, Any]], chain: dict[str, Any] | None) -> 
     return all(part is not None and part.get("ok") for part in wanted)
 
 
-def readiness_report(
-    *,
-    url: str,
-    timeout: float,
-    settle: float,
-    chain_rpc_url: str | None,
-    get: Callable[[str], Answer] = http_get,
-) -> tuple[bool, list[str]]:
-    """Wait for the web server, then up to `settle` s for worker, beat and chain; (web answered, lines)."""
-    answer, waited = web_wait(url, timeout=timeout, get=get)
-    if answer.status is None or answer.status >= SERVER_ERROR:
-        reason = answer.error or f"HTTP {answer.status}"
-        return False, [f"The web server at {url} did not answer within {timeout:.0f} s ({reason})."]
+def services_status(
+    *, url: str, settle: float, chain_rpc_url: str | None, get: Callable[[str], Answer] = http_get
+) -> str:
+    """The status line of worker, beat and chain, once all are up or after `settle` seconds, whichever is first."""
     deadline = time.monotonic() + settle
     while True:
         checks = health_checks(url, get=get)
         chain = chain_status(chain_rpc_url) if chain_rpc_url else None
         if _all_up(checks, chain) or time.monotonic() >= deadline:
-            break
+            return status_line(checks, chain)
         time.sleep(1.0)
-    return True, [
-        f"RiskGov is up at {url} (answered HTTP {answer.status} after {waited:.1f} s)",
-        status_line(checks, chain),
-    ]
 
 
 def _hold() -> None:
@@ -170,13 +157,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold", action="store_true", help="Stay up after reporting (under honcho).")
     parser.add_argument("--then", action="append", default=[], help="A line to print after the status.")
     options = parser.parse_args(argv)
-    answered, lines = readiness_report(
-        url=options.url, timeout=options.timeout, settle=options.settle, chain_rpc_url=options.chain_rpc_url or None
-    )
-    if not answered:
-        print(lines[0], file=sys.stderr, flush=True)
+    answer, waited = web_wait(options.url, timeout=options.timeout)
+    if answer.status is None or answer.status >= SERVER_ERROR:
+        reason = answer.error or f"HTTP {answer.status}"
+        print(
+            f"The web server at {options.url} did not answer within {options.timeout:.0f} s ({reason}).",
+            file=sys.stderr,
+        )
         return 1
-    print("\n".join([*lines, *options.then]), flush=True)
+    # the URL as soon as a page loads; the status of the rest follows when it is up (at most --settle s later)
+    print(f"RiskGov is up at {options.url} (answered HTTP {answer.status} after {waited:.1f} s)", flush=True)
+    status = services_status(url=options.url, settle=options.settle, chain_rpc_url=options.chain_rpc_url or None)
+    print("\n".join([status, *options.then]), flush=True)
     if options.hold:
         _hold()
     return 0

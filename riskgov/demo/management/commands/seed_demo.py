@@ -2,7 +2,6 @@ import sys
 import time
 from typing import Any
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
@@ -37,15 +36,8 @@ class Command(BaseCommand):
         parser.add_argument("--snapshot-days", type=int, default=7, help="Days of hourly exposure snapshots.")
         parser.add_argument("--reset", action="store_true", help="Delete the demo markets' data and rebuild it.")
         parser.add_argument("--no-progress", action="store_true", help="Do not show a progress bar.")
-        parser.add_argument(
-            "--migrate",
-            action="store_true",
-            help="Apply pending migrations first (make run: one Django start-up instead of two).",
-        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["migrate"]:
-            call_command("migrate", interactive=False, verbosity=1, stdout=self.stdout)
         if demo_user_ensure():
             self.stdout.write(f"Created superuser {DEMO_USERNAME} / {DEMO_PASSWORD} (demo only).")
         for username in demo_role_users_ensure():
