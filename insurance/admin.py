@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from insurance.models import ACTIVE_STATUSES, CoverageChunk, CoverageRun, FundLedgerEntry, InsuranceFund
+from insurance.models import ACTIVE_STATUSES, CoverageChunk, CoverageRun, FundLedgerEntry, InsuranceFund, Scenario
 from insurance.models.risk_attestation import RiskAttestation
 from insurance.selectors.funds import fund_balance
 from insurance.services.coverage_cleanup import CoverageRunDeleteError, coverage_runs_delete
@@ -149,3 +149,12 @@ class RiskAttestationAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     list_select_related = ("change_request__market",)
     readonly_fields = [f.name for f in RiskAttestation._meta.fields]
+
+
+@admin.register(Scenario)
+class ScenarioAdmin(ReadOnlyAdmin):
+    """The scenario library: shocks come from data migrations, replays from the Scenarios page (validated there)."""
+
+    list_display = ("name", "slug", "kind", "replay_start", "replay_end", "scale", "created_by", "updated_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "slug", "description", "source")
