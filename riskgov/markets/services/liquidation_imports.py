@@ -174,8 +174,8 @@ def _liquidations_write(valid: list[dict[str, Any]], *, counts: _Counts, progres
     account_ids = _accounts_ensure(addresses) if addresses else {}
     existing: dict[str, tuple[Any, ...]] = {}
     for lookup in _chunks([row["external_id"] for row in valid], LOOKUP_BATCH):
-        stored = Liquidation.objects.filter(source=LiquidationSource.IMPORT, external_id__in=lookup)
-        for external_id, *values in stored.values_list("external_id", *_COMPARED):
+        found = Liquidation.objects.filter(source=LiquidationSource.IMPORT, external_id__in=lookup)
+        for external_id, *values in found.values_list("external_id", *_COMPARED):
             existing[external_id] = tuple(values)
     wanted: list[Liquidation] = []
     created = updated = 0

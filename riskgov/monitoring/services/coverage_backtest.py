@@ -208,7 +208,7 @@ def _level_summaries(windows: list[dict[str, object]], levels: tuple[float, ...]
     realised = np.array([w["realised"] for w in windows], dtype=np.float64)
     quantiles = np.array([w["quantiles"] for w in windows], dtype=np.float64).reshape(len(windows), len(levels))
     adjacent = np.array([bool(window["follows_previous"]) for window in windows[1:]], dtype=bool)
-    summaries = []
+    summaries: list[dict[str, object]] = []
     for result in coverage_backtest(realised, quantiles, levels, adjacent if len(windows) > 1 else None):
         summaries.append(
             {
