@@ -198,8 +198,9 @@ def protocol_deploy(
     the contracts are deployed from the executor account, recorded (checkpoints reset), and with ``demo``
     populated with holders, delegations, prices and positions using Anvil's dev accounts. In on-chain mode
     (``governance_mode``, default ``RISKGOV_GOVERNANCE_MODE``) a RiskGovernor and timelock follow, with
-    ``spec`` (default :func:`governor_spec`), and the timelock takes the registry over: the executor account
-    then cannot change parameters. Then one indexing pass brings the database up to the chain head.
+    ``spec`` (default :func:`governor_spec`); the timelock takes the registry over and, after the demo's
+    mints, the token's ownership: the executor account then can neither change parameters nor mint votes.
+    Then one indexing pass brings the database up to the chain head.
     """
     mode = governance_mode or governance_mode_setting()
     if mode not in GovernanceMode.values:
@@ -248,6 +249,11 @@ def protocol_deploy(
                 holders=demo_accounts.holders,
                 markets=markets,
             )
+        if governance is not None:
+            # Minting is the token owner's: in on-chain mode it passes to the timelock too (after the demo's
+            # mints), so the executor key can neither change parameters nor mint itself votes.
+            token = client.contract("GovToken", addresses["gov_token"])
+            client.transact(token.functions.transferOwnership(governance["timelock"]), sender=executor)
     runs = deployment_index(deployment=deployment, client=client, config=config)
     return DeployOutcome(deployment=deployment, deployed=deployed, demo=summary, index_runs=runs)
 

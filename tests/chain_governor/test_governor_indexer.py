@@ -169,6 +169,8 @@ def test_chain_deploy_in_onchain_mode_records_the_governor_and_the_timelock_owns
     assert deployment.governor_config == SPEC.as_dict()
     registry = gov.client.contract("RiskParameterRegistry", deployment.registry)
     assert registry.functions.owner().call() == deployment.timelock
+    token = gov.client.contract("GovToken", deployment.gov_token)
+    assert token.functions.owner().call() == deployment.timelock  # the executor cannot mint itself votes
     governor = gov.client.contract("RiskGovernor", deployment.governor)
     assert governor.functions.token().call() == deployment.gov_token
     assert governor.functions.timelock().call() == deployment.timelock
