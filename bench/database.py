@@ -34,3 +34,9 @@ def fresh_django_database(name: str) -> str:
 
     call_command("migrate", verbosity=0)
     return url
+
+
+def drop_database(name: str) -> None:
+    """Drop database `name` (a benchmark's own), so a run leaves nothing behind."""
+    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
