@@ -11,15 +11,21 @@ from django.forms.models import fields_for_model
 from riskgov.markets.models import PARAMETER_FIELDS, MarginParameters
 from riskgov.markets.services.guardrails import GuardrailError
 from riskgov.markets.services.imports import ImportKind, ImportRejected, import_format_detect
+from riskgov.markets.services.liquidation_imports import LIQUIDATIONS_KIND
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
 
 class ImportForm(forms.Form):
-    """An uploaded positions or prices file; the format comes from its extension (.csv or .json)."""
+    """An uploaded positions, prices or liquidation-history file; the format comes from its extension (.csv or
+    .json)."""
 
     kind = forms.ChoiceField(
-        choices=[(ImportKind.POSITIONS.value, "Positions"), (ImportKind.PRICES.value, "Prices")],
+        choices=[
+            (ImportKind.POSITIONS.value, "Positions"),
+            (ImportKind.PRICES.value, "Prices"),
+            (LIQUIDATIONS_KIND, "Liquidation history"),
+        ],
         initial=ImportKind.POSITIONS.value,
         widget=forms.RadioSelect,
     )

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
-from riskgov.markets.models import Liquidation, LiquidationSource
+from riskgov.core.roles import Role, role_assign
+from riskgov.markets.models import ImportJob, ImportJobStatus, Liquidation, LiquidationSource
+from riskgov.markets.services.import_jobs import import_job_run
 from riskgov.markets.services.imports import ImportRejected, RowError
 from riskgov.markets.services.liquidation_imports import liquidations_import_file
 from tests.factories import MarketFactory
@@ -97,3 +103,40 @@ def test_the_command_reports_row_and_field_and_imports_nothing(markets, tmp_path
     path.write_text(csv_text(UNDERWATER, BARE))
     call_command("import_liquidations", str(path), "--no-progress")
     assert Liquidation.objects.count() == 2
+
+
+@pytest.fixture
+def importer(db, client):
+    user = get_user_model().objects.create_user("importer", password="pw")
+    role_assign(user=user, roles=[Role.RISK_STEWARD])
+    client.force_login(user)
+    return client
+
+
+def test_the_upload_page_imports_liquidation_history_or_lists_its_errors(markets, importer):
+    bad = SimpleUploadedFile("history.csv", csv_text(UNDERWATER, BARE.replace("BTC", "DOGE")).encode())
+    refused = importer.post(reverse("riskgov:import"), {"kind": "liquidations", "file": bad})
+    assert refused.status_code == 400
+    body = refused.content.decode()
+    assert "history.csv was rejected" in body and "unknown market &#x27;DOGE&#x27;" in body
+    assert not Liquidation.objects.exists()
+
+    good = SimpleUploadedFile("history.json", json.dumps([{"external_id": "j-1", "market": "ETH", "size": "-1",
+        "price": "3000", "liquidated_at": "2025-03-01T00:00:00Z", "bad_debt": "12.5"}]).encode())  # fmt: skip
+    imported = importer.post(reverse("riskgov:import"), {"kind": "liquidations", "file": good})
+    assert imported.status_code == 200
+    assert Liquidation.objects.get().bad_debt == D("12.5")
+
+
+def test_a_large_liquidation_file_is_imported_by_a_job(markets, importer, settings, django_capture_on_commit_callbacks):
+    settings.RISKGOV_IMPORT_INLINE_MAX_BYTES = 10
+    upload = SimpleUploadedFile("history.csv", csv_text(UNDERWATER, PENALISED, BARE).encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = importer.post(reverse("riskgov:import"), {"kind": "liquidations", "file": upload})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and job.kind == "liquidations"
+
+    assert import_job_run(job_id=job.pk) == ImportJobStatus.SUCCEEDED  # what the worker's task calls
+    job.refresh_from_db()
+    assert (job.created, job.rows_done) == (3, 3)
+    assert Liquidation.objects.count() == 3

@@ -1,7 +1,7 @@
 """Large imports on the workers: the upload is stored, a task imports it row by row and records progress.
 
 A job runs once (a conditional UPDATE claims it), so a task delivered twice does not import twice; its file
-is deleted when it ends. The import itself is `import_file`: all or nothing, the same messages as inline.
+is deleted when it ends. The import itself is `import_file_of_kind`: all or nothing, the same messages as inline.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from riskgov.core import dispatch
 from riskgov.markets.models import ImportJob, ImportJobStatus
-from riskgov.markets.services.imports import ImportRejected, import_file, import_rows_count
+from riskgov.markets.services.import_kinds import import_file_of_kind
+from riskgov.markets.services.imports import ImportRejected, import_rows_count
 
 IMPORT_JOB_TASK = "riskgov.markets_import_job_run"
 PROGRESS_TTL_SECONDS = 3600
@@ -81,7 +82,7 @@ def import_job_run(*, job_id: int) -> str:
         with job.file.open("rb") as content:
             if job.format == "csv":
                 ImportJob.objects.filter(pk=job_id).update(rows_total=import_rows_count(content))
-            result = import_file(kind=job.kind, content=content, fmt=job.format, progress=progress)
+            result = import_file_of_kind(kind=job.kind, content=content, fmt=job.format, progress=progress)
     except ImportRejected as rejected:
         outcome = {
             "status": ImportJobStatus.REJECTED,

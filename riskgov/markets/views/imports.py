@@ -9,14 +9,16 @@ from riskgov.core.ratelimit import body_limit
 from riskgov.markets.forms import ImportForm
 from riskgov.markets.models import ImportJob
 from riskgov.markets.services.import_jobs import import_job_create, import_job_progress
-from riskgov.markets.services.imports import ImportRejected, import_file
+from riskgov.markets.services.import_kinds import import_file_of_kind
+from riskgov.markets.services.imports import ImportRejected
 
 
 @body_limit("RISKGOV_IMPORT_MAX_BYTES")
 @permission_required(Permission.IMPORT_DATA)
 @require_http_methods(["GET", "POST"])
 def import_upload(request: HttpRequest) -> HttpResponse:
-    """Upload of a positions or prices file (import permission): row errors in a table, or the counts.
+    """Upload of a positions, prices or liquidation-history file (import permission): row errors in a table, or
+    the counts.
 
     A file over RISKGOV_IMPORT_INLINE_MAX_BYTES is imported by the workers: the answer is its job page.
     """
@@ -36,7 +38,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
                 return redirect("riskgov:import-job", job_id=job.pk)
             context["filename"] = upload.name
             try:
-                context["result"] = import_file(
+                context["result"] = import_file_of_kind(
                     kind=form.cleaned_data["kind"], content=upload.open("rb"), fmt=form.cleaned_data["format"]
                 )
                 form = ImportForm(initial={"kind": form.cleaned_data["kind"]})
