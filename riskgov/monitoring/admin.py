@@ -18,7 +18,7 @@ from riskgov.core.admin_base import AppendOnlyPermissions, DeletableReadOnlyPerm
 from riskgov.core.models import Permission
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.permissions import has_permission
-from riskgov.markets.models import Market
+from riskgov.markets.models import Market, ParameterChangeRequest
 from riskgov.markets.services.guardrails import GuardrailError
 from riskgov.monitoring.models import (
     POLICY_FIELDS,
@@ -133,7 +133,12 @@ class MarginRecommendationAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
             except (GuardrailError, RecommendationError) as error:
                 self.message_user(request, f"#{recommendation.pk} not applied: {error}", messages.ERROR)
             else:
-                self.message_user(request, f"#{recommendation.pk} applied as {version}.", messages.SUCCESS)
+                outcome = (
+                    f"waits for its risk-budget attestation ({version})"
+                    if isinstance(version, ParameterChangeRequest)
+                    else f"applied as {version}"
+                )
+                self.message_user(request, f"#{recommendation.pk} {outcome}.", messages.SUCCESS)
 
     @admin.action(description="Dismiss", permissions=["decide_recommendation"])
     def dismiss_selected(self, request: HttpRequest, queryset: QuerySet[MarginRecommendation]) -> None:

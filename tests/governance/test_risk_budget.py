@@ -38,6 +38,7 @@ from riskgov.monitoring.models import MarginRecommendation, RecommendationStatus
 from riskgov.monitoring.tasks import recommend_margins
 from tests.governance.conftest import T0, WAD, make_proposal
 from tests.insurance.conftest import NOW, build_book
+from tests.monitoring.conftest import make_market
 from tests.monitoring.test_automation_asymmetry import add_random_prices, auto
 
 pytestmark = pytest.mark.django_db
@@ -314,3 +315,23 @@ def test_the_recommenders_automatic_change_waits_and_is_refused_when_its_attesta
 
     assert decided.status == ChangeRequestStatus.REFUSED and "There is no insurance fund" in decided.refusal
     assert MarginParameters.objects.filter(market=market).count() == 1
+
+
+def test_a_steward_applying_a_recommendation_of_a_budgeted_market_gets_a_waiting_change(
+    staff_client, django_capture_on_commit_callbacks
+):
+    market = make_market("MAN", coefficient_a=D("1"), horizon_hours=8, mmr_ratio=D("0.5"))  # not automatic
+    add_random_prices(market, np.full(24 * 30, 0.0016), seed=5)
+    _budget(market)
+    recommendation = MarginRecommendation.objects.get(pk=recommend_margins.apply().get()[0])
+    assert recommendation.status == RecommendationStatus.PENDING
+
+    with django_capture_on_commit_callbacks() as sent:
+        response = staff_client.post(reverse("monitoring:recommendation-apply", args=[recommendation.pk]), follow=True)
+
+    request = ParameterChangeRequest.objects.get(market=market)
+    assert (request.source, request.status) == (ChangeSource.ADMIN, ChangeRequestStatus.AWAITING_ATTESTATION)
+    assert f"change request #{request.pk} waits for its risk-budget attestation" in response.content.decode()
+    assert MarginParameters.objects.filter(market=market).count() == 1 and len(sent) == 1
+    recommendation.refresh_from_db()
+    assert recommendation.evidence["risk_budget_request"] == request.pk

@@ -35,7 +35,7 @@ from riskgov.core.services.audit import audit_record, decimal_text
 from riskgov.core.templatetags.riskgov_format import p_value as p_value_text
 from riskgov.governance.selectors.impact import proposal_impact
 from riskgov.governance.services.proposals import ChangeInput, proposal_create
-from riskgov.markets.models import MarginParameters, Market
+from riskgov.markets.models import MarginParameters, Market, ParameterChangeRequest
 from riskgov.markets.selectors.markets import MarketState, market_states
 from riskgov.markets.services.guardrails import GuardrailError, guardrails_check, parameters_only_tighten
 from riskgov.markets.services.parameters import margin_parameters_change
@@ -487,21 +487,38 @@ def _decimal_values(recommendation: MarginRecommendation) -> dict[str, Decimal |
     return {k: None if v is None else Decimal(v) for k, v in recommendation.values.items()}
 
 
-def margin_recommendation_apply(*, recommendation_id: int, actor: str) -> MarginParameters:
-    """Apply a pending recommendation as an admin change (inside the steward bounds). Raises GuardrailError."""
+def margin_recommendation_apply(*, recommendation_id: int, actor: str) -> MarginParameters | ParameterChangeRequest:
+    """Apply a pending recommendation as an admin change (inside the steward bounds). Raises GuardrailError.
+
+    A market with a risk budget gets a change request instead, returned awaiting its attestation: the workers
+    apply it if its paired run stays inside the budget (the recommendation stays pending until then)."""
     now = timezone.now()
     with transaction.atomic():
         recommendation = _locked_pending(recommendation_id)
         current = MarginParameters.objects.filter(market=recommendation.market).order_by("-version").first()
         if current is None or current.pk != recommendation.based_on_id:
             raise RecommendationError("the parameters changed since this recommendation; wait for a new one")
+        reason = (
+            f"Applied margin recommendation #{recommendation.pk} "
+            f"(policy v{recommendation.evidence.get('policy_version')})"
+        )
+        if risk_budget_applies(market=recommendation.market, source=ChangeSource.ADMIN):
+            request = parameter_change_request(
+                market=recommendation.market,
+                changes=_decimal_values(recommendation),
+                source=ChangeSource.ADMIN,
+                actor=actor,
+                reason=reason,
+            )
+            recommendation.evidence = recommendation.evidence | {"risk_budget_request": request.pk}
+            recommendation.save(update_fields=["evidence"])
+            return request
         version = margin_parameters_change(
             market=recommendation.market,
             changes=_decimal_values(recommendation),
             source=ChangeSource.ADMIN,
             actor=actor,
-            reason=f"Applied margin recommendation #{recommendation.pk} "
-            f"(policy v{recommendation.evidence.get('policy_version')})",
+            reason=reason,
         )
         _mark_applied(recommendation, version, actor=actor, now=now)
         recommendations_supersede_stale(market=recommendation.market, parameters=version, now=now)

@@ -17,7 +17,7 @@ from riskgov.core.permissions import has_permission, permission_required, safe_n
 from riskgov.core.ratelimit import rate_limited, user_subject
 from riskgov.governance.errors import GovernanceError
 from riskgov.governance.views.auth import session_address
-from riskgov.markets.models import MarginParameters, Market
+from riskgov.markets.models import MarginParameters, Market, ParameterChangeRequest
 from riskgov.markets.services.guardrails import GuardrailError
 from riskgov.monitoring.forms import (
     BACKTEST_DAYS,
@@ -173,7 +173,11 @@ def recommendation_apply(request: HttpRequest, recommendation_id: int) -> HttpRe
     except RecommendationError as error:
         messages.error(request, f"Not applied: {error}.")
     else:
-        messages.success(request, f"Applied: {version.market} parameters are now version {version.version}.")
+        if isinstance(version, ParameterChangeRequest):
+            messages.info(request, f"{version.market}: change request #{version.pk} waits for its risk-budget "
+                          "attestation; the workers apply it if its paired run stays inside the budget.")  # fmt: skip
+        else:
+            messages.success(request, f"Applied: {version.market} parameters are now version {version.version}.")
     return _back(request)
 
 
