@@ -96,6 +96,7 @@ bench: venv node
 	$(PY) -m bench.indexer
 	$(PY) -m bench.drills
 	$(PY) -m bench.reports
+	$(PY) -m bench.pages
 
 contracts: node
 	node chain/contracts/compile.js
