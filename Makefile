@@ -84,19 +84,22 @@ lint: venv
 	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports --no-cache
 
+# Every benchmark records the machine load next to its figures; the databases they made (bench_…) are dropped at
+# the end, also when one of them fails.
 bench: venv node
-	mkdir -p bench/results
-	$(PY) -m bench.exposure
-	$(PY) -m bench.engine
-	$(PY) -m bench.governance
-	$(PY) -m bench.governance.relay
-	$(PY) -m bench.coverage
-	$(PY) -m bench.run_storage
-	$(PY) -m bench.dynamic_margin
-	$(PY) -m bench.indexer
-	$(PY) -m bench.drills
-	$(PY) -m bench.reports
-	$(PY) -m bench.pages
+	status=0; ( mkdir -p bench/results && \
+	  $(PY) -m bench.exposure && \
+	  $(PY) -m bench.engine && \
+	  $(PY) -m bench.governance && \
+	  $(PY) -m bench.governance.relay && \
+	  $(PY) -m bench.coverage && \
+	  $(PY) -m bench.run_storage && \
+	  $(PY) -m bench.dynamic_margin && \
+	  $(PY) -m bench.indexer && \
+	  $(PY) -m bench.drills && \
+	  $(PY) -m bench.reports && \
+	  $(PY) -m bench.pages ) || status=$$?; \
+	  $(PY) -m bench.database; exit $$status
 
 contracts: node
 	node chain/contracts/compile.js

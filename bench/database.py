@@ -40,3 +40,17 @@ def drop_database(name: str) -> None:
     """Drop database `name` (a benchmark's own), so a run leaves nothing behind."""
     with psycopg.connect(SERVER_URL, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def bench_databases_drop() -> list[str]:
+    """Drop every database a benchmark made (named bench_…); the names dropped."""
+    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+        names = [row[0] for row in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'")]
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return names
+
+
+if __name__ == "__main__":
+    dropped = bench_databases_drop()
+    print(f"dropped {len(dropped)} benchmark database(s): {', '.join(dropped) or 'none'}")
