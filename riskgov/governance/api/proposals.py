@@ -222,7 +222,10 @@ class BallotTypedDataApi(APIView):
             proposal_id=proposal.ballot_proposal_id, support=support, voter=voter, nonce=nonce,
             reason=query.validated_data["reason"],
         )  # fmt: skip
-        return Response(ballot_typed_data(ballot, ballot_domain(proposal)))
+        typed = ballot_typed_data(ballot, ballot_domain(proposal))
+        if proposal.is_onchain:  # a Governor id exceeds 2**53: as a JSON number a browser would round it
+            typed["message"]["proposalId"] = str(ballot.proposal_id)
+        return Response(typed)
 
 
 class TallyExportApi(APIView):

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
@@ -138,9 +139,10 @@ CHAIN_BATCH_SIZE = 200  # getPastVotes calls per JSON-RPC batch request
 
 
 def ballot_gov_token(*, chain_id: int, registry: str) -> str | None:
-    """The governance token deployed with `registry` (a proposal's verifying contract) on `chain_id`, or None."""
+    """The governance token deployed with `registry` (a proposal's verifying contract: the registry off-chain, the
+    Governor on chain) on `chain_id`, or None."""
     row = (
-        ChainDeployment.objects.filter(chain_id=chain_id, registry__iexact=registry)
+        ChainDeployment.objects.filter(Q(registry__iexact=registry) | Q(governor__iexact=registry), chain_id=chain_id)
         .order_by("-is_active", "-created_at")
         .values_list("gov_token", flat=True)
         .first()

@@ -229,8 +229,8 @@ def proposal_propose_confirm(*, proposal_id: int, tx_hash: str, now: datetime | 
             locked.save(update_fields=["propose_tx_hash", "proposed_onchain_at"])
             audit_record(
                 action=AuditAction.PROPOSAL_STATE_CHANGED, subject=locked, actor=locked.proposer,
-                data={"onchain": "proposed", "tx_hash": locked.propose_tx_hash,
-                      "proposal_id": str(locked.onchain_proposal_id)},
+                data={"from": locked.state, "to": locked.state, "onchain": "proposed",
+                      "tx_hash": locked.propose_tx_hash, "proposal_id": str(locked.onchain_proposal_id)},
             )  # fmt: skip
     return proposal_onchain_sync(proposal_id=proposal_id, now=now)
 
