@@ -36,6 +36,13 @@ class ScenarioPathData:
     symbols: list[str]
     flat: list[str]
 
+    def until(self, hours: float | None) -> ScenarioPathData:
+        """The path up to `hours` and one point past it (what interpolation up to `hours` reads); all without."""
+        if hours is None:
+            return self
+        keep = min(len(self.hours), 1 + sum(1 for h in self.hours if h < hours))
+        return ScenarioPathData(self.hours[:keep], self.changes[:keep], self.symbols, self.flat)
+
     def to_params(self, scenario: Scenario) -> dict[str, Any]:
         """The frozen form stored in a stress run's `model_params["path"]`."""
         frozen: dict[str, Any] = {

@@ -29,9 +29,12 @@ MIN_REPLAY_PRICES = 2  # a return needs two prices
 SLUG_LENGTH = 56
 
 
-def stress_params_freeze(*, params: Mapping[str, Any], symbols: Sequence[str]) -> dict[str, Any]:
+def stress_params_freeze(
+    *, params: Mapping[str, Any], symbols: Sequence[str], horizon_hours: float | None = None
+) -> dict[str, Any]:
     """A stress run's cleaned `params` with the path of its scenario for the run's markets (`symbols`, in the
-    order the run simulates them) frozen in.
+    order the run simulates them) frozen in: only as far as the run's horizon reaches (one point past it, to
+    interpolate at the horizon), so a long replay window does not weigh on every run row.
 
     Raises ValidationError on `model_params` when the scenario is gone or a replay's window has no stored price
     for any of the simulated markets.
@@ -49,7 +52,7 @@ def stress_params_freeze(*, params: Mapping[str, Any], symbols: Sequence[str]) -
                 f"({', '.join(path.symbols)}); pick another window."
             }
         )
-    return {**params, "path": path.to_params(scenario)}
+    return {**params, "path": path.until(horizon_hours).to_params(scenario)}
 
 
 def _replay_window_check(*, replay_start: datetime, replay_end: datetime) -> None:

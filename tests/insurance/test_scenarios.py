@@ -159,6 +159,23 @@ def test_a_stress_run_freezes_its_replay_path_from_the_stored_prices() -> None:
     np.testing.assert_allclose(factors[12, 1], eth[-1] / eth[0], rtol=1e-12)  # held after the window
 
 
+def test_a_run_freezes_its_scenario_only_as_far_as_its_horizon() -> None:
+    build_book()
+    start = NOW - timedelta(hours=12)
+    replay = scenario_replay_save(name="Twelve hours", replay_start=start, replay_end=NOW, actor="analyst")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        run = coverage_run_create(
+            label="short", requested_by="t", model="stress", model_params={"scenario": replay.slug}, paths=1,
+            steps=12, horizon_days=D("0.25"), at=NOW, enqueue=False,
+        )  # fmt: skip
+    assert run.model_params["path"]["hours"] == [0, 1, 2, 3, 4, 5, 6]  # six of the window's twelve hours
+    model = engine_model(run.model, run.model_params, correlation=np.eye(2), bootstrap_returns=np.empty((0, 2)))
+    assert isinstance(model, ScenarioPath)
+    btc = stored_prices("BTC", start, NOW)
+    expected = np.interp(np.arange(13) * 0.5, np.arange(12), btc / btc[0])  # half-hour steps through the window
+    np.testing.assert_allclose(model.price_factors(2, run_config(run))[:, 0], expected, rtol=1e-12)
+
+
 # ------------------------------------------------------------------ validation
 
 
