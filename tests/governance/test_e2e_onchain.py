@@ -132,7 +132,8 @@ def test_onchain_wallet_proposes_relays_queues_and_executes(
     page.wait_for_selector("#executions")
     shot("06-executed")
     proposal.refresh_from_db()
-    assert proposal.state == ProposalState.EXECUTED and proposal.executed_at <= timezone.now()
+    assert proposal.state == ProposalState.EXECUTED
+    assert proposal.executed_at is not None and proposal.executed_at <= timezone.now()
     version = MarginParameters.objects.filter(market__symbol="ETH").latest("version")
     assert (version.source, version.mmr) == (ChangeSource.PROPOSAL, from_fixed(35 * 10**15))
     onchain_params = env["registry"].functions.getParameters(market_id("ETH-USD")).call()

@@ -245,7 +245,7 @@ def proposal_onchain_sync(*, proposal_id: int, now: datetime | None = None) -> P
     snapshot = chain_governor.proposal_snapshot(w3, governor, pid)
     if snapshot == 0:  # the Governor does not know it yet: the proposer's wallet has not sent propose
         return proposal
-    state = GOVERNOR_STATES[chain_governor.proposal_state(w3, governor, pid)]
+    state: str = GOVERNOR_STATES[chain_governor.proposal_state(w3, governor, pid)]
     deadline = chain_governor.proposal_deadline(w3, governor, pid)
     eta = chain_governor.proposal_eta(w3, governor, pid)
     head = w3.eth.get_block("latest")
@@ -344,9 +344,10 @@ def proposal_registry_follow(*, proposal_id: int, now: datetime | None = None) -
         return False
     by_symbol = {row.market_symbol: row for row in updates[tx_hash]}
     for entry in markets:
-        row = by_symbol.get(entry["registry_symbol"])
-        onchain = None if row is None else [
-            row.imr, row.mmr, row.max_leverage, row.liquidation_penalty, row.insurance_fee_share, row.oi_cap
+        found = by_symbol.get(entry["registry_symbol"])
+        onchain = None if found is None else [
+            found.imr, found.mmr, found.max_leverage, found.liquidation_penalty, found.insurance_fee_share,
+            found.oi_cap,
         ]  # fmt: skip
         expected = [from_fixed(int(entry["registry_values"][name])) for name in REGISTRY_FIELDS]
         if onchain is None or [Decimal(v) for v in onchain] != expected:

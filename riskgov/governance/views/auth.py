@@ -231,7 +231,8 @@ def demo_wallet_send(request: HttpRequest) -> JsonResponse:
     """eth_sendTransaction from a dev key to the Governor: {address, tx: {to, data, value}}."""
     _demo_only()
     body = _json_body(request)
-    tx = body.get("tx") if isinstance(body.get("tx"), dict) else {}
+    posted = body.get("tx")
+    tx: dict[str, Any] = posted if isinstance(posted, dict) else {}
     try:
         tx_hash = demo_send(
             address=str(body.get("address", "")), to=str(tx.get("to", "")), data=str(tx.get("data", "0x")),
