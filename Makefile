@@ -92,6 +92,7 @@ bench: venv node
 	  $(PY) -m bench.engine && \
 	  $(PY) -m bench.governance && \
 	  $(PY) -m bench.governance.relay && \
+	  $(PY) -m bench.governance.browser_votes && \
 	  $(PY) -m bench.coverage && \
 	  $(PY) -m bench.run_storage && \
 	  $(PY) -m bench.dynamic_margin && \

@@ -43,9 +43,14 @@ def drop_database(name: str) -> None:
 
 
 def bench_databases_drop() -> list[str]:
-    """Drop every database a benchmark made (named bench_…); the names dropped."""
+    """Drop every database a benchmark made (bench_…, riskgov_bench…, test_bench_… and the test_ copies pytest
+    makes of them); the names dropped."""
+    query = (
+        "SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%' OR datname LIKE 'riskgov\\_bench%' "
+        "OR datname LIKE 'test\\_bench\\_%' OR datname LIKE 'test\\_test\\_bench\\_%'"
+    )
     with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        names = [row[0] for row in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'")]
+        names = [row[0] for row in conn.execute(query)]
         for name in names:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return names

@@ -208,17 +208,25 @@ def time_in_process(args: argparse.Namespace) -> tuple[float, list[float], Simul
     return create_seconds, in_process, expected
 
 
-def time_through_celery(args: argparse.Namespace, expected: SimulationResult) -> tuple[dict[int, list[float]], bool]:
-    """Seconds of each run through 1 and 2 workers, and whether every merged run equals the in-process one."""
+def time_through_celery(
+    args: argparse.Namespace, expected: SimulationResult
+) -> tuple[dict[int, list[float]], dict[int, float], bool]:
+    """Seconds of each warm run through 1 and 2 workers, of the cold run (just-started workers: kernels loaded,
+    the book decoded and sorted once in each), and whether every merged run equals the in-process one."""
     from insurance.services.coverage_files import RESULT_FIELDS, arrays_read
 
     celery: dict[int, list[float]] = {}
+    cold: dict[int, float] = {}
     identical = True
     for count in (1, 2):
         workers = start_workers(count)
         try:
-            # every worker loads the kernels
-            through_celery(new_run(count * args.chunk_size, args.steps, "warm-up", chunk_size=args.chunk_size))
+            # cold: the first full run on fresh worker processes
+            run = new_run(args.paths, args.steps, f"{count} cold worker(s)", chunk_size=args.chunk_size)
+            cold[count] = through_celery(run)
+            stored = arrays_read(run.results_file, run.results_sha256, what="results")
+            identical &= all(np.array_equal(stored[name], getattr(expected, name)) for name in RESULT_FIELDS)
+            print(f"celery, {count} cold worker(s): {cold[count]:.2f}s", file=sys.stderr)
             celery[count] = []
             for _ in range(args.repeats):
                 run = new_run(args.paths, args.steps, f"{count} worker(s)", chunk_size=args.chunk_size)
@@ -228,7 +236,7 @@ def time_through_celery(args: argparse.Namespace, expected: SimulationResult) ->
                 print(f"celery, {count} worker(s): {celery[count][-1]:.2f}s", file=sys.stderr)
         finally:
             stop_workers(workers)
-    return celery, identical
+    return celery, cold, identical
 
 
 def main() -> None:
@@ -255,7 +263,7 @@ def main() -> None:
     print(f"loaded {args.positions:,} positions in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
     create_seconds, in_process, expected = time_in_process(args)
-    celery, identical = time_through_celery(args, expected)
+    celery, cold, identical = time_through_celery(args, expected)
 
     best = {count: min(times) for count, times in celery.items()}
     engine = min(in_process)
@@ -266,6 +274,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+            "load_averages_at_end": [round(x, 2) for x in os.getloadavg()],
         },
         "positions": args.positions,
         "markets": args.markets,
@@ -282,6 +291,10 @@ def main() -> None:
             }
             for count, times in celery.items()
         },
+        "celery_cold_seconds": {
+            f"{count}_worker{'s' if count > 1 else ''}": round(seconds, 2) for count, seconds in cold.items()
+        },
+        "cold_over_warm_one_worker": round(cold[1] / best[1], 2),
         "scaling_ratio_1_to_2_workers": round(best[1] / best[2], 2),
         "overhead_one_worker_vs_in_process": round(best[1] / engine - 1, 3),
         "overhead_goal": 0.15,
@@ -289,7 +302,9 @@ def main() -> None:
         "notes": (
             "Celery wall time runs from enqueueing the chunks to the merged run stored (chunk files, merge, "
             "metrics); the in-process time is one simulate + the same metrics. run_create_seconds (reading "
-            "and freezing the positions) is the same for both and excluded. Other processes share the cores."
+            "and freezing the positions) is the same for both and excluded. Cold: the first run on just-started "
+            "workers (kernels loaded, the book decoded and sorted once per worker); warm: later runs on the same "
+            "book (decoded once per run and kept by the worker). Other processes share the cores."
         ),
     }
     from insurance.models import CoverageRun
