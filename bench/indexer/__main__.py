@@ -26,6 +26,7 @@ from bench.database import fresh_django_database
 from chain.client import ChainClient
 from chain.deploy import ProtocolAddresses, dev_accounts
 
+LOAD_AT_START = os.getloadavg()  # the machine's load as the benchmark starts, recorded with its figures
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "indexer.json"
 DB_NAME = "riskgov_bench_indexer"
 UPDATES_PER_TX = 500  # ~50k gas each: about 25M gas per transaction
@@ -141,6 +142,8 @@ def main() -> None:
     result = {
         "benchmark": "indexer",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        # 1-, 5- and 15-minute load averages at the start and at the end (other processes share the cores)
+        "load_averages": {"start": [round(x, 2) for x in LOAD_AT_START], "end": [round(x, 2) for x in os.getloadavg()]},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "events": events,
         "seconds": round(seconds, 2),
