@@ -7,6 +7,8 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SEED ?= 7
+# `make run GOVERNANCE_MODE=onchain`: a RiskGovernor and its timelock own the registry (README, "Governance modes")
+GOVERNANCE_MODE ?= offchain
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
 .PHONY: run test lint bench contracts venv node chromium pdf-libs migrate seed clean-demo prod-check
@@ -63,7 +65,8 @@ run: venv node pdf-libs seed
 	@echo "    viewer / viewer        viewer: the staff pages and the admin, read-only"
 	@echo "  Ctrl-C stops them all."
 	@echo ""
-	HOST=$(HOST) PORT=$(PORT) WEB_PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	@echo "  Governance mode: $(GOVERNANCE_MODE) (make run GOVERNANCE_MODE=onchain|offchain; see README)."
+	HOST=$(HOST) PORT=$(PORT) WEB_PORT=$(PORT) RISKGOV_GOVERNANCE_MODE=$(GOVERNANCE_MODE) $(VENV)/bin/honcho start -f Procfile
 
 # The exposure, positions and import tests run a second time on SQLite (the `make run` default):
 # every figure must be exact there too. pytest-django creates the SQLite test database itself.
@@ -99,7 +102,8 @@ bench: venv node
 	  $(PY) -m bench.indexer && \
 	  $(PY) -m bench.drills && \
 	  $(PY) -m bench.reports && \
-	  $(PY) -m bench.pages ) || status=$$?; \
+	  $(PY) -m bench.pages && \
+	  $(PY) -m bench.startup ) || status=$$?; \
 	  $(PY) -m bench.database; exit $$status
 
 contracts: node
