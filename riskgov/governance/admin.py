@@ -20,6 +20,7 @@ from riskgov.governance.domain.state import proposal_state
 from riskgov.governance.models import (
     DelegateStatement,
     DelegationRelay,
+    GovernanceMode,
     GovernanceSettings,
     NotificationDelivery,
     NotificationSubscriber,
@@ -31,6 +32,7 @@ from riskgov.governance.models import (
     Vote,
     VoterNonce,
 )
+from riskgov.governance.selectors import onchain as onchain_selectors
 from riskgov.governance.selectors.proposals import tally_attach
 
 
@@ -45,8 +47,19 @@ class GovernanceSettingsAdmin(SingletonPermissions, admin.ModelAdmin):
         "timelock_seconds",
         "grace_period_seconds",
         "guardian_address",
+        "governance_mode",
         "updated_at",
     ]
+    readonly_fields = ["governance_mode"]
+
+    @admin.display(description="governance mode")
+    def governance_mode(self, obj: GovernanceSettings) -> str:
+        """The deployment's mode (RISKGOV_GOVERNANCE_MODE, from the environment); on chain these settings are the
+        Governor's from its deployment (chain_deploy) on."""
+        mode = onchain_selectors.governance_mode()
+        if mode == GovernanceMode.ONCHAIN:
+            return "on-chain: a RiskGovernor and its timelock own the registry (settings copied at chain_deploy)"
+        return "off-chain: the app tallies ballots and the executor key applies the result"
 
 
 class ParameterChangeInline(ReadOnlyPermissions, admin.TabularInline):

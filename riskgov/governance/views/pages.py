@@ -14,6 +14,7 @@ from riskgov.core.ratelimit import rate_limited
 from riskgov.governance.errors import GovernanceError, ProposalRejected
 from riskgov.governance.forms import ParameterChangeFormSet, ProposalForm, VoterQueryForm
 from riskgov.governance.models import ImpactPreview, Proposal, ProposalState
+from riskgov.governance.selectors.onchain import governance_mode
 from riskgov.governance.selectors.onchain_page import onchain_page
 from riskgov.governance.selectors.pages import (
     VOTER_SORT_LABELS,
@@ -55,6 +56,7 @@ def proposal_list(request: HttpRequest) -> HttpResponse:
             "states": ProposalState.choices,
             "activity": governance_activity(limit=15),
             "settings": governance_settings_get(),
+            "governance_mode": governance_mode(),
             **wallet_context(request),
         },
     )
