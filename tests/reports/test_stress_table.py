@@ -16,7 +16,7 @@ from insurance.services.coverage_execution import coverage_run_execute_inline
 from insurance.services.coverage_runs import coverage_run_create
 from riskgov.reports.models import ReportSchedule
 from riskgov.reports.services.render import report_csv, report_document_render, report_pdf
-from riskgov.reports.services.reports import exposure_report_generate
+from riskgov.reports.services.reports import exposure_report_generate, report_email_build
 from tests.reports.conftest import Protocol, coverage_metrics
 
 pytestmark = pytest.mark.django_db
@@ -78,6 +78,9 @@ def test_the_report_carries_the_latest_stress_result_per_scenario(
     assert float(stress["mean_bad_debt"]) == pytest.approx(summary["mean_bad_debt"]["value"])
     assert {scope for section, scope, *_ in table if section == "stress"} == {"october_2025"}
     assert report_pdf(report).startswith(b"%PDF")
+    mail = report_email_build(report=report, recipient="risk@example.org")
+    assert f"10 October 2025 (tariff crash): run #{real.pk} (" in mail.body
+    assert "21 h before the period end" in mail.body
 
 
 def test_a_report_without_stress_runs_says_so_and_older_reports_render_without_the_section(
