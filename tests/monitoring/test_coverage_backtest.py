@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import numpy as np
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from scipy.stats import chi2
 
 from insurance.models import InsuranceFund
@@ -159,3 +161,22 @@ def test_bad_input_names_the_field(kwargs, field):
         coverage_backtest_request(requested_by="risk", **kwargs)
     assert field in error.value.message_dict
     assert not CoverageBacktest.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_command_backtests_and_prints_the_tests(fund, runs_cleanup):
+    eth = MarketFactory(symbol="ETH")
+    for day in range(3):
+        finished = D0 + timedelta(days=day, hours=-1)
+        runs_cleanup.append(baseline_run(fund, finished_at=finished, bad_debt=np.arange(100.0)))
+    liquidation(eth, at=D0 + timedelta(hours=2), bad_debt="99.5", external_id="x")
+    out = StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("coverage_backtest", "--start", "2025-03-01", "--end", "2025-03-03", stdout=out)
+        with pytest.raises(CommandError, match="end: The end"):
+            call_command("coverage_backtest", "--start", "2025-03-03", "--end", "2025-03-01")
+
+    text = out.getvalue()
+    assert "3 windows, 0 days skipped" in text
+    statistic = kupiec_pof(3, 1, 0.01).statistic
+    assert f"q99%: 1 of 3 exceeded (33.3% vs 1.0%); Kupiec LR {statistic:.3f}" in text
