@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client, TestCase
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -256,6 +258,26 @@ def test_the_list_charts_every_scenario_for_todays_markets(client: Client) -> No
     assert flash["series"][0]["change_pct"] == [0.0, -30.0, -5.0]
     assert "<script>" not in page  # charts come from static JS and a json_script block only
     assert "New replay" not in page  # an anonymous visitor cannot create one
+
+
+def test_the_list_page_reads_a_fixed_number_of_queries_plus_one_per_replay(client: Client) -> None:
+    build_book()
+    url = reverse("insurance:scenario-list")
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    before = queries()
+    for n in range(3):
+        Scenario.objects.create(
+            slug=f"shock-{n}", name=f"Shock {n}", kind=ScenarioKind.SHOCK, waypoints=[[0, 0], [1, -0.1]]
+        )
+    assert queries() == before  # shocks are drawn from their rows alone
+    for n in range(2):
+        scenario_replay_save(name=f"Replay {n}", replay_start=NOW - timedelta(hours=6), replay_end=NOW, actor="t")
+    assert queries() == before + 2  # each replay reads its window of prices once
 
 
 def test_the_detail_shows_sources_waypoints_per_market_and_the_run_form_to_stewards(steward: Client) -> None:
