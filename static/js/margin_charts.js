@@ -40,6 +40,7 @@
         order: points ? 0 : 1,
       };
     });
+    canvas.dataset.points = String(datasets.reduce(function (n, d) { return n + d.data.filter(function (v) { return v !== null; }).length; }, 0));
     new window.Chart(canvas, {
       type: "line",
       data: { labels: spec.labels, datasets: datasets },
