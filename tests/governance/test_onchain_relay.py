@@ -79,7 +79,7 @@ def test_an_unreachable_node_leaves_the_ballots_to_retry(
     monkeypatch.setattr(onchain_relay.chain_governor, "relay_votes", down)
     assert ballots_relay() == {"failed": 3}
     assert set(VoteRelay.objects.values_list("status", "attempts")) == {(VoteRelayStatus.FAILED, 1)}
-    assert "connection refused" in VoteRelay.objects.first().revert_reason  # type: ignore[union-attr]
+    assert "connection refused" in VoteRelay.objects.first().revert_reason
     _outcomes(relayed, monkeypatch, [{"status": "already_counted"}] * 3)
     assert ballots_relay() == {"already_counted": 3}
 
