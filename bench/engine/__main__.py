@@ -3,7 +3,11 @@
 (a) 100 000 positions, 10 markets, 10 000 paths, 96 steps, GBM, sqrt impact — goal ≤ 5 s;
 (b) 1 000 000 positions, same run — goal ≤ 20 s and ≤ 2 GiB peak memory;
 (c) speed ratio of the engine over the slow reference in tests/engine on a size it can finish,
-    with the largest relative difference between the two.
+    with the largest relative difference between the two;
+(p) for workload (a) in one process: generating and correlating the normals alone (the bound) against
+    the whole `simulate` on 1 and on 2 threads (goal: simulate within 1.5× of the bound, 2 threads ≥ 1.7×
+    faster than 1), and `simulate` with every market auto-deleveraging; the machine's load averages are
+    recorded before and after (``python -m bench.engine --case p --update`` rewrites only this entry).
 Each case runs in its own process so its peak RSS (resource.getrusage) is its own; compile time is
 paid (or loaded from numba's cache) in a warm-up call before the timed one.
 """
@@ -126,6 +130,86 @@ def run_reference_case() -> dict[str, Any]:
     }
 
 
+def _best_of(repeats: int, run: Any) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(repeats):
+        timed = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - timed)
+    return min(times), [round(t, 3) for t in times]
+
+
+def run_parallel_case() -> dict[str, Any]:
+    """Workload (a): the normals bound vs simulate on 1 and 2 threads, and with ADL, in one process."""
+    from dataclasses import replace as with_field
+
+    import numba
+
+    from insurance.engine import GBM, SimulationConfig, simulate
+    from insurance.engine.chunks import chunk_count, chunk_generator
+    from insurance.engine.models import correlation_factor
+
+    from .workload import market_correlation, synthetic_book
+
+    load_before = os.getloadavg()
+    portfolio, markets = synthetic_book(100_000, 10, seed=1)
+    correlation = market_correlation(10)
+    model = GBM(correlation=correlation)
+    config = SimulationConfig(paths=10_000, steps=96, horizon_days=4.0, impact="sqrt", impact_coefficient=1.0)
+    fund = 0.02 * float(np.sum(np.abs(portfolio.size * portfolio.entry_price)))
+    adl_markets = [with_field(market, loss_waterfall="adl") for market in markets]
+    for book in (markets, adl_markets):  # compile or load the kernels from numba's cache
+        simulate(portfolio, book, model, SimulationConfig(paths=10, steps=4), fund_balance=0.0, seed=0, threads=2)
+    factor = correlation_factor(correlation, 10)
+
+    def normals() -> None:
+        for index in range(chunk_count(config.paths, config.chunk_size)):
+            rng = chunk_generator(42, index)
+            _ = rng.standard_normal((config.chunk_size, config.steps, 10)) @ factor.T
+
+    def whole(threads: int, book: list = markets) -> Any:
+        return lambda: simulate(portfolio, book, model, config, fund_balance=fund, seed=42, threads=threads)
+
+    bound, bound_all = _best_of(3, normals)
+    one, one_all = _best_of(2, whole(1))
+    two, two_all = _best_of(2, whole(2))
+    # ADL work grows with the winners hit (about 1 600 per path here): time a tenth of the paths
+    adl_config = replace(config, paths=1_000)
+    timed = time.perf_counter()
+    result = simulate(portfolio, adl_markets, model, adl_config, fund_balance=fund, seed=42, threads=2)
+    adl_seconds = time.perf_counter() - timed
+    timed = time.perf_counter()
+    simulate(portfolio, markets, model, adl_config, fund_balance=fund, seed=42, threads=2)
+    socialised_seconds = time.perf_counter() - timed
+    assert result.adl is not None
+    hits = int(result.adl.accounts.sum())
+    return {
+        "workload": "a: 100 000 positions, 10 markets, 10 000 paths, 96 steps, GBM with a full 10×10 "
+        "correlation (one factor 0.6), sqrt impact",
+        "threads_available": numba.config.NUMBA_NUM_THREADS,
+        "normals_and_correlation_seconds": round(bound, 3),
+        "simulate_seconds_1_thread": round(one, 3),
+        "simulate_seconds_2_threads": round(two, 3),
+        "simulate_over_bound_2_threads": round(two / bound, 2),
+        "simulate_over_bound_1_thread": round(one / bound, 2),
+        "speedup_2_over_1_threads": round(one / two, 2),
+        "goal_simulate_over_bound": 1.5,
+        "goal_speedup": 1.7,
+        "meets_goals": two / bound <= 1.5 and one / two >= 1.7,
+        "adl_paths_timed": adl_config.paths,
+        "adl_simulate_seconds_2_threads_all_markets_adl": round(adl_seconds, 3),
+        "adl_same_paths_socialised_seconds": round(socialised_seconds, 3),
+        "adl_over_socialised": round(adl_seconds / socialised_seconds, 1),
+        "adl_paths_with_adl": int((result.adl.accounts > 0).sum()),
+        "adl_winner_hits": hits,
+        "adl_microseconds_per_winner_hit": round(1e6 * (adl_seconds - socialised_seconds) / max(hits, 1), 2),
+        "repeats_seconds": {"bound": bound_all, "one_thread": one_all, "two_threads": two_all},
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "note": "the machine is shared; ratios are from the same run, under the load recorded here",
+    }
+
+
 def _child(case: str) -> dict[str, Any]:
     completed = subprocess.run(
         [sys.executable, "-m", "bench.engine", "--case", case],
@@ -143,19 +227,27 @@ def main() -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--case", choices=["a", "b", "c"], help="run one case in this process (prints JSON)")
+    parser.add_argument("--case", choices=["a", "b", "c", "p"], help="run one case in this process (prints JSON)")
+    parser.add_argument("--update", action="store_true", help="with --case p: store it in engine.json, keep the rest")
     args = parser.parse_args()
+    if args.case == "p" and args.update:
+        stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        stored["p_parallel_and_bound"] = _child("p") | {"measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        RESULTS.write_text(json.dumps(stored, indent=2) + "\n")
+        print(json.dumps(stored["p_parallel_and_bound"], indent=2))
+        return
     if args.case:
         outcome = {
             "a": lambda: run_scale_case(100_000),
             "b": lambda: run_scale_case(1_000_000),
             "c": run_reference_case,
+            "p": run_parallel_case,
         }[args.case]()
         print(json.dumps(outcome))
         return
     from insurance.engine import ENGINE_VERSION
 
-    a, b, c = _child("a"), _child("b"), _child("c")
+    a, b, c, p = _child("a"), _child("b"), _child("c"), _child("p")
     report = {
         "engine_version": ENGINE_VERSION,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -172,6 +264,7 @@ def main() -> None:
             "meets_goal": b["simulate_seconds"] <= 20.0 and b["peak_rss_bytes"] <= 2 * GIB,
         },
         "c_speed_ratio_vs_reference": c,
+        "p_parallel_and_bound": p,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")

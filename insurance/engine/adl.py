@@ -34,14 +34,15 @@ i.e. minimise e·P − e·B; shorts maximise e/(B − P), i.e. minimise −P/e +
 positions are sorted once by entry price e (so "in profit", e < P for longs and e > P for shorts, is a
 prefix or suffix) and a segment tree over that order stores at every node the lower envelope of its
 positions' lines (slopes are monotone in e, so each envelope is built in linear time: O(n log n) once).
-The best winner at P in a prefix/suffix is a branch-and-bound descent: a node's envelope minimum at P
-(binary search) is a lower bound for the node; if the line attaining it is still open it is the node's
-answer, otherwise the search descends into the children. With few closed positions a query costs
-O(log² n); every closed or liquidated line can add O(log n) nodes to later descents. Quantities removed
+The winners of one deleveraging round (one market, one step, one price P) come from a best-first
+search over that tree, kept for the round: a node's envelope minimum at P (binary search) bounds every
+line in it, so popping nodes and lines from a heap in bound order yields the open positions of the
+prefix/suffix in ranking order, O(log² n) per winner; closed or liquidated lines are skipped when they
+surface, so each costs O(log n) once per round it would have ranked in. Quantities removed
 by ADL are kept in Fenwick trees over the liquidation ladder, so execution bands stay exact range sums
 (O(log n) each). Work per step is O(markets + log n) plus O(log² n) per winner hit and O(1) per
-bankrupt position deleveraged; per-path state is reset from the list of touched positions, so a path's
-outcome never depends on chunking or on the number of threads.
+bankrupt position deleveraged (plus the lines skipped); per-path state is reset from the list of
+touched positions, so a path's outcome never depends on chunking or on the number of threads.
 """
 
 from __future__ import annotations
@@ -193,59 +194,6 @@ def _envelope_min(
     return hull_line[level, lo + left]
 
 
-@njit(cache=True)
-def best_winner(  # noqa: PLR0913, PLR0917 - a compiled search over flat arrays takes them positionally
-    slope: NDArray[np.float64],
-    intercept: NDArray[np.float64],
-    hull_line: NDArray[np.int64],
-    hull_len: NDArray[np.int64],
-    by_entry: NDArray[np.int64],
-    quantity: NDArray[np.float64],
-    removed: NDArray[np.float64],
-    begin: int,
-    end: int,
-    query_lo: int,
-    query_hi: int,
-    closed_lo: int,
-    closed_hi: int,
-    price: float,
-    stack: NDArray[np.int64],
-) -> int:
-    """Entry-order index of the open line in [query_lo, query_hi) with the smallest value at `price`, or −1.
-
-    The tree covers the segment [begin, end). A line is closed when its ladder position lies in
-    [closed_lo, closed_hi) (already liquidated) or ADL has removed all of its quantity.
-    """
-    if query_lo >= query_hi:
-        return -1
-    best = -1
-    best_value = np.inf
-    top = 0
-    stack[0], stack[1], stack[2] = begin, end, 0
-    top = 1
-    while top > 0:
-        top -= 1
-        lo, hi, level = stack[3 * top], stack[3 * top + 1], stack[3 * top + 2]
-        if hi <= query_lo or lo >= query_hi:
-            continue
-        if lo >= query_lo and hi <= query_hi:
-            k = _envelope_min(slope, intercept, hull_line, level, lo, hull_len[level, lo], price)
-            value = slope[k] * price + intercept[k]
-            if value > best_value or (value == best_value and k > best):
-                continue
-            j = by_entry[k]
-            if not (closed_lo <= j < closed_hi) and removed[j] < quantity[j]:
-                best, best_value = k, value
-                continue
-            if hi - lo == 1:
-                continue
-        mid = (lo + hi) >> 1
-        stack[3 * top], stack[3 * top + 1], stack[3 * top + 2] = lo, mid, level + 1
-        stack[3 * top + 3], stack[3 * top + 4], stack[3 * top + 5] = mid, hi, level + 1
-        top += 2
-    return best
-
-
 @njit(cache=True, inline="always")
 def fenwick_add(tree: NDArray[np.float64], index: int, value: float) -> None:
     """Add `value` at position `index` (0-based) of a Fenwick tree of length n + 1."""
@@ -281,3 +229,145 @@ def fenwick_range(tree: NDArray[np.float64], a: int, b: int) -> float:
     if a >= b:
         return 0.0
     return fenwick_prefix(tree, b) - fenwick_prefix(tree, a)
+
+
+QUEUE_NODE = 0
+QUEUE_LINE = 1
+
+
+def queue_capacity(hull_line: NDArray[np.int64], segment_start: NDArray[np.int64], adl_market: NDArray) -> int:
+    """Heap entries one winner queue can need: three pushes per tree node (at most 2·n nodes) plus the root."""
+    longest = 0
+    for g in range(len(segment_start) - 1):
+        if adl_market[g // 2]:
+            longest = max(longest, int(segment_start[g + 1] - segment_start[g]))
+    return 6 * longest + 8 if hull_line.shape[0] else 1
+
+
+@njit(cache=True, inline="always")
+def _queue_push(
+    values: NDArray[np.float64], items: NDArray[np.int64], size: int, value: float, kind: int, a: int, b: int, c: int
+) -> int:
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        if values[parent] <= value:
+            break
+        values[i] = values[parent]
+        items[i, 0], items[i, 1], items[i, 2], items[i, 3] = (
+            items[parent, 0],
+            items[parent, 1],
+            items[parent, 2],
+            items[parent, 3],
+        )
+        i = parent
+    values[i] = value
+    items[i, 0], items[i, 1], items[i, 2], items[i, 3] = kind, a, b, c
+    return size + 1
+
+
+@njit(cache=True, inline="always")
+def _queue_pop(values: NDArray[np.float64], items: NDArray[np.int64], size: int) -> int:
+    size -= 1
+    if size == 0:
+        return 0
+    value = values[size]
+    kind, a, b, c = items[size, 0], items[size, 1], items[size, 2], items[size, 3]
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and values[child + 1] < values[child]:
+            child += 1
+        if values[child] >= value:
+            break
+        values[i] = values[child]
+        items[i, 0], items[i, 1], items[i, 2], items[i, 3] = (
+            items[child, 0],
+            items[child, 1],
+            items[child, 2],
+            items[child, 3],
+        )
+        i = child
+    values[i] = value
+    items[i, 0], items[i, 1], items[i, 2], items[i, 3] = kind, a, b, c
+    return size
+
+
+@njit(cache=True, inline="always")
+def _node_bound(  # noqa: PLR0913, PLR0917 - compiled helper over flat arrays
+    slope: NDArray[np.float64],
+    intercept: NDArray[np.float64],
+    hull_line: NDArray[np.int64],
+    hull_len: NDArray[np.int64],
+    lo: int,
+    hi: int,
+    level: int,
+    query_lo: int,
+    query_hi: int,
+    price: float,
+) -> float:
+    """Lower bound of a node's line values at `price`: its envelope minimum, −inf when it straddles the range."""
+    if lo >= query_lo and hi <= query_hi:
+        k = _envelope_min(slope, intercept, hull_line, level, lo, hull_len[level, lo], price)
+        return slope[k] * price + intercept[k]
+    return -np.inf
+
+
+@njit(cache=True)
+def queue_start(values: NDArray[np.float64], items: NDArray[np.int64], begin: int, end: int) -> int:
+    """A winner queue over the segment [begin, end): just its root. Returns the heap size."""
+    if end <= begin:
+        return 0
+    return _queue_push(values, items, 0, -np.inf, QUEUE_NODE, begin, end, 0)
+
+
+@njit(cache=True)
+def queue_best(  # noqa: PLR0913, PLR0917 - a compiled search over flat arrays takes them positionally
+    values: NDArray[np.float64],
+    items: NDArray[np.int64],
+    size: int,
+    slope: NDArray[np.float64],
+    intercept: NDArray[np.float64],
+    hull_line: NDArray[np.int64],
+    hull_len: NDArray[np.int64],
+    by_entry: NDArray[np.int64],
+    quantity: NDArray[np.float64],
+    removed: NDArray[np.float64],
+    query_lo: int,
+    query_hi: int,
+    closed_lo: int,
+    closed_hi: int,
+    price: float,
+) -> tuple[int, int]:
+    """(entry-order index of the open line in [query_lo, query_hi) with the smallest value at `price`, heap size).
+
+    Best-first over the envelope tree, kept between calls of one deleveraging round (same price and range):
+    a node's envelope minimum bounds all of its lines, so popping in bound order yields the lines in
+    ranking order; a winner stays on top until ADL has taken all of it. −1 when no open line is left.
+    """
+    while size > 0:
+        kind, lo, hi, level = items[0, 0], items[0, 1], items[0, 2], items[0, 3]
+        if kind == QUEUE_LINE:
+            j = by_entry[lo]
+            if not (closed_lo <= j < closed_hi) and removed[j] < quantity[j]:
+                return lo, size
+            size = _queue_pop(values, items, size)
+            continue
+        size = _queue_pop(values, items, size)
+        if hi <= query_lo or lo >= query_hi:
+            continue
+        if lo >= query_lo and hi <= query_hi:
+            k = _envelope_min(slope, intercept, hull_line, level, lo, hull_len[level, lo], price)
+            j = by_entry[k]
+            if not (closed_lo <= j < closed_hi) and removed[j] < quantity[j]:
+                size = _queue_push(values, items, size, slope[k] * price + intercept[k], QUEUE_LINE, k, 0, 0)
+            if hi - lo == 1:
+                continue
+        mid = (lo + hi) >> 1
+        bound = _node_bound(slope, intercept, hull_line, hull_len, lo, mid, level + 1, query_lo, query_hi, price)
+        size = _queue_push(values, items, size, bound, QUEUE_NODE, lo, mid, level + 1)
+        bound = _node_bound(slope, intercept, hull_line, hull_len, mid, hi, level + 1, query_lo, query_hi, price)
+        size = _queue_push(values, items, size, bound, QUEUE_NODE, mid, hi, level + 1)
+    return -1, size

@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
-from .adl import best_winner, fenwick_add, fenwick_clear, fenwick_range, haircut_bin
+from .adl import fenwick_add, fenwick_clear, fenwick_range, haircut_bin, queue_best, queue_start
 
 IMPACT_NONE = 0
 IMPACT_LINEAR = 1
@@ -115,7 +115,8 @@ def _deleverage(
     removed_count: NDArray[np.float64],
     touched: NDArray[np.int64],
     n_touched: int,
-    stack: NDArray[np.int64],
+    queue_values: NDArray[np.float64],
+    queue_items: NDArray[np.int64],
 ) -> tuple[float, float, float, float, int]:
     """Deleverage market m's bankrupt positions of this step until winners have paid `needed` (quote).
 
@@ -127,23 +128,27 @@ def _deleverage(
     long_begin = segment_start[2 * m]
     short_begin = segment_start[2 * m + 1]
     short_end = segment_start[2 * m + 2]
+    # winners of bankrupt longs: shorts in profit (entry above the price); of bankrupt shorts: longs below it
+    query_lo = np.empty(2, dtype=np.int64)
+    query_hi = np.empty(2, dtype=np.int64)
+    closed_lo = np.empty(2, dtype=np.int64)
+    closed_hi = np.empty(2, dtype=np.int64)
+    query_lo[SIDE_SHORT] = _search_right(entry_sorted, short_begin, short_end, price)
+    query_hi[SIDE_SHORT] = short_end
+    closed_lo[SIDE_SHORT], closed_hi[SIDE_SHORT] = short_begin, short_executed
+    query_lo[SIDE_LONG] = long_begin
+    query_hi[SIDE_LONG] = _search_left(entry_sorted, long_begin, short_begin, price)
+    closed_lo[SIDE_LONG], closed_hi[SIDE_LONG] = long_executed, short_begin
+    queue_size = np.zeros(2, dtype=np.int64)
+    queue_size[SIDE_SHORT] = queue_start(queue_values[SIDE_SHORT], queue_items[SIDE_SHORT], short_begin, short_end)
+    queue_size[SIDE_LONG] = queue_start(queue_values[SIDE_LONG], queue_items[SIDE_LONG], long_begin, short_begin)
     side_exhausted = np.zeros(2, dtype=np.bool_)
     for b in range(n_bands):
         side = band_side[b]
         x = band_x[b]
         if side_exhausted[side]:
             continue
-        if side == SIDE_LONG:
-            # bankrupt longs are matched against shorts in profit (entry above the price)
-            win_begin, win_end = short_begin, short_end
-            query_lo = _search_right(entry_sorted, short_begin, short_end, price)
-            query_hi = short_end
-            closed_lo, closed_hi = short_begin, short_executed
-        else:
-            win_begin, win_end = long_begin, short_begin
-            query_lo = long_begin
-            query_hi = _search_left(entry_sorted, long_begin, short_begin, price)
-            closed_lo, closed_hi = long_executed, short_begin
+        ws = SIDE_SHORT if side == SIDE_LONG else SIDE_LONG
         count = band_hi[b] - band_lo[b]
         for i in range(count):
             j = band_hi[b] - 1 - i if side == SIDE_LONG else band_lo[b] + i
@@ -153,7 +158,10 @@ def _deleverage(
             loss_per_unit = bankruptcy[j] - x if side == SIDE_LONG else x - bankruptcy[j]
             matched = 0.0
             while left > 0.0:
-                k = best_winner(
+                k, size = queue_best(
+                    queue_values[ws],
+                    queue_items[ws],
+                    queue_size[ws],
                     slope,
                     intercept,
                     hull_line,
@@ -161,15 +169,13 @@ def _deleverage(
                     by_entry,
                     quantity,
                     removed,
-                    win_begin,
-                    win_end,
-                    query_lo,
-                    query_hi,
-                    closed_lo,
-                    closed_hi,
+                    query_lo[ws],
+                    query_hi[ws],
+                    closed_lo[ws],
+                    closed_hi[ws],
                     price,
-                    stack,
                 )
+                queue_size[ws] = size
                 if k < 0:
                     break
                 w = by_entry[k]
@@ -231,6 +237,7 @@ def _simulate_paths(
     hull_line: NDArray[np.int64],
     hull_len: NDArray[np.int64],
     haircut_edges: NDArray[np.float64],
+    queue_capacity: int,
     bad_debt_by_market: NDArray[np.float64],
     penalty_by_market: NDArray[np.float64],
     liquidated_notional: NDArray[np.float64],
@@ -278,7 +285,8 @@ def _simulate_paths(
     removed_value = np.zeros(n_scratch + 1)
     removed_count = np.zeros(n_scratch + 1)
     touched = np.zeros(n_scratch, dtype=np.int64)
-    stack = np.zeros(3 * (2 * hull_line.shape[0] + 4), dtype=np.int64)
+    queue_values = np.zeros((2, queue_capacity))
+    queue_items = np.zeros((2, queue_capacity, 4), dtype=np.int64)
     for p in range(path_begin, path_end):
         for m in range(n_markets):
             running_min[m] = np.inf
@@ -448,7 +456,8 @@ def _simulate_paths(
                             removed_count,
                             touched,
                             n_touched,
-                            stack,
+                            queue_values,
+                            queue_items,
                         )
                         adl_haircut[p] += taken
                         adl_over_haircut[p] += over
@@ -505,6 +514,7 @@ def simulate_block(
     hull_line: NDArray[np.int64],
     hull_len: NDArray[np.int64],
     haircut_edges: NDArray[np.float64],
+    queue_capacity: int,
     bad_debt_by_market: NDArray[np.float64],
     penalty_by_market: NDArray[np.float64],
     liquidated_notional: NDArray[np.float64],
@@ -560,6 +570,7 @@ def simulate_block(
             hull_line,
             hull_len,
             haircut_edges,
+            queue_capacity,
             bad_debt_by_market,
             penalty_by_market,
             liquidated_notional,

@@ -11,7 +11,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from .adl import HAIRCUT_BINS, HAIRCUT_EDGES
+from .adl import HAIRCUT_BINS, HAIRCUT_EDGES, queue_capacity
 from .chunks import ChunkSlice, chunk_generator, chunk_slices
 from .inputs import (
     MarketSpec,
@@ -322,6 +322,7 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
     if threads is not None:
         numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     prefetch = numba.get_num_threads() > 1
+    capacity = queue_capacity(ladder.hull_line, ladder.segment_start, ladder.adl_market)
     try:
         for piece, needed in _chunk_prices(markets, model, config, run_seed, start, stop, prefetch=prefetch):
             if not np.all(np.isfinite(needed)) or not np.all(needed > 0):
@@ -354,6 +355,7 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
                 ladder.hull_line,
                 ladder.hull_len,
                 HAIRCUT_EDGES,
+                capacity,
                 bad_debt_by_market[rows],
                 penalty_by_market[rows],
                 liquidated_notional[rows],

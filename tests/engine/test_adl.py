@@ -18,7 +18,7 @@ from insurance.engine import (
     build_ladder,
     simulate,
 )
-from insurance.engine.adl import HAIRCUT_EDGES, best_winner
+from insurance.engine.adl import HAIRCUT_EDGES, build_ranking, queue_best, queue_capacity, queue_start
 from insurance.engine.inputs import ImpactMode
 
 from .helpers import random_book, random_paths
@@ -183,51 +183,38 @@ def test_engine_agrees_with_the_brute_force_reference(
     np.testing.assert_array_equal(fast.adl.haircut_histogram, slow.adl_haircut_histogram)
 
 
-def test_ranking_search_finds_the_brute_force_minimum_with_closed_lines() -> None:
+def test_winner_queue_yields_open_winners_in_ranking_order() -> None:
     rng = np.random.default_rng(11)
     n = 300
     entry = np.sort(rng.uniform(50.0, 150.0, n))
     bankruptcy = entry * rng.uniform(1.01, 1.6, n)  # shorts: B above entry
     segment_start = np.array([0, 0, n], dtype=np.int64)  # market 0: no longs, n shorts (entry order = ladder order)
-    ladder_entry = entry.copy()
-    from insurance.engine.adl import build_ranking
-
     by_entry, entry_sorted, slope, intercept, hull_line, hull_len = build_ranking(
-        segment_start, ladder_entry, bankruptcy, np.array([True])
+        segment_start, entry.copy(), bankruptcy, np.array([True])
     )
     quantity = np.ones(n)
-    removed = np.zeros(n)
-    stack = np.zeros(3 * (2 * hull_line.shape[0] + 4), dtype=np.int64)
-    for trial in range(200):
+    capacity = queue_capacity(hull_line, segment_start, np.array([True]))
+    values, items = np.zeros(capacity), np.zeros((capacity, 4), dtype=np.int64)
+    for trial in range(100):
         price = float(rng.uniform(40.0, 140.0))
-        removed[:] = np.where(rng.random(n) < 0.3, 1.0, 0.0)
+        removed = np.where(rng.random(n) < 0.3, 1.0, 0.0)
         closed_hi = int(rng.integers(0, n // 4))
         query_lo = int(np.searchsorted(entry_sorted, price, side="right"))
-        k = best_winner(
-            slope,
-            intercept,
-            hull_line,
-            hull_len,
-            by_entry,
-            quantity,
-            removed,
-            0,
-            n,
-            query_lo,
-            n,
-            0,
-            closed_hi,
-            price,
-            stack,
-        )
-        open_lines = [
-            i for i in range(query_lo, n) if removed[by_entry[i]] < 1.0 and not (0 <= by_entry[i] < closed_hi)
-        ]
-        if not open_lines:
-            assert k == -1, trial
-            continue
-        index = [entry[by_entry[i]] / (bankruptcy[by_entry[i]] - price) for i in open_lines]
-        assert k == open_lines[int(np.argmax(index))], trial
+        open_lines = [i for i in range(query_lo, n) if removed[by_entry[i]] < 1.0 and not by_entry[i] < closed_hi]
+        # brute force: the venues' index e / (B − P), highest first
+        expected = sorted(open_lines, key=lambda i: -entry[by_entry[i]] / (bankruptcy[by_entry[i]] - price))
+        size = queue_start(values, items, 0, n)
+        taken = []
+        while True:
+            k, size = queue_best(
+                values, items, size, slope, intercept, hull_line, hull_len, by_entry, quantity, removed,
+                query_lo, n, 0, closed_hi, price,
+            )  # fmt: skip
+            if k < 0:
+                break
+            taken.append(k)
+            removed[by_entry[k]] = 1.0  # ADL closes it whole; the next call must yield the next one
+        assert taken == expected, trial
 
 
 def test_ranges_and_thread_counts_give_the_same_result_bit_for_bit_with_adl() -> None:
