@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from insurance.engine import PairedDeltas
 from insurance.models import AttestationStatus, CoverageRun, RiskAttestation, RunPurpose, RunStatus
 from insurance.selectors.compare import pairing_warnings, run_paired_deltas
 from insurance.services.coverage_files import CoverageFileError
@@ -108,6 +109,21 @@ def _fail(attestation: RiskAttestation, reason: str) -> RiskAttestation:
     return attestation
 
 
+def _paired_deltas(attestation: RiskAttestation, a: CoverageRun, b: CoverageRun) -> PairedDeltas | str:
+    """The paired deltas of two finished runs at the attestation's confidence, or why there are none."""
+    for run in (a, b):
+        if run.status != RunStatus.SUCCEEDED:
+            why = f": {run.error}" if run.error else ""
+            return f"Coverage run #{run.pk} of the pair is {run.status}{why}"
+    warnings = pairing_warnings(a, b)
+    if warnings:
+        return "The runs are not paired: " + " ".join(warnings)
+    try:
+        return run_paired_deltas(a, b, confidence=float(attestation.confidence))
+    except (CoverageFileError, ValueError) as error:
+        return f"The paired deltas could not be computed: {error}"
+
+
 def risk_attestation_evaluate(*, attestation: RiskAttestation) -> RiskAttestation:
     """Decide a running attestation whose runs have both finished; leave it running while either is active."""
     if attestation.status != AttestationStatus.RUNNING:
@@ -119,17 +135,9 @@ def risk_attestation_evaluate(*, attestation: RiskAttestation) -> RiskAttestatio
     if a.is_active or b.is_active:
         return attestation
     attestation.inputs_sha256 = _inputs_sha256(attestation, a, b)
-    for run in (a, b):
-        if run.status != RunStatus.SUCCEEDED:
-            why = f": {run.error}" if run.error else ""
-            return _fail(attestation, f"Coverage run #{run.pk} of the pair is {run.status}{why}")
-    warnings = pairing_warnings(a, b)
-    if warnings:
-        return _fail(attestation, "The runs are not paired: " + " ".join(warnings))
-    try:
-        deltas = run_paired_deltas(a, b, confidence=float(attestation.confidence))
-    except (CoverageFileError, ValueError) as error:
-        return _fail(attestation, f"The paired deltas could not be computed: {error}")
+    deltas = _paired_deltas(attestation, a, b)
+    if isinstance(deltas, str):
+        return _fail(attestation, deltas)
     exhaustion, es99 = deltas.exhaustion_probability, deltas.es99
     epsilon, x = attestation.max_exhaustion_increase, attestation.max_es99_increase
     level = f"{float(attestation.confidence):.0%}"
