@@ -39,7 +39,6 @@ EXPECTED = {
     "insurance.coveragerun": VIEW_AND_DELETE,
     "insurance.riskattestation": VIEW_ONLY,
     "insurance.scenario": VIEW_ONLY,
-    "insurance.scenario": VIEW_ONLY,
     "chain.chaindeployment": VIEW_ONLY,
     "chain.indexercheckpoint": VIEW_ONLY,
     "chain.chainevent": VIEW_ONLY,
