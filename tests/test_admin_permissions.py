@@ -21,6 +21,8 @@ EXPECTED = {
     "markets.exposuresnapshot": VIEW_ONLY,
     "markets.marginparameters": APPEND_ONLY,
     "markets.parameterchangerequest": VIEW_ONLY,
+    "markets.liquidation": VIEW_AND_DELETE,
+    "monitoring.coveragebacktest": VIEW_AND_DELETE,
     "governance.governancesettings": (False, True, False),  # the one row exists: edited, never added or deleted
     "governance.proposal": VIEW_ONLY,
     "governance.vote": VIEW_ONLY,

@@ -18,7 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from riskgov.core.admin_base import AppendOnlyPermissions, ReadOnlyAdmin, ReadOnlyPermissions
+from riskgov.core.admin_base import (
+    AppendOnlyPermissions,
+    DeletableReadOnlyPermissions,
+    ReadOnlyAdmin,
+    ReadOnlyPermissions,
+)
 from riskgov.core.models import Permission
 from riskgov.core.models.versions import ChangeSource
 from riskgov.core.permissions import has_permission
@@ -33,6 +38,7 @@ from riskgov.markets.models import (
     Position,
     PriceObservation,
 )
+from riskgov.markets.models.liquidations import Liquidation
 from riskgov.markets.models.risk_budget import ParameterChangeRequest, RiskBudget
 from riskgov.markets.selectors.markets import parameter_history
 from riskgov.markets.selectors.steward_limits import StewardLimit, steward_limits
@@ -331,3 +337,18 @@ def _attestation_value(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}: {'—' if v is None else v}" for k, v in value.items())
     return "—" if value is None else str(value)
+
+
+@admin.register(Liquidation)
+class LiquidationAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
+    """Realised liquidations come from the indexer or an import; a wrongly imported row may be deleted."""
+
+    list_display = ("liquidated_at", "market", "source", "external_id", "size", "price", "notional", "penalty",
+                    "bad_debt")  # fmt: skip
+    list_filter = ("source", "market")
+    search_fields = ("=external_id", "=tx_hash", "=account__address")
+    search_help_text = "Exact external id, transaction hash or account address."
+    date_hierarchy = "liquidated_at"
+    list_select_related = ("market",)
+    raw_id_fields = ("account", "position")
+    show_full_result_count = False

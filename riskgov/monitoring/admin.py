@@ -25,6 +25,7 @@ from riskgov.monitoring.models import (
     Alert,
     AlertDelivery,
     AlertRule,
+    CoverageBacktest,
     MarginPolicy,
     MarginRecommendation,
     PriceFeed,
@@ -177,3 +178,12 @@ class AlertDeliveryAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
     list_display = ("alert", "event", "channel", "target", "status", "attempts", "response_code", "sent_at")
     list_filter = ("status", "channel", "event")
     readonly_fields = [f.name for f in AlertDelivery._meta.fields]
+
+
+@admin.register(CoverageBacktest)
+class CoverageBacktestAdmin(DeletableReadOnlyPermissions, admin.ModelAdmin):
+    """Backtests of the coverage model, written by their task; shown on the Liquidations page."""
+
+    list_display = ("pk", "start", "end", "status", "requested_by", "created_at", "finished_at")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in CoverageBacktest._meta.fields]
