@@ -117,6 +117,13 @@ class CoverageRun(models.Model):
     position_count = models.PositiveIntegerField(default=0)
     inputs_file = models.CharField(max_length=255, blank=True, default="")
     inputs_sha256 = models.CharField(max_length=64, blank=True, default="")
+    storage = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="The run storage that holds the run's files, as it was when the run was created; a worker "
+        "configured with another one leaves the run alone (empty: runs from before it was recorded).",
+    )
     book_sha256 = models.CharField(
         max_length=64,
         blank=True,

@@ -36,6 +36,7 @@ from insurance.services.coverage_files import (
     file_sha256_check,
     result_from_arrays,
     result_to_arrays,
+    run_storage_identity,
 )
 from insurance.services.coverage_metrics import coverage_metrics
 from insurance.services.coverage_model import engine_model
@@ -116,6 +117,25 @@ def run_simulate(
     )
 
 
+def in_this_run_storage() -> Q:
+    """Runs whose files are in the run storage this process is configured with (or that did not record one)."""
+    return Q(storage="") | Q(storage=run_storage_identity())
+
+
+def run_storage_matches(run: CoverageRun) -> bool:
+    """Whether this process can read and write the run's files; logs the misconfiguration when it cannot."""
+    if not run.storage or run.storage == (here := run_storage_identity()):
+        return True
+    logger.error(
+        "coverage run %s keeps its files in %s but this process's run storage is %s: it leaves the run to the "
+        "workers configured like the web process (check RISKGOV_RUN_STORAGE and RISKGOV_S3_* here)",
+        run.pk,
+        run.storage,
+        here,
+    )
+    return False
+
+
 def _chunk_claim(
     *, run_id: int, chunk_index: int, task_id: str, worker: str
 ) -> tuple[CoverageRun, CoverageChunk, datetime] | None:
@@ -125,7 +145,7 @@ def _chunk_claim(
     second copy of the chunk's message (a re-send, a broker's redelivery) then does nothing.
     """
     run = CoverageRun.objects.filter(pk=run_id).first()
-    if run is None or run.status not in ACTIVE_STATUSES:
+    if run is None or run.status not in ACTIVE_STATUSES or not run_storage_matches(run):
         return None
     now = timezone.now()
     claimable = (
@@ -236,6 +256,7 @@ def coverage_run_finish(*, run_id: int, claim: str = "") -> bool:
     claim = claim or f"merge-{uuid.uuid4().hex}"
     now = timezone.now()
     claimed = CoverageRun.objects.filter(
+        in_this_run_storage(),
         Q(merge_claim="")
         | Q(merge_claim=claim)
         | Q(merge_heartbeat_at__isnull=True)
@@ -382,7 +403,7 @@ def coverage_runs_sweep(
     """
     report = SweepReport()
     now = timezone.now()
-    runs = list(CoverageRun.objects.filter(status__in=ACTIVE_STATUSES).order_by("pk"))
+    runs = list(CoverageRun.objects.filter(in_this_run_storage(), status__in=ACTIVE_STATUSES).order_by("pk"))
     if not runs:
         return report
     active: set[str] | None = None

@@ -58,6 +58,21 @@ def run_storage() -> Storage:
     return storages[settings.RISKGOV_RUN_STORAGE_ALIAS]
 
 
+def run_storage_identity() -> str:
+    """Which store the run storage is: `filesystem:<directory>` or `<backend>:<bucket>/<prefix>`.
+
+    Recorded on a run at creation; the endpoint is left out, since hosts may reach one store by different
+    addresses (a proxy, a private endpoint).
+    """
+    storage = run_storage()
+    local = _local(storage)
+    if local is not None:
+        return f"filesystem:{Path(local.location).resolve()}"
+    bucket = getattr(storage, "bucket_name", "") or ""
+    prefix = (getattr(storage, "location", "") or "").strip("/")
+    return f"{type(storage).__name__}:{bucket}/{prefix}"
+
+
 def media_path(relative: str) -> Path:
     """The local path of a file in a filesystem run storage (an object store has none: NotImplementedError)."""
     return Path(run_storage().path(relative))

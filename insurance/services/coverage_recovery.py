@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from insurance.models import ACTIVE_STATUSES, ChunkStatus, CoverageChunk, CoverageRun, RunStatus
-from insurance.services.coverage_execution import MAX_CHUNK_ATTEMPTS, WORKER_LOST_AFTER
+from insurance.services.coverage_execution import MAX_CHUNK_ATTEMPTS, WORKER_LOST_AFTER, in_this_run_storage
 from insurance.services.coverage_runs import FINISH_RUN, coverage_chunks_enqueue, coverage_run_fail
 from riskgov.core import dispatch
 
@@ -70,7 +70,9 @@ def coverage_runs_recover(*, waiting_messages: Callable[[], int | None] | None =
     """
     report = RecoveryReport()
     now = timezone.now()
-    runs = CoverageRun.objects.filter(status__in=ACTIVE_STATUSES, chunk_count__gt=0).order_by("pk")
+    runs = CoverageRun.objects.filter(in_this_run_storage(), status__in=ACTIVE_STATUSES, chunk_count__gt=0).order_by(
+        "pk"
+    )
     unsent = [(run, chunks) for run in runs if (chunks := _run_recover(run, now=now, report=report))]
     if unsent and waiting_messages is not None:
         waiting = waiting_messages()

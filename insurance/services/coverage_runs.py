@@ -40,7 +40,7 @@ from insurance.models import (
 )
 from insurance.selectors.funds import fund_balance as ledger_balance
 from insurance.selectors.funds import fund_default
-from insurance.services.coverage_files import arrays_encode, bytes_write, run_directory
+from insurance.services.coverage_files import arrays_encode, bytes_write, run_directory, run_storage_identity
 from insurance.services.coverage_inputs import coverage_inputs_collect
 from insurance.services.coverage_model import engine_model, model_params_clean
 from insurance.services.scenarios import stress_params_freeze
@@ -271,11 +271,7 @@ def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, 
         )
         frozen = collected.frozen
         if model == PriceModelKind.STRESS:  # the scenario's path for these markets, as the workers will replay it
-            params = stress_params_freeze(
-                params=params,
-                symbols=[market.symbol for market in frozen.markets],
-                horizon_hours=float(horizon_days) * 24,
-            )
+            params = stress_params_freeze(params=params, symbols=[market.symbol for market in frozen.markets])
             run.model_params = params
         try:
             engine_model(
@@ -311,7 +307,8 @@ def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, 
         inputs = arrays_encode(frozen_arrays)
         run.inputs_sha256 = hashlib.sha256(inputs).hexdigest()
         run.book_sha256 = book_sha256(frozen_arrays)
-        run.save(update_fields=["inputs_file", "inputs_sha256", "book_sha256"])
+        run.storage = run_storage_identity()
+        run.save(update_fields=["inputs_file", "inputs_sha256", "book_sha256", "storage"])
         CoverageChunk.objects.bulk_create(
             [
                 CoverageChunk(

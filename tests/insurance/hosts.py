@@ -132,9 +132,10 @@ class Forwarder:
         async def stop() -> None:
             for server in self.servers:
                 server.close()
-            for task in asyncio.all_tasks():
-                if task is not asyncio.current_task():
-                    task.cancel()
+            pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
         with suppress(Exception):
             asyncio.run_coroutine_threadsafe(stop(), self.loop).result(timeout=10)
