@@ -129,7 +129,14 @@
     var timed = isLine && Array.isArray(spec.t) && spec.ranges && spec.ranges.length;
     var seconds = timed ? (rangeSeconds(spec, spec.range) || spec.ranges[spec.ranges.length - 1].seconds) : null;
     var points = timed ? timedData(spec, seconds) : null;
-    var logY = spec.y_scale === "log" && spec.datasets.some(function (d) { return d.data.some(function (v) { return v > 0; }); });
+    function largest(sets) {
+      return Math.max.apply(null, [0].concat(sets.map(function (d) { return Math.max.apply(null, [0].concat(d.data.filter(function (v) { return v > 0; }))); })));
+    }
+    var markers = spec.datasets.filter(function (d) { return d.marker; });
+    var bars = spec.datasets.filter(function (d) { return !d.marker; });
+    // A marker far above the bars (an OI cap 100x the open interest) would flatten them: use a log axis then.
+    var markerAbove = markers.length && largest(bars) > 0 && largest(markers) / largest(bars) > 20;
+    var logY = (spec.y_scale === "log" || markerAbove) && largest(spec.datasets) > 0;
     var datasets = spec.datasets.map(function (d, i) {
       var color = PALETTE[d.color] || SERIES[i % SERIES.length];
       if (d.marker) {
@@ -203,7 +210,7 @@
             beginAtZero: spec.format !== "price" && !logY,
             grid: { color: "#eef1f5" },
             ticks: { callback: function (v) { return format(v); } },
-            title: { display: !!spec.y_title, text: spec.y_title || "" },
+            title: { display: !!spec.y_title || markerAbove, text: spec.y_title || (markerAbove ? "log scale" : "") },
           },
         },
       },

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal as D
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from insurance.models import CoverageRun, RunStatus
-from riskgov.markets.models import MarginParameters
+from riskgov.markets.models import MarginParameters, ParameterRule
 from riskgov.monitoring.models import Alert, AlertKind, AlertRule
 from riskgov.monitoring.services.monitoring import alerts_evaluate
 from riskgov.reports.models import ExposureReport
@@ -63,6 +64,19 @@ def browser() -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture(autouse=True)
+def _default_guardrail_rules(transactional_db: None) -> None:
+    """The default guardrail rules a migration creates, back after an earlier test emptied the tables
+    (idempotent: get_or_create)."""
+    rules = import_module("riskgov.migrations.0002_default_rules_and_schedule").DEFAULT_RULES
+    for name, (low, high, abs_change, rel_change) in rules.items():
+        ParameterRule.objects.get_or_create(
+            field=name,
+            market=None,
+            defaults={"min_value": low, "max_value": high, "max_abs_change": abs_change, "max_rel_change": rel_change},
+        )
 
 
 @dataclass
@@ -268,11 +282,14 @@ def test_admin_changes_a_parameter_and_the_market_shows_the_new_version(visitor:
     assert "Version history of ETH-USD" in visitor.text("main, #content")
     new_imr = (before.imr * D("1.05")).quantize(D("0.0001"))
     visitor.page.fill("input[name=imr]", str(new_imr))
+    visitor.page.fill("input[name=max_leverage]", "45")  # at most 1/imr
     visitor.page.fill("textarea[name=reason], input[name=reason]", "Tighten ahead of the listing")
     visitor.shots("admin-parameters", phone_fits=False)
-    visitor.page.click("input[type=submit][name=_save], button[type=submit] >> nth=0")
-    visitor.page.wait_for_selector(".messagelist, .errornote")
-    assert visitor.page.locator(".errornote").count() == 0, visitor.text(".errornote")
+    with visitor.page.expect_navigation():
+        visitor.page.click("input[type=submit][value='Save new version']")
+    errors = visitor.page.locator(".errornote, .errorlist")
+    assert errors.count() == 0, errors.all_inner_texts()
+    assert "version 2" in visitor.text("body").lower() or "v2" in visitor.text("body")
     after = MarginParameters.objects.filter(market=market).latest("version")
     assert after.version == before.version + 1 and after.imr == new_imr
     visitor.go("/markets/ETH/")
@@ -282,7 +299,7 @@ def test_admin_changes_a_parameter_and_the_market_shows_the_new_version(visitor:
 
 def test_a_proposal_page_fits_a_phone(visitor: Visitor, chain: Any, holders: Any, gov_settings: Any) -> None:
     build_hand_made()
-    proposal = make_proposal(chain, holders[0])
+    proposal = make_proposal(chain, holders[0], mmr="0.012")
     visitor.go(f"/governance/{proposal.pk}/")
     assert "Raise ETH maintenance margin" in visitor.text("h1")
     visitor.shots("proposal")
