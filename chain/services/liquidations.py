@@ -21,13 +21,17 @@ from chain.units import from_fixed, market_symbol
 from riskgov.markets.models import Liquidation, LiquidationSource, Position, liquidation_notional
 
 LIQUIDATION_EVENT = "PositionLiquidated"
+# What a duplicate delivery compares before writing: rows already equal are not touched.
+_COMPARED = ("market_id", "account_id", "position_id", "liquidated_at", "size", "entry_price", "collateral", "price",
+             "notional", "penalty", "bad_debt", "liquidator", "tx_hash", "log_index", "block_number")  # fmt: skip
 _UPDATE_FIELDS = ["market", "account", "position", "liquidated_at", "size", "entry_price", "collateral", "price",
                   "notional", "penalty", "bad_debt", "liquidator", "tx_hash", "log_index", "block_number",
                   "updated_at"]  # fmt: skip
 
 
 def liquidations_project(checkpoint: IndexerCheckpoint, logs: Sequence[DecodedLog]) -> int:
-    """Upsert a ``Liquidation`` per ``PositionLiquidated`` log of a PerpMarket checkpoint; returns how many."""
+    """Upsert a ``Liquidation`` per ``PositionLiquidated`` log of a PerpMarket checkpoint (rows already equal are
+    not written); returns how many events there were."""
     if checkpoint.role != ContractRole.PERP_MARKET:
         return 0
     events = [log for log in logs if log.event == LIQUIDATION_EVENT]
@@ -67,6 +71,13 @@ def liquidations_project(checkpoint: IndexerCheckpoint, logs: Sequence[DecodedLo
                 block_number=log.block_number,
             )
         )
+    stored = {
+        row[0]: row[1:]
+        for row in Liquidation.objects.filter(source=LiquidationSource.CHAIN, external_id__in=external_ids).values_list(
+            "external_id", *_COMPARED
+        )
+    }
+    rows = [row for row in rows if stored.get(row.external_id) != tuple(getattr(row, name) for name in _COMPARED)]
     Liquidation.objects.bulk_create(
         rows,
         batch_size=BATCH,
@@ -74,7 +85,7 @@ def liquidations_project(checkpoint: IndexerCheckpoint, logs: Sequence[DecodedLo
         unique_fields=["source", "external_id"],
         update_fields=_UPDATE_FIELDS,
     )
-    return len(rows)
+    return len(events)
 
 
 def liquidations_rollback(checkpoint: IndexerCheckpoint, *, after_block: int) -> int:

@@ -6,7 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from chain.models import ChainEvent, ContractRole, IndexerCheckpoint
 from chain.services.indexer import deployment_index
+from chain.services.liquidations import liquidations_project
+from chain.services.projections import event_as_log
 from chain.units import from_fixed
 from riskgov.markets.models import Liquidation, LiquidationSource, Position, liquidation_notional
 from tests.chain_indexer.helpers import holder, move_price, open_position
@@ -62,10 +65,16 @@ def test_liquidation_events_become_liquidations_with_their_bad_debt(demo_chain, 
     assert row.penalty == 0
     assert row.market.symbol == "ETH"
 
-    # Duplicate delivery: reading the chain again changes nothing.
+    # Duplicate delivery: the same logs again change nothing, not even the rows' update times.
     stamps = sorted(Liquidation.objects.values_list("pk", "updated_at"))
-    deployment_index(deployment=deployment)
+    checkpoint = IndexerCheckpoint.objects.get(role=ContractRole.PERP_MARKET)
+    events = ChainEvent.objects.filter(checkpoint=checkpoint, event="PositionLiquidated")
+    assert liquidations_project(checkpoint, [event_as_log(event) for event in events]) == len(logs)
     assert sorted(Liquidation.objects.values_list("pk", "updated_at")) == stamps
+    # A row changed by hand is written back from its event.
+    Liquidation.objects.filter(pk=row.pk).update(bad_debt=0)
+    liquidations_project(checkpoint, [event_as_log(event) for event in events])
+    assert Liquidation.objects.get(pk=row.pk).bad_debt == row.bad_debt
 
 
 def test_a_reorg_removes_the_orphaned_liquidation(demo_chain, deployment):
