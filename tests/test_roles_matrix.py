@@ -254,6 +254,7 @@ MATRIX: dict[str, dict[str, Spec]] = {
     "reports:report-list": {"GET": Shows(200), "POST": Everyone(405)},
     "reports:generate": {"GET": Needs(Permission.MANAGE_REPORTS, 405), "POST": Needs(Permission.MANAGE_REPORTS, 302)},
     "reports:schedules": {"GET": Shows(200), "POST": Everyone(405)},
+    "reports:document-css": GET_ONLY,
     "reports:subscribe": {
         "GET": Everyone(405),
         "POST": Open(302, "a report manager, or the holder signed in with their wallet; anyone else is told so"),

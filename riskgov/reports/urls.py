@@ -7,6 +7,7 @@ urlpatterns = [
     path("", reports.report_list, name="report-list"),
     path("generate/", reports.report_generate, name="generate"),
     path("schedules/", reports.schedule_list, name="schedules"),
+    path("document.css", reports.document_styles, name="document-css"),
     path("subscriptions/", reports.subscription_create, name="subscribe"),
     path("unsubscribe/<str:token>/", reports.unsubscribe, name="unsubscribe"),
     path("subscriptions/confirm/<str:token>/", reports.subscription_confirm, name="subscription-confirm"),

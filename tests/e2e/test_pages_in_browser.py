@@ -120,8 +120,8 @@ def visitor(browser: Any, live_server: Any) -> Iterator[Visitor]:
     page = context.new_page()
     page.set_default_timeout(WAIT)
     found = Visitor(page=page, base=live_server.url)
-    page.on("console", lambda message: message.type == "error" and found.errors.append(message.text))
-    page.on("pageerror", lambda error: found.errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and found.errors.append(f"{page.url}: {message.text}"))
+    page.on("pageerror", lambda error: found.errors.append(f"{page.url}: {error}"))
     try:
         yield found
     finally:
@@ -329,7 +329,7 @@ def test_insurance_run_progress_charts_and_compare_then_a_report(visitor: Visito
     visitor.page.wait_for_selector("section.stats[aria-label='Coverage headline']", timeout=90_000)  # HX-Refresh
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, run.error
-    assert "P(fund exhausted)" in visitor.text("section.stats[aria-label='Coverage headline']")
+    assert "p(fund exhausted)" in visitor.text("section.stats[aria-label='Coverage headline']").lower()
     for name in ("histogram", "exceedance", "fund", "markets"):
         assert visitor.points(f"canvas[data-insurance-chart={name}]") > 0, name
     visitor.shots("insurance-run")

@@ -246,3 +246,12 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     actor = request.user.get_username() if request.user.is_authenticated else f"unsubscribe-link:{email}"
     report_subscription_delete(subscription=subscription, actor=actor)
     return render(request, "reports/unsubscribe.html", {"done": True, "email": email, "schedule": schedule})
+
+
+@require_GET
+def document_styles(request: HttpRequest) -> HttpResponse:
+    """The report document's stylesheet as a file: the page links it (the CSP refuses inline styles), while
+    e-mail and PDF keep it inline from the same template."""
+    response = render(request, "reports/_document_styles.css", content_type="text/css; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
