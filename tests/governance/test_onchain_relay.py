@@ -103,3 +103,28 @@ def test_the_comparison_names_what_the_chain_has_not_counted(
         f"Abstain: 0 wei on chain, {5_000 * WAD} wei collected",
         "1 votes on chain, 3 ballots collected",
     ]
+
+
+@pytest.mark.parametrize("mode", ["onchain"], indirect=True)
+def test_the_page_shows_the_payload_before_propose_and_the_tallies_after(
+    onchain_proposal: Proposal, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.urls import reverse
+
+    url = reverse("governance:proposal-detail", args=[onchain_proposal.pk])
+    html = client.get(url).content.decode()
+    payload = onchain_proposal.onchain_payload
+    assert 'id="onchain-awaiting"' in html and 'data-onchain-action="propose"' in html
+    assert payload["calldatas"][0] in html and "setParameters(bytes32" in html
+    assert 'id="queue-button"' not in html and 'id="execute-button"' not in html  # no off-chain actions
+    assert "Waiting to be relayed" in html  # each collected ballot's relay status
+    Proposal.objects.filter(pk=onchain_proposal.pk).update(proposed_onchain_at=onchain_proposal.created_at)
+    monkeypatch.setattr(
+        onchain_tally.governor_projection,
+        "onchain_tally",
+        lambda pid: chain_governor.Tally(against=0, for_=0, abstain=0),
+    )
+    monkeypatch.setattr(onchain_tally.governor_projection, "onchain_votes", lambda pid: [])
+    html = client.get(url).content.decode()
+    assert "On-chain tally differs" in html and "3 ballots still waiting for the relayer" in html
+    assert 'id="onchain-proposed"' in html and 'data-onchain-action="propose"' not in html
