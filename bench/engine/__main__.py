@@ -43,6 +43,7 @@ def run_scale_case(n_positions: int) -> dict[str, Any]:
 
     from .workload import market_correlation, synthetic_book
 
+    load_before = os.getloadavg()
     started = time.perf_counter()
     portfolio, markets = synthetic_book(n_positions, 10, seed=1)
     model = GBM(correlation=market_correlation(10))
@@ -78,6 +79,8 @@ def run_scale_case(n_positions: int) -> dict[str, Any]:
         "fund_balance": fund,
         "mean_liquidated_positions_per_path": float(result.liquidated_positions.mean()),
         "exhaustion_probability": metrics.exhaustion_probability.value,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -88,6 +91,7 @@ def run_reference_case() -> dict[str, Any]:
 
     from .workload import market_correlation, synthetic_book
 
+    load_before = os.getloadavg()
     portfolio, markets = synthetic_book(400, 2, seed=2)
     config = SimulationConfig(paths=20, steps=96, horizon_days=4.0, impact="sqrt")
     prices = price_paths(markets, GBM(correlation=market_correlation(2)), config, seed=3)
@@ -127,6 +131,8 @@ def run_reference_case() -> dict[str, Any]:
         "speed_ratio": round(slow_seconds / fast_seconds, 1),
         "max_relative_difference_bad_debt": float(np.max(np.abs(fast.bad_debt - slow.bad_debt) / scale)),
         "liquidations": int(slow.liquidated_positions.sum()),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
 
 
