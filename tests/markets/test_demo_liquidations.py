@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal as D
 
 import pytest
+from django.db.models import Sum
 
+from insurance.models import EntryKind, FundLedgerEntry
+from riskgov.demo.services.insurance import insurance_demo_seed
 from riskgov.demo.services.liquidations import liquidations_demo_seed
 from riskgov.demo.services.markets import DEMO_MARKETS, PRICE_SOURCE, demo_seed
 from riskgov.markets.models import Liquidation, PriceObservation
@@ -69,3 +73,23 @@ def _cells(row: Liquidation) -> tuple[object, ...]:
         "tx_hash": None,
     }
     return tuple(by_column[name] for name in LIQUIDATION_COLUMNS)
+
+
+@pytest.mark.django_db(transaction=True)  # the fund's baseline coverage run reads the inputs its commit wrote
+def test_the_demo_fund_pays_the_realised_bad_debt_and_earns_the_penalties():
+    demo_seed(seed=6, positions=100, days=12, snapshot_days=0)
+    liquidations_demo_seed(seed=6)
+    fund = insurance_demo_seed(seed=6, days=12, coverage_paths=200)
+
+    assert fund is not None
+    entries = FundLedgerEntry.objects.filter(fund=fund)
+    start = entries.get(external_ref="demo:6:genesis").occurred_at.replace(hour=0)  # the ledger's day 0
+    # days 1 … 11 of the ledger; today is not over, so its liquidations are not booked yet
+    booked = Liquidation.objects.filter(
+        liquidated_at__gte=start + timedelta(days=1), liquidated_at__lt=start + timedelta(days=12)
+    )
+    for kind, field in ((EntryKind.BAD_DEBT_PAYOUT, "bad_debt"), (EntryKind.PENALTY_INCOME, "penalty")):
+        ledger = entries.filter(kind=kind).aggregate(total=Sum("amount"))["total"] or D(0)
+        realised = booked.aggregate(total=Sum(field))["total"] or D(0)
+        assert abs(ledger - realised) <= D("0.01") * entries.filter(kind=kind).count(), kind  # cents per day
+        assert realised > 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
 from django.db import transaction
+from django.db.models import Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from insurance.models import CoverageRun, EntryKind, InsuranceFund, RunPurpose, RunStatus
@@ -14,12 +16,27 @@ from insurance.services.coverage_execution import coverage_run_execute_inline
 from insurance.services.coverage_runs import coverage_run_create
 from insurance.services.ledger import insurance_fund_create, ledger_entry_record
 from riskgov.demo.services.markets import DemoError
+from riskgov.markets.models import Liquidation
 
 DEMO_FUND_NAME = "Protocol insurance fund"
 DEMO_ACTOR = "seed_demo"
 DAYS_PER_MONTH = 30
 TOP_UP_DAY_OF_MONTH = 15  # the DAO tops the fund up once a month, mid-month
-BAD_DEBT_DAY_PROBABILITY = 0.04  # the chance that a day brings a bad-debt payout
+BAD_DEBT_DAY_PROBABILITY = 0.04  # without a liquidation history: the chance that a day brings a bad-debt payout
+MIN_ENTRY = 0.005  # quote units: what rounds to at least a cent is booked
+
+
+def _realised_by_day(start: datetime, days: int) -> dict[int, tuple[float, float]] | None:
+    """Penalties and bad debt of the realised liquidations per day after `start` (quote units), or None
+    when there is no liquidation history: then the ledger draws its own."""
+    rows = (
+        Liquidation.objects.filter(liquidated_at__gte=start, liquidated_at__lt=start + timedelta(days=days))
+        .annotate(day=TruncDate("liquidated_at", tzinfo=UTC))
+        .values("day")
+        .annotate(penalty=Sum("penalty"), bad_debt=Sum("bad_debt"))
+    )
+    by_day = {(row["day"] - start.date()).days: (float(row["penalty"]), float(row["bad_debt"])) for row in rows}
+    return by_day or None
 
 
 def _money(value: float) -> Decimal:
@@ -30,7 +47,8 @@ def insurance_demo_seed(*, seed: int, days: int = 180, coverage_paths: int = 5_0
     """Create the demo fund with `days` of ledger history and run one coverage run in-process.
 
     Amounts are quote units (USD): a 20 M genesis deposit, monthly DAO top-ups, daily liquidation
-    penalty income, weekly fee income and a few bad-debt payouts after volatile days. Returns None
+    penalty income, weekly fee income and bad-debt payouts — the penalties and bad debt of the demo's
+    liquidation history day by day when there is one (random draws otherwise). Returns None
     when the demo fund already exists (nothing is changed).
     """
     if InsuranceFund.objects.filter(name=DEMO_FUND_NAME).exists():
@@ -52,14 +70,11 @@ def insurance_demo_seed(*, seed: int, days: int = 180, coverage_paths: int = 5_0
             )
 
         record(EntryKind.DEPOSIT, 20_000_000, 0, "genesis", "Genesis capitalisation by the DAO treasury")
+        realised = _realised_by_day(start, days)
         for day in range(1, days):
-            record(
-                EntryKind.PENALTY_INCOME,
-                rng.lognormal(np.log(18_000), 0.6),
-                day,
-                f"penalty:{day}",
-                "Liquidation penalties for the day",
-            )
+            penalty = rng.lognormal(np.log(18_000), 0.6) if realised is None else realised.get(day, (0.0, 0.0))[0]
+            if penalty >= MIN_ENTRY:
+                record(EntryKind.PENALTY_INCOME, penalty, day, f"penalty:{day}", "Liquidation penalties for the day")
             if day % 7 == 0:
                 record(
                     EntryKind.FEE_INCOME,
@@ -72,10 +87,14 @@ def insurance_demo_seed(*, seed: int, days: int = 180, coverage_paths: int = 5_0
                 record(
                     EntryKind.DEPOSIT, 1_000_000, day, f"topup:{day // DAYS_PER_MONTH}", "Monthly DAO treasury top-up"
                 )
-            if rng.random() < BAD_DEBT_DAY_PROBABILITY:
+            if realised is not None:
+                bad_debt = realised.get(day, (0.0, 0.0))[1]
+            else:
+                bad_debt = rng.lognormal(np.log(250_000), 1.0) if rng.random() < BAD_DEBT_DAY_PROBABILITY else 0.0
+            if bad_debt >= MIN_ENTRY:
                 record(
                     EntryKind.BAD_DEBT_PAYOUT,
-                    rng.lognormal(np.log(250_000), 1.0),
+                    bad_debt,
                     day,
                     f"baddebt:{day}",
                     "Bad debt from liquidations that closed below bankruptcy",
