@@ -8,7 +8,7 @@ from celery.app.task import Task
 from riskgov.core.services.outbox import TransientDeliveryError
 from riskgov.core.tasking import retry_policy
 from riskgov.monitoring.services.alert_delivery import alert_delivery_send
-from riskgov.monitoring.services.coverage_backtest import coverage_backtest_compute
+from riskgov.monitoring.services.coverage_backtest import coverage_backtest_compute, coverage_backtest_scheduled
 from riskgov.monitoring.services.coverage_preview import recommendation_coverage_preview
 from riskgov.monitoring.services.monitoring import alerts_evaluate
 from riskgov.monitoring.services.recommender import margin_recommend_all
@@ -69,3 +69,9 @@ def recommendation_coverage_preview_start(*, recommendation_id: int) -> int | No
 def coverage_backtest(*, backtest_id: int) -> str:
     """Compute one queued coverage backtest (claimed once, so a second delivery changes nothing)."""
     return coverage_backtest_compute(backtest_id=backtest_id)
+
+
+@shared_task(name="riskgov.coverage_backtest_daily", soft_time_limit=600, time_limit=660)
+def coverage_backtest_daily() -> int:
+    """Backtest the last days of the coverage model against realised bad debt; the stored backtest's id."""
+    return coverage_backtest_scheduled().pk

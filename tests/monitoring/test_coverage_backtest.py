@@ -180,3 +180,27 @@ def test_the_command_backtests_and_prints_the_tests(fund, runs_cleanup):
     assert "3 windows, 0 days skipped" in text
     statistic = kupiec_pof(3, 1, 0.01).statistic
     assert f"q99%: 1 of 3 exceeded (33.3% vs 1.0%); Kupiec LR {statistic:.3f}" in text
+
+
+@pytest.mark.django_db
+def test_the_daily_backtest_is_scheduled_and_covers_the_last_ninety_days(fund, runs_cleanup):
+    from django_celery_beat.models import PeriodicTask
+
+    from riskgov.monitoring.tasks import coverage_backtest_daily
+
+    schedule = PeriodicTask.objects.get(task="riskgov.coverage_backtest_daily")
+    assert schedule.enabled and (schedule.crontab.hour, schedule.crontab.minute) == ("3", "15")
+    eth = MarketFactory(symbol="ETH")
+    yesterday = D0 + timedelta(days=11)
+    runs_cleanup.append(baseline_run(fund, finished_at=yesterday - timedelta(hours=2), bad_debt=np.arange(100.0)))
+    liquidation(eth, at=yesterday + timedelta(hours=5), bad_debt="95", external_id="y")
+
+    with time_machine.travel(NOW, tick=False):
+        backtest = CoverageBacktest.objects.get(pk=coverage_backtest_daily.run())
+
+    assert (backtest.start, backtest.end) == ((yesterday - timedelta(days=89)).date(), yesterday.date())
+    assert (backtest.requested_by, backtest.status) == ("scheduler", BacktestStatus.SUCCEEDED)
+    assert [(w["day"], w["realised"], w["exceeded"]) for w in backtest.windows] == [
+        ("2025-03-12", 95.0, [True, True, False])
+    ]
+    assert len(backtest.skipped) == 89

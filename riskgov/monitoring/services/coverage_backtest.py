@@ -89,6 +89,8 @@ def _clean(start: date, end: date, levels: tuple[float, ...], max_run_age_hours:
 
 
 COVERAGE_BACKTEST_TASK = "riskgov.coverage_backtest"
+SCHEDULED_DAYS = 90
+SCHEDULER = "scheduler"
 
 
 def coverage_backtest_request(
@@ -143,6 +145,17 @@ def coverage_backtest_compute(*, backtest_id: int) -> str:
         finished_at=timezone.now(),
     )
     return BacktestStatus.SUCCEEDED
+
+
+def coverage_backtest_scheduled() -> CoverageBacktest:
+    """The daily backtest (beat, after the daily coverage run): the SCHEDULED_DAYS days up to yesterday (UTC)."""
+    end = timezone.now().astimezone(UTC).date() - DAY
+    backtest = coverage_backtest_request(
+        start=end - timedelta(days=SCHEDULED_DAYS - 1), end=end, requested_by=SCHEDULER, enqueue=False
+    )
+    coverage_backtest_compute(backtest_id=backtest.pk)
+    backtest.refresh_from_db()
+    return backtest
 
 
 def _windows(backtest: CoverageBacktest) -> tuple[list[dict[str, object]], list[dict[str, str]]]:
