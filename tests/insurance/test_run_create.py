@@ -100,7 +100,7 @@ def test_form_page_shows_defaults_and_volatility_window(analyst: Client) -> None
     assert response.status_code == 200
     body = response.content.decode()
     assert 'value="10000"' in body and "last 30 days" in body
-    assert "<td>ETH</td>" in body and "reference" in body  # the stored history ends before today
+    assert "<td>ETH-USD</td>" in body and "reference" in body  # the stored history ends before today
 
 
 def test_form_requires_login(client: Client) -> None:
