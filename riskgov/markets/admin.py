@@ -91,10 +91,11 @@ class MarketAdmin(admin.ModelAdmin):
         "depth",
         "reference_volatility",
         "steward_min_delay_hours",
+        "loss_waterfall",
         "is_active",
         "change_parameters",
     )
-    list_filter = ("is_active", "quote_asset")
+    list_filter = ("is_active", "quote_asset", "loss_waterfall")
     search_fields = ("symbol", "name")
     readonly_fields = ("change_parameters", "created_at")
     inlines = (MarginParametersInline,)

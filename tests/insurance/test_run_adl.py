@@ -93,3 +93,5 @@ def test_the_market_admin_edits_the_loss_waterfall(admin_client: Client) -> None
     url = reverse("admin:markets_market_change", args=[market.pk])
     form = admin_client.get(url).content.decode()
     assert 'name="loss_waterfall"' in form and "Auto-deleveraging of profitable opposite positions" in form
+    listing = admin_client.get(reverse("admin:markets_market_changelist"), {"loss_waterfall__exact": "socialised"})
+    assert listing.status_code == 200 and "SOL" in listing.content.decode()
