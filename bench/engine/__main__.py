@@ -192,7 +192,7 @@ def run_parallel_case() -> dict[str, Any]:
     return {
         "workload": "a: 100 000 positions, 10 markets, 10 000 paths, 96 steps, GBM with a full 10×10 "
         "correlation (one factor 0.6), sqrt impact",
-        "threads_available": numba.config.NUMBA_NUM_THREADS,
+        "threads_available": numba.config.NUMBA_NUM_THREADS,  # type: ignore[attr-defined]
         "normals_and_correlation_seconds": round(bound, 3),
         "simulate_seconds_1_thread": round(one, 3),
         "simulate_seconds_2_threads": round(two, 3),
