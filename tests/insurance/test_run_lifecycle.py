@@ -330,3 +330,18 @@ def test_progress_fragment_polls_while_the_run_is_active(client: Client) -> None
     body = response.content.decode()
     assert "HX-Refresh" not in response and 'hx-trigger="every 1500ms"' in body
     assert 'value="1"' in body and "left" in body
+
+
+def test_a_worker_with_another_run_storage_leaves_the_run_alone(caplog: pytest.LogCaptureFixture) -> None:
+    build_book()
+    run = new_run()
+    assert run.storage.startswith("filesystem:")
+    CoverageRun.objects.filter(pk=run.pk).update(storage="S3Storage:elsewhere/runs")
+
+    assert not coverage_chunk_simulate(run_id=run.pk, chunk_index=0)
+    assert CoverageChunk.objects.get(run=run, chunk_index=0).attempts == 0
+    assert "keeps its files in S3Storage:elsewhere/runs" in caplog.text
+    report = coverage_execution.coverage_runs_sweep(
+        running_task_ids=set, lost_after=timedelta(0), stalled_after=timedelta(0)
+    )
+    assert run.pk not in report.requeued and run.pk not in report.failed
