@@ -1,6 +1,7 @@
+from decimal import Decimal
+
 import django.core.validators
 import django.db.models.deletion
-from decimal import Decimal
 from django.db import migrations, models
 
 
