@@ -27,6 +27,7 @@ EXPECTED = {
     "governance.proposal": VIEW_ONLY,
     "governance.vote": VIEW_ONLY,
     "governance.voternonce": VIEW_ONLY,
+    "governance.voterelay": VIEW_ONLY,
     "governance.delegationrelay": VIEW_ONLY,
     "governance.delegatestatement": VIEW_ONLY,
     "governance.notificationsubscriber": VIEW_ONLY,

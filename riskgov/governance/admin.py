@@ -30,6 +30,7 @@ from riskgov.governance.models import (
     ProposalState,
     StaffAddress,
     Vote,
+    VoteRelay,
     VoterNonce,
 )
 from riskgov.governance.selectors import onchain as onchain_selectors
@@ -125,6 +126,31 @@ class VoteAdmin(ReadOnlyAdmin):
     list_filter = ["support", "reason_signed"]
     search_fields = ["voter"]
     list_select_related = ["proposal"]
+
+
+@admin.register(VoteRelay)
+class VoteRelayAdmin(ReadOnlyAdmin):
+    """Read-only: each ballot's relay to the Governor (counted, already counted, reverted with its reason, or
+    waiting), written by the relayer task only."""
+
+    list_display = [
+        "pk", "proposal", "voter", "status", "tx_hash", "block_number", "gas_used", "attempts", "relayed_at",
+    ]  # fmt: skip
+    list_filter = ["status"]
+    search_fields = ["vote__voter", "tx_hash"]
+    list_select_related = ["vote__proposal"]
+    readonly_fields = [
+        "vote", "status", "relayer", "tx_hash", "block_number", "gas_used", "revert_reason", "attempts", "created_at",
+        "relayed_at",
+    ]  # fmt: skip
+
+    @admin.display(description="proposal", ordering="vote__proposal")
+    def proposal(self, obj: VoteRelay) -> str:
+        return str(obj.vote.proposal)
+
+    @admin.display(description="voter", ordering="vote__voter")
+    def voter(self, obj: VoteRelay) -> str:
+        return obj.vote.voter
 
 
 @admin.register(VoterNonce)

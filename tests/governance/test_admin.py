@@ -66,3 +66,25 @@ def test_change_page_is_read_only_with_the_derived_state(admin_client, chain, ho
     assert page.status_code == 200 and "Succeeded" in body and 'name="title"' not in body
     assert admin_client.post(url, {"title": "renamed"}).status_code == 403
     assert Proposal.objects.get().title == proposal.title
+
+
+def test_relay_rows_list_each_ballots_outcome_read_only(admin_client, chain, holders, market, gov_settings):
+    from riskgov.governance.models import VoteRelay, VoteRelayStatus
+
+    _decided_proposals(chain, holders, 1)
+    vote = Vote.objects.get()
+    relay = VoteRelay.objects.create(
+        vote=vote, status=VoteRelayStatus.REVERTED, relayer=holders[0].address, attempts=1,
+        revert_reason="GovernorInvalidSignature(signer=0x0): signed with nonce 0, already used (the next is 1)",
+    )  # fmt: skip
+
+    listing = admin_client.get(reverse("admin:governance_voterelay_changelist")).content.decode()
+    assert vote.voter in listing and "Reverted on chain" in listing
+    assert admin_client.get(reverse("admin:governance_voterelay_changelist"), {"status": "counted"}).content.decode(
+    ).count(vote.voter) == 0  # fmt: skip
+
+    url = reverse("admin:governance_voterelay_change", args=[relay.pk])
+    page = admin_client.get(url).content.decode()
+    assert "signed with nonce 0, already used" in page and 'name="status"' not in page
+    assert admin_client.post(url, {"status": "counted"}).status_code == 403
+    assert VoteRelay.objects.get().status == VoteRelayStatus.REVERTED

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,12 +25,14 @@ from django.test import Client
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from hexbytes import HexBytes
+from web3.exceptions import ContractLogicError
 
 from chain import governor as chain_governor
 from chain.anvil import AnvilNode, find_anvil, start_anvil
 from chain.client import ChainClient, RetryPolicy
 from chain.deploy import DEFAULT_MARKETS, DemoAccounts, dev_accounts
 from chain.errors import AnvilError, ChainError, ContractReverted
+from chain.models import GovernorProposalEvent, TimelockEvent
 from chain.registry import registry_update_calldata
 from chain.selectors.deployments import active_deployment
 from chain.services.indexer import deployment_index
@@ -93,9 +96,19 @@ def onchain_node() -> Iterator[str]:
 
 
 @pytest.fixture
-def onchain(settings: Any, onchain_node: str, transactional_db: None, celery_worker_process: Any) -> Iterator[Any]:
+def onchain(
+    request: pytest.FixtureRequest,
+    settings: Any,
+    onchain_node: str,
+    transactional_db: None,
+    celery_worker_process: Any,
+) -> Iterator[Any]:
+    """A fresh on-chain deployment (reverted afterwards). Indirect parameters change the Governor it deploys:
+    ``{"guardian": address, "vote_extension_seconds": n}`` (defaults: no guardian, no late-quorum extension)."""
     from chain.services.deployments import protocol_deploy
 
+    options: dict[str, Any] = getattr(request, "param", {})
+    settings.RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS = options.get("vote_extension_seconds", 0)
     settings.CHAIN_RPC_URL, settings.CHAIN_ID, settings.RISKGOV_DEMO_MODE = onchain_node, 31337, True
     settings.CHAIN_EXECUTOR_KEY, settings.CHAIN_RELAYER_KEY = "", os.environ["CHAIN_RELAYER_KEY"]
     settings.RISKGOV_GOVERNANCE_MODE, settings.CHAIN_SECONDS_PER_BLOCK = GovernanceMode.ONCHAIN, 12
@@ -108,6 +121,7 @@ def onchain(settings: Any, onchain_node: str, transactional_db: None, celery_wor
             "proposal_threshold": Decimal(100 * WAD), "voting_delay_seconds": 0,
             "voting_period_seconds": VOTING_PERIOD_SECONDS, "quorum_fraction": Decimal("0.04"),
             "timelock_seconds": TIMELOCK_SECONDS, "grace_period_seconds": 3600,
+            "guardian_address": options.get("guardian", ""),
         })  # fmt: skip
         outcome = protocol_deploy(client=client, demo=True, governance_mode=GovernanceMode.ONCHAIN)
         for spec in DEFAULT_MARKETS:
@@ -286,3 +300,158 @@ def test_onchain_lifecycle_propose_relay_queue_timelock_execute(onchain: dict[st
     with pytest.raises(ContractReverted) as reverted:
         client.transact(registry.functions.setParameters(market_id("ETH-USD"), *onchain_params[:6]), sender=executor)
     assert reverted.value.error == "OwnableUnauthorizedAccount"
+
+
+GUARDIAN = dev_accounts(1, start=38)[0]  # an unlocked dev account with no tokens: the proposal guardian
+
+
+def _proposed_onchain(env: dict[str, Any], title: str, mmr: str) -> tuple[Proposal, chain_governor.ProposalPayload]:
+    """A proposal created through the guardrails and proposed from its proposer's wallet; voting is open."""
+    proposer = env["holders"][0]
+    proposal = proposal_create(proposer=proposer, title=title, description=f"Set the ETH maintenance margin to {mmr}.",
+                               changes=[ChangeInput("ETH", "mmr", Decimal(mmr))])  # fmt: skip
+    prepared = proposal_onchain_transaction(proposal_id=proposal.pk, action="propose", sender=proposer)
+    proposal = proposal_propose_confirm(
+        proposal_id=proposal.pk, tx_hash=_wallet_send(env["client"], proposer, prepared.as_dict())
+    )
+    env["client"].rpc("evm_mine")  # voting opens the block after the snapshot
+    _index(env)
+    return proposal, chain_governor.ProposalPayload.from_json(proposal.onchain_payload)
+
+
+def _vote(http: Client, env: dict[str, Any], proposal: Proposal, voter: str, support: int = 1) -> None:
+    _, body = _ballot_body(http, env, proposal, voter, support)
+    response = http.post(f"/governance/api/proposals/{proposal.pk}/votes/", body, content_type="application/json")
+    assert response.status_code == 201, response.content
+
+
+def _page(http: Client, proposal: Proposal) -> str:
+    response = http.get(f"/governance/{proposal.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("onchain", [{"guardian": GUARDIAN.address}], indirect=True)
+def test_guardian_cancel_during_the_timelock_is_the_veto_and_changes_no_parameters(onchain: dict[str, Any]) -> None:
+    env, http = onchain, Client()
+    client, governor, registry = env["client"], env["governor"], env["registry"]
+    anyone = env["holders"][-1]
+    proposal, payload = _proposed_onchain(env, "Tighten ETH", "0.035")
+    _vote(http, env, proposal, env["holders"][0])
+    _wait_relayed(proposal, 1)
+    client.rpc("anvil_mine", hex(VOTING_PERIOD_SECONDS // 12 + 1))
+    _wallet_send(client, anyone, proposal_onchain_transaction(proposal_id=proposal.pk, action="queue",
+                                                             sender=anyone).as_dict())  # fmt: skip
+    assert proposal_onchain_sync(proposal_id=proposal.pk).state == ProposalState.QUEUED
+    before = registry.functions.getParameters(market_id("ETH-USD")).call()
+
+    # Only the guardian may cancel a queued proposal: anyone else's cancel reverts.
+    cancel = payload.cancel_tx(governor.address)
+    with pytest.raises(ContractLogicError):
+        client.w3.eth.call({"from": anyone, "to": cancel["to"], "data": cancel["data"]})
+    cancel_hash = _wallet_send(client, GUARDIAN.address, cancel)
+    _index(env)
+    vetoed = proposal_onchain_sync(proposal_id=proposal.pk)
+    assert vetoed.state == ProposalState.VETOED and vetoed.vetoed_at is not None
+    assert vetoed.vetoed_by == "guardian (on chain)" and "during the timelock" in vetoed.veto_reason
+    assert chain_governor.proposal_state(client.w3, governor.address, payload.proposal_id) == (
+        chain_governor.GovernorState.CANCELED
+    )
+    events = GovernorProposalEvent.objects.filter(proposal_id=Decimal(payload.proposal_id))
+    assert [(e.kind, e.tx_hash) for e in events if e.kind == "canceled"] == [("canceled", cancel_hash)]
+    assert TimelockEvent.objects.filter(kind="cancelled", tx_hash=cancel_hash).exists()
+    page = _page(http, vetoed)
+    assert '<span class="state state-vetoed" id="proposal-state">Vetoed</span>' in page
+    assert "Vetoed by the guardian" in page and "guardian (on chain)" in page
+
+    # After the delay the timelock refuses to execute it; no parameter version, the registry is as it was.
+    client.rpc("evm_increaseTime", TIMELOCK_SECONDS + 1)
+    client.rpc("evm_mine")
+    late = proposal_onchain_transaction(proposal_id=proposal.pk, action="execute", sender=anyone)
+    assert late.reverts and late.revert_error == "GovernorUnexpectedProposalState", late
+    _index(env)
+    governance_tick_run()
+    assert Proposal.objects.get(pk=proposal.pk).state == ProposalState.VETOED
+    assert not MarginParameters.objects.filter(source=ChangeSource.PROPOSAL).exists()
+    assert MarginParameters.objects.filter(market__symbol="ETH").latest("pk").mmr == from_fixed(before[1])
+    assert registry.functions.getParameters(market_id("ETH-USD")).call() == before
+
+
+@pytest.mark.parametrize("onchain", [{"vote_extension_seconds": 60}], indirect=True)  # 5 blocks of 12 s
+def test_late_quorum_moves_the_deadline_the_page_shows(onchain: dict[str, Any]) -> None:
+    env, http = onchain, Client()
+    client, governor = env["client"], env["governor"]
+    proposal, payload = _proposed_onchain(env, "Tighten ETH late", "0.036")
+    first_deadline = governor.functions.proposalDeadline(payload.proposal_id).call()
+    assert first_deadline == proposal.snapshot_block + VOTING_PERIOD_SECONDS // 12
+    page = _page(http, proposal)
+    assert 'id="extended-badge"' not in page and f"voting ends after block {first_deadline}" in page
+
+    # Nobody votes until three blocks before the deadline; then one ballot reaches quorum.
+    head = client.w3.eth.block_number
+    client.rpc("anvil_mine", hex(first_deadline - 3 - head))
+    voter = env["holders"][0]
+    assert env["token"].functions.getPastVotes(voter, proposal.snapshot_block).call() >= (
+        governor.functions.quorum(proposal.snapshot_block).call()
+    )
+    _vote(http, env, proposal, voter)
+    (relay,) = _wait_relayed(proposal, 1)
+    new_deadline = governor.functions.proposalDeadline(payload.proposal_id).call()
+    assert relay.block_number is not None and new_deadline == relay.block_number + 5 > first_deadline
+
+    _index(env)
+    extended = GovernorProposalEvent.objects.get(proposal_id=Decimal(payload.proposal_id), kind="extended")
+    assert extended.extended_deadline == new_deadline and extended.tx_hash == relay.tx_hash
+    synced = proposal_onchain_sync(proposal_id=proposal.pk)
+    # Both ends are blocks still to come, estimated from the same head at CHAIN_SECONDS_PER_BLOCK (12 s).
+    assert synced.voting_extended_from is not None and synced.voting_ends_at - synced.voting_extended_from == (
+        timedelta(seconds=12 * (new_deadline - first_deadline))
+    )
+    page = _page(http, synced)
+    assert 'id="extended-badge"' in page and f"voting ends after block {new_deadline}" in page
+    assert f'<time id="voting-ends" datetime="{synced.voting_ends_at.isoformat()}">' in page
+    assert f"(scheduled {synced.voting_extended_from:%Y-%m-%d %H:%M:%S} UTC)" in page
+
+    # Past the first deadline voting is still open on chain, and the app says so; it closes at the new one.
+    client.rpc("anvil_mine", hex(first_deadline + 1 - client.w3.eth.block_number))
+    assert proposal_onchain_sync(proposal_id=proposal.pk).state == ProposalState.ACTIVE
+    client.rpc("anvil_mine", hex(new_deadline + 1 - client.w3.eth.block_number))
+    assert proposal_onchain_sync(proposal_id=proposal.pk).state == ProposalState.SUCCEEDED
+
+
+def test_ballot_for_another_governor_or_chain_is_refused_naming_the_field(onchain: dict[str, Any]) -> None:
+    env, http = onchain, Client()
+    proposal, _ = _proposed_onchain(env, "Tighten ETH", "0.037")
+    voter, governor = env["holders"][1], env["governor"].address
+    other_governor = dev_accounts(1, start=37)[0].address
+    url = f"/governance/api/proposals/{proposal.pk}/votes/"
+
+    def signed_for(domain: dict[str, Any]) -> dict[str, Any]:
+        typed, body = _ballot_body(http, env, proposal, voter, 1)
+        typed = {**typed, "domain": {**typed["domain"], **domain}}
+        signature = Account.sign_message(encode_typed_data(full_message=typed), env["keys"][voter].key).signature
+        return {**body, "signature": HexBytes(signature).to_0x_hex(), "chain_id": typed["domain"]["chainId"],
+                "verifying_contract": typed["domain"]["verifyingContract"]}  # fmt: skip
+
+    refusals = []
+    for domain, field in (({"verifyingContract": other_governor}, "verifying_contract"), ({"chainId": 1}, "chain_id")):
+        response = http.post(url, signed_for(domain), content_type="application/json")
+        error = response.json()["error"]
+        assert response.status_code == 400 and (error["code"], error["field"]) == ("wrong_domain", field), error
+        assert governor in error["message"] and "chain 31337" in error["message"]
+        refusals.append(error["message"])
+    assert other_governor in refusals[0] and "on chain 1," in refusals[1]
+
+    # Signed for another chain but sent without saying so: the signature is not the voter's for this Governor.
+    body = signed_for({"chainId": 1})
+    del body["chain_id"], body["verifying_contract"]
+    response = http.post(url, body, content_type="application/json")
+    error = response.json()["error"]
+    assert response.status_code == 400 and (error["code"], error["field"]) == ("invalid_signature", "signature")
+    assert f"chain 31337, contract {governor}" in error["message"]
+
+    # Nothing was written: the voter's ballot for this Governor is accepted with the same nonce, then relayed.
+    assert not Vote.objects.filter(proposal=proposal).exists() and not VoteRelay.objects.exists()
+    _vote(http, env, proposal, voter)
+    (relay,) = _wait_relayed(proposal, 1)
+    assert int(relay.vote.nonce) == 0 and env["governor"].functions.hasVoted(proposal.ballot_proposal_id, voter).call()
