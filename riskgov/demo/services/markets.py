@@ -31,6 +31,7 @@ from riskgov.markets.models import (
     ExposureSnapshot,
     MarginParameters,
     Market,
+    ParameterChangeRequest,
     Position,
     PositionStatus,
     PriceObservation,
@@ -221,6 +222,7 @@ def demo_reset() -> None:
         MarginRecommendation.objects.filter(market__in=markets).delete()
         MarginPolicy.objects.filter(market__in=markets).delete()
         PriceFeed.objects.filter(market__in=markets).delete()
+        ParameterChangeRequest.objects.filter(market__in=markets).delete()  # with their attestations
         moments = ExposureSnapshot.objects.filter(market__in=markets).values("taken_at")
         ExposureSnapshot.objects.filter(taken_at__in=moments).delete()
         Position.objects.filter(market__in=markets).delete()

@@ -19,6 +19,7 @@ from riskgov.demo.services.markets import (
     demo_user_ensure,
 )
 from riskgov.demo.services.risk import demo_risk_seed
+from riskgov.demo.services.risk_budget import DEMO_BUDGETS, demo_risk_budgets_seed
 
 
 class Command(BaseCommand):
@@ -121,3 +122,10 @@ class Command(BaseCommand):
                     "Demo margin policies, oracle feeds and alert rules; first recommendations and alert sweep done."
                 )
             )
+        budgeted = demo_risk_budgets_seed()
+        if budgeted:
+            limits = ", ".join(
+                f"{symbol} (ΔP(fund exhausted) ≤ {DEMO_BUDGETS[symbol][0]:.2%}, ΔES99 ≤ {DEMO_BUDGETS[symbol][1]:,.0f})"
+                for symbol in budgeted
+            )
+            self.stdout.write(self.style.SUCCESS(f"Demo risk budgets: changes of {limits} wait for a paired run."))
