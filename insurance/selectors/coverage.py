@@ -195,6 +195,13 @@ def run_per_path_csv(run: CoverageRun) -> str:
     return "".join(run_per_path_csv_chunks(run))
 
 
+def _csv_cells(values: np.ndarray) -> list[object]:
+    """A column's cells: floats written out in full without an exponent (0.00001, not 1e-05), the rest as is."""
+    if values.dtype.kind != "f":
+        return list(values.tolist())
+    return [np.format_float_positional(value, trim="-") for value in values.tolist()]
+
+
 def run_per_path_csv_chunks(run: CoverageRun, *, rows_per_chunk: int = 2000) -> Iterator[str]:
     """The per-path CSV as text chunks of `rows_per_chunk` rows, for a streamed download (never one string).
 
@@ -209,7 +216,8 @@ def run_per_path_csv_chunks(run: CoverageRun, *, rows_per_chunk: int = 2000) -> 
         writer = csv.writer(text)
         writer.writerow(columns)
         for start in range(0, total, rows_per_chunk):
-            writer.writerows(zip(*(a[start : start + rows_per_chunk].tolist() for a in arrays), strict=True))
+            columns_text = [_csv_cells(a[start : start + rows_per_chunk]) for a in arrays]
+            writer.writerows(zip(*columns_text, strict=True))
             yield text.getvalue()
             text.seek(0)
             text.truncate()

@@ -94,3 +94,13 @@ def test_voters_csv_weight_has_no_exponent() -> None:
 
     rows = list(csv.DictReader(io.StringIO("".join(proposal_voters_csv([VoteLike()])))))  # type: ignore[list-item]
     assert rows[0]["weight_votes"] == "1000" and rows[0]["weight_wei"] == str(1000 * 10**18)
+
+
+def test_per_path_csv_cells_have_no_exponent() -> None:
+    import numpy as np
+
+    from insurance.selectors.coverage import _csv_cells
+
+    assert _csv_cells(np.array([1e-05, 0.0, 1234.5, 3e20])) == ["0.00001", "0", "1234.5", "300000000000000000000"]
+    assert _csv_cells(np.array([0, 7])) == [0, 7]
+    assert _csv_cells(np.array([True, False])) == [True, False]
