@@ -287,6 +287,9 @@ RISKGOV_BLOCK_EXPLORER_TX_URL = env.str("RISKGOV_BLOCK_EXPLORER_TX_URL", default
 RISKGOV_NOTIFICATION_WEBHOOK_ALLOW_PRIVATE = env.bool("RISKGOV_NOTIFICATION_WEBHOOK_ALLOW_PRIVATE", default=False)
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
+# Seconds per block of the chain: the Governor counts its voting delay and period in blocks (the on-chain demo's
+# Anvil mines one every 2 s and sets 2).
+CHAIN_SECONDS_PER_BLOCK = env.int("CHAIN_SECONDS_PER_BLOCK", default=12)
 # Indexer: blocks per eth_getLogs range, and how far behind the head it stays (0 on a local Anvil).
 CHAIN_INDEXER_BLOCK_RANGE = env.int("CHAIN_INDEXER_BLOCK_RANGE", default=2000)
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=0)
