@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from scipy.stats import chi2
 
-from insurance.models import InsuranceFund
+from insurance.models import CoverageRun, InsuranceFund
 from insurance.services.coverage_files import run_files_delete
 from riskgov.markets.models import LiquidationSource
 from riskgov.monitoring.domain.coverage_backtest import coverage_backtest, predicted_quantiles
@@ -79,7 +79,7 @@ def fund(db):
 
 @pytest.fixture
 def runs_cleanup():
-    runs = []
+    runs: list[CoverageRun] = []
     yield runs
     for run in runs:
         run_files_delete(run.results_file.rsplit("/", 1)[0])
