@@ -38,6 +38,8 @@ def test_small_run_counts_and_valid_parameters():
 
     assert "Demo protocol seeded (seed 3)" in output
     assert set(Market.objects.values_list("symbol", flat=True)) == set(DEMO_SYMBOLS)
+    # one market auto-deleverages, so the demo's coverage runs show the ADL section
+    assert list(Market.objects.filter(loss_waterfall="adl").values_list("symbol", flat=True)) == ["SOL"]
     assert Position.objects.filter(status="open").count() == 500
     assert Position.objects.filter(status="closed").count() == 50
     assert Position.objects.filter(status="liquidated").count() == 12

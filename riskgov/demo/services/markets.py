@@ -29,6 +29,7 @@ from riskgov.core.services.bulk_writes import rows_insert
 from riskgov.markets.models import (
     Account,
     ExposureSnapshot,
+    LossWaterfall,
     MarginParameters,
     Market,
     ParameterChangeRequest,
@@ -81,6 +82,7 @@ class MarketSpec:
     weight: float  # share of positions
     size_margin_base: int | None = None
     size_margin_slope: str | None = None
+    loss_waterfall: str = LossWaterfall.SOCIALISED  # who pays what the insurance fund cannot absorb
 
 
 DEMO_MARKETS: tuple[MarketSpec, ...] = (
@@ -116,7 +118,21 @@ DEMO_MARKETS: tuple[MarketSpec, ...] = (
         3_000_000,
         "0.005",
     ),
-    MarketSpec("SOL", "Solana", 200, 0.90, 0.80, 10_000_000, "0.05", "0.025", 20, "0.0125", 150_000_000, 0.13),
+    MarketSpec(
+        "SOL",
+        "Solana",
+        200,
+        0.90,
+        0.80,
+        10_000_000,
+        "0.05",
+        "0.025",
+        20,
+        "0.0125",
+        150_000_000,
+        0.13,
+        loss_waterfall=LossWaterfall.ADL,  # one auto-deleveraging market, so demo runs show the ADL section
+    ),
     MarketSpec("LINK", "Chainlink", 22, 0.85, 0.75, 3_000_000, "0.05", "0.025", 20, "0.0125", 60_000_000, 0.07),
     MarketSpec("AVAX", "Avalanche", 35, 0.95, 0.75, 2_500_000, "0.05", "0.025", 20, "0.0125", 50_000_000, 0.07),
     MarketSpec("ARB", "Arbitrum", 0.8, 1.00, 0.70, 1_500_000, "0.1", "0.05", 10, "0.02", 20_000_000, 0.07),
@@ -269,6 +285,7 @@ def _markets_create(genesis_at: datetime) -> list[Market]:
             name=f"{spec.name} perpetual",
             depth=Decimal(spec.depth),
             reference_volatility=Decimal(str(spec.volatility)),
+            loss_waterfall=spec.loss_waterfall,
         )
         changes: dict[str, Decimal | None] = {
             "imr": Decimal(spec.imr),
