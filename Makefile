@@ -9,6 +9,17 @@ PORT ?= 8000
 SEED ?= 7
 # `make run GOVERNANCE_MODE=onchain`: a RiskGovernor and its timelock own the registry (README, "Governance modes")
 GOVERNANCE_MODE ?= offchain
+# The local chain's port (CHAIN_RPC_URL follows it) and state file.
+CHAIN_PORT ?= 8545
+CHAIN_STATE ?= var/anvil-state.json
+ifeq ($(GOVERNANCE_MODE),onchain)
+# The Governor's clock is the block number: the demo chain mines a block every 2 s besides each transaction, the
+# governance settings' seconds become blocks of 2 s, and a late quorum extends voting by a minute (not a day).
+CHAIN_MINE_EVERY ?= 2
+CHAIN_SECONDS_PER_BLOCK ?= 2
+RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS ?= 60
+export CHAIN_MINE_EVERY CHAIN_SECONDS_PER_BLOCK RISKGOV_GOVERNANCE_VOTE_EXTENSION_SECONDS
+endif
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
 .PHONY: run test lint bench contracts venv node chromium pdf-libs migrate seed clean-demo prod-check
@@ -50,7 +61,7 @@ migrate: venv
 
 # Migrations and the demo in one Django start-up; on a set-up checkout both have nothing to do.
 seed: venv
-	$(PY) manage.py demo_prepare --seed $(SEED)
+	RISKGOV_GOVERNANCE_MODE=$(GOVERNANCE_MODE) $(PY) manage.py demo_prepare --seed $(SEED)
 
 run: venv node pdf-libs seed
 	@echo ""
@@ -66,7 +77,9 @@ run: venv node pdf-libs seed
 	@echo "  Ctrl-C stops them all."
 	@echo ""
 	@echo "  Governance mode: $(GOVERNANCE_MODE) (make run GOVERNANCE_MODE=onchain|offchain; see README)."
-	HOST=$(HOST) PORT=$(PORT) WEB_PORT=$(PORT) RISKGOV_GOVERNANCE_MODE=$(GOVERNANCE_MODE) $(VENV)/bin/honcho start -f Procfile
+	HOST=$(HOST) PORT=$(PORT) WEB_PORT=$(PORT) RISKGOV_GOVERNANCE_MODE=$(GOVERNANCE_MODE) CHAIN_PORT=$(CHAIN_PORT) \
+	  CHAIN_STATE=$(CHAIN_STATE) CHAIN_RPC_URL=$${CHAIN_RPC_URL:-http://127.0.0.1:$(CHAIN_PORT)} \
+	  $(VENV)/bin/honcho start -f Procfile
 
 # The exposure, positions and import tests run a second time on SQLite (the `make run` default):
 # every figure must be exact there too. pytest-django creates the SQLite test database itself.

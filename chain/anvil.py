@@ -122,7 +122,7 @@ class AnvilNode:
         self.stop()
 
 
-def anvil_args(
+def anvil_args(  # noqa: PLR0913 - keyword-only node options
     *,
     host: str,
     port: int,
@@ -132,8 +132,10 @@ def anvil_args(
     balance_ether: int,
     block_time: float | None,
     state_path: Path | None = None,
+    mixed_mining: bool = False,
 ) -> list[str]:
-    """Command-line arguments for Anvil."""
+    """Command-line arguments for Anvil. ``mixed_mining`` with a ``block_time`` keeps mining each transaction at
+    once and also mines an empty block every ``block_time`` seconds (so block numbers advance with the clock)."""
     args = [
         "--host", host,
         "--port", str(port),
@@ -144,6 +146,8 @@ def anvil_args(
     ]  # fmt: skip
     if block_time is not None:
         args += ["--block-time", str(block_time)]
+        if mixed_mining:
+            args.append("--mixed-mining")
     if state_path is not None:
         args += ["--state", str(state_path)]  # loaded at start if present, written on exit
     return args
@@ -162,11 +166,13 @@ def start_anvil(  # noqa: PLR0913 - keyword-only node options, each with a defau
     log_path: Path | None = None,
     state_path: Path | None = None,
     extra_args: Sequence[str] = (),
+    mixed_mining: bool = False,
 ) -> AnvilNode:
     """Start Anvil and return once its JSON-RPC answers with ``chain_id``.
 
     ``port=None`` picks a free port. ``block_time`` (seconds) switches from automine to interval
-    mining. ``state_path`` keeps the chain across restarts (loaded if present, dumped on a clean
+    mining; with ``mixed_mining`` transactions still mine at once and a block is also mined every
+    ``block_time`` seconds. ``state_path`` keeps the chain across restarts (loaded if present, dumped on a clean
     stop). Output goes to ``log_path`` (a temporary file by default) so failures can be reported.
     """
     command = find_anvil()
@@ -188,6 +194,7 @@ def start_anvil(  # noqa: PLR0913 - keyword-only node options, each with a defau
         balance_ether=balance_ether,
         block_time=block_time,
         state_path=state_path,
+        mixed_mining=mixed_mining,
     )
     with open(log_path, "wb") as log:
         process = subprocess.Popen(  # noqa: S603 - argv of the anvil binary from find_anvil, no shell
@@ -233,14 +240,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--chain-id", type=int, default=DEV_CHAIN_ID)
     parser.add_argument("--accounts", type=int, default=DEFAULT_ACCOUNTS)
     parser.add_argument("--block-time", type=float, default=None, help="seconds; default automine")
+    parser.add_argument(
+        "--mine-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="also mine a block every SECONDS while transactions still mine at once (the on-chain governance "
+        "demo: block numbers, the Governor's clock, advance with time)",
+    )
     parser.add_argument("--state", type=Path, default=None, help="JSON file keeping the chain across restarts")
     options = parser.parse_args(argv)
+    if options.mine_every is not None and options.block_time is not None:
+        parser.error("--mine-every and --block-time exclude each other")
+    if options.mine_every is not None and options.mine_every <= 0:
+        parser.error(f"--mine-every must be a positive number of seconds, not {options.mine_every}")
     node = start_anvil(
         host=options.host,
         port=options.port,
         chain_id=options.chain_id,
         accounts=options.accounts,
-        block_time=options.block_time,
+        block_time=options.block_time if options.mine_every is None else options.mine_every,
+        mixed_mining=options.mine_every is not None,
         state_path=options.state,
     )
     print(
