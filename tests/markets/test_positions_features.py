@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from datetime import timedelta
+from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 
 import pytest
@@ -18,16 +19,19 @@ from riskgov.markets.selectors import positions as positions_selector
 from riskgov.markets.selectors.markets import mark_freshness, market_states
 from riskgov.markets.selectors.positions import (
     ASCENDING,
+    COUNT_LIMIT,
     DESCENDING,
     DISTANCE_BANDS,
     NATURAL_ORDER,
     SORTS,
     InvalidCursor,
     PositionFilters,
+    PositionTotal,
     accounts_matching,
     liquidatable_live,
     open_positions_count,
     open_positions_page,
+    open_positions_total,
 )
 from riskgov.markets.selectors.positions_export import CSV_HEADER, open_positions_csv_rows
 from tests.factories import (
@@ -158,6 +162,28 @@ def test_a_search_matching_nobody_lists_nothing(client, expected):
     assert 'data-total="0"' in body and "No open positions match these filters." in body
 
 
+@pytest.mark.parametrize("distance", ["", "20"])
+def test_the_total_is_exact_up_to_its_limit_then_says_more_than(client, expected, distance, monkeypatch):
+    want = len([e for e in expected if not distance or in_distance_band(e, distance)])
+    filters = PositionFilters(distance_band=distance)
+    for limit in (want, want + 1, 50):
+        total = open_positions_total(filters=filters, limit=limit)
+        assert (total.count, total.more, total.limit) == (want, False, limit)
+    below = open_positions_total(filters=filters, limit=want - 1)
+    assert (below.count, below.more) == (want - 1, True)
+    assert open_positions_total(filters=PositionFilters(account_ids=())) == PositionTotal(0, False, COUNT_LIMIT)
+    with pytest.raises(ValueError, match="limit"):
+        open_positions_total(filters=filters, limit=-1)
+    # the page says "more than" past the limit, with the export still offered
+    monkeypatch.setattr(positions_selector, "COUNT_LIMIT", want - 1)
+    body = client.get(URL, {"distance": distance}).content.decode()
+    assert f'data-total="{want - 1}+"' in body and f"<strong>More than {want - 1}</strong>" in body
+    assert 'id="positions-export"' in body
+    monkeypatch.undo()
+    body = client.get(URL, {"distance": distance}).content.decode()
+    assert f'data-total="{want}"' in body and "More than" not in body
+
+
 def test_a_search_matching_too_many_accounts_says_so(client, expected, monkeypatch):
     monkeypatch.setattr(positions_selector, "ACCOUNT_MATCH_LIMIT", 2)
     match = accounts_matching("0x")
@@ -209,12 +235,12 @@ def test_export_is_the_current_filter_in_the_list_order_with_plain_numbers(clien
         for cell in line[4:15]:
             assert "E" not in cell and "e" not in cell, cell
             assert not re.search(r"\.\d{9,}", cell), cell
-        assert D(line[column["notional_usd"]]) == e.risk.notional.quantize(D("0.01"))
-        assert D(line[column["equity_usd"]]) == e.risk.equity.quantize(D("0.01"))
+        assert D(line[column["notional_usd"]]) == e.risk.notional.quantize(D("0.01"), ROUND_HALF_UP)
+        assert D(line[column["equity_usd"]]) == e.risk.equity.quantize(D("0.01"), ROUND_HALF_UP)
         assert D(line[column["unrealised_pnl_usd"]]) == (
             e.position.size * (ETH_MARK - e.position.entry_price)
-        ).quantize(D("0.01"))
-        assert D(line[column["margin_ratio_pct"]]) == (e.risk.margin_ratio * 100).quantize(D("0.01"))
+        ).quantize(D("0.01"), ROUND_HALF_UP)
+        assert D(line[column["margin_ratio_pct"]]) == (e.risk.margin_ratio * 100).quantize(D("0.01"), ROUND_HALF_UP)
         assert line[column["liquidatable"]] == ("yes" if e.risk.liquidatable else "no")
         if e.risk.equity <= 0:
             assert line[column["leverage"]] == ""  # no leverage for an underwater position

@@ -1,16 +1,18 @@
 """The open-positions list as CSV rows: the filters and order of the page, every page, numbers written out.
 
-Amounts are plain decimals (never an exponent, never 18 places): quote amounts to the cent, sizes and
-prices to eight decimals without trailing zeros, rates and distances in percent with two decimals,
-leverage with two decimals. A figure that does not exist (leverage of an underwater position, the
-liquidation price of a long that cannot be liquidated) is an empty cell.
+Cells come from the one formatting layer (`riskgov.core.formatting`, rounded half up, no grouping, never an
+exponent or 18 places): quote amounts to the cent, sizes and prices to eight decimals without trailing zeros,
+rates and distances in percent with two decimals, leverage with two decimals, markets as BTC-USD. A figure
+that does not exist (leverage of an underwater position, the liquidation price of a long that cannot be
+liquidated) is an empty cell.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
+from riskgov.core.formatting import decimal_text, market_name
 from riskgov.markets.selectors.markets import MarketState, market_states
 from riskgov.markets.selectors.positions import LONG, PositionFilters, PositionRow, open_positions_page
 
@@ -34,31 +36,27 @@ CSV_HEADER = (
     "liquidatable",
     "opened_at",
 )
-CENT = Decimal("0.01")
-FINE = Decimal("0.00000001")
+MONEY_PLACES = 2  # quote amounts, percentages and leverage
+FINE_PLACES = 8  # sizes and prices
 
 
-def _plain(value: Decimal, step: Decimal) -> str:
-    """`value` rounded to `step`, written without exponent; trailing zeros dropped below a cent."""
+def _cell(value: Decimal, places: int, *, strip_zeros: bool = False) -> str:
+    """`value` rounded to `places` by the formatting layer, no grouping or exponent; "" when it is not finite."""
     if not value.is_finite():
         return ""
-    rounded = value.quantize(step, rounding=ROUND_HALF_EVEN)
-    text = f"{rounded:f}"
-    if step < CENT and "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "-0.00") else text
+    return decimal_text(value, places, grouping=False, strip_zeros=strip_zeros) or ""
 
 
 def money_cell(value: Decimal) -> str:
-    return _plain(value, CENT)
+    return _cell(value, MONEY_PLACES)
 
 
 def fine_cell(value: Decimal) -> str:
-    return _plain(value, FINE)
+    return _cell(value, FINE_PLACES, strip_zeros=True)
 
 
 def percent_cell(fraction: Decimal) -> str:
-    return _plain(fraction * 100, CENT)
+    return _cell(fraction * 100, MONEY_PLACES)
 
 
 def position_csv_row(row: PositionRow) -> list[str]:
@@ -67,7 +65,7 @@ def position_csv_row(row: PositionRow) -> list[str]:
     return [
         row.external_id,
         row.account_address,
-        str(row.market),
+        market_name(row.market),
         "long" if row.side == LONG else "short",
         fine_cell(row.size),
         fine_cell(row.entry_price),
@@ -76,7 +74,7 @@ def position_csv_row(row: PositionRow) -> list[str]:
         money_cell(row.collateral),
         money_cell(risk.equity),
         money_cell(row.unrealised_pnl),
-        _plain(risk.leverage, CENT),
+        money_cell(risk.leverage),
         percent_cell(risk.margin_ratio),
         fine_cell(risk.liquidation_price) if reachable else "",
         percent_cell(risk.distance_to_liquidation) if risk.distance_to_liquidation.is_finite() else "",

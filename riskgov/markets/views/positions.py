@@ -28,9 +28,10 @@ from riskgov.markets.selectors.positions import (
     InvalidCursor,
     PositionFilters,
     PositionPage,
+    PositionTotal,
     accounts_matching,
-    open_positions_count,
     open_positions_page,
+    open_positions_total,
 )
 from riskgov.markets.selectors.positions_export import open_positions_csv_rows
 
@@ -119,7 +120,7 @@ def position_list(request: HttpRequest) -> HttpResponse:
     states = market_states()
     form = PositionFilterForm(request.GET, states=states)
     page: PositionPage | None = None
-    total: int | None = None
+    total: PositionTotal | None = None
     error = ""
     sort_links: dict[str, dict[str, str]] = {}
     number = _page_number(request.GET.get("page"))
@@ -131,7 +132,7 @@ def position_list(request: HttpRequest) -> HttpResponse:
             error = f"{exc} Showing the first page."
             number = 1
             page = open_positions_page(filters=filters, states=states)
-        total = open_positions_count(filters=filters, states=states)
+        total = open_positions_total(filters=filters, states=states)
         sort_links = _sort_links(request, filters)
     query = request.GET.copy()
     for name in ("cursor", "page"):
