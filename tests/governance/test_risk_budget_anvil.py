@@ -38,14 +38,17 @@ from riskgov.governance.services.execution import ExecutionFailed, proposal_exec
 from riskgov.governance.services.proposals import ChangeInput, proposal_create
 from riskgov.governance.services.votes import SignedBallot, vote_cast
 from riskgov.markets.models import (
+    Account,
     ChangeRequestStatus,
     MarginParameters,
     Market,
     ParameterChangeRequest,
+    Position,
     PriceObservation,
     RiskBudget,
 )
 from riskgov.markets.services.parameters import margin_parameters_change
+from tests.factories import address_for
 from tests.governance.test_onchain_lifecycle import onchain_node  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -58,7 +61,7 @@ os.environ.setdefault("CHAIN_EXECUTOR_KEY", HexBytes(DEPLOYER.key).to_0x_hex())
 @pytest.fixture
 def deployed(settings: Any, onchain_node: str, celery_worker_process: Any) -> Iterator[dict[str, Any]]:  # noqa: F811
     """The protocol deployed (off-chain governance) with the demo's holders and positions, a funded insurance
-    fund and two days of hourly prices, so that a paired coverage run can start."""
+    fund, two days of hourly prices and a leveraged BTC book, so that a paired coverage run can start."""
     from chain.services.deployments import protocol_deploy
 
     settings.CHAIN_RPC_URL, settings.CHAIN_ID, settings.RISKGOV_DEMO_MODE = onchain_node, 31337, True
@@ -82,6 +85,7 @@ def deployed(settings: Any, onchain_node: str, celery_worker_process: Any) -> It
             "quorum_fraction": D("0.04"), "timelock_seconds": 600, "grace_period_seconds": 3600,
         })  # fmt: skip
         _price_history(hours=48)
+        _leveraged_book(symbol="BTC", count=60)
         fund = InsuranceFund.objects.create(name="Protocol fund")
         ledger_entry_record(fund=fund, kind=EntryKind.DEPOSIT, amount=D("2000000"), external_ref="seed-deposit",
                             note="initial capital", recorded_by="test",
@@ -108,6 +112,26 @@ def _price_history(*, hours: int) -> None:
             at = last.observed_at - timedelta(hours=hour + 1)
             rows.append(PriceObservation(market=market, price=D(f"{price:.6f}"), observed_at=at, source="test"))
     PriceObservation.objects.bulk_create(rows)
+
+
+def _leveraged_book(*, symbol: str, count: int) -> None:
+    """Leveraged positions opened at the mark: a loosening of the margins certainly adds bad debt there."""
+    rng = np.random.default_rng(5)
+    market = Market.objects.get(symbol=symbol)
+    mark = float(PriceObservation.objects.filter(market=market).latest("observed_at").price)
+    accounts = Account.objects.bulk_create([Account(address=address_for(7000 + i)) for i in range(6)])
+    rows = []
+    for i in range(count):
+        notional, leverage = float(rng.lognormal(np.log(50_000), 0.8)), float(rng.uniform(8, 19))
+        side = 1 if i % 2 else -1
+        rows.append(
+            Position(
+                external_id=f"budget-{i}", account=accounts[i % len(accounts)], market=market,
+                size=D(f"{side * notional / mark:.8f}"), entry_price=D(f"{mark * rng.uniform(0.99, 1.01):.6f}"),
+                collateral=D(f"{notional / leverage:.6f}"), opened_at=timezone.now() - timedelta(days=1),
+            )
+        )  # fmt: skip
+    Position.objects.bulk_create(rows)
 
 
 def _queued_past_timelock(env: dict[str, Any], title: str, changes: list[ChangeInput]) -> Proposal:
@@ -201,7 +225,8 @@ def test_budgeted_proposal_executes_on_anvil_after_the_worker_attests_and_an_ove
     refused = ParameterChangeRequest.objects.get(market=btc)
     assert refused.status == ChangeRequestStatus.REFUSED
     assert refused.refusal.startswith("over its risk budget: ") and "above the budget of 0." in refused.refusal
-    assert RiskAttestation.objects.get(change_request=refused).status == AttestationStatus.OVER_BUDGET
+    over = RiskAttestation.objects.get(change_request=refused)
+    assert over.status == AttestationStatus.OVER_BUDGET and over.es99_delta > 0  # the loosening adds bad debt
     assert MarginParameters.objects.current_for(btc) == btc_before
     with pytest.raises(ExecutionFailed) as again:
         proposal_execute(proposal_id=loosen.pk)  # stays refused on the same evidence; no new attestation
