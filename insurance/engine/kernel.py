@@ -3,8 +3,9 @@
 Per path and market the kernel keeps frontiers into the ladder instead of per-position state:
 longs `[long_flagged, end)` have been flagged and `[long_executed, end)` executed (shorts mirror
 this from the bottom of their segment). A new flag search happens only when the price makes a new
-running minimum (longs) or maximum (shorts), so a step costs O(markets) plus O(log n) per new
-extreme, and each execution band is summed exactly from the compensated prefix sums.
+running minimum (longs) or maximum (shorts), so a step costs O(markets) plus, per new
+extreme, a galloping search from the old frontier (O(log of the positions newly flagged)), and each
+execution band is summed exactly from the compensated prefix sums.
 
 Paths are independent: `simulate_block` splits its paths into one contiguous group per thread
 (numba ``prange``), each with its own scratch state, so the outputs are the same whatever the number
@@ -50,6 +51,47 @@ def _search_left(values: NDArray[np.float64], lo: int, hi: int, x: float) -> int
         else:
             hi = mid
     return lo
+
+
+@njit(cache=True, inline="always")
+def _gallop_right(values: NDArray[np.float64], lo: int, hi: int, x: float) -> int:
+    """`_search_right` for an answer expected near `hi`: doubling steps down from hi, then bisection.
+
+    A new running minimum is usually just below the last one, so the flag frontier moves by a few
+    positions: this costs O(log distance moved) reads close to the frontier instead of O(log n) over
+    the whole segment. Same result as `_search_right(values, lo, hi, x)`.
+    """
+    upper = hi
+    step = 1
+    while True:
+        probe = hi - step
+        if probe < lo:
+            lower = lo
+            break
+        if values[probe] <= x:
+            lower = probe + 1
+            break
+        upper = probe
+        step <<= 1
+    return _search_right(values, lower, upper, x)
+
+
+@njit(cache=True, inline="always")
+def _gallop_left(values: NDArray[np.float64], lo: int, hi: int, x: float) -> int:
+    """`_search_left` for an answer expected near `lo` (the short-side mirror of `_gallop_right`)."""
+    lower = lo
+    step = 1
+    while True:
+        probe = lo + step - 1
+        if probe >= hi:
+            upper = hi
+            break
+        if values[probe] >= x:
+            upper = probe
+            break
+        lower = probe + 1
+        step <<= 1
+    return _search_left(values, lower, upper, x)
 
 
 @njit(cache=True, inline="always")
@@ -318,10 +360,10 @@ def _simulate_paths(
                     # flag: only a new running extreme can make more positions liquidatable
                     if price < running_min[m]:
                         running_min[m] = price
-                        long_flagged[m] = _search_right(liquidation, long_begin, long_flagged[m], price)
+                        long_flagged[m] = _gallop_right(liquidation, long_begin, long_flagged[m], price)
                     if price > running_max[m]:
                         running_max[m] = price
-                        short_flagged[m] = _search_left(liquidation, short_flagged[m], short_end, price)
+                        short_flagged[m] = _gallop_left(liquidation, short_flagged[m], short_end, price)
                     if delay == 0 or t == last:
                         long_due = long_flagged[m]
                         short_due = short_flagged[m]
