@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -204,32 +205,38 @@ def _chunk_prices(
     start: int,
     stop: int,
     *,
-    prefetch: bool,
+    workers: int,
 ) -> Iterator[tuple[ChunkSlice, NDArray[np.float64]]]:
     """Each chunk overlapping paths [start, stop) with the prices of the paths needed from it, in order.
 
-    With `prefetch` the next chunk's prices are generated on a second thread while the caller liquidates
-    the current one (NumPy's generators, matrix products and ufuncs release the GIL, and so does the
-    kernel); each chunk still draws from its own generator, so the prices are the same either way.
+    With `workers` > 1 the next `workers` chunks' prices are generated on as many threads while the
+    caller liquidates the current one (NumPy's generators, matrix products and ufuncs release the GIL,
+    and so does the kernel). A chunk's random stream is one generator drawn in a fixed order, so one
+    chunk cannot be split across threads without changing its numbers; whole chunks can, and each still
+    draws from its own generator, so the prices are the same for any number of workers.
     """
 
     def generate(piece: ChunkSlice) -> NDArray[np.float64]:
         prices = model.generate(
             markets, config, chunk_generator(seed, piece.index), piece.chunk_start, piece.chunk_stop
         )
-        return np.ascontiguousarray(prices[piece.start - piece.chunk_start : piece.stop - piece.chunk_start])
+        needed = np.ascontiguousarray(prices[piece.start - piece.chunk_start : piece.stop - piece.chunk_start])
+        if not np.all(np.isfinite(needed)) or not np.all(needed > 0):  # checked on the generating thread
+            raise ValueError("model produced non-finite or non-positive prices; check volatility and drift")
+        return needed
 
     pieces = list(chunk_slices(config.paths, config.chunk_size, start, stop))
-    if not prefetch or len(pieces) < 2:  # noqa: PLR2004 - one chunk has nothing to overlap with
+    if workers < 2 or len(pieces) < 2:  # noqa: PLR2004 - one chunk has nothing to overlap with
         for piece in pieces:
             yield piece, generate(piece)
         return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-prices") as pool:
-        upcoming: Future[NDArray[np.float64]] = pool.submit(generate, pieces[0])
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine-prices") as pool:
+        # at most `workers` chunks ahead of the one being liquidated: memory stays bounded by the chunk size
+        upcoming: deque[Future[NDArray[np.float64]]] = deque(pool.submit(generate, p) for p in pieces[:workers])
         for index, piece in enumerate(pieces):
-            prices = upcoming.result()
-            if index + 1 < len(pieces):
-                upcoming = pool.submit(generate, pieces[index + 1])
+            prices = upcoming.popleft().result()
+            if index + workers < len(pieces):
+                upcoming.append(pool.submit(generate, pieces[index + workers]))
             yield piece, prices
 
 
@@ -321,12 +328,10 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
     previous_threads = numba.get_num_threads()
     if threads is not None:
         numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-    prefetch = numba.get_num_threads() > 1
+    workers = numba.get_num_threads()
     capacity = queue_capacity(ladder.hull_line, ladder.segment_start, ladder.adl_market)
     try:
-        for piece, needed in _chunk_prices(markets, model, config, run_seed, start, stop, prefetch=prefetch):
-            if not np.all(np.isfinite(needed)) or not np.all(needed > 0):
-                raise ValueError("model produced non-finite or non-positive prices; check volatility and drift")
+        for piece, needed in _chunk_prices(markets, model, config, run_seed, start, stop, workers=workers):
             rows = slice(piece.start - start, piece.stop - start)
             chunk_adl = adl.rows(rows if any_adl else slice(0, 0))
             simulate_block(

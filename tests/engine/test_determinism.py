@@ -174,3 +174,37 @@ def test_a_prebuilt_ladder_gives_the_same_result_and_a_mismatched_one_is_refused
     )
     with pytest.raises(ValueError, match="ladder"):
         simulate(smaller, markets, model, config, fund_balance=500.0, seed=9, ladder=ladder)
+
+
+class _LastChunkOverflows:
+    """GBM prices, except that the chunk holding the run's last path contains an infinite price."""
+
+    def __init__(self, paths: int) -> None:
+        self.paths = paths
+        self.base = GBM()
+
+    def validate(self, markets: object, config: object) -> None:
+        self.base.validate(markets, config)
+
+    def generate(self, markets: object, config: object, rng: np.random.Generator, start: int, stop: int) -> np.ndarray:
+        prices = self.base.generate(markets, config, rng, start, stop)
+        if stop == self.paths:
+            prices[-1, -1, 0] = np.inf
+        return prices
+
+
+def test_chunks_generated_on_several_threads_give_the_one_thread_prices_and_errors() -> None:
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("numba was started with one thread")
+    book = random_book(11, 300, 2)
+    config = SimulationConfig(paths=90, steps=10, horizon_days=1.0, impact="sqrt", chunk_size=10)
+    model = GBM(correlation=[[1.0, 0.3], [0.3, 1.0]])
+    one = simulate(book.portfolio, book.markets, model, config, fund_balance=1e4, seed=8, threads=1)
+    two = simulate(book.portfolio, book.markets, model, config, fund_balance=1e4, seed=8, threads=2)
+    assert_identical(one, two)
+    assert one.liquidated_positions.sum() > 0
+    # a bad price in a chunk generated ahead on another thread fails the call with the model's reason
+    with pytest.raises(ValueError, match="non-finite or non-positive prices"):
+        simulate(book.portfolio, book.markets, _LastChunkOverflows(90), config, fund_balance=1e4, seed=8, threads=2)
