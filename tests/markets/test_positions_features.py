@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import replace
 from datetime import timedelta
 from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
@@ -172,6 +173,14 @@ def test_the_total_is_exact_up_to_its_limit_then_says_more_than(client, expected
     below = open_positions_total(filters=filters, limit=want - 1)
     assert (below.count, below.more) == (want - 1, True)
     assert open_positions_total(filters=PositionFilters(account_ids=())) == PositionTotal(0, False, COUNT_LIMIT)
+    # an account search counts through its own query: the same figures
+    account_id = expected[1].position.account_id
+    mine = len(
+        [e for e in expected if e.position.account_id == account_id and (not distance or in_distance_band(e, distance))]
+    )
+    by_account = replace(filters, account_ids=(account_id,))
+    assert open_positions_total(filters=by_account, limit=mine) == PositionTotal(mine, False, mine)
+    assert open_positions_total(filters=by_account, limit=mine - 1) == PositionTotal(mine - 1, True, mine - 1)
     with pytest.raises(ValueError, match="limit"):
         open_positions_total(filters=filters, limit=-1)
     # the page says "more than" past the limit, with the export still offered
