@@ -27,6 +27,19 @@ IMPACT_SQRT = 2
 IMPACT_CAP = 0.99
 SIDE_LONG = 0
 SIDE_SHORT = 1
+# columns of the packed prefix sums (see `pack_prefix`): quantity hi, lo, then bankruptcy value hi, lo
+QUANTITY = 0
+VALUE = 2
+
+
+def pack_prefix(
+    quantity_hi: NDArray[np.float64],
+    quantity_lo: NDArray[np.float64],
+    value_hi: NDArray[np.float64],
+    value_lo: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """The ladder's four prefix-sum arrays side by side, (n, 4): a band sum reads one cache line per end."""
+    return np.ascontiguousarray(np.stack([quantity_hi, quantity_lo, value_hi, value_lo], axis=1))
 
 
 @njit(cache=True, inline="always")
@@ -95,17 +108,18 @@ def _gallop_left(values: NDArray[np.float64], lo: int, hi: int, x: float) -> int
 
 
 @njit(cache=True, inline="always")
-def _band(hi: NDArray[np.float64], lo: NDArray[np.float64], a: int, b: int, g: int) -> float:
-    """Sum over ladder positions [a, b) of segment g from its double-double prefix sums."""
+def _band(prefix: NDArray[np.float64], column: int, a: int, b: int, g: int) -> float:
+    """Sum over ladder positions [a, b) of segment g from the double-double prefix sums in
+    prefix[:, column] (hi) and prefix[:, column + 1] (lo)."""
     if a >= b:
         return 0.0
-    return (hi[b + g] - hi[a + g]) + (lo[b + g] - lo[a + g])
+    return (prefix[b + g, column] - prefix[a + g, column]) + (prefix[b + g, column + 1] - prefix[a + g, column + 1])
 
 
 @njit(cache=True, inline="always")
 def _open_band(
-    hi: NDArray[np.float64],
-    lo: NDArray[np.float64],
+    prefix: NDArray[np.float64],
+    column: int,
     removed: NDArray[np.float64],
     use_removed: bool,
     a: int,
@@ -113,7 +127,7 @@ def _open_band(
     g: int,
 ) -> float:
     """Band sum of what is still open: the ladder's sum minus what ADL removed from [a, b)."""
-    total = _band(hi, lo, a, b, g)
+    total = _band(prefix, column, a, b, g)
     if use_removed and a < b:
         total -= fenwick_range(removed, a, b)
     return total
@@ -258,10 +272,7 @@ def _simulate_paths(
     segment_start: NDArray[np.int64],
     bankruptcy: NDArray[np.float64],
     liquidation: NDArray[np.float64],
-    quantity_hi: NDArray[np.float64],
-    quantity_lo: NDArray[np.float64],
-    value_hi: NDArray[np.float64],
-    value_lo: NDArray[np.float64],
+    prefix: NDArray[np.float64],
     penalty: NDArray[np.float64],
     depth: NDArray[np.float64],
     impact_mode: int,
@@ -377,8 +388,8 @@ def _simulate_paths(
                     sa, sb = short_executed[m], short_due
                     if la >= lb and sa >= sb:
                         break
-                    long_quantity = _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, la, lb, g_long)
-                    short_quantity = _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, sa, sb, g_short)
+                    long_quantity = _open_band(prefix, QUANTITY, removed_quantity, any_adl, la, lb, g_long)
+                    short_quantity = _open_band(prefix, QUANTITY, removed_quantity, any_adl, sa, sb, g_short)
                     gross = price * (long_quantity + short_quantity)
                     impact = _impact(impact_mode, impact_coefficient, gross, depth[m])
                     market_bad_debt = 0.0
@@ -390,16 +401,16 @@ def _simulate_paths(
                         # [j2, lb): bankrupt at x; [j1, j2): equity below the penalty; [la, j1): full penalty
                         market_bad_debt += max(
                             0.0,
-                            _open_band(value_hi, value_lo, removed_value, any_adl, j2, lb, g_long)
-                            - x * _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, j2, lb, g_long),
+                            _open_band(prefix, VALUE, removed_value, any_adl, j2, lb, g_long)
+                            - x * _open_band(prefix, QUANTITY, removed_quantity, any_adl, j2, lb, g_long),
                         )
                         market_penalty += max(
                             0.0,
-                            x * _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, j1, j2, g_long)
-                            - _open_band(value_hi, value_lo, removed_value, any_adl, j1, j2, g_long),
+                            x * _open_band(prefix, QUANTITY, removed_quantity, any_adl, j1, j2, g_long)
+                            - _open_band(prefix, VALUE, removed_value, any_adl, j1, j2, g_long),
                         )
                         market_penalty += (
-                            pen * x * _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, la, j1, g_long)
+                            pen * x * _open_band(prefix, QUANTITY, removed_quantity, any_adl, la, j1, g_long)
                         )
                         long_executed[m] = la
                         if any_adl and j2 < lb:
@@ -413,16 +424,16 @@ def _simulate_paths(
                         # [sa, j2): bankrupt at x; [j2, j1): equity below the penalty; [j1, sb): full penalty
                         market_bad_debt += max(
                             0.0,
-                            x * _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, sa, j2, g_short)
-                            - _open_band(value_hi, value_lo, removed_value, any_adl, sa, j2, g_short),
+                            x * _open_band(prefix, QUANTITY, removed_quantity, any_adl, sa, j2, g_short)
+                            - _open_band(prefix, VALUE, removed_value, any_adl, sa, j2, g_short),
                         )
                         market_penalty += max(
                             0.0,
-                            _open_band(value_hi, value_lo, removed_value, any_adl, j2, j1, g_short)
-                            - x * _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, j2, j1, g_short),
+                            _open_band(prefix, VALUE, removed_value, any_adl, j2, j1, g_short)
+                            - x * _open_band(prefix, QUANTITY, removed_quantity, any_adl, j2, j1, g_short),
                         )
                         market_penalty += (
-                            pen * x * _open_band(quantity_hi, quantity_lo, removed_quantity, any_adl, j1, sb, g_short)
+                            pen * x * _open_band(prefix, QUANTITY, removed_quantity, any_adl, j1, sb, g_short)
                         )
                         short_executed[m] = sb
                         if any_adl and sa < j2:
@@ -535,10 +546,7 @@ def simulate_block(
     segment_start: NDArray[np.int64],
     bankruptcy: NDArray[np.float64],
     liquidation: NDArray[np.float64],
-    quantity_hi: NDArray[np.float64],
-    quantity_lo: NDArray[np.float64],
-    value_hi: NDArray[np.float64],
-    value_lo: NDArray[np.float64],
+    prefix: NDArray[np.float64],
     penalty: NDArray[np.float64],
     depth: NDArray[np.float64],
     impact_mode: int,
@@ -591,10 +599,7 @@ def simulate_block(
             segment_start,
             bankruptcy,
             liquidation,
-            quantity_hi,
-            quantity_lo,
-            value_hi,
-            value_lo,
+            prefix,
             penalty,
             depth,
             impact_mode,

@@ -22,7 +22,7 @@ from .inputs import (
     market_vector,
     validate_markets,
 )
-from .kernel import IMPACT_LINEAR, IMPACT_NONE, IMPACT_SQRT, simulate_block
+from .kernel import IMPACT_LINEAR, IMPACT_NONE, IMPACT_SQRT, pack_prefix, simulate_block
 from .ladder import LiquidationLadder, build_ladder
 from .models import PriceModel
 from .version import ENGINE_VERSION
@@ -329,6 +329,7 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
     if threads is not None:
         numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     workers = numba.get_num_threads()
+    prefix = pack_prefix(ladder.quantity_hi, ladder.quantity_lo, ladder.bankruptcy_value_hi, ladder.bankruptcy_value_lo)
     capacity = queue_capacity(ladder.hull_line, ladder.segment_start, ladder.adl_market)
     try:
         for piece, needed in _chunk_prices(markets, model, config, run_seed, start, stop, workers=workers):
@@ -339,10 +340,7 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
                 ladder.segment_start,
                 ladder.bankruptcy_price,
                 ladder.liquidation_price,
-                ladder.quantity_hi,
-                ladder.quantity_lo,
-                ladder.bankruptcy_value_hi,
-                ladder.bankruptcy_value_lo,
+                prefix,
                 penalty,
                 depth,
                 _IMPACT_CODES[config.impact],
