@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -10,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from chain.client import ChainClient
 from chain.conf import demo_mode, executor_account
@@ -27,7 +29,7 @@ from chain.deploy import (
     populate_demo,
 )
 from chain.errors import ChainError
-from chain.models import ChainDeployment, GovernanceMode, IndexerCheckpoint
+from chain.models import ChainDeployment, ContractRole, GovernanceMode, IndexerCheckpoint
 from chain.selectors.deployments import active_deployment
 from chain.services.indexer import CheckpointRun, IndexerConfig, deployment_index
 from chain.services.projections import PER_LOG_MODELS
@@ -154,7 +156,32 @@ def deployment_record(
             ]
         )
         markets_ensure(addresses["price_feeds"].keys())
+        if governance:
+            index_schedule_ensure([ContractRole.GOVERNOR, ContractRole.TIMELOCK])
     return deployment
+
+
+INDEX_EVERY_SECONDS = 15
+
+
+def index_schedule_ensure(roles: Sequence[str]) -> list[str]:
+    """Beat entries that index each of `roles` every 15 s, like the token's, registry's, market's and feeds' of
+    migration 0002: on-chain mode adds the Governor's and the timelock's, so votes, queue, execution and cancels
+    reach the database without a page asking. Returns the names of the entries it created."""
+    every, _ = IntervalSchedule.objects.get_or_create(every=INDEX_EVERY_SECONDS, period=IntervalSchedule.SECONDS)
+    created = []
+    for role in roles:
+        _, new = PeriodicTask.objects.get_or_create(
+            name=f"Index chain: {role}",
+            defaults={
+                "task": "chain.index_contract", "kwargs": json.dumps({"role": str(role)}), "interval": every,
+                "enabled": True, "expire_seconds": 2 * INDEX_EVERY_SECONDS,
+                "description": f"Read new {role} logs from the chain into the database (safe to overlap).",
+            },
+        )  # fmt: skip
+        if new:
+            created.append(f"Index chain: {role}")
+    return created
 
 
 def _symbols_of(deployments: object) -> set[str]:

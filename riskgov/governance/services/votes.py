@@ -271,6 +271,22 @@ def onchain_next_nonce(proposal: Proposal, voter: str) -> int:
         ) from exc
 
 
+def _snapshot_weight(proposal: Proposal, voter: str) -> int:
+    """The voter's power at the proposal's snapshot; refused when none, or (503) while the indexer has not reached
+    the snapshot block yet (on chain it is the propose transaction's block)."""
+    try:
+        weight = chain_reads.snapshot_voting_power(voter, int(proposal.snapshot_block))
+    except ChainError as exc:
+        raise VoteRejected(
+            "cannot_verify_now", f"cannot read {voter}'s voting power at the snapshot now: {exc}", status=503
+        ) from exc
+    if weight <= 0:
+        raise VoteRejected(
+            "no_voting_power", f"{voter} had no voting power at snapshot block {proposal.snapshot_block}"
+        )
+    return weight
+
+
 def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | None = None) -> Vote:
     """Accept `ballot` if the proposal is Active, the voter has not voted on it, the nonce is the voter's next one,
     the voter had power at the snapshot, and the voter signed exactly this ballot (with its reason, if any).
@@ -300,11 +316,7 @@ def vote_cast(*, ballot: SignedBallot, submitted_by: str = "", now: datetime | N
         raise VoteRejected(
             "wrong_nonce", f"nonce must be {expected} (the voter's next nonce), got {ballot.nonce}", field="nonce"
         )
-    weight = chain_reads.snapshot_voting_power(voter, int(proposal.snapshot_block))
-    if weight <= 0:
-        raise VoteRejected(
-            "no_voting_power", f"{voter} had no voting power at snapshot block {proposal.snapshot_block}"
-        )
+    weight = _snapshot_weight(proposal, voter)
     signature = bytes(HexBytes(ballot.signature))
     _signature_check(proposal, typed, signature)
     relayer = to_checksum_address(submitted_by) if submitted_by and is_address(submitted_by) else ""
