@@ -86,6 +86,13 @@ class Position(models.Model):
             ),
             models.Index(fields=["status", "market"], name="position_status_market_idx"),
             models.Index(fields=["account", "status"], name="position_account_status_idx"),
+            # An account search's (market, side) streams: a range of one account's positions, not a
+            # bitmap of the account's rows and the whole market's.
+            models.Index(
+                fields=["account", "market", "side", "bankruptcy_price"],
+                name="position_open_account_risk_idx",
+                condition=Q(status="open"),
+            ),
         ]
 
     def __str__(self) -> str:
