@@ -162,6 +162,21 @@ def celery_worker_process(django_db_setup: None, django_db_blocker: object) -> I
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _role_groups_only_from_the_migrated_rows(django_db_setup: None) -> Iterator[None]:
+    """Once the test database is migrated, a flush no longer re-creates the role groups (``post_migrate``).
+
+    A flush that emits ``post_migrate`` would create them again with ids of its own, and the next transactional
+    test's serialized rollback, which inserts the migrated groups with their ids, would then collide on the
+    group names. Transactional tests get the groups back from the serialized rows instead.
+    """
+    from django.apps import apps
+    from django.db.models.signals import post_migrate
+
+    assert post_migrate.disconnect(dispatch_uid="riskgov.core.roles_sync", sender=apps.get_app_config("core"))
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _close_stray_test_db_sessions(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """Before the test database is dropped, end sessions that other processes (workers killed mid-task,
     browser-test servers) left open, so the drop succeeds and the next run starts clean."""

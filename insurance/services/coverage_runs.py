@@ -271,7 +271,11 @@ def coverage_run_create(  # noqa: PLR0913  (one keyword argument per run input, 
         )
         frozen = collected.frozen
         if model == PriceModelKind.STRESS:  # the scenario's path for these markets, as the workers will replay it
-            params = stress_params_freeze(params=params, symbols=[market.symbol for market in frozen.markets])
+            params = stress_params_freeze(
+                params=params,
+                symbols=[market.symbol for market in frozen.markets],
+                horizon_hours=float(horizon_days) * 24,
+            )
             run.model_params = params
         try:
             engine_model(

@@ -1,15 +1,19 @@
 """seed_demo also builds the demo insurance fund: a ledger history and a finished baseline coverage run."""
 
+from datetime import UTC, timedelta
 from decimal import Decimal as D
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from insurance.models import CoverageRun, FundLedgerEntry, InsuranceFund, RunPurpose
 from insurance.selectors.funds import fund_balance
 from riskgov.demo.services.insurance import DEMO_FUND_NAME
+from riskgov.markets.models import Liquidation
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the baseline run reads the inputs its commit wrote
 
@@ -30,7 +34,19 @@ def test_demo_fund_has_a_ledger_and_a_succeeded_run_and_is_built_once():
     )
     fund = InsuranceFund.objects.get(name=DEMO_FUND_NAME)
     entries = FundLedgerEntry.objects.filter(fund=fund)
-    assert entries.filter(kind="deposit").exists() and entries.filter(kind="penalty_income").count() == 19
+    # one penalty-income entry per whole day of the 20-day history (the first and today excluded) on which the
+    # demo's realised liquidations earned penalties
+    today = timezone.now().date()
+    penalty_days = (
+        Liquidation.objects.annotate(day=TruncDate("liquidated_at", tzinfo=UTC))
+        .filter(day__gt=today - timedelta(days=20), day__lt=today)
+        .values("day")
+        .annotate(penalty=Sum("penalty"))
+        .filter(penalty__gte=D("0.005"))
+        .count()
+    )
+    assert entries.filter(kind="deposit").exists()
+    assert entries.filter(kind="penalty_income").count() == penalty_days > 0
     assert fund_balance(fund=fund) == entries.aggregate(total=Sum("effect"))["total"] > D("20000000")
     run = CoverageRun.objects.get(purpose=RunPurpose.BASELINE)  # recommendations may add what-if previews
     assert run.status == "succeeded" and run.metrics["summary"]["paths"] == 5000
