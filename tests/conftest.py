@@ -162,17 +162,21 @@ def celery_worker_process(django_db_setup: None, django_db_blocker: object) -> I
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _role_groups_only_from_the_migrated_rows(django_db_setup: None) -> Iterator[None]:
-    """Once the test database is migrated, a flush no longer re-creates the role groups (``post_migrate``).
+def _serialized_rows_on_every_connection(django_db_setup: None) -> Iterator[None]:
+    """Every connection object to the test database knows the rows the migrations created.
 
-    A flush that emits ``post_migrate`` would create them again with ids of its own, and the next transactional
-    test's serialized rollback, which inserts the migrated groups with their ids, would then collide on the
-    group names. Transactional tests get the groups back from the serialized rows instead.
+    Django keeps them on the connection that created the test database. While Playwright's sync API runs its
+    event loop in this thread, Django hands out connection objects per context instead of per thread, and a
+    transactional test's flush on such a connection would not know them: it would emit ``post_migrate``
+    (re-creating content types and role groups with ids of their own) and the next test's serialized rollback
+    would collide with those rows.
     """
-    from django.apps import apps
-    from django.db.models.signals import post_migrate
+    from django.db import connections
 
-    assert post_migrate.disconnect(dispatch_uid="riskgov.core.roles_sync", sender=apps.get_app_config("core"))
+    for alias in connections:
+        contents = getattr(connections[alias], "_test_serialized_contents", None)
+        if contents is not None:
+            type(connections[alias])._test_serialized_contents = contents  # the wrapper class: one test database
     yield
 
 
