@@ -94,7 +94,8 @@ def liquidations_demo_seed(*, seed: int) -> int:
                 if equity >= mmr * notional:
                     continue  # even at the maximum leverage this move did not reach the maintenance margin
                 size = quantity if long else -quantity
-                size_d, price_d = Decimal(f"{size:.8g}"), Decimal(f"{price:.8g}")
+                # 7 + 8 significant digits: the notional (size × price) stays within the 15 SQLite keeps exactly
+                size_d, price_d = Decimal(f"{size:.7g}"), Decimal(f"{price:.8g}")
                 entry_d, collateral_d = Decimal(f"{entry:.8g}"), _money(collateral)
                 equity_d = collateral_d + size_d * (price_d - entry_d)
                 notional_d = notional_of(size_d, price_d)
