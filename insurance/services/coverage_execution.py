@@ -33,6 +33,7 @@ from insurance.services.coverage_files import (
     FrozenInputs,
     arrays_read,
     arrays_write,
+    file_fingerprint,
     file_sha256_check,
     result_from_arrays,
     result_to_arrays,
@@ -56,10 +57,16 @@ NEVER_SENT_GRACE = timedelta(seconds=30)  # a new run's chunks are sent on commi
 
 @dataclass
 class _DecodedRun:
-    """A worker's decoded inputs of one run, and the sorted book once a chunk has built it."""
+    """A worker's decoded inputs of one run, and the sorted book once a chunk has built it.
+
+    `verified_file` is the inputs file whose sha256 was last checked and `fingerprint` what the run storage said
+    of it just before (`file_fingerprint`): while both hold, the file is the one that was hashed.
+    """
 
     sha256: str
     inputs: FrozenInputs
+    verified_file: str
+    fingerprint: str
     ladder: LiquidationLadder | None = None
 
 
@@ -76,14 +83,23 @@ _worker_cache = _WorkerCache()
 def run_frozen_inputs(run: CoverageRun) -> FrozenInputs:
     """The run's frozen engine inputs, after checking the file's sha256; raises CoverageFileError.
 
-    A worker keeps the last decoded inputs: its next chunk of the same run only re-hashes the file.
+    A worker keeps the last decoded inputs. Its next chunk of the same inputs asks the run storage only for the
+    file's fingerprint (no read); the file is read and hashed again only when the fingerprint or the file differs
+    from the one verified, so an altered file still fails the run.
     """
+    what = "frozen inputs"
     cached = _worker_cache.last_run
     if cached is not None and cached.sha256 == run.inputs_sha256:
-        file_sha256_check(run.inputs_file, run.inputs_sha256, what="frozen inputs")
+        fingerprint = file_fingerprint(run.inputs_file, what=what)
+        if (run.inputs_file, fingerprint) != (cached.verified_file, cached.fingerprint):
+            file_sha256_check(run.inputs_file, run.inputs_sha256, what=what)
+            cached.verified_file, cached.fingerprint = run.inputs_file, fingerprint
         return cached.inputs
-    inputs = FrozenInputs.from_arrays(arrays_read(run.inputs_file, run.inputs_sha256, what="frozen inputs"))
-    _worker_cache.last_run = _DecodedRun(sha256=run.inputs_sha256, inputs=inputs)
+    fingerprint = file_fingerprint(run.inputs_file, what=what)  # taken before the read: a later change shows
+    inputs = FrozenInputs.from_arrays(arrays_read(run.inputs_file, run.inputs_sha256, what=what))
+    _worker_cache.last_run = _DecodedRun(
+        sha256=run.inputs_sha256, inputs=inputs, verified_file=run.inputs_file, fingerprint=fingerprint
+    )
     return inputs
 
 

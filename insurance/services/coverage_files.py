@@ -201,6 +201,32 @@ def file_sha256_check(relative: str, expected_sha256: str, *, what: str) -> None
     _refuse_altered(relative, actual, expected_sha256, what=what)
 
 
+def file_fingerprint(relative: str, *, what: str) -> str:
+    """What the run storage says of a file without reading it; it changes whenever the file is written or replaced.
+
+    On disk: size, modification and change times (the change time moves even when the modification time is set
+    back) and inode (a rename puts another file in place). On an object store: the object's ETag, size and
+    modification time, from one HEAD request. CoverageFileError when the file is missing.
+    """
+    storage = run_storage()
+    local = _local(storage)
+    if local is None:
+        with _open(relative, what=what) as stream:  # an S3 file opened for reading is a HEAD; its body is not fetched
+            head = getattr(stream, "obj", None)
+            if head is None:
+                return f"{storage.size(relative)}:{storage.get_modified_time(relative).isoformat()}"
+            return f"{head.e_tag}:{head.content_length}:{head.last_modified.isoformat()}"
+    if not relative:
+        raise CoverageFileError(f"The {what} file (none) is missing.")
+    try:
+        stat = os.stat(local.path(relative))
+    except FileNotFoundError:
+        raise CoverageFileError(f"The {what} file {relative} is missing.") from None
+    except OSError as error:
+        raise CoverageStorageUnavailable(f"The run storage could not read {relative}: {error}") from error
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_ino}"
+
+
 def arrays_read(relative: str, expected_sha256: str, *, what: str) -> dict[str, NDArray]:
     """The arrays of a file whose hash must equal `expected_sha256`; raises CoverageFileError otherwise."""
     data = _read(relative, what=what)
