@@ -17,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,37 +24,13 @@ from typing import Any
 
 from bench.coverage.__main__ import load, new_run, start_workers, stop_workers, through_celery
 from bench.database import SERVER_URL, fresh_django_database
+from bench.s3server import S3ServerError, s3_server_start
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS = ROOT / "bench" / "results" / "run_storage.json"
 REDIS_URL = os.environ.get("BENCH_STORAGE_REDIS_URL", "redis://127.0.0.1:6379/13")
 DB_NAME = "riskgov_bench_run_storage"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench-secret"}
-
-
-def s3_server_start(log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-    import urllib.request
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(endpoint, timeout=0.5):
-                return process, endpoint
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"the S3 server did not answer; see {log}")
 
 
 def storage_environment(kind: str, *, endpoint: str, bucket: str, directory: str) -> dict[str, str]:
@@ -154,22 +129,22 @@ def main() -> None:
     load(args.positions, args.markets, args.seed)
     log = ROOT / "var" / "bench-run-storage-s3.log"
     log.parent.mkdir(exist_ok=True)
-    server, endpoint = s3_server_start(log)
+    try:
+        server = s3_server_start(log=log, credentials=CREDENTIALS)
+    except S3ServerError as error:
+        raise SystemExit(str(error)) from None
+    endpoint = server.endpoint
     bucket = f"riskgov-bench-{uuid.uuid4().hex[:8]}"
     directory = tempfile.mkdtemp(prefix="riskgov-bench-runs-")
     try:
-        import boto3
-
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_boto_credentials()).create_bucket(
-            Bucket=bucket
-        )
+        server.client().create_bucket(Bucket=bucket)
         samples: dict[str, list[dict[str, Any]]] = {"filesystem": [], "s3": []}
         for _ in range(args.repeats):
             for kind in ("filesystem", "s3"):
                 environment = storage_environment(kind, endpoint=endpoint, bucket=bucket, directory=directory)
                 samples[kind].append(measure(kind, args, environment))
     finally:
-        server.kill()
+        server.stop()
         import shutil
 
         shutil.rmtree(directory, ignore_errors=True)
@@ -209,13 +184,6 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
-
-
-def _boto_credentials() -> dict[str, str]:
-    return {
-        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    }
 
 
 def _drop_database() -> None:

@@ -7,13 +7,11 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
@@ -25,6 +23,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from bench.s3server import S3Server, S3ServerError, s3_server_start
 from insurance.models import CoverageRun, EntryKind, InsuranceFund
 from insurance.services.ledger import ledger_entry_record
 from riskgov.markets.models import Account, Position, PriceObservation
@@ -123,17 +122,25 @@ def worker_environment() -> dict[str, str]:
 
 
 def start_worker(
-    *, hostname: str, queue: str, log_name: str, bootstrap: str | None = None, env: dict[str, str] | None = None
+    *,
+    hostname: str,
+    log_name: str,
+    queue: str | None = None,
+    bootstrap: str | None = None,
+    env: dict[str, str] | None = None,
+    prefix: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
-    """A dedicated single-process worker on `queue`, in its own process group so it can be killed whole.
+    """A dedicated single-process worker, in its own process group so it can be killed whole.
 
-    `bootstrap` is Python source run instead of ``-m celery`` (it must hand over to Celery's command line);
-    `env` adds variables to the worker's environment.
+    `queue` restricts it to one queue (all queues when None); `bootstrap` is Python source run instead of
+    ``-m celery`` (it must hand over to Celery's command line); `env` adds variables to the worker's environment
+    (after `worker_environment()`); `prefix` runs the command through another, e.g. ``ip netns exec <host>``.
     """
     log = (REPO_ROOT / "var" / log_name).open("wb")
     entry = ["-c", bootstrap] if bootstrap is not None else ["-m", "celery"]
     return subprocess.Popen(
         [
+            *prefix,
             sys.executable,
             *entry,
             "-A",
@@ -145,8 +152,7 @@ def start_worker(
             "--without-mingle",
             "--without-heartbeat",
             f"--hostname={hostname}",
-            "-Q",
-            queue,
+            *(["-Q", queue] if queue is not None else []),
         ],
         cwd=REPO_ROOT,
         env={**worker_environment(), **(env or {})},
@@ -158,8 +164,9 @@ def start_worker(
 
 def kill_worker(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the worker and its pool processes at once (no warm shutdown, no message handed back)."""
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -172,51 +179,7 @@ def coverage_files_cleanup() -> Any:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-@dataclass(frozen=True)
-class S3Server:
-    """A local S3-compatible server (moto's server mode) in its own process."""
-
-    endpoint: str
-    process: subprocess.Popen[bytes]
-
-    def client(self) -> Any:
-        import boto3
-
-        return boto3.client(
-            "s3",
-            endpoint_url=self.endpoint,
-            aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            region_name="us-east-1",
-        )
-
-
 S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "riskgov-test", "AWS_SECRET_ACCESS_KEY": "riskgov-test-secret"}
-
-
-def s3_server_start(*, host: str = "127.0.0.1", log: Path) -> S3Server:
-    """Start moto's S3 server on a free port of `host` and wait until it answers."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    endpoint = f"http://{host}:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the S3 server exited with {process.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(endpoint, timeout=0.5):
-                return S3Server(endpoint=endpoint, process=process)
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    pytest.fail(f"the S3 server did not answer within 30 s; see {log}")
 
 
 @pytest.fixture(scope="session")
@@ -224,10 +187,12 @@ def s3_server() -> Iterator[S3Server]:
     require_service(importlib.util.find_spec("moto") is not None, "moto (the local S3 server)")
     log_path = REPO_ROOT / "var" / "test-s3-server.log"
     log_path.parent.mkdir(exist_ok=True)
-    server = s3_server_start(log=log_path)
+    try:
+        server = s3_server_start(log=log_path, credentials=S3_CREDENTIALS)
+    except S3ServerError as error:
+        pytest.fail(str(error))
     yield server
-    server.process.kill()
-    server.process.wait(timeout=10)
+    server.stop()
 
 
 @dataclass(frozen=True)

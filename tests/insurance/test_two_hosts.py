@@ -8,8 +8,6 @@ within the recovery bound, and the result equals the same run computed in this p
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -22,7 +20,7 @@ from django.db import connection
 
 from insurance.models import ChunkStatus, CoverageRun
 from insurance.services.coverage_runs import coverage_run_create
-from tests.insurance.conftest import NOW, REPO_ROOT, S3Bucket, build_book, wait_for_run, worker_environment
+from tests.insurance.conftest import NOW, S3Bucket, build_book, kill_worker, start_worker, wait_for_run
 from tests.insurance.hosts import Forwarder, VirtualHost, virtual_hosts
 from tests.insurance.test_drills import (  # noqa: F401 (private_redis: the fixture)
     DRILL_WORKER,
@@ -51,44 +49,22 @@ def _host_worker(
     db = connection.settings_dict
     gateway = host.gateway
     broker = f"redis://{gateway}:{ports['redis']}/0"
-    environment = {
-        **worker_environment(),
-        **bucket.environment(endpoint=f"http://{gateway}:{ports['s3']}"),
-        "DATABASE_URL": f"postgres://{db['USER']}@{gateway}:{ports['postgres']}/{db['NAME']}",
-        "CELERY_BROKER_URL": broker,
-        "CELERY_RESULT_BACKEND": broker,
-        "TEST_REDIS_URL": broker,
-        "RISKGOV_VAR_DIR": str(var_dir),
-        **fault,
-    }
     var_dir.mkdir(parents=True)
-    return subprocess.Popen(
-        host.command(
-            sys.executable,
-            "-c",
-            DRILL_WORKER,
-            "-A",
-            "config",
-            "worker",
-            "--loglevel=INFO",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            f"--hostname={name}@%h",
-        ),
-        cwd=REPO_ROOT,
-        env=environment,
-        stdout=(REPO_ROOT / "var" / f"test-worker-{name}.log").open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    return start_worker(
+        hostname=f"{name}@%h",
+        log_name=f"test-worker-{name}.log",
+        bootstrap=DRILL_WORKER,
+        prefix=host.command(),
+        env={
+            **bucket.environment(endpoint=f"http://{gateway}:{ports['s3']}"),
+            "DATABASE_URL": f"postgres://{db['USER']}@{gateway}:{ports['postgres']}/{db['NAME']}",
+            "CELERY_BROKER_URL": broker,
+            "CELERY_RESULT_BACKEND": broker,
+            "TEST_REDIS_URL": broker,
+            "RISKGOV_VAR_DIR": str(var_dir),
+            **fault,
+        },
     )
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def test_a_run_spread_over_two_hosts_survives_one_host_and_equals_the_in_process_run(
@@ -142,13 +118,13 @@ def test_a_run_spread_over_two_hosts_survives_one_host_and_equals_the_in_process
             run = coverage_run_create(label="two hosts", requested_by="test", at=NOW, **RUN)
         held = _first_marker(markers, "held-chunk-", timeout=60)  # the first host holds its second chunk
         held_chunk = run.chunks.get(path_start=int(held.name.rsplit("-", 1)[1]))
-        _kill(workers["first"])
+        kill_worker(workers["first"])
         fault_at = time.monotonic()
         run = wait_for_run(run, timeout=RECOVERY_BOUND)
         recovered_in = time.monotonic() - fault_at
     finally:
         for worker in workers.values():
-            _kill(worker)
+            kill_worker(worker)
         forwarder.close()
 
     by_worker = {chunk.chunk_index: chunk.worker.split("@")[0] for chunk in run.chunks.all()}
