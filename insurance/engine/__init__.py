@@ -49,17 +49,19 @@ when the price makes a new running minimum (longs) or maximum (shorts), found by
 an execution band is split by two more binary searches into bankrupt / partly-penalised /
 fully-penalised positions whose totals are exact band sums. A step costs O(markets) plus
 O(log n) per new extreme or executed band, never O(positions); cascades and delays use the
-same frontiers and sums. Paths run in fixed chunks so memory is bounded by the chunk size.
+same frontiers and sums. Paths run in fixed blocks of ``BLOCK_PATHS`` (prices generated and
+liquidated block by block on as many threads as asked), so memory is bounded by a block per thread.
 
 Determinism
 -----------
-Chunk i (``chunk_size`` paths) draws from ``SeedSequence(seed).spawn(n)[i]``; ``simulate(...,
+Block b (``BLOCK_PATHS`` paths) draws from ``SeedSequence(seed).spawn(n)[b]``; ``simulate(...,
 path_range=(a, b))`` runs only those paths and ``SimulationResult.concatenate`` of adjacent
-ranges equals one run bit for bit, whatever the number of workers (on one platform and one set
-of NumPy/BLAS versions; heterogeneous machines may differ in the last bits of exp or matmul).
+ranges equals one run bit for bit, whatever the chunk size, the number of workers or the number
+of threads (on one platform and one set of NumPy/BLAS versions; heterogeneous machines may differ
+in the last bits of exp or matmul).
 """
 
-from .chunks import chunk_count, chunk_seed
+from .chunks import BLOCK_PATHS, block_seed, chunk_count
 from .inputs import MarketSpec, Portfolio, SimulationConfig
 from .ladder import LiquidationLadder, build_ladder
 from .metrics import CoverageMetrics, Estimate, TailRisk, summarize
@@ -70,6 +72,7 @@ from .stress import NAMED_SCENARIOS, StressScenario
 from .version import ENGINE_VERSION
 
 __all__ = [
+    "BLOCK_PATHS",
     "ENGINE_VERSION",
     "GBM",
     "NAMED_SCENARIOS",
@@ -90,9 +93,9 @@ __all__ = [
     "StressScenario",
     "StudentT",
     "TailRisk",
+    "block_seed",
     "build_ladder",
     "chunk_count",
-    "chunk_seed",
     "paired_deltas",
     "price_paths",
     "simulate",

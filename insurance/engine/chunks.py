@@ -1,10 +1,13 @@
-"""Chunking and seeding: what makes a run reproducible whatever the number of workers.
+"""Blocks, chunks and seeding: what makes a run reproducible whatever the number of workers and threads.
 
-Paths are grouped in fixed chunks of `chunk_size`: chunk i holds global paths
-`[i·chunk_size, min((i + 1)·chunk_size, paths))` and draws its random numbers from
-`SeedSequence(seed).spawn(n)[i]` (the same child for any n ≥ i + 1), always for the whole
-chunk. A path's prices therefore depend only on (seed, chunk_size, paths, its index), never on
-which `path_range` asked for it.
+Paths are grouped in fixed blocks of `BLOCK_PATHS`: block b holds global paths
+`[b·BLOCK_PATHS, min((b + 1)·BLOCK_PATHS, paths))` and draws its random numbers from
+`SeedSequence(seed).spawn(n)[b]` (the same child for any n ≥ b + 1), always for the whole block.
+A path's prices therefore depend only on (seed, paths, its index), never on which `path_range`
+asked for it, on the chunk size or on how many threads generate the blocks. Blocks are the unit of
+parallel work inside one `simulate` call; chunks (`config.chunk_size` paths) are the unit of work
+between Celery tasks. A chunk boundary inside a block costs that block's generation twice (once per
+side); chunk sizes that are multiples of `BLOCK_PATHS` avoid it.
 """
 
 from __future__ import annotations
@@ -14,26 +17,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+BLOCK_PATHS = 100
+
 
 @dataclass(frozen=True)
-class ChunkSlice:
-    """Chunk `index` covers global paths [chunk_start, chunk_stop); the run needs [start, stop) of it."""
+class BlockSlice:
+    """Block `index` covers global paths [block_start, block_stop); the run needs [start, stop) of it."""
 
     index: int
-    chunk_start: int
-    chunk_stop: int
+    block_start: int
+    block_stop: int
     start: int
     stop: int
 
 
-def chunk_seed(seed: int, index: int) -> np.random.SeedSequence:
-    """The seed of chunk `index`: identical to `SeedSequence(seed).spawn(index + 1)[index]`."""
+def block_seed(seed: int, index: int) -> np.random.SeedSequence:
+    """The seed of block `index`: identical to `SeedSequence(seed).spawn(index + 1)[index]`."""
     return np.random.SeedSequence(entropy=seed, spawn_key=(index,))
 
 
-def chunk_generator(seed: int, index: int) -> np.random.Generator:
-    """A fresh PCG64 generator for chunk `index`."""
-    return np.random.Generator(np.random.PCG64(chunk_seed(seed, index)))
+def block_generator(seed: int, index: int) -> np.random.Generator:
+    """A fresh PCG64 generator for block `index`."""
+    return np.random.Generator(np.random.PCG64(block_seed(seed, index)))
 
 
 def chunk_count(paths: int, chunk_size: int) -> int:
@@ -41,11 +46,11 @@ def chunk_count(paths: int, chunk_size: int) -> int:
     return -(-paths // chunk_size)
 
 
-def chunk_slices(paths: int, chunk_size: int, start: int, stop: int) -> Iterator[ChunkSlice]:
-    """The chunks overlapping global paths [start, stop), with the part of each that is needed."""
+def block_slices(paths: int, start: int, stop: int) -> Iterator[BlockSlice]:
+    """The blocks overlapping global paths [start, stop), with the part of each that is needed."""
     if start >= stop:
         return
-    for index in range(start // chunk_size, (stop - 1) // chunk_size + 1):
-        chunk_start = index * chunk_size
-        chunk_stop = min(chunk_start + chunk_size, paths)
-        yield ChunkSlice(index, chunk_start, chunk_stop, max(start, chunk_start), min(stop, chunk_stop))
+    for index in range(start // BLOCK_PATHS, (stop - 1) // BLOCK_PATHS + 1):
+        block_start = index * BLOCK_PATHS
+        block_stop = min(block_start + BLOCK_PATHS, paths)
+        yield BlockSlice(index, block_start, block_stop, max(start, block_start), min(stop, block_stop))

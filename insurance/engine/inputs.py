@@ -130,7 +130,8 @@ class SimulationConfig:
     """Run shape: `paths` Monte-Carlo paths of `steps` oracle steps over `horizon_days` (calendar days).
 
     Step t = 0 is today; step t = steps is the horizon. impact_coefficient is dimensionless;
-    liquidation_delay_steps counts oracle steps; chunk_size fixes the seeding granularity.
+    liquidation_delay_steps counts oracle steps; chunk_size splits a run into worker tasks
+    (it does not change any path: seeding is per block of ``BLOCK_PATHS``, see ``chunks``).
     """
 
     paths: int = 10_000

@@ -7,16 +7,16 @@ running minimum (longs) or maximum (shorts), so a step costs O(markets) plus, pe
 extreme, a galloping search from the old frontier (O(log of the positions newly flagged)), and each
 execution band is summed exactly from the compensated prefix sums.
 
-Paths are independent: `simulate_block` splits its paths into one contiguous group per thread
-(numba ``prange``), each with its own scratch state, so the outputs are the same whatever the number
-of threads. In "adl" markets the loss waterfall of ``insurance.engine.adl`` runs after each step;
-quantities it removes from the book are subtracted from band sums through Fenwick trees.
+Paths are independent: `simulate_block` runs one block of paths with its own scratch state and
+releases the GIL, so the caller runs blocks on as many threads as it likes and the outputs are the
+same whatever the number of threads. In "adl" markets the loss waterfall of ``insurance.engine.adl``
+runs after each step; quantities it removes from the book are subtracted from band sums through Fenwick trees.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from numpy.typing import NDArray
 
 from .adl import fenwick_add, fenwick_clear, fenwick_range, haircut_bin, queue_best, queue_start
@@ -540,7 +540,7 @@ def _simulate_paths(
             adl_haircut_max[p] = largest
 
 
-@njit(cache=True, parallel=True, nogil=True)
+@njit(cache=True, nogil=True)
 def simulate_block(
     prices: NDArray[np.float64],
     segment_start: NDArray[np.int64],
@@ -581,57 +581,51 @@ def simulate_block(
     adl_accounts: NDArray[np.int64],
     adl_haircut_max: NDArray[np.float64],
     adl_haircut_histogram: NDArray[np.int64],
-    groups: int,
 ) -> None:
     """Liquidate the ladder along `prices` (paths, steps + 1, markets); write per-path outputs in place.
 
-    The paths are split into `groups` contiguous groups run in parallel (one per thread); every path
-    starts from a clean state, so the result does not depend on the grouping or the thread count.
+    Every path starts from a clean state, so a path's outputs do not depend on the block it is in.
     """
-    n_paths = prices.shape[0]
-    for group in prange(groups):
-        begin = group * n_paths // groups
-        end = (group + 1) * n_paths // groups
-        _simulate_paths(
-            begin,
-            end,
-            prices,
-            segment_start,
-            bankruptcy,
-            liquidation,
-            prefix,
-            penalty,
-            depth,
-            impact_mode,
-            impact_coefficient,
-            cascade,
-            delay,
-            max_rounds,
-            fund_start,
-            adl_market,
-            quantity,
-            by_entry,
-            entry_sorted,
-            slope,
-            intercept,
-            hull_line,
-            hull_len,
-            haircut_edges,
-            queue_capacity,
-            bad_debt_by_market,
-            penalty_by_market,
-            liquidated_notional,
-            liquidated_positions,
-            uncovered_loss,
-            fund_end,
-            exhausted,
-            required_fund,
-            fund_path,
-            record_fund_path,
-            adl_notional,
-            adl_haircut,
-            adl_over_haircut,
-            adl_accounts,
-            adl_haircut_max,
-            adl_haircut_histogram,
-        )
+    _simulate_paths(
+        0,
+        prices.shape[0],
+        prices,
+        segment_start,
+        bankruptcy,
+        liquidation,
+        prefix,
+        penalty,
+        depth,
+        impact_mode,
+        impact_coefficient,
+        cascade,
+        delay,
+        max_rounds,
+        fund_start,
+        adl_market,
+        quantity,
+        by_entry,
+        entry_sorted,
+        slope,
+        intercept,
+        hull_line,
+        hull_len,
+        haircut_edges,
+        queue_capacity,
+        bad_debt_by_market,
+        penalty_by_market,
+        liquidated_notional,
+        liquidated_positions,
+        uncovered_loss,
+        fund_end,
+        exhausted,
+        required_fund,
+        fund_path,
+        record_fund_path,
+        adl_notional,
+        adl_haircut,
+        adl_over_haircut,
+        adl_accounts,
+        adl_haircut_max,
+        adl_haircut_histogram,
+    )

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numba
@@ -13,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .adl import HAIRCUT_BINS, HAIRCUT_EDGES, queue_capacity
-from .chunks import ChunkSlice, chunk_generator, chunk_slices
+from .chunks import BlockSlice, block_generator, block_slices
 from .inputs import (
     MarketSpec,
     Portfolio,
@@ -197,47 +196,42 @@ class SimulationResult:
         return columns
 
 
-def _chunk_prices(
-    markets: Sequence[MarketSpec],
-    model: PriceModel,
-    config: SimulationConfig,
-    seed: int,
-    start: int,
-    stop: int,
-    *,
-    workers: int,
-) -> Iterator[tuple[ChunkSlice, NDArray[np.float64]]]:
-    """Each chunk overlapping paths [start, stop) with the prices of the paths needed from it, in order.
+def _block_prices(
+    markets: Sequence[MarketSpec], model: PriceModel, config: SimulationConfig, seed: int, piece: BlockSlice
+) -> NDArray[np.float64]:
+    """The prices of the paths needed from one block, generated whole from the block's own generator."""
+    prices = model.generate(markets, config, block_generator(seed, piece.index), piece.block_start, piece.block_stop)
+    needed = np.ascontiguousarray(prices[piece.start - piece.block_start : piece.stop - piece.block_start])
+    if not np.all(np.isfinite(needed)) or not np.all(needed > 0):
+        raise ValueError("model produced non-finite or non-positive prices; check volatility and drift")
+    return needed
 
-    With `workers` > 1 the next `workers` chunks' prices are generated on as many threads while the
-    caller liquidates the current one (NumPy's generators, matrix products and ufuncs release the GIL,
-    and so does the kernel). A chunk's random stream is one generator drawn in a fixed order, so one
-    chunk cannot be split across threads without changing its numbers; whole chunks can, and each still
-    draws from its own generator, so the prices are the same for any number of workers.
+
+def _run_blocks(pieces: Sequence[BlockSlice], run_block: Callable[[BlockSlice], int], threads: int) -> Iterator[int]:
+    """Run every block, on `threads` threads; yields the paths of each block as it finishes.
+
+    NumPy's generators, matrix products and ufuncs release the GIL, and so does the kernel, so the
+    blocks of one chunk use as many cores as there are threads. Each block writes only its own rows
+    of the outputs, so the result does not depend on the thread count or the order blocks finish.
     """
-
-    def generate(piece: ChunkSlice) -> NDArray[np.float64]:
-        prices = model.generate(
-            markets, config, chunk_generator(seed, piece.index), piece.chunk_start, piece.chunk_stop
-        )
-        needed = np.ascontiguousarray(prices[piece.start - piece.chunk_start : piece.stop - piece.chunk_start])
-        if not np.all(np.isfinite(needed)) or not np.all(needed > 0):  # checked on the generating thread
-            raise ValueError("model produced non-finite or non-positive prices; check volatility and drift")
-        return needed
-
-    pieces = list(chunk_slices(config.paths, config.chunk_size, start, stop))
-    if workers < 2 or len(pieces) < 2:  # noqa: PLR2004 - one chunk has nothing to overlap with
+    if threads < 2 or len(pieces) < 2:  # noqa: PLR2004 - one block has nothing to run beside it
         for piece in pieces:
-            yield piece, generate(piece)
+            yield run_block(piece)
         return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine-prices") as pool:
-        # at most `workers` chunks ahead of the one being liquidated: memory stays bounded by the chunk size
-        upcoming: deque[Future[NDArray[np.float64]]] = deque(pool.submit(generate, p) for p in pieces[:workers])
-        for index, piece in enumerate(pieces):
-            prices = upcoming.popleft().result()
-            if index + workers < len(pieces):
-                upcoming.append(pool.submit(generate, pieces[index + workers]))
-            yield piece, prices
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="engine-block")
+    try:
+        # at most two blocks per thread in flight: memory stays bounded by the block size
+        pending = iter(pieces)
+        running = {pool.submit(run_block, piece) for piece in itertools.islice(pending, 2 * threads)}
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+                following = next(pending, None)
+                if following is not None:
+                    running.add(pool.submit(run_block, following))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _resolve_seed(seed: int | None) -> int:
@@ -282,12 +276,12 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
 
     fund_balance: the fund at the start, in quote units. path_range=(a, b) simulates only global
     paths a ≤ i < b of the run (default: all `config.paths`); results of adjacent ranges concatenate
-    to the full run bit for bit. progress, if given, is called with the number of paths finished
-    after each chunk. ladder, if given, is ``build_ladder(portfolio, markets)`` from an earlier call
+    to the full run bit for bit. progress, if given, is called (on the calling thread) with the number
+    of paths finished after each block. ladder, if given, is ``build_ladder(portfolio, markets)`` from an earlier call
     with the same portfolio and markets: callers that simulate many ranges of one run (Celery chunk
-    workers) sort the book once. threads: how many threads liquidate the paths of a chunk in parallel
-    (default: numba's thread count, NUMBA_NUM_THREADS or ``numba.set_num_threads``); the result is the
-    same bit for bit whatever the number. Raises ValueError naming the offending argument.
+    workers) sort the book once. threads: how many threads generate and liquidate blocks of paths in
+    parallel (default: numba's thread count, NUMBA_NUM_THREADS or ``numba.set_num_threads``); the
+    result is the same bit for bit whatever the number. Raises ValueError naming the offending argument.
     """
     config = config or SimulationConfig()
     if not isinstance(portfolio, Portfolio):
@@ -325,62 +319,60 @@ def simulate(  # noqa: PLR0913 - the engine's entry point: four inputs, then key
     impact_coefficient = float(config.impact_coefficient) if config.impact != "none" else 0.0
     any_adl = bool(ladder.adl_market.any())
     adl = AdlOutcome.zeros(n_paths if any_adl else 0)
-    previous_threads = numba.get_num_threads()
-    if threads is not None:
-        numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
-    workers = numba.get_num_threads()
+    workers = int(threads) if threads is not None else numba.get_num_threads()
     prefix = pack_prefix(ladder.quantity_hi, ladder.quantity_lo, ladder.bankruptcy_value_hi, ladder.bankruptcy_value_lo)
     capacity = queue_capacity(ladder.hull_line, ladder.segment_start, ladder.adl_market)
-    try:
-        for piece, needed in _chunk_prices(markets, model, config, run_seed, start, stop, workers=workers):
-            rows = slice(piece.start - start, piece.stop - start)
-            chunk_adl = adl.rows(rows if any_adl else slice(0, 0))
-            simulate_block(
-                needed,
-                ladder.segment_start,
-                ladder.bankruptcy_price,
-                ladder.liquidation_price,
-                prefix,
-                penalty,
-                depth,
-                _IMPACT_CODES[config.impact],
-                impact_coefficient,
-                bool(config.cascade),
-                int(config.liquidation_delay_steps),
-                int(config.max_cascade_rounds),
-                fund_start,
-                ladder.adl_market,
-                ladder.quantity,
-                ladder.by_entry,
-                ladder.entry_sorted,
-                ladder.line_slope,
-                ladder.line_intercept,
-                ladder.hull_line,
-                ladder.hull_len,
-                HAIRCUT_EDGES,
-                capacity,
-                bad_debt_by_market[rows],
-                penalty_by_market[rows],
-                liquidated_notional[rows],
-                liquidated_positions[rows],
-                uncovered_loss[rows],
-                fund_end[rows],
-                exhausted[rows],
-                required_fund[rows],
-                fund_path[rows] if config.record_fund_path else fund_path,
-                bool(config.record_fund_path),
-                chunk_adl.notional,
-                chunk_adl.haircut,
-                chunk_adl.over_haircut,
-                chunk_adl.accounts,
-                chunk_adl.haircut_max,
-                chunk_adl.haircut_histogram,
-                max(1, min(piece.stop - piece.start, numba.get_num_threads())),
-            )
-            if progress is not None:
-                progress(piece.stop - piece.start)
-    finally:
-        numba.set_num_threads(previous_threads)
+
+    def run_block(piece: BlockSlice) -> int:
+        needed = _block_prices(markets, model, config, run_seed, piece)
+        rows = slice(piece.start - start, piece.stop - start)
+        block_adl = adl.rows(rows if any_adl else slice(0, 0))
+        simulate_block(
+            needed,
+            ladder.segment_start,
+            ladder.bankruptcy_price,
+            ladder.liquidation_price,
+            prefix,
+            penalty,
+            depth,
+            _IMPACT_CODES[config.impact],
+            impact_coefficient,
+            bool(config.cascade),
+            int(config.liquidation_delay_steps),
+            int(config.max_cascade_rounds),
+            fund_start,
+            ladder.adl_market,
+            ladder.quantity,
+            ladder.by_entry,
+            ladder.entry_sorted,
+            ladder.line_slope,
+            ladder.line_intercept,
+            ladder.hull_line,
+            ladder.hull_len,
+            HAIRCUT_EDGES,
+            capacity,
+            bad_debt_by_market[rows],
+            penalty_by_market[rows],
+            liquidated_notional[rows],
+            liquidated_positions[rows],
+            uncovered_loss[rows],
+            fund_end[rows],
+            exhausted[rows],
+            required_fund[rows],
+            fund_path[rows] if config.record_fund_path else fund_path,
+            bool(config.record_fund_path),
+            block_adl.notional,
+            block_adl.haircut,
+            block_adl.over_haircut,
+            block_adl.accounts,
+            block_adl.haircut_max,
+            block_adl.haircut_histogram,
+        )
+        return piece.stop - piece.start
+
+    for finished in _run_blocks(list(block_slices(config.paths, start, stop)), run_block, workers):
+        if progress is not None:
+            progress(finished)
 
     return SimulationResult(
         path_start=start,
@@ -416,10 +408,7 @@ def price_paths(
     run_seed = _resolve_seed(seed)
     start, stop = (0, config.paths) if path_range is None else path_range
     pieces = [
-        model.generate(markets, config, chunk_generator(run_seed, piece.index), piece.chunk_start, piece.chunk_stop)[
-            piece.start - piece.chunk_start : piece.stop - piece.chunk_start
-        ]
-        for piece in chunk_slices(config.paths, config.chunk_size, start, stop)
+        _block_prices(markets, model, config, run_seed, piece) for piece in block_slices(config.paths, start, stop)
     ]
     return np.concatenate(pieces) if pieces else np.zeros((0, config.steps + 1, len(markets)))
 

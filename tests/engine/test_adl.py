@@ -218,8 +218,6 @@ def test_winner_queue_yields_open_winners_in_ranking_order() -> None:
 
 
 def test_ranges_and_thread_counts_give_the_same_result_bit_for_bit_with_adl() -> None:
-    import numba
-
     book = random_book(8, 400, 2)
     markets = [dataclasses.replace(m, loss_waterfall="adl") for m in book.markets]
     config = SimulationConfig(
@@ -238,13 +236,12 @@ def test_ranges_and_thread_counts_give_the_same_result_bit_for_bit_with_adl() ->
     assert merged.adl is not None
     for name in ADL_ARRAYS:
         assert getattr(whole.adl, name).tobytes() == getattr(merged.adl, name).tobytes(), name
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba was started with one thread")
-    two = simulate(book.portfolio, markets, model, config, fund_balance=2e4, seed=5, threads=2)
-    assert_identical(whole, two)
-    assert two.adl is not None
-    for name in ADL_ARRAYS:
-        assert getattr(whole.adl, name).tobytes() == getattr(two.adl, name).tobytes(), name
+    for threads in (2, 3):
+        many = simulate(book.portfolio, markets, model, config, fund_balance=2e4, seed=5, threads=threads)
+        assert_identical(whole, many)
+        assert many.adl is not None
+        for name in ADL_ARRAYS:
+            assert getattr(whole.adl, name).tobytes() == getattr(many.adl, name).tobytes(), (threads, name)
 
 
 def test_a_market_without_deficit_is_the_same_under_either_waterfall_and_bad_inputs_are_refused() -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from insurance.engine import (
+    BLOCK_PATHS,
     GBM,
     ExplicitPaths,
     MertonJump,
@@ -16,7 +18,7 @@ from insurance.engine import (
     SimulationResult,
     StressScenario,
     StudentT,
-    chunk_seed,
+    block_seed,
     simulate,
 )
 
@@ -94,10 +96,10 @@ def test_unseeded_run_records_its_seed_and_can_be_repeated() -> None:
     assert_identical(first, again)
 
 
-def test_chunk_seed_is_the_spawned_child() -> None:
+def test_block_seed_is_the_spawned_child() -> None:
     children = np.random.SeedSequence(2024).spawn(5)
     for index, child in enumerate(children):
-        assert chunk_seed(2024, index).generate_state(4).tolist() == child.generate_state(4).tolist()
+        assert block_seed(2024, index).generate_state(4).tolist() == child.generate_state(4).tolist()
 
 
 def test_explicit_paths_ranges_and_concatenation_checks() -> None:
@@ -176,8 +178,8 @@ def test_a_prebuilt_ladder_gives_the_same_result_and_a_mismatched_one_is_refused
         simulate(smaller, markets, model, config, fund_balance=500.0, seed=9, ladder=ladder)
 
 
-class _LastChunkOverflows:
-    """GBM prices, except that the chunk holding the run's last path contains an infinite price."""
+class _LastBlockOverflows:
+    """GBM prices, except that the block holding the run's last path contains an infinite price."""
 
     def __init__(self, paths: int) -> None:
         self.paths = paths
@@ -193,18 +195,32 @@ class _LastChunkOverflows:
         return prices
 
 
-def test_chunks_generated_on_several_threads_give_the_one_thread_prices_and_errors() -> None:
-    import numba
-
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("numba was started with one thread")
+def test_blocks_on_several_threads_give_the_one_thread_result_and_errors() -> None:
     book = random_book(11, 300, 2)
-    config = SimulationConfig(paths=90, steps=10, horizon_days=1.0, impact="sqrt", chunk_size=10)
+    paths = 4 * BLOCK_PATHS + 50
+    config = SimulationConfig(paths=paths, steps=10, horizon_days=1.0, impact="sqrt", chunk_size=10)
     model = GBM(correlation=[[1.0, 0.3], [0.3, 1.0]])
     one = simulate(book.portfolio, book.markets, model, config, fund_balance=1e4, seed=8, threads=1)
-    two = simulate(book.portfolio, book.markets, model, config, fund_balance=1e4, seed=8, threads=2)
-    assert_identical(one, two)
+    for threads in (2, 3, 7):
+        many = simulate(book.portfolio, book.markets, model, config, fund_balance=1e4, seed=8, threads=threads)
+        assert_identical(one, many)
     assert one.liquidated_positions.sum() > 0
-    # a bad price in a chunk generated ahead on another thread fails the call with the model's reason
+    finished: list[int] = []
+    simulate(book.portfolio, book.markets, model, config, fund_balance=1e4, seed=8, threads=2, progress=finished.append)
+    assert sorted(finished) == [50] + [BLOCK_PATHS] * 4
+    # a bad price in a block generated on another thread fails the call with the model's reason
     with pytest.raises(ValueError, match="non-finite or non-positive prices"):
-        simulate(book.portfolio, book.markets, _LastChunkOverflows(90), config, fund_balance=1e4, seed=8, threads=2)
+        simulate(book.portfolio, book.markets, _LastBlockOverflows(paths), config, fund_balance=1e4, seed=8, threads=2)
+
+
+def test_chunk_size_splits_work_without_changing_a_path() -> None:
+    book = random_book(5, 200, 2)
+    base = SimulationConfig(paths=3 * BLOCK_PATHS, steps=8, horizon_days=1.0, chunk_size=1_000)
+    model = StudentT()
+    whole = simulate(book.portfolio, book.markets, model, base, fund_balance=2e3, seed=31)
+    for chunk_size in (1, 37, BLOCK_PATHS, 250):
+        other = simulate(
+            book.portfolio, book.markets, model, replace(base, chunk_size=chunk_size), fund_balance=2e3, seed=31
+        )
+        for name in ARRAYS:
+            assert getattr(whole, name).tobytes() == getattr(other, name).tobytes(), (chunk_size, name)
