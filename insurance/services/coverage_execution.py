@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from insurance.engine import LiquidationLadder, SimulationResult, build_ladder, simulate
+from insurance.engine import ENGINE_VERSION, LiquidationLadder, SimulationResult, build_ladder, simulate
 from insurance.models import ACTIVE_STATUSES, ChunkStatus, CoverageChunk, CoverageRun, RunStatus
 from insurance.services.coverage_files import (
     CoverageFileError,
@@ -78,6 +78,11 @@ class _WorkerCache:
 
 
 _worker_cache = _WorkerCache()
+
+
+def worker_inputs_forget() -> None:
+    """Drop the decoded inputs and sorted book this process keeps: its next chunk starts as a fresh worker's."""
+    _worker_cache.last_run = None
 
 
 def run_frozen_inputs(run: CoverageRun) -> FrozenInputs:
@@ -152,6 +157,25 @@ def run_storage_matches(run: CoverageRun) -> bool:
     return False
 
 
+def run_engine_matches(run: CoverageRun) -> bool:
+    """Whether this process's engine computes the run's paths; logs the mix-up when it does not.
+
+    Another engine version draws or liquidates the same inputs differently, so its chunks would not merge into
+    the run's figures: the run is left to workers of its own version (the sweep fails it once it stalls).
+    """
+    if run.engine_version == ENGINE_VERSION:
+        return True
+    logger.error(
+        "coverage run %s was created for engine %s but this worker runs engine %s: it leaves the run to workers "
+        "of engine %s (deploy the web process and the workers together)",
+        run.pk,
+        run.engine_version,
+        ENGINE_VERSION,
+        run.engine_version,
+    )
+    return False
+
+
 def _chunk_claim(
     *, run_id: int, chunk_index: int, task_id: str, worker: str
 ) -> tuple[CoverageRun, CoverageChunk, datetime] | None:
@@ -161,7 +185,7 @@ def _chunk_claim(
     second copy of the chunk's message (a re-send, a broker's redelivery) then does nothing.
     """
     run = CoverageRun.objects.filter(pk=run_id).first()
-    if run is None or run.status not in ACTIVE_STATUSES or not run_storage_matches(run):
+    if run is None or run.status not in ACTIVE_STATUSES or not run_storage_matches(run) or not run_engine_matches(run):
         return None
     now = timezone.now()
     claimable = (
@@ -419,7 +443,9 @@ def coverage_runs_sweep(
     """
     report = SweepReport()
     now = timezone.now()
-    runs = list(CoverageRun.objects.filter(in_this_run_storage(), status__in=ACTIVE_STATUSES).order_by("pk"))
+    active_runs = CoverageRun.objects.filter(in_this_run_storage(), status__in=ACTIVE_STATUSES).order_by("pk")
+    _fail_runs_stalled_on_another_engine(active_runs, now=now, stalled_after=stalled_after, report=report)
+    runs = list(active_runs.filter(engine_version=ENGINE_VERSION))
     if not runs:
         return report
     active: set[str] | None = None
@@ -453,6 +479,23 @@ def coverage_runs_sweep(
             coverage_chunks_enqueue(run_id=run.pk, chunk_indices=sorted(resend))
             report.requeued[run.pk] = sorted(resend)
     return report
+
+
+def _fail_runs_stalled_on_another_engine(
+    active_runs: QuerySet[CoverageRun], *, now: datetime, stalled_after: timedelta, report: SweepReport
+) -> None:
+    """Runs of another engine version that no worker of their version moves on: fail them with the reason."""
+    stalled = Q(last_progress_at__lt=now - stalled_after) | Q(
+        last_progress_at__isnull=True, created_at__lt=now - stalled_after
+    )
+    for run in active_runs.exclude(engine_version=ENGINE_VERSION).filter(stalled):
+        reason = (
+            f"The run was created for engine {run.engine_version} and no worker of that version has made "
+            f"progress for {stalled_after}; the workers run engine {ENGINE_VERSION}, whose paths differ. Start a "
+            f"new run with the same inputs."
+        )
+        if coverage_run_fail(run_id=run.pk, reason=reason):
+            report.failed[run.pk] = reason
 
 
 def _merge_is_stale(run: CoverageRun, *, now: datetime, lost_after: timedelta) -> bool:

@@ -345,3 +345,23 @@ def test_a_worker_with_another_run_storage_leaves_the_run_alone(caplog: pytest.L
         running_task_ids=set, lost_after=timedelta(0), stalled_after=timedelta(0)
     )
     assert run.pk not in report.requeued and run.pk not in report.failed
+
+
+def test_a_worker_of_another_engine_version_leaves_the_run_and_the_sweep_fails_it_once_stalled(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    build_book()
+    run = new_run()
+    CoverageRun.objects.filter(pk=run.pk).update(engine_version="0.9.0")
+
+    assert not coverage_chunk_simulate(run_id=run.pk, chunk_index=0)
+    chunk = CoverageChunk.objects.get(run=run, chunk_index=0)
+    assert (chunk.attempts, chunk.status) == (0, ChunkStatus.PENDING)
+    assert "created for engine 0.9.0 but this worker runs engine" in caplog.text
+    recent = coverage_runs_sweep(running_task_ids=set, lost_after=timedelta(0), stalled_after=timedelta(minutes=10))
+    assert run.pk not in recent.failed and run.pk not in recent.requeued
+    CoverageRun.objects.filter(pk=run.pk).update(last_progress_at=timezone.now() - timedelta(minutes=11))
+    stalled = coverage_runs_sweep(running_task_ids=set, lost_after=timedelta(0), stalled_after=timedelta(minutes=10))
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and run.pk in stalled.failed
+    assert "created for engine 0.9.0" in run.error and "Start a new run with the same inputs" in run.error
