@@ -1,6 +1,9 @@
 """The one number formatting layer, for pages (template filters in ``riskgov_format``), the admin, CSV, PDF and
 messages. Babel's number patterns in one locale (``LOCALE``), so separators, signs and percent signs are the
 same everywhere; values are rounded half up to the places shown, in a context wide enough for a NUMERIC(38, 18).
+In ``LOCALE`` (en_US: "," groups of three, "." decimals, "-" sign) the digits are written by Python's own
+decimal formatting, which gives Babel's text for these patterns in a tenth of the time (a positions page prints
+about 500 figures); the tests hold it to Babel's output.
 
 People read: ``money`` 1,234.56 · ``usd`` $1.23M · ``price`` 97,123.45 / 0.012345 · ``size`` 1.5 · ``rate``
 10.00 % · ``leverage`` 12.50x · ``p_value`` 0.031 / < 0.001 · ``market_name`` BTC-USD. Machines read (CSV
@@ -17,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from babel.numbers import format_decimal
 
 LOCALE = "en_US"
+_PYTHON_DIGITS_LOCALE = "en_US"  # the locale whose symbols Python's format() writes
 DASH = "—"
 MINUS = "−"  # U+2212: people-facing negatives (signed changes)
 INFINITY = "∞"
@@ -64,8 +68,19 @@ def decimal_text(value: Number, places: int, *, grouping: bool = True, strip_zer
     rounded = _rounded(amount, places)
     if rounded.is_zero():
         rounded = abs(rounded)  # no "-0.00"
-    pattern = _pattern(places, grouping=grouping, optional=strip_zeros)
-    return format_decimal(rounded, format=pattern, locale=LOCALE, decimal_quantization=False)
+    if LOCALE != _PYTHON_DIGITS_LOCALE:
+        pattern = _pattern(places, grouping=grouping, optional=strip_zeros)
+        return format_decimal(rounded, format=pattern, locale=LOCALE, decimal_quantization=False)
+    return _en_us_text(rounded, places, grouping=grouping, strip_zeros=strip_zeros)
+
+
+def _en_us_text(rounded: Decimal, places: int, *, grouping: bool, strip_zeros: bool) -> str:
+    """Babel's `_pattern(places, grouping, optional=strip_zeros)` in en_US for a value already rounded to `places`
+    decimals (its exponent is -places): the digits it has, "," between groups of three, optional zeros dropped."""
+    text = format(rounded, ",f" if grouping else "f")
+    if strip_zeros and places > 0:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 def _people(text: str | None) -> str:
