@@ -1,10 +1,15 @@
 """Coverage benchmark: 100,000 positions, 10,000 paths, 96 steps through Celery with 1 and 2 worker
-processes, against the in-process engine on the same frozen inputs.
+processes, against the in-process engine on the same frozen inputs, measured in the same run.
+
+Cold and warm are reported apart. Cold: workers started just before the run, so each worker's first chunk loads
+the compiled kernels in its new process, decodes the frozen inputs and sorts the book (once per run and worker).
+Warm: further chunks, and further runs on the same inputs. Each phase records the machine's load averages
+before and after it, and every Celery figure is also given as a ratio to the in-process figure for the same work.
 
 Creates its own PostgreSQL database (riskgov_bench_coverage on the server in BENCH_PG_URL) and uses
 Redis database 14 (BENCH_REDIS_URL) as broker and result backend; starts the workers itself.
-Wall time through Celery runs from enqueueing the chunks to the run being merged and stored; the
-overhead is relative to one in-process `simulate` + metrics. Writes bench/results/coverage.json.
+Wall time through Celery runs from enqueueing the chunks to the run being merged and stored. Writes
+bench/results/coverage.json. Run it under `flock /tmp/coord/bench.lock` where others share the machine.
 """
 
 from __future__ import annotations
@@ -16,13 +21,14 @@ import os
 import platform
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -186,57 +192,190 @@ def through_celery(run: CoverageRun, timeout: float = 1800.0) -> float:
     return elapsed
 
 
-def time_in_process(args: argparse.Namespace) -> tuple[float, list[float], SimulationResult]:
-    """Seconds to create the reference run, seconds of each in-process simulate + metrics, and the last result."""
-    from insurance.services.coverage_execution import run_frozen_inputs, run_simulate
+def _load() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return round(numerator / denominator, 2) if numerator is not None and denominator else None
+
+
+def time_in_process(args: argparse.Namespace) -> tuple[dict[str, Any], SimulationResult]:
+    """The in-process engine on the frozen inputs (compiled kernels loaded first), cold and warm.
+
+    Chunks: `coverage_chunk_simulate` in this process, the very code a worker runs without Celery: the first
+    chunk of a run after forgetting the decoded inputs (read, hash, decode, sort the book, simulate, write), then
+    the run's other chunks. Whole run: `simulate` + metrics, cold (inputs read and decoded, book sorted) and warm
+    (book kept). Returns the figures and the last warm result.
+    """
+    from insurance.services.coverage_execution import (
+        coverage_chunk_simulate,
+        coverage_run_finish,
+        run_frozen_inputs,
+        run_simulate,
+        worker_inputs_forget,
+    )
     from insurance.services.coverage_metrics import coverage_metrics
 
+    figures: dict[str, Any] = {"load_before": _load()}
     started = time.perf_counter()
     reference_run = new_run(args.paths, args.steps, "in-process reference", chunk_size=args.chunk_size)
-    create_seconds = time.perf_counter() - started
-    inputs = run_frozen_inputs(reference_run)
-    run_simulate(reference_run, inputs, (0, 10))  # load the compiled kernels once
-    in_process = []
-    expected = None
-    for _ in range(args.repeats):
+    figures["run_create_seconds"] = round(time.perf_counter() - started, 2)
+    run_simulate(reference_run, run_frozen_inputs(reference_run), (0, 10))  # load the compiled kernels once
+
+    chunk_run = new_run(args.paths, args.steps, "in-process chunks", chunk_size=args.chunk_size)
+    worker_inputs_forget()
+    chunk_seconds = []
+    for index in range(chunk_run.chunk_count):
         started = time.perf_counter()
-        expected = run_simulate(reference_run, inputs)
-        coverage_metrics(expected, target_exhaustion_probability=0.01)
-        in_process.append(time.perf_counter() - started)
-        print(f"in-process engine: {in_process[-1]:.2f}s", file=sys.stderr)
+        assert coverage_chunk_simulate(run_id=chunk_run.pk, chunk_index=index, enqueue_finish=False)
+        chunk_seconds.append(time.perf_counter() - started)
+    assert coverage_run_finish(run_id=chunk_run.pk), "the in-process chunks did not merge"
+    chunk_run.refresh_from_db()
+    figures["first_chunk_seconds"] = round(chunk_seconds[0], 3)
+    figures["later_chunk_seconds"] = [round(s, 3) for s in chunk_seconds[1:]]
+
+    def whole_run() -> tuple[float, SimulationResult]:
+        started = time.perf_counter()
+        result = run_simulate(reference_run, run_frozen_inputs(reference_run))
+        coverage_metrics(result, target_exhaustion_probability=0.01)
+        return time.perf_counter() - started, result
+
+    worker_inputs_forget()
+    cold_seconds, _ = whole_run()
+    warm, expected = [], None
+    for _ in range(args.repeats):
+        seconds, expected = whole_run()
+        warm.append(seconds)
+        print(f"in-process engine: {seconds:.2f}s (cold {cold_seconds:.2f}s)", file=sys.stderr)
     assert expected is not None, "--repeats must be at least 1"
-    return create_seconds, in_process, expected
+    figures |= {
+        "cold_run_seconds": round(cold_seconds, 3),
+        "warm_run_seconds": {"runs": [round(s, 3) for s in warm], "best": round(min(warm), 3)},
+        "merged_chunks_equal_whole_run": _same_as(chunk_run, expected),
+        "load_after": _load(),
+    }
+    return figures, expected
 
 
-def time_through_celery(
-    args: argparse.Namespace, expected: SimulationResult
-) -> tuple[dict[int, list[float]], dict[int, float], bool]:
-    """Seconds of each warm run through 1 and 2 workers, of the cold run (just-started workers: kernels loaded,
-    the book decoded and sorted once in each), and whether every merged run equals the in-process one."""
+def _chunks(run: CoverageRun) -> dict[str, Any]:
+    """What the run's rows record: each worker's first chunk and the others (claimed to counted done), the wait
+    from the first chunk sent to the first claimed, and the merge."""
+    chunks = [c for c in run.chunks.order_by("started_at") if c.duration_seconds is not None]
+    first: dict[str, float] = {}
+    later: list[float] = []
+    for chunk in chunks:
+        seconds = round(float(chunk.duration_seconds or 0.0), 3)
+        if chunk.worker in first:
+            later.append(seconds)
+        else:
+            first[chunk.worker] = seconds
+    sent = min((c.enqueued_at for c in chunks if c.enqueued_at is not None), default=None)
+    claimed = min((c.started_at for c in chunks if c.started_at is not None), default=None)
+    timings = (run.metrics or {}).get("timings", {})
+    return {
+        "first_chunk_seconds_per_worker": list(first.values()),
+        "later_chunk_seconds": later,
+        "first_claim_after_send_seconds": round((claimed - sent).total_seconds(), 3) if sent and claimed else None,
+        "merge_seconds": round(timings["merge_seconds"], 3) if "merge_seconds" in timings else None,
+    }
+
+
+def _same_as(run: CoverageRun, expected: SimulationResult) -> bool:
     from insurance.services.coverage_files import RESULT_FIELDS, arrays_read
 
-    celery: dict[int, list[float]] = {}
-    cold: dict[int, float] = {}
+    stored = arrays_read(run.results_file, run.results_sha256, what="results")
+    return all(np.array_equal(stored[name], getattr(expected, name)) for name in RESULT_FIELDS)
+
+
+def time_through_celery(args: argparse.Namespace, expected: SimulationResult) -> tuple[dict[str, Any], bool]:
+    """Per worker count: workers started fresh, their first run (cold) and further runs on the same inputs (warm),
+    each phase with the machine load before and after; and whether every merged run equals the in-process one."""
+    figures: dict[str, Any] = {}
     identical = True
     for count in (1, 2):
+        key = f"{count}_worker{'s' if count > 1 else ''}"
+        load_before_start = _load()
+        started = time.perf_counter()
         workers = start_workers(count)
+        start_seconds = time.perf_counter() - started
         try:
-            # cold: the first full run on fresh worker processes
-            run = new_run(args.paths, args.steps, f"{count} cold worker(s)", chunk_size=args.chunk_size)
-            cold[count] = through_celery(run)
-            stored = arrays_read(run.results_file, run.results_sha256, what="results")
-            identical &= all(np.array_equal(stored[name], getattr(expected, name)) for name in RESULT_FIELDS)
-            print(f"celery, {count} cold worker(s): {cold[count]:.2f}s", file=sys.stderr)
-            celery[count] = []
+            cold_load = [_load()]
+            cold_run = new_run(args.paths, args.steps, f"{count} cold worker(s)", chunk_size=args.chunk_size)
+            cold_seconds = through_celery(cold_run)
+            cold_load.append(_load())
+            identical &= _same_as(cold_run, expected)
+            print(f"celery, {count} cold worker(s): {cold_seconds:.2f}s", file=sys.stderr)
+            warm_load, warm_runs, warm_seconds = [_load()], [], []
             for _ in range(args.repeats):
                 run = new_run(args.paths, args.steps, f"{count} worker(s)", chunk_size=args.chunk_size)
-                celery[count].append(through_celery(run))
-                stored = arrays_read(run.results_file, run.results_sha256, what="results")
-                identical &= all(np.array_equal(stored[name], getattr(expected, name)) for name in RESULT_FIELDS)
-                print(f"celery, {count} worker(s): {celery[count][-1]:.2f}s", file=sys.stderr)
+                warm_seconds.append(through_celery(run))
+                warm_runs.append(run)
+                identical &= _same_as(run, expected)
+                print(f"celery, {count} warm worker(s): {warm_seconds[-1]:.2f}s", file=sys.stderr)
+            warm_load.append(_load())
         finally:
             stop_workers(workers)
-    return celery, cold, identical
+        warm_rows = [_chunks(run) for run in warm_runs]
+        warm_chunks = [
+            seconds
+            for rows in warm_rows
+            for seconds in rows["first_chunk_seconds_per_worker"] + rows["later_chunk_seconds"]
+        ]
+        figures[key] = {
+            "workers_start": {"seconds": round(start_seconds, 2), "load_before": load_before_start},
+            "cold": {
+                "run_seconds": round(cold_seconds, 3),
+                **_chunks(cold_run),
+                "load_before_after": cold_load,
+            },
+            "warm": {
+                "run_seconds": {"runs": [round(s, 3) for s in warm_seconds], "best": round(min(warm_seconds), 3)},
+                "chunk_seconds_median": _median(warm_chunks),
+                "chunk_seconds": warm_chunks,
+                "first_claim_after_send_seconds": [rows["first_claim_after_send_seconds"] for rows in warm_rows],
+                "merge_seconds": [rows["merge_seconds"] for rows in warm_rows],
+                "load_before_after": warm_load,
+            },
+        }
+    return figures, identical
+
+
+def _ratios(in_process: dict[str, Any], celery: dict[str, Any]) -> dict[str, Any]:
+    """Each Celery figure over the in-process figure doing the same work, measured in this run."""
+    warm_chunk = _median(in_process["later_chunk_seconds"])
+    ratios: dict[str, Any] = {}
+    for key, figures in celery.items():
+        cold, warm = figures["cold"], figures["warm"]
+        ratios[key] = {
+            "cold_run_over_in_process_cold_run": _ratio(cold["run_seconds"], in_process["cold_run_seconds"]),
+            "warm_run_over_in_process_warm_run": _ratio(
+                warm["run_seconds"]["best"], in_process["warm_run_seconds"]["best"]
+            ),
+            "cold_first_chunk_over_in_process_first_chunk": _ratio(
+                _median(cold["first_chunk_seconds_per_worker"]), in_process["first_chunk_seconds"]
+            ),
+            "warm_chunk_over_in_process_later_chunk": _ratio(warm["chunk_seconds_median"], warm_chunk),
+            "cold_run_over_warm_run": _ratio(cold["run_seconds"], warm["run_seconds"]["best"]),
+        }
+    return ratios
+
+
+def _source() -> dict[str, Any]:
+    """Which code was measured: the commit (BENCH_SOURCE_COMMIT for an exported tree) and uncommitted engine files."""
+    git = ["git", "-C", str(ROOT)]
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
+    if commit.returncode != 0:
+        return {"commit": os.environ.get("BENCH_SOURCE_COMMIT", "unknown"), "tree": "exported, no changes"}
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "insurance"], capture_output=True, text=True, check=False
+    ).stdout.split("\n")
+    return {"commit": commit.stdout.strip(), "uncommitted_insurance_files": [line[3:] for line in dirty if line]}
 
 
 def main() -> None:
@@ -245,66 +384,63 @@ def main() -> None:
     parser.add_argument("--markets", type=int, default=10)
     parser.add_argument("--paths", type=int, default=10_000)
     parser.add_argument("--steps", type=int, default=96)
-    parser.add_argument("--repeats", type=int, default=2, help="timed runs per configuration (best is reported)")
+    parser.add_argument("--repeats", type=int, default=2, help="timed warm runs per configuration (best is reported)")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--chunk-size", type=int, default=2500, help="paths per chunk (one task each)")
     args = parser.parse_args()
 
     os.environ["CELERY_BROKER_URL"] = REDIS_URL
     os.environ["CELERY_RESULT_BACKEND"] = REDIS_URL
+    load_at_start = _load()
     fresh_django_database(DB_NAME)
 
     from config.celery_app import app
+    from insurance.engine import ENGINE_VERSION
 
     app.control.purge()
-    load_before = os.getloadavg()
     started = time.perf_counter()
     load(args.positions, args.markets, args.seed)
     print(f"loaded {args.positions:,} positions in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
-    create_seconds, in_process, expected = time_in_process(args)
-    celery, cold, identical = time_through_celery(args, expected)
+    in_process, expected = time_in_process(args)
+    celery, identical = time_through_celery(args, expected)
 
-    best = {count: min(times) for count, times in celery.items()}
-    engine = min(in_process)
+    one_worker = celery["1_worker"]["warm"]["run_seconds"]["best"]
+    engine = in_process["warm_run_seconds"]["best"]
     result = {
         "benchmark": "coverage",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
-            "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-            "load_averages_at_end": [round(x, 2) for x in os.getloadavg()],
+            "load_averages_start": load_at_start,
+            "load_averages_end": _load(),
         },
+        "source": {**_source(), "engine_version": ENGINE_VERSION},
         "positions": args.positions,
         "markets": args.markets,
         "paths": args.paths,
         "steps": args.steps,
         "chunk_size": args.chunk_size,
         "chunks": -(-args.paths // args.chunk_size),
-        "run_create_seconds": round(create_seconds, 2),
-        "in_process_seconds": {"runs": [round(s, 2) for s in in_process], "best": round(engine, 2)},
-        "celery_seconds": {
-            f"{count}_worker{'s' if count > 1 else ''}": {
-                "runs": [round(s, 2) for s in times],
-                "best": round(best[count], 2),
-            }
-            for count, times in celery.items()
-        },
-        "celery_cold_seconds": {
-            f"{count}_worker{'s' if count > 1 else ''}": round(seconds, 2) for count, seconds in cold.items()
-        },
-        "cold_over_warm_one_worker": round(cold[1] / best[1], 2),
-        "scaling_ratio_1_to_2_workers": round(best[1] / best[2], 2),
-        "overhead_one_worker_vs_in_process": round(best[1] / engine - 1, 3),
+        "in_process": in_process,
+        "celery": celery,
+        "ratios": _ratios(in_process, celery),
+        "scaling_ratio_1_to_2_warm_workers": round(one_worker / celery["2_workers"]["warm"]["run_seconds"]["best"], 2),
+        "overhead_one_warm_worker_vs_in_process": round(one_worker / engine - 1, 3),
         "overhead_goal": 0.15,
         "merged_equals_in_process": bool(identical),
         "notes": (
-            "Celery wall time runs from enqueueing the chunks to the merged run stored (chunk files, merge, "
-            "metrics); the in-process time is one simulate + the same metrics. run_create_seconds (reading "
-            "and freezing the positions) is the same for both and excluded. Cold: the first run on just-started "
-            "workers (kernels loaded, the book decoded and sorted once per worker); warm: later runs on the same "
-            "book (decoded once per run and kept by the worker). Other processes share the cores."
+            "Run seconds through Celery run from enqueueing the chunks to the merged run stored (chunk files, "
+            "merge, metrics); in-process run seconds are one simulate + the same metrics. Cold: workers started "
+            "just before, so each worker's first chunk of the run loads the compiled kernels in its new process, "
+            "reads, hashes and decodes the frozen inputs and sorts the book (once per run and worker); the "
+            "in-process cold figures do the same reading, decoding and sorting with the kernels already loaded. "
+            "Warm: further runs on the same inputs, where a worker keeps the decoded book and checks the new "
+            "run's inputs file by its hash once, then by the storage's fingerprint. Chunk seconds are the chunk "
+            "rows' claimed-to-done times (coverage_chunk_simulate in process). run_create_seconds (reading and "
+            "freezing the positions) is the same for both and excluded. Other processes share the two cores: "
+            "see the load averages before and after each phase."
         ),
     }
     from insurance.models import CoverageRun
