@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from .inputs import MarketSpec, SimulationConfig, check_finite_scalar, market_vector
@@ -76,14 +77,44 @@ def _per_market(name: str, value: float | ArrayLike, n_markets: int) -> FloatArr
     return array
 
 
-def prices_from_log_returns(markets: Sequence[MarketSpec], log_returns: FloatArray) -> FloatArray:
-    """Compound today's prices by log returns: (paths, steps, markets) → (paths, steps + 1, markets)."""
+@njit(cache=True, nogil=True)
+def _compound(
+    steps: FloatArray, scale: FloatArray, offset: FloatArray, today: FloatArray, prices: FloatArray
+) -> None:  # pragma: no cover - compiled
+    """prices[p, 0] = today; prices[p, t + 1] = today·exp(Σ_{u≤t} (offset + scale·steps[p, u])), in step order."""
+    n_paths, n_steps, n_markets = steps.shape
+    total = np.empty(n_markets)
+    for p in range(n_paths):
+        for m in range(n_markets):
+            total[m] = 0.0
+            prices[p, 0, m] = today[m]
+        for t in range(n_steps):
+            for m in range(n_markets):
+                total[m] += offset[m] + scale[m] * steps[p, t, m]
+                prices[p, t + 1, m] = today[m] * np.exp(total[m])
+
+
+def prices_from_log_returns(
+    markets: Sequence[MarketSpec],
+    log_returns: FloatArray,
+    *,
+    scale: FloatArray | None = None,
+    offset: FloatArray | None = None,
+) -> FloatArray:
+    """Compound today's prices by log returns: (paths, steps, markets) → (paths, steps + 1, markets).
+
+    The log return of a step is offset + scale·log_returns per market (default 0 and 1: the given returns);
+    one compiled pass (affine map, running sum in step order, exp, scale) instead of several array passes.
+    """
     n_paths, n_steps, n_markets = log_returns.shape
     prices = np.empty((n_paths, n_steps + 1, n_markets))
-    prices[:, 0, :] = market_vector(markets, "price")
-    np.cumsum(log_returns, axis=1, out=log_returns)
-    np.exp(log_returns, out=log_returns)
-    np.multiply(log_returns, prices[:, :1, :], out=prices[:, 1:, :])
+    _compound(
+        np.ascontiguousarray(log_returns, dtype=np.float64),
+        np.ones(n_markets) if scale is None else np.ascontiguousarray(scale, dtype=np.float64),
+        np.zeros(n_markets) if offset is None else np.ascontiguousarray(offset, dtype=np.float64),
+        market_vector(markets, "price"),
+        prices,
+    )
     return prices
 
 
@@ -123,8 +154,7 @@ class GBM:
     ) -> FloatArray:
         sigma_step = market_vector(markets, "volatility") * np.sqrt(config.step_years)
         shocks = self._innovations(markets, config, rng, stop - start)
-        log_returns = self._log_drift(markets, config) + shocks * sigma_step
-        return prices_from_log_returns(markets, log_returns)
+        return prices_from_log_returns(markets, shocks, scale=sigma_step, offset=self._log_drift(markets, config))
 
 
 @dataclass(frozen=True, eq=False)
