@@ -1,7 +1,7 @@
 """What the indexer reads from the RiskGovernor and its timelock: one row per log, like the other indexed rows,
 so a duplicate delivery upserts the same row and a reorg rollback deletes what orphaned blocks wrote.
 
-Proposal ids are the Governor's uint256 ``hashProposal`` (NUMERIC(78, 0)); vote weights are token wei;
+Proposal ids are the Governor's uint256 ``hashProposal`` and vote weights are token wei (both ``Uint256Field``);
 ``vote_start`` / ``vote_end`` are blocks (the Governor's clock is the token's block number).
 """
 
@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from django.db import models
 
-from chain.models.indexed import IndexedRow, wei_field
-
-
-def proposal_id_field(**kwargs: object) -> models.DecimalField:
-    return models.DecimalField(max_digits=78, decimal_places=0, **kwargs)  # type: ignore[arg-type]
+from chain.models.indexed import IndexedRow
+from riskgov.core.models.uint256 import Uint256Field
 
 
 class GovernorProposal(IndexedRow):
     """``ProposalCreated``: the payload exactly as proposed (calldatas ``0x`` hex, values decimal strings)."""
 
-    proposal_id = proposal_id_field(db_index=True)
+    proposal_id = Uint256Field(db_index=True)
     proposer = models.CharField(max_length=42)
     targets = models.JSONField(default=list)
     values = models.JSONField(default=list)
@@ -39,10 +36,10 @@ class GovernorProposal(IndexedRow):
 class GovernorVote(IndexedRow):
     """``VoteCast`` or ``VoteCastWithParams`` (``with_params``): a vote counted on chain."""
 
-    proposal_id = proposal_id_field()
+    proposal_id = Uint256Field()
     voter = models.CharField(max_length=42)
     support = models.PositiveSmallIntegerField(help_text="0 Against, 1 For, 2 Abstain.")
-    weight = wei_field()
+    weight = Uint256Field()
     reason = models.TextField(blank=True)
     params = models.TextField(blank=True, help_text="0x hex (VoteCastWithParams), else empty.")
     with_params = models.BooleanField(default=False)
@@ -69,7 +66,7 @@ class GovernorProposalEvent(IndexedRow):
     """``ProposalQueued`` (``eta``, unix seconds), ``ProposalExecuted``, ``ProposalCanceled`` or
     ``ProposalExtended`` (``extended_deadline``, a block)."""
 
-    proposal_id = proposal_id_field(db_index=True)
+    proposal_id = Uint256Field(db_index=True)
     kind = models.CharField(max_length=8, choices=ProposalEventKind.choices)
     eta = models.PositiveBigIntegerField(null=True, blank=True)
     extended_deadline = models.PositiveBigIntegerField(null=True, blank=True)
@@ -95,7 +92,7 @@ class TimelockEvent(IndexedRow):
     kind = models.CharField(max_length=9, choices=TimelockEventKind.choices)
     call_index = models.PositiveIntegerField(null=True, blank=True)
     target = models.CharField(max_length=42, blank=True)
-    value = wei_field(null=True, blank=True)
+    value = Uint256Field(null=True, blank=True)
     data = models.TextField(blank=True, help_text="0x hex calldata.")
     predecessor = models.CharField(max_length=66, blank=True)
     delay = models.PositiveBigIntegerField(null=True, blank=True, help_text="Seconds (CallScheduled).")

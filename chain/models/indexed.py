@@ -8,12 +8,8 @@ from django.db import models
 
 from chain.models.deployments import IndexerCheckpoint
 from riskgov.core.models.fields import amount_field
+from riskgov.core.models.uint256 import Int256Field, Uint256Field
 from riskgov.markets.models import Market
-
-
-def wei_field(**kwargs: object) -> models.DecimalField:
-    """An unsigned 256-bit integer in wei (token amounts, votes): NUMERIC(78, 0)."""
-    return models.DecimalField(max_digits=78, decimal_places=0, **kwargs)  # type: ignore[arg-type]
 
 
 class IndexedRow(models.Model):
@@ -51,8 +47,8 @@ class VotingPowerCheckpoint(IndexedRow):
     block is the voting power at that block, as ERC20Votes ``getPastVotes`` returns it."""
 
     delegatee = models.CharField(max_length=42)
-    previous_votes = wei_field()
-    votes = wei_field()
+    previous_votes = Uint256Field()
+    votes = Uint256Field()
 
     class Meta(IndexedRow.Meta):
         ordering = ["block_number", "log_index"]
@@ -88,7 +84,7 @@ class TokenTransfer(IndexedRow):
 
     sender = models.CharField(max_length=42)
     recipient = models.CharField(max_length=42)
-    amount = wei_field()
+    amount = Uint256Field()
 
     class Meta(IndexedRow.Meta):
         ordering = ["block_number", "log_index"]
@@ -105,8 +101,8 @@ class TokenTransfer(IndexedRow):
 class TokenSupplyCheckpoint(IndexedRow):
     """Total supply (wei) after a mint or burn; the last one at or before a block is ``getPastTotalSupply``."""
 
-    total_supply = wei_field()
-    delta = models.DecimalField(max_digits=78, decimal_places=0, help_text="Minted (>0) or burnt (<0), wei.")
+    total_supply = Uint256Field()
+    delta = Int256Field(help_text="Minted (>0) or burnt (<0), wei.")
 
     class Meta(IndexedRow.Meta):
         ordering = ["block_number", "log_index"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from chain.errors import ChainError
 from chain.governor import Tally
@@ -26,6 +26,7 @@ from chain.models import (
     TimelockEvent,
 )
 from chain.selectors.deployments import active_deployment
+from riskgov.core.models.uint256 import Uint256Sum
 
 ProjectedStatus = Literal["created", "queued", "executed", "canceled"]
 
@@ -109,9 +110,9 @@ def onchain_tally(proposal_id: int) -> Tally:
     """Votes (wei) per side from the indexed VoteCast / VoteCastWithParams events."""
     checkpoint = _governor_checkpoint()
     sums = GovernorVote.objects.filter(checkpoint=checkpoint, proposal_id=proposal_id).aggregate(
-        against=Sum("weight", filter=Q(support=0)),
-        for_=Sum("weight", filter=Q(support=1)),
-        abstain=Sum("weight", filter=Q(support=2)),
+        against=Uint256Sum("weight", filter=Q(support=0)),
+        for_=Uint256Sum("weight", filter=Q(support=1)),
+        abstain=Uint256Sum("weight", filter=Q(support=2)),
     )
     return Tally(against=int(sums["against"] or 0), for_=int(sums["for_"] or 0), abstain=int(sums["abstain"] or 0))
 

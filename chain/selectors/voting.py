@@ -8,15 +8,15 @@ reached yet raises :class:`BlockNotIndexed` instead of answering with a value th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from chain.errors import ChainError
 from chain.events import checksum
 from chain.models import ContractRole, DelegationChange, IndexerCheckpoint, TokenSupplyCheckpoint, TokenTransfer
 from chain.models import VotingPowerCheckpoint as Votes
 from chain.selectors.deployments import active_deployment
+from riskgov.core.models.uint256 import Uint256Sum
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
@@ -112,9 +112,10 @@ def delegation_status(address: str) -> DelegationStatus:
     checkpoint = _token_checkpoint()
     holder = checksum(address)
     flows = TokenTransfer.objects.filter(Q(recipient=holder) | Q(sender=holder), checkpoint=checkpoint).aggregate(
-        received=Sum("amount", filter=Q(recipient=holder)), sent=Sum("amount", filter=Q(sender=holder))
+        received=Uint256Sum("amount", filter=Q(recipient=holder)), sent=Uint256Sum("amount", filter=Q(sender=holder))
     )
-    balance = (flows["received"] or Decimal(0)) - (flows["sent"] or Decimal(0))
+    # in integers: a Decimal difference would round to 28 digits
+    balance = int(flows["received"] or 0) - int(flows["sent"] or 0)
     delegate = (
         DelegationChange.objects.filter(checkpoint=checkpoint, delegator=holder)
         .order_by("-block_number", "-log_index")

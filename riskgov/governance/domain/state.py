@@ -46,8 +46,10 @@ class ProposalFacts(Protocol):
 
 
 def quorum_votes(total_supply: Decimal | int, quorum_fraction: Decimal) -> int:
-    """floor(total supply at the snapshot × fraction), token wei."""
-    return int(Decimal(total_supply) * quorum_fraction)
+    """floor(total supply at the snapshot × fraction), token wei; in integers, so a 78-digit supply keeps every digit
+    (a Decimal product would round to 28)."""
+    numerator, denominator = Decimal(quorum_fraction).as_integer_ratio()
+    return int(total_supply) * numerator // denominator
 
 
 def quorum_reached(*, for_votes: Decimal | int, abstain_votes: Decimal | int, quorum: int) -> bool:

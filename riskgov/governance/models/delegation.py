@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from riskgov.governance.models.governance import WEI_DIGITS
+from riskgov.core.models.uint256 import Uint256Field
 from riskgov.markets.models.accounts import validate_address
 
 
@@ -33,7 +33,7 @@ class DelegationRelay(models.Model):
     token = models.CharField(max_length=42, validators=[validate_address], help_text="The governance token.")
     delegator = models.CharField(max_length=42, validators=[validate_address], db_index=True)
     delegatee = models.CharField(max_length=42, validators=[validate_address])
-    nonce = models.DecimalField(max_digits=WEI_DIGITS, decimal_places=0)
+    nonce = Uint256Field()
     expiry = models.PositiveBigIntegerField(help_text="Unix time (seconds) after which the signature is void.")
     signature = models.CharField(max_length=132, help_text="0x-hex r ‖ s ‖ v of the Delegation typed data.")
     status = models.CharField(max_length=16, choices=RelayStatus.choices, default=RelayStatus.QUEUED)

@@ -1,8 +1,8 @@
 """Token-holder governance: settings, proposals, parameter changes, signed votes, execution, sign-in.
 
-Token amounts and voting power are wei of the governance token (integers, 1e18 per token) stored as
-NUMERIC(78, 0). Voting delay, voting period, timelock and grace period are seconds of server time
-(UTC); the snapshot is a block number on the configured chain.
+Token amounts and voting power are wei of the governance token (integers, 1e18 per token) in
+``Uint256Field`` columns, exact on every database. Voting delay, voting period, timelock and grace period are
+seconds of server time (UTC); the snapshot is a block number on the configured chain.
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from riskgov.core.models.fields import rate_field
+from riskgov.core.models.uint256 import UINT256_DIGITS, Uint256Field
+from riskgov.governance.domain.state import quorum_votes
 from riskgov.markets.models.accounts import checksum_address, validate_address
 from riskgov.markets.models.markets import Market
 from riskgov.markets.models.parameters import PARAMETER_FIELDS, MarginParameters
 
-WEI_DIGITS = 78  # a uint256 has at most 78 decimal digits
-
-
-def wei_field(**kwargs: Any) -> models.DecimalField:
-    """An integer amount of token wei (uint256)."""
-    return models.DecimalField(max_digits=WEI_DIGITS, decimal_places=0, **kwargs)
+WEI_DIGITS = UINT256_DIGITS  # a uint256 has at most 78 decimal digits
 
 
 class ProposalState(models.TextChoices):
@@ -59,7 +56,7 @@ class VoteSupportChoice(models.IntegerChoices):
 class GovernanceSettings(models.Model):
     """The one row of governance settings; each proposal copies them at creation."""
 
-    proposal_threshold = wei_field(
+    proposal_threshold = Uint256Field(
         default=Decimal(1000 * 10**18), help_text="Voting power (token wei) needed to create a proposal."
     )
     voting_delay_seconds = models.PositiveIntegerField(
@@ -116,9 +113,9 @@ class Proposal(models.Model):
     chain_id = models.PositiveBigIntegerField()
     verifying_contract = models.CharField(max_length=42, validators=[validate_address])
     snapshot_block = models.PositiveBigIntegerField()
-    total_supply = wei_field(help_text="Total supply at the snapshot block (token wei).")
-    proposer_power = wei_field(help_text="Proposer's voting power at creation (token wei).")
-    proposal_threshold = wei_field()
+    total_supply = Uint256Field(help_text="Total supply at the snapshot block (token wei).")
+    proposer_power = Uint256Field(help_text="Proposer's voting power at creation (token wei).")
+    proposal_threshold = Uint256Field()
     quorum_fraction = rate_field()
     voting_delay_seconds = models.PositiveIntegerField()
     voting_period_seconds = models.PositiveIntegerField()
@@ -135,8 +132,8 @@ class Proposal(models.Model):
         max_length=64, default="RiskGov", help_text="EIP-712 domain name of the ballots (the Governor's name on chain)."
     )
     ballot_domain_version = models.CharField(max_length=16, default="1", help_text="EIP-712 domain version.")
-    onchain_proposal_id = models.DecimalField(
-        max_digits=WEI_DIGITS, decimal_places=0, null=True, blank=True, unique=True,
+    onchain_proposal_id = Uint256Field(
+        null=True, blank=True, unique=True,
         help_text="The Governor's proposal id (hashProposal of the payload); on-chain mode only.",
     )  # fmt: skip
     onchain_payload = models.JSONField(
@@ -164,9 +161,9 @@ class Proposal(models.Model):
     )
 
     # Running tally (token wei), kept in step with the votes by vote_cast.
-    for_votes = wei_field(default=Decimal(0))
-    against_votes = wei_field(default=Decimal(0))
-    abstain_votes = wei_field(default=Decimal(0))
+    for_votes = Uint256Field(default=Decimal(0))
+    against_votes = Uint256Field(default=Decimal(0))
+    abstain_votes = Uint256Field(default=Decimal(0))
     vote_count = models.PositiveIntegerField(default=0)
 
     # Actions; the state is derived from these, time and the tally (riskgov.governance.domain.state).
@@ -233,7 +230,7 @@ class Proposal(models.Model):
     @property
     def quorum(self) -> Decimal:
         """Votes (token wei) For + Abstain must reach: floor(total supply at the snapshot × quorum fraction)."""
-        return Decimal(int(self.total_supply * self.quorum_fraction))
+        return Decimal(quorum_votes(self.total_supply, self.quorum_fraction))
 
 
 class ParameterChange(models.Model):
@@ -262,7 +259,7 @@ class Vote(models.Model):
     proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="votes")
     voter = models.CharField(max_length=42, validators=[validate_address])
     support = models.PositiveSmallIntegerField(choices=VoteSupportChoice.choices)
-    weight = wei_field(help_text="Voting power at the snapshot block (token wei).")
+    weight = Uint256Field(help_text="Voting power at the snapshot block (token wei).")
     nonce = models.PositiveBigIntegerField(help_text="The voter's nonce consumed by this ballot (VoterNonce).")
     signature = models.CharField(max_length=1024, help_text="0x-hex signature of the typed-data ballot.")
     reason = models.TextField(blank=True, help_text="Free text from the voter; signed when reason_signed.")

@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 from eth_utils import to_checksum_address
 
 from chain.eip712 import DOMAIN_NAME, DOMAIN_VERSION, EIP712_DOMAIN_TYPE
@@ -31,6 +31,7 @@ from chain.models import (
     VotingPowerCheckpoint,
 )
 from chain.selectors.deployments import active_deployment
+from riskgov.core.models.uint256 import Uint256Sum
 from riskgov.governance.errors import ChainNotConfigured, GovernanceError
 from riskgov.governance.models import DelegateStatement, DelegationRelay, Proposal, Vote
 from riskgov.governance.selectors import chain_reads
@@ -338,13 +339,13 @@ def _balances(checkpoint: IndexerCheckpoint, addresses: list[str]) -> dict[str, 
     received = dict(
         transfers.filter(recipient__in=addresses)
         .values("recipient")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Uint256Sum("amount"))
         .values_list("recipient", "total")
     )
     sent = dict(
         transfers.filter(sender__in=addresses)
         .values("sender")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Uint256Sum("amount"))
         .values_list("sender", "total")
     )
     return {address: int(received.get(address) or 0) - int(sent.get(address) or 0) for address in addresses}

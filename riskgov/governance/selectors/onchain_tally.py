@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count
 
 from chain.errors import ChainError
 from chain.selectors import governor as governor_projection
+from riskgov.core.models.uint256 import Uint256Sum
 from riskgov.governance.models import GovernanceMode, Proposal, Vote, VoteRelayStatus
 
 
@@ -62,7 +63,11 @@ class OnchainComparison:
 def _collected(proposal: Proposal, **filters: object) -> TallyFigures:
     totals = {0: 0, 1: 0, 2: 0}
     count = 0
-    rows = Vote.objects.filter(proposal=proposal, **filters).values("support").annotate(w=Sum("weight"), n=Count("pk"))
+    rows = (
+        Vote.objects.filter(proposal=proposal, **filters)
+        .values("support")
+        .annotate(w=Uint256Sum("weight"), n=Count("pk"))
+    )
     for row in rows.order_by():
         totals[int(row["support"])] = int(row["w"] or Decimal(0))
         count += int(row["n"])

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from hexbytes import HexBytes
 
@@ -23,6 +23,7 @@ from chain.eip712 import (
 )
 from chain.errors import ChainError
 from riskgov.core.models import AuditAction, AuditRecord
+from riskgov.core.models.uint256 import Uint256Sum
 from riskgov.governance.domain.state import (
     proposal_passed,
     proposal_state,
@@ -62,7 +63,7 @@ def tally_attach(proposals: Iterable[Proposal]) -> None:
     rows = (
         Vote.objects.filter(proposal_id__in=list(by_id))
         .values("proposal_id", "support")
-        .annotate(total=Sum("weight"), n=Count("pk"))
+        .annotate(total=Uint256Sum("weight"), n=Count("pk"))
         .order_by()
     )
     for row in rows:
