@@ -81,13 +81,14 @@ run: venv node pdf-libs seed
 	  CHAIN_STATE=$(CHAIN_STATE) CHAIN_RPC_URL=$${CHAIN_RPC_URL:-http://127.0.0.1:$(CHAIN_PORT)} \
 	  $(VENV)/bin/honcho start -f Procfile
 
-# The exposure, positions and import tests run a second time on SQLite (the `make run` default):
-# every figure must be exact there too. pytest-django creates the SQLite test database itself.
+# The exposure, positions and import tests, and the 256-bit amounts (token wei, vote tallies, proposal ids), run a
+# second time on SQLite (the `make run` default): every figure must be exact there too. pytest-django creates the
+# SQLite test database itself.
 test: venv node chromium pdf-libs
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) -m pytest
 	mkdir -p var
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=sqlite:///$(CURDIR)/var/test-exposure.sqlite3 \
-	  $(PY) -m pytest tests/markets -m "not integration and not e2e"
+	  $(PY) -m pytest tests/markets tests/governance/test_uint256_exact.py -m "not integration and not e2e"
 
 # The production deploy alone (also part of `make test`): check --deploy, collectstatic with the production
 # storage, gunicorn with config.settings.production, /healthz, and every main page in Chromium under the CSP.
