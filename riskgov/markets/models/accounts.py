@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Upper
 from eth_utils import is_address, to_checksum_address
 
 
@@ -24,6 +25,8 @@ class Account(models.Model):
     class Meta:
         db_table = "riskgov_account"
         ordering = ["address"]
+        # An address search matches any case (address__iexact: UPPER(address) = UPPER(%s)).
+        indexes = [models.Index(Upper("address"), name="account_address_upper_idx")]
 
     def __str__(self) -> str:
         return self.label or self.address
