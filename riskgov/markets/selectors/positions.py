@@ -30,7 +30,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, FloatField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Abs, Cast
 
@@ -628,7 +628,20 @@ def liquidatable_live(*, filters: PositionFilters, states: list[MarketState] | N
     marks = {s.state.market.pk: s.state.mark_price for s in streams}
     count, notional = 0, Decimal(0)
     per_market = Position.objects.filter(condition).values("market_id").annotate(n=Count("id"), q=Sum(Abs("size")))
-    for row in per_market.order_by("market_id"):
+    with transaction.atomic():
+        _serial_plan()
+        rows = list(per_market.order_by("market_id"))
+    for row in rows:
         count += row["n"]
         notional += Decimal(str(row["q"])) * marks[row["market_id"]]  # type: ignore[operator]
     return count, notional
+
+
+def _serial_plan() -> None:
+    """Plan the rest of this transaction without parallel workers (PostgreSQL): the planner takes a band of one
+    market's bankruptcy prices for a hundred thousand rows where it holds a few thousand, and starting the workers
+    then costs more than the scan (about 30 ms against 5 ms at 1M positions on two cores)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
