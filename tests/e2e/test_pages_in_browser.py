@@ -12,6 +12,7 @@ import io
 import os
 import re
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,7 +35,8 @@ from tests.conftest import CHROMIUM, CHROMIUM_ARGS, REPO_ROOT, require_service
 from tests.factories import PositionFactory
 from tests.governance import conftest as governance
 from tests.governance.conftest import make_proposal
-from tests.insurance.conftest import build_book
+from tests.insurance.conftest import build_book, kill_worker, start_worker
+from tests.insurance.test_drills import DRILL_WORKER, _first_marker
 from tests.markets.views_helpers import build_hand_made, bulk_positions, take_snapshots
 from tests.monitoring.conftest import add_hourly_prices, make_market
 
@@ -308,24 +310,87 @@ def test_a_proposal_page_fits_a_phone(visitor: Visitor, chain: Any, holders: Any
 
 # ------------------------------------------------------------------ with a worker: insurance and reports
 
+# true once the polled fragment has replaced the one the test tagged and shows `done` chunks done
+PROGRESS_SWAPPED = """(done) => {
+  const progress = document.querySelector('#run-progress');
+  return progress !== null && progress.dataset.tagged === undefined && progress.dataset.chunksDone === done;
+}"""
+CHUNK_STATUSES = "rows => rows.map(row => row.dataset.chunkStatus)"
+
+
+@dataclass(frozen=True)
+class HoldingWorker:
+    """A real worker that holds the second chunk it starts until `release()` (DRILL_WORKER's file markers)."""
+
+    markers: Path
+
+    def held_chunk_start(self) -> int:
+        """The first path of the chunk being held, once the worker holds it."""
+        return int(_first_marker(self.markers, "held-chunk-", timeout=60).name.rsplit("-", 1)[1])
+
+    def release(self) -> None:
+        (self.markers / "release").write_text("")
+
+
+@pytest.fixture
+def holding_worker(django_db_setup: None, tmp_path: Path) -> Iterator[HoldingWorker]:
+    """One worker process on the test broker and database, on every queue, holding its second chunk."""
+    from config.celery_app import app
+
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    process = start_worker(
+        hostname="browserworker@%h",
+        log_name="test-worker-browser.log",
+        bootstrap=DRILL_WORKER,
+        env={"DRILL_MARKERS": str(markers), "DRILL_HOLD_CHUNKS": "2"},
+    )
+    worker = HoldingWorker(markers=markers)
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5, destination=[f"browserworker@{socket.gethostname()}"]):
+            assert process.poll() is None, "the worker exited; see var/test-worker-browser.log"
+            assert time.monotonic() < deadline, "the worker did not answer within 60 s"
+        yield worker
+    finally:
+        worker.release()
+        kill_worker(process)
+
 
 @pytest.mark.integration
-def test_insurance_run_progress_charts_and_compare_then_a_report(visitor: Visitor, celery_worker_process: Any) -> None:
+def test_insurance_run_progress_charts_and_compare_then_a_report(
+    visitor: Visitor, holding_worker: HoldingWorker
+) -> None:
     build_book(positions=150)
     add_hourly_prices(make_market("SOL"), sigma_hourly=0.003, hours=24 * 3)
     take_snapshots()
     sign_in(visitor)
 
-    def start_run(label: str) -> CoverageRun:
+    def start_run(label: str, paths: int) -> CoverageRun:
         visitor.go("/insurance/runs/new/")
         visitor.page.fill("input[name=label]", label)
-        visitor.page.fill("input[name=paths]", "400")
+        visitor.page.fill("input[name=paths]", str(paths))
         visitor.page.fill("input[name=steps]", "24")
         visitor.page.click("button:has-text('Start run')")
         visitor.page.wait_for_selector("#run-progress, section.stats[aria-label='Coverage headline']")
         return CoverageRun.objects.get(label=label)
 
-    run = start_run("Browser baseline")
+    run = start_run("Browser baseline", paths=4000)  # 4 chunks of 1,000 paths
+    assert run.chunk_count == 4
+    held = run.chunks.get(path_start=holding_worker.held_chunk_start())
+    # the worker finished one chunk and holds the next: the page, as polled, shows the run part-way
+    visitor.page.eval_on_selector("#run-progress", "progress => { progress.dataset.tagged = 'yes'; }")
+    visitor.page.wait_for_function(PROGRESS_SWAPPED, arg="1", timeout=WAIT)
+    assert visitor.page.get_attribute("#run-progress", "data-status") == "running"
+    bar = visitor.page.locator("progress.run-progress-bar")
+    assert (bar.get_attribute("value"), bar.get_attribute("max")) == ("1", "4")
+    assert "1 of 4 chunks" in visitor.text("#run-progress") and "25 %" in visitor.text("#run-progress")
+    statuses = visitor.page.eval_on_selector_all("#run-chunks tr[data-chunk-status]", CHUNK_STATUSES)
+    assert sorted(statuses) == ["done", "pending", "pending", "running"], statuses
+    assert statuses[held.chunk_index] == "running"
+    visitor.shots("insurance-run-progress", phone_fits=False)
+
+    holding_worker.release()
     visitor.page.wait_for_selector("section.stats[aria-label='Coverage headline']", timeout=90_000)  # HX-Refresh
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, run.error
@@ -334,7 +399,7 @@ def test_insurance_run_progress_charts_and_compare_then_a_report(visitor: Visito
         assert visitor.points(f"canvas[data-insurance-chart={name}]") > 0, name
     visitor.shots("insurance-run")
 
-    other = start_run("Browser second")
+    other = start_run("Browser second", paths=400)
     visitor.page.wait_for_selector("section.stats[aria-label='Coverage headline']", timeout=90_000)
     visitor.go(f"/insurance/runs/compare/?a={run.pk}&b={other.pk}")
     assert visitor.points("canvas[data-insurance-chart=compare]") > 0
