@@ -2,7 +2,8 @@
 
 On a fresh PostgreSQL database (migrations, the demo's markets, parameters and prices from `demo_seed` at a small
 size, then ``POSITIONS`` open positions over ``ACCOUNTS`` accounts bulk-loaded with COPY and vacuumed), a real
-gunicorn (sync workers, as Procfile.production runs it, test settings with DEBUG off, Redis cache) serves:
+gunicorn (sync workers and an access log, as Procfile.production runs it; bench.pages.settings: the test settings
+with DEBUG off and the Redis cache, and production's persistent database connections) serves:
 
 - the positions list: the first page and a deep page (the page cursor after ``DEEP_ROWS`` rows, the link a person
   reaches by paging, taken from the selector itself) for several filters and sorts, an account search;
@@ -11,6 +12,10 @@ gunicorn (sync workers, as Procfile.production runs it, test settings with DEBUG
 Cold: a freshly started gunicorn with the Redis cache flushed, each URL requested once in turn (the first visitor
 of each page). Warm: then ``CLIENTS`` threads request the URLs in a fixed rotation for ``--seconds``, each on a
 new connection (sync workers close it); p50/p95/max per URL and overall. Goal: p95 ≤ 150 ms warm.
+
+The client is http.client (a GET on a fresh connection, as a browser's first request), and the run records the
+CPU it used per request, as it does for the gunicorn workers and for the PostgreSQL backends that serve them
+(from /proc): on 2 shared cores every millisecond of each counts against the latency of the others.
 
     python -m bench.pages                       # 1,000,000 positions
     python -m bench.pages --positions 100000    # a smaller run
@@ -22,6 +27,7 @@ bench_pages on BENCH_PG_URL's server, dropped at the end; Redis database BENCH_R
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
@@ -31,8 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,16 +73,59 @@ def _percentiles(seconds: list[float]) -> dict[str, Any]:
 
 
 def _get(base: str, path: str) -> tuple[int, float]:
+    """GET `path` from `base` (http://host:port) on a new connection: (status, seconds); status 0 when it failed."""
+    host, port = base.removeprefix("http://").rsplit(":", 1)
     started = time.perf_counter()
+    connection = http.client.HTTPConnection(host, int(port), timeout=REQUEST_TIMEOUT)
     try:
-        with urllib.request.urlopen(base + path, timeout=REQUEST_TIMEOUT) as response:  # noqa: S310 - our server
-            response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        status = error.code
-    except OSError:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        status = response.status
+    except (OSError, http.client.HTTPException):
         status = 0
+    finally:
+        connection.close()
     return status, time.perf_counter() - started
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of process `pid` so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _backend_pids(database: str) -> list[int]:
+    """The PostgreSQL backends connected to `database` (the workers' persistent connections)."""
+    import psycopg
+
+    from bench.database import SERVER_URL
+
+    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
+        )
+        return [int(row[0]) for row in rows]
+
+
+def _server_cpu(process: subprocess.Popen[bytes]) -> dict[str, dict[int, float]]:
+    return {
+        "gunicorn": {pid: _cpu_seconds(pid) for pid in [process.pid, *_children(process.pid)]},
+        "postgres": {pid: _cpu_seconds(pid) for pid in _backend_pids(DATABASE)},
+    }
 
 
 # ---- data ------------------------------------------------------------------------------------------------------
@@ -204,7 +251,7 @@ def _start_gunicorn(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[by
     port = free_port()
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(WORKERS), "--timeout", "120"],
+         "--workers", str(WORKERS), "--timeout", "120", "--access-logfile", "-"],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -240,7 +287,7 @@ def _cold(base: str, urls: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def _warm(base: str, urls: dict[str, str], seconds: float) -> dict[str, Any]:
+def _warm(base: str, urls: dict[str, str], seconds: float, server: subprocess.Popen[bytes]) -> dict[str, Any]:
     names = list(urls)
     timings: dict[str, list[float]] = {name: [] for name in names}
     statuses: dict[str, set[int]] = {name: set() for name in names}
@@ -258,17 +305,33 @@ def _warm(base: str, urls: dict[str, str], seconds: float) -> dict[str, Any]:
             turn += 1
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    server_before = _server_cpu(server)
+    client_before = time.process_time()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    client_cpu = time.process_time() - client_before
+    server_after = _server_cpu(server)
     every = [t for values in timings.values() for t in values]
+
+    def per_request_ms(kind: str) -> float:
+        used = sum(cpu - server_before[kind].get(pid, 0.0) for pid, cpu in server_after[kind].items())
+        return round(1000 * used / max(1, len(every)), 1)
+
     return {
         "clients": CLIENTS,
         "seconds": round(elapsed, 1),
         "requests_per_second": round(len(every) / elapsed, 1),
+        # CPU per request: this client's threads, the gunicorn processes, and the PostgreSQL backends connected at
+        # the end of the phase (one that closed during it is not counted)
+        "cpu_ms_per_request": {
+            "client": round(1000 * client_cpu / max(1, len(every)), 1),
+            "gunicorn": per_request_ms("gunicorn"),
+            "postgres": per_request_ms("postgres"),
+        },
         "overall": _percentiles(every),
         "by_url": {name: {**_percentiles(timings[name]), "statuses": sorted(statuses[name])} for name in names},
     }
@@ -286,7 +349,7 @@ def main() -> None:
     result: dict[str, Any] = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "gunicorn": {"workers": WORKERS, "worker_class": "sync"},
+        "gunicorn": {"workers": WORKERS, "worker_class": "sync", "settings": "bench.pages.settings"},
         "goal": f"warm p95 ≤ {GOAL_P95_MS} ms at {CLIENTS} concurrent clients",
         "load_before_seed": _load(),
     }
@@ -303,7 +366,7 @@ def main() -> None:
         connections.close_all()
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DJANGO_SETTINGS_MODULE": "bench.pages.settings",
             "DATABASE_URL": SERVER_URL.rsplit("/", 1)[0] + "/" + DATABASE,
         }
         _flush_redis(redis_url)
@@ -312,7 +375,7 @@ def main() -> None:
         result["load_before_cold"] = _load()
         result["cold"] = _cold(base, urls)
         result["load_before_warm"] = _load()
-        result["warm"] = _warm(base, urls, options.seconds)
+        result["warm"] = _warm(base, urls, options.seconds, process)
         result["load_after_warm"] = _load()
         worst = max(entry.get("p95_ms", 0) for entry in result["warm"]["by_url"].values())
         result["warm_goal_met"] = worst <= GOAL_P95_MS
