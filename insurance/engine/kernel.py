@@ -367,6 +367,10 @@ def _simulate_paths(
                 rounds = 0
                 step_bad_debt_by_market[m] = 0.0
                 band_count[m] = 0
+                if delay == 0 and running_min[m] <= price <= running_max[m]:
+                    # no new extreme and nothing flagged earlier is pending: nothing executes in this market
+                    step_price[m] = price
+                    continue
                 while True:
                     # flag: only a new running extreme can make more positions liquidatable
                     if price < running_min[m]:
