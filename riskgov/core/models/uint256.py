@@ -27,7 +27,7 @@ from django.db.migrations.state import StateApps
 UINT256_DIGITS = 78  # 2**256 - 1 has 78 decimal digits
 UINT256_MAX = 2**256 - 1
 INT256_MIN, INT256_MAX = -(2**255), 2**255 - 1
-_SIGNED_OFFSET = 10**UINT256_DIGITS  # every int256 plus this is positive and has 79 digits
+_SIGNED_OFFSET = 10**UINT256_DIGITS  # every int256 plus this is positive and under 2 * 10**78 (79 digits padded)
 _SQLITE_SUM = {False: "riskgov_uint256_sum", True: "riskgov_int256_sum"}
 
 
