@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from insurance.engine import (
+    BLOCK_PATHS,
     GBM,
     NAMED_SCENARIOS,
     Bootstrap,
@@ -17,6 +18,8 @@ from insurance.engine import (
     price_paths,
     simulate,
 )
+from insurance.engine.chunks import block_generator
+from insurance.engine.models import prices_from_log_returns
 
 MARKETS = [
     MarketSpec(symbol="ETH", price=3000.0, mmr=0.03, liquidation_penalty=0.01, volatility=0.8),
@@ -79,3 +82,26 @@ def test_fund_path_quantiles_shape() -> None:
     assert bands.shape == (3, 13)
     assert np.all(bands[0] <= bands[2])
     assert result.bad_debt_by_market.shape == (100, 2)
+
+
+def test_compounding_equals_the_array_formula_and_gbm_prices_follow_from_the_block_normals() -> None:
+    rng = np.random.default_rng(4)
+    shocks = rng.standard_normal((7, 30, 2))
+    scale, offset = np.array([0.02, 0.05]), np.array([-1e-4, 3e-4])
+    today = np.array([3000.0, 60000.0])
+    expected = today * np.exp(np.cumsum(offset + scale * shocks, axis=1))
+    prices = prices_from_log_returns(MARKETS, shocks, scale=scale, offset=offset)
+    assert prices.shape == (7, 31, 2)
+    np.testing.assert_array_equal(prices[:, 0], np.broadcast_to(today, (7, 2)))
+    np.testing.assert_allclose(prices[:, 1:], expected, rtol=1e-13, atol=0.0)
+    np.testing.assert_allclose(
+        prices_from_log_returns(MARKETS, shocks)[:, 1:], today * np.exp(np.cumsum(shocks, axis=1))
+    )
+    # GBM: block b's prices are today·exp(cumsum((μ − σ²/2)Δt + σ√Δt·L·Z)) with Z from block b's own generator
+    config = SimulationConfig(paths=BLOCK_PATHS + 5, steps=12, horizon_days=2.0)
+    correlation = np.array([[1.0, 0.4], [0.4, 1.0]])
+    paths = price_paths(MARKETS, GBM(correlation=correlation), config, seed=99)
+    sigma = np.array([0.8, 0.6])
+    z = block_generator(99, 1).standard_normal((5, 12, 2)) @ np.linalg.cholesky(correlation).T
+    log_returns = -0.5 * sigma**2 * config.step_years + sigma * np.sqrt(config.step_years) * z
+    np.testing.assert_allclose(paths[BLOCK_PATHS:, 1:], today * np.exp(np.cumsum(log_returns, axis=1)), rtol=1e-12)
