@@ -23,14 +23,16 @@ class DemoDatabaseUnfit(Exception):
 
 
 def demo_onchain_database_check() -> None:
-    """On-chain mode keeps the Governor's 256-bit proposal ids (and token wei) in NUMERIC(78) columns; SQLite keeps
-    only 15 significant digits of a decimal, so a proposal's id would no longer match its payload. Raises
-    DemoDatabaseUnfit naming the setting to change."""
+    """On-chain mode indexes the chain's positions, prices and margins, 18-decimal amounts of up to 38 digits that
+    SQLite keeps to 15 significant digits (token wei, vote weights and proposal ids are exact there too, as
+    Uint256Field), and its indexer writes while the workers and the web read, which SQLite's single writer lock
+    turns into "database table is locked". Raises DemoDatabaseUnfit naming the setting to change."""
     if settings.RISKGOV_GOVERNANCE_MODE == GovernanceMode.ONCHAIN and connection.vendor == "sqlite":
         raise DemoDatabaseUnfit(
             "DATABASE_URL: the on-chain governance demo needs PostgreSQL (e.g. "
             "DATABASE_URL=postgres://postgres@127.0.0.1:5432/riskgov make run GOVERNANCE_MODE=onchain): SQLite keeps "
-            "15 significant digits of a decimal, and the Governor's proposal ids have up to 78"
+            "15 significant digits of the chain's 18-decimal position and price amounts, and the indexer writes "
+            "beside the workers"
         )
 
 
