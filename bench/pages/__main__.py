@@ -108,24 +108,48 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def _backend_pids(database: str) -> list[int]:
-    """The PostgreSQL backends connected to `database` (the workers' persistent connections)."""
-    import psycopg
+class _CpuSampler(threading.Thread):
+    """The CPU used so far by each gunicorn process and by each PostgreSQL backend connected to the benchmark's
+    database, sampled every half second: a backend that closes during the phase (its connection reached
+    CONN_MAX_AGE) counts up to its last sample, one that opens counts from zero."""
 
-    from bench.database import SERVER_URL
+    def __init__(self, server: subprocess.Popen[bytes]) -> None:
+        super().__init__(daemon=True)
+        self.server = server
+        self.seen: dict[str, dict[int, float]] = {"gunicorn": {}, "postgres": {}}
+        self.stopping = threading.Event()
+        import psycopg
 
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [database]
-        )
-        return [int(row[0]) for row in rows]
+        from bench.database import SERVER_URL
 
+        self.connection = psycopg.connect(SERVER_URL, autocommit=True)
 
-def _server_cpu(process: subprocess.Popen[bytes]) -> dict[str, dict[int, float]]:
-    return {
-        "gunicorn": {pid: _cpu_seconds(pid) for pid in [process.pid, *_children(process.pid)]},
-        "postgres": {pid: _cpu_seconds(pid) for pid in _backend_pids(DATABASE)},
-    }
+    def sample(self) -> dict[str, dict[int, float]]:
+        rows = self.connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [DATABASE]
+        ).fetchall()
+        now = {
+            "gunicorn": {pid: _cpu_seconds(pid) for pid in [self.server.pid, *_children(self.server.pid)]},
+            "postgres": {int(row[0]): _cpu_seconds(int(row[0])) for row in rows},
+        }
+        for kind, cpus in now.items():
+            for pid, cpu in cpus.items():
+                self.seen[kind][pid] = max(cpu, self.seen[kind].get(pid, 0.0))
+        return now
+
+    def run(self) -> None:
+        while not self.stopping.wait(0.5):
+            self.sample()
+
+    def used(self, before: dict[str, dict[int, float]]) -> dict[str, float]:
+        """CPU seconds per kind since `before` (an earlier `sample()`)."""
+        self.stopping.set()
+        self.join()
+        self.sample()
+        self.connection.close()
+        return {
+            kind: sum(cpu - before[kind].get(pid, 0.0) for pid, cpu in cpus.items()) for kind, cpus in self.seen.items()
+        }
 
 
 # ---- data ------------------------------------------------------------------------------------------------------
@@ -305,7 +329,9 @@ def _warm(base: str, urls: dict[str, str], seconds: float, server: subprocess.Po
             turn += 1
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    server_before = _server_cpu(server)
+    sampler = _CpuSampler(server)
+    server_before = sampler.sample()
+    sampler.start()
     client_before = time.process_time()
     started = time.perf_counter()
     for thread in threads:
@@ -314,23 +340,22 @@ def _warm(base: str, urls: dict[str, str], seconds: float, server: subprocess.Po
         thread.join()
     elapsed = time.perf_counter() - started
     client_cpu = time.process_time() - client_before
-    server_after = _server_cpu(server)
+    server_used = sampler.used(server_before)
     every = [t for values in timings.values() for t in values]
 
-    def per_request_ms(kind: str) -> float:
-        used = sum(cpu - server_before[kind].get(pid, 0.0) for pid, cpu in server_after[kind].items())
-        return round(1000 * used / max(1, len(every)), 1)
+    def per_request_ms(seconds: float) -> float:
+        return round(1000 * seconds / max(1, len(every)), 1)
 
     return {
         "clients": CLIENTS,
         "seconds": round(elapsed, 1),
         "requests_per_second": round(len(every) / elapsed, 1),
-        # CPU per request: this client's threads, the gunicorn processes, and the PostgreSQL backends connected at
-        # the end of the phase (one that closed during it is not counted)
+        # CPU per request: this process (the client threads and the sampler), the gunicorn processes, and the
+        # PostgreSQL backends of the workers' connections
         "cpu_ms_per_request": {
-            "client": round(1000 * client_cpu / max(1, len(every)), 1),
-            "gunicorn": per_request_ms("gunicorn"),
-            "postgres": per_request_ms("postgres"),
+            "client": per_request_ms(client_cpu),
+            "gunicorn": per_request_ms(server_used["gunicorn"]),
+            "postgres": per_request_ms(server_used["postgres"]),
         },
         "overall": _percentiles(every),
         "by_url": {name: {**_percentiles(timings[name]), "statuses": sorted(statuses[name])} for name in names},
