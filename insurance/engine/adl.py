@@ -231,12 +231,12 @@ def fenwick_range(tree: NDArray[np.float64], a: int, b: int) -> float:
     return fenwick_prefix(tree, b) - fenwick_prefix(tree, a)
 
 
-QUEUE_NODE = 0
-QUEUE_LINE = 1
+STRADDLING = -1  # a queue entry's line for a node that straddles the query range (bound −∞)
 
 
 def queue_capacity(hull_line: NDArray[np.int64], segment_start: NDArray[np.int64], adl_market: NDArray) -> int:
-    """Heap entries one winner queue can need: three pushes per tree node (at most 2·n nodes) plus the root."""
+    """Heap entries one winner queue can need: a node is pushed at most once per round (at most 2·n nodes plus the
+    root), with a margin of three times that."""
     longest = 0
     for g in range(len(segment_start) - 1):
         if adl_market[g // 2]:
@@ -246,7 +246,7 @@ def queue_capacity(hull_line: NDArray[np.int64], segment_start: NDArray[np.int64
 
 @njit(cache=True, inline="always")
 def _queue_push(
-    values: NDArray[np.float64], items: NDArray[np.int64], size: int, value: float, kind: int, a: int, b: int, c: int
+    values: NDArray[np.float64], items: NDArray[np.int64], size: int, value: float, line: int, a: int, b: int, c: int
 ) -> int:
     i = size
     while i > 0:
@@ -262,7 +262,7 @@ def _queue_push(
         )
         i = parent
     values[i] = value
-    items[i, 0], items[i, 1], items[i, 2], items[i, 3] = kind, a, b, c
+    items[i, 0], items[i, 1], items[i, 2], items[i, 3] = line, a, b, c
     return size + 1
 
 
@@ -272,7 +272,7 @@ def _queue_pop(values: NDArray[np.float64], items: NDArray[np.int64], size: int)
     if size == 0:
         return 0
     value = values[size]
-    kind, a, b, c = items[size, 0], items[size, 1], items[size, 2], items[size, 3]
+    line, a, b, c = items[size, 0], items[size, 1], items[size, 2], items[size, 3]
     i = 0
     while True:
         child = 2 * i + 1
@@ -291,12 +291,15 @@ def _queue_pop(values: NDArray[np.float64], items: NDArray[np.int64], size: int)
         )
         i = child
     values[i] = value
-    items[i, 0], items[i, 1], items[i, 2], items[i, 3] = kind, a, b, c
+    items[i, 0], items[i, 1], items[i, 2], items[i, 3] = line, a, b, c
     return size
 
 
 @njit(cache=True, inline="always")
-def _node_bound(  # noqa: PLR0913, PLR0917 - compiled helper over flat arrays
+def _queue_push_node(  # noqa: PLR0913, PLR0917 - compiled helper over flat arrays
+    values: NDArray[np.float64],
+    items: NDArray[np.int64],
+    size: int,
     slope: NDArray[np.float64],
     intercept: NDArray[np.float64],
     hull_line: NDArray[np.int64],
@@ -307,12 +310,15 @@ def _node_bound(  # noqa: PLR0913, PLR0917 - compiled helper over flat arrays
     query_lo: int,
     query_hi: int,
     price: float,
-) -> float:
-    """Lower bound of a node's line values at `price`: its envelope minimum, −inf when it straddles the range."""
+) -> int:
+    """Push node (level, lo, hi) keyed by its envelope minimum at `price` with that line; a node straddling the query
+    range is keyed −∞ (its children are pushed when it surfaces); one outside the range is not pushed."""
+    if hi <= query_lo or lo >= query_hi:
+        return size
     if lo >= query_lo and hi <= query_hi:
         k = _envelope_min(slope, intercept, hull_line, level, lo, hull_len[level, lo], price)
-        return slope[k] * price + intercept[k]
-    return -np.inf
+        return _queue_push(values, items, size, slope[k] * price + intercept[k], k, lo, hi, level)
+    return _queue_push(values, items, size, -np.inf, STRADDLING, lo, hi, level)
 
 
 @njit(cache=True)
@@ -320,7 +326,7 @@ def queue_start(values: NDArray[np.float64], items: NDArray[np.int64], begin: in
     """A winner queue over the segment [begin, end): just its root. Returns the heap size."""
     if end <= begin:
         return 0
-    return _queue_push(values, items, 0, -np.inf, QUEUE_NODE, begin, end, 0)
+    return _queue_push(values, items, 0, -np.inf, STRADDLING, begin, end, 0)
 
 
 @njit(cache=True)
@@ -343,31 +349,35 @@ def queue_best(  # noqa: PLR0913, PLR0917 - a compiled search over flat arrays t
 ) -> tuple[int, int]:
     """(entry-order index of the open line in [query_lo, query_hi) with the smallest value at `price`, heap size).
 
-    Best-first over the envelope tree, kept between calls of one deleveraging round (same price and range):
-    a node's envelope minimum bounds all of its lines, so popping in bound order yields the lines in
-    ranking order; a winner stays on top until ADL has taken all of it. −1 when no open line is left.
+    Best-first over the envelope tree, kept between calls of one deleveraging round (same price and range).
+    The heap holds disjoint nodes that together cover every line not yet taken, each keyed by its envelope
+    minimum at `price` and holding that line, so the top node's line, when open, is the best open line; it
+    stays on top until ADL has taken all of it. A node whose line is closed (taken, liquidated or deleveraged
+    earlier on the path) is replaced by the siblings of the path down to that line, which cover the rest of
+    the node: O(log n) pushes with an O(log n) envelope search each. −1 when no open line is left.
     """
     while size > 0:
-        kind, lo, hi, level = items[0, 0], items[0, 1], items[0, 2], items[0, 3]
-        if kind == QUEUE_LINE:
-            j = by_entry[lo]
-            if not (closed_lo <= j < closed_hi) and removed[j] < quantity[j]:
-                return lo, size
-            size = _queue_pop(values, items, size)
-            continue
-        size = _queue_pop(values, items, size)
-        if hi <= query_lo or lo >= query_hi:
-            continue
-        if lo >= query_lo and hi <= query_hi:
-            k = _envelope_min(slope, intercept, hull_line, level, lo, hull_len[level, lo], price)
+        k, lo, hi, level = items[0, 0], items[0, 1], items[0, 2], items[0, 3]
+        if k != STRADDLING:
             j = by_entry[k]
             if not (closed_lo <= j < closed_hi) and removed[j] < quantity[j]:
-                size = _queue_push(values, items, size, slope[k] * price + intercept[k], QUEUE_LINE, k, 0, 0)
-            if hi - lo == 1:
-                continue
+                return k, size
+            size = _queue_pop(values, items, size)
+            while hi - lo > 1:
+                mid = (lo + hi) >> 1
+                level += 1
+                other_lo, other_hi = (mid, hi) if k < mid else (lo, mid)
+                size = _queue_push_node(
+                    values, items, size, slope, intercept, hull_line, hull_len, other_lo, other_hi, level, query_lo,
+                    query_hi, price,
+                )  # fmt: skip
+                lo, hi = (lo, mid) if k < mid else (mid, hi)
+            continue
+        size = _queue_pop(values, items, size)
         mid = (lo + hi) >> 1
-        bound = _node_bound(slope, intercept, hull_line, hull_len, lo, mid, level + 1, query_lo, query_hi, price)
-        size = _queue_push(values, items, size, bound, QUEUE_NODE, lo, mid, level + 1)
-        bound = _node_bound(slope, intercept, hull_line, hull_len, mid, hi, level + 1, query_lo, query_hi, price)
-        size = _queue_push(values, items, size, bound, QUEUE_NODE, mid, hi, level + 1)
+        for child_lo, child_hi in ((lo, mid), (mid, hi)):
+            size = _queue_push_node(
+                values, items, size, slope, intercept, hull_line, hull_len, child_lo, child_hi, level + 1, query_lo,
+                query_hi, price,
+            )  # fmt: skip
     return -1, size
