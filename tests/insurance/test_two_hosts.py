@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from celery import Celery
 from django.db import connection
 
 from insurance.models import ChunkStatus, CoverageRun
@@ -97,8 +98,9 @@ def test_a_run_spread_over_two_hosts_survives_one_host_and_equals_the_in_process
     markers = tmp_path / "markers"
     markers.mkdir()
     faults = {"first": {"DRILL_MARKERS": str(markers), "DRILL_HOLD_CHUNKS": "2"}, "second": {}}
-    workers = {
-        name: _host_worker(
+
+    def host_worker(name: str, host: VirtualHost) -> subprocess.Popen[bytes]:
+        return _host_worker(
             host,
             name=name,
             ports=ports[host.namespace],
@@ -106,17 +108,23 @@ def test_a_run_spread_over_two_hosts_survives_one_host_and_equals_the_in_process
             var_dir=tmp_path / name,
             fault={"DRILL_MARKERS": str(markers), **faults[name]},
         )
-        for name, host in (("first", first), ("second", second))
-    }
+
+    def wait_answering(app: Celery, workers: dict[str, subprocess.Popen[bytes]]) -> None:
+        names = [f"{name}@{socket.gethostname()}" for name in workers]
+        deadline = time.monotonic() + 90
+        while len(app.control.ping(timeout=0.5, destination=names)) < len(names):
+            assert all(w.poll() is None for w in workers.values()), "a host's worker exited; see var/"
+            assert time.monotonic() < deadline, "the hosts' workers did not answer within 90 s"
+
+    workers = {"first": host_worker("first", first)}
     try:
         with publishing_to(private_redis.url) as app:
-            names = [f"{name}@{socket.gethostname()}" for name in workers]
-            deadline = time.monotonic() + 90
-            while len(app.control.ping(timeout=0.5, destination=names)) < len(names):
-                assert all(w.poll() is None for w in workers.values()), "a host's worker exited; see var/"
-                assert time.monotonic() < deadline, "the hosts' workers did not answer within 90 s"
+            wait_answering(app, workers)
+            # the first host alone takes the run: it finishes a chunk and holds its second, then the second host joins
             run = coverage_run_create(label="two hosts", requested_by="test", at=NOW, **RUN)
-        held = _first_marker(markers, "held-chunk-", timeout=60)  # the first host holds its second chunk
+            held = _first_marker(markers, "held-chunk-", timeout=60)
+            workers["second"] = host_worker("second", second)
+            wait_answering(app, workers)
         held_chunk = run.chunks.get(path_start=int(held.name.rsplit("-", 1)[1]))
         kill_worker(workers["first"])
         fault_at = time.monotonic()
