@@ -228,8 +228,8 @@ def run_parallel_case() -> dict[str, Any]:
     ceiling = _machine_ceiling()
     bound, bound_all = _best_of(3, normals(1))
     bound_two, bound_two_all = _best_of(3, normals(2))
-    one, one_all = _best_of(2, whole(1))
-    two, two_all = _best_of(2, whole(2))
+    one, one_all = _best_of(3, whole(1))
+    two, two_all = _best_of(3, whole(2))
     # ADL work grows with the winners hit (about 1 600 per path here): time a tenth of the paths
     adl_config = replace(config, paths=1_000)
     timed = time.perf_counter()
