@@ -274,8 +274,8 @@ def _start_gunicorn(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[by
 
     port = free_port()
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(WORKERS), "--timeout", "120", "--access-logfile", "-"],
+        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--config", "python:config.gunicorn",
+         "--bind", f"127.0.0.1:{port}", "--workers", str(WORKERS), "--timeout", "120", "--access-logfile", "-"],
         cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -118,8 +118,8 @@ def production_server(transactional_db: None, tmp_path: Path) -> Iterator[Server
     port = _free_port()
     log = (tmp_path / "gunicorn.log").open("w")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--timeout", "60", "--access-logfile", "-"],
+        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--config", "python:config.gunicorn",
+         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--timeout", "60", "--access-logfile", "-"],
         cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     server = Server(port)
@@ -135,6 +135,9 @@ def production_server(transactional_db: None, tmp_path: Path) -> Iterator[Server
                 if time.monotonic() > deadline:
                     pytest.fail("gunicorn did not answer within 60 s")
                 time.sleep(0.2)
+        log.flush()
+        # a worker answers only once config.gunicorn built its URL resolver and froze what it had loaded
+        assert "URL resolver built" in (tmp_path / "gunicorn.log").read_text()
         yield server
     finally:
         process.terminate()
