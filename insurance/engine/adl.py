@@ -374,7 +374,15 @@ def queue_best(  # noqa: PLR0913, PLR0917 - a compiled search over flat arrays t
                 lo, hi = (lo, mid) if k < mid else (mid, hi)
             continue
         size = _queue_pop(values, items, size)
-        mid = (lo + hi) >> 1
+        if lo >= query_lo and hi <= query_hi:
+            # the root of a queue lies inside the range (or is one line): key it by its envelope minimum now
+            size = _queue_push_node(
+                values, items, size, slope, intercept, hull_line, hull_len, lo, hi, level, query_lo, query_hi, price
+            )  # fmt: skip
+            continue
+        if hi <= query_lo or lo >= query_hi:
+            continue
+        mid = (lo + hi) >> 1  # a node straddling the range has two lines or more
         for child_lo, child_hi in ((lo, mid), (mid, hi)):
             size = _queue_push_node(
                 values, items, size, slope, intercept, hull_line, hull_len, child_lo, child_hi, level + 1, query_lo,

@@ -183,9 +183,9 @@ def test_engine_agrees_with_the_brute_force_reference(
     np.testing.assert_array_equal(fast.adl.haircut_histogram, slow.adl_haircut_histogram)
 
 
-def test_winner_queue_yields_open_winners_in_ranking_order() -> None:
-    rng = np.random.default_rng(11)
-    n = 300
+@pytest.mark.parametrize("n", [1, 2, 3, 300])
+def test_winner_queue_yields_open_winners_in_ranking_order(n: int) -> None:
+    rng = np.random.default_rng(11 + n)
     entry = np.sort(rng.uniform(50.0, 150.0, n))
     bankruptcy = entry * rng.uniform(1.01, 1.6, n)  # shorts: B above entry
     segment_start = np.array([0, 0, n], dtype=np.int64)  # market 0: no longs, n shorts (entry order = ladder order)
@@ -196,9 +196,10 @@ def test_winner_queue_yields_open_winners_in_ranking_order() -> None:
     capacity = queue_capacity(hull_line, segment_start, np.array([True]))
     values, items = np.zeros(capacity), np.zeros((capacity, 4), dtype=np.int64)
     for trial in range(100):
+        # below every entry the whole segment is in profit: the queue's root lies inside the range
         price = float(rng.uniform(40.0, 140.0))
         removed = np.where(rng.random(n) < 0.3, 1.0, 0.0)
-        closed_hi = int(rng.integers(0, n // 4))
+        closed_hi = int(rng.integers(0, max(n // 4, 1)))
         query_lo = int(np.searchsorted(entry_sorted, price, side="right"))
         open_lines = [i for i in range(query_lo, n) if removed[by_entry[i]] < 1.0 and not by_entry[i] < closed_hi]
         # brute force: the venues' index e / (B − P), highest first
@@ -210,6 +211,7 @@ def test_winner_queue_yields_open_winners_in_ranking_order() -> None:
                 values, items, size, slope, intercept, hull_line, hull_len, by_entry, quantity, removed,
                 query_lo, n, 0, closed_hi, price,
             )  # fmt: skip
+            assert size <= capacity
             if k < 0:
                 break
             taken.append(k)
