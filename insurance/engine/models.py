@@ -7,6 +7,7 @@ lasts `horizon_days / 365 / steps` years. `drift` is annualised and may be one n
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -44,12 +45,21 @@ class PriceModel(Protocol):
 
 
 def correlation_factor(correlation: ArrayLike | None, n_markets: int) -> FloatArray:
-    """A matrix A with A·Aᵀ = correlation; raises ValueError naming `correlation` when it is invalid."""
+    """A matrix A with A·Aᵀ = correlation (read-only); raises ValueError naming `correlation` when it is invalid.
+
+    Every block of a run asks for the same factor, so valid matrices are factorised once (kept by their bytes).
+    """
     if correlation is None:
         return np.eye(n_markets)
-    matrix = np.asarray(correlation, dtype=np.float64)
+    matrix = np.ascontiguousarray(correlation, dtype=np.float64)
     if matrix.shape != (n_markets, n_markets):
         raise ValueError(f"correlation must have shape ({n_markets}, {n_markets}), got {matrix.shape}")
+    return _factorised(matrix.tobytes(), n_markets)
+
+
+@functools.lru_cache(maxsize=64)
+def _factorised(matrix_bytes: bytes, n_markets: int) -> FloatArray:
+    matrix = np.frombuffer(matrix_bytes, dtype=np.float64).reshape(n_markets, n_markets)
     if not np.all(np.isfinite(matrix)):
         raise ValueError("correlation must be finite")
     if not np.allclose(matrix, matrix.T, atol=1e-12):
@@ -60,10 +70,12 @@ def correlation_factor(correlation: ArrayLike | None, n_markets: int) -> FloatAr
     if eigenvalues.min() < -PSD_TOLERANCE:
         raise ValueError(f"correlation is not positive semi-definite (smallest eigenvalue {eigenvalues.min():.3g})")
     try:
-        return np.asarray(np.linalg.cholesky(matrix), dtype=np.float64)
+        factor = np.asarray(np.linalg.cholesky(matrix), dtype=np.float64)
     except np.linalg.LinAlgError:
         # singular but PSD (e.g. two perfectly correlated markets): symmetric square root instead
-        return np.asarray(eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None)), dtype=np.float64)
+        factor = np.asarray(eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None)), dtype=np.float64)
+    factor.flags.writeable = False  # shared by every caller of the cache
+    return factor
 
 
 def _per_market(name: str, value: float | ArrayLike, n_markets: int) -> FloatArray:
