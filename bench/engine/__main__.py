@@ -4,10 +4,11 @@
 (b) 1 000 000 positions, same run — goal ≤ 20 s and ≤ 2 GiB peak memory;
 (c) speed ratio of the engine over the slow reference in tests/engine on a size it can finish,
     with the largest relative difference between the two;
-(p) for workload (a) in one process: generating and correlating the normals alone (the bound) against
-    the whole `simulate` on 1 and on 2 threads (goal: simulate within 1.5× of the bound, 2 threads ≥ 1.7×
-    faster than 1), and `simulate` with every market auto-deleveraging; the machine's load averages are
-    recorded before and after (``python -m bench.engine --case p --update`` rewrites only this entry).
+(p) for workload (a) in one process, in five interleaved rounds (medians reported): generating and correlating
+    the normals alone (the bound) against the whole `simulate` on 1 and on 2 threads (goal: simulate within
+    1.5× of the bound, 2 threads ≥ 1.7× faster than 1), and `simulate` with every market auto-deleveraging;
+    the machine's own 2-thread ceiling and its load averages before and after are recorded beside them
+    (``python -m bench.engine --case p --update`` rewrites only this entry).
 Each case runs in its own process so its peak RSS (resource.getrusage) is its own; compile time is
 paid (or loaded from numba's cache) in a warm-up call before the timed one.
 """
@@ -137,6 +138,17 @@ def run_reference_case() -> dict[str, Any]:
     }
 
 
+def _interleaved(rounds: int, runs: dict[str, Any]) -> dict[str, list[float]]:
+    """Seconds of each run in turn, `rounds` times: {name: [seconds per round]}."""
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            timed = time.perf_counter()
+            run()
+            seconds[name].append(round(time.perf_counter() - timed, 3))
+    return seconds
+
+
 def _best_of(repeats: int, run: Any) -> tuple[float, list[float]]:
     times = []
     for _ in range(repeats):
@@ -226,10 +238,11 @@ def run_parallel_case() -> dict[str, Any]:
         return lambda: simulate(portfolio, book, model, config, fund_balance=fund, seed=42, threads=threads)
 
     ceiling = _machine_ceiling()
-    bound, bound_all = _best_of(3, normals(1))
-    bound_two, bound_two_all = _best_of(3, normals(2))
-    one, one_all = _best_of(3, whole(1))
-    two, two_all = _best_of(3, whole(2))
+    # the four measurements take turns, five rounds, and each figure is the median of its five: a drift in the
+    # machine's speed during the run (other tenants, clock changes) then moves all four alike
+    rounds = _interleaved(5, {"bound": normals(1), "bound_two": normals(2), "one": whole(1), "two": whole(2)})
+    bound, bound_two, one, two = (float(np.median(rounds[name])) for name in ("bound", "bound_two", "one", "two"))
+    bound_all, bound_two_all, one_all, two_all = (rounds[name] for name in ("bound", "bound_two", "one", "two"))
     # ADL work grows with the winners hit (about 1 600 per path here): time a tenth of the paths
     adl_config = replace(config, paths=1_000)
     timed = time.perf_counter()
@@ -264,6 +277,7 @@ def run_parallel_case() -> dict[str, Any]:
         "adl_winner_hits": hits,
         "adl_microseconds_per_winner_hit": round(1e6 * (adl_seconds - socialised_seconds) / max(hits, 1), 2),
         "machine_ceiling": ceiling,
+        "statistic": "median of 5 interleaved rounds (bound, bound on 2 threads, 1 thread, 2 threads in turn)",
         "repeats_seconds": {
             "bound": bound_all,
             "bound_two_threads": bound_two_all,
