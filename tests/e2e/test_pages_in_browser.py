@@ -14,6 +14,7 @@ import re
 import shutil
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal as D
@@ -333,16 +334,20 @@ class HoldingWorker:
 
 
 @pytest.fixture
-def holding_worker(django_db_setup: None, tmp_path: Path) -> Iterator[HoldingWorker]:
-    """One worker process on the test broker and database, on every queue, holding its second chunk."""
+def holding_worker(django_db_setup: None, tmp_path: Path, settings: Any) -> Iterator[HoldingWorker]:
+    """One worker process on the test broker and database, holding its second chunk. The test's chunks go to a
+    queue of their own that only this worker consumes (the suite's shared worker may be running beside it and
+    would otherwise take some of them); it takes the default queue too, for the merges."""
     from config.celery_app import app
 
     markers = tmp_path / "markers"
     markers.mkdir()
+    settings.INSURANCE_CHUNK_QUEUE = f"browser-chunks-{uuid.uuid4().hex[:8]}"
     process = start_worker(
         hostname="browserworker@%h",
         log_name="test-worker-browser.log",
         bootstrap=DRILL_WORKER,
+        queue=f"{settings.INSURANCE_CHUNK_QUEUE},{app.conf.task_default_queue}",
         env={"DRILL_MARKERS": str(markers), "DRILL_HOLD_CHUNKS": "2"},
     )
     worker = HoldingWorker(markers=markers)
