@@ -485,10 +485,9 @@ def _fail_runs_stalled_on_another_engine(
     active_runs: QuerySet[CoverageRun], *, now: datetime, stalled_after: timedelta, report: SweepReport
 ) -> None:
     """Runs of another engine version that no worker of their version moves on: fail them with the reason."""
-    stalled = Q(last_progress_at__lt=now - stalled_after) | Q(
-        last_progress_at__isnull=True, created_at__lt=now - stalled_after
-    )
-    for run in active_runs.exclude(engine_version=ENGINE_VERSION).filter(stalled):
+    for run in active_runs.exclude(engine_version=ENGINE_VERSION):
+        if not _quiet_for(run, now=now, period=stalled_after):
+            continue
         reason = (
             f"The run was created for engine {run.engine_version} and no worker of that version has made "
             f"progress for {stalled_after}; the workers run engine {ENGINE_VERSION}, whose paths differ. Start a "
@@ -498,11 +497,16 @@ def _fail_runs_stalled_on_another_engine(
             report.failed[run.pk] = reason
 
 
+def _quiet_for(run: CoverageRun, *, now: datetime, period: timedelta) -> bool:
+    """Nothing of the run has moved (no chunk progress since it was created or last progressed) for `period`."""
+    return (run.last_progress_at or run.created_at) < now - period
+
+
 def _merge_is_stale(run: CoverageRun, *, now: datetime, lost_after: timedelta) -> bool:
     """All chunks done, but no merge holds the run (or it timed out) and nothing moved for `lost_after`."""
     last_sign = run.merge_heartbeat_at or run.merge_started_at
     stale_merge = not run.merge_claim or last_sign is None or last_sign < now - MERGE_TIMEOUT
-    return stale_merge and (run.last_progress_at or run.created_at) < now - lost_after
+    return stale_merge and _quiet_for(run, now=now, period=lost_after)
 
 
 def _lost_and_stalled_chunks(
@@ -511,7 +515,7 @@ def _lost_and_stalled_chunks(
     """(running chunks whose worker is gone or that outlived the hard limit, pending chunks of a stalled run)."""
     lost: list[CoverageChunk] = []
     resend: list[int] = []
-    stalled = (run.last_progress_at or run.created_at) < now - stalled_after
+    stalled = _quiet_for(run, now=now, period=stalled_after)
     hard_limit = now - timedelta(seconds=CHUNK_TIME_LIMIT + 60)
     never_sent_before = now - NEVER_SENT_GRACE
     for chunk in run.chunks.exclude(status=ChunkStatus.DONE).order_by("chunk_index"):
