@@ -9,8 +9,12 @@ execution band is summed exactly from the compensated prefix sums.
 
 Paths are independent: `simulate_block` runs one block of paths with its own scratch state and
 releases the GIL, so the caller runs blocks on as many threads as it likes and the outputs are the
-same whatever the number of threads. In "adl" markets the loss waterfall of ``insurance.engine.adl``
-runs after each step; quantities it removes from the book are subtracted from band sums through Fenwick trees.
+same whatever the number of threads. A book without auto-deleveraging runs one market at a time over
+all the block's paths (`_simulate_markets`): markets then do not interact, and one market's ladder stays in
+the core's cache. With an "adl" market the loss waterfall of ``insurance.engine.adl`` runs after each step
+across the markets, so such a block runs path by path (`_simulate_paths`); quantities ADL removes from the
+book are subtracted from band sums through Fenwick trees. Both orders add the same terms in the same order:
+their outputs agree bit for bit.
 """
 
 from __future__ import annotations
@@ -120,17 +124,81 @@ def _band(prefix: NDArray[np.float64], column: int, a: int, b: int, g: int) -> f
 def _open_band(
     prefix: NDArray[np.float64],
     column: int,
-    removed: NDArray[np.float64],
-    use_removed: bool,
+    removed: NDArray[np.float64] | None,
     a: int,
     b: int,
     g: int,
 ) -> float:
-    """Band sum of what is still open: the ladder's sum minus what ADL removed from [a, b)."""
+    """Band sum of what is still open: the ladder's sum minus what ADL removed from [a, b).
+
+    Without ADL `removed` is None, and numba compiles the subtraction away.
+    """
     total = _band(prefix, column, a, b, g)
-    if use_removed and a < b:
+    if removed is not None and a < b:
         total -= fenwick_range(removed, a, b)
     return total
+
+
+@njit(cache=True, inline="always")
+def _execute(
+    prefix: NDArray[np.float64],
+    bankruptcy: NDArray[np.float64],
+    removed_quantity: NDArray[np.float64] | None,
+    removed_value: NDArray[np.float64] | None,
+    pen: float,
+    price: float,
+    impact: float,
+    la: int,
+    lb: int,
+    sa: int,
+    sb: int,
+    g_long: int,
+    g_short: int,
+) -> tuple[float, float, int, int]:
+    """Execute the due longs [la, lb) and shorts [sa, sb) of one market at `price` with `impact`.
+
+    Returns (bad debt, penalty income, where the long band's bankrupt part begins, where the short
+    band's bankrupt part ends): longs [long_j2, lb) and shorts [sa, short_j2) were bankrupt.
+    """
+    bad_debt = 0.0
+    income = 0.0
+    long_j2 = lb
+    short_j2 = sa
+    if la < lb:
+        x = price * (1.0 - impact)
+        j2 = _search_right(bankruptcy, la, lb, x)
+        j1 = _search_right(bankruptcy, la, j2, x * (1.0 - pen))
+        # [j2, lb): bankrupt at x; [j1, j2): equity below the penalty; [la, j1): full penalty
+        bad_debt += max(
+            0.0,
+            _open_band(prefix, VALUE, removed_value, j2, lb, g_long)
+            - x * _open_band(prefix, QUANTITY, removed_quantity, j2, lb, g_long),
+        )
+        income += max(
+            0.0,
+            x * _open_band(prefix, QUANTITY, removed_quantity, j1, j2, g_long)
+            - _open_band(prefix, VALUE, removed_value, j1, j2, g_long),
+        )
+        income += pen * x * _open_band(prefix, QUANTITY, removed_quantity, la, j1, g_long)
+        long_j2 = j2
+    if sa < sb:
+        x = price * (1.0 + impact)
+        j2 = _search_left(bankruptcy, sa, sb, x)
+        j1 = _search_left(bankruptcy, j2, sb, x * (1.0 + pen))
+        # [sa, j2): bankrupt at x; [j2, j1): equity below the penalty; [j1, sb): full penalty
+        bad_debt += max(
+            0.0,
+            x * _open_band(prefix, QUANTITY, removed_quantity, sa, j2, g_short)
+            - _open_band(prefix, VALUE, removed_value, sa, j2, g_short),
+        )
+        income += max(
+            0.0,
+            _open_band(prefix, VALUE, removed_value, j2, j1, g_short)
+            - x * _open_band(prefix, QUANTITY, removed_quantity, j2, j1, g_short),
+        )
+        income += pen * x * _open_band(prefix, QUANTITY, removed_quantity, j1, sb, g_short)
+        short_j2 = j2
+    return bad_debt, income, long_j2, short_j2
 
 
 @njit(cache=True)
@@ -308,13 +376,11 @@ def _simulate_paths(
     adl_haircut_max: NDArray[np.float64],
     adl_haircut_histogram: NDArray[np.int64],
 ) -> None:
-    """Liquidate the ladder along paths [path_begin, path_end) of `prices`; write their outputs in place."""
+    """Liquidate the ladder along paths [path_begin, path_end) of `prices`, path by path, with the loss
+    waterfall of the "adl" markets after each step; write their outputs in place."""
     _, n_times, n_markets = prices.shape
     last = n_times - 1
-    any_adl = False
-    for m in range(n_markets):
-        any_adl = any_adl or adl_market[m]
-    n_scratch = quantity.shape[0] if any_adl else 0
+    n_scratch = quantity.shape[0]
     running_min = np.empty(n_markets)
     running_max = np.empty(n_markets)
     displacement = np.empty(n_markets)
@@ -326,7 +392,8 @@ def _simulate_paths(
     short_history = np.empty((n_times, n_markets), dtype=np.int64)
     step_bad_debt_by_market = np.zeros(n_markets)
     step_price = np.zeros(n_markets)
-    band_capacity = 2 * max_rounds + 2 if any_adl else 1
+    market_notional = np.zeros(n_markets)
+    band_capacity = 2 * max_rounds + 2
     band_side = np.zeros((n_markets, band_capacity), dtype=np.int64)
     band_lo = np.zeros((n_markets, band_capacity), dtype=np.int64)
     band_hi = np.zeros((n_markets, band_capacity), dtype=np.int64)
@@ -349,6 +416,7 @@ def _simulate_paths(
             long_executed[m] = segment_start[2 * m + 1]
             short_flagged[m] = segment_start[2 * m + 1]
             short_executed[m] = segment_start[2 * m + 1]
+            market_notional[m] = 0.0
         fund = fund_start
         cumulative_net = 0.0
         worst_drawdown = 0.0
@@ -392,70 +460,39 @@ def _simulate_paths(
                     sa, sb = short_executed[m], short_due
                     if la >= lb and sa >= sb:
                         break
-                    long_quantity = _open_band(prefix, QUANTITY, removed_quantity, any_adl, la, lb, g_long)
-                    short_quantity = _open_band(prefix, QUANTITY, removed_quantity, any_adl, sa, sb, g_short)
+                    long_quantity = _open_band(prefix, QUANTITY, removed_quantity, la, lb, g_long)
+                    short_quantity = _open_band(prefix, QUANTITY, removed_quantity, sa, sb, g_short)
                     gross = price * (long_quantity + short_quantity)
                     impact = _impact(impact_mode, impact_coefficient, gross, depth[m])
-                    market_bad_debt = 0.0
-                    market_penalty = 0.0
+                    market_bad_debt, market_penalty, long_j2, short_j2 = _execute(
+                        prefix, bankruptcy, removed_quantity, removed_value, pen, price, impact,
+                        la, lb, sa, sb, g_long, g_short,
+                    )  # fmt: skip
                     if la < lb:
-                        x = price * (1.0 - impact)
-                        j2 = _search_right(bankruptcy, la, lb, x)
-                        j1 = _search_right(bankruptcy, la, j2, x * (1.0 - pen))
-                        # [j2, lb): bankrupt at x; [j1, j2): equity below the penalty; [la, j1): full penalty
-                        market_bad_debt += max(
-                            0.0,
-                            _open_band(prefix, VALUE, removed_value, any_adl, j2, lb, g_long)
-                            - x * _open_band(prefix, QUANTITY, removed_quantity, any_adl, j2, lb, g_long),
-                        )
-                        market_penalty += max(
-                            0.0,
-                            x * _open_band(prefix, QUANTITY, removed_quantity, any_adl, j1, j2, g_long)
-                            - _open_band(prefix, VALUE, removed_value, any_adl, j1, j2, g_long),
-                        )
-                        market_penalty += (
-                            pen * x * _open_band(prefix, QUANTITY, removed_quantity, any_adl, la, j1, g_long)
-                        )
                         long_executed[m] = la
-                        if any_adl and j2 < lb:
+                        if long_j2 < lb:
                             c = band_count[m]
-                            band_side[m, c], band_lo[m, c], band_hi[m, c], band_x[m, c] = SIDE_LONG, j2, lb, x
+                            band_side[m, c], band_lo[m, c], band_hi[m, c] = SIDE_LONG, long_j2, lb
+                            band_x[m, c] = price * (1.0 - impact)
                             band_count[m] = c + 1
                     if sa < sb:
-                        x = price * (1.0 + impact)
-                        j2 = _search_left(bankruptcy, sa, sb, x)
-                        j1 = _search_left(bankruptcy, j2, sb, x * (1.0 + pen))
-                        # [sa, j2): bankrupt at x; [j2, j1): equity below the penalty; [j1, sb): full penalty
-                        market_bad_debt += max(
-                            0.0,
-                            x * _open_band(prefix, QUANTITY, removed_quantity, any_adl, sa, j2, g_short)
-                            - _open_band(prefix, VALUE, removed_value, any_adl, sa, j2, g_short),
-                        )
-                        market_penalty += max(
-                            0.0,
-                            _open_band(prefix, VALUE, removed_value, any_adl, j2, j1, g_short)
-                            - x * _open_band(prefix, QUANTITY, removed_quantity, any_adl, j2, j1, g_short),
-                        )
-                        market_penalty += (
-                            pen * x * _open_band(prefix, QUANTITY, removed_quantity, any_adl, j1, sb, g_short)
-                        )
                         short_executed[m] = sb
-                        if any_adl and sa < j2:
+                        if sa < short_j2:
                             c = band_count[m]
-                            band_side[m, c], band_lo[m, c], band_hi[m, c], band_x[m, c] = SIDE_SHORT, sa, j2, x
+                            band_side[m, c], band_lo[m, c], band_hi[m, c] = SIDE_SHORT, sa, short_j2
+                            band_x[m, c] = price * (1.0 + impact)
                             band_count[m] = c + 1
                     bad_debt_by_market[p, m] += market_bad_debt
                     penalty_by_market[p, m] += market_penalty
                     step_bad_debt_by_market[m] += market_bad_debt
                     step_bad_debt += market_bad_debt
                     step_penalty += market_penalty
-                    liquidated_notional[p] += gross
+                    market_notional[m] += gross
                     executed_count = (lb - la if la < lb else 0) + (sb - sa if sa < sb else 0)
-                    if any_adl:
-                        # positions ADL closed completely are no longer in the book
-                        executed_count -= int(
-                            fenwick_range(removed_count, la, lb) + fenwick_range(removed_count, sa, sb) + 0.5
-                        )
+                    # positions ADL closed completely are no longer in the book
+                    executed_count -= int(
+                        fenwick_range(removed_count, la, lb) + fenwick_range(removed_count, sa, sb) + 0.5
+                    )
                     liquidated_positions[p] += executed_count
                     if not cascade or impact == 0.0:
                         break
@@ -476,7 +513,7 @@ def _simulate_paths(
                 deficit = -fund
                 fund = 0.0
                 exhausted[p] = True
-                if any_adl and step_bad_debt > 0.0:
+                if step_bad_debt > 0.0:
                     # the deficit falls on the markets pro rata to their bad debt in this step
                     share = deficit / step_bad_debt
                     deleveraged = 0.0
@@ -526,22 +563,155 @@ def _simulate_paths(
                     uncovered += deficit
             if record_fund_path:
                 fund_path[p, t] = fund
+        for m in range(n_markets):
+            # summed per market first, as `_simulate_markets` does: the same notional bit for bit
+            liquidated_notional[p] += market_notional[m]
         uncovered_loss[p] = uncovered
         fund_end[p] = fund
         required_fund[p] = worst_drawdown
-        if any_adl:
-            adl_accounts[p] = n_touched
-            largest = 0.0
-            for i in range(n_touched):
-                w = touched[i]
-                adl_haircut_histogram[p, haircut_bin(haircut_edges, haircut[w])] += 1
-                largest = max(largest, haircut[w])
-                removed[w] = 0.0
-                haircut[w] = 0.0
-                fenwick_clear(removed_quantity, w)
-                fenwick_clear(removed_value, w)
-                fenwick_clear(removed_count, w)
-            adl_haircut_max[p] = largest
+        adl_accounts[p] = n_touched
+        largest = 0.0
+        for i in range(n_touched):
+            w = touched[i]
+            adl_haircut_histogram[p, haircut_bin(haircut_edges, haircut[w])] += 1
+            largest = max(largest, haircut[w])
+            removed[w] = 0.0
+            haircut[w] = 0.0
+            fenwick_clear(removed_quantity, w)
+            fenwick_clear(removed_value, w)
+            fenwick_clear(removed_count, w)
+        adl_haircut_max[p] = largest
+
+
+@njit(cache=True)
+def _simulate_markets(
+    prices: NDArray[np.float64],
+    segment_start: NDArray[np.int64],
+    bankruptcy: NDArray[np.float64],
+    liquidation: NDArray[np.float64],
+    prefix: NDArray[np.float64],
+    penalty: NDArray[np.float64],
+    depth: NDArray[np.float64],
+    impact_mode: int,
+    impact_coefficient: float,
+    cascade: bool,
+    delay: int,
+    max_rounds: int,
+    fund_start: float,
+    bad_debt_by_market: NDArray[np.float64],
+    penalty_by_market: NDArray[np.float64],
+    liquidated_notional: NDArray[np.float64],
+    liquidated_positions: NDArray[np.int64],
+    uncovered_loss: NDArray[np.float64],
+    fund_end: NDArray[np.float64],
+    exhausted: NDArray[np.bool_],
+    required_fund: NDArray[np.float64],
+    fund_path: NDArray[np.float64],
+    record_fund_path: bool,
+) -> None:
+    """`_simulate_paths` for a book without auto-deleveraging, one market at a time.
+
+    Without ADL a market's liquidations do not depend on the others' or on the fund, so each market
+    runs over every path of the block before the next: the ladder of one market (its two segments)
+    stays in the core's cache while its paths run, instead of every market's being read at every step.
+    The fund then follows each path from the per-step sums, which add the markets in the same order
+    as the path-major kernel does.
+    """
+    n_paths, n_times, n_markets = prices.shape
+    last = n_times - 1
+    step_bad_debt = np.zeros((n_paths, n_times))
+    step_penalty = np.zeros((n_paths, n_times))
+    long_history = np.empty(n_times, dtype=np.int64)
+    short_history = np.empty(n_times, dtype=np.int64)
+    for m in range(n_markets):
+        g_long = 2 * m
+        g_short = 2 * m + 1
+        long_begin = segment_start[g_long]
+        short_end = segment_start[g_short + 1]
+        pen = penalty[m]
+        market_depth = depth[m]
+        for p in range(n_paths):
+            running_min = np.inf
+            running_max = -np.inf
+            displacement = 1.0
+            long_flagged = long_executed = short_flagged = short_executed = segment_start[g_short]
+            market_bad_debt = 0.0
+            market_penalty = 0.0
+            notional = 0.0
+            executed_count = 0
+            for t in range(n_times):
+                price = prices[p, t, m] * displacement
+                if delay == 0 and running_min <= price <= running_max:
+                    continue  # no new extreme and nothing flagged earlier is pending
+                rounds = 0
+                while True:
+                    if price < running_min:
+                        running_min = price
+                        long_flagged = _gallop_right(liquidation, long_begin, long_flagged, price)
+                    if price > running_max:
+                        running_max = price
+                        short_flagged = _gallop_left(liquidation, short_flagged, short_end, price)
+                    if delay == 0 or t == last:
+                        long_due, short_due = long_flagged, short_flagged
+                    elif t >= delay:
+                        long_due, short_due = long_history[t - delay], short_history[t - delay]
+                    else:
+                        long_due, short_due = long_executed, short_executed
+                    la, lb = long_due, long_executed
+                    sa, sb = short_executed, short_due
+                    if la >= lb and sa >= sb:
+                        break
+                    long_quantity = _band(prefix, QUANTITY, la, lb, g_long)
+                    short_quantity = _band(prefix, QUANTITY, sa, sb, g_short)
+                    gross = price * (long_quantity + short_quantity)
+                    impact = _impact(impact_mode, impact_coefficient, gross, market_depth)
+                    bad_debt, income, _, _ = _execute(
+                        prefix, bankruptcy, None, None, pen, price, impact,
+                        la, lb, sa, sb, g_long, g_short,
+                    )  # fmt: skip
+                    if la < lb:
+                        long_executed = la
+                    if sa < sb:
+                        short_executed = sb
+                    market_bad_debt += bad_debt
+                    market_penalty += income
+                    step_bad_debt[p, t] += bad_debt
+                    step_penalty[p, t] += income
+                    notional += gross
+                    executed_count += (lb - la if la < lb else 0) + (sb - sa if sa < sb else 0)
+                    if not cascade or impact == 0.0:
+                        break
+                    # sells (long liquidations) push the price down, buys (short ones) push it up
+                    move = 1.0 - impact * (long_quantity - short_quantity) / (long_quantity + short_quantity)
+                    price = price * move
+                    displacement = displacement * move
+                    rounds += 1
+                    if rounds >= max_rounds:
+                        break
+                long_history[t] = long_flagged
+                short_history[t] = short_flagged
+            bad_debt_by_market[p, m] += market_bad_debt
+            penalty_by_market[p, m] += market_penalty
+            liquidated_notional[p] += notional
+            liquidated_positions[p] += executed_count
+    for p in range(n_paths):
+        fund = fund_start
+        cumulative_net = 0.0
+        worst_drawdown = 0.0
+        uncovered = 0.0
+        for t in range(n_times):
+            cumulative_net += step_penalty[p, t] - step_bad_debt[p, t]
+            worst_drawdown = max(worst_drawdown, -cumulative_net)
+            fund = fund + step_penalty[p, t] - step_bad_debt[p, t]
+            if fund < 0.0:
+                uncovered += -fund
+                fund = 0.0
+                exhausted[p] = True
+            if record_fund_path:
+                fund_path[p, t] = fund
+        uncovered_loss[p] = uncovered
+        fund_end[p] = fund
+        required_fund[p] = worst_drawdown
 
 
 @njit(cache=True, nogil=True)
@@ -590,6 +760,36 @@ def simulate_block(
 
     Every path starts from a clean state, so a path's outputs do not depend on the block it is in.
     """
+    any_adl = False
+    for m in range(adl_market.shape[0]):
+        any_adl = any_adl or adl_market[m]
+    if not any_adl:
+        _simulate_markets(
+            prices,
+            segment_start,
+            bankruptcy,
+            liquidation,
+            prefix,
+            penalty,
+            depth,
+            impact_mode,
+            impact_coefficient,
+            cascade,
+            delay,
+            max_rounds,
+            fund_start,
+            bad_debt_by_market,
+            penalty_by_market,
+            liquidated_notional,
+            liquidated_positions,
+            uncovered_loss,
+            fund_end,
+            exhausted,
+            required_fund,
+            fund_path,
+            record_fund_path,
+        )
+        return
     _simulate_paths(
         0,
         prices.shape[0],
