@@ -11,13 +11,16 @@ each accepted version replaces the one shown and every version is kept.
 
 from __future__ import annotations
 
+import fcntl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -184,6 +187,40 @@ def relayer_account() -> LocalAccount:
     )
 
 
+# pg_advisory_lock key of the relayer's sends (any 64-bit number the project uses for nothing else)
+RELAYER_LOCK_KEY = int.from_bytes(keccak(b"riskgov.relayer.sends")[:8], "big", signed=True)
+
+
+def _advisory_locks() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@contextmanager
+def relayer_sending() -> Iterator[None]:
+    """Hold the relayer's send lock while sending from the relayer account.
+
+    Its transactions take consecutive nonces read from the node ("pending"), so two workers sending at once
+    would give two transactions one nonce, and the node refuses the second. The sends wait for each other
+    instead: a session advisory lock on PostgreSQL (workers on any host), an exclusive file lock under
+    VAR_DIR on another database (which lives on one machine).
+    """
+    if _advisory_locks():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [RELAYER_LOCK_KEY])
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [RELAYER_LOCK_KEY])
+        return
+    with (settings.VAR_DIR / "relayer-sends.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def delegation_relay_send(*, relay_id: int) -> DelegationRelay:
     """Send a queued relay's ``delegateBySig`` from the relayer and record the outcome; safe to run twice
     (only a queued relay is sent). A revert is stored with its decoded reason; the chain is indexed after."""
@@ -198,11 +235,12 @@ def delegation_relay_send(*, relay_id: int) -> DelegationRelay:
         client = chain_reads.chain_client()
         token = client.contract("GovToken", relay.token)
         signature = canonical_signature(relay.signature)
-        receipt = client.transact(
-            token.functions.delegateBySig(relay.delegatee, int(relay.nonce), int(relay.expiry), signature.v,
-                                          signature.r, signature.s),
-            sender=relayer,
-        )  # fmt: skip
+        with relayer_sending():
+            receipt = client.transact(
+                token.functions.delegateBySig(relay.delegatee, int(relay.nonce), int(relay.expiry), signature.v,
+                                              signature.r, signature.s),
+                sender=relayer,
+            )  # fmt: skip
         status, tx_hash = RelayStatus.SUCCEEDED, HexBytes(receipt["transactionHash"]).to_0x_hex()
     except ContractReverted as exc:
         status, error = RelayStatus.REVERTED, str(exc)

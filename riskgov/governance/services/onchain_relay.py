@@ -23,7 +23,7 @@ from chain.errors import ChainError
 from riskgov.governance.errors import GovernanceError
 from riskgov.governance.models import GovernanceMode, VoteRelay, VoteRelayStatus
 from riskgov.governance.selectors import chain_reads
-from riskgov.governance.services.delegation import relayer_account
+from riskgov.governance.services.delegation import relayer_account, relayer_sending
 
 logger = logging.getLogger(__name__)
 
@@ -49,12 +49,14 @@ def _signed(relay: VoteRelay) -> chain_governor.SignedBallot:
 def ballots_relay(*, proposal_id: int | None = None, now: datetime | None = None) -> dict[str, int]:
     """Relay the waiting ballots (of one proposal, or all) to their Governors; returns counts by outcome.
 
-    Safe to run twice and concurrently: claimed rows are locked (others skip them), and a ballot whose vote is
-    already on chain is recognised by the Governor's hasVoted and not sent again.
+    Safe to run twice and concurrently: runs take turns at the relayer's send lock (its transactions take
+    consecutive nonces), each claims what is still waiting when its turn comes, claimed rows are locked (others
+    skip them), and a ballot whose vote is already on chain is recognised by the Governor's hasVoted and not sent
+    again.
     """
     now = now or timezone.now()
     outcome: dict[str, int] = defaultdict(int)
-    with transaction.atomic():
+    with relayer_sending(), transaction.atomic():
         rows = (
             VoteRelay.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("vote__proposal")
