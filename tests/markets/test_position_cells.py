@@ -30,3 +30,15 @@ def test_cells_are_what_the_display_filters_write(db, hide, sort):
         tbody(render_to_string("riskgov/_positions_rows.html", context))
         == REFERENCE_ROWS.render(Context(context)).strip()
     )
+
+
+def test_markup_in_a_position_id_is_escaped_as_the_template_escapes_it(db):
+    expected = build_hand_made()
+    position = expected[0].position
+    position.external_id = "<b>x&y</b>\"quoted\" 'single'"
+    position.save(update_fields=["external_id"])
+    rows = open_positions_page(filters=PositionFilters(sort="newest")).rows
+    context = {"rows": rows, "sort_links": {}}
+    html = tbody(render_to_string("riskgov/_positions_rows.html", context))
+    assert html == REFERENCE_ROWS.render(Context(context)).strip()
+    assert "&lt;b&gt;x&amp;y&lt;/b&gt;&quot;quoted&quot; &#x27;single&#x27;" in html and "<b>x" not in html
