@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bench import load_average
 from bench.database import fresh_django_database
 
 if TYPE_CHECKING:
@@ -192,11 +193,6 @@ def through_celery(run: CoverageRun, timeout: float = 1800.0) -> float:
     return elapsed
 
 
-def _load() -> list[float]:
-    """The machine's 1, 5 and 15 minute load averages."""
-    return [round(x, 2) for x in os.getloadavg()]
-
-
 def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
@@ -223,7 +219,7 @@ def time_in_process(args: argparse.Namespace) -> tuple[dict[str, Any], Simulatio
     )
     from insurance.services.coverage_metrics import coverage_metrics
 
-    figures: dict[str, Any] = {"load_before": _load()}
+    figures: dict[str, Any] = {"load_before": load_average()}
     started = time.perf_counter()
     reference_run = new_run(args.paths, args.steps, "in-process reference", chunk_size=args.chunk_size)
     figures["run_create_seconds"] = round(time.perf_counter() - started, 2)
@@ -263,7 +259,7 @@ def time_in_process(args: argparse.Namespace) -> tuple[dict[str, Any], Simulatio
         "cold_run_seconds": {"runs": [round(s, 3) for s in cold], "best": round(min(cold), 3)},
         "warm_run_seconds": {"runs": [round(s, 3) for s in warm], "best": round(min(warm), 3)},
         "merged_chunks_equal_whole_run": _same_as(chunk_run, expected),
-        "load_after": _load(),
+        "load_after": load_average(),
     }
     return figures, expected
 
@@ -305,25 +301,25 @@ def time_through_celery(args: argparse.Namespace, expected: SimulationResult) ->
     identical = True
     for count in (1, 2):
         key = f"{count}_worker{'s' if count > 1 else ''}"
-        load_before_start = _load()
+        load_before_start = load_average()
         started = time.perf_counter()
         workers = start_workers(count)
         start_seconds = time.perf_counter() - started
         try:
-            cold_load = [_load()]
+            cold_load = [load_average()]
             cold_run = new_run(args.paths, args.steps, f"{count} cold worker(s)", chunk_size=args.chunk_size)
             cold_seconds = through_celery(cold_run)
-            cold_load.append(_load())
+            cold_load.append(load_average())
             identical &= _same_as(cold_run, expected)
             print(f"celery, {count} cold worker(s): {cold_seconds:.2f}s", file=sys.stderr)
-            warm_load, warm_runs, warm_seconds = [_load()], [], []
+            warm_load, warm_runs, warm_seconds = [load_average()], [], []
             for _ in range(args.repeats):
                 run = new_run(args.paths, args.steps, f"{count} worker(s)", chunk_size=args.chunk_size)
                 warm_seconds.append(through_celery(run))
                 warm_runs.append(run)
                 identical &= _same_as(run, expected)
                 print(f"celery, {count} warm worker(s): {warm_seconds[-1]:.2f}s", file=sys.stderr)
-            warm_load.append(_load())
+            warm_load.append(load_average())
         finally:
             stop_workers(workers)
         warm_rows = [_chunks(run) for run in warm_runs]
@@ -396,7 +392,7 @@ def main() -> None:
 
     os.environ["CELERY_BROKER_URL"] = REDIS_URL
     os.environ["CELERY_RESULT_BACKEND"] = REDIS_URL
-    load_at_start = _load()
+    load_at_start = load_average()
     fresh_django_database(DB_NAME)
 
     from config.celery_app import app
@@ -419,7 +415,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "load_averages_start": load_at_start,
-            "load_averages_end": _load(),
+            "load_averages_end": load_average(),
         },
         "source": {**_source(), "engine_version": ENGINE_VERSION},
         "positions": args.positions,

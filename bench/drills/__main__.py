@@ -22,6 +22,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import load_average
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS = ROOT / "bench" / "results" / "drills.json"
 DRILLS = ROOT / "tests" / "insurance" / "test_drills.py"
@@ -65,7 +67,7 @@ def main() -> None:
     parser.add_argument("--note", default="", help="what the tree is, kept with the results")
     args = parser.parse_args()
 
-    load_before = os.getloadavg()
+    load_before = load_average()
     recovery = run_drills(args.tree.resolve(), cap=args.cap, database=args.database)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results[args.label] = {
@@ -77,8 +79,8 @@ def main() -> None:
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
-            "loadavg_1_5_15_before": [round(x, 2) for x in load_before],
-            "loadavg_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+            "loadavg_1_5_15_before": load_before,
+            "loadavg_1_5_15_after": load_average(),
         },
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

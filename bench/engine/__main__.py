@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from bench import load_average
+
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "engine.json"
 GIB = 1024**3
 
@@ -45,7 +47,7 @@ def run_scale_case(n_positions: int) -> dict[str, Any]:
 
     from .workload import market_correlation, synthetic_book
 
-    load_before = os.getloadavg()
+    load_before = load_average()
     started = time.perf_counter()
     portfolio, markets = synthetic_book(n_positions, 10, seed=1)
     model = GBM(correlation=market_correlation(10))
@@ -81,8 +83,8 @@ def run_scale_case(n_positions: int) -> dict[str, Any]:
         "fund_balance": fund,
         "mean_liquidated_positions_per_path": float(result.liquidated_positions.mean()),
         "exhaustion_probability": metrics.exhaustion_probability.value,
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
     }
 
 
@@ -93,7 +95,7 @@ def run_reference_case() -> dict[str, Any]:
 
     from .workload import market_correlation, synthetic_book
 
-    load_before = os.getloadavg()
+    load_before = load_average()
     portfolio, markets = synthetic_book(400, 2, seed=2)
     config = SimulationConfig(paths=20, steps=96, horizon_days=4.0, impact="sqrt")
     prices = price_paths(markets, GBM(correlation=market_correlation(2)), config, seed=3)
@@ -133,8 +135,8 @@ def run_reference_case() -> dict[str, Any]:
         "speed_ratio": round(slow_seconds / fast_seconds, 1),
         "max_relative_difference_bad_debt": float(np.max(np.abs(fast.bad_debt - slow.bad_debt) / scale)),
         "liquidations": int(slow.liquidated_positions.sum()),
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
     }
 
 
@@ -211,7 +213,7 @@ def run_parallel_case() -> dict[str, Any]:
 
     from .workload import market_correlation, synthetic_book
 
-    load_before = os.getloadavg()
+    load_before = load_average()
     portfolio, markets = synthetic_book(100_000, 10, seed=1)
     correlation = market_correlation(10)
     model = GBM(correlation=correlation)
@@ -284,8 +286,8 @@ def run_parallel_case() -> dict[str, Any]:
             "one_thread": one_all,
             "two_threads": two_all,
         },
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
         "note": "the machine is shared; ratios are from the same run, under the load recorded here",
     }
 

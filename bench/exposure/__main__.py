@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bench import load_average
 from bench.database import fresh_django_database
 
 if TYPE_CHECKING:
     from django.test import Client
 
-LOAD_AT_START = os.getloadavg()  # the machine's load as the benchmark starts, recorded with its figures
+LOAD_AT_START = load_average()  # the machine's load as the benchmark starts, recorded with its figures
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "exposure.json"
 DB_NAME = "riskgov_bench"
 
@@ -161,7 +162,7 @@ def main() -> None:
         "benchmark": "exposure",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         # 1-, 5- and 15-minute load averages at the start and at the end (other processes share the cores)
-        "load_averages": {"start": [round(x, 2) for x in LOAD_AT_START], "end": [round(x, 2) for x in os.getloadavg()]},
+        "load_averages": {"start": LOAD_AT_START, "end": load_average()},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "positions": args.positions,
         "markets": args.markets,

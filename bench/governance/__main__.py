@@ -21,10 +21,11 @@ from typing import Any
 
 import coincurve
 
+from bench import load_average
 from bench.database import fresh_django_database
 from bench.governance.workload import post_votes
 
-LOAD_AT_START = os.getloadavg()  # the machine's load as the benchmark starts, recorded with its figures
+LOAD_AT_START = load_average()  # the machine's load as the benchmark starts, recorded with its figures
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "governance.json"
 DB_NAME = "riskgov_bench_governance"
 # Addresses of the recorded deployment; the benchmark deploys no contract
@@ -170,7 +171,7 @@ def main() -> None:
         "goals_met": best >= 500 and recount_seconds <= 10,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         # 1-, 5- and 15-minute load averages at the start and at the end (other processes share the cores)
-        "load_averages": {"start": [round(x, 2) for x in LOAD_AT_START], "end": [round(x, 2) for x in os.getloadavg()]},
+        "load_averages": {"start": LOAD_AT_START, "end": load_average()},
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")

@@ -29,6 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import load_average
+
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "governance_browser.json"
 DB_NAME = "bench_governance_browser"
 REDIS_DB = os.environ.get("BENCH_REDIS_DB", "12")
@@ -107,7 +109,7 @@ def main() -> None:
     os.environ.update({"TEST_REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url, "REDIS_URL": redis_url})
     from bench.database import drop_database, fresh_django_database
 
-    load_before = [round(x, 2) for x in os.getloadavg()]
+    load_before = load_average()
     url = fresh_django_database(DB_NAME)
     process = None
     try:
@@ -130,7 +132,7 @@ def main() -> None:
         for browser in browsers:  # each visits the page first: its session and CSRF cookies
             if browser.get(page) != 200 or not browser.cookie("csrftoken"):
                 raise SystemExit(f"the proposal page {page} set no csrftoken cookie")
-        load_start = [round(x, 2) for x in os.getloadavg()]
+        load_start = load_average()
         timings, statuses, elapsed = _cast(browsers, endpoint, page, bodies)
         accepted = statuses.get(201, 0)
         from riskgov.governance.models import Vote
@@ -152,7 +154,7 @@ def main() -> None:
             "goal_met": accepted / elapsed >= GOAL_VOTES_PER_SECOND,
             "load_before_setup": load_before,
             "load_at_start": load_start,
-            "load_after": [round(x, 2) for x in os.getloadavg()],
+            "load_after": load_average(),
             "note": "one machine: the client threads, gunicorn's 4 workers and PostgreSQL share its CPUs; the vote "
             "endpoint authorises by the ballot's signature; cookies and CSRF header go with it as the page sends them",
         }

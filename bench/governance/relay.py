@@ -29,6 +29,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 
+from bench import load_average
 from chain.anvil import start_anvil
 from chain.client import ChainClient
 from chain.deploy import DemoAccounts, GovernorSpec, deploy_governance, deploy_protocol
@@ -53,10 +54,6 @@ SPEC = GovernorSpec(
     late_quorum_extension_blocks=0,
     timelock_delay_seconds=60,
 )
-
-
-def load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def voters(count: int) -> list[LocalAccount]:
@@ -109,11 +106,11 @@ def one_run(
     for voter in people:
         ballot = Ballot(payload.proposal_id, 1, voter.address, vote_nonce(w3, governor, voter.address))
         ballots.append(SignedBallot(ballot, sign_ballot(ballot, domain, voter.key)))
-    before = load()
+    before = load_average()
     started = time.perf_counter()
     results = relay_votes(w3, governor, relayer, ballots, batch_size=batch_size, multicall=multicall)
     seconds = time.perf_counter() - started
-    after = load()
+    after = load_average()
     counted = [r for r in results if r.status == "counted"]
     if len(counted) != len(ballots):
         raise RuntimeError(f"{len(ballots) - len(counted)} ballots not counted: {results[0].message}")

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import load_average
+
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "imports.json"
 BEFORE_REV = "72d787294f6d467ba08525e81c5f05042fbd5b04"  # the last revision that read the whole file
 TARGET_BYTES = 50 * 1024 * 1024
@@ -86,7 +88,7 @@ def main() -> None:
     if args.variant:
         print(json.dumps(run_variant(args.variant, Path(args.csv))))
         return
-    load_before = os.getloadavg()
+    load_before = load_average()
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "positions.csv"
         rows = write_csv(csv_path)
@@ -104,8 +106,8 @@ def main() -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     machine = {
         "cpus": os.cpu_count(),
-        "loadavg_1_5_15_before": [round(x, 2) for x in load_before],
-        "loadavg_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+        "loadavg_1_5_15_before": load_before,
+        "loadavg_1_5_15_after": load_average(),
     }
     results = {"csv_mib": size_mib, "rows": rows, "runs": runs, "machine": machine}
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")

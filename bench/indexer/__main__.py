@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import load_average
 from bench.database import fresh_django_database
 from chain.client import ChainClient
 from chain.deploy import ProtocolAddresses, dev_accounts
 
-LOAD_AT_START = os.getloadavg()  # the machine's load as the benchmark starts, recorded with its figures
+LOAD_AT_START = load_average()  # the machine's load as the benchmark starts, recorded with its figures
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "indexer.json"
 DB_NAME = "riskgov_bench_indexer"
 UPDATES_PER_TX = 500  # ~50k gas each: about 25M gas per transaction
@@ -143,7 +144,7 @@ def main() -> None:
         "benchmark": "indexer",
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         # 1-, 5- and 15-minute load averages at the start and at the end (other processes share the cores)
-        "load_averages": {"start": [round(x, 2) for x in LOAD_AT_START], "end": [round(x, 2) for x in os.getloadavg()]},
+        "load_averages": {"start": LOAD_AT_START, "end": load_average()},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "events": events,
         "seconds": round(seconds, 2),

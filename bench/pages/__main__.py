@@ -41,6 +41,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import load_average
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS = ROOT / "bench" / "results" / "pages.json"
 DATABASE = "bench_pages"
@@ -53,10 +55,6 @@ DEEP_ROWS = 5_000  # a deep page: the 101st of 50 rows
 GOAL_P95_MS = 150
 REQUEST_TIMEOUT = 60.0
 COPY_BATCH = 100_000
-
-
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _percentiles(seconds: list[float]) -> dict[str, Any]:
@@ -376,12 +374,12 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "gunicorn": {"workers": WORKERS, "worker_class": "sync", "settings": "bench.pages.settings"},
         "goal": f"warm p95 ≤ {GOAL_P95_MS} ms at {CLIENTS} concurrent clients",
-        "load_before_seed": _load(),
+        "load_before_seed": load_average(),
     }
     process = None
     try:
         result["seed"] = _seed(options.positions, options.accounts)
-        result["load_after_seed"] = _load()
+        result["load_after_seed"] = load_average()
         from django.db import connections
 
         from bench.database import SERVER_URL
@@ -397,11 +395,11 @@ def main() -> None:
         _flush_redis(redis_url)
         log = Path(tempfile.gettempdir()) / "bench-pages-gunicorn.log"
         process, base = _start_gunicorn(env, log)
-        result["load_before_cold"] = _load()
+        result["load_before_cold"] = load_average()
         result["cold"] = _cold(base, urls)
-        result["load_before_warm"] = _load()
+        result["load_before_warm"] = load_average()
         result["warm"] = _warm(base, urls, options.seconds, process)
-        result["load_after_warm"] = _load()
+        result["load_after_warm"] = load_average()
         worst = max(entry.get("p95_ms", 0) for entry in result["warm"]["by_url"].values())
         result["warm_goal_met"] = worst <= GOAL_P95_MS
         result["warm_worst_p95_ms"] = worst

@@ -41,6 +41,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import load_average
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 RESULTS = ROOT / "bench" / "results" / "reports.json"
 BEFORE_COMMIT = "605a49d"  # the last commit that rendered a report's PDF and CSV on every request
@@ -239,7 +241,7 @@ def _contention(http: Http, reports: list[int], parallel: int, idle_seconds: flo
 
 
 def measure(tree: Path, *, database: str, warm: int, warm_budget: float, parallel: int, bursts: int) -> dict[str, Any]:
-    load_before = os.getloadavg()
+    load_before = load_average()
     started = time.monotonic()
     import redis
 
@@ -262,8 +264,8 @@ def measure(tree: Path, *, database: str, warm: int, warm_budget: float, paralle
         "gunicorn": {"workers": WORKERS, "worker_class": "sync", "timeout": GUNICORN_TIMEOUT},
         "gunicorn_worker_timeouts": worker_timeouts,
         "run_seconds": round(time.monotonic() - started, 1),
-        "loadavg_before": [round(value, 2) for value in load_before],
-        "loadavg_after": [round(value, 2) for value in os.getloadavg()],
+        "loadavg_before": load_before,
+        "loadavg_after": load_average(),
     }
 
 

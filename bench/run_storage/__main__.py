@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import load_average
 from bench.coverage.__main__ import load, new_run, start_workers, stop_workers, through_celery
 from bench.database import SERVER_URL, fresh_django_database
 from bench.s3server import S3ServerError, s3_server_start
@@ -125,7 +126,7 @@ def main() -> None:
     from config.celery_app import app
 
     app.control.purge()
-    load_average_start = os.getloadavg()
+    load_average_start = load_average()
     load(args.positions, args.markets, args.seed)
     log = ROOT / "var" / "bench-run-storage-s3.log"
     log.parent.mkdir(exist_ok=True)
@@ -159,7 +160,7 @@ def main() -> None:
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "load_average_1_5_15_start": [round(v, 2) for v in load_average_start],
-            "load_average_1_5_15_end": [round(v, 2) for v in os.getloadavg()],
+            "load_average_1_5_15_end": load_average(),
         },
         "positions": args.positions,
         "markets": args.markets,

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import load_average
 from chain.anvil import free_port
 from riskgov.core.readiness import web_wait
 
@@ -38,10 +39,6 @@ REDIS_DB = os.environ.get("BENCH_REDIS_DB", "13")
 STAGE = re.compile(r"^\s*(?P<stage>[a-z ,+&-]+): [\d,]+ \((?P<seconds>[\d.]+) s\)$")
 SEEDED = re.compile(r"seeded \(seed \d+\) in (?P<seconds>[\d.]+) s")
 FUND = re.compile(r"insurance fund .* in (?P<seconds>[\d.]+) s")
-
-
-def _load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
@@ -83,15 +80,15 @@ def main() -> None:
         import redis
 
         redis.Redis.from_url(redis_url).flushdb()
-        load = _load()
+        load = load_average()
         seconds, output = _timed([python, "manage.py", "demo_prepare", "--seed", "7"], env)
-        result["fresh"] = {"seconds": round(seconds, 1), "stages": _stages(output), "load": [load, _load()]}
-        load = _load()
+        result["fresh"] = {"seconds": round(seconds, 1), "stages": _stages(output), "load": [load, load_average()]}
+        load = load_average()
         seconds, output = _timed([python, "manage.py", "demo_prepare", "--seed", "7"], env)
         assert "already present" in output, output
-        result["again"] = {"seconds": round(seconds, 1), "load": [load, _load()]}
+        result["again"] = {"seconds": round(seconds, 1), "load": [load, load_average()]}
         port = free_port()
-        load = _load()
+        load = load_average()
         started = time.perf_counter()
         web = subprocess.Popen(
             [python, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--skip-checks"],
@@ -102,7 +99,7 @@ def main() -> None:
             result["web_first_page"] = {
                 "status": answer.status,
                 "seconds": round(time.perf_counter() - started, 1),
-                "load": [load, _load()],
+                "load": [load, load_average()],
             }
         finally:
             web.terminate()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench import load_average
 from chain.anvil import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +49,7 @@ def main() -> int:
     var = Path(tempfile.mkdtemp(prefix="riskgov-onchain-demo-"))
     env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{options.database}",
            "REDIS_URL": options.redis, "RISKGOV_VAR_DIR": str(var)}  # fmt: skip
-    load_before = os.getloadavg()
+    load_before = load_average()
     started = time.monotonic()
     log = (var / "run.log").open("wb")
     process = subprocess.Popen(
@@ -89,7 +90,7 @@ def main() -> int:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=60)
         log.close()
-    result["load_after"] = os.getloadavg()
+    result["load_after"] = load_average()
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0
