@@ -143,36 +143,28 @@ def in_this_run_storage() -> Q:
     return Q(storage="") | Q(storage=run_storage_identity())
 
 
-def run_storage_matches(run: CoverageRun) -> bool:
-    """Whether this process can read and write the run's files; logs the misconfiguration when it cannot."""
-    if not run.storage or run.storage == (here := run_storage_identity()):
-        return True
-    logger.error(
-        "coverage run %s keeps its files in %s but this process's run storage is %s: it leaves the run to the "
-        "workers configured like the web process (check RISKGOV_RUN_STORAGE and RISKGOV_S3_* here)",
-        run.pk,
-        run.storage,
-        here,
-    )
-    return False
+def run_fits_this_worker(run: CoverageRun) -> bool:
+    """Whether this process can work on the run; logs why not when it cannot.
 
-
-def run_engine_matches(run: CoverageRun) -> bool:
-    """Whether this process's engine computes the run's paths; logs the mix-up when it does not.
-
-    Another engine version draws or liquidates the same inputs differently, so its chunks would not merge into
-    the run's figures: the run is left to workers of its own version (the sweep fails it once it stalls).
+    It must read and write the run's files (the same run storage as the web process), and its engine must
+    compute the run's paths: another engine version draws or liquidates the same inputs differently, so its
+    chunks would not merge into the run's figures. Either way the run is left to the workers that fit it (the
+    sweep fails a run of another engine version once it stalls).
     """
-    if run.engine_version == ENGINE_VERSION:
+    here = run_storage_identity()
+    if run.storage and run.storage != here:
+        reason = (
+            f"keeps its files in {run.storage} but this process's run storage is {here}: it leaves the run to the "
+            "workers configured like the web process (check RISKGOV_RUN_STORAGE and RISKGOV_S3_* here)"
+        )
+    elif run.engine_version != ENGINE_VERSION:
+        reason = (
+            f"was created for engine {run.engine_version} but this worker runs engine {ENGINE_VERSION}: it leaves "
+            f"the run to workers of engine {run.engine_version} (deploy the web process and the workers together)"
+        )
+    else:
         return True
-    logger.error(
-        "coverage run %s was created for engine %s but this worker runs engine %s: it leaves the run to workers "
-        "of engine %s (deploy the web process and the workers together)",
-        run.pk,
-        run.engine_version,
-        ENGINE_VERSION,
-        run.engine_version,
-    )
+    logger.error("coverage run %s %s", run.pk, reason)
     return False
 
 
@@ -185,7 +177,7 @@ def _chunk_claim(
     second copy of the chunk's message (a re-send, a broker's redelivery) then does nothing.
     """
     run = CoverageRun.objects.filter(pk=run_id).first()
-    if run is None or run.status not in ACTIVE_STATUSES or not run_storage_matches(run) or not run_engine_matches(run):
+    if run is None or run.status not in ACTIVE_STATUSES or not run_fits_this_worker(run):
         return None
     now = timezone.now()
     claimable = (
